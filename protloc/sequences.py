@@ -1,0 +1,206 @@
+"""Amino-acid alphabet, tokenization, middle truncation and FASTA reading.
+
+This module is the single definition of how raw protein text becomes integer tokens. Training, the TFDS
+builder, ``protloc predict`` and the exported SavedModel all follow it.
+
+Tokens
+    ``0`` is padding. The 20 standard residues ``ACDEFGHIKLMNPQRSTVWY`` are tokens 1-20 in that order.
+    Ambiguity codes get their own tokens so that they are neither dropped nor guessed:
+    ``B`` (Asp or Asn) = 21, ``Z`` (Glu or Gln) = 22, ``J`` (Leu or Ile) = 23, ``X`` (any) = 24.
+    Their feature rows (see :mod:`protloc.encoding`) are the average of the rows of the residues they
+    stand for, i.e. the expected encoding under the ambiguity.
+
+Non-standard letters (the documented policy)
+    * Lower case is accepted and read as upper case.
+    * One trailing ``*`` (stop codon, as written by translation tools) is stripped.
+    * ``U`` (selenocysteine) is read as ``C`` (cysteine), its sulfur analogue.
+    * ``O`` (pyrrolysine) is read as ``K`` (lysine), from which it is derived.
+    * ``B``, ``Z``, ``J`` and ``X`` are the ambiguity tokens above.
+    * Anything else (digits, gaps ``-`` or ``.``, ``*`` inside the sequence, other symbols) is an
+      :class:`InvalidResidueError` naming the record and the 1-based position.
+
+Truncation
+    Sorting signals sit at both termini, so proteins longer than ``max_length`` (default 1000) are cut
+    in the middle: the first ``ceil(max_length / 2)`` and the last ``floor(max_length / 2)`` residues are
+    kept (500 + 500 by default).
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import sys
+from typing import Iterator, TextIO, Union
+
+import numpy as np
+
+STANDARD_RESIDUES = "ACDEFGHIKLMNPQRSTVWY"
+"""The 20 standard amino acids, in token order (tokens 1-20)."""
+
+AMBIGUITY_CODES = {"B": "DN", "Z": "EQ", "J": "IL", "X": STANDARD_RESIDUES}
+"""Ambiguity letter -> the standard residues it may stand for (tokens 21-24, in this order)."""
+
+SUBSTITUTED_RESIDUES = {"U": "C", "O": "K"}
+"""Rare genetically encoded residues read as their closest standard residue."""
+
+PAD_TOKEN = 0
+VOCABULARY = STANDARD_RESIDUES + "".join(AMBIGUITY_CODES)
+"""Letter of each token 1..len(VOCABULARY); token 0 is padding."""
+VOCABULARY_SIZE = len(VOCABULARY) + 1
+"""Number of token ids including padding (25)."""
+DEFAULT_MAX_LENGTH = 1000
+
+_TOKEN_OF_LETTER = {letter: index + 1 for index, letter in enumerate(VOCABULARY)}
+_TOKEN_OF_LETTER.update({rare: _TOKEN_OF_LETTER[std] for rare, std in SUBSTITUTED_RESIDUES.items()})
+_LOOKUP = np.full(256, -1, dtype=np.int32)
+for _letter, _token in _TOKEN_OF_LETTER.items():
+    _LOOKUP[ord(_letter)] = _token
+    _LOOKUP[ord(_letter.lower())] = _token
+
+
+class SequenceError(ValueError):
+    """A protein record or file that cannot be used; the message names the source and the record."""
+
+    def __init__(self, problem: str, source: str | None = None, record_id: str | None = None,
+                 position: int | None = None):
+        self.problem = problem
+        self.source = source
+        self.record_id = record_id
+        self.position = position
+        where = []
+        if source:
+            where.append(str(source))
+        if record_id is not None:
+            where.append(f"record '{record_id}'")
+        if position is not None:
+            where.append(f"position {position}")
+        super().__init__(f"{', '.join(where)}: {problem}" if where else problem)
+
+
+class FastaFormatError(SequenceError):
+    """The input is not FASTA, or a record header is malformed."""
+
+
+class EmptySequenceError(SequenceError):
+    """A record has no residues."""
+
+
+class InvalidResidueError(SequenceError):
+    """A sequence holds a character outside the documented alphabet."""
+
+
+def tokenize(sequence: str, record_id: str | None = None, source: str | None = None) -> np.ndarray:
+    """Turns one protein sequence into tokens, following the module's letter policy.
+
+    Args:
+        sequence: amino-acid letters, any case, optionally ending in one ``*``.
+        record_id: used in error messages.
+        source: file name used in error messages.
+
+    Returns:
+        int32 array of shape ``(length,)`` with values in 1..24 (no truncation applied).
+
+    Raises:
+        EmptySequenceError: no residues (after stripping a trailing ``*``).
+        InvalidResidueError: a character outside the policy; the 1-based position is reported.
+    """
+    text = sequence[:-1] if sequence.endswith("*") else sequence
+    if not text:
+        raise EmptySequenceError("empty sequence", source, record_id)
+    raw = np.frombuffer(text.encode("utf-8", errors="replace"), dtype=np.uint8)
+    if len(raw) != len(text):  # a multi-byte (non-ASCII) character
+        position = next(i for i, char in enumerate(text) if ord(char) > 127) + 1
+        raise InvalidResidueError(f"invalid character {text[position - 1]!r}", source, record_id, position)
+    tokens = _LOOKUP[raw]
+    bad = np.flatnonzero(tokens < 0)
+    if bad.size:
+        position = int(bad[0]) + 1
+        raise InvalidResidueError(
+            f"invalid character {text[position - 1]!r} (allowed: the 20 standard residues, "
+            f"B Z J X U O, any case, one trailing '*')", source, record_id, position)
+    return tokens
+
+
+def truncate_middle(items, max_length: int = DEFAULT_MAX_LENGTH):
+    """Keeps both termini of a too-long sequence: the first ceil(n/2) and last floor(n/2) of ``max_length``.
+
+    Works on strings, lists and 1-D arrays; returns the input unchanged when it is short enough.
+    """
+    if max_length < 2:
+        raise ValueError(f"max_length must be at least 2, got {max_length}")
+    if len(items) <= max_length:
+        return items
+    tail = max_length // 2
+    head = max_length - tail
+    if isinstance(items, np.ndarray):
+        return np.concatenate([items[:head], items[len(items) - tail:]])
+    return items[:head] + items[len(items) - tail:]
+
+
+def encode_sequence(sequence: str, max_length: int = DEFAULT_MAX_LENGTH, record_id: str | None = None,
+                    source: str | None = None) -> np.ndarray:
+    """Tokenizes and middle-truncates one sequence: int32 array of shape ``(min(length, max_length),)``."""
+    return truncate_middle(tokenize(sequence, record_id, source), max_length)
+
+
+@dataclasses.dataclass(frozen=True)
+class ProteinRecord:
+    """One FASTA record.
+
+    Attributes:
+        id: the first word of the header (for UniProt files, the accession).
+        description: the whole header line without ``>``.
+        sequence: the residues as written in the file (whitespace removed, case kept).
+        index: 0-based position of the record in its file.
+    """
+
+    id: str
+    description: str
+    sequence: str
+    index: int
+
+
+def read_fasta(source: Union[str, os.PathLike, TextIO], validate: bool = True) -> Iterator[ProteinRecord]:
+    """Streams the records of a FASTA file, one at a time (memory does not grow with the file).
+
+    Parsing is done by Biopython's ``SimpleFastaParser``; this function adds the checks it does not make.
+
+    Args:
+        source: a path, ``"-"`` for standard input, or an open text handle.
+        validate: also check every residue against the letter policy (see :func:`tokenize`).
+
+    Yields:
+        :class:`ProteinRecord` in file order.
+
+    Raises:
+        FastaFormatError: the input is empty, does not start with a ``>`` header, or a header has no
+            identifier.
+        EmptySequenceError: a record has no sequence.
+        InvalidResidueError: (with ``validate``) a sequence holds a character outside the policy.
+    """
+    if isinstance(source, (str, os.PathLike)) and str(source) != "-":
+        with open(source, encoding="utf-8", errors="replace") as handle:
+            yield from _parse(handle, str(source), validate)
+    else:
+        handle = sys.stdin if source == "-" else source
+        yield from _parse(handle, getattr(handle, "name", "<stream>"), validate)
+
+
+def _parse(handle: TextIO, name: str, validate: bool) -> Iterator[ProteinRecord]:
+    from Bio.SeqIO.FastaIO import SimpleFastaParser
+
+    first = next((line for line in handle if line.strip()), None)
+    if first is None:
+        raise FastaFormatError("no FASTA records (the input is empty)", name)
+    if not first.startswith(">"):
+        raise FastaFormatError(
+            f"not a FASTA file: the first line should start with '>' but is {first.rstrip()[:40]!r}", name)
+    for index, (title, sequence) in enumerate(SimpleFastaParser(itertools.chain([first], handle))):
+        words = title.split(None, 1)
+        if not words:
+            raise FastaFormatError(f"record #{index + 1} has a header without an identifier", name)
+        if validate:
+            tokenize(sequence, words[0], name)
+        elif not sequence.rstrip("*"):
+            raise EmptySequenceError("empty sequence", name, words[0])
+        yield ProteinRecord(words[0], title, sequence, index)

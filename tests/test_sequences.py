@@ -1,0 +1,125 @@
+"""Alphabet, letter policy, middle truncation and FASTA errors of protloc.sequences."""
+import io
+
+import numpy as np
+import pytest
+
+from protloc import sequences as seq
+
+
+def write(tmp_path, text, name="in.fasta"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_standard_residues_are_tokens_1_to_20_and_padding_is_0():
+    tokens = seq.tokenize(seq.STANDARD_RESIDUES)
+    np.testing.assert_array_equal(tokens, np.arange(1, 21))
+    assert seq.PAD_TOKEN == 0 and seq.VOCABULARY_SIZE == 25
+
+
+def test_lower_case_is_read_as_upper_case():
+    np.testing.assert_array_equal(seq.tokenize("mkvl"), seq.tokenize("MKVL"))
+
+
+def test_one_trailing_stop_is_stripped():
+    np.testing.assert_array_equal(seq.tokenize("MKV*"), seq.tokenize("MKV"))
+
+
+@pytest.mark.parametrize("letter, token", [("B", 21), ("Z", 22), ("J", 23), ("X", 24)])
+def test_ambiguity_codes_have_their_own_tokens(letter, token):
+    assert seq.tokenize("M" + letter)[1] == token
+    assert seq.tokenize(letter.lower())[0] == token
+
+
+@pytest.mark.parametrize("rare, standard", [("U", "C"), ("O", "K"), ("u", "C"), ("o", "K")])
+def test_selenocysteine_and_pyrrolysine_read_as_their_standard_analogues(rare, standard):
+    assert seq.tokenize(rare)[0] == seq.tokenize(standard)[0]
+
+
+@pytest.mark.parametrize("text, bad, position", [("MK1V", "1", 3), ("MK-V", "-", 3), ("M*KV", "*", 2),
+                                                ("MKV**", "*", 4), ("MK V", " ", 3), ("MKé", "é", 3)])
+def test_invalid_characters_name_record_position_and_character(text, bad, position):
+    with pytest.raises(seq.InvalidResidueError) as error:
+        seq.tokenize(text, record_id="P1", source="x.fasta")
+    message = str(error.value)
+    assert "x.fasta" in message and "record 'P1'" in message and f"position {position}" in message
+    assert repr(bad) in message
+    assert error.value.position == position and isinstance(error.value, ValueError)
+
+
+@pytest.mark.parametrize("text", ["", "*"])
+def test_empty_sequence_is_an_error(text):
+    with pytest.raises(seq.EmptySequenceError, match="record 'P9'.*empty sequence"):
+        seq.tokenize(text, record_id="P9")
+
+
+def test_truncation_keeps_first_500_and_last_500():
+    tokens = np.arange(1, 1301)
+    kept = seq.truncate_middle(tokens)
+    assert kept.shape == (1000,)
+    np.testing.assert_array_equal(kept[:500], np.arange(1, 501))
+    np.testing.assert_array_equal(kept[500:], np.arange(801, 1301))
+
+
+def test_truncation_leaves_short_sequences_alone_and_works_on_strings():
+    assert seq.truncate_middle("ABCDEFGHIJ", 10) == "ABCDEFGHIJ"
+    assert seq.truncate_middle("ABCDEFGHIJK", 5) == "ABCJK"
+    assert len(seq.encode_sequence("A" * 1001)) == 1000
+    assert len(seq.encode_sequence("A" * 30, max_length=7)) == 7
+
+
+def test_truncation_rejects_a_useless_length():
+    with pytest.raises(ValueError, match="max_length"):
+        seq.truncate_middle("ABC", 1)
+
+
+def test_read_fasta_streams_records_in_order(tmp_path):
+    path = write(tmp_path, ">P1 first protein\nMKV\nLLA\n\n>P2\nmkw*\n")
+    records = list(seq.read_fasta(path))
+    assert [(r.id, r.sequence, r.index) for r in records] == [("P1", "MKVLLA", 0), ("P2", "mkw*", 1)]
+    assert records[0].description == "P1 first protein"
+
+
+def test_read_fasta_accepts_a_handle_and_is_lazy():
+    handle = io.StringIO(">A\nMK\n>B\nM1\n")
+    records = seq.read_fasta(handle)
+    assert next(records).id == "A"          # the bad second record is not read yet
+    with pytest.raises(seq.InvalidResidueError, match="record 'B', position 2"):
+        next(records)
+
+
+def test_file_that_is_not_fasta_names_the_file(tmp_path):
+    path = write(tmp_path, "ID   P12345 Reviewed\nSQ   MKV\n", "swissprot.txt")
+    with pytest.raises(seq.FastaFormatError, match=r"swissprot\.txt: not a FASTA file"):
+        list(seq.read_fasta(path))
+
+
+def test_empty_file_is_an_error(tmp_path):
+    with pytest.raises(seq.FastaFormatError, match=r"empty\.fasta: no FASTA records"):
+        list(seq.read_fasta(write(tmp_path, "\n\n", "empty.fasta")))
+
+
+def test_record_without_sequence_is_an_error(tmp_path):
+    path = write(tmp_path, ">P1\nMKV\n>P2 no sequence here\n>P3\nMKV\n")
+    with pytest.raises(seq.EmptySequenceError, match=r"in\.fasta, record 'P2': empty sequence"):
+        list(seq.read_fasta(path))
+
+
+def test_record_without_sequence_is_an_error_without_validation(tmp_path):
+    path = write(tmp_path, ">P1\nMKV\n>P2\n")
+    with pytest.raises(seq.EmptySequenceError, match="record 'P2'"):
+        list(seq.read_fasta(path, validate=False))
+
+
+def test_header_without_identifier_is_an_error(tmp_path):
+    path = write(tmp_path, ">P1\nMKV\n>\nMKV\n")
+    with pytest.raises(seq.FastaFormatError, match="record #2 has a header without an identifier"):
+        list(seq.read_fasta(path))
+
+
+def test_invalid_residue_in_file_names_file_record_and_position(tmp_path):
+    path = write(tmp_path, ">P1\nMKV\n>Q9 something\nMKVL\nAA#A\n")
+    with pytest.raises(seq.InvalidResidueError, match=r"in\.fasta, record 'Q9', position 7: invalid character '#'"):
+        list(seq.read_fasta(path))

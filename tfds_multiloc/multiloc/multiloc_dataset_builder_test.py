@@ -1,0 +1,67 @@
+"""Runs the multiloc builder on dummy_data/ (synthetic FASTA, 5 proteins per class)."""
+import os
+from unittest import mock
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from tfds_multiloc.multiloc import multiloc_dataset_builder as builder_module
+
+FILES = builder_module.FILE_OF_CLASS.values()
+
+
+class MultilocTest(tfds.testing.DatasetBuilderTestCase):
+    """Downloads are mocked by dummy_data/download/; the manual dir (dummy_data/) holds no data files."""
+
+    DATASET_CLASS = builder_module.Builder
+    SPLITS = {"train": 44, "test": 11}  # per class: round(5 / 5) = 1 test, 4 train
+    DL_DOWNLOAD_RESULT = {name: f"download/{file}" for name, file in builder_module.FILE_OF_CLASS.items()}
+
+    @classmethod
+    def setUpClass(cls):
+        cls._environment = mock.patch.dict(os.environ)
+        cls._environment.start()
+        os.environ.pop(builder_module.DATA_DIR_VARIABLE, None)  # use the dummy downloads, not real data
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls._environment.stop()
+
+
+def test_split_is_stratified_disjoint_and_independent_of_order():
+    by_class = {"a": [f"A{i}" for i in range(50)], "b": [f"B{i}" for i in range(10)]}
+    shuffled = {name: list(reversed(accs)) for name, accs in reversed(list(by_class.items()))}
+    assignment = builder_module.assign_splits(by_class)
+    assert assignment == builder_module.assign_splits(shuffled)
+    for name, accs in by_class.items():
+        splits = [assignment[a][0] for a in accs]
+        assert splits.count("test") == round(len(accs) / 5)
+        folds = [assignment[a][1] for a in accs if assignment[a][0] == "train"]
+        counts = np.bincount(folds, minlength=5)
+        assert counts.max() - counts.min() <= 1
+    assert all(fold == -1 for split, fold in assignment.values() if split == "test")
+
+
+def test_duplicate_accession_is_refused():
+    with pytest.raises(ValueError, match="'P1' occurs more than once"):
+        builder_module.assign_splits({"a": ["P1", "P2"], "b": ["P1"]})
+
+
+def test_local_directory_missing_file_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="ER.fasta is missing"):
+        builder_module._local_files(tmp_path)
+
+
+def test_local_file_with_wrong_checksum_is_refused(tmp_path):
+    dummy = builder_module.epath.Path(__file__).parent / "dummy_data" / "download"
+    for file in FILES:
+        (tmp_path / file).write_text((dummy / file).read_text())
+    with pytest.raises(ValueError, match="not the pinned MultiLoc file"):
+        builder_module._local_files(builder_module.epath.Path(tmp_path))
+
+
+if __name__ == "__main__":
+    tfds.testing.test_main()

@@ -21,10 +21,8 @@ import numpy as np
 import tensorflow_datasets.public_api as tfds
 
 from protloc import sequences
+from protloc.classes import CLASS_NAMES
 
-CLASS_NAMES = ("er", "golgi", "chloroplast", "cytoplasm", "extracellular", "lysosome", "mitochondrion",
-               "nucleus", "peroxisome", "plasma_membrane", "vacuole")
-"""Label names in label order; the one definition every model and report uses."""
 
 FILE_OF_CLASS = dict(zip(CLASS_NAMES, (
     "ER.fasta", "Golgi.fasta", "chloroplast.fasta", "cytoplasmic.fasta", "extracellular.fasta",

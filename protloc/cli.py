@@ -1,0 +1,106 @@
+"""The ``protloc`` command: train | evaluate."""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+
+from protloc.sequences import SequenceError
+
+
+def _add_hparam_options(parser: argparse.ArgumentParser) -> None:
+    from protloc.models import PAPER_HPARAMS
+
+    group = parser.add_argument_group("hyper-parameters (default: the paper's, see protloc.models)")
+    group.add_argument("--config", type=pathlib.Path,
+                       help="JSON with 'model' and/or 'hparams' (e.g. a tuner's best_hparams.json); "
+                            "options given here override it")
+    group.add_argument("--blocks", nargs="+", help=f"feature blocks (default {PAPER_HPARAMS['blocks']})")
+    group.add_argument("--conv-filters", type=int, nargs=6, metavar="N",
+                       help="filters for widths 1 3 5 9 15 21 (0 turns a width off)")
+    for name in ("lstm_units", "dense_units", "attention_units"):
+        group.add_argument("--" + name.replace("_", "-"), type=int, help=f"default {PAPER_HPARAMS[name]}")
+    for name in ("dropout", "learning_rate", "init_scale"):
+        group.add_argument("--" + name.replace("_", "-"), type=float, help=f"default {PAPER_HPARAMS[name]}")
+
+
+def _run_config(args):
+    from protloc.training import RunConfig
+
+    settings = json.loads(args.config.read_text()) if args.config else {}
+    hparams = dict(settings.get("hparams", {}))
+    for name in ("blocks", "conv_filters", "lstm_units", "dense_units", "attention_units", "dropout",
+                 "learning_rate", "init_scale"):
+        if getattr(args, name) is not None:
+            hparams[name] = getattr(args, name)
+    return RunConfig(model=args.model or settings.get("model", "rlstm"), hparams=hparams, epochs=args.epochs,
+                     batch_size=args.batch_size, seed=args.seed, fold=args.fold)
+
+
+def _train(args) -> None:
+    from protloc import training
+
+    config = _run_config(args)
+    training.train(args.out, config, data_dir=args.data_dir)
+    print(f"model written to {pathlib.Path(args.out) / 'model.keras'}")
+
+
+def _evaluate(args) -> None:
+    from protloc import data, evaluation, models, training
+
+    run_dir = pathlib.Path(args.run)
+    model = models.load_model(run_dir)
+    if args.split == "validation":
+        fold = training.read_config(run_dir).fold
+        if fold is None:
+            raise ValueError(f"{run_dir} held out no fold: there is no validation split to evaluate")
+        examples = data.load_multiloc("train", args.data_dir, [fold])
+    else:
+        examples = data.load_multiloc(args.split, args.data_dir)
+    labels, predictions = evaluation.predict_labels(model, data.batch(examples, args.batch_size))
+    report = evaluation.classification_report(labels, predictions, models.class_names_of(model))
+    out = pathlib.Path(args.out) if args.out else run_dir
+    evaluation.write_report(report, out, f"evaluation-{args.split}", f"{run_dir.name}: {args.split} split")
+    print(evaluation.markdown_report(report, f"{run_dir.name}: {args.split} split"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from protloc.data import DEFAULT_BATCH_SIZE
+
+    parser = argparse.ArgumentParser(prog="protloc", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a zoo model on MultiLoc; resumes an existing run directory")
+    train.add_argument("--model", choices=["rlstm", "alstm"], help="zoo model (default rlstm)")
+    train.add_argument("--epochs", type=int, default=100)
+    train.add_argument("--out", required=True, type=pathlib.Path, help="run directory")
+    train.add_argument("--fold", type=int, choices=range(5), help="hold out this training fold for validation")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    train.add_argument("--data-dir", help="TFDS data directory (default: TFDS's)")
+    _add_hparam_options(train)
+    train.set_defaults(handler=_train)
+
+    evaluate = commands.add_parser("evaluate", help="accuracy, per-class MCC and confusion matrix of a run")
+    evaluate.add_argument("run", help="run directory (or .keras file with --out)")
+    evaluate.add_argument("--split", choices=["test", "train", "validation"], default="test")
+    evaluate.add_argument("--out", help="directory for evaluation-SPLIT.json/.md (default: the run directory)")
+    evaluate.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    evaluate.add_argument("--data-dir", help="TFDS data directory (default: TFDS's)")
+    evaluate.set_defaults(handler=_evaluate)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except (SequenceError, ValueError, FileNotFoundError) as error:
+        print(f"protloc {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

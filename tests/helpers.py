@@ -1,0 +1,34 @@
+"""Small synthetic data for fast tests."""
+import numpy as np
+
+MOTIF = np.array([19, 19, 9, 9])  # W W K K
+
+
+def motif_task(n_per_class=200, seed=0, min_length=25, max_length=60):
+    """Random proteins of 3 classes: motif near the N-terminus (0), near the C-terminus (1), none (2).
+
+    Returns (list of int32 token arrays, int labels array).
+    """
+    rng = np.random.default_rng(seed)
+    token_lists, labels = [], []
+    for label in range(3):
+        for _ in range(n_per_class):
+            tokens = rng.integers(1, 21, size=rng.integers(min_length, max_length + 1)).astype(np.int32)
+            tokens[tokens == 19] = 1  # W only inside motifs
+            offset = rng.integers(0, 4)
+            if label == 0:
+                tokens[offset:offset + 4] = MOTIF
+            elif label == 1:
+                tokens[len(tokens) - 4 - offset:len(tokens) - offset] = MOTIF
+            token_lists.append(tokens)
+            labels.append(label)
+    return token_lists, np.array(labels)
+
+
+def pad(token_lists, length=None):
+    """Right-pads token arrays with 0 to ``length`` (default: the longest)."""
+    length = length or max(len(t) for t in token_lists)
+    out = np.zeros((len(token_lists), length), dtype=np.int32)
+    for row, tokens in enumerate(token_lists):
+        out[row, :len(tokens)] = tokens
+    return out

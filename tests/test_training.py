@@ -1,0 +1,86 @@
+"""protloc.training (run directory, checkpoints, resume) and protloc.evaluation (metrics, reports)."""
+import json
+
+import numpy as np
+import pytest
+
+from protloc import data, evaluation, training
+from protloc.cli import build_parser, _run_config
+from tests.helpers import motif_task
+
+SMALL = dict(lstm_units=4, dense_units=4, conv_filters=[2, 2, 2, 0, 0, 0])
+
+
+def tiny_data():
+    tokens, labels = motif_task(n_per_class=10, seed=0)
+    return data.from_arrays(tokens, labels)
+
+
+def test_run_directory_and_resume_without_repeating_epochs(tmp_path):
+    run = tmp_path / "run"
+    config = training.RunConfig(model="rlstm", hparams=SMALL, epochs=1, batch_size=8)
+    training.train(run, config, train_data=tiny_data(), verbose=0)
+    assert [p.name for p in training.checkpoints(run / "checkpoints")] == ["epoch-001.keras"]
+    assert (run / "model.keras").exists() and (run / "logs").is_dir()
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["hparams"]["lstm_units"] == 4 and saved["hparams"]["dropout"] == 0.5
+
+    # An "interrupted" run asked for 3 epochs: continues at epoch 2, never redoes epoch 1.
+    training.train(run, training.RunConfig(model="rlstm", hparams=SMALL, epochs=3, batch_size=8),
+                   train_data=tiny_data(), verbose=0)
+    assert [row["epoch"] for row in training.read_history(run)] == [0, 1, 2]
+    assert [p.name for p in training.checkpoints(run / "checkpoints")][-1] == "epoch-003.keras"
+
+    # A finished run re-run trains nothing more.
+    training.train(run, training.read_config(run), train_data=tiny_data(), verbose=0)
+    assert len(training.read_history(run)) == 3
+
+
+def test_run_directory_refuses_a_different_run(tmp_path):
+    config = training.RunConfig(model="rlstm", hparams=SMALL, epochs=1, batch_size=8)
+    training.train(tmp_path, config, train_data=tiny_data(), verbose=0)
+    with pytest.raises(ValueError, match="holds a different run"):
+        training.train(tmp_path, training.RunConfig(model="alstm", hparams=SMALL, epochs=1), train_data=tiny_data())
+
+
+def test_checkpoints_keep_only_the_last_three(tmp_path):
+    config = training.RunConfig(model="rlstm", hparams=SMALL, epochs=5, batch_size=8)
+    training.train(tmp_path, config, train_data=tiny_data(), verbose=0)
+    assert [p.name for p in training.checkpoints(tmp_path / "checkpoints")] == [
+        "epoch-003.keras", "epoch-004.keras", "epoch-005.keras"]
+
+
+def test_run_config_validation():
+    with pytest.raises(ValueError, match="fold must be 0-4"):
+        training.RunConfig(fold=5)
+    with pytest.raises(ValueError, match="unknown model"):
+        training.RunConfig(model="gru")
+
+
+def test_cli_options_override_a_config_file(tmp_path):
+    path = tmp_path / "best.json"
+    path.write_text(json.dumps({"model": "alstm", "hparams": {"lstm_units": 64, "dropout": 0.3}}))
+    args = build_parser().parse_args(["train", "--out", "x", "--config", str(path), "--dropout", "0.2",
+                                      "--conv-filters", "10", "0", "10", "10", "10", "10"])
+    config = _run_config(args)
+    assert config.model == "alstm" and config.hparams["lstm_units"] == 64 and config.hparams["dropout"] == 0.2
+    assert config.hparams["conv_filters"] == [10, 0, 10, 10, 10, 10]
+
+
+def test_wilson_interval_and_mcc_known_values():
+    low, high = evaluation.wilson_interval(90, 100)
+    assert (round(low, 4), round(high, 4)) == (0.8256, 0.9448)
+    assert evaluation.binary_mcc(tp=5, fp=0, fn=0, tn=5) == 1
+    assert evaluation.binary_mcc(tp=0, fp=5, fn=5, tn=0) == -1
+    assert evaluation.multiclass_mcc(np.diag([3, 4, 5])) == pytest.approx(1)
+
+
+def test_classification_report_and_markdown(tmp_path):
+    report = evaluation.classification_report([0, 0, 1, 1, 2], [0, 1, 1, 1, 2], ["a", "b", "c"])
+    assert report["accuracy"] == pytest.approx(0.8)
+    assert report["confusion_matrix"] == [[1, 1, 0], [0, 2, 0], [0, 0, 1]]
+    assert report["per_class"]["a"] == pytest.approx({"precision": 1, "recall": 0.5, "mcc": 0.6123724, "support": 2})
+    evaluation.write_report(report, tmp_path, "evaluation-test", "demo")
+    markdown = (tmp_path / "evaluation-test.md").read_text()
+    assert "Accuracy **0.800**" in markdown and "| b | 0 | 2 | 0 |" in markdown
+    assert json.loads((tmp_path / "evaluation-test.json").read_text())["n"] == 5

@@ -51,6 +51,7 @@ def _evaluate(args) -> None:
 
     run_dir = pathlib.Path(args.run)
     model = models.load_model(run_dir)
+    name = run_dir.name if run_dir.is_dir() else run_dir.stem
     if args.split == "validation":
         fold = training.read_config(run_dir).fold
         if fold is None:
@@ -60,9 +61,10 @@ def _evaluate(args) -> None:
         examples = data.load_multiloc(args.split, args.data_dir)
     labels, predictions = evaluation.predict_labels(model, data.batch(examples, args.batch_size))
     report = evaluation.classification_report(labels, predictions, models.class_names_of(model))
-    out = pathlib.Path(args.out) if args.out else run_dir
-    evaluation.write_report(report, out, f"evaluation-{args.split}", f"{run_dir.name}: {args.split} split")
-    print(evaluation.markdown_report(report, f"{run_dir.name}: {args.split} split"))
+    out = pathlib.Path(args.out) if args.out else (run_dir if run_dir.is_dir() else run_dir.parent)
+    title = f"{name}: {args.split} split"
+    evaluation.write_report(report, out, f"evaluation-{args.split}", title)
+    print(evaluation.markdown_report(report, title))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("evaluate", help="accuracy, per-class MCC and confusion matrix of a run")
-    evaluate.add_argument("run", help="run directory (or .keras file with --out)")
+    evaluate.add_argument("run", help="run directory or .keras file")
     evaluate.add_argument("--split", choices=["test", "train", "validation"], default="test")
     evaluate.add_argument("--out", help="directory for evaluation-SPLIT.json/.md (default: the run directory)")
     evaluate.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)

@@ -11,6 +11,8 @@ direction, 128 dense units) are those of our first measured prototype.
 """
 from __future__ import annotations
 
+import pathlib
+
 import keras
 from keras import ops
 
@@ -207,8 +209,6 @@ def load_model(path) -> keras.Model:
         FileNotFoundError: nothing at ``path``.
         ValueError: the file is not a Keras model, or not a protloc one.
     """
-    import pathlib
-
     path = pathlib.Path(path)
     if path.is_dir():
         path = path / "model.keras"

@@ -84,3 +84,10 @@ def test_classification_report_and_markdown(tmp_path):
     markdown = (tmp_path / "evaluation-test.md").read_text()
     assert "Accuracy **0.800**" in markdown and "| b | 0 | 2 | 0 |" in markdown
     assert json.loads((tmp_path / "evaluation-test.json").read_text())["n"] == 5
+
+
+def test_cli_reports_errors_without_traceback(tmp_path, capsys):
+    from protloc.cli import main
+
+    assert main(["evaluate", str(tmp_path / "nowhere")]) == 2
+    assert "protloc evaluate: error: no model at" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""The ``protloc`` command: train | evaluate."""
+"""The ``protloc`` command: train | evaluate | predict."""
 from __future__ import annotations
 
 import argparse
@@ -67,6 +67,28 @@ def _evaluate(args) -> None:
     print(evaluation.markdown_report(report, title))
 
 
+def _predict(args) -> None:
+    from protloc import files, models, predict, sequences
+    from protloc.pretrained import load_pretrained
+
+    model = load_pretrained() if args.model in (None, "pretrained") else models.load_model(args.model)
+    names = models.class_names_of(model)
+    source = "<stdin>" if args.input == "-" else args.input
+    records = sequences.read_fasta(args.input, validate=False)
+    results = predict.predict_records(model, records, source, args.batch_size,
+                                      on_invalid=predict.report_invalid if args.skip_invalid else None)
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        results = tqdm(results, unit=" proteins", desc="protloc predict")
+    if args.output == "-":
+        predict.write_table(results, names, sys.stdout)
+        return
+    with files.atomic_path(args.output) as temporary, open(temporary, "w") as out:
+        count = predict.write_table(results, names, out)
+    print(f"{count} predictions written to {args.output}", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from protloc.data import DEFAULT_BATCH_SIZE
 
@@ -91,6 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     evaluate.add_argument("--data-dir", help="TFDS data directory (default: TFDS's)")
     evaluate.set_defaults(handler=_evaluate)
+
+    predict = commands.add_parser("predict", help="predict the compartment of every protein in a FASTA file")
+    predict.add_argument("input", help="FASTA file, or - for standard input")
+    predict.add_argument("-o", "--output", default="-", help="TSV file (written atomically), or - for standard "
+                                                              "output (default)")
+    predict.add_argument("--model", help="run directory, .keras file, or 'pretrained' (default)")
+    predict.add_argument("--batch-size", type=int, default=64)
+    predict.add_argument("--skip-invalid", action="store_true",
+                         help="report bad records on stderr and leave them out instead of stopping")
+    predict.set_defaults(handler=_predict)
     return parser
 
 

@@ -167,15 +167,17 @@ def read_fasta(source: Union[str, os.PathLike, TextIO], validate: bool = True) -
 
     Args:
         source: a path, ``"-"`` for standard input, or an open text handle.
-        validate: also check every residue against the letter policy (see :func:`tokenize`).
+        validate: check every record with :func:`check_record` (identifier, non-empty, letter policy).
+            Without it only the file's structure is checked, so a caller can skip bad records and go on;
+            a header without identifier then gives ``id == ""``.
 
     Yields:
         :class:`ProteinRecord` in file order.
 
     Raises:
-        FastaFormatError: the input is empty, does not start with a ``>`` header, or a header has no
-            identifier.
-        EmptySequenceError: a record has no sequence.
+        FastaFormatError: the input is empty or does not start with a ``>`` header; with ``validate``, a
+            header has no identifier.
+        EmptySequenceError: (with ``validate``) a record has no sequence.
         InvalidResidueError: (with ``validate``) a sequence holds a character outside the policy.
     """
     if isinstance(source, (str, os.PathLike)) and str(source) != "-":
@@ -183,7 +185,8 @@ def read_fasta(source: Union[str, os.PathLike, TextIO], validate: bool = True) -
             yield from _parse(handle, str(source), validate)
     else:
         handle = sys.stdin if source == "-" else source
-        yield from _parse(handle, getattr(handle, "name", "<stream>"), validate)
+        yield from _parse(handle, getattr(handle, "name", "<stdin>" if handle is sys.stdin else "<stream>"),
+                          validate)
 
 
 def _parse(handle: TextIO, name: str, validate: bool) -> Iterator[ProteinRecord]:
@@ -197,10 +200,20 @@ def _parse(handle: TextIO, name: str, validate: bool) -> Iterator[ProteinRecord]
             f"not a FASTA file: the first line should start with '>' but is {first.rstrip()[:40]!r}", name)
     for index, (title, sequence) in enumerate(SimpleFastaParser(itertools.chain([first], handle))):
         words = title.split(None, 1)
-        if not words:
-            raise FastaFormatError(f"record #{index + 1} has a header without an identifier", name)
+        record = ProteinRecord(words[0] if words else "", title, sequence, index)
         if validate:
-            tokenize(sequence, words[0], name)
-        elif not sequence.rstrip("*"):
-            raise EmptySequenceError("empty sequence", name, words[0])
-        yield ProteinRecord(words[0], title, sequence, index)
+            check_record(record, name)
+        yield record
+
+
+def check_record(record: ProteinRecord, source: str | None = None,
+                 max_length: int = DEFAULT_MAX_LENGTH) -> np.ndarray:
+    """Validates one record and returns its tokens, middle-truncated to ``max_length``.
+
+    Raises:
+        FastaFormatError: the header has no identifier.
+        EmptySequenceError, InvalidResidueError: see :func:`tokenize`.
+    """
+    if not record.id:
+        raise FastaFormatError(f"record #{record.index + 1} has a header without an identifier", source)
+    return encode_sequence(record.sequence, max_length, record.id, source)

@@ -107,10 +107,18 @@ def test_record_without_sequence_is_an_error(tmp_path):
         list(seq.read_fasta(path))
 
 
-def test_record_without_sequence_is_an_error_without_validation(tmp_path):
-    path = write(tmp_path, ">P1\nMKV\n>P2\n")
+def test_without_validation_bad_records_are_yielded_for_check_record(tmp_path):
+    path = write(tmp_path, ">P1\nMKV\n>P2\n>\nMKV\n>P4\nM1\n>P5\nMKVL\n")
+    records = list(seq.read_fasta(path, validate=False))
+    assert [r.id for r in records] == ["P1", "P2", "", "P4", "P5"]
+    np.testing.assert_array_equal(seq.check_record(records[0]), seq.tokenize("MKV"))
     with pytest.raises(seq.EmptySequenceError, match="record 'P2'"):
-        list(seq.read_fasta(path, validate=False))
+        seq.check_record(records[1], str(path))
+    with pytest.raises(seq.FastaFormatError, match="record #3 has a header without an identifier"):
+        seq.check_record(records[2], str(path))
+    with pytest.raises(seq.InvalidResidueError, match="record 'P4', position 2"):
+        seq.check_record(records[3], str(path))
+    assert len(seq.check_record(records[4], max_length=2)) == 2
 
 
 def test_header_without_identifier_is_an_error(tmp_path):

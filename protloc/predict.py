@@ -1,0 +1,104 @@
+"""Streaming prediction from FASTA to a TSV table.
+
+Records are read in chunks (memory does not grow with the input); inside a chunk they are sorted by length
+so that each batch is padded only to its longest member, and the rows are written back in input order.
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import Callable, Iterable, Iterator, TextIO
+
+import numpy as np
+import tensorflow as tf
+
+from protloc import sequences
+
+DEFAULT_BATCH_SIZE = 64
+DEFAULT_CHUNK_SIZE = 4096
+"""Records held in memory at once: the unit within which proteins are sorted by length."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+    """One protein's result: ``probabilities`` has shape ``(num_classes,)``; ``length`` is the input length."""
+
+    id: str
+    length: int
+    probabilities: np.ndarray
+
+
+def compiled_predictor(model) -> Callable[[np.ndarray], np.ndarray]:
+    """``tokens int32 (batch, length) -> probabilities (batch, classes)``, traced once for every shape."""
+    function = tf.function(lambda tokens: model(tokens, training=False),
+                           input_signature=[tf.TensorSpec([None, None], tf.int32)])
+    return lambda tokens: function(tf.constant(tokens, dtype=tf.int32)).numpy()
+
+
+def predict_records(model, records: Iterable[sequences.ProteinRecord], source: str | None = None,
+                    batch_size: int = DEFAULT_BATCH_SIZE, chunk_size: int = DEFAULT_CHUNK_SIZE,
+                    on_invalid: Callable[[sequences.SequenceError], None] | None = None) -> Iterator[Prediction]:
+    """Predicts every record, yielding results in input order.
+
+    Args:
+        model: a zoo model or ensemble.
+        records: e.g. ``sequences.read_fasta(path, validate=False)``.
+        source: file name for error messages.
+        batch_size: proteins per forward pass.
+        chunk_size: records read ahead and sorted by length together.
+        on_invalid: called with the error of each bad record, which is then left out; None raises it.
+
+    Raises:
+        sequences.SequenceError: a bad record, when ``on_invalid`` is None.
+    """
+    predictor = compiled_predictor(model)
+    chunk: list[tuple[sequences.ProteinRecord, np.ndarray]] = []
+    for record in records:
+        try:
+            chunk.append((record, sequences.check_record(record, source)))
+        except sequences.SequenceError as error:
+            if on_invalid is None:
+                raise
+            on_invalid(error)
+            continue
+        if len(chunk) == chunk_size:
+            yield from _predict_chunk(predictor, chunk, batch_size)
+            chunk = []
+    yield from _predict_chunk(predictor, chunk, batch_size)
+
+
+def _predict_chunk(predictor, chunk, batch_size) -> Iterator[Prediction]:
+    order = sorted(range(len(chunk)), key=lambda i: len(chunk[i][1]))
+    probabilities = [None] * len(chunk)
+    for start in range(0, len(order), batch_size):
+        members = order[start:start + batch_size]
+        tokens = np.zeros((len(members), max(len(chunk[i][1]) for i in members)), dtype=np.int32)
+        for row, i in enumerate(members):
+            tokens[row, :len(chunk[i][1])] = chunk[i][1]
+        for row, values in zip(members, predictor(tokens)):
+            probabilities[row] = values
+    for (record, _), values in zip(chunk, probabilities):
+        yield Prediction(record.id, len(record.sequence.rstrip("*")), values)
+
+
+def header(class_names) -> list[str]:
+    """Columns of the output table."""
+    return ["id", "length", "prediction", "confidence", *class_names]
+
+
+def write_table(predictions: Iterable[Prediction], class_names, out: TextIO) -> int:
+    """Writes the TSV table (header first, probabilities with 6 decimals); returns the number of rows."""
+    out.write("\t".join(header(class_names)) + "\n")
+    count = 0
+    for prediction in predictions:
+        best = int(np.argmax(prediction.probabilities))
+        values = "\t".join(f"{p:.6f}" for p in prediction.probabilities)
+        out.write(f"{prediction.id}\t{prediction.length}\t{class_names[best]}\t"
+                  f"{prediction.probabilities[best]:.6f}\t{values}\n")
+        count += 1
+    return count
+
+
+def report_invalid(error: sequences.SequenceError) -> None:
+    """``on_invalid`` for ``--skip-invalid``: one line on stderr per skipped record."""
+    print(f"skipped: {error}", file=sys.stderr)

@@ -1,0 +1,110 @@
+"""protloc predict: output format, order, streaming, stdin/stdout, and every bad-input path."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from protloc import models, predict, sequences
+from protloc.classes import CLASS_NAMES
+from protloc.cli import main
+
+RNG = np.random.default_rng(3)
+LENGTHS = [30, 5, 1200, 12, 77, 1, 300]
+RECORDS = [("P%d" % i, "".join(RNG.choice(list("ACDEFGHIKLMNPQRSTVWY"), n))) for i, n in enumerate(LENGTHS)]
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    models.build_model("rlstm", lstm_units=6, dense_units=6).save(path)
+    return path
+
+
+def fasta(tmp_path, records=RECORDS, name="in.fasta"):
+    path = tmp_path / name
+    path.write_text("".join(f">{rid} some description\n{seq}\n" for rid, seq in records))
+    return path
+
+
+def read_table(path):
+    lines = path.read_text().splitlines()
+    return lines[0].split("\t"), [line.split("\t") for line in lines[1:]]
+
+
+def test_table_format_order_and_values(model_path, tmp_path, capsys):
+    out = tmp_path / "out.tsv"
+    assert main(["predict", str(fasta(tmp_path)), "-o", str(out), "--model", str(model_path), "--batch-size", "2"]) == 0
+    header, rows = read_table(out)
+    assert header == ["id", "length", "prediction", "confidence", *CLASS_NAMES]
+    assert [row[0] for row in rows] == [rid for rid, _ in RECORDS]
+    assert [int(row[1]) for row in rows] == LENGTHS
+    model = models.load_model(model_path)
+    for row, (_, seq) in zip(rows, RECORDS):
+        probabilities = np.array(row[4:], dtype=float)
+        assert probabilities.sum() == pytest.approx(1, abs=1e-4)
+        assert row[2] == CLASS_NAMES[int(np.argmax(probabilities))] and float(row[3]) == probabilities.max()
+        direct = model.predict(sequences.encode_sequence(seq)[None], verbose=0)[0]
+        np.testing.assert_allclose(probabilities, direct, atol=2e-6)
+    assert "7 predictions written" in capsys.readouterr().err
+
+
+def test_streaming_reads_at_most_one_chunk_ahead(model_path):
+    pulled = []
+
+    def records():
+        for index in range(10):
+            pulled.append(index)
+            yield sequences.ProteinRecord(f"R{index}", "", "MKV" * (10 - index), index)
+
+    results = predict.predict_records(models.load_model(model_path), records(), chunk_size=3, batch_size=2)
+    first = next(results)
+    assert first.id == "R0" and len(pulled) == 3
+    assert [p.id for p in results] == [f"R{i}" for i in range(1, 10)]
+
+
+def test_invalid_record_stops_with_its_name_and_writes_nothing(model_path, tmp_path, capsys):
+    bad = RECORDS[:2] + [("BAD1", "MKV#L")] + RECORDS[2:]
+    out = tmp_path / "out.tsv"
+    assert main(["predict", str(fasta(tmp_path, bad)), "-o", str(out), "--model", str(model_path)]) == 2
+    assert "record 'BAD1', position 4: invalid character '#'" in capsys.readouterr().err
+    assert not out.exists() and os.listdir(tmp_path) == ["in.fasta"]
+
+
+def test_skip_invalid_reports_and_leaves_out_only_bad_records(model_path, tmp_path, capsys):
+    bad = RECORDS[:2] + [("BAD1", "MKV#L"), ("EMPTY", "")] + RECORDS[2:]
+    path = tmp_path / "in.fasta"
+    path.write_text("".join(f">{rid}\n{seq}\n" for rid, seq in bad) + ">\nMKV\n")
+    out = tmp_path / "out.tsv"
+    assert main(["predict", str(path), "-o", str(out), "--model", str(model_path), "--skip-invalid"]) == 0
+    err = capsys.readouterr().err
+    assert "skipped:" in err and "'BAD1'" in err and "'EMPTY': empty sequence" in err
+    assert "record #10 has a header without an identifier" in err
+    assert [row[0] for row in read_table(out)[1]] == [rid for rid, _ in RECORDS]
+
+
+@pytest.mark.parametrize("content, message", [("", "no FASTA records"), ("hello\n", "not a FASTA file")])
+def test_bad_file_is_named(model_path, tmp_path, capsys, content, message):
+    path = tmp_path / "x.txt"
+    path.write_text(content)
+    assert main(["predict", str(path), "--model", str(model_path)]) == 2
+    assert f"x.txt: {message}" in capsys.readouterr().err
+
+
+def test_missing_input_and_bad_model_are_clear_errors(model_path, tmp_path, capsys):
+    assert main(["predict", str(tmp_path / "none.fasta"), "--model", str(model_path)]) == 2
+    assert "none.fasta" in capsys.readouterr().err
+    junk = tmp_path / "junk.keras"
+    junk.write_text("junk")
+    assert main(["predict", str(fasta(tmp_path)), "--model", str(junk)]) == 2
+    assert "junk.keras is not a loadable Keras model" in capsys.readouterr().err
+
+
+def test_stdin_to_stdout(model_path, tmp_path):
+    text = "".join(f">{rid}\n{seq}\n" for rid, seq in RECORDS[:3])
+    result = subprocess.run([sys.executable, "-m", "protloc.cli", "predict", "-", "--model", str(model_path)],
+                            input=text, capture_output=True, text=True, check=True)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("id\tlength\tprediction\tconfidence\ter\t")
+    assert [line.split("\t")[0] for line in lines[1:]] == ["P0", "P1", "P2"]

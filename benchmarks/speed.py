@@ -1,0 +1,126 @@
+"""Speed in one run on one machine: training with length-bucketed vs padded-to-1000 batches, and
+``protloc predict`` throughput and peak memory on proteome-sized inputs.
+
+Usage:
+    python benchmarks/speed.py [--train-steps 30] [--proteins 20000] [--model pretrained]
+                               [--ensemble runs/table1/ensemble.keras]
+
+Training: the R-LSTM with the paper's defaults, ``train_on_batch`` on MultiLoc training proteins, after 2
+warm-up steps; residues/s counts real residues, not padding. Inference: FASTA files of N proteins sampled
+(with replacement, seed 0) from all of MultiLoc, each predicted by a fresh ``protloc predict`` process whose
+own peak resident memory is read from the kernel (wait4); two sizes show whether memory grows with the input.
+Writes benchmarks/results/speed.json and speed.md.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import platform
+import random
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from protloc import data, files, models, sequences
+
+RESULTS = pathlib.Path(__file__).parent / "results"
+
+
+def training_throughput(bucketed: bool, steps: int, batch_size: int) -> dict:
+    """Proteins/s and residues/s of train_on_batch over ``steps`` batches (after 2 warm-up batches)."""
+    model = models.build_model("rlstm")
+    batches = iter(data.batch(data.load_multiloc("train"), batch_size, bucketed=bucketed, shuffle_seed=0).repeat())
+    for _ in range(2):
+        model.train_on_batch(*next(batches))
+    proteins = residues = 0
+    start = time.perf_counter()
+    for _ in range(steps):
+        tokens, labels = next(batches)
+        model.train_on_batch(tokens, labels)
+        proteins += int(tokens.shape[0])
+        residues += int(np.count_nonzero(tokens.numpy()))
+    seconds = time.perf_counter() - start
+    return {"proteins_per_s": proteins / seconds, "residues_per_s": residues / seconds, "steps": steps,
+            "seconds": seconds}
+
+
+def proteome_fasta(path: pathlib.Path, count: int, pool: list[sequences.ProteinRecord]) -> None:
+    """Writes ``count`` proteins sampled with replacement (seed 0) from ``pool``."""
+    rng = random.Random(0)
+    with open(path, "w") as out:
+        for index in range(count):
+            record = rng.choice(pool)
+            out.write(f">S{index}_{record.id}\n{record.sequence}\n")
+
+
+def predict_run(fasta: pathlib.Path, model: str) -> dict:
+    """Runs ``protloc predict`` in a fresh process; its wall time and its own peak RSS (MiB)."""
+    command = [sys.executable, "-m", "protloc.cli", "predict", str(fasta), "-o", os.devnull, "--model", model]
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    if status != 0:
+        raise RuntimeError(f"{shlex.join(command)} failed: {process.stderr.read().decode()[-2000:]}")
+    return {"seconds": seconds, "peak_rss_mib": usage.ru_maxrss / 1024}
+
+
+def markdown(results: dict) -> str:
+    train = results["training"]
+    lines = ["# Speed", "", f"Command: `{results['command']}`  ", f"Machine: {results['machine']}", "",
+             "## Training (R-LSTM, paper defaults, batch 32)", "",
+             "| batches | proteins/s | residues/s |", "|---|---:|---:|"]
+    for name in ("bucketed", "padded_to_1000"):
+        lines.append(f"| {name} | {train[name]['proteins_per_s']:.1f} | {train[name]['residues_per_s']:.0f} |")
+    lines += ["", f"Bucketed / padded speed-up: **{train['speedup']:.2f}x** (proteins/s, same run).", "",
+              "## `protloc predict` (fresh process each, including start-up and model loading)", "",
+              "| model | proteins | wall time (s) | proteins/s | peak memory (MiB) |", "|---|---:|---:|---:|---:|"]
+    for row in results["inference"]:
+        lines.append(f"| {row['model']} | {row['proteins']} | {row['seconds']:.1f} | "
+                     f"{row['proteins'] / row['seconds']:.1f} | {row['peak_rss_mib']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train-steps", type=int, default=30)
+    parser.add_argument("--proteins", type=int, default=20000)
+    parser.add_argument("--model", default="pretrained")
+    parser.add_argument("--ensemble", help="an ensemble .keras file to time as well")
+    parser.add_argument("--data-dir", help="MultiLoc FASTA directory (default $PROTLOC_DATA_DIR)")
+    args = parser.parse_args(argv)
+
+    training = {"bucketed": training_throughput(True, args.train_steps, data.DEFAULT_BATCH_SIZE),
+                "padded_to_1000": training_throughput(False, args.train_steps, data.DEFAULT_BATCH_SIZE)}
+    training["speedup"] = training["bucketed"]["proteins_per_s"] / training["padded_to_1000"]["proteins_per_s"]
+
+    from tfds_multiloc.multiloc.multiloc_dataset_builder import FILE_OF_CLASS
+
+    directory = pathlib.Path(args.data_dir or os.environ["PROTLOC_DATA_DIR"])
+    pool = [r for file in FILE_OF_CLASS.values() for r in sequences.read_fasta(directory / file)]
+    inference = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for count in sorted({args.proteins // 4, args.proteins}):
+            fasta = pathlib.Path(scratch) / f"proteome-{count}.fasta"
+            proteome_fasta(fasta, count, pool)
+            for label, model in [("single", args.model)] + ([("ensemble", args.ensemble)] if args.ensemble else []):
+                if label == "ensemble" and count != args.proteins:
+                    continue
+                inference.append({"model": f"{label} ({model})", "proteins": count, **predict_run(fasta, model)})
+
+    results = {"command": shlex.join(["python", "benchmarks/speed.py", *sys.argv[1:]]),
+               "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}", "training": training,
+               "inference": inference}
+    files.write_json(RESULTS / "speed.json", results)
+    files.write_text(RESULTS / "speed.md", markdown(results))
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

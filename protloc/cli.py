@@ -1,4 +1,4 @@
-"""The ``protloc`` command: train | evaluate | predict."""
+"""The ``protloc`` command: train | evaluate | predict | export."""
 from __future__ import annotations
 
 import argparse
@@ -69,9 +69,8 @@ def _evaluate(args) -> None:
 
 def _predict(args) -> None:
     from protloc import files, models, predict, sequences
-    from protloc.pretrained import load_pretrained
 
-    model = load_pretrained() if args.model in (None, "pretrained") else models.load_model(args.model)
+    model = models.load_model(args.model)
     names = models.class_names_of(model)
     source = "<stdin>" if args.input == "-" else args.input
     records = sequences.read_fasta(args.input, validate=False)
@@ -87,6 +86,14 @@ def _predict(args) -> None:
     with files.atomic_path(args.output) as temporary, open(temporary, "w") as out:
         count = predict.write_table(results, names, out)
     print(f"{count} predictions written to {args.output}", file=sys.stderr)
+
+
+def _export(args) -> None:
+    from protloc import export, models
+
+    path = export.export_saved_model(models.load_model(args.model), args.out, overwrite=args.overwrite,
+                                     source=str(args.model))
+    print(f"SavedModel written to {path} (signatures: serving_default, serve_tokens)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,11 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("input", help="FASTA file, or - for standard input")
     predict.add_argument("-o", "--output", default="-", help="TSV file (written atomically), or - for standard "
                                                               "output (default)")
-    predict.add_argument("--model", help="run directory, .keras file, or 'pretrained' (default)")
+    predict.add_argument("--model", default="pretrained", help="run directory, .keras file, or 'pretrained' (default)")
     predict.add_argument("--batch-size", type=int, default=64)
     predict.add_argument("--skip-invalid", action="store_true",
                          help="report bad records on stderr and leave them out instead of stopping")
     predict.set_defaults(handler=_predict)
+
+    export = commands.add_parser("export", help="write a TF Serving SavedModel with a raw-sequence signature")
+    export.add_argument("model", help="run directory, .keras file, or 'pretrained'")
+    export.add_argument("--out", required=True, help="version directory, e.g. models/protloc/1")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    export.set_defaults(handler=_export)
     return parser
 
 
@@ -130,7 +143,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.handler(args)
-    except (SequenceError, ValueError, FileNotFoundError) as error:
+    except (SequenceError, ValueError, FileNotFoundError, FileExistsError) as error:
         print(f"protloc {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0

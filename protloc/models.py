@@ -203,12 +203,19 @@ def build_ensemble(members, name: str = "ensemble") -> keras.Model:
 
 
 def load_model(path) -> keras.Model:
-    """Loads a zoo model or ensemble from a ``.keras`` file or a run directory (its ``model.keras``).
+    """Loads a zoo model or ensemble from a ``.keras`` file, a run directory (its ``model.keras``), or
+    ``"pretrained"`` (the model shipped in :mod:`protloc.pretrained`).
 
     Raises:
         FileNotFoundError: nothing at ``path``.
         ValueError: the file is not a Keras model, or not a protloc one.
     """
+    if str(path) == "pretrained":
+        from protloc.pretrained import MODEL_PATH
+
+        if not MODEL_PATH.exists():
+            raise FileNotFoundError(f"no pretrained model is shipped in {MODEL_PATH.parent}; pass a model file")
+        path = MODEL_PATH
     path = pathlib.Path(path)
     if path.is_dir():
         path = path / "model.keras"

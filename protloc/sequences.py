@@ -58,6 +58,11 @@ for _letter, _token in _TOKEN_OF_LETTER.items():
     _LOOKUP[ord(_letter.lower())] = _token
 
 
+def token_lookup() -> np.ndarray:
+    """int32 array of shape (256,): byte value -> token, -1 for bytes outside the policy (for in-graph use)."""
+    return _LOOKUP.copy()
+
+
 class SequenceError(ValueError):
     """A protein record or file that cannot be used; the message names the source and the record."""
 

@@ -17,9 +17,7 @@ def load_pretrained():
     """The shipped Keras model (tokens -> probabilities over the 11 MultiLoc compartments)."""
     from protloc import models
 
-    if not MODEL_PATH.exists():
-        raise FileNotFoundError(f"no pretrained model is shipped in {DIRECTORY}; pass --model RUN_DIR_OR_FILE")
-    return models.load_model(MODEL_PATH)
+    return models.load_model("pretrained")
 
 
 def model_card() -> dict:

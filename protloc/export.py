@@ -1,0 +1,155 @@
+"""SavedModel export for TF Serving, with the sequence policy of :mod:`protloc.sequences` inside the graph.
+
+Signatures:
+    ``serving_default``: ``sequences`` tf.string ``[batch]`` (raw amino-acid strings of any length) ->
+        ``probabilities`` float32 ``[batch, classes]``, ``prediction`` tf.string ``[batch]`` (class name),
+        ``confidence`` float32 ``[batch]``, and for attention models ``attention`` float32 ``[batch, length]``
+        (alpha over the residues kept after truncation; 0 beyond each protein's end).
+    ``serve_tokens``: ``tokens`` int32 ``[batch, length]`` (0 = padding, already truncated) -> the same outputs.
+
+Inside the graph, exactly as in Python: any case; one trailing ``*`` stripped; U read as C, O as K; B Z J X
+ambiguity tokens; proteins longer than ``max_length`` keep their first ceil(max/2) and last floor(max/2)
+residues. Any other character, or an empty string, fails the request with ``InvalidArgument`` naming the
+index of the offending sequence in the batch.
+
+The SavedModel also carries ``assets.extra/protloc.json`` (class names, policy, source model config) and
+``assets.extra/tf_serving_warmup_requests`` (TF Serving warm-up records).
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import protloc
+from protloc import models, sequences
+from protloc.layers import AttentionPooling
+
+WARMUP_SEQUENCES = ("MKVLAAGIVALLLAAGCSSSKEETPA", "mstnpkpqrktkrnt*", "M" + "ACDEFGHIKLMNPQRSTVWY" * 60)
+"""Warm-up requests: short, lower case with a stop, and one longer than 1000 (so truncation is traced)."""
+
+
+def sequences_to_tokens(raw: tf.Tensor, max_length: int = sequences.DEFAULT_MAX_LENGTH) -> tf.Tensor:
+    """In-graph tokenization and middle truncation.
+
+    Args:
+        raw: tf.string ``[batch]``.
+        max_length: residues kept per protein.
+
+    Returns:
+        int32 ``[batch, longest kept length]``, 0 = padding.
+
+    Raises:
+        tf.errors.InvalidArgumentError (at run time): an invalid character or an empty sequence.
+    """
+    lookup = tf.constant(sequences.token_lookup(), dtype=tf.int32)
+    codes = tf.strings.unicode_decode(tf.strings.regex_replace(raw, r"\*$", ""), "UTF-8", errors="replace")
+    flat = codes.flat_values
+    tokens = codes.with_flat_values(tf.where(flat < 256, tf.gather(lookup, tf.minimum(flat, 255)), -1))
+    lengths = tokens.row_lengths()
+    bad_rows = tf.reduce_any(tokens < 0, axis=1)
+    checks = [
+        tf.debugging.Assert(tf.logical_not(tf.reduce_any(bad_rows)), [
+            "protloc: invalid character in the sequence at batch index", tf.argmax(tf.cast(bad_rows, tf.int32)),
+            "(allowed: the 20 standard residues, B Z J X U O, any case, one trailing '*')"]),
+        tf.debugging.Assert(tf.reduce_all(lengths > 0), [
+            "protloc: empty sequence at batch index", tf.argmin(lengths)]),
+    ]
+    with tf.control_dependencies(checks):
+        kept = tf.minimum(lengths, max_length)
+        positions = tf.ragged.range(kept)
+        rows = positions.value_rowids()
+        head = max_length - max_length // 2
+        shift = tf.gather(lengths - kept, rows)
+        source = positions.flat_values + tf.where(positions.flat_values < head, tf.zeros_like(shift), shift)
+        gathered = tf.gather(tokens.flat_values, tf.gather(tokens.row_starts(), rows) + source)
+        return tf.RaggedTensor.from_row_lengths(gathered, kept).to_tensor(0)
+
+
+def _serving_model(model: keras.Model) -> tuple[keras.Model, bool]:
+    """The model with alpha as a second output when its representation is AttentionPooling."""
+    try:
+        layer = model.get_layer("representation")
+    except ValueError:
+        return model, False
+    if not isinstance(layer, AttentionPooling):
+        return model, False
+    return keras.Model(model.inputs, [model.output, layer.output[1]], name=f"{model.name}_serving"), True
+
+
+def export_saved_model(model, out, max_length: int = sequences.DEFAULT_MAX_LENGTH, overwrite: bool = False,
+                       source: str | None = None) -> pathlib.Path:
+    """Writes a TF Serving SavedModel (``out`` is the version directory, e.g. ``models/protloc/1``).
+
+    Args:
+        model: a zoo model or ensemble (``keras.Model``).
+        out: target directory; written atomically (built beside it, then renamed).
+        max_length: truncation length applied inside the graph.
+        overwrite: replace an existing ``out``.
+        source: description of where the model came from, recorded in ``protloc.json``.
+
+    Returns:
+        the path written.
+    """
+    out = pathlib.Path(out)
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} already exists (use --overwrite, or a new version number)")
+    class_names = models.class_names_of(model)
+    serving, has_attention = _serving_model(model)
+    names = tf.constant(class_names)
+
+    def outputs(tokens):
+        result = serving(tokens, training=False)
+        probabilities, alpha = result if has_attention else (result, None)
+        named = {"probabilities": probabilities,
+                 "prediction": tf.gather(names, tf.argmax(probabilities, axis=-1)),
+                 "confidence": tf.reduce_max(probabilities, axis=-1)}
+        if has_attention:
+            named["attention"] = alpha
+        return named
+
+    archive = keras.export.ExportArchive()
+    archive.track(serving)
+    archive.add_endpoint("serving_default", lambda raw: outputs(sequences_to_tokens(raw, max_length)),
+                         input_signature=[tf.TensorSpec([None], tf.string, name="sequences")])
+    archive.add_endpoint("serve_tokens", outputs, input_signature=[tf.TensorSpec([None, None], tf.int32, name="tokens")])
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        archive.write_out(str(staging), verbose=False)
+        extra = staging / "assets.extra"
+        extra.mkdir(exist_ok=True)
+        (extra / "protloc.json").write_text(json.dumps({
+            "protloc_version": protloc.__version__, "class_names": class_names, "max_length": max_length,
+            "attention": has_attention, "source": source, "model_config": model.get_config(),
+            "signatures": {"serving_default": "sequences: tf.string [batch]",
+                           "serve_tokens": "tokens: int32 [batch, length]"}}, indent=2, default=str))
+        write_warmup_requests(extra / "tf_serving_warmup_requests")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(staging, out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return out
+
+
+def write_warmup_requests(path, model_name: str = "protloc") -> None:
+    """TF Serving warm-up file: PredictionLog records, one ``serving_default`` request per warm-up batch."""
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for batch in (WARMUP_SEQUENCES[:1], WARMUP_SEQUENCES):
+            request = predict_pb2.PredictRequest(
+                model_spec=model_pb2.ModelSpec(name=model_name, signature_name="serving_default"))
+            request.inputs["sequences"].CopyFrom(tf.make_tensor_proto(np.array(batch, dtype=object), dtype=tf.string))
+            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
+

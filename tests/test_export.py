@@ -1,0 +1,132 @@
+"""protloc export: the SavedModel alone (TensorFlow only) reproduces `protloc predict`; signatures, warm-up,
+REST request format, and serving-time errors."""
+import importlib.util
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from protloc import export, models, sequences
+from protloc.cli import main
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+RNG = np.random.default_rng(5)
+SEQUENCES = ["".join(RNG.choice(list("ACDEFGHIKLMNPQRSTVWY"), n)) for n in (40, 1500, 7)]
+SEQUENCES += ["mkvlaagivalllaag*", "MKBZJXUOLLA", "A" * 999 + "W" * 3]
+
+# Runs in a fresh interpreter where importing protloc is impossible: TensorFlow alone must serve the model.
+FRESH_PROCESS = """
+import json, sys
+sys.modules["protloc"] = None
+import tensorflow as tf
+model = tf.saved_model.load(sys.argv[1])
+out = model.signatures["serving_default"](sequences=tf.constant(json.loads(sys.argv[2])))
+print(json.dumps({k: (v.numpy().astype(str) if v.dtype == tf.string else v.numpy()).tolist() for k, v in out.items()}))
+"""
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """(model file, SavedModel dir) for a small R-LSTM and a small A-LSTM."""
+    root = tmp_path_factory.mktemp("export")
+    paths = {}
+    for name in ("rlstm", "alstm"):
+        model_file = root / f"{name}.keras"
+        models.build_model(name, lstm_units=6, dense_units=6, attention_units=8).save(model_file)
+        assert main(["export", str(model_file), "--out", str(root / name / "protloc" / "1")]) == 0
+        paths[name] = (model_file, root / name / "protloc" / "1")
+    return paths
+
+
+@pytest.mark.parametrize("name", ["rlstm", "alstm"])
+def test_fresh_tensorflow_process_matches_protloc_predict(exported, name, tmp_path):
+    model_file, saved = exported[name]
+    result = subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(saved), json.dumps(SEQUENCES)],
+                            capture_output=True, text=True, check=True)
+    served = json.loads(result.stdout.splitlines()[-1])
+    fasta = tmp_path / "in.fasta"
+    fasta.write_text("".join(f">S{i}\n{s}\n" for i, s in enumerate(SEQUENCES)))
+    assert main(["predict", str(fasta), "-o", str(tmp_path / "out.tsv"), "--model", str(model_file)]) == 0
+    rows = [line.split("\t") for line in (tmp_path / "out.tsv").read_text().splitlines()[1:]]
+    expected = np.array([row[4:] for row in rows], dtype=float)
+    assert np.abs(np.array(served["probabilities"]) - expected).max() <= 1e-5
+    assert served["prediction"] == [row[2] for row in rows]
+    np.testing.assert_allclose(served["confidence"], [float(row[3]) for row in rows], atol=1e-5)
+    if name == "alstm":
+        attention = np.array(served["attention"])
+        kept = [len(sequences.encode_sequence(s)) for s in SEQUENCES]
+        assert attention.shape == (len(SEQUENCES), max(kept))
+        for row, length in zip(attention, kept):
+            assert row[length:].sum() == 0 and row[:length].sum() == pytest.approx(1, abs=1e-5)
+
+
+def test_in_graph_tokens_equal_python_tokens():
+    tokens = export.sequences_to_tokens(tf.constant(SEQUENCES)).numpy()
+    for row, text in zip(tokens, SEQUENCES):
+        expected = sequences.encode_sequence(text)
+        np.testing.assert_array_equal(row[:len(expected)], expected)
+        assert not row[len(expected):].any()
+
+
+@pytest.mark.parametrize("batch, message", [(["MKV", "MK1V"], "invalid character in the sequence at batch index"),
+                                            (["MKV", "MK V"], "invalid character"),
+                                            (["MKV", "MKé"], "invalid character"),
+                                            (["MKV", ""], "empty sequence at batch index"),
+                                            (["*"], "empty sequence")])
+def test_bad_sequences_fail_with_invalid_argument(exported, batch, message):
+    signature = tf.saved_model.load(str(exported["rlstm"][1])).signatures["serving_default"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        signature(sequences=tf.constant(batch))
+
+
+def test_saved_model_cli_lists_both_signatures(exported):
+    cli = pathlib.Path(sys.executable).with_name("saved_model_cli")
+    text = subprocess.run([str(cli), "show", "--dir", str(exported["alstm"][1]), "--all"],
+                          capture_output=True, text=True, check=True).stdout
+    default = text[text.index("signature_def['serving_default']"):]
+    assert "inputs['sequences'] tensor_info:\n        dtype: DT_STRING\n        shape: (-1)" in default
+    for output, dtype, shape in [("probabilities", "DT_FLOAT", "(-1, 11)"), ("prediction", "DT_STRING", "(-1)"),
+                                 ("confidence", "DT_FLOAT", "(-1)"), ("attention", "DT_FLOAT", "(-1, -1)")]:
+        assert f"outputs['{output}'] tensor_info:\n        dtype: {dtype}\n        shape: {shape}" in text
+    tokens = text[text.index("signature_def['serve_tokens']"):]
+    assert "inputs['tokens'] tensor_info:\n        dtype: DT_INT32\n        shape: (-1, -1)" in tokens
+
+
+def test_metadata_and_warmup_requests(exported):
+    saved = exported["rlstm"][1]
+    metadata = json.loads((saved / "assets.extra" / "protloc.json").read_text())
+    assert metadata["class_names"][0] == "er" and metadata["max_length"] == 1000 and not metadata["attention"]
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    records = list(tf.data.TFRecordDataset(str(saved / "assets.extra" / "tf_serving_warmup_requests")))
+    assert len(records) == 2
+    signature = tf.saved_model.load(str(saved)).signatures["serving_default"]
+    for record in records:
+        log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
+        request = log.predict_log.request
+        assert request.model_spec.signature_name == "serving_default"
+        batch = tf.make_ndarray(request.inputs["sequences"])
+        assert signature(sequences=tf.constant(batch))["probabilities"].shape == (len(batch), 11)
+
+
+def test_rest_request_matches_tf_serving_row_format(exported):
+    spec = importlib.util.spec_from_file_location("rest_client", REPO / "examples" / "serving" / "rest_client.py")
+    client = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(client)
+    body = json.loads(json.dumps(client.build_request(SEQUENCES[:2])))
+    assert body == {"signature_name": "serving_default", "instances": SEQUENCES[:2]}
+    # TF Serving's row format with one named input: each instance is that input's value for one example.
+    signature = tf.saved_model.load(str(exported["rlstm"][1])).signatures[body["signature_name"]]
+    assert signature(sequences=tf.constant(body["instances"]))["prediction"].shape == (2,)
+
+
+def test_export_refuses_to_overwrite(exported, capsys):
+    model_file, saved = exported["rlstm"]
+    assert main(["export", str(model_file), "--out", str(saved)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert sorted(os.listdir(saved.parent)) == ["1"]

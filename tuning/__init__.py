@@ -1,0 +1,1 @@
+"""keras-tuner search over the protloc zoo (``python -m tuning.search``)."""

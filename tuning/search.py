@@ -1,0 +1,83 @@
+"""Hyper-parameter search over the zoo on MultiLoc's training part (the test split is never read).
+
+    python -m tuning.search --tuner bayesian --max-trials 20 --epochs 30 --out runs/search [--fold 0]
+
+The objective is the mean validation accuracy over the 5 training folds (or over one, with --fold). Re-running
+on the same --out resumes the search; a finished search runs no new trial. Writes DIR/best_hparams.json
+(for ``protloc train --config``) and DIR/trials.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+
+import keras_tuner
+
+from protloc import data, files
+from tuning.hypermodel import ProtlocHyperModel, run_config_of
+
+TUNERS = {"random": keras_tuner.RandomSearch, "bayesian": keras_tuner.BayesianOptimization,
+          "hyperband": keras_tuner.Hyperband}
+
+
+def multiloc_folds(data_dir=None):
+    """FoldData over the TFDS multiloc training split."""
+    def fold_data(fold):
+        others = [f for f in range(5) if f != fold]
+        return data.load_multiloc("train", data_dir, others), data.load_multiloc("train", data_dir, [fold])
+    return fold_data
+
+
+def run_search(out, tuner: str, max_trials: int, epochs: int, fold_data, folds=(0, 1, 2, 3, 4), seed: int = 0,
+               batch_size: int = data.DEFAULT_BATCH_SIZE, hyperparameters=None, verbose=1) -> dict:
+    """Runs (or resumes) a search in ``out``; returns the best run config (also written to best_hparams.json)."""
+    out = pathlib.Path(out)
+    hypermodel = ProtlocHyperModel(fold_data, folds, batch_size, seed)
+    options = dict(objective="val_accuracy", seed=seed, directory=str(out), project_name="tuner",
+                   overwrite=False, hyperparameters=hyperparameters)
+    if tuner == "hyperband":
+        search = keras_tuner.Hyperband(hypermodel, max_epochs=epochs, max_consecutive_failed_trials=3, **options)
+        search.search(verbose=verbose)
+    else:
+        search = TUNERS[tuner](hypermodel, max_trials=max_trials, max_consecutive_failed_trials=3, **options)
+        search.search(epochs=epochs, verbose=verbose)
+    best_trial = search.oracle.get_best_trials(1)[0]
+    best = {**run_config_of(best_trial.hyperparameters), "val_accuracy": best_trial.score,
+            "folds": list(folds), "epochs": epochs, "tuner": tuner}
+    files.write_json(out / "best_hparams.json", best)
+    files.write_text(out / "trials.md", trials_markdown(search, folds, epochs))
+    return best
+
+
+def trials_markdown(search, folds, epochs) -> str:
+    trials = sorted(search.oracle.trials.values(), key=lambda t: (t.score is None, -(t.score or 0)))
+    lines = [f"# Search trials ({len(trials)}; objective: mean validation accuracy over folds {list(folds)}, "
+             f"{epochs} epochs)", "", "| trial | status | val_accuracy | hyper-parameters |", "|---|---|---:|---|"]
+    for trial in trials:
+        score = f"{trial.score:.4f}" if trial.score is not None else "-"
+        lines.append(f"| {trial.trial_id} | {trial.status} | {score} | `{json.dumps(trial.hyperparameters.values)}` |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tuner", choices=sorted(TUNERS), default="bayesian")
+    parser.add_argument("--max-trials", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--out", type=pathlib.Path, required=True)
+    parser.add_argument("--fold", type=int, choices=range(5), help="validate on this fold only (cheap search)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=data.DEFAULT_BATCH_SIZE)
+    parser.add_argument("--data-dir", help="TFDS data directory")
+    args = parser.parse_args(argv)
+    folds = (args.fold,) if args.fold is not None else (0, 1, 2, 3, 4)
+    best = run_search(args.out, args.tuner, args.max_trials, args.epochs, multiloc_folds(args.data_dir), folds,
+                      args.seed, args.batch_size)
+    print(json.dumps(best, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import pathlib
 import sys
@@ -75,16 +76,21 @@ def _predict(args) -> None:
     source = "<stdin>" if args.input == "-" else args.input
     records = sequences.read_fasta(args.input, validate=False)
     results = predict.predict_records(model, records, source, args.batch_size,
-                                      on_invalid=predict.report_invalid if args.skip_invalid else None)
+                                      on_invalid=predict.report_invalid if args.skip_invalid else None,
+                                      attention=args.attention is not None)
     if sys.stderr.isatty():
         from tqdm import tqdm
 
         results = tqdm(results, unit=" proteins", desc="protloc predict")
-    if args.output == "-":
-        predict.write_table(results, names, sys.stdout)
-        return
-    with files.atomic_path(args.output) as temporary, open(temporary, "w") as out:
-        count = predict.write_table(results, names, out)
+    with contextlib.ExitStack() as stack:
+        if args.attention is not None:
+            temporary = stack.enter_context(files.atomic_path(args.attention))
+            results = predict.tee_attention(results, stack.enter_context(open(temporary, "w")))
+        if args.output == "-":
+            predict.write_table(results, names, sys.stdout)
+            return
+        temporary = stack.enter_context(files.atomic_path(args.output))
+        count = predict.write_table(results, names, stack.enter_context(open(temporary, "w")))
     print(f"{count} predictions written to {args.output}", file=sys.stderr)
 
 
@@ -129,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--batch-size", type=int, default=64)
     predict.add_argument("--skip-invalid", action="store_true",
                          help="report bad records on stderr and leave them out instead of stopping")
+    predict.add_argument("--attention", metavar="OUT", help="also write per-residue attention (A-LSTM models): "
+                                                          "one row per protein, id then one weight per residue")
     predict.set_defaults(handler=_predict)
 
     export = commands.add_parser("export", help="write a TF Serving SavedModel with a raw-sequence signature")

@@ -29,7 +29,6 @@ import tensorflow as tf
 
 import protloc
 from protloc import models, sequences
-from protloc.layers import AttentionPooling
 
 WARMUP_SEQUENCES = ("MKVLAAGIVALLLAAGCSSSKEETPA", "mstnpkpqrktkrnt*", "M" + "ACDEFGHIKLMNPQRSTVWY" * 60)
 """Warm-up requests: short, lower case with a stop, and one longer than 1000 (so truncation is traced)."""
@@ -72,17 +71,6 @@ def sequences_to_tokens(raw: tf.Tensor, max_length: int = sequences.DEFAULT_MAX_
         return tf.RaggedTensor.from_row_lengths(gathered, kept).to_tensor(0)
 
 
-def _serving_model(model: keras.Model) -> tuple[keras.Model, bool]:
-    """The model with alpha as a second output when its representation is AttentionPooling."""
-    try:
-        layer = model.get_layer("representation")
-    except ValueError:
-        return model, False
-    if not isinstance(layer, AttentionPooling):
-        return model, False
-    return keras.Model(model.inputs, [model.output, layer.output[1]], name=f"{model.name}_serving"), True
-
-
 def export_saved_model(model, out, max_length: int = sequences.DEFAULT_MAX_LENGTH, overwrite: bool = False,
                        source: str | None = None) -> pathlib.Path:
     """Writes a TF Serving SavedModel (``out`` is the version directory, e.g. ``models/protloc/1``).
@@ -101,7 +89,7 @@ def export_saved_model(model, out, max_length: int = sequences.DEFAULT_MAX_LENGT
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} already exists (use --overwrite, or a new version number)")
     class_names = models.class_names_of(model)
-    serving, has_attention = _serving_model(model)
+    serving, has_attention = models.with_attention_output(model)
     names = tf.constant(class_names)
 
     def outputs(tokens):

@@ -164,6 +164,20 @@ def representation_model(model: keras.Model) -> keras.Model:
     return keras.Model(model.inputs, layer.output, name=f"{model.name}_representation")
 
 
+def with_attention_output(model: keras.Model) -> tuple[keras.Model, bool]:
+    """For attention models, a model with outputs ``[probabilities, alpha (batch, length)]``; else the model.
+
+    Returns ``(model, has_attention)``.
+    """
+    try:
+        layer = model.get_layer("representation")
+    except ValueError:
+        return model, False
+    if not isinstance(layer, AttentionPooling):
+        return model, False
+    return keras.Model(model.inputs, [model.output, layer.output[1]], name=f"{model.name}_with_attention"), True
+
+
 @keras.saving.register_keras_serializable(package="protloc")
 class AverageProbabilities(keras.layers.Layer):
     """Mean of several probability tensors ``(batch, classes)`` -> ``(batch, classes)``."""

@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Iterator, TextIO
 import numpy as np
 import tensorflow as tf
 
-from protloc import sequences
+from protloc import models, sequences
 
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_CHUNK_SIZE = 4096
@@ -21,23 +21,42 @@ DEFAULT_CHUNK_SIZE = 4096
 
 @dataclasses.dataclass(frozen=True)
 class Prediction:
-    """One protein's result: ``probabilities`` has shape ``(num_classes,)``; ``length`` is the input length."""
+    """One protein's result.
+
+    Attributes:
+        id: the record identifier.
+        length: input length (before truncation).
+        probabilities: shape ``(num_classes,)``.
+        attention: alpha over the residues the model saw (after truncation), or None.
+    """
 
     id: str
     length: int
     probabilities: np.ndarray
+    attention: np.ndarray | None = None
 
 
-def compiled_predictor(model) -> Callable[[np.ndarray], np.ndarray]:
-    """``tokens int32 (batch, length) -> probabilities (batch, classes)``, traced once for every shape."""
+def compiled_predictor(model, attention: bool = False) -> Callable[[np.ndarray], tuple]:
+    """``tokens int32 (batch, length) -> (probabilities (batch, classes), alpha (batch, length) or None)``,
+    traced once for every shape."""
+    if attention:
+        model, has_attention = models.with_attention_output(model)
+        if not has_attention:
+            raise ValueError(f"model {model.name!r} has no attention layer: --attention needs an A-LSTM model")
     function = tf.function(lambda tokens: model(tokens, training=False),
                            input_signature=[tf.TensorSpec([None, None], tf.int32)])
-    return lambda tokens: function(tf.constant(tokens, dtype=tf.int32)).numpy()
+
+    def predictor(tokens):
+        output = function(tf.constant(tokens, dtype=tf.int32))
+        return (output[0].numpy(), output[1].numpy()) if attention else (output.numpy(), None)
+
+    return predictor
 
 
 def predict_records(model, records: Iterable[sequences.ProteinRecord], source: str | None = None,
                     batch_size: int = DEFAULT_BATCH_SIZE, chunk_size: int = DEFAULT_CHUNK_SIZE,
-                    on_invalid: Callable[[sequences.SequenceError], None] | None = None) -> Iterator[Prediction]:
+                    on_invalid: Callable[[sequences.SequenceError], None] | None = None,
+                    attention: bool = False) -> Iterator[Prediction]:
     """Predicts every record, yielding results in input order.
 
     Args:
@@ -47,11 +66,12 @@ def predict_records(model, records: Iterable[sequences.ProteinRecord], source: s
         batch_size: proteins per forward pass.
         chunk_size: records read ahead and sorted by length together.
         on_invalid: called with the error of each bad record, which is then left out; None raises it.
+        attention: also return each protein's attention weights (attention models only).
 
     Raises:
         sequences.SequenceError: a bad record, when ``on_invalid`` is None.
     """
-    predictor = compiled_predictor(model)
+    predictor = compiled_predictor(model, attention)
     chunk: list[tuple[sequences.ProteinRecord, np.ndarray]] = []
     for record in records:
         try:
@@ -69,16 +89,19 @@ def predict_records(model, records: Iterable[sequences.ProteinRecord], source: s
 
 def _predict_chunk(predictor, chunk, batch_size) -> Iterator[Prediction]:
     order = sorted(range(len(chunk)), key=lambda i: len(chunk[i][1]))
-    probabilities = [None] * len(chunk)
+    probabilities, alphas = [None] * len(chunk), [None] * len(chunk)
     for start in range(0, len(order), batch_size):
         members = order[start:start + batch_size]
         tokens = np.zeros((len(members), max(len(chunk[i][1]) for i in members)), dtype=np.int32)
         for row, i in enumerate(members):
             tokens[row, :len(chunk[i][1])] = chunk[i][1]
-        for row, values in zip(members, predictor(tokens)):
-            probabilities[row] = values
-    for (record, _), values in zip(chunk, probabilities):
-        yield Prediction(record.id, len(record.sequence.rstrip("*")), values)
+        batch_probabilities, batch_alpha = predictor(tokens)
+        for row, i in enumerate(members):
+            probabilities[i] = batch_probabilities[row]
+            if batch_alpha is not None:
+                alphas[i] = batch_alpha[row, :len(chunk[i][1])]
+    for (record, _), values, alpha in zip(chunk, probabilities, alphas):
+        yield Prediction(record.id, len(record.sequence.rstrip("*")), values, alpha)
 
 
 def header(class_names) -> list[str]:
@@ -97,6 +120,13 @@ def write_table(predictions: Iterable[Prediction], class_names, out: TextIO) -> 
                   f"{prediction.probabilities[best]:.6f}\t{values}\n")
         count += 1
     return count
+
+
+def tee_attention(predictions: Iterable[Prediction], out: TextIO) -> Iterator[Prediction]:
+    """Passes predictions on while writing one attention row per protein: id, then alpha per residue."""
+    for prediction in predictions:
+        out.write(prediction.id + "\t" + "\t".join(f"{a:.6f}" for a in prediction.attention) + "\n")
+        yield prediction
 
 
 def report_invalid(error: sequences.SequenceError) -> None:

@@ -44,9 +44,10 @@ def test_table_format_order_and_values(model_path, tmp_path, capsys):
     for row, (_, seq) in zip(rows, RECORDS):
         probabilities = np.array(row[4:], dtype=float)
         assert probabilities.sum() == pytest.approx(1, abs=1e-4)
-        assert row[2] == CLASS_NAMES[int(np.argmax(probabilities))] and float(row[3]) == probabilities.max()
         direct = model.predict(sequences.encode_sequence(seq)[None], verbose=0)[0]
         np.testing.assert_allclose(probabilities, direct, atol=2e-6)
+        assert row[2] == CLASS_NAMES[int(np.argmax(direct))]
+        assert float(row[3]) == pytest.approx(direct.max(), abs=1e-6)
     assert "7 predictions written" in capsys.readouterr().err
 
 
@@ -99,6 +100,24 @@ def test_missing_input_and_bad_model_are_clear_errors(model_path, tmp_path, caps
     junk.write_text("junk")
     assert main(["predict", str(fasta(tmp_path)), "--model", str(junk)]) == 2
     assert "junk.keras is not a loadable Keras model" in capsys.readouterr().err
+
+
+def test_attention_rows_for_attention_models(tmp_path, capsys):
+    alstm = tmp_path / "alstm.keras"
+    models.build_model("alstm", lstm_units=4, dense_units=4, attention_units=4).save(alstm)
+    out, attention = tmp_path / "out.tsv", tmp_path / "attention.tsv"
+    assert main(["predict", str(fasta(tmp_path)), "-o", str(out), "--model", str(alstm),
+                 "--attention", str(attention)]) == 0
+    rows = [line.split("\t") for line in attention.read_text().splitlines()]
+    assert [row[0] for row in rows] == [rid for rid, _ in RECORDS]
+    for row, length in zip(rows, LENGTHS):
+        weights = np.array(row[1:], dtype=float)
+        assert len(weights) == min(length, 1000) and weights.sum() == pytest.approx(1, abs=1e-4)
+
+
+def test_attention_needs_an_attention_model(model_path, tmp_path, capsys):
+    assert main(["predict", str(fasta(tmp_path)), "--model", str(model_path), "--attention", str(tmp_path / "a")]) == 2
+    assert "needs an A-LSTM model" in capsys.readouterr().err
 
 
 def test_stdin_to_stdout(model_path, tmp_path):

@@ -1,4 +1,4 @@
-"""The ``protloc`` command: train | evaluate | predict | export."""
+"""The ``protloc`` command: train | evaluate | predict | export | plot."""
 from __future__ import annotations
 
 import argparse
@@ -102,6 +102,30 @@ def _export(args) -> None:
     print(f"SavedModel written to {path} (signatures: serving_default, serve_tokens)")
 
 
+def _plot(args) -> None:
+    from protloc import data, evaluation, interpret, models
+
+    model = models.load_model(args.model)
+    names = models.class_names_of(model)
+    batches = data.batch(data.load_multiloc(args.split, args.data_dir), args.batch_size)
+    if args.figure == "filters":
+        paths = interpret.plot_filters(model, args.out, args.format, batches)
+    elif args.figure == "confusion":
+        labels, predictions = evaluation.predict_labels(model, batches)
+        paths = [interpret.plot_confusion(evaluation.classification_report(labels, predictions, names), args.out,
+                                          args.format)]
+    else:
+        features, labels, alphas = interpret.representations(model, batches)
+        if args.figure == "tsne":
+            paths = [interpret.plot_tsne(features, labels, names, args.out, args.format)]
+        elif not alphas:
+            raise ValueError(f"{args.model} has no attention layer: the attention plot needs an A-LSTM model")
+        else:
+            paths = [interpret.plot_attention(alphas, labels, names, args.out, args.format)[0]]
+    for path in paths:
+        print(path)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from protloc.data import DEFAULT_BATCH_SIZE
 
@@ -144,6 +168,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="version directory, e.g. models/protloc/1")
     export.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     export.set_defaults(handler=_export)
+
+    plot = commands.add_parser("plot", help="filter logos, attention map, t-SNE or confusion matrix figures")
+    plot.add_argument("figure", choices=["filters", "attention", "tsne", "confusion"])
+    plot.add_argument("model", help="run directory, .keras file, or 'pretrained'")
+    plot.add_argument("--split", choices=["test", "train"], default="test", help="MultiLoc split to plot on")
+    plot.add_argument("--out", default="figures", help="output directory (default: figures)")
+    plot.add_argument("--format", choices=["png", "svg", "pdf"], default="png")
+    plot.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    plot.add_argument("--data-dir", help="TFDS data directory (default: TFDS's)")
+    plot.set_defaults(handler=_plot)
     return parser
 
 

@@ -1,0 +1,88 @@
+"""protloc.interpret: effective PSSMs against brute force, figure files and sizes, terminus alignment."""
+import numpy as np
+import pytest
+from keras import ops
+from PIL import Image
+
+from protloc import data, encoding, evaluation, interpret, models
+from protloc.cli import main
+from tests.helpers import motif_task
+
+SMALL = dict(lstm_units=4, dense_units=4, attention_units=4, conv_filters=[2, 2, 0, 0, 0, 3])
+
+
+@pytest.fixture(scope="module")
+def alstm():
+    return models.build_model("alstm", **SMALL)
+
+
+def batches():
+    tokens, labels = motif_task(n_per_class=8, seed=2)
+    labels = np.array(labels) * 3  # spread over the 11 compartments
+    return data.batch(data.from_arrays(tokens, labels), 8)
+
+
+def test_effective_pssm_equals_the_conv_on_one_residue_inputs(alstm):
+    table = encoding.feature_table()
+    pssms = interpret.effective_pssms(alstm)
+    assert [(w, k) for w, k, _ in pssms] == [(1, 0), (1, 1), (3, 0), (3, 1), (21, 0), (21, 1), (21, 2)]
+    convolutions = {c.kernel_size[0]: c for c in alstm.get_layer("conv_bank").convolutions}
+    for width, k, matrix in pssms:
+        assert matrix.shape == (20, width)
+        kernel = convolutions[width].kernel
+        for a in range(20):
+            for j in range(width):
+                x = np.zeros((1, width, table.shape[1]), dtype=np.float32)
+                x[0, j] = table[1 + a]
+                response = np.asarray(ops.conv(x, kernel, padding="same"))[0, width // 2, k]
+                assert matrix[a, j] == pytest.approx(response, abs=1e-5)
+
+
+def test_logo_heights_are_non_negative_with_tallest_column_one():
+    heights = interpret.logo_heights(np.random.default_rng(0).normal(size=(20, 5)))
+    assert heights.min() >= 0 and heights.sum(axis=0).max() == pytest.approx(1)
+
+
+def test_align_termini_puts_n_terminus_left_and_c_terminus_right():
+    alpha = np.arange(1, 8, dtype=np.float32)  # 7 residues: 4 from the N-terminus, 3 to the C-terminus
+    row = interpret.align_termini(alpha, 7, width=12)
+    np.testing.assert_array_equal(row, [1, 2, 3, 4, 0, 0, 0, 0, 0, 5, 6, 7])
+    full = interpret.align_termini(np.ones(1000), 1000)
+    assert full.min() == 1
+    with pytest.raises(ValueError, match="does not fit"):
+        interpret.align_termini(alpha, 7, width=5)
+
+
+def png_size(path):
+    with Image.open(path) as image:
+        return image.size
+
+
+def test_figures_are_written_with_the_expected_size(alstm, tmp_path):
+    paths = interpret.plot_filters(alstm, tmp_path, batches=batches(), top=3)
+    assert [p.name for p in paths] == ["filters_width_1.png", "filters_width_3.png", "filters_width_21.png",
+                                       "filters_top.png"]
+    assert png_size(paths[2]) == (round(0.35 * 21 * 3 * interpret.DPI), round(2.6 * interpret.DPI))
+    features, labels, alphas = interpret.representations(alstm, batches())
+    assert features.shape == (24, 8) and len(alphas) == 24
+    path, matrix = interpret.plot_attention(alphas, labels, models.class_names_of(alstm), tmp_path)
+    assert png_size(path) == (1000, 800) and matrix.shape == (24, 1000)
+    order = np.argsort(labels, kind="stable")
+    first = alphas[order[0]]
+    head = len(first) - len(first) // 2
+    np.testing.assert_allclose(matrix[0, :head], first[:head])
+    np.testing.assert_allclose(matrix[0, 1000 - len(first) // 2:], first[head:])
+    assert png_size(interpret.plot_tsne(features, labels, models.class_names_of(alstm), tmp_path)) == (800, 700)
+    report = evaluation.classification_report(labels, labels, models.class_names_of(alstm))
+    for fmt in ("svg", "pdf"):
+        assert interpret.plot_confusion(report, tmp_path, fmt).stat().st_size > 1000
+
+
+def test_plot_cli_on_multiloc(multiloc_tfds_dir, tmp_path, capsys):
+    rlstm = tmp_path / "rlstm.keras"
+    models.build_model("rlstm", **SMALL).save(rlstm)
+    assert main(["plot", "confusion", str(rlstm), "--out", str(tmp_path / "fig"),
+                 "--data-dir", str(multiloc_tfds_dir)]) == 0
+    assert png_size(tmp_path / "fig" / "confusion.png") == (800, 700)
+    assert main(["plot", "attention", str(rlstm), "--data-dir", str(multiloc_tfds_dir)]) == 2
+    assert "needs an A-LSTM model" in capsys.readouterr().err

@@ -19,5 +19,10 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m protloc.demo
 
+# Long (hours on 2 CPU cores): the paper's Table 1 and the speed benchmark; both resume where they stopped.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/table1.py --epochs 100 --members 10 --out runs/table1
+	$(BIN)/python benchmarks/speed.py --ensemble runs/table1/ensemble.keras
+
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,19 +1,18 @@
-"""``make demo``: builds MultiLoc, trains a small R-LSTM for 2 epochs and prints its test-split evaluation.
+"""``make demo``: predicts the compartments of the example proteins with the shipped model.
 
-A smoke run of the whole path (data -> model -> report) in a few minutes on 2 cores, not a paper result.
-It resumes (and so finishes at once) when runs/demo already holds the finished run.
+Prints the TSV table of ``protloc predict examples/proteins.fasta`` (11 MultiLoc test proteins, one per
+compartment; the true label is in each FASTA header).
 """
+import pathlib
 import sys
 
 from protloc import cli
 
-RUN_DIR = "runs/demo"
+EXAMPLE = pathlib.Path(__file__).resolve().parents[1] / "examples" / "proteins.fasta"
 
 
 def main() -> int:
-    status = cli.main(["train", "--model", "rlstm", "--epochs", "2", "--lstm-units", "32", "--dense-units", "32",
-                       "--learning-rate", "1e-3", "--out", RUN_DIR])
-    return status or cli.main(["evaluate", RUN_DIR, "--split", "test"])
+    return cli.main(["predict", str(EXAMPLE)])
 
 
 if __name__ == "__main__":

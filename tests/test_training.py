@@ -91,3 +91,14 @@ def test_cli_reports_errors_without_traceback(tmp_path, capsys):
 
     assert main(["evaluate", str(tmp_path / "nowhere")]) == 2
     assert "protloc evaluate: error: no model at" in capsys.readouterr().err
+
+
+def test_atomic_writes_get_normal_permissions(tmp_path):
+    import os
+
+    from protloc import files
+
+    files.write_text(tmp_path / "a.txt", "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~umask

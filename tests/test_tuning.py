@@ -3,12 +3,13 @@ import json
 
 import keras_tuner
 import numpy as np
+import pytest
 
 from protloc import data, training
 from protloc.cli import _run_config, build_parser
 from tests.helpers import motif_task
 from tuning.hypermodel import ProtlocHyperModel
-from tuning.search import run_search
+from tuning.search import fixed_hyperparameters, run_search
 
 
 def tiny_folds(fold):
@@ -51,3 +52,14 @@ def test_search_respects_zero_filters_trains_and_resumes(tmp_path):
     run_search(tmp_path / "search", "random", max_trials=2, epochs=1, fold_data=tiny_folds, folds=(0, 1),
                batch_size=8, hyperparameters=small_space(), verbose=0)
     assert len(list((tmp_path / "search" / "tuner").glob("trial_*"))) == 2
+
+
+def test_fix_option_pins_values_and_rejects_unknown_names():
+    hp = fixed_hyperparameters(["model=alstm", "lstm_units=64", "learning_rate=1e-3", "filters_w21=0"])
+    assert hp.values == {"model": "alstm", "lstm_units": 64, "learning_rate": 1e-3, "filters_w21": 0}
+    model = ProtlocHyperModel(tiny_folds).build(hp)
+    assert model.name == "alstm" and model.get_layer("conv_bank").filters[-1] == 0
+    with pytest.raises(ValueError, match="NAME=VALUE.*'units=3'"):
+        fixed_hyperparameters(["units=3"])
+    with pytest.raises(ValueError, match="NAME=VALUE"):
+        fixed_hyperparameters(["model"])

@@ -10,6 +10,10 @@ from protloc.layers.conv_bank import PAPER_WIDTHS
 
 PAPER = models.PAPER_HPARAMS
 
+SEARCH_SPACE_NAMES = ("model", *(f"filters_w{width}" for width in PAPER_WIDTHS), "lstm_units", "dense_units",
+                      "dropout", "learning_rate", "attention_units")
+"""Names of the hyper-parameters ``ProtlocHyperModel.build`` declares."""
+
 FoldData = Callable[[int], tuple]
 """fold -> (unbatched training dataset without that fold, unbatched validation dataset of that fold)."""
 

@@ -1,6 +1,7 @@
 """Hyper-parameter search over the zoo on MultiLoc's training part (the test split is never read).
 
-    python -m tuning.search --tuner bayesian --max-trials 20 --epochs 30 --out runs/search [--fold 0]
+    python -m tuning.search --tuner bayesian --max-trials 20 --epochs 30 --out runs/search [--fold 0] \
+        [--fix model=rlstm --fix lstm_units=128 ...]
 
 The objective is the mean validation accuracy over the 5 training folds (or over one, with --fold). Re-running
 on the same --out resumes the search; a finished search runs no new trial. Writes DIR/best_hparams.json
@@ -16,7 +17,7 @@ import sys
 import keras_tuner
 
 from protloc import data, files
-from tuning.hypermodel import ProtlocHyperModel, run_config_of
+from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel, run_config_of
 
 TUNERS = {"random": keras_tuner.RandomSearch, "bayesian": keras_tuner.BayesianOptimization,
           "hyperband": keras_tuner.Hyperband}
@@ -28,6 +29,22 @@ def multiloc_folds(data_dir=None):
         others = [f for f in range(5) if f != fold]
         return data.load_multiloc("train", data_dir, others), data.load_multiloc("train", data_dir, [fold])
     return fold_data
+
+
+def fixed_hyperparameters(assignments) -> keras_tuner.HyperParameters:
+    """``["model=rlstm", "lstm_units=128"]`` -> HyperParameters with those values fixed (JSON-parsed values)."""
+    hp = keras_tuner.HyperParameters()
+    for assignment in assignments:
+        name, sep, text = assignment.partition("=")
+        if not sep or name not in SEARCH_SPACE_NAMES:
+            raise ValueError(f"--fix expects NAME=VALUE with NAME one of {', '.join(SEARCH_SPACE_NAMES)}; "
+                             f"got {assignment!r}")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        hp.Fixed(name, value)
+    return hp
 
 
 def run_search(out, tuner: str, max_trials: int, epochs: int, fold_data, folds=(0, 1, 2, 3, 4), seed: int = 0,
@@ -70,11 +87,17 @@ def main(argv=None) -> int:
     parser.add_argument("--fold", type=int, choices=range(5), help="validate on this fold only (cheap search)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=data.DEFAULT_BATCH_SIZE)
+    parser.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
+                        help="fix one hyper-parameter of the space (repeatable), e.g. model=rlstm")
     parser.add_argument("--data-dir", help="TFDS data directory")
     args = parser.parse_args(argv)
+    try:
+        fixed = fixed_hyperparameters(args.fix)
+    except ValueError as error:
+        parser.error(str(error))
     folds = (args.fold,) if args.fold is not None else (0, 1, 2, 3, 4)
     best = run_search(args.out, args.tuner, args.max_trials, args.epochs, multiloc_folds(args.data_dir), folds,
-                      args.seed, args.batch_size)
+                      args.seed, args.batch_size, hyperparameters=fixed)
     print(json.dumps(best, indent=2))
     return 0
 

@@ -1,0 +1,84 @@
+"""A real keras-tuner search on MultiLoc, then its best configuration retrained and tested.
+
+Usage (resumable: re-running continues the search, then the retraining):
+    python benchmarks/tuner_search.py --tuner random --max-trials 5 --epochs 4 --fold 0 \\
+        --fix model=rlstm --fix lstm_units=128 --retrain-epochs 20 --out runs/tuning
+
+Steps: ``tuning.search`` in OUT/search (the objective is validation accuracy on training folds only), then the
+best configuration is trained on the whole training split for --retrain-epochs in OUT/best, and evaluated once
+on the test split. Writes benchmarks/results/tuning.{json,md}: every trial, the best values against the paper's,
+and the retrained model's test accuracy.
+"""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import shlex
+import sys
+
+from protloc import evaluation, files, models, training
+from table1 import machine, test_report, timed_train  # benchmarks/ is on sys.path when run as a script
+from tuning import search
+
+RESULTS = pathlib.Path(__file__).parent / "results"
+PAPER_RLSTM_ACCURACY = 0.879
+
+
+def markdown(results: dict) -> str:
+    best, report = results["best"], results["retrained"]["report"]
+    low, high = report["accuracy_95ci"]
+    lines = ["# keras-tuner search on MultiLoc", "", f"Command: `{results['command']}`  ",
+             f"Machine: {results['machine']}  ",
+             f"Search: {results['tuner']} tuner, {results['trials_done']} trials of {results['epochs']} epochs, "
+             f"objective = validation accuracy on training fold(s) {results['folds']}; fixed: "
+             f"{', '.join(results['fixed']) or 'nothing'}", "",
+             "## Best values against the paper's", "", "| hyper-parameter | paper | best found |", "|---|---|---|",
+             f"| model | rlstm / alstm | {best['model']} |"]
+    for name, value in best["hparams"].items():
+        lines.append(f"| {name} | {models.PAPER_HPARAMS.get(name)} | {value} |")
+    lines += ["", f"Best validation accuracy in the search: {best['val_accuracy']:.4f}", "",
+              f"## Best configuration retrained on the whole training split ({results['retrain_epochs']} epochs)", "",
+              f"Test accuracy {report['accuracy']:.3f} ({low:.3f}-{high:.3f}), MCC {report['mcc']:.3f}; "
+              f"paper R-LSTM {PAPER_RLSTM_ACCURACY:.3f} ({report['accuracy'] - PAPER_RLSTM_ACCURACY:+.3f}); "
+              f"training wall time {results['retrained']['wall_time_s'] / 60:.0f} min.", "",
+              results["trials_markdown"].replace("# ", "## ", 1)]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tuner", choices=sorted(search.TUNERS), default="random")
+    parser.add_argument("--max-trials", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=4, help="epochs per trial")
+    parser.add_argument("--fold", type=int, choices=range(5), help="validate on this fold only (cheap search)")
+    parser.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--retrain-epochs", type=int, default=20)
+    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/tuning"))
+    parser.add_argument("--data-dir", help="TFDS data directory")
+    args = parser.parse_args(argv)
+    try:
+        fixed = search.fixed_hyperparameters(args.fix)
+    except ValueError as error:
+        parser.error(str(error))
+
+    folds = (args.fold,) if args.fold is not None else (0, 1, 2, 3, 4)
+    best = search.run_search(args.out / "search", args.tuner, args.max_trials, args.epochs,
+                             search.multiloc_folds(args.data_dir), folds, hyperparameters=fixed, verbose=2)
+    config = training.RunConfig(model=best["model"], hparams=best["hparams"], epochs=args.retrain_epochs)
+    wall_time = timed_train(args.out / "best", config, args.data_dir)
+    trials_markdown = (args.out / "search" / "trials.md").read_text()
+    results = {"command": "python " + " ".join(shlex.quote(a) for a in ["benchmarks/tuner_search.py", *sys.argv[1:]]),
+               "machine": machine(), "tuner": args.tuner, "epochs": args.epochs, "folds": list(folds),
+               "fixed": args.fix, "trials_done": len(list((args.out / "search" / "tuner").glob("trial_*"))), "best": best,
+               "retrain_epochs": args.retrain_epochs,
+               "retrained": {"report": test_report(models.load_model(args.out / "best"), args.data_dir),
+                             "wall_time_s": wall_time},
+               "trials_markdown": trials_markdown}
+    files.write_json(RESULTS / "tuning.json", results)
+    files.write_text(RESULTS / "tuning.md", markdown(results))
+    print(evaluation.markdown_report(results["retrained"]["report"], "best configuration: test split"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

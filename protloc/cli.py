@@ -103,7 +103,7 @@ def _export(args) -> None:
 
 
 def _plot(args) -> None:
-    from protloc import data, evaluation, interpret, models
+    from protloc import data, evaluation, files, interpret, models
 
     model = models.load_model(args.model)
     names = models.class_names_of(model)
@@ -121,7 +121,11 @@ def _plot(args) -> None:
         elif not alphas:
             raise ValueError(f"{args.model} has no attention layer: the attention plot needs an A-LSTM model")
         else:
-            paths = [interpret.plot_attention(alphas, labels, names, args.out, args.format)[0]]
+            paths = [interpret.plot_attention(alphas, labels, names, args.out, args.format)[0],
+                     pathlib.Path(args.out) / "attention_termini.md"]
+            table = interpret.terminal_attention(alphas, labels, names)
+            files.write_text(paths[1], table)
+            print(table)
     for path in paths:
         print(path)
 

@@ -179,6 +179,33 @@ def plot_attention(alphas, labels, class_names, out, fmt: str = "png") -> tuple[
     return _save(figure, _figure_path(out, "attention", fmt)), matrix
 
 
+def terminal_attention(alphas, labels, class_names, window: int = 50) -> str:
+    """Where attention sits, measured: per true class, the mean share of each protein's attention on its first
+    and on its last ``window`` residues, beside the share a uniform alpha would give (window / n, at most 1).
+
+    Args:
+        alphas: one 1-D alpha array per protein (summing to 1 over the residues the model saw).
+        labels: true class index per protein.
+        class_names: names of the classes.
+        window: residues counted at each terminus.
+
+    Returns:
+        a Markdown table, one row per class that has proteins.
+    """
+    labels = np.asarray(labels)
+    head = np.array([alpha[:window].sum() for alpha in alphas])
+    tail = np.array([alpha[-window:].sum() for alpha in alphas])
+    uniform = np.array([min(window / len(alpha), 1.0) for alpha in alphas])
+    lines = [f"| class | proteins | N-terminal {window} share | C-terminal {window} share | uniform share |",
+             "|---|---:|---:|---:|---:|"]
+    for index, name in enumerate(class_names):
+        members = labels == index
+        if members.any():
+            lines.append(f"| {name} | {members.sum()} | {head[members].mean():.3f} | {tail[members].mean():.3f} | "
+                         f"{uniform[members].mean():.3f} |")
+    return "\n".join(lines) + "\n"
+
+
 def plot_tsne(features, labels, class_names, out, fmt: str = "png", seed: int = 0) -> pathlib.Path:
     """Paper Fig. 7: t-SNE of the fixed-length representation, coloured by true compartment."""
     import matplotlib.pyplot as plt

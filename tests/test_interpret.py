@@ -86,3 +86,14 @@ def test_plot_cli_on_multiloc(multiloc_tfds_dir, tmp_path, capsys):
     assert png_size(tmp_path / "fig" / "confusion.png") == (800, 700)
     assert main(["plot", "attention", str(rlstm), "--data-dir", str(multiloc_tfds_dir)]) == 2
     assert "needs an A-LSTM model" in capsys.readouterr().err
+
+
+def test_terminal_attention_measures_the_share_at_each_end():
+    on_n_terminus = np.r_[np.full(50, 0.8 / 50), np.full(150, 0.2 / 150)]   # 200 residues, 80% on the first 50
+    uniform = np.full(100, 0.01)
+    short = np.full(20, 0.05)                                                # shorter than the window
+    table = interpret.terminal_attention([on_n_terminus, uniform, short], [0, 1, 1], ["a", "b", "c"])
+    rows = [line.split(" | ") for line in table.splitlines()[2:]]
+    assert [row[0] for row in rows] == ["| a", "| b"]                        # class c has no protein
+    assert rows[0][1:4] == ["1", "0.800", "0.067"] and rows[0][4] == "0.250 |"
+    assert rows[1][1:4] == ["2", "0.750", "0.750"] and rows[1][4] == "0.750 |"

@@ -5,8 +5,8 @@ Usage (resumable: re-running continues unfinished runs and adds ensemble members
 
 Order of work: the single models (R-LSTM seed 0, A-LSTM seed 0), the further R-LSTM seeds (each one grows the
 ensemble), then the CV folds of both single models. After every finished step, benchmarks/results/table1.{json,md}
-are rewritten with what is done and what is still missing. Training reads only the training split; the test split is used once per
-finished model, for the final numbers; epochs and hyper-parameters are fixed in advance.
+are rewritten with what is done and what is still missing. Training reads only the training split; the test
+split is used once per finished model, for the final numbers; epochs and hyper-parameters are fixed in advance.
 """
 from __future__ import annotations
 

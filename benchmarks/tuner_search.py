@@ -47,28 +47,18 @@ def markdown(results: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tuner", choices=sorted(search.TUNERS), default="random")
-    parser.add_argument("--max-trials", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=4, help="epochs per trial")
-    parser.add_argument("--fold", type=int, choices=range(5), help="validate on this fold only (cheap search)")
-    parser.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE")
+    search.add_search_arguments(parser)
+    parser.set_defaults(tuner="random", max_trials=5, epochs=4)
     parser.add_argument("--retrain-epochs", type=int, default=20)
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/tuning"))
-    parser.add_argument("--data-dir", help="TFDS data directory")
     args = parser.parse_args(argv)
-    try:
-        fixed = search.fixed_hyperparameters(args.fix)
-    except ValueError as error:
-        parser.error(str(error))
 
-    folds = (args.fold,) if args.fold is not None else (0, 1, 2, 3, 4)
-    best = search.run_search(args.out / "search", args.tuner, args.max_trials, args.epochs,
-                             search.multiloc_folds(args.data_dir), folds, hyperparameters=fixed, verbose=2)
+    best = search.search_from_arguments(parser, args, args.out / "search", verbose=2)
     config = training.RunConfig(model=best["model"], hparams=best["hparams"], epochs=args.retrain_epochs)
     wall_time = timed_train(args.out / "best", config, args.data_dir)
     trials_markdown = (args.out / "search" / "trials.md").read_text()
     results = {"command": "python " + " ".join(shlex.quote(a) for a in ["benchmarks/tuner_search.py", *sys.argv[1:]]),
-               "machine": machine(), "tuner": args.tuner, "epochs": args.epochs, "folds": list(folds),
+               "machine": machine(), "tuner": args.tuner, "epochs": args.epochs, "folds": best["folds"],
                "fixed": args.fix, "trials_done": len(list((args.out / "search" / "tuner").glob("trial_*"))), "best": best,
                "retrain_epochs": args.retrain_epochs,
                "retrained": {"report": test_report(models.load_model(args.out / "best"), args.data_dir),

@@ -121,11 +121,11 @@ def _plot(args) -> None:
         elif not alphas:
             raise ValueError(f"{args.model} has no attention layer: the attention plot needs an A-LSTM model")
         else:
-            paths = [interpret.plot_attention(alphas, labels, names, args.out, args.format)[0],
-                     pathlib.Path(args.out) / "attention_termini.md"]
             table = interpret.terminal_attention(alphas, labels, names)
-            files.write_text(paths[1], table)
             print(table)
+            termini = pathlib.Path(args.out) / "attention_termini.md"
+            files.write_text(termini, table)
+            paths = [interpret.plot_attention(alphas, labels, names, args.out, args.format)[0], termini]
     for path in paths:
         print(path)
 

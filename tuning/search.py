@@ -78,27 +78,36 @@ def trials_markdown(search, folds, epochs) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_search_arguments(parser: argparse.ArgumentParser) -> None:
+    """The search options shared by this command and benchmarks/tuner_search.py (all but --out)."""
     parser.add_argument("--tuner", choices=sorted(TUNERS), default="bayesian")
     parser.add_argument("--max-trials", type=int, default=20)
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--out", type=pathlib.Path, required=True)
+    parser.add_argument("--epochs", type=int, default=30, help="epochs per trial")
     parser.add_argument("--fold", type=int, choices=range(5), help="validate on this fold only (cheap search)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=data.DEFAULT_BATCH_SIZE)
     parser.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
                         help="fix one hyper-parameter of the space (repeatable), e.g. model=rlstm")
     parser.add_argument("--data-dir", help="TFDS data directory")
-    args = parser.parse_args(argv)
+
+
+def search_from_arguments(parser: argparse.ArgumentParser, args, out, verbose=1) -> dict:
+    """Runs (or resumes) the search that ``add_search_arguments`` options describe; returns the best config."""
     try:
         fixed = fixed_hyperparameters(args.fix)
     except ValueError as error:
         parser.error(str(error))
     folds = (args.fold,) if args.fold is not None else (0, 1, 2, 3, 4)
-    best = run_search(args.out, args.tuner, args.max_trials, args.epochs, multiloc_folds(args.data_dir), folds,
-                      args.seed, args.batch_size, hyperparameters=fixed)
-    print(json.dumps(best, indent=2))
+    return run_search(out, args.tuner, args.max_trials, args.epochs, multiloc_folds(args.data_dir), folds,
+                      args.seed, args.batch_size, hyperparameters=fixed, verbose=verbose)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_search_arguments(parser)
+    parser.add_argument("--out", type=pathlib.Path, required=True)
+    args = parser.parse_args(argv)
+    print(json.dumps(search_from_arguments(parser, args, args.out), indent=2))
     return 0
 
 

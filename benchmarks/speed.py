@@ -9,11 +9,16 @@ Training: the R-LSTM with the paper's defaults, ``train_on_batch`` on MultiLoc t
 warm-up steps; residues/s counts real residues, not padding. Inference: FASTA files of N proteins sampled
 (with replacement, seed 0) from all of MultiLoc, each predicted by a fresh ``protloc predict`` process whose
 own peak resident memory is read from the kernel (wait4); two sizes show whether memory grows with the input.
+Every measurement runs in a fresh process with protloc's thread layout
+(:func:`protloc.runtime.run_branches_in_parallel`); one training and one inference row repeat a measurement
+with TensorFlow's default threads instead, for the ratio.
 Writes benchmarks/results/speed.json and speed.md.
 """
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import multiprocessing
 import os
 import pathlib
 import platform
@@ -26,13 +31,29 @@ import time
 
 import numpy as np
 
-from protloc import data, files, models, sequences
+from protloc import data, files, models, runtime, sequences
 
 RESULTS = pathlib.Path(__file__).parent / "results"
+TF_DEFAULT_THREADS = {"TF_NUM_INTRAOP_THREADS": "0", "TF_NUM_INTEROP_THREADS": "0"}
+"""Environment under which TensorFlow picks its own thread pools (and protloc's layout stands aside)."""
+
+
+def in_fresh_process(function, *args, environment: dict | None = None):
+    """``function(*args)`` in a new Python process started with ``environment`` added to this one's."""
+    saved = dict(os.environ)
+    os.environ.update(environment or {})
+    try:
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+            return pool.submit(function, *args).result()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def training_throughput(bucketed: bool, steps: int, batch_size: int) -> dict:
     """Proteins/s and residues/s of train_on_batch over ``steps`` batches (after 2 warm-up batches)."""
+    runtime.run_branches_in_parallel()
     model = models.build_model("rlstm")
     batches = iter(data.batch(data.load_multiloc("train"), batch_size, bucketed=bucketed, shuffle_seed=0).repeat())
     for _ in range(2):
@@ -58,11 +79,12 @@ def proteome_fasta(path: pathlib.Path, count: int, pool: list[sequences.ProteinR
             out.write(f">S{index}_{record.id}\n{record.sequence}\n")
 
 
-def predict_run(fasta: pathlib.Path, model: str) -> dict:
+def predict_run(fasta: pathlib.Path, model: str, environment: dict | None = None) -> dict:
     """Runs ``protloc predict`` in a fresh process; its wall time and its own peak RSS (MiB)."""
     command = [sys.executable, "-m", "protloc.cli", "predict", str(fasta), "-o", os.devnull, "--model", model]
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env={**os.environ, **(environment or {})})
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     if status != 0:
@@ -75,9 +97,11 @@ def markdown(results: dict) -> str:
     lines = ["# Speed", "", f"Command: `{results['command']}`  ", f"Machine: {results['machine']}", "",
              "## Training (R-LSTM, paper defaults, batch 32)", "",
              "| batches | proteins/s | residues/s |", "|---|---:|---:|"]
-    for name in ("bucketed", "padded_to_1000"):
+    for name in ("bucketed", "padded_to_1000", "bucketed_tf_default_threads"):
         lines.append(f"| {name} | {train[name]['proteins_per_s']:.1f} | {train[name]['residues_per_s']:.0f} |")
-    lines += ["", f"Bucketed / padded speed-up: **{train['speedup']:.2f}x** (proteins/s, same run).", "",
+    lines += ["", f"Bucketed / padded speed-up: **{train['speedup']:.2f}x** (proteins/s, same run).  ",
+              f"protloc's thread layout / TensorFlow's default threads: **{train['thread_layout_speedup']:.2f}x** "
+              "(bucketed).", "",
               "## `protloc predict` (fresh process each, including start-up and model loading)", "",
               "| model | proteins | wall time (s) | proteins/s | peak memory (MiB) |", "|---|---:|---:|---:|---:|"]
     for row in results["inference"]:
@@ -95,9 +119,14 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", help="MultiLoc FASTA directory (default $PROTLOC_DATA_DIR)")
     args = parser.parse_args(argv)
 
-    training = {"bucketed": training_throughput(True, args.train_steps, data.DEFAULT_BATCH_SIZE),
-                "padded_to_1000": training_throughput(False, args.train_steps, data.DEFAULT_BATCH_SIZE)}
+    steps, size = args.train_steps, data.DEFAULT_BATCH_SIZE
+    training = {"bucketed": in_fresh_process(training_throughput, True, steps, size),
+                "padded_to_1000": in_fresh_process(training_throughput, False, steps, size),
+                "bucketed_tf_default_threads": in_fresh_process(training_throughput, True, steps, size,
+                                                                environment=TF_DEFAULT_THREADS)}
     training["speedup"] = training["bucketed"]["proteins_per_s"] / training["padded_to_1000"]["proteins_per_s"]
+    training["thread_layout_speedup"] = (training["bucketed"]["proteins_per_s"]
+                                         / training["bucketed_tf_default_threads"]["proteins_per_s"])
 
     from tfds_multiloc.multiloc.multiloc_dataset_builder import FILE_OF_CLASS
 
@@ -108,10 +137,14 @@ def main(argv=None) -> int:
         for count in sorted({args.proteins // 4, args.proteins}):
             fasta = pathlib.Path(scratch) / f"proteome-{count}.fasta"
             proteome_fasta(fasta, count, pool)
-            for label, model in [("single", args.model)] + ([("ensemble", args.ensemble)] if args.ensemble else []):
-                if label == "ensemble" and count != args.proteins:
-                    continue
-                inference.append({"model": f"{label} ({model})", "proteins": count, **predict_run(fasta, model)})
+            runs = [("single", args.model, None)]
+            if count == args.proteins:
+                runs += [("ensemble", args.ensemble, None)] if args.ensemble else []
+            else:
+                runs += [("single, TensorFlow's default threads", args.model, TF_DEFAULT_THREADS)]
+            for label, model, environment in runs:
+                inference.append({"model": f"{label} ({model})", "proteins": count,
+                                  **predict_run(fasta, model, environment)})
 
     results = {"command": shlex.join(["python", "benchmarks/speed.py", *sys.argv[1:]]),
                "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}", "training": training,

@@ -20,7 +20,7 @@ import statistics
 import sys
 import time
 
-from protloc import data, evaluation, files, models, training
+from protloc import data, evaluation, files, models, runtime, training
 
 PAPER = {"rlstm": 0.879, "alstm": 0.854, "ensemble": 0.902, "multiloc": 0.767}
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -82,6 +82,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/table1"))
     parser.add_argument("--data-dir", help="TFDS data directory")
     args = parser.parse_args(argv)
+    runtime.run_branches_in_parallel()
 
     hparams = models.resolve_hparams(learning_rate=args.learning_rate, lstm_units=args.lstm_units)
     results = {"command": "python " + " ".join(shlex.quote(a) for a in ["benchmarks/table1.py", *sys.argv[1:]]),

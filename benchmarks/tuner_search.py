@@ -16,7 +16,7 @@ import pathlib
 import shlex
 import sys
 
-from protloc import evaluation, files, models, training
+from protloc import evaluation, files, models, runtime, training
 from table1 import machine, test_report, timed_train  # benchmarks/ is on sys.path when run as a script
 from tuning import search
 
@@ -52,6 +52,7 @@ def main(argv=None) -> int:
     parser.add_argument("--retrain-epochs", type=int, default=20)
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/tuning"))
     args = parser.parse_args(argv)
+    runtime.run_branches_in_parallel()
 
     best = search.search_from_arguments(parser, args, args.out / "search", verbose=2)
     config = training.RunConfig(model=best["model"], hparams=best["hparams"], epochs=args.retrain_epochs)

@@ -187,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    from protloc import runtime
+
+    runtime.run_branches_in_parallel()
     try:
         args.handler(args)
     except (SequenceError, ValueError, FileNotFoundError, FileExistsError) as error:

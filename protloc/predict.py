@@ -1,10 +1,12 @@
 """Streaming prediction from FASTA to a TSV table.
 
 Records are read in chunks (memory does not grow with the input); inside a chunk they are sorted by length
-so that each batch is padded only to its longest member, and the rows are written back in input order.
+so that each batch is padded only to its longest member, several batches are in flight at once (one per core,
+see :func:`protloc.runtime.run_branches_in_parallel`), and the rows are written back in input order.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import sys
 from typing import Callable, Iterable, Iterator, TextIO
@@ -12,7 +14,7 @@ from typing import Callable, Iterable, Iterator, TextIO
 import numpy as np
 import tensorflow as tf
 
-from protloc import models, sequences
+from protloc import models, runtime, sequences
 
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_CHUNK_SIZE = 4096
@@ -56,7 +58,7 @@ def compiled_predictor(model, attention: bool = False) -> Callable[[np.ndarray],
 def predict_records(model, records: Iterable[sequences.ProteinRecord], source: str | None = None,
                     batch_size: int = DEFAULT_BATCH_SIZE, chunk_size: int = DEFAULT_CHUNK_SIZE,
                     on_invalid: Callable[[sequences.SequenceError], None] | None = None,
-                    attention: bool = False) -> Iterator[Prediction]:
+                    attention: bool = False, workers: int | None = None) -> Iterator[Prediction]:
     """Predicts every record, yielding results in input order.
 
     Args:
@@ -67,35 +69,42 @@ def predict_records(model, records: Iterable[sequences.ProteinRecord], source: s
         chunk_size: records read ahead and sorted by length together.
         on_invalid: called with the error of each bad record, which is then left out; None raises it.
         attention: also return each protein's attention weights (attention models only).
+        workers: batches predicted concurrently (default: one per usable core).
 
     Raises:
         sequences.SequenceError: a bad record, when ``on_invalid`` is None.
     """
     predictor = compiled_predictor(model, attention)
     chunk: list[tuple[sequences.ProteinRecord, np.ndarray]] = []
-    for record in records:
-        try:
-            chunk.append((record, sequences.check_record(record, source)))
-        except sequences.SequenceError as error:
-            if on_invalid is None:
-                raise
-            on_invalid(error)
-            continue
-        if len(chunk) == chunk_size:
-            yield from _predict_chunk(predictor, chunk, batch_size)
-            chunk = []
-    yield from _predict_chunk(predictor, chunk, batch_size)
+    with concurrent.futures.ThreadPoolExecutor(workers or runtime.usable_cores()) as pool:
+        for record in records:
+            try:
+                chunk.append((record, sequences.check_record(record, source)))
+            except sequences.SequenceError as error:
+                if on_invalid is None:
+                    raise
+                on_invalid(error)
+                continue
+            if len(chunk) == chunk_size:
+                yield from _predict_chunk(predictor, pool, chunk, batch_size)
+                chunk = []
+        yield from _predict_chunk(predictor, pool, chunk, batch_size)
 
 
-def _predict_chunk(predictor, chunk, batch_size) -> Iterator[Prediction]:
+def _padded_tokens(chunk, members) -> np.ndarray:
+    """int32 ``(len(members), longest member)``: the members' tokens, padded with 0."""
+    tokens = np.zeros((len(members), max(len(chunk[i][1]) for i in members)), dtype=np.int32)
+    for row, i in enumerate(members):
+        tokens[row, :len(chunk[i][1])] = chunk[i][1]
+    return tokens
+
+
+def _predict_chunk(predictor, pool, chunk, batch_size) -> Iterator[Prediction]:
     order = sorted(range(len(chunk)), key=lambda i: len(chunk[i][1]))
+    batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    outputs = pool.map(lambda members: predictor(_padded_tokens(chunk, members)), batches)
     probabilities, alphas = [None] * len(chunk), [None] * len(chunk)
-    for start in range(0, len(order), batch_size):
-        members = order[start:start + batch_size]
-        tokens = np.zeros((len(members), max(len(chunk[i][1]) for i in members)), dtype=np.int32)
-        for row, i in enumerate(members):
-            tokens[row, :len(chunk[i][1])] = chunk[i][1]
-        batch_probabilities, batch_alpha = predictor(tokens)
+    for members, (batch_probabilities, batch_alpha) in zip(batches, outputs):
         for row, i in enumerate(members):
             probabilities[i] = batch_probabilities[row]
             if batch_alpha is not None:

@@ -65,6 +65,16 @@ def test_streaming_reads_at_most_one_chunk_ahead(model_path):
     assert [p.id for p in results] == [f"R{i}" for i in range(1, 10)]
 
 
+def test_concurrent_batches_keep_input_order_and_values(model_path):
+    records = [sequences.ProteinRecord(rid, "", seq, index) for index, (rid, seq) in enumerate(RECORDS)]
+    model = models.load_model(model_path)
+    serial = list(predict.predict_records(model, records, batch_size=1, workers=1))
+    concurrent = list(predict.predict_records(model, records, batch_size=1, chunk_size=4, workers=3))
+    assert [p.id for p in concurrent] == [p.id for p in serial] == [rid for rid, _ in RECORDS]
+    for a, b in zip(serial, concurrent):
+        np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-6)
+
+
 def test_invalid_record_stops_with_its_name_and_writes_nothing(model_path, tmp_path, capsys):
     bad = RECORDS[:2] + [("BAD1", "MKV#L")] + RECORDS[2:]
     out = tmp_path / "out.tsv"

@@ -16,7 +16,7 @@ import sys
 
 import keras_tuner
 
-from protloc import data, files
+from protloc import data, files, runtime
 from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel, run_config_of
 
 TUNERS = {"random": keras_tuner.RandomSearch, "bayesian": keras_tuner.BayesianOptimization,
@@ -107,6 +107,7 @@ def main(argv=None) -> int:
     add_search_arguments(parser)
     parser.add_argument("--out", type=pathlib.Path, required=True)
     args = parser.parse_args(argv)
+    runtime.run_branches_in_parallel()
     print(json.dumps(search_from_arguments(parser, args, args.out), indent=2))
     return 0
 

@@ -1,0 +1,36 @@
+"""The CPU thread layout is applied in a fresh process, and left alone where the user or TensorFlow decided."""
+import os
+import subprocess
+import sys
+
+from protloc import runtime
+
+PROBE = ("from protloc import runtime; applied = runtime.run_branches_in_parallel(3); import tensorflow as tf; "
+         "print(applied, tf.config.threading.get_intra_op_parallelism_threads(), "
+         "tf.config.threading.get_inter_op_parallelism_threads())")
+
+
+def probe(**variables):
+    env = {k: v for k, v in os.environ.items() if k not in runtime.THREAD_VARIABLES}
+    result = subprocess.run([sys.executable, "-c", PROBE], env={**env, **variables}, capture_output=True, text=True,
+                            check=True)
+    return result.stdout.split()
+
+
+def test_fresh_process_runs_one_thread_per_op_and_one_op_per_core():
+    assert probe() == ["True", "1", "3"]
+
+
+def test_user_thread_variables_win():
+    assert probe(TF_NUM_INTEROP_THREADS="1")[0] == "False"
+
+
+def test_running_tensorflow_is_left_alone():
+    import tensorflow as tf
+
+    tf.constant(1.0) + 1.0  # TensorFlow's thread pools now exist
+    assert runtime.run_branches_in_parallel() is False
+
+
+def test_usable_cores_is_positive():
+    assert runtime.usable_cores() >= 1

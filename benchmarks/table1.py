@@ -20,6 +20,8 @@ import statistics
 import sys
 import time
 
+import keras
+
 from protloc import data, evaluation, files, models, runtime, training
 
 PAPER = {"rlstm": 0.879, "alstm": 0.854, "ensemble": 0.902, "multiloc": 0.767}
@@ -27,15 +29,29 @@ PAPER_SETUP = {"epochs": 100, "learning_rate": 2e-4, "members": 10}
 RESULTS = pathlib.Path(__file__).parent / "results"
 
 
+class EpochWallClock(keras.callbacks.Callback):
+    """Adds every finished epoch's wall time to a JSON ledger ``{"seconds": total}``, so that a run stopped and
+    resumed keeps the time of every epoch it finished."""
+
+    def __init__(self, path: pathlib.Path):
+        super().__init__()
+        self.path, self.start = path, None
+
+    def total(self) -> float:
+        return json.loads(self.path.read_text())["seconds"] if self.path.exists() else 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        files.write_json(self.path, {"seconds": self.total() + time.time() - self.start})
+
+
 def timed_train(run_dir: pathlib.Path, config: training.RunConfig, data_dir) -> float:
-    """Trains (or resumes) a run; returns its total training wall time in seconds, across resumes."""
-    clock_path = run_dir / "wall_time.json"
-    spent = json.loads(clock_path.read_text())["seconds"] if clock_path.exists() else 0.0
-    start = time.time()
-    training.train(run_dir, config, data_dir=data_dir, verbose=2)
-    spent += time.time() - start
-    files.write_json(clock_path, {"seconds": spent})
-    return spent
+    """Trains (or resumes) a run; returns the wall time of all its epochs in seconds, across resumes."""
+    clock = EpochWallClock(run_dir / "wall_time.json")
+    training.train(run_dir, config, data_dir=data_dir, verbose=2, callbacks=[clock])
+    return clock.total()
 
 
 def test_report(model, data_dir) -> dict:

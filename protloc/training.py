@@ -89,7 +89,7 @@ def read_config(run_dir) -> RunConfig:
 
 
 def train(run_dir, config: RunConfig, train_data=None, validation_data=None, data_dir=None,
-          verbose="auto") -> keras.Model:
+          verbose="auto", callbacks=()) -> keras.Model:
     """Trains (or resumes) the run in ``run_dir``.
 
     Args:
@@ -99,6 +99,7 @@ def train(run_dir, config: RunConfig, train_data=None, validation_data=None, dat
             training split, without / with only ``config.fold``. The test split is never read here.
         data_dir: TFDS data directory for the default data.
         verbose: Keras progress output.
+        callbacks: further Keras callbacks for ``fit``, run after the checkpoint and history ones.
 
     Returns:
         the trained model (also saved as ``run_dir/model.keras``).
@@ -129,7 +130,7 @@ def train(run_dir, config: RunConfig, train_data=None, validation_data=None, dat
     if initial_epoch < config.epochs:
         callbacks = [EpochCheckpoint(run_dir / "checkpoints"),
                      keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
-                     keras.callbacks.TensorBoard(str(run_dir / "logs"))]
+                     keras.callbacks.TensorBoard(str(run_dir / "logs")), *callbacks]
         model.fit(train_batches, validation_data=validation_batches, epochs=config.epochs,
                   initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
     files.save_model(model, run_dir / "model.keras")

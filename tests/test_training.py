@@ -1,6 +1,9 @@
 """protloc.training (run directory, checkpoints, resume) and protloc.evaluation (metrics, reports)."""
+import importlib.util
 import json
+import pathlib
 
+import keras
 import numpy as np
 import pytest
 
@@ -34,6 +37,36 @@ def test_run_directory_and_resume_without_repeating_epochs(tmp_path):
     # A finished run re-run trains nothing more.
     training.train(run, training.read_config(run), train_data=tiny_data(), verbose=0)
     assert len(training.read_history(run)) == 3
+
+
+class EpochsSeen(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs.append(epoch)
+
+
+def load_table1_benchmark():
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "table1.py"
+    spec = importlib.util.spec_from_file_location("table1_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_extra_callbacks_and_the_benchmark_wall_clock_follow_a_resumed_run(tmp_path):
+    clock_path = tmp_path / "wall_time.json"
+    first, second = EpochsSeen(), EpochsSeen()
+    clock = load_table1_benchmark().EpochWallClock(clock_path)
+    config = training.RunConfig(model="rlstm", hparams=SMALL, epochs=1, batch_size=8)
+    training.train(tmp_path / "run", config, train_data=tiny_data(), verbose=0, callbacks=[first, clock])
+    after_one = clock.total()
+    assert first.epochs == [0] and after_one > 0
+    config = training.RunConfig(model="rlstm", hparams=SMALL, epochs=3, batch_size=8)
+    training.train(tmp_path / "run", config, train_data=tiny_data(), verbose=0, callbacks=[second, clock])
+    assert second.epochs == [1, 2] and clock.total() > after_one  # the first stretch's time is kept
 
 
 def test_run_directory_refuses_a_different_run(tmp_path):

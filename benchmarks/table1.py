@@ -83,15 +83,20 @@ def markdown(results: dict) -> str:
     lines = ["# Table 1 on MultiLoc (sequence-only features: one-hot + BLOSUM80 + HSDM, no profiles)", "",
              f"Command: `{results['command']}`  ", f"Machine: {results['machine']}  ",
              f"Epochs per model: {results['epochs']}; hyper-parameters: `{json.dumps(results['hparams'])}`", "",
-             "| model | test accuracy (95% CI) | MCC | paper | difference | training wall time |",
-             "|---|---|---:|---:|---:|---:|"]
+             "| model | test accuracy (95% CI) | MCC | paper | difference | training accuracy, last epoch | "
+             "training wall time |",
+             "|---|---|---:|---:|---:|---:|---:|"]
     for name, entry in results["models"].items():
         report = entry["report"]
         low, high = report["accuracy_95ci"]
         paper = PAPER["ensemble" if name.startswith("ensemble") else name]
+        training_accuracy = f"{entry['training_accuracy']:.3f}" if "training_accuracy" in entry else ""
         lines.append(f"| {name} | {report['accuracy']:.3f} ({low:.3f}-{high:.3f}) | {report['mcc']:.3f} | "
-                     f"{paper:.3f} | {report['accuracy'] - paper:+.3f} | {entry['wall_time_s'] / 60:.0f} min |")
-    lines.append(f"| MultiLoc (paper) | | | {PAPER['multiloc']:.3f} | | |")
+                     f"{paper:.3f} | {report['accuracy'] - paper:+.3f} | {training_accuracy} | "
+                     f"{entry['wall_time_s'] / 60:.0f} min |")
+    lines.append(f"| MultiLoc (paper) | | | {PAPER['multiloc']:.3f} | | | |")
+    lines += ["", "Training accuracy is Keras's running accuracy over a model's last epoch, with dropout on: far "
+              "above the test accuracy would mean overfitting, near it that the model is still learning."]
     lines += ["", "How this run differs from the paper's (the `difference` column is test accuracy minus the paper's):",
               ""] + [f"* {difference}" for difference in setup_differences(results)]
     lines += ["", "5-fold cross-validation on the training part (validation accuracy):", ""]
@@ -139,7 +144,8 @@ def main(argv=None) -> int:
                 model, data.batch(data.load_multiloc("train", args.data_dir, [fold])))
             results["cv"][name][str(fold)] = float((labels == predictions).mean())
         elif seed == 0:
-            results["models"][name] = {"report": test_report(model, args.data_dir), "wall_time_s": wall_time}
+            results["models"][name] = {"report": test_report(model, args.data_dir), "wall_time_s": wall_time,
+                                       "training_accuracy": training.read_history(run_dir)[-1]["accuracy"]}
         if name == "rlstm" and fold is None:
             members.append(model)
             member_time += wall_time

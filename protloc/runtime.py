@@ -12,8 +12,7 @@ def run_branches_in_parallel(cores: int | None = None) -> bool:
     An LSTM step is a matrix product too small to split well across cores, but an R-LSTM has two LSTMs that do
     not depend on each other (as do the two directions of a bidirectional LSTM, the members of an ensemble and
     the batches ``protloc predict`` keeps in flight). With one thread per op and ``cores`` ops at a time, they
-    run concurrently;
-    benchmarks/speed.py measures the effect on training and on ``protloc predict``.
+    run concurrently; benchmarks/speed.py measures the effect on training and on ``protloc predict``.
 
     Must be called before TensorFlow runs its first op. Does nothing when the user has set
     ``TF_NUM_INTRAOP_THREADS`` or ``TF_NUM_INTEROP_THREADS``, or when TensorFlow is already running.

@@ -38,17 +38,16 @@ TF_DEFAULT_THREADS = {"TF_NUM_INTRAOP_THREADS": "0", "TF_NUM_INTEROP_THREADS": "
 """Environment under which TensorFlow picks its own thread pools (and protloc's layout stands aside)."""
 
 
+def add_to_environment(variables: dict) -> None:
+    """Sets ``variables`` in this process's environment (a child process's initializer)."""
+    os.environ.update(variables)
+
+
 def in_fresh_process(function, *args, environment: dict | None = None):
-    """``function(*args)`` in a new Python process started with ``environment`` added to this one's."""
-    saved = dict(os.environ)
-    os.environ.update(environment or {})
-    try:
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
-            return pool.submit(function, *args).result()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    """``function(*args)`` in a new Python process whose environment is this one's plus ``environment``."""
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                                initializer=add_to_environment, initargs=(environment or {},)) as pool:
+        return pool.submit(function, *args).result()
 
 
 def training_throughput(bucketed: bool, steps: int, batch_size: int) -> dict:

@@ -73,7 +73,8 @@ def setup_differences(results: dict) -> list[str]:
     if hparams["learning_rate"] != PAPER_SETUP["learning_rate"]:
         differences.append(f"learning rate: {hparams['learning_rate']:g} (paper {PAPER_SETUP['learning_rate']:g})")
     if done < PAPER_SETUP["members"]:
-        differences.append(f"ensemble: {done} R-LSTM members trained of {members} planned (paper {PAPER_SETUP['members']})")
+        differences.append(f"ensemble: {done} R-LSTM members trained of {members} planned "
+                           f"(paper {PAPER_SETUP['members']})")
     differences.append("hyper-parameters fixed in advance, not chosen by 5-fold CV; a keras-tuner search around "
                        "the R-LSTM is in tuning.md")
     return differences
@@ -126,7 +127,8 @@ def main(argv=None) -> int:
 
     hparams = models.resolve_hparams(learning_rate=args.learning_rate, lstm_units=args.lstm_units)
     results = {"command": "python " + " ".join(shlex.quote(a) for a in ["benchmarks/table1.py", *sys.argv[1:]]),
-               "machine": machine(), "epochs": args.epochs, "members": args.members, "hparams": hparams, "paper": PAPER,
+               "machine": machine(), "epochs": args.epochs, "members": args.members, "hparams": hparams,
+               "paper": PAPER,
                "models": {}, "cv": {"rlstm": {}, "alstm": {}}, "missing": []}
     plan = [("rlstm", 0, None), ("alstm", 0, None)] + [("rlstm", seed, None) for seed in range(1, args.members)]
     if not args.no_cv:

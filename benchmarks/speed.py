@@ -102,9 +102,10 @@ def markdown(results: dict) -> str:
               f"protloc's thread layout / TensorFlow's default threads: **{train['thread_layout_speedup']:.2f}x** "
               "(bucketed).", "",
               "## `protloc predict` (fresh process each, including start-up and model loading)", "",
-              "| model | proteins | wall time (s) | proteins/s | peak memory (MiB) |", "|---|---:|---:|---:|---:|"]
+              "| model | members | proteins | wall time (s) | proteins/s | peak memory (MiB) |",
+              "|---|---:|---:|---:|---:|---:|"]
     for row in results["inference"]:
-        lines.append(f"| {row['model']} | {row['proteins']} | {row['seconds']:.1f} | "
+        lines.append(f"| {row['model']} | {row['members']} | {row['proteins']} | {row['seconds']:.1f} | "
                      f"{row['proteins'] / row['seconds']:.1f} | {row['peak_rss_mib']:.0f} |")
     return "\n".join(lines) + "\n"
 
@@ -131,6 +132,7 @@ def main(argv=None) -> int:
 
     directory = pathlib.Path(args.data_dir or os.environ["PROTLOC_DATA_DIR"])
     pool = [r for file in FILE_OF_CLASS.values() for r in sequences.read_fasta(directory / file)]
+    members = {model: models.member_count(models.load_model(model)) for model in (args.model, args.ensemble) if model}
     inference = []
     with tempfile.TemporaryDirectory() as scratch:
         for count in sorted({args.proteins // 4, args.proteins}):
@@ -142,7 +144,7 @@ def main(argv=None) -> int:
             else:
                 runs += [("single, TensorFlow's default threads", args.model, TF_DEFAULT_THREADS)]
             for label, model, environment in runs:
-                inference.append({"model": f"{label} ({model})", "proteins": count,
+                inference.append({"model": f"{label} ({model})", "members": members[model], "proteins": count,
                                   **predict_run(fasta, model, environment)})
 
     results = {"command": shlex.join(["python", "benchmarks/speed.py", *sys.argv[1:]]),

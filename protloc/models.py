@@ -147,6 +147,11 @@ def class_names_of(model: keras.Model) -> list[str]:
     raise ValueError(f"model {model.name!r} has no ClassProbabilities layer: not a protloc model")
 
 
+def member_count(model: keras.Model) -> int:
+    """How many zoo models ``model`` holds: 1 for a single model, N for an ensemble of N members."""
+    return sum(isinstance(layer, ClassProbabilities) for layer in _walk(model))
+
+
 def _walk(model):
     for layer in model.layers:
         yield layer

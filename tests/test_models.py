@@ -72,7 +72,9 @@ def test_save_and_load_round_trip_gives_identical_predictions(kind, tmp_path):
 def test_ensemble_averages_member_probabilities():
     members = [models.build_model("rlstm", **SMALL), models.build_model("rlstm", **SMALL)]
     expected = np.mean([m.predict(pad(TOKENS), verbose=0) for m in members], axis=0)
-    np.testing.assert_allclose(models.build_ensemble(members).predict(pad(TOKENS), verbose=0), expected, atol=1e-6)
+    ensemble = models.build_ensemble(members)
+    np.testing.assert_allclose(ensemble.predict(pad(TOKENS), verbose=0), expected, atol=1e-6)
+    assert (models.member_count(ensemble), models.member_count(members[0])) == (2, 1)
     other = models.build_model("rlstm", class_names=["a", "b"], **SMALL)
     with pytest.raises(ValueError, match="disagree on class names"):
         models.build_ensemble([members[0], other])

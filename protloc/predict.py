@@ -2,8 +2,7 @@
 
 Records are read in chunks (memory does not grow with the input); inside a chunk they are sorted by length
 so that each batch is padded only to its longest member, several batches are in flight at once (one per core,
-see :func:`protloc.runtime.run_branches_in_parallel`), the next chunk is read and queued while one is
-predicted, and the rows are written back in input order.
+see :func:`protloc.runtime.run_branches_in_parallel`), and the rows are written back in input order.
 """
 from __future__ import annotations
 
@@ -62,9 +61,6 @@ def predict_records(model, records: Iterable[sequences.ProteinRecord], source: s
                     attention: bool = False, workers: int | None = None) -> Iterator[Prediction]:
     """Predicts every record, yielding results in input order.
 
-    While one chunk's batches are predicted, the next chunk is read and queued, so the cores do not wait for
-    the input to be read or the output to be written; at most two chunks are held at once.
-
     Args:
         model: a zoo model or ensemble.
         records: e.g. ``sequences.read_fasta(path, validate=False)``.
@@ -79,36 +75,20 @@ def predict_records(model, records: Iterable[sequences.ProteinRecord], source: s
         sequences.SequenceError: a bad record, when ``on_invalid`` is None.
     """
     predictor = compiled_predictor(model, attention)
-    pool = concurrent.futures.ThreadPoolExecutor(workers or runtime.usable_cores())
-    try:
-        in_flight = None
-        for chunk in _checked_chunks(records, chunk_size, source, on_invalid):
-            queued = _ChunkInFlight(predictor, pool, chunk, batch_size)
-            if in_flight is not None:
-                yield from in_flight.results()
-            in_flight = queued
-        if in_flight is not None:
-            yield from in_flight.results()
-    finally:  # a bad record or a consumer that stops early: drop the queued batches instead of running them
-        pool.shutdown(cancel_futures=True)
-
-
-def _checked_chunks(records, chunk_size, source, on_invalid) -> Iterator[list]:
-    """Lists of up to ``chunk_size`` ``(record, tokens)`` pairs of the valid records, in input order."""
-    chunk = []
-    for record in records:
-        try:
-            chunk.append((record, sequences.check_record(record, source)))
-        except sequences.SequenceError as error:
-            if on_invalid is None:
-                raise
-            on_invalid(error)
-            continue
-        if len(chunk) == chunk_size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    chunk: list[tuple[sequences.ProteinRecord, np.ndarray]] = []
+    with concurrent.futures.ThreadPoolExecutor(workers or runtime.usable_cores()) as pool:
+        for record in records:
+            try:
+                chunk.append((record, sequences.check_record(record, source)))
+            except sequences.SequenceError as error:
+                if on_invalid is None:
+                    raise
+                on_invalid(error)
+                continue
+            if len(chunk) == chunk_size:
+                yield from _predict_chunk(predictor, pool, chunk, batch_size)
+                chunk = []
+        yield from _predict_chunk(predictor, pool, chunk, batch_size)
 
 
 def _padded_tokens(chunk, members) -> np.ndarray:
@@ -119,28 +99,18 @@ def _padded_tokens(chunk, members) -> np.ndarray:
     return tokens
 
 
-class _ChunkInFlight:
-    """One chunk's batches, queued on ``pool`` at creation: proteins of similar length batched together, the
-    longest batches first so that the shortest ones fill the cores at the end."""
-
-    def __init__(self, predictor, pool, chunk, batch_size):
-        order = sorted(range(len(chunk)), key=lambda i: len(chunk[i][1]), reverse=True)
-        self.chunk = chunk
-        self.batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
-        self.futures = [pool.submit(lambda members: predictor(_padded_tokens(chunk, members)), members)
-                        for members in self.batches]
-
-    def results(self) -> Iterator[Prediction]:
-        """Waits for the batches; yields the chunk's predictions in input order."""
-        probabilities, alphas = [None] * len(self.chunk), [None] * len(self.chunk)
-        for members, future in zip(self.batches, self.futures):
-            batch_probabilities, batch_alpha = future.result()
-            for row, i in enumerate(members):
-                probabilities[i] = batch_probabilities[row]
-                if batch_alpha is not None:
-                    alphas[i] = batch_alpha[row, :len(self.chunk[i][1])]
-        for (record, _), values, alpha in zip(self.chunk, probabilities, alphas):
-            yield Prediction(record.id, len(record.sequence.rstrip("*")), values, alpha)
+def _predict_chunk(predictor, pool, chunk, batch_size) -> Iterator[Prediction]:
+    order = sorted(range(len(chunk)), key=lambda i: len(chunk[i][1]))
+    batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    outputs = pool.map(lambda members: predictor(_padded_tokens(chunk, members)), batches)
+    probabilities, alphas = [None] * len(chunk), [None] * len(chunk)
+    for members, (batch_probabilities, batch_alpha) in zip(batches, outputs):
+        for row, i in enumerate(members):
+            probabilities[i] = batch_probabilities[row]
+            if batch_alpha is not None:
+                alphas[i] = batch_alpha[row, :len(chunk[i][1])]
+    for (record, _), values, alpha in zip(chunk, probabilities, alphas):
+        yield Prediction(record.id, len(record.sequence.rstrip("*")), values, alpha)
 
 
 def header(class_names) -> list[str]:

@@ -6,7 +6,10 @@ Usage (resumable: re-running continues unfinished runs and adds ensemble members
 Order of work: the single models (R-LSTM seed 0, A-LSTM seed 0), the further R-LSTM seeds (each one grows the
 ensemble), then the CV folds of both single models. After every finished step, benchmarks/results/table1.{json,md}
 are rewritten with what is done and what is still missing. Training reads only the training split; the test
-split is used once per finished model, for the final numbers; epochs and hyper-parameters are fixed in advance.
+split is predicted once per finished model (kept in its run directory as test_predictions.npz) for the final
+numbers; epochs and hyper-parameters are fixed in advance. The ensemble's figures average its members' kept
+probabilities (what the saved ensemble.keras computes); they are reported for every ensemble size, with an
+exact McNemar test of the ensemble against the single R-LSTM on the same test proteins.
 """
 from __future__ import annotations
 
@@ -21,8 +24,10 @@ import sys
 import time
 
 import keras
+import numpy as np
 
 from protloc import data, evaluation, files, models, runtime, training
+from protloc.classes import CLASS_NAMES
 
 PAPER = {"rlstm": 0.879, "alstm": 0.854, "ensemble": 0.902, "multiloc": 0.767}
 PAPER_SETUP = {"epochs": 100, "learning_rate": 2e-4, "members": 10}
@@ -54,9 +59,25 @@ def timed_train(run_dir: pathlib.Path, config: training.RunConfig, data_dir) -> 
     return clock.total()
 
 
-def test_report(model, data_dir) -> dict:
-    labels, predictions = evaluation.predict_labels(model, data.batch(data.load_multiloc("test", data_dir)))
-    return evaluation.classification_report(labels, predictions, models.class_names_of(model))
+def cached_predictions(run_dir: pathlib.Path, data_dir, fold: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A finished run's labels ``(n,)`` and probabilities ``(n, classes)`` on the test split, or with ``fold`` on
+    that held-out fold of the training split, in the split's fixed batch order (the same for every model);
+    computed once, then read from ``run_dir/{test,validation}_predictions.npz``."""
+    path = run_dir / ("test_predictions.npz" if fold is None else "validation_predictions.npz")
+    if not path.exists():
+        split, folds = ("test", None) if fold is None else ("train", [fold])
+        batches = data.batch(data.load_multiloc(split, data_dir, folds))
+        labels, probabilities = evaluation.predict_probabilities(models.load_model(run_dir), batches)
+        with files.atomic_path(path) as temporary:
+            np.savez(temporary, labels=labels, probabilities=probabilities)
+    with np.load(path) as saved:
+        return saved["labels"], saved["probabilities"]
+
+
+def test_report(labels: np.ndarray, probabilities: np.ndarray) -> tuple[dict, np.ndarray]:
+    """The report of predicted ``probabilities`` against ``labels``, and whether each protein was right."""
+    predictions = np.argmax(probabilities, axis=-1)
+    return evaluation.classification_report(labels, predictions, CLASS_NAMES), labels == predictions
 
 
 def machine() -> str:
@@ -98,6 +119,24 @@ def markdown(results: dict) -> str:
     lines.append(f"| MultiLoc (paper) | | | {PAPER['multiloc']:.3f} | | | |")
     lines += ["", "Training accuracy is Keras's running accuracy over a model's last epoch, with dropout on: far "
               "above the test accuracy would mean overfitting, near it that the model is still learning."]
+    if results["ensemble_curve"]:
+        lines += ["", "Test accuracy by ensemble size (the first k R-LSTMs, seeds 0 to k-1, averaged):", "",
+                  "| members | " + " | ".join(str(point["members"]) for point in results["ensemble_curve"]) + " |",
+                  "|---|" + "---:|" * len(results["ensemble_curve"]),
+                  "| test accuracy | " + " | ".join(f"{point['accuracy']:.3f}" for point in results["ensemble_curve"])
+                  + " |",
+                  "| k-th member alone | " + " | ".join(f"{point['newest_member_alone']:.3f}"
+                                                      for point in results["ensemble_curve"]) + " |"]
+        alone = [point["newest_member_alone"] for point in results["ensemble_curve"]]
+        if len(alone) > 1:
+            lines += ["", f"Single R-LSTMs over {len(alone)} seeds: test accuracy mean {statistics.mean(alone):.3f}, "
+                      f"standard deviation {statistics.stdev(alone):.3f}, range {min(alone):.3f}-{max(alone):.3f}."]
+    for name, entry in results["models"].items():
+        if "vs_rlstm" in entry:
+            test = entry["vs_rlstm"]
+            lines += ["", f"{name} vs the single R-LSTM (seed 0), paired on the same test proteins: only the "
+                      f"ensemble right on {test['only_first']}, only the R-LSTM right on {test['only_second']}; "
+                      f"exact McNemar p = {test['p_value']:.3f}."]
     lines += ["", "How this run differs from the paper's (the `difference` column is test accuracy minus the paper's):",
               ""] + [f"* {difference}" for difference in setup_differences(results)]
     lines += ["", "5-fold cross-validation on the training part (validation accuracy):", ""]
@@ -129,38 +168,64 @@ def main(argv=None) -> int:
     results = {"command": "python " + " ".join(shlex.quote(a) for a in ["benchmarks/table1.py", *sys.argv[1:]]),
                "machine": machine(), "epochs": args.epochs, "members": args.members, "hparams": hparams,
                "paper": PAPER,
-               "models": {}, "cv": {"rlstm": {}, "alstm": {}}, "missing": []}
+               "models": {}, "ensemble_curve": [], "cv": {"rlstm": {}, "alstm": {}}, "missing": []}
     plan = [("rlstm", 0, None), ("alstm", 0, None)] + [("rlstm", seed, None) for seed in range(1, args.members)]
     if not args.no_cv:
         plan += [(name, 0, fold) for fold in range(5) for name in ("rlstm", "alstm")]
     results["missing"] = [_step_name(*step) for step in plan]
-    members, member_time = [], 0.0
+    member_runs, member_probabilities, member_time, single_correct, test_labels = [], [], 0.0, None, None
 
     for name, seed, fold in plan:
         run_dir = args.out / _step_name(name, seed, fold)
         config = training.RunConfig(model=name, hparams=hparams, epochs=args.epochs, seed=seed, fold=fold)
         wall_time = timed_train(run_dir, config, args.data_dir)
-        model = models.load_model(run_dir)
         if fold is not None:
-            labels, predictions = evaluation.predict_labels(
-                model, data.batch(data.load_multiloc("train", args.data_dir, [fold])))
-            results["cv"][name][str(fold)] = float((labels == predictions).mean())
-        elif seed == 0:
-            results["models"][name] = {"report": test_report(model, args.data_dir), "wall_time_s": wall_time,
+            labels, probabilities = cached_predictions(run_dir, args.data_dir, fold)
+            results["cv"][name][str(fold)] = float(np.mean(labels == np.argmax(probabilities, axis=-1)))
+            results["missing"].remove(_step_name(name, seed, fold))
+            write_results(results)
+            continue
+        labels, probabilities = cached_predictions(run_dir, args.data_dir)
+        test_labels = labels if test_labels is None else test_labels
+        if not np.array_equal(labels, test_labels):
+            raise RuntimeError(f"{run_dir}: test proteins in another order than the other runs' (remove the "
+                               f"{args.out}/*/test_predictions.npz files to predict them again)")
+        if seed == 0:
+            report, correct = test_report(labels, probabilities)
+            results["models"][name] = {"report": report, "wall_time_s": wall_time,
                                        "training_accuracy": training.read_history(run_dir)[-1]["accuracy"]}
-        if name == "rlstm" and fold is None:
-            members.append(model)
+            single_correct = correct if name == "rlstm" else single_correct
+        if name == "rlstm":
+            member_runs.append(run_dir)
+            member_probabilities.append(probabilities)
             member_time += wall_time
-            if len(members) > 1:
-                ensemble = models.build_ensemble(members, name=f"ensemble_{len(members)}")
-                files.save_model(ensemble, args.out / "ensemble.keras")
+            report = results["models"]["rlstm"]["report"]
+            if len(member_runs) > 1:
+                save_ensemble(member_runs, args.out / "ensemble.keras")
+                report, correct = test_report(labels, np.mean(member_probabilities, axis=0))
                 results["models"] = {k: v for k, v in results["models"].items() if not k.startswith("ensemble")}
-                results["models"][f"ensemble ({len(members)} R-LSTMs)"] = {
-                    "report": test_report(ensemble, args.data_dir), "wall_time_s": member_time}
+                results["models"][f"ensemble ({len(member_runs)} R-LSTMs)"] = {
+                    "report": report, "wall_time_s": member_time,
+                    "vs_rlstm": evaluation.mcnemar_exact(correct, single_correct)}
+            results["ensemble_curve"].append({"members": len(member_runs), "accuracy": report["accuracy"],
+                                              "accuracy_95ci": report["accuracy_95ci"],
+                                              "newest_member_alone": test_report(labels, probabilities)[0]["accuracy"]})
         results["missing"].remove(_step_name(name, seed, fold))
-        files.write_json(RESULTS / "table1.json", results)
-        files.write_text(RESULTS / "table1.md", markdown(results))
+        write_results(results)
     return 0
+
+
+def write_results(results: dict) -> None:
+    files.write_json(RESULTS / "table1.json", results)
+    files.write_text(RESULTS / "table1.md", markdown(results))
+
+
+def save_ensemble(member_runs: list[pathlib.Path], path: pathlib.Path) -> None:
+    """Saves the ensemble of ``member_runs`` at ``path`` unless it is newer than every member's model."""
+    if path.exists() and all(path.stat().st_mtime > (run / "model.keras").stat().st_mtime for run in member_runs):
+        return
+    members = [models.load_model(run) for run in member_runs]
+    files.save_model(models.build_ensemble(members, name=f"ensemble_{len(members)}"), path)
 
 
 def _step_name(name: str, seed: int, fold) -> str:

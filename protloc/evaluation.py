@@ -22,6 +22,26 @@ def wilson_interval(correct: int, total: int, z: float = 1.959964) -> tuple[floa
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+def mcnemar_exact(first_correct, second_correct) -> dict:
+    """Exact two-sided McNemar test of two classifiers on the same proteins.
+
+    Args:
+        first_correct, second_correct: bool arrays ``(n,)``, whether each classifier got protein i right.
+
+    Returns:
+        ``{"only_first": b, "only_second": c, "p_value": p}``: b proteins only the first classifier got right,
+        c only the second, and the probability of a split at least as uneven as b : c if both were equally
+        accurate (binomial with p = 1/2 over the b + c discordant proteins).
+    """
+    first, second = np.asarray(first_correct, dtype=bool), np.asarray(second_correct, dtype=bool)
+    if first.shape != second.shape:
+        raise ValueError(f"the classifiers were scored on different proteins: {first.shape} vs {second.shape}")
+    only_first, only_second = int(np.sum(first & ~second)), int(np.sum(~first & second))
+    discordant = only_first + only_second
+    tail = sum(math.comb(discordant, k) for k in range(min(only_first, only_second) + 1)) / 2 ** discordant
+    return {"only_first": only_first, "only_second": only_second, "p_value": min(1.0, 2 * tail)}
+
+
 def binary_mcc(tp: int, fp: int, fn: int, tn: int) -> float:
     """Matthews correlation coefficient of one class against the rest (0 when undefined)."""
     denominator = math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
@@ -99,10 +119,17 @@ def write_report(report: dict, directory, stem: str, title: str) -> None:
     files.write_text(f"{directory}/{stem}.md", markdown_report(report, title))
 
 
-def predict_labels(model, batches) -> tuple[np.ndarray, np.ndarray]:
-    """True and predicted class indices of batched ``(tokens, labels)`` data."""
-    labels, predictions = [], []
+def predict_probabilities(model, batches) -> tuple[np.ndarray, np.ndarray]:
+    """True class indices ``(n,)`` and predicted probabilities ``(n, classes)`` of batched ``(tokens, labels)``
+    data, in batch order."""
+    labels, probabilities = [], []
     for tokens, batch_labels in batches:
         labels.append(np.asarray(batch_labels))
-        predictions.append(np.argmax(model.predict_on_batch(tokens), axis=-1))
-    return np.concatenate(labels), np.concatenate(predictions)
+        probabilities.append(np.asarray(model.predict_on_batch(tokens)))
+    return np.concatenate(labels), np.concatenate(probabilities)
+
+
+def predict_labels(model, batches) -> tuple[np.ndarray, np.ndarray]:
+    """True and predicted class indices of batched ``(tokens, labels)`` data."""
+    labels, probabilities = predict_probabilities(model, batches)
+    return labels, np.argmax(probabilities, axis=-1)

@@ -1,8 +1,10 @@
-"""Packages a benchmark model as protloc/pretrained/ (model.keras without optimizer state + model.json card).
+"""Packages a benchmark model into protloc/pretrained/ (the .keras file without optimizer state + its .json card).
 
     python benchmarks/ship_pretrained.py --run runs/table1/rlstm-seed0 --entry rlstm
+    python benchmarks/ship_pretrained.py --run runs/table1/ensemble.keras --as pretrained-ensemble
 
-The card's accuracy is read from benchmarks/results/table1.json (entry --entry), never typed by hand.
+The card's accuracy is read from benchmarks/results/table1.json, never typed by hand: for a single model from
+its entry (--entry), for an ensemble of k R-LSTMs from the ensemble-size curve at k members.
 """
 from __future__ import annotations
 
@@ -11,41 +13,61 @@ import json
 import pathlib
 import sys
 
-from protloc import files, models, training
-from protloc.pretrained import CARD_PATH, MODEL_PATH
+from protloc import files, models, pretrained, training
 
 RESULTS = pathlib.Path(__file__).parent / "results" / "table1.json"
+
+
+def measured_accuracy(results: dict, entry: str | None, members: int) -> dict:
+    """The card's test figures: the single model's report (``entry``), or the curve point of ``members``."""
+    if members == 1:
+        report = results["models"][entry]["report"]
+        return {"test_accuracy": report["accuracy"], "test_accuracy_95ci": report["accuracy_95ci"],
+                "test_mcc": report["mcc"], "test_proteins": report["n"]}
+    point = next((p for p in results["ensemble_curve"] if p["members"] == members), None)
+    if point is None:
+        raise SystemExit(f"{RESULTS} has no ensemble of {members} members; run benchmarks/table1.py first")
+    return {"test_accuracy": point["accuracy"], "test_accuracy_95ci": point["accuracy_95ci"],
+            "test_proteins": results["models"]["rlstm"]["report"]["n"]}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", type=pathlib.Path, required=True, help="run directory (or ensemble .keras file)")
-    parser.add_argument("--entry", required=True, help="model name in table1.json, e.g. rlstm")
+    parser.add_argument("--entry", help="single model's name in table1.json, e.g. rlstm")
+    parser.add_argument("--as", dest="name", default="pretrained", choices=sorted(pretrained.SHIPPED),
+                        help="which shipped model to replace (default: pretrained)")
     args = parser.parse_args(argv)
 
     results = json.loads(RESULTS.read_text())
-    report = results["models"][args.entry]["report"]
     model = models.load_model(args.run)  # loaded uncompiled: the shipped file carries no optimizer state
-    files.save_model(model, MODEL_PATH)
-    config = training.read_config(args.run).__dict__ if args.run.is_dir() else None
-    files.write_json(CARD_PATH, {
-        "name": args.entry,
-        "description": "Sønderby et al. (2015) convolutional LSTM, sequence-only features "
-                       "(one-hot + BLOSUM80 + HSDM; no profiles)",
+    members = models.member_count(model)
+    if members == 1 and not args.entry:
+        parser.error("a single model needs --entry, its name in table1.json")
+    path = pretrained.model_path(args.name)
+    files.save_model(model, path)
+    description = ("Sønderby et al. (2015) convolutional LSTM, sequence-only features "
+                   "(one-hot + BLOSUM80 + HSDM; no profiles)")
+    if members > 1:
+        description = f"Ensemble of {members} R-LSTMs (seeds 0-{members - 1}, probabilities averaged): " + description
+    files.write_json(pretrained.card_path(args.name), {
+        "name": args.entry or f"ensemble ({members} R-LSTMs)",
+        "members": members,
+        "description": description,
         "class_names": models.class_names_of(model),
-        "run_config": config,
+        "run_config": training.read_config(args.run).__dict__ if args.run.is_dir() else None,
+        "hparams": results["hparams"],
+        "epochs_per_model": results["epochs"],
         "training_data": "TFDS multiloc 1.0.0, train split (4,766 proteins; 5,959 MultiLoc proteins, "
                          "stratified 4/5 train, 1/5 test)",
-        "test_accuracy": report["accuracy"],
-        "test_accuracy_95ci": report["accuracy_95ci"],
-        "test_mcc": report["mcc"],
-        "test_proteins": report["n"],
+        **measured_accuracy(results, args.entry, members),
         "benchmark_command": results["command"],
         "machine": results["machine"],
         "max_length": 1000,
     })
-    print(f"shipped {args.run} as {MODEL_PATH} ({MODEL_PATH.stat().st_size / 1e6:.1f} MB), "
-          f"test accuracy {report['accuracy']:.3f}")
+    card = pretrained.model_card(args.name)
+    print(f"shipped {args.run} as {path} ({path.stat().st_size / 1e6:.1f} MB, {members} member(s)), "
+          f"test accuracy {card['test_accuracy']:.3f}")
     return 0
 
 

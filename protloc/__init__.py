@@ -2,8 +2,9 @@
 __version__ = "0.1.0"
 
 
-def load_pretrained():
-    """The model shipped with the package; see :mod:`protloc.pretrained`."""
+def load_pretrained(name: str = "pretrained"):
+    """A model shipped with the package: "pretrained" (one R-LSTM, the default) or "pretrained-ensemble";
+    see :mod:`protloc.pretrained`."""
     from protloc.pretrained import load_pretrained as load
 
-    return load()
+    return load(name)

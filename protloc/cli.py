@@ -107,6 +107,10 @@ def _plot(args) -> None:
 
     model = models.load_model(args.model)
     names = models.class_names_of(model)
+    members = models.member_count(model)
+    if members > 1 and args.figure != "confusion":
+        raise ValueError(f"{args.model} is an ensemble of {members} models, each with its own filters and "
+                         f"representation: plot {args.figure} of one member (its run directory) instead")
     batches = data.batch(data.load_multiloc(args.split, args.data_dir), args.batch_size)
     if args.figure == "filters":
         paths = interpret.plot_filters(model, args.out, args.format, batches)
@@ -159,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("input", help="FASTA file, or - for standard input")
     predict.add_argument("-o", "--output", default="-", help="TSV file (written atomically), or - for standard "
                                                               "output (default)")
-    predict.add_argument("--model", default="pretrained", help="run directory, .keras file, or 'pretrained' (default)")
+    predict.add_argument("--model", default="pretrained", help="run directory, .keras file, 'pretrained' (one "
+                                                               "R-LSTM, the default) or 'pretrained-ensemble'")
     predict.add_argument("--batch-size", type=int, default=64)
     predict.add_argument("--skip-invalid", action="store_true",
                          help="report bad records on stderr and leave them out instead of stopping")
@@ -168,14 +173,15 @@ def build_parser() -> argparse.ArgumentParser:
     predict.set_defaults(handler=_predict)
 
     export = commands.add_parser("export", help="write a TF Serving SavedModel with a raw-sequence signature")
-    export.add_argument("model", help="run directory, .keras file, or 'pretrained'")
+    export.add_argument("model", help="run directory, .keras file, 'pretrained' or 'pretrained-ensemble'")
     export.add_argument("--out", required=True, help="version directory, e.g. models/protloc/1")
     export.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     export.set_defaults(handler=_export)
 
     plot = commands.add_parser("plot", help="filter logos, attention map, t-SNE or confusion matrix figures")
     plot.add_argument("figure", choices=["filters", "attention", "tsne", "confusion"])
-    plot.add_argument("model", help="run directory, .keras file, or 'pretrained'")
+    plot.add_argument("model", help="run directory, .keras file, 'pretrained' or 'pretrained-ensemble' "
+                      "(confusion only)")
     plot.add_argument("--split", choices=["test", "train"], default="test", help="MultiLoc split to plot on")
     plot.add_argument("--out", default="figures", help="output directory (default: figures)")
     plot.add_argument("--format", choices=["png", "svg", "pdf"], default="png")

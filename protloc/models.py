@@ -222,19 +222,19 @@ def build_ensemble(members, name: str = "ensemble") -> keras.Model:
 
 
 def load_model(path) -> keras.Model:
-    """Loads a zoo model or ensemble from a ``.keras`` file, a run directory (its ``model.keras``), or
-    ``"pretrained"`` (the model shipped in :mod:`protloc.pretrained`).
+    """Loads a zoo model or ensemble from a ``.keras`` file, a run directory (its ``model.keras``), or the name
+    of a model shipped in :mod:`protloc.pretrained` (``"pretrained"``, ``"pretrained-ensemble"``).
 
     Raises:
         FileNotFoundError: nothing at ``path``.
         ValueError: the file is not a Keras model, or not a protloc one.
     """
-    if str(path) == "pretrained":
-        from protloc.pretrained import MODEL_PATH
+    from protloc import pretrained
 
-        if not MODEL_PATH.exists():
-            raise FileNotFoundError(f"no pretrained model is shipped in {MODEL_PATH.parent}; pass a model file")
-        path = MODEL_PATH
+    if str(path) in pretrained.SHIPPED:
+        name, path = str(path), pretrained.model_path(str(path))
+        if not path.exists():
+            raise FileNotFoundError(f"no {name} model is shipped in {path.parent}; pass a model file")
     path = pathlib.Path(path)
     if path.is_dir():
         path = path / "model.keras"

@@ -86,6 +86,8 @@ def test_plot_cli_on_multiloc(multiloc_tfds_dir, tmp_path, capsys):
     assert png_size(tmp_path / "fig" / "confusion.png") == (800, 700)
     assert main(["plot", "attention", str(rlstm), "--data-dir", str(multiloc_tfds_dir)]) == 2
     assert "needs an A-LSTM model" in capsys.readouterr().err
+    assert main(["plot", "filters", "pretrained-ensemble", "--data-dir", str(multiloc_tfds_dir)]) == 2
+    assert "is an ensemble of" in capsys.readouterr().err
 
 
 def test_terminal_attention_measures_the_share_at_each_end():

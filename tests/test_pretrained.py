@@ -2,28 +2,41 @@
 import json
 import pathlib
 
+import keras
+import numpy as np
 import pytest
 
 import protloc
-from protloc import demo, pretrained
+from protloc import demo, models, pretrained, sequences
+from protloc.cli import main
 from protloc.classes import CLASS_NAMES
 
 RESULTS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "table1.json"
 
 
-def test_shipped_model_loads_and_is_small():
-    model = protloc.load_pretrained()
-    assert pretrained.MODEL_PATH.stat().st_size < 5_000_000
-    from protloc import models
+@pytest.mark.parametrize("name", sorted(pretrained.SHIPPED))
+def test_shipped_models_load_and_are_small(name):
+    model = protloc.load_pretrained(name)
+    card = pretrained.model_card(name)
+    assert models.member_count(model) == card["members"]
+    assert pretrained.model_path(name).stat().st_size < 1_500_000 * card["members"]
+    assert models.class_names_of(model) == card["class_names"] == list(CLASS_NAMES)
 
-    assert models.class_names_of(model) == list(CLASS_NAMES)
+
+def test_the_default_is_one_model_and_the_ensemble_has_several():
+    assert pretrained.model_card()["members"] == 1 and pretrained.model_card("pretrained-ensemble")["members"] > 1
+    with pytest.raises(ValueError, match="no shipped model is called 'best'"):
+        protloc.load_pretrained("best")
 
 
-def test_card_numbers_come_from_the_benchmark():
-    card = pretrained.model_card()
-    entry = json.loads(RESULTS.read_text())["models"][card["name"]]["report"]
-    assert card["test_accuracy"] == entry["accuracy"] and card["test_proteins"] == 1193
-    assert card["class_names"] == list(CLASS_NAMES)
+@pytest.mark.parametrize("name", sorted(pretrained.SHIPPED))
+def test_card_numbers_come_from_the_benchmark(name):
+    card, results = pretrained.model_card(name), json.loads(RESULTS.read_text())
+    if card["members"] == 1:
+        measured = results["models"][card["name"]]["report"]
+    else:
+        measured = next(p for p in results["ensemble_curve"] if p["members"] == card["members"])
+    assert card["test_accuracy"] == measured["accuracy"] and card["test_proteins"] == 1193
 
 
 def test_demo_predicts_the_example_proteins(capsys):
@@ -33,3 +46,17 @@ def test_demo_predicts_the_example_proteins(capsys):
     assert len(lines) == 12
     predicted = {line.split("\t")[2] for line in lines[1:]}
     assert predicted <= set(CLASS_NAMES)
+
+
+def test_the_ensemble_predicts_the_example_proteins_as_its_members_average(tmp_path):
+    out = tmp_path / "ensemble.tsv"
+    assert main(["predict", str(demo.EXAMPLE), "-o", str(out), "--model", "pretrained-ensemble"]) == 0
+    rows = [line.split("\t") for line in out.read_text().splitlines()[1:]]
+    ensemble = protloc.load_pretrained("pretrained-ensemble")
+    first = next(iter(sequences.read_fasta(demo.EXAMPLE)))
+    tokens = sequences.encode_sequence(first.sequence)[None]
+    members = [layer for layer in ensemble.layers if isinstance(layer, keras.Model)]
+    expected = np.mean([member.predict(tokens, verbose=0)[0] for member in members], axis=0)
+    assert len(members) == pretrained.model_card("pretrained-ensemble")["members"]
+    assert len(rows) == 11 and rows[0][0] == first.id
+    np.testing.assert_allclose(np.array(rows[0][4:], dtype=float), expected, atol=2e-6)

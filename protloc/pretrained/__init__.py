@@ -1,6 +1,12 @@
-"""The model shipped with the package (the built-in default of ``protloc predict``).
+"""The models shipped with the package.
 
-``model.keras`` is the model; ``model.json`` its card: what it is, how it was trained (command, epochs,
+Two models, named as ``--model`` takes them:
+
+* ``pretrained`` (``model.keras``): one R-LSTM, the built-in default of ``protloc predict`` (fast);
+* ``pretrained-ensemble`` (``ensemble.keras``): an ensemble of R-LSTMs, more accurate and as many times slower
+  as it has members.
+
+Each has a card (``model.json``, ``ensemble.json``): what it is, how it was trained (command, epochs,
 hyper-parameters, data), the class names and its measured test accuracy.
 """
 from __future__ import annotations
@@ -9,17 +15,38 @@ import json
 import pathlib
 
 DIRECTORY = pathlib.Path(__file__).parent
-MODEL_PATH = DIRECTORY / "model.keras"
-CARD_PATH = DIRECTORY / "model.json"
+SHIPPED = {"pretrained": "model", "pretrained-ensemble": "ensemble"}
+"""Name of a shipped model -> stem of its ``.keras`` file and ``.json`` card in this directory."""
 
 
-def load_pretrained():
-    """The shipped Keras model (tokens -> probabilities over the 11 MultiLoc compartments)."""
+def model_path(name: str = "pretrained") -> pathlib.Path:
+    """The ``.keras`` file of the shipped model ``name`` (a key of ``SHIPPED``)."""
+    return DIRECTORY / f"{_stem(name)}.keras"
+
+
+def card_path(name: str = "pretrained") -> pathlib.Path:
+    """The card of the shipped model ``name``."""
+    return DIRECTORY / f"{_stem(name)}.json"
+
+
+def load_pretrained(name: str = "pretrained"):
+    """A shipped Keras model (tokens -> probabilities over the 11 MultiLoc compartments).
+
+    Args:
+        name: "pretrained" (one R-LSTM) or "pretrained-ensemble" (R-LSTM ensemble).
+    """
     from protloc import models
 
-    return models.load_model("pretrained")
+    _stem(name)  # an unknown name fails here, listing the shipped ones
+    return models.load_model(name)
 
 
-def model_card() -> dict:
-    """The shipped model's description (``model.json``)."""
-    return json.loads(CARD_PATH.read_text())
+def model_card(name: str = "pretrained") -> dict:
+    """A shipped model's description (its ``.json`` card)."""
+    return json.loads(card_path(name).read_text())
+
+
+def _stem(name: str) -> str:
+    if name not in SHIPPED:
+        raise ValueError(f"no shipped model is called {name!r}; choose from {', '.join(SHIPPED)}")
+    return SHIPPED[name]

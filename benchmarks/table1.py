@@ -173,7 +173,7 @@ def main(argv=None) -> int:
     if not args.no_cv:
         plan += [(name, 0, fold) for fold in range(5) for name in ("rlstm", "alstm")]
     results["missing"] = [_step_name(*step) for step in plan]
-    member_runs, member_probabilities, member_time, single_correct, test_labels = [], [], 0.0, None, None
+    ensemble = SeedEnsemble(args.out / "ensemble.keras")
 
     for name, seed, fold in plan:
         run_dir = args.out / _step_name(name, seed, fold)
@@ -182,37 +182,60 @@ def main(argv=None) -> int:
         if fold is not None:
             labels, probabilities = cached_predictions(run_dir, args.data_dir, fold)
             results["cv"][name][str(fold)] = float(np.mean(labels == np.argmax(probabilities, axis=-1)))
-            results["missing"].remove(_step_name(name, seed, fold))
-            write_results(results)
-            continue
-        labels, probabilities = cached_predictions(run_dir, args.data_dir)
-        test_labels = labels if test_labels is None else test_labels
-        if not np.array_equal(labels, test_labels):
-            raise RuntimeError(f"{run_dir}: test proteins in another order than the other runs' (remove the "
-                               f"{args.out}/*/test_predictions.npz files to predict them again)")
-        if seed == 0:
-            report, correct = test_report(labels, probabilities)
-            results["models"][name] = {"report": report, "wall_time_s": wall_time,
-                                       "training_accuracy": training.read_history(run_dir)[-1]["accuracy"]}
-            single_correct = correct if name == "rlstm" else single_correct
-        if name == "rlstm":
-            member_runs.append(run_dir)
-            member_probabilities.append(probabilities)
-            member_time += wall_time
-            report = results["models"]["rlstm"]["report"]
-            if len(member_runs) > 1:
-                save_ensemble(member_runs, args.out / "ensemble.keras")
-                report, correct = test_report(labels, np.mean(member_probabilities, axis=0))
+        else:
+            labels, probabilities = cached_predictions(run_dir, args.data_dir)
+            if seed == 0:
+                results["models"][name] = {"report": test_report(labels, probabilities)[0], "wall_time_s": wall_time,
+                                           "training_accuracy": training.read_history(run_dir)[-1]["accuracy"]}
+            if name == "rlstm":
+                ensemble.add(run_dir, labels, probabilities, wall_time)
                 results["models"] = {k: v for k, v in results["models"].items() if not k.startswith("ensemble")}
-                results["models"][f"ensemble ({len(member_runs)} R-LSTMs)"] = {
-                    "report": report, "wall_time_s": member_time,
-                    "vs_rlstm": evaluation.mcnemar_exact(correct, single_correct)}
-            results["ensemble_curve"].append({"members": len(member_runs), "accuracy": report["accuracy"],
-                                              "accuracy_95ci": report["accuracy_95ci"],
-                                              "newest_member_alone": test_report(labels, probabilities)[0]["accuracy"]})
+                if len(ensemble.runs) > 1:
+                    results["models"][f"ensemble ({len(ensemble.runs)} R-LSTMs)"] = ensemble.entry()
+                results["ensemble_curve"] = ensemble.curve
         results["missing"].remove(_step_name(name, seed, fold))
         write_results(results)
     return 0
+
+
+class SeedEnsemble:
+    """The R-LSTMs trained so far (seeds 0, 1, ...) as one growing ensemble: its figures on the test split,
+    from the members' kept probabilities, and its saved model.
+
+    Attributes:
+        runs: the members' run directories, in seed order.
+        curve: one point per ensemble size k (the first k members): accuracy, its 95% CI, and the k-th member's
+            accuracy alone.
+    """
+
+    def __init__(self, path: pathlib.Path):
+        self.path, self.runs, self.probabilities, self.curve = path, [], [], []
+        self.labels, self.wall_time_s = None, 0.0
+
+    def add(self, run_dir: pathlib.Path, labels: np.ndarray, probabilities: np.ndarray, wall_time_s: float):
+        """Adds a finished member, its test labels ``(n,)`` and probabilities ``(n, classes)``; saves the
+        ensemble once it has two members or more."""
+        if self.labels is not None and not np.array_equal(labels, self.labels):
+            raise RuntimeError(f"{run_dir}: test proteins in another order than the other runs' (remove the "
+                               f"{self.path.parent}/*/test_predictions.npz files to predict them again)")
+        self.labels = labels
+        self.runs.append(run_dir)
+        self.probabilities.append(probabilities)
+        self.wall_time_s += wall_time_s
+        if len(self.runs) > 1:
+            save_ensemble(self.runs, self.path)
+        report = test_report(labels, np.mean(self.probabilities, axis=0))[0]
+        self.curve.append({"members": len(self.runs), "accuracy": report["accuracy"],
+                           "accuracy_95ci": report["accuracy_95ci"],
+                           "newest_member_alone": test_report(labels, probabilities)[0]["accuracy"]})
+
+    def entry(self) -> dict:
+        """The ensemble's results entry: test report, summed training time, and an exact McNemar test against
+        its first member (the single R-LSTM of Table 1) on the same proteins."""
+        report, correct = test_report(self.labels, np.mean(self.probabilities, axis=0))
+        first_correct = test_report(self.labels, self.probabilities[0])[1]
+        return {"report": report, "wall_time_s": self.wall_time_s,
+                "vs_rlstm": evaluation.mcnemar_exact(correct, first_correct)}
 
 
 def write_results(results: dict) -> None:

@@ -136,7 +136,7 @@ def markdown(results: dict) -> str:
             test = entry["vs_rlstm"]
             lines += ["", f"{name} vs the single R-LSTM (seed 0), paired on the same test proteins: only the "
                       f"ensemble right on {test['only_first']}, only the R-LSTM right on {test['only_second']}; "
-                      f"exact McNemar p = {test['p_value']:.3f}."]
+                      f"exact McNemar {_p_value(test['p_value'])}."]
     lines += ["", "How this run differs from the paper's (the `difference` column is test accuracy minus the paper's):",
               ""] + [f"* {difference}" for difference in setup_differences(results)]
     lines += ["", "5-fold cross-validation on the training part (validation accuracy):", ""]
@@ -236,6 +236,10 @@ class SeedEnsemble:
         first_correct = test_report(self.labels, self.probabilities[0])[1]
         return {"report": report, "wall_time_s": self.wall_time_s,
                 "vs_rlstm": evaluation.mcnemar_exact(correct, first_correct)}
+
+
+def _p_value(p: float) -> str:
+    return f"p = {p:.3f}" if p >= 0.001 else "p < 0.001"
 
 
 def write_results(results: dict) -> None:

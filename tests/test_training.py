@@ -101,6 +101,8 @@ def test_table1_markdown_shows_the_ensemble_curve_and_the_paired_test():
     assert "| members | 1 | 2 |" in markdown and "| test accuracy | 0.500 | 0.625 |" in markdown
     assert "| k-th member alone | 0.500 | 0.550 |" in markdown and "mean 0.525, standard deviation 0.035" in markdown
     assert "only the ensemble right on 4, only the R-LSTM right on 1; exact McNemar p = 0.375" in markdown
+    results["models"]["ensemble (2 R-LSTMs)"]["vs_rlstm"]["p_value"] = 2e-5
+    assert "exact McNemar p < 0.001." in table1.markdown(results)
     assert "ensemble: 2 R-LSTM members trained of 3 planned" in markdown
 
 

@@ -9,6 +9,10 @@ Training: the R-LSTM with the paper's defaults, ``train_on_batch`` on MultiLoc t
 warm-up steps; residues/s counts real residues, not padding. Inference: FASTA files of N proteins sampled
 (with replacement, seed 0) from all of MultiLoc, each predicted by a fresh ``protloc predict`` process whose
 own peak resident memory is read from the kernel (wait4); two sizes show whether memory grows with the input.
+The single model's largest input is also predicted inside one process that has already started, imported
+TensorFlow, loaded the model and read the FASTA (``predict.predict_records`` over the records in memory): the
+rate the model itself sustains, and, by difference from the fresh process, what start-up, reading and writing
+cost.
 Every measurement runs in a fresh process with protloc's thread layout
 (:func:`protloc.runtime.run_branches_in_parallel`); one training and one inference row repeat a measurement
 with TensorFlow's default threads instead, for the ratio.
@@ -31,7 +35,7 @@ import time
 
 import numpy as np
 
-from protloc import data, files, models, runtime, sequences
+from protloc import data, files, models, predict, runtime, sequences
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 TF_DEFAULT_THREADS = {"TF_NUM_INTRAOP_THREADS": "0", "TF_NUM_INTEROP_THREADS": "0"}
@@ -91,6 +95,18 @@ def predict_run(fasta: pathlib.Path, model: str, environment: dict | None = None
     return {"seconds": seconds, "peak_rss_mib": usage.ru_maxrss / 1024}
 
 
+def started_predict(fasta: pathlib.Path, model_name: str) -> dict:
+    """Seconds of ``predict.predict_records`` over the records of ``fasta``, read into memory first, in a
+    process whose model is loaded (the timed call still traces the model once, as every prediction does)."""
+    runtime.run_branches_in_parallel()
+    model = models.load_model(model_name)
+    records = list(sequences.read_fasta(fasta, validate=False))
+    start = time.perf_counter()
+    count = sum(1 for _ in predict.predict_records(model, records))
+    return {"seconds": time.perf_counter() - start, "proteins": count,
+            "residues": sum(min(len(r.sequence), sequences.DEFAULT_MAX_LENGTH) for r in records)}
+
+
 def markdown(results: dict) -> str:
     train = results["training"]
     lines = ["# Speed", "", f"Command: `{results['command']}`  ", f"Machine: {results['machine']}", "",
@@ -107,6 +123,13 @@ def markdown(results: dict) -> str:
     for row in results["inference"]:
         lines.append(f"| {row['model']} | {row['members']} | {row['proteins']} | {row['seconds']:.1f} | "
                      f"{row['proteins'] / row['seconds']:.1f} | {row['peak_rss_mib']:.0f} |")
+    started, fresh = results["started"], results["inference"][results["started"]["fresh_row"]]
+    lines += ["", f"The same {started['proteins']} proteins with the single model in a process already started "
+              f"(TensorFlow imported, model loaded, FASTA read): {started['seconds']:.1f} s, "
+              f"**{started['proteins'] / started['seconds']:.1f} proteins/s** "
+              f"({started['residues'] / started['seconds']:.0f} residues/s, after truncation to "
+              f"{sequences.DEFAULT_MAX_LENGTH}); start-up, reading and writing took the other "
+              f"{fresh['seconds'] - started['seconds']:.1f} s of the fresh process's {fresh['seconds']:.1f} s."]
     return "\n".join(lines) + "\n"
 
 
@@ -147,9 +170,14 @@ def main(argv=None) -> int:
                 inference.append({"model": f"{label} ({model})", "members": members[model], "proteins": count,
                                   **predict_run(fasta, model, environment)})
 
+            if count == args.proteins:
+                started = {**in_fresh_process(started_predict, fasta, args.model),
+                           "fresh_row": next(i for i, row in enumerate(inference)
+                                             if row["proteins"] == count and row["model"].startswith("single"))}
+
     results = {"command": shlex.join(["python", "benchmarks/speed.py", *sys.argv[1:]]),
                "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}", "training": training,
-               "inference": inference}
+               "inference": inference, "started": started}
     files.write_json(RESULTS / "speed.json", results)
     files.write_text(RESULTS / "speed.md", markdown(results))
     print(markdown(results))

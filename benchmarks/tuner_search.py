@@ -17,7 +17,7 @@ import shlex
 import sys
 
 from protloc import evaluation, files, models, runtime, training
-from table1 import machine, test_report, timed_train  # benchmarks/ is on sys.path when run as a script
+from table1 import cached_predictions, machine, test_report, timed_train  # benchmarks/ is on sys.path when run as a script
 from tuning import search
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -58,12 +58,12 @@ def main(argv=None) -> int:
     config = training.RunConfig(model=best["model"], hparams=best["hparams"], epochs=args.retrain_epochs)
     wall_time = timed_train(args.out / "best", config, args.data_dir)
     trials_markdown = (args.out / "search" / "trials.md").read_text()
+    report = test_report(*cached_predictions(args.out / "best", args.data_dir))[0]
     results = {"command": "python " + " ".join(shlex.quote(a) for a in ["benchmarks/tuner_search.py", *sys.argv[1:]]),
                "machine": machine(), "tuner": args.tuner, "epochs": args.epochs, "folds": best["folds"],
                "fixed": args.fix, "trials_done": len(list((args.out / "search" / "tuner").glob("trial_*"))), "best": best,
                "retrain_epochs": args.retrain_epochs,
-               "retrained": {"report": test_report(models.load_model(args.out / "best"), args.data_dir),
-                             "wall_time_s": wall_time},
+               "retrained": {"report": report, "wall_time_s": wall_time},
                "trials_markdown": trials_markdown}
     files.write_json(RESULTS / "tuning.json", results)
     files.write_text(RESULTS / "tuning.md", markdown(results))

@@ -1,7 +1,14 @@
-"""Small synthetic data for fast tests."""
+"""Small synthetic data for fast tests, and the benchmark scripts as modules."""
+import importlib.util
+import pathlib
+
 import numpy as np
 
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
 MOTIF = np.array([19, 19, 9, 9])  # W W K K
+SMALL = dict(lstm_units=4, dense_units=4, conv_filters=[2, 2, 2, 0, 0, 0])
+"""Hyper-parameters of a zoo model small enough to train in a test."""
 
 
 def motif_task(n_per_class=200, seed=0, min_length=25, max_length=60):
@@ -32,3 +39,11 @@ def pad(token_lists, length=None):
     for row, tokens in enumerate(token_lists):
         out[row, :len(tokens)] = tokens
     return out
+
+
+def load_benchmark(name: str):
+    """benchmarks/NAME.py as a module (benchmarks/ must be on sys.path for scripts that import table1)."""
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,23 +1,49 @@
-"""The benchmark scripts' own code (their long runs are not tests): speed.py's in-process measurement and
-report, and tuner_search.py's composition of search, retraining and test report."""
-import importlib.util
+"""The benchmark scripts' own code (their long runs are not tests): table1.py's ensemble file, report and
+plan; speed.py's in-process measurement and report; tuner_search.py's composition of search, retraining and
+test report."""
 import json
-import pathlib
+import os
 
 import numpy as np
 
-from protloc import sequences
+from protloc import evaluation, files, models, sequences
 from protloc.classes import CLASS_NAMES
+from tests.helpers import REPO, SMALL, load_benchmark
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
+
+def test_table1_rebuilds_the_ensemble_only_when_a_member_is_newer(tmp_path):
+    table1 = load_benchmark("table1")
+    runs = [tmp_path / "seed0", tmp_path / "seed1"]
+    for run in runs:
+        files.save_model(models.build_model("rlstm", **SMALL), run / "model.keras")
+    path = tmp_path / "ensemble.keras"
+    table1.save_ensemble(runs, path)
+    assert models.member_count(models.load_model(path)) == 2
+    saved = path.stat().st_mtime_ns
+    table1.save_ensemble(runs, path)
+    assert path.stat().st_mtime_ns == saved
+    os.utime(runs[1] / "model.keras", ns=(saved + 10**9, saved + 10**9))  # member retrained after the save
+    table1.save_ensemble(runs, path)
+    assert path.stat().st_mtime_ns > saved
 
 
-def load_benchmark(name: str):
-    """benchmarks/NAME.py as a module (benchmarks/ must be on sys.path for scripts that import table1)."""
-    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", REPO / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def test_table1_markdown_shows_the_ensemble_curve_and_the_paired_test():
+    table1 = load_benchmark("table1")
+    report = evaluation.classification_report([0, 1, 2], [0, 1, 1], list(CLASS_NAMES[:3]))
+    results = {"command": "python benchmarks/table1.py", "machine": "test", "epochs": 1, "members": 3,
+               "hparams": models.PAPER_HPARAMS, "missing": ["rlstm-seed2"], "cv": {"rlstm": {"0": 0.5}},
+               "models": {"rlstm": {"report": report, "wall_time_s": 60},
+                          "ensemble (2 R-LSTMs)": {"report": report, "wall_time_s": 120,
+                                                   "vs_rlstm": {"only_first": 4, "only_second": 1, "p_value": 0.375}}},
+               "ensemble_curve": [{"members": 1, "accuracy": 0.5, "newest_member_alone": 0.5},
+                                  {"members": 2, "accuracy": 0.625, "newest_member_alone": 0.55}]}
+    markdown = table1.markdown(results)
+    assert "| members | 1 | 2 |" in markdown and "| test accuracy | 0.500 | 0.625 |" in markdown
+    assert "| k-th member alone | 0.500 | 0.550 |" in markdown and "mean 0.525, standard deviation 0.035" in markdown
+    assert "only the ensemble right on 4, only the R-LSTM right on 1; exact McNemar p = 0.375" in markdown
+    results["models"]["ensemble (2 R-LSTMs)"]["vs_rlstm"]["p_value"] = 2e-5
+    assert "exact McNemar p < 0.001." in table1.markdown(results)
+    assert "ensemble: 2 R-LSTM members trained of 3 planned" in markdown
 
 
 def test_started_predict_counts_every_protein_and_its_truncated_residues():
@@ -64,3 +90,33 @@ def test_tuner_search_reports_the_search_and_the_retrained_models_test_accuracy(
     assert results["trials_done"] == 1 and results["best"] == best
     assert results["retrained"]["report"]["accuracy"] == 10 / 11
     assert "Test accuracy 0.909" in (tmp_path / "tuning.md").read_text()
+
+
+def test_table1_runs_its_plan_in_order_and_reports_models_ensemble_and_cv(tmp_path, monkeypatch):
+    table1 = load_benchmark("table1")
+    labels = np.arange(len(CLASS_NAMES)).repeat(2)
+    trained, saved_ensembles = [], []
+
+    def fake_predictions(run_dir, data_dir, fold=None):
+        """Seed s gets its first s proteins wrong (predicted as class 0 or 1); folds are 50% right."""
+        right = np.eye(len(CLASS_NAMES))[labels]
+        if fold is not None:
+            return labels, np.where((np.arange(len(labels)) % 2 == 0)[:, None], right, np.roll(right, 1, axis=1))
+        seed = int(run_dir.name.rsplit("seed", 1)[1])
+        return labels, np.concatenate([np.roll(right[:seed], 1, axis=1), right[seed:]])
+
+    monkeypatch.setattr(table1, "timed_train", lambda run_dir, config, data_dir: trained.append(run_dir.name) or 60.0)
+    monkeypatch.setattr(table1, "cached_predictions", fake_predictions)
+    monkeypatch.setattr(table1, "save_ensemble", lambda runs, path: saved_ensembles.append(len(runs)))
+    monkeypatch.setattr(table1.training, "read_history", lambda run_dir: [{"accuracy": 0.5}])
+    monkeypatch.setattr(table1, "RESULTS", tmp_path)
+    assert table1.main(["--epochs", "1", "--members", "3", "--out", str(tmp_path / "runs")]) == 0
+
+    assert trained[:4] == ["rlstm-seed0", "alstm-seed0", "rlstm-seed1", "rlstm-seed2"]
+    assert trained[4:6] == ["rlstm-fold0", "alstm-fold0"] and len(trained) == 14
+    results = json.loads((tmp_path / "table1.json").read_text())
+    assert results["missing"] == [] and saved_ensembles == [2, 3]
+    assert list(results["models"]) == ["rlstm", "alstm", "ensemble (3 R-LSTMs)"]
+    assert [point["newest_member_alone"] for point in results["ensemble_curve"]] == [1.0, 21 / 22, 20 / 22]
+    assert results["cv"] == {name: {str(fold): 0.5 for fold in range(5)} for name in ("rlstm", "alstm")}
+    assert "* rlstm: 5/5 folds done, mean 0.500 ± 0.000" in (tmp_path / "table1.md").read_text()

@@ -1,19 +1,14 @@
 """protloc.training (run directory, checkpoints, resume) and protloc.evaluation (metrics, reports)."""
-import importlib.util
 import json
 import os
-import pathlib
 
 import keras
 import numpy as np
 import pytest
 
-from protloc import data, evaluation, files, models, training
-from protloc.classes import CLASS_NAMES
+from protloc import data, evaluation, files, training
 from protloc.cli import build_parser, _run_config
-from tests.helpers import motif_task
-
-SMALL = dict(lstm_units=4, dense_units=4, conv_filters=[2, 2, 2, 0, 0, 0])
+from tests.helpers import SMALL, load_benchmark, motif_task
 
 
 def tiny_data():
@@ -50,18 +45,10 @@ class EpochsSeen(keras.callbacks.Callback):
         self.epochs.append(epoch)
 
 
-def load_table1_benchmark():
-    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "table1.py"
-    spec = importlib.util.spec_from_file_location("table1_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_extra_callbacks_and_the_benchmark_wall_clock_follow_a_resumed_run(tmp_path):
     clock_path = tmp_path / "wall_time.json"
     first, second = EpochsSeen(), EpochsSeen()
-    clock = load_table1_benchmark().EpochWallClock(clock_path)
+    clock = load_benchmark("table1").EpochWallClock(clock_path)
     config = training.RunConfig(model="rlstm", hparams=SMALL, epochs=1, batch_size=8)
     training.train(tmp_path / "run", config, train_data=tiny_data(), verbose=0, callbacks=[first, clock])
     after_one = clock.total()
@@ -69,41 +56,6 @@ def test_extra_callbacks_and_the_benchmark_wall_clock_follow_a_resumed_run(tmp_p
     config = training.RunConfig(model="rlstm", hparams=SMALL, epochs=3, batch_size=8)
     training.train(tmp_path / "run", config, train_data=tiny_data(), verbose=0, callbacks=[second, clock])
     assert second.epochs == [1, 2] and clock.total() > after_one  # the first stretch's time is kept
-
-
-def test_table1_rebuilds_the_ensemble_only_when_a_member_is_newer(tmp_path):
-    table1 = load_table1_benchmark()
-    runs = [tmp_path / "seed0", tmp_path / "seed1"]
-    for run in runs:
-        files.save_model(models.build_model("rlstm", **SMALL), run / "model.keras")
-    path = tmp_path / "ensemble.keras"
-    table1.save_ensemble(runs, path)
-    assert models.member_count(models.load_model(path)) == 2
-    saved = path.stat().st_mtime_ns
-    table1.save_ensemble(runs, path)
-    assert path.stat().st_mtime_ns == saved
-    os.utime(runs[1] / "model.keras", ns=(saved + 10**9, saved + 10**9))  # member retrained after the save
-    table1.save_ensemble(runs, path)
-    assert path.stat().st_mtime_ns > saved
-
-
-def test_table1_markdown_shows_the_ensemble_curve_and_the_paired_test():
-    table1 = load_table1_benchmark()
-    report = evaluation.classification_report([0, 1, 2], [0, 1, 1], list(CLASS_NAMES[:3]))
-    results = {"command": "python benchmarks/table1.py", "machine": "test", "epochs": 1, "members": 3,
-               "hparams": models.PAPER_HPARAMS, "missing": ["rlstm-seed2"], "cv": {"rlstm": {"0": 0.5}},
-               "models": {"rlstm": {"report": report, "wall_time_s": 60},
-                          "ensemble (2 R-LSTMs)": {"report": report, "wall_time_s": 120,
-                                                   "vs_rlstm": {"only_first": 4, "only_second": 1, "p_value": 0.375}}},
-               "ensemble_curve": [{"members": 1, "accuracy": 0.5, "newest_member_alone": 0.5},
-                                  {"members": 2, "accuracy": 0.625, "newest_member_alone": 0.55}]}
-    markdown = table1.markdown(results)
-    assert "| members | 1 | 2 |" in markdown and "| test accuracy | 0.500 | 0.625 |" in markdown
-    assert "| k-th member alone | 0.500 | 0.550 |" in markdown and "mean 0.525, standard deviation 0.035" in markdown
-    assert "only the ensemble right on 4, only the R-LSTM right on 1; exact McNemar p = 0.375" in markdown
-    results["models"]["ensemble (2 R-LSTMs)"]["vs_rlstm"]["p_value"] = 2e-5
-    assert "exact McNemar p < 0.001." in table1.markdown(results)
-    assert "ensemble: 2 R-LSTM members trained of 3 planned" in markdown
 
 
 def test_run_directory_refuses_a_different_run(tmp_path):

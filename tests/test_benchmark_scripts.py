@@ -1,12 +1,14 @@
 """The benchmark scripts' own code (their long runs are not tests): table1.py's ensemble file, report and
 plan; speed.py's in-process measurement and report; tuner_search.py's composition of search, retraining and
-test report."""
+test report; learning_curve.py's per-epoch report and extension of a shorter run."""
+import dataclasses
 import json
 import os
 
 import numpy as np
+import pytest
 
-from protloc import evaluation, files, models, sequences
+from protloc import evaluation, files, models, sequences, training
 from protloc.classes import CLASS_NAMES
 from tests.helpers import REPO, SMALL, load_benchmark
 
@@ -120,3 +122,43 @@ def test_table1_runs_its_plan_in_order_and_reports_models_ensemble_and_cv(tmp_pa
     assert [point["newest_member_alone"] for point in results["ensemble_curve"]] == [1.0, 21 / 22, 20 / 22]
     assert results["cv"] == {name: {str(fold): 0.5 for fold in range(5)} for name in ("rlstm", "alstm")}
     assert "* rlstm: 5/5 folds done, mean 0.500 ± 0.000" in (tmp_path / "table1.md").read_text()
+
+
+def test_learning_curve_reports_every_epoch_and_extends_only_the_same_run(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    curve = load_benchmark("learning_curve")
+    validation_accuracy = [0.5, 0.6, 0.7, 0.65, 0.7, 0.72, 0.71, 0.69, 0.7, 0.73, 0.7, 0.7]
+    reports_seen = []
+
+    def fake_train(run_dir, config, data_dir, verbose, callbacks):
+        """Writes history.csv epoch by epoch and calls the callbacks as Keras would."""
+        files.write_json(run_dir / "config.json", dataclasses.asdict(config))
+        rows = ["epoch,accuracy,loss,val_accuracy,val_loss"]
+        for epoch in range(config.epochs):
+            for callback in callbacks:
+                callback.on_epoch_begin(epoch)
+            rows.append(f"{epoch},0.5,1.0,{validation_accuracy[epoch]},1.0")
+            (run_dir / "history.csv").write_text("\n".join(rows) + "\n")
+            for callback in callbacks:
+                callback.on_epoch_end(epoch)
+            reports_seen.append((tmp_path / "learning-curve-rlstm-fold1.md").read_text().count("\n| "))
+
+    monkeypatch.setattr(curve.training, "train", fake_train)
+    monkeypatch.setattr(curve.data, "load_multiloc", lambda split, data_dir, folds: range(950))
+    monkeypatch.setattr(curve, "RESULTS", tmp_path)
+    assert curve.main(["--fold", "1", "--epochs", "12", "--out", str(tmp_path / "runs")]) == 0
+    assert reports_seen[:3] == [2, 3, 4]  # rewritten after every epoch: header row + one row per epoch
+    results = json.loads((tmp_path / "learning-curve-rlstm-fold1.json").read_text())
+    assert results["summary"]["best_epoch"] == 10 and results["validation_proteins"] == 950
+    assert results["summary"]["window_means"] == {"10": pytest.approx(np.mean(validation_accuracy[5:10]))}
+    report = (tmp_path / "learning-curve-rlstm-fold1.md").read_text()
+    assert "Best validation accuracy 0.730 at epoch 10." in report and "±0.028" in report
+    assert "| epochs | 6-10 |" in report and "| 12 | 0.500 | 1.000 | 0.700 | 1.000 |" in report
+
+    other = training.RunConfig(model="rlstm", epochs=5, fold=2)
+    try:
+        curve.start_from(tmp_path / "runs" / "rlstm-fold1", tmp_path / "copy", other)
+    except SystemExit as error:
+        assert "differs from this run's beyond the epochs" in str(error)
+    else:
+        raise AssertionError("a run of another fold was extended")

@@ -62,9 +62,10 @@ def timed_train(run_dir: pathlib.Path, config: training.RunConfig, data_dir) -> 
 def cached_predictions(run_dir: pathlib.Path, data_dir, fold: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A finished run's labels ``(n,)`` and probabilities ``(n, classes)`` on the test split, or with ``fold`` on
     that held-out fold of the training split, in the split's fixed batch order (the same for every model);
-    computed once, then read from ``run_dir/{test,validation}_predictions.npz``."""
+    computed once, then read from ``run_dir/{test,validation}_predictions.npz`` until the model is newer (a run
+    extended to more epochs)."""
     path = run_dir / ("test_predictions.npz" if fold is None else "validation_predictions.npz")
-    if not path.exists():
+    if not path.exists() or path.stat().st_mtime < (run_dir / "model.keras").stat().st_mtime:
         split, folds = ("test", None) if fold is None else ("train", [fold])
         batches = data.batch(data.load_multiloc(split, data_dir, folds))
         labels, probabilities = evaluation.predict_probabilities(models.load_model(run_dir), batches)

@@ -162,3 +162,25 @@ def test_learning_curve_reports_every_epoch_and_extends_only_the_same_run(tmp_pa
         assert "differs from this run's beyond the epochs" in str(error)
     else:
         raise AssertionError("a run of another fold was extended")
+
+
+def test_table1_predicts_again_once_a_run_is_extended(tmp_path, monkeypatch):
+    table1 = load_benchmark("table1")
+    run = tmp_path / "rlstm-seed0"
+    files.save_model(models.build_model("rlstm", **SMALL), run / "model.keras")
+    calls = []
+
+    def fake_predict(model, batches):
+        calls.append(1)
+        return np.array([0]), np.array([[1.0, 0.0]])
+
+    monkeypatch.setattr(table1.evaluation, "predict_probabilities", fake_predict)
+    monkeypatch.setattr(table1.data, "load_multiloc", lambda split, data_dir, folds: None)
+    monkeypatch.setattr(table1.data, "batch", lambda dataset: None)
+    table1.cached_predictions(run, None)
+    table1.cached_predictions(run, None)
+    assert len(calls) == 1  # the second call reads test_predictions.npz
+    later = (run / "test_predictions.npz").stat().st_mtime_ns + 10**9
+    os.utime(run / "model.keras", ns=(later, later))  # the run trained further after the predictions
+    table1.cached_predictions(run, None)
+    assert len(calls) == 2

@@ -102,7 +102,8 @@ def train(run_dir, config: RunConfig, train_data=None, validation_data=None, dat
         callbacks: further Keras callbacks for ``fit``, run after the checkpoint and history ones.
 
     Returns:
-        the trained model (also saved as ``run_dir/model.keras``).
+        the trained model (also saved as ``run_dir/model.keras``, which is left as it is, modification time
+        included, when the run had no epoch left to train).
     """
     run_dir = pathlib.Path(run_dir)
     config_path = run_dir / "config.json"
@@ -133,7 +134,8 @@ def train(run_dir, config: RunConfig, train_data=None, validation_data=None, dat
                      keras.callbacks.TensorBoard(str(run_dir / "logs")), *callbacks]
         model.fit(train_batches, validation_data=validation_batches, epochs=config.epochs,
                   initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
-    files.save_model(model, run_dir / "model.keras")
+    if initial_epoch < config.epochs or not (run_dir / "model.keras").exists():
+        files.save_model(model, run_dir / "model.keras")  # untouched when nothing was trained: its time says when
     return model
 
 

@@ -31,9 +31,10 @@ def test_run_directory_and_resume_without_repeating_epochs(tmp_path):
     assert [row["epoch"] for row in training.read_history(run)] == [0, 1, 2]
     assert [p.name for p in training.checkpoints(run / "checkpoints")][-1] == "epoch-003.keras"
 
-    # A finished run re-run trains nothing more.
+    # A finished run re-run trains nothing more, and leaves its model file as it was.
+    saved = (run / "model.keras").stat().st_mtime_ns
     training.train(run, training.read_config(run), train_data=tiny_data(), verbose=0)
-    assert len(training.read_history(run)) == 3
+    assert len(training.read_history(run)) == 3 and (run / "model.keras").stat().st_mtime_ns == saved
 
 
 class EpochsSeen(keras.callbacks.Callback):

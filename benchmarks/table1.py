@@ -4,12 +4,13 @@ Usage (resumable: re-running continues unfinished runs and adds ensemble members
     python benchmarks/table1.py --epochs 100 --members 10 --out runs/table1
 
 Order of work: the single models (R-LSTM seed 0, A-LSTM seed 0), the further R-LSTM seeds (each one grows the
-ensemble), then the CV folds of both single models. After every finished step, benchmarks/results/table1.{json,md}
-are rewritten with what is done and what is still missing. Training reads only the training split; the test
-split is predicted once per finished model (kept in its run directory as test_predictions.npz) for the final
-numbers; epochs and hyper-parameters are fixed in advance. The ensemble's figures average its members' kept
-probabilities (what the saved ensemble.keras computes); they are reported for every ensemble size, with an
-exact McNemar test of the ensemble against the single R-LSTM on the same test proteins.
+ensemble), then the R-LSTM's five CV folds (so its CV figure is complete first), then the A-LSTM's. After every
+finished step, benchmarks/results/table1.{json,md} are rewritten with what is done and what is still missing.
+Training reads only the training split; the test split is predicted once per finished model (kept in its run
+directory as test_predictions.npz) for the final numbers; epochs and hyper-parameters are fixed in advance. The
+ensemble's figures average its members' kept probabilities (what the saved ensemble.keras computes); they are
+reported for every ensemble size, with an exact McNemar test of the ensemble against the single R-LSTM on the same
+test proteins.
 """
 from __future__ import annotations
 
@@ -172,7 +173,7 @@ def main(argv=None) -> int:
                "models": {}, "ensemble_curve": [], "cv": {"rlstm": {}, "alstm": {}}, "missing": []}
     plan = [("rlstm", 0, None), ("alstm", 0, None)] + [("rlstm", seed, None) for seed in range(1, args.members)]
     if not args.no_cv:
-        plan += [(name, 0, fold) for fold in range(5) for name in ("rlstm", "alstm")]
+        plan += [(name, 0, fold) for name in ("rlstm", "alstm") for fold in range(5)]
     results["missing"] = [_step_name(*step) for step in plan]
     ensemble = SeedEnsemble(args.out / "ensemble.keras")
 

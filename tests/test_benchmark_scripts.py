@@ -115,7 +115,7 @@ def test_table1_runs_its_plan_in_order_and_reports_models_ensemble_and_cv(tmp_pa
     assert table1.main(["--epochs", "1", "--members", "3", "--out", str(tmp_path / "runs")]) == 0
 
     assert trained[:4] == ["rlstm-seed0", "alstm-seed0", "rlstm-seed1", "rlstm-seed2"]
-    assert trained[4:6] == ["rlstm-fold0", "alstm-fold0"] and len(trained) == 14
+    assert trained[4:] == [f"{name}-fold{fold}" for name in ("rlstm", "alstm") for fold in range(5)]
     results = json.loads((tmp_path / "table1.json").read_text())
     assert results["missing"] == [] and saved_ensembles == [2, 3]
     assert list(results["models"]) == ["rlstm", "alstm", "ensemble (3 R-LSTMs)"]

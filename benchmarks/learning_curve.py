@@ -27,22 +27,21 @@ from protloc import data, files, models, runtime, training
 from table1 import EpochWallClock, machine  # benchmarks/ is on sys.path when run as a script
 
 RESULTS = pathlib.Path(__file__).parent / "results"
-MILESTONES = (10, 20, 40, 60, 80, 100)
+MILESTONES = (10, 20, 30, 40, 50, 60, 80, 100)
 """Epochs at which the report compares the curve, each as the mean over the 5 epochs ending there."""
 
 
-def window_means(history: list[dict], width: int = 5) -> dict[int, float]:
-    """Mean validation accuracy over epochs ``k - width + 1 .. k`` (1-based) for every milestone k reached."""
-    return {k: statistics.mean(row["val_accuracy"] for row in history[k - width:k])
-            for k in MILESTONES if k <= len(history)}
+def window_means(history: list[dict], key: str = "val_accuracy", width: int = 5) -> dict[int, float]:
+    """Mean of ``key`` over epochs ``k - width + 1 .. k`` (1-based) for every milestone k reached."""
+    return {k: statistics.mean(row[key] for row in history[k - width:k]) for k in MILESTONES if k <= len(history)}
 
 
 def summary(results: dict) -> dict:
-    """The best epoch and the milestone means of ``results["history"]``."""
+    """The best epoch and the milestone means (validation accuracy and loss) of ``results["history"]``."""
     history = results["history"]
     best = max(range(len(history)), key=lambda i: history[i]["val_accuracy"])
     return {"best_epoch": best + 1, "best_val_accuracy": history[best]["val_accuracy"],
-            "window_means": window_means(history)}
+            "window_means": window_means(history), "window_loss_means": window_means(history, "val_loss")}
 
 
 def markdown(results: dict) -> str:
@@ -59,6 +58,8 @@ def markdown(results: dict) -> str:
         lines += ["| epochs | " + " | ".join(f"{k - 4}-{k}" for k in found["window_means"]) + " |",
                   "|---|" + "---:|" * len(found["window_means"]),
                   "| mean validation accuracy | " + " | ".join(f"{v:.3f}" for v in found["window_means"].values())
+                  + " |",
+                  "| mean validation loss | " + " | ".join(f"{v:.3f}" for v in found["window_loss_means"].values())
                   + " |", ""]
     lines += ["| epoch | training accuracy | training loss | validation accuracy | validation loss |",
               "|---:|---:|---:|---:|---:|"]

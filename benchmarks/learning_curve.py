@@ -17,14 +17,13 @@ import json
 import math
 import pathlib
 import shlex
-import shutil
 import statistics
 import sys
 
 import keras
 
 from protloc import data, files, models, runtime, training
-from table1 import EpochWallClock, machine  # benchmarks/ is on sys.path when run as a script
+from table1 import EpochWallClock, machine, start_from  # benchmarks/ is on sys.path when run as a script
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 MILESTONES = (10, 20, 30, 40, 50, 60, 80, 100)
@@ -85,13 +84,6 @@ def write_results(results: dict) -> None:
     stem = f"learning-curve-{results['model']}-fold{results['fold']}"
     files.write_json(RESULTS / f"{stem}.json", {**results, "summary": summary(results)})
     files.write_text(RESULTS / f"{stem}.md", markdown(results))
-
-
-def start_from(source: pathlib.Path, run_dir: pathlib.Path, config: training.RunConfig) -> None:
-    """Copies the run ``source`` to ``run_dir`` (which must not exist yet) if it is the same run as ``config``."""
-    if not training.read_config(source).same_run_as(config):
-        raise SystemExit(f"--start-from {source}: its config.json differs from this run's beyond the epochs")
-    shutil.copytree(source, run_dir)
 
 
 def main(argv=None) -> int:

@@ -3,6 +3,11 @@
 Usage (resumable: re-running continues unfinished runs and adds ensemble members / folds):
     python benchmarks/table1.py --epochs 100 --members 10 --out runs/table1
 
+More epochs for runs that already exist, without training their first epochs again (results in
+benchmarks/results/table1-50-epochs.{json,md}, the shorter runs and their results left as they are):
+    python benchmarks/table1.py --epochs 50 --members 10 --out runs/table1-50-epochs \
+        --start-from runs/table1 --results table1-50-epochs
+
 Order of work: the single models (R-LSTM seed 0, A-LSTM seed 0), the further R-LSTM seeds (each one grows the
 ensemble), then the R-LSTM's five CV folds (so its CV figure is complete first), then the A-LSTM's. After every
 finished step, benchmarks/results/table1.{json,md} are rewritten with what is done and what is still missing.
@@ -20,6 +25,7 @@ import os
 import pathlib
 import platform
 import shlex
+import shutil
 import statistics
 import sys
 import time
@@ -162,6 +168,11 @@ def main(argv=None) -> int:
     parser.add_argument("--lstm-units", type=int)
     parser.add_argument("--no-cv", action="store_true", help="skip the 5-fold cross-validation")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/table1"))
+    parser.add_argument("--start-from", type=pathlib.Path, metavar="DIR",
+                        help="runs of this command with fewer epochs (e.g. runs/table1): each step not yet in "
+                             "--out is copied from DIR, where it exists, and extended")
+    parser.add_argument("--results", default="table1", metavar="NAME",
+                        help="write benchmarks/results/NAME.{json,md} (default: table1)")
     parser.add_argument("--data-dir", help="TFDS data directory")
     args = parser.parse_args(argv)
     runtime.run_branches_in_parallel()
@@ -180,6 +191,8 @@ def main(argv=None) -> int:
     for name, seed, fold in plan:
         run_dir = args.out / _step_name(name, seed, fold)
         config = training.RunConfig(model=name, hparams=hparams, epochs=args.epochs, seed=seed, fold=fold)
+        if args.start_from and not run_dir.exists() and (args.start_from / run_dir.name).exists():
+            start_from(args.start_from / run_dir.name, run_dir, config)
         wall_time = timed_train(run_dir, config, args.data_dir)
         if fold is not None:
             labels, probabilities = cached_predictions(run_dir, args.data_dir, fold)
@@ -196,7 +209,7 @@ def main(argv=None) -> int:
                     results["models"][f"ensemble ({len(ensemble.runs)} R-LSTMs)"] = ensemble.entry()
                 results["ensemble_curve"] = ensemble.curve
         results["missing"].remove(_step_name(name, seed, fold))
-        write_results(results)
+        write_results(results, args.results)
     return 0
 
 
@@ -244,9 +257,19 @@ def _p_value(p: float) -> str:
     return f"p = {p:.3f}" if p >= 0.001 else "p < 0.001"
 
 
-def write_results(results: dict) -> None:
-    files.write_json(RESULTS / "table1.json", results)
-    files.write_text(RESULTS / "table1.md", markdown(results))
+def write_results(results: dict, name: str = "table1") -> None:
+    files.write_json(RESULTS / f"{name}.json", results)
+    files.write_text(RESULTS / f"{name}.md", markdown(results))
+
+
+def start_from(source: pathlib.Path, run_dir: pathlib.Path, config: training.RunConfig) -> None:
+    """Copies the run ``source`` to ``run_dir`` (which must not exist yet), to be trained on to ``config.epochs``;
+    ``source`` must be the same run as ``config`` with at most as many epochs."""
+    saved = training.read_config(source)
+    if not saved.same_run_as(config) or saved.epochs > config.epochs:
+        raise SystemExit(f"--start-from {source}: its config.json differs from this run's beyond the epochs, or "
+                         f"has more than {config.epochs} epochs")
+    shutil.copytree(source, run_dir)
 
 
 def save_ensemble(member_runs: list[pathlib.Path], path: pathlib.Path) -> None:

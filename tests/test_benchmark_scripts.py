@@ -1,6 +1,7 @@
-"""The benchmark scripts' own code (their long runs are not tests): table1.py's ensemble file, report and
-plan; speed.py's in-process measurement and report; tuner_search.py's composition of search, retraining and
-test report; learning_curve.py's per-epoch report and extension of a shorter run."""
+"""The benchmark scripts' own code (their long runs are not tests): table1.py's ensemble file, report and plan, and
+its extension of a shorter command's runs; speed.py's in-process measurement and report; tuner_search.py's
+composition of search, retraining and test report; learning_curve.py's per-epoch report and extension of a shorter
+run."""
 import dataclasses
 import json
 import os
@@ -163,6 +164,33 @@ def test_learning_curve_reports_every_epoch_and_extends_only_the_same_run(tmp_pa
         assert "differs from this run's beyond the epochs" in str(error)
     else:
         raise AssertionError("a run of another fold was extended")
+
+
+def test_table1_extends_the_runs_of_a_shorter_command_and_reports_under_its_own_name(tmp_path, monkeypatch):
+    table1 = load_benchmark("table1")
+    shorter = tmp_path / "table1-20"
+    for model in ("rlstm", "alstm"):
+        config = training.RunConfig(model=model, hparams={"learning_rate": 1e-3}, epochs=20)
+        files.write_json(shorter / f"{model}-seed0" / "config.json", dataclasses.asdict(config))
+    trained = []  # (run, whether it started from a copy)
+    labels = np.arange(len(CLASS_NAMES))
+    monkeypatch.setattr(table1, "timed_train", lambda run_dir, config, data_dir:
+                        trained.append((run_dir.name, (run_dir / "config.json").exists())) or 60.0)
+    monkeypatch.setattr(table1, "cached_predictions", lambda run_dir, data_dir, fold=None:
+                        (labels, np.eye(len(CLASS_NAMES))[labels]))
+    monkeypatch.setattr(table1, "save_ensemble", lambda runs, path: None)
+    monkeypatch.setattr(table1.training, "read_history", lambda run_dir: [{"accuracy": 0.5}])
+    monkeypatch.setattr(table1, "RESULTS", tmp_path)
+    assert table1.main(["--epochs", "50", "--learning-rate", "1e-3", "--members", "2", "--no-cv",
+                        "--out", str(tmp_path / "table1-50"), "--start-from", str(shorter),
+                        "--results", "table1-50-epochs"]) == 0
+
+    assert trained == [("rlstm-seed0", True), ("alstm-seed0", True), ("rlstm-seed1", False)]
+    assert json.loads((tmp_path / "table1-50-epochs.json").read_text())["epochs"] == 50
+    assert not (tmp_path / "table1.json").exists()
+    longer_than_asked = training.RunConfig(hparams={"learning_rate": 1e-3}, epochs=10)
+    with pytest.raises(SystemExit, match="more than 10 epochs"):
+        table1.start_from(shorter / "rlstm-seed0", tmp_path / "copy", longer_than_asked)
 
 
 def test_table1_predicts_again_once_a_run_is_extended(tmp_path, monkeypatch):

@@ -108,7 +108,8 @@ def main(argv=None) -> int:
              "model": args.model, "fold": args.fold, "epochs": args.epochs, "hparams": hparams,
              "validation_proteins": sum(1 for _ in data.load_multiloc("train", args.data_dir, [args.fold]))}
     clock = EpochWallClock(run_dir / "wall_time.json")
-    training.train(run_dir, config, data_dir=args.data_dir, verbose=2, callbacks=[clock, WriteResults(run_dir, clock, fixed)])
+    training.train(run_dir, config, data_dir=args.data_dir, verbose=2,
+                   callbacks=[clock, WriteResults(run_dir, clock, fixed)])
     write_results({**fixed, "history": training.read_history(run_dir), "wall_time_s": clock.total()})
     return 0
 

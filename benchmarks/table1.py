@@ -102,7 +102,7 @@ def setup_differences(results: dict) -> list[str]:
     if hparams["learning_rate"] != PAPER_SETUP["learning_rate"]:
         differences.append(f"learning rate: {hparams['learning_rate']:g} (paper {PAPER_SETUP['learning_rate']:g})")
     if done < PAPER_SETUP["members"]:
-        differences.append(f"ensemble: {done} R-LSTM members trained of {members} planned "
+        differences.append(f"ensemble: {done} of {members} planned R-LSTM members trained "
                            f"(paper {PAPER_SETUP['members']})")
     differences.append("hyper-parameters fixed in advance, not chosen by 5-fold CV; a keras-tuner search around "
                        "the R-LSTM is in tuning.md")
@@ -145,6 +145,12 @@ def markdown(results: dict) -> str:
             lines += ["", f"{name} vs the single R-LSTM (seed 0), paired on the same test proteins: only the "
                       f"ensemble right on {test['only_first']}, only the R-LSTM right on {test['only_second']}; "
                       f"exact McNemar {_p_value(test['p_value'])}."]
+        if "vs_shorter" in entry:
+            test = entry["vs_shorter"]
+            lines += ["", f"{name} after {results['epochs']} epochs vs the same run after {test['epochs']} "
+                      f"(`{test['run']}`, test accuracy {test['accuracy']:.3f}), paired on the same test proteins: "
+                      f"only the {results['epochs']}-epoch model right on {test['only_first']}, only the "
+                      f"{test['epochs']}-epoch one on {test['only_second']}; exact McNemar {_p_value(test['p_value'])}."]
     lines += ["", "How this run differs from the paper's (the `difference` column is test accuracy minus the paper's):",
               ""] + [f"* {difference}" for difference in setup_differences(results)]
     lines += ["", "5-fold cross-validation on the training part (validation accuracy):", ""]
@@ -200,8 +206,12 @@ def main(argv=None) -> int:
         else:
             labels, probabilities = cached_predictions(run_dir, args.data_dir)
             if seed == 0:
-                results["models"][name] = {"report": test_report(labels, probabilities)[0], "wall_time_s": wall_time,
+                report, correct = test_report(labels, probabilities)
+                results["models"][name] = {"report": report, "wall_time_s": wall_time,
                                            "training_accuracy": training.read_history(run_dir)[-1]["accuracy"]}
+                if args.start_from and (args.start_from / run_dir.name / "model.keras").exists():
+                    results["models"][name]["vs_shorter"] = versus_shorter_run(
+                        args.start_from / run_dir.name, labels, correct, args.data_dir)
             if name == "rlstm":
                 ensemble.add(run_dir, labels, probabilities, wall_time)
                 results["models"] = {k: v for k, v in results["models"].items() if not k.startswith("ensemble")}
@@ -251,6 +261,18 @@ class SeedEnsemble:
         first_correct = test_report(self.labels, self.probabilities[0])[1]
         return {"report": report, "wall_time_s": self.wall_time_s,
                 "vs_rlstm": evaluation.mcnemar_exact(correct, first_correct)}
+
+
+def versus_shorter_run(source: pathlib.Path, labels: np.ndarray, correct: np.ndarray, data_dir) -> dict:
+    """An exact McNemar test of a model extended from the run ``source`` (``--start-from``) against ``source``
+    itself, on the same test proteins: ``labels`` ``(n,)`` and whether the extended model got each one right."""
+    source_labels, source_probabilities = cached_predictions(source, data_dir)
+    if not np.array_equal(labels, source_labels):
+        raise RuntimeError(f"{source}: test proteins in another order than the extended run's (remove its "
+                           f"test_predictions.npz to predict them again)")
+    report, source_correct = test_report(labels, source_probabilities)
+    return {"run": str(source), "epochs": training.read_config(source).epochs, "accuracy": report["accuracy"],
+            **evaluation.mcnemar_exact(correct, source_correct)}
 
 
 def _p_value(p: float) -> str:

@@ -46,7 +46,7 @@ def test_table1_markdown_shows_the_ensemble_curve_and_the_paired_test():
     assert "only the ensemble right on 4, only the R-LSTM right on 1; exact McNemar p = 0.375" in markdown
     results["models"]["ensemble (2 R-LSTMs)"]["vs_rlstm"]["p_value"] = 2e-5
     assert "exact McNemar p < 0.001." in table1.markdown(results)
-    assert "ensemble: 2 R-LSTM members trained of 3 planned" in markdown
+    assert "ensemble: 2 of 3 planned R-LSTM members trained" in markdown
 
 
 def test_started_predict_counts_every_protein_and_its_truncated_residues():
@@ -173,12 +173,18 @@ def test_table1_extends_the_runs_of_a_shorter_command_and_reports_under_its_own_
     for model in ("rlstm", "alstm"):
         config = training.RunConfig(model=model, hparams={"learning_rate": 1e-3}, epochs=20)
         files.write_json(shorter / f"{model}-seed0" / "config.json", dataclasses.asdict(config))
+    (shorter / "rlstm-seed0" / "model.keras").touch()  # the A-LSTM's 20-epoch run has no model yet
     trained = []  # (run, whether it started from a copy)
     labels = np.arange(len(CLASS_NAMES))
+    right = np.eye(len(CLASS_NAMES))[labels]
+
+    def fake_predictions(run_dir, data_dir, fold=None):
+        """The 20-epoch runs get every protein wrong, the 50-epoch ones none."""
+        return labels, (np.roll(right, 1, axis=0) if run_dir.parent == shorter else right)
+
     monkeypatch.setattr(table1, "timed_train", lambda run_dir, config, data_dir:
                         trained.append((run_dir.name, (run_dir / "config.json").exists())) or 60.0)
-    monkeypatch.setattr(table1, "cached_predictions", lambda run_dir, data_dir, fold=None:
-                        (labels, np.eye(len(CLASS_NAMES))[labels]))
+    monkeypatch.setattr(table1, "cached_predictions", fake_predictions)
     monkeypatch.setattr(table1, "save_ensemble", lambda runs, path: None)
     monkeypatch.setattr(table1.training, "read_history", lambda run_dir: [{"accuracy": 0.5}])
     monkeypatch.setattr(table1, "RESULTS", tmp_path)
@@ -187,7 +193,12 @@ def test_table1_extends_the_runs_of_a_shorter_command_and_reports_under_its_own_
                         "--results", "table1-50-epochs"]) == 0
 
     assert trained == [("rlstm-seed0", True), ("alstm-seed0", True), ("rlstm-seed1", False)]
-    assert json.loads((tmp_path / "table1-50-epochs.json").read_text())["epochs"] == 50
+    results = json.loads((tmp_path / "table1-50-epochs.json").read_text())
+    assert results["epochs"] == 50 and "vs_shorter" not in results["models"]["alstm"]
+    assert results["models"]["rlstm"]["vs_shorter"] == {"run": str(shorter / "rlstm-seed0"), "epochs": 20,
+                                                        "accuracy": 0.0, "only_first": 11, "only_second": 0,
+                                                        "p_value": pytest.approx(2 / 2 ** 11)}
+    assert ("rlstm after 50 epochs vs the same run after 20" in (tmp_path / "table1-50-epochs.md").read_text())
     assert not (tmp_path / "table1.json").exists()
     longer_than_asked = training.RunConfig(hparams={"learning_rate": 1e-3}, epochs=10)
     with pytest.raises(SystemExit, match="more than 10 epochs"):

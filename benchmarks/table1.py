@@ -150,7 +150,8 @@ def markdown(results: dict) -> str:
             lines += ["", f"{name} after {results['epochs']} epochs vs the same run after {test['epochs']} "
                       f"(`{test['run']}`, test accuracy {test['accuracy']:.3f}), paired on the same test proteins: "
                       f"only the {results['epochs']}-epoch model right on {test['only_first']}, only the "
-                      f"{test['epochs']}-epoch one on {test['only_second']}; exact McNemar {_p_value(test['p_value'])}."]
+                      f"{test['epochs']}-epoch one on {test['only_second']}; "
+                      f"exact McNemar {_p_value(test['p_value'])}."]
     lines += ["", "How this run differs from the paper's (the `difference` column is test accuracy minus the paper's):",
               ""] + [f"* {difference}" for difference in setup_differences(results)]
     lines += ["", "5-fold cross-validation on the training part (validation accuracy):", ""]

@@ -1,9 +1,11 @@
 """Packages a benchmark model into protloc/pretrained/ (the .keras file without optimizer state + its .json card).
 
-    python benchmarks/ship_pretrained.py --run runs/table1/rlstm-seed0 --entry rlstm
+    python benchmarks/ship_pretrained.py --run runs/table1-50-epochs/rlstm-seed0 --entry rlstm \
+        --results table1-50-epochs
     python benchmarks/ship_pretrained.py --run runs/table1/ensemble.keras --as pretrained-ensemble
 
-The card's accuracy is read from benchmarks/results/table1.json, never typed by hand: for a single model from
+The card's accuracy is read from the benchmark's results, benchmarks/results/NAME.json (--results, default
+table1), never typed by hand: for a single model from
 its entry (--entry), for an ensemble of k R-LSTMs from the ensemble-size curve at k members.
 """
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 
 from protloc import files, models, pretrained, training
 
-RESULTS = pathlib.Path(__file__).parent / "results" / "table1.json"
+RESULTS = pathlib.Path(__file__).parent / "results"
 
 
 def measured_accuracy(results: dict, entry: str | None, members: int) -> dict:
@@ -26,7 +28,7 @@ def measured_accuracy(results: dict, entry: str | None, members: int) -> dict:
                 "test_mcc": report["mcc"], "test_proteins": report["n"]}
     point = next((p for p in results["ensemble_curve"] if p["members"] == members), None)
     if point is None:
-        raise SystemExit(f"{RESULTS} has no ensemble of {members} members; run benchmarks/table1.py first")
+        raise SystemExit(f"the results have no ensemble of {members} members; run benchmarks/table1.py first")
     return {"test_accuracy": point["accuracy"], "test_accuracy_95ci": point["accuracy_95ci"],
             "test_proteins": results["models"]["rlstm"]["report"]["n"]}
 
@@ -34,16 +36,19 @@ def measured_accuracy(results: dict, entry: str | None, members: int) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", type=pathlib.Path, required=True, help="run directory (or ensemble .keras file)")
-    parser.add_argument("--entry", help="single model's name in table1.json, e.g. rlstm")
+    parser.add_argument("--entry", help="single model's name in the results, e.g. rlstm")
+    parser.add_argument("--results", default="table1", metavar="NAME",
+                        help="the table1.py results the model comes from: benchmarks/results/NAME.json")
     parser.add_argument("--as", dest="name", default="pretrained", choices=sorted(pretrained.SHIPPED),
                         help="which shipped model to replace (default: pretrained)")
     args = parser.parse_args(argv)
 
-    results = json.loads(RESULTS.read_text())
+    results_path = RESULTS / f"{args.results}.json"
+    results = json.loads(results_path.read_text())
     model = models.load_model(args.run)  # loaded uncompiled: the shipped file carries no optimizer state
     members = models.member_count(model)
     if members == 1 and not args.entry:
-        parser.error("a single model needs --entry, its name in table1.json")
+        parser.error(f"a single model needs --entry, its name in {results_path.name}")
     path = pretrained.model_path(args.name)
     files.save_model(model, path)
     description = ("Sønderby et al. (2015) convolutional LSTM, sequence-only features "
@@ -62,6 +67,7 @@ def main(argv=None) -> int:
                          "stratified 4/5 train, 1/5 test)",
         **measured_accuracy(results, args.entry, members),
         "benchmark_command": results["command"],
+        "benchmark_results": f"benchmarks/results/{args.results}.json",
         "machine": results["machine"],
         "max_length": 1000,
     })

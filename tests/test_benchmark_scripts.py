@@ -1,7 +1,7 @@
 """The benchmark scripts' own code (their long runs are not tests): table1.py's ensemble file, report and plan, and
 its extension of a shorter command's runs; speed.py's in-process measurement and report; tuner_search.py's
 composition of search, retraining and test report; learning_curve.py's per-epoch report and extension of a shorter
-run."""
+run; ship_pretrained.py's card from the named results."""
 import dataclasses
 import json
 import os
@@ -225,3 +225,23 @@ def test_table1_predicts_again_once_a_run_is_extended(tmp_path, monkeypatch):
     os.utime(run / "model.keras", ns=(later, later))  # the run trained further after the predictions
     table1.cached_predictions(run, None)
     assert len(calls) == 2
+
+
+def test_ship_pretrained_writes_a_card_from_the_named_results(tmp_path, monkeypatch):
+    ship = load_benchmark("ship_pretrained")
+    run = tmp_path / "rlstm-seed0"
+    files.save_model(models.build_model("rlstm", **SMALL), run / "model.keras")
+    files.write_json(run / "config.json", dataclasses.asdict(training.RunConfig(hparams=SMALL, epochs=50)))
+    report = {"accuracy": 0.9, "accuracy_95ci": [0.8, 0.95], "mcc": 0.85, "n": 1193}
+    files.write_json(tmp_path / "results" / "table1-50-epochs.json",
+                     {"models": {"rlstm": {"report": report}}, "hparams": SMALL, "epochs": 50,
+                      "command": "python benchmarks/table1.py --epochs 50", "machine": "2 CPU cores"})
+    monkeypatch.setattr(ship, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(ship.pretrained, "DIRECTORY", tmp_path / "shipped")
+    assert ship.main(["--run", str(run), "--entry", "rlstm", "--results", "table1-50-epochs"]) == 0
+
+    card = json.loads((tmp_path / "shipped" / "model.json").read_text())
+    assert card["test_accuracy"] == 0.9 and card["test_mcc"] == 0.85 and card["epochs_per_model"] == 50
+    assert card["benchmark_results"] == "benchmarks/results/table1-50-epochs.json"
+    assert card["benchmark_command"] == "python benchmarks/table1.py --epochs 50"
+    assert models.member_count(models.load_model(tmp_path / "shipped" / "model.keras")) == 1

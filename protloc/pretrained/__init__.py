@@ -3,8 +3,8 @@
 Two models, named as ``--model`` takes them:
 
 * ``pretrained`` (``model.keras``): one R-LSTM, the built-in default of ``protloc predict`` (fast);
-* ``pretrained-ensemble`` (``ensemble.keras``): an ensemble of R-LSTMs, more accurate and as many times slower
-  as it has members.
+* ``pretrained-ensemble`` (``ensemble.keras``): an ensemble of R-LSTMs, as many times slower as it has members
+  (its card and the README say how its accuracy compares with the single model's).
 
 Each has a card (``model.json``, ``ensemble.json``): what it is, how it was trained (command, epochs,
 hyper-parameters, data), the class names and its measured test accuracy.

@@ -5,8 +5,8 @@
     python benchmarks/ship_pretrained.py --run runs/table1/ensemble.keras --as pretrained-ensemble
 
 The card's accuracy is read from the benchmark's results, benchmarks/results/NAME.json (--results, default
-table1), never typed by hand: for a single model from
-its entry (--entry), for an ensemble of k R-LSTMs from the ensemble-size curve at k members.
+table1), never typed by hand: for a single model from its entry (--entry), for an ensemble of k R-LSTMs from
+the ensemble-size curve at k members.
 """
 from __future__ import annotations
 

@@ -198,7 +198,7 @@ def test_table1_extends_the_runs_of_a_shorter_command_and_reports_under_its_own_
     assert results["models"]["rlstm"]["vs_shorter"] == {"run": str(shorter / "rlstm-seed0"), "epochs": 20,
                                                         "accuracy": 0.0, "only_first": 11, "only_second": 0,
                                                         "p_value": pytest.approx(2 / 2 ** 11)}
-    assert ("rlstm after 50 epochs vs the same run after 20" in (tmp_path / "table1-50-epochs.md").read_text())
+    assert "rlstm after 50 epochs vs the same run after 20" in (tmp_path / "table1-50-epochs.md").read_text()
     assert not (tmp_path / "table1.json").exists()
     longer_than_asked = training.RunConfig(hparams={"learning_rate": 1e-3}, epochs=10)
     with pytest.raises(SystemExit, match="more than 10 epochs"):

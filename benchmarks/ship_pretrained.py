@@ -20,15 +20,16 @@ from protloc import files, models, pretrained, training
 RESULTS = pathlib.Path(__file__).parent / "results"
 
 
-def measured_accuracy(results: dict, entry: str | None, members: int) -> dict:
-    """The card's test figures: the single model's report (``entry``), or the curve point of ``members``."""
+def measured_accuracy(results: dict, entry: str | None, members: int, source: str) -> dict:
+    """The card's test figures: the single model's report (``entry``), or the curve point of ``members``;
+    ``source`` names the results file in errors."""
     if members == 1:
         report = results["models"][entry]["report"]
         return {"test_accuracy": report["accuracy"], "test_accuracy_95ci": report["accuracy_95ci"],
                 "test_mcc": report["mcc"], "test_proteins": report["n"]}
     point = next((p for p in results["ensemble_curve"] if p["members"] == members), None)
     if point is None:
-        raise SystemExit(f"the results have no ensemble of {members} members; run benchmarks/table1.py first")
+        raise SystemExit(f"{source} has no ensemble of {members} members; run benchmarks/table1.py first")
     return {"test_accuracy": point["accuracy"], "test_accuracy_95ci": point["accuracy_95ci"],
             "test_proteins": results["models"]["rlstm"]["report"]["n"]}
 
@@ -65,7 +66,7 @@ def main(argv=None) -> int:
         "epochs_per_model": results["epochs"],
         "training_data": "TFDS multiloc 1.0.0, train split (4,766 proteins; 5,959 MultiLoc proteins, "
                          "stratified 4/5 train, 1/5 test)",
-        **measured_accuracy(results, args.entry, members),
+        **measured_accuracy(results, args.entry, members, str(results_path)),
         "benchmark_command": results["command"],
         "benchmark_results": f"benchmarks/results/{args.results}.json",
         "machine": results["machine"],

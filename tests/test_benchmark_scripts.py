@@ -245,3 +245,25 @@ def test_ship_pretrained_writes_a_card_from_the_named_results(tmp_path, monkeypa
     assert card["benchmark_results"] == "benchmarks/results/table1-50-epochs.json"
     assert card["benchmark_command"] == "python benchmarks/table1.py --epochs 50"
     assert models.member_count(models.load_model(tmp_path / "shipped" / "model.keras")) == 1
+
+
+def test_ship_pretrained_ensemble_takes_its_curve_point_and_names_the_results_lacking_it(tmp_path, monkeypatch):
+    ship = load_benchmark("ship_pretrained")
+    ensemble_file = tmp_path / "ensemble.keras"
+    files.save_model(models.build_ensemble([models.build_model("rlstm", **SMALL) for _ in range(2)]), ensemble_file)
+    results = {"models": {"rlstm": {"report": {"n": 1193}}}, "hparams": SMALL, "epochs": 50,
+               "command": "python benchmarks/table1.py --epochs 50", "machine": "2 CPU cores",
+               "ensemble_curve": [{"members": 1, "accuracy": 0.8, "accuracy_95ci": [0.78, 0.82]}]}
+    files.write_json(tmp_path / "results" / "table1-50-epochs.json", results)
+    monkeypatch.setattr(ship, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(ship.pretrained, "DIRECTORY", tmp_path / "shipped")
+    arguments = ["--run", str(ensemble_file), "--as", "pretrained-ensemble", "--results", "table1-50-epochs"]
+    with pytest.raises(SystemExit, match=r"table1-50-epochs\.json has no ensemble of 2 members"):
+        ship.main(arguments)
+
+    results["ensemble_curve"].append({"members": 2, "accuracy": 0.83, "accuracy_95ci": [0.81, 0.85]})
+    files.write_json(tmp_path / "results" / "table1-50-epochs.json", results)
+    assert ship.main(arguments) == 0
+    card = json.loads((tmp_path / "shipped" / "ensemble.json").read_text())
+    assert (card["members"], card["test_accuracy"], card["run_config"]) == (2, 0.83, None)
+    assert card["benchmark_results"] == "benchmarks/results/table1-50-epochs.json"

@@ -2,7 +2,8 @@
 
     python benchmarks/ship_pretrained.py --run runs/table1-50-epochs/rlstm-seed0 --entry rlstm \
         --results table1-50-epochs
-    python benchmarks/ship_pretrained.py --run runs/table1/ensemble.keras --as pretrained-ensemble
+    python benchmarks/ship_pretrained.py --run runs/table1-50-epochs/ensemble.keras --as pretrained-ensemble \
+        --results table1-50-epochs
 
 The card's accuracy is read from the benchmark's results, benchmarks/results/NAME.json (--results, default
 table1), never typed by hand: for a single model from its entry (--entry), for an ensemble of k R-LSTMs from

@@ -141,6 +141,10 @@ def main(argv=None) -> int:
     parser.add_argument("--ensemble", help="an ensemble .keras file to time as well")
     parser.add_argument("--data-dir", help="MultiLoc FASTA directory (default $PROTLOC_DATA_DIR)")
     args = parser.parse_args(argv)
+    directory = args.data_dir or os.environ.get("PROTLOC_DATA_DIR")
+    if not directory or not pathlib.Path(directory).is_dir():
+        parser.error(f"the MultiLoc FASTA directory (--data-dir or $PROTLOC_DATA_DIR) is needed to sample "
+                     f"proteome-like inputs; got {directory!r}")
 
     steps, size = args.train_steps, data.DEFAULT_BATCH_SIZE
     training = {"bucketed": in_fresh_process(training_throughput, True, steps, size),
@@ -153,8 +157,7 @@ def main(argv=None) -> int:
 
     from tfds_multiloc.multiloc.multiloc_dataset_builder import FILE_OF_CLASS
 
-    directory = pathlib.Path(args.data_dir or os.environ["PROTLOC_DATA_DIR"])
-    pool = [r for file in FILE_OF_CLASS.values() for r in sequences.read_fasta(directory / file)]
+    pool = [r for file in FILE_OF_CLASS.values() for r in sequences.read_fasta(pathlib.Path(directory) / file)]
     members = {model: models.member_count(models.load_model(model)) for model in (args.model, args.ensemble) if model}
     inference = []
     with tempfile.TemporaryDirectory() as scratch:

@@ -1,7 +1,7 @@
 """The benchmark scripts' own code (their long runs are not tests): table1.py's ensemble file, report and plan, and
-its extension of a shorter command's runs; speed.py's in-process measurement and report; tuner_search.py's
-composition of search, retraining and test report; learning_curve.py's per-epoch report and extension of a shorter
-run; ship_pretrained.py's card from the named results."""
+its extension of a shorter command's runs; speed.py's in-process measurement, report and check of its data;
+tuner_search.py's composition of search, retraining and test report; learning_curve.py's per-epoch report and
+extension of a shorter run; ship_pretrained.py's card from the named results."""
 import dataclasses
 import json
 import os
@@ -70,6 +70,13 @@ def test_report_states_the_started_rate_and_the_start_up_cost_by_difference():
     assert "| single (pretrained) | 1 | 200 | 10.0 | 20.0 | 900 |" in report
     assert "2.0 s, **100.0 proteins/s** (40000 residues/s" in report
     assert "took the other 8.0 s of the fresh process's 10.0 s" in report
+
+
+def test_speed_refuses_to_start_without_the_data_it_samples_from(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("PROTLOC_DATA_DIR", raising=False)
+    with pytest.raises(SystemExit):
+        load_benchmark("speed").main(["--data-dir", str(tmp_path / "missing")])
+    assert "MultiLoc FASTA directory (--data-dir or $PROTLOC_DATA_DIR)" in capsys.readouterr().err
 
 
 def test_tuner_search_reports_the_search_and_the_retrained_models_test_accuracy(tmp_path, monkeypatch):

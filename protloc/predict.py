@@ -1,9 +1,8 @@
 """Streaming prediction from FASTA to a TSV table.
 
-Records are read in chunks (memory does not grow with the input: at most two chunks are held, the next one
-being read while the last is predicted); inside a chunk they are sorted by length so that each batch is padded
-only to its longest member, several batches are in flight at once (one per core, see
-:func:`protloc.runtime.run_branches_in_parallel`), and the rows are written back in input order.
+Records are read in chunks (memory does not grow with the input); inside a chunk they are sorted by length
+so that each batch is padded only to its longest member, several batches are in flight at once (one per core,
+see :func:`protloc.runtime.run_branches_in_parallel`), and the rows are written back in input order.
 """
 from __future__ import annotations
 
@@ -76,33 +75,20 @@ def predict_records(model, records: Iterable[sequences.ProteinRecord], source: s
         sequences.SequenceError: a bad record, when ``on_invalid`` is None.
     """
     predictor = compiled_predictor(model, attention)
+    chunk: list[tuple[sequences.ProteinRecord, np.ndarray]] = []
     with concurrent.futures.ThreadPoolExecutor(workers or runtime.usable_cores()) as pool:
-        in_flight = None
-        for chunk in _checked_chunks(records, source, chunk_size, on_invalid):
-            submitted = _submit_chunk(predictor, pool, chunk, batch_size)
-            if in_flight:
-                yield from _collect_chunk(*in_flight)
-            in_flight = submitted
-        if in_flight:
-            yield from _collect_chunk(*in_flight)
-
-
-def _checked_chunks(records, source, chunk_size, on_invalid) -> Iterator[list]:
-    """Lists of up to ``chunk_size`` ``(record, tokens)`` pairs, bad records raised or passed to ``on_invalid``."""
-    chunk = []
-    for record in records:
-        try:
-            chunk.append((record, sequences.check_record(record, source)))
-        except sequences.SequenceError as error:
-            if on_invalid is None:
-                raise
-            on_invalid(error)
-            continue
-        if len(chunk) == chunk_size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+        for record in records:
+            try:
+                chunk.append((record, sequences.check_record(record, source)))
+            except sequences.SequenceError as error:
+                if on_invalid is None:
+                    raise
+                on_invalid(error)
+                continue
+            if len(chunk) == chunk_size:
+                yield from _predict_chunk(predictor, pool, chunk, batch_size)
+                chunk = []
+        yield from _predict_chunk(predictor, pool, chunk, batch_size)
 
 
 def _padded_tokens(chunk, members) -> np.ndarray:
@@ -113,20 +99,12 @@ def _padded_tokens(chunk, members) -> np.ndarray:
     return tokens
 
 
-def _submit_chunk(predictor, pool, chunk, batch_size) -> tuple:
-    """Starts the chunk's batches, longest first (so that no core waits alone on a long batch at the end);
-    returns ``(chunk, batches, futures)`` for :func:`_collect_chunk`."""
-    order = sorted(range(len(chunk)), key=lambda i: len(chunk[i][1]), reverse=True)
+def _predict_chunk(predictor, pool, chunk, batch_size) -> Iterator[Prediction]:
+    order = sorted(range(len(chunk)), key=lambda i: len(chunk[i][1]))
     batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
-    futures = [pool.submit(lambda members: predictor(_padded_tokens(chunk, members)), members) for members in batches]
-    return chunk, batches, futures
-
-
-def _collect_chunk(chunk, batches, futures) -> Iterator[Prediction]:
-    """Waits for a submitted chunk and yields its predictions in input order."""
+    outputs = pool.map(lambda members: predictor(_padded_tokens(chunk, members)), batches)
     probabilities, alphas = [None] * len(chunk), [None] * len(chunk)
-    for members, future in zip(batches, futures):
-        batch_probabilities, batch_alpha = future.result()
+    for members, (batch_probabilities, batch_alpha) in zip(batches, outputs):
         for row, i in enumerate(members):
             probabilities[i] = batch_probabilities[row]
             if batch_alpha is not None:

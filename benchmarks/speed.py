@@ -2,20 +2,23 @@
 ``protloc predict`` throughput and peak memory on proteome-sized inputs.
 
 Usage:
-    python benchmarks/speed.py [--train-steps 30] [--proteins 20000] [--model pretrained]
+    python benchmarks/speed.py [--train-steps 30] [--rounds 3] [--proteins 20000] [--model pretrained]
                                [--ensemble runs/table1/ensemble.keras]
 
 Training: the R-LSTM with the paper's defaults, ``train_on_batch`` on MultiLoc training proteins, after 2
-warm-up steps; residues/s counts real residues, not padding. Inference: FASTA files of N proteins sampled
-(with replacement, seed 0) from all of MultiLoc, each predicted by a fresh ``protloc predict`` process whose
-own peak resident memory is read from the kernel (wait4); two sizes show whether memory grows with the input.
+warm-up steps; residues/s counts real residues, not padding. The training measurements are repeated in rounds
+(each round measures every set-up once, one after another); each ratio is taken within a round, and the report
+gives medians over rounds with their range, because the load of a shared machine drifts within minutes.
+Inference: FASTA files of N proteins sampled (with replacement, seed 0) from all of MultiLoc, each predicted by
+a fresh ``protloc predict`` process whose own peak resident memory is read from the kernel (wait4); two sizes
+show whether memory grows with the input.
 The single model's largest input is also predicted inside one process that has already started, imported
 TensorFlow, loaded the model and read the FASTA (``predict.predict_records`` over the records in memory): the
 rate the model itself sustains, and, by difference from the fresh process, what start-up, reading and writing
 cost.
 Every measurement runs in a fresh process with protloc's thread layout
-(:func:`protloc.runtime.run_branches_in_parallel`); one training and one inference row repeat a measurement
-with TensorFlow's default threads instead, for the ratio.
+(:func:`protloc.runtime.run_branches_in_parallel`); one training set-up and one inference row repeat a
+measurement with TensorFlow's default threads instead, for the ratio.
 Writes benchmarks/results/speed.json and speed.md.
 """
 from __future__ import annotations
@@ -40,6 +43,12 @@ from protloc import data, files, models, predict, runtime, sequences
 RESULTS = pathlib.Path(__file__).parent / "results"
 TF_DEFAULT_THREADS = {"TF_NUM_INTRAOP_THREADS": "0", "TF_NUM_INTEROP_THREADS": "0"}
 """Environment under which TensorFlow picks its own thread pools (and protloc's layout stands aside)."""
+TRAINING_SETUPS = {"bucketed": (True, None), "padded_to_1000": (False, None),
+                   "bucketed_tf_default_threads": (True, TF_DEFAULT_THREADS)}
+"""Training set-up name -> (length-bucketed batches?, extra environment)."""
+TRAINING_RATIOS = {"speedup": ("bucketed", "padded_to_1000"),
+                   "thread_layout_speedup": ("bucketed", "bucketed_tf_default_threads")}
+"""Ratio name -> (numerator set-up, denominator set-up), in proteins/s within one round."""
 
 
 def add_to_environment(variables: dict) -> None:
@@ -71,6 +80,22 @@ def training_throughput(bucketed: bool, steps: int, batch_size: int) -> dict:
     seconds = time.perf_counter() - start
     return {"proteins_per_s": proteins / seconds, "residues_per_s": residues / seconds, "steps": steps,
             "seconds": seconds}
+
+
+def summarize_training(rounds: list[dict]) -> dict:
+    """Medians over rounds of each set-up's rates and of each within-round ratio, with the ratios' ranges.
+
+    Args:
+        rounds: one ``{set-up name: training_throughput(...) result}`` per round.
+    """
+    summary = {"rounds": rounds}
+    for name in TRAINING_SETUPS:
+        summary[name] = {unit: float(np.median([r[name][unit] for r in rounds]))
+                         for unit in ("proteins_per_s", "residues_per_s")}
+    for ratio, (numerator, denominator) in TRAINING_RATIOS.items():
+        values = [r[numerator]["proteins_per_s"] / r[denominator]["proteins_per_s"] for r in rounds]
+        summary[ratio] = {"median": float(np.median(values)), "min": min(values), "max": max(values)}
+    return summary
 
 
 def proteome_fasta(path: pathlib.Path, count: int, pool: list[sequences.ProteinRecord]) -> None:
@@ -109,14 +134,22 @@ def started_predict(fasta: pathlib.Path, model_name: str) -> dict:
 
 def markdown(results: dict) -> str:
     train = results["training"]
+    rounds = len(train["rounds"])
     lines = ["# Speed", "", f"Command: `{results['command']}`  ", f"Machine: {results['machine']}", "",
-             "## Training (R-LSTM, paper defaults, batch 32)", "",
-             "| batches | proteins/s | residues/s |", "|---|---:|---:|"]
-    for name in ("bucketed", "padded_to_1000", "bucketed_tf_default_threads"):
-        lines.append(f"| {name} | {train[name]['proteins_per_s']:.1f} | {train[name]['residues_per_s']:.0f} |")
-    lines += ["", f"Bucketed / padded speed-up: **{train['speedup']:.2f}x** (proteins/s, same run).  ",
-              f"protloc's thread layout / TensorFlow's default threads: **{train['thread_layout_speedup']:.2f}x** "
-              "(bucketed).", "",
+             f"## Training (R-LSTM, paper defaults, batch 32; medians of {rounds} rounds)", "",
+             "| batches | proteins/s | residues/s | proteins/s in each round |", "|---|---:|---:|---|"]
+    for name in TRAINING_SETUPS:
+        each = ", ".join(f"{r[name]['proteins_per_s']:.1f}" for r in train["rounds"])
+        lines.append(f"| {name} | {train[name]['proteins_per_s']:.1f} | {train[name]['residues_per_s']:.0f} | "
+                     f"{each} |")
+    lines.append("")
+    for label, ratio in (("Bucketed / padded speed-up", "speedup"),
+                         ("protloc's thread layout / TensorFlow's default threads (bucketed)",
+                          "thread_layout_speedup")):
+        value = train[ratio]
+        lines.append(f"{label}: **{value['median']:.2f}x** (proteins/s, within each round; median of {rounds}, "
+                     f"range {value['min']:.2f}-{value['max']:.2f}x).  ")
+    lines += ["",
               "## `protloc predict` (fresh process each, including start-up and model loading)", "",
               "| model | members | proteins | wall time (s) | proteins/s | peak memory (MiB) |",
               "|---|---:|---:|---:|---:|---:|"]
@@ -136,6 +169,7 @@ def markdown(results: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train-steps", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=3, help="repetitions of the training measurements")
     parser.add_argument("--proteins", type=int, default=20000)
     parser.add_argument("--model", default="pretrained")
     parser.add_argument("--ensemble", help="an ensemble .keras file to time as well")
@@ -147,13 +181,9 @@ def main(argv=None) -> int:
                      f"proteome-like inputs; got {directory!r}")
 
     steps, size = args.train_steps, data.DEFAULT_BATCH_SIZE
-    training = {"bucketed": in_fresh_process(training_throughput, True, steps, size),
-                "padded_to_1000": in_fresh_process(training_throughput, False, steps, size),
-                "bucketed_tf_default_threads": in_fresh_process(training_throughput, True, steps, size,
-                                                                environment=TF_DEFAULT_THREADS)}
-    training["speedup"] = training["bucketed"]["proteins_per_s"] / training["padded_to_1000"]["proteins_per_s"]
-    training["thread_layout_speedup"] = (training["bucketed"]["proteins_per_s"]
-                                         / training["bucketed_tf_default_threads"]["proteins_per_s"])
+    training = summarize_training([
+        {name: in_fresh_process(training_throughput, bucketed, steps, size, environment=environment)
+         for name, (bucketed, environment) in TRAINING_SETUPS.items()} for _ in range(args.rounds)])
 
     from tfds_multiloc.multiloc.multiloc_dataset_builder import FILE_OF_CLASS
 

@@ -17,7 +17,8 @@ import shlex
 import sys
 
 from protloc import evaluation, files, models, runtime, training
-from table1 import cached_predictions, machine, test_report, timed_train  # benchmarks/ is on sys.path when run as a script
+# benchmarks/ is on sys.path when run as a script
+from table1 import cached_predictions, machine, test_report, timed_train
 from tuning import search
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -61,7 +62,8 @@ def main(argv=None) -> int:
     report = test_report(*cached_predictions(args.out / "best", args.data_dir))[0]
     results = {"command": "python " + " ".join(shlex.quote(a) for a in ["benchmarks/tuner_search.py", *sys.argv[1:]]),
                "machine": machine(), "tuner": args.tuner, "epochs": args.epochs, "folds": best["folds"],
-               "fixed": args.fix, "trials_done": len(list((args.out / "search" / "tuner").glob("trial_*"))), "best": best,
+               "fixed": args.fix, "trials_done": len(list((args.out / "search" / "tuner").glob("trial_*"))),
+               "best": best,
                "retrain_epochs": args.retrain_epochs,
                "retrained": {"report": report, "wall_time_s": wall_time},
                "trials_markdown": trials_markdown}

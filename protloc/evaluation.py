@@ -54,7 +54,8 @@ def multiclass_mcc(confusion: np.ndarray) -> float:
     total, correct = c.sum(), np.trace(c)
     true_counts, predicted_counts = c.sum(1), c.sum(0)
     numerator = correct * total - true_counts @ predicted_counts
-    denominator = math.sqrt((total ** 2 - predicted_counts @ predicted_counts) * (total ** 2 - true_counts @ true_counts))
+    denominator = math.sqrt((total ** 2 - predicted_counts @ predicted_counts)
+                            * (total ** 2 - true_counts @ true_counts))
     return float(numerator / denominator) if denominator else 0.0
 
 

@@ -106,7 +106,8 @@ def export_saved_model(model, out, max_length: int = sequences.DEFAULT_MAX_LENGT
     archive.track(serving)
     archive.add_endpoint("serving_default", lambda raw: outputs(sequences_to_tokens(raw, max_length)),
                          input_signature=[tf.TensorSpec([None], tf.string, name="sequences")])
-    archive.add_endpoint("serve_tokens", outputs, input_signature=[tf.TensorSpec([None, None], tf.int32, name="tokens")])
+    archive.add_endpoint("serve_tokens", outputs,
+                         input_signature=[tf.TensorSpec([None, None], tf.int32, name="tokens")])
 
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))

@@ -58,11 +58,32 @@ def test_started_predict_counts_every_protein_and_its_truncated_residues():
     assert started["seconds"] > 0
 
 
+def test_training_ratios_are_taken_within_rounds_and_summarized_by_median_and_range():
+    def rates(bucketed, padded, default_threads):
+        return {name: {"proteins_per_s": value, "residues_per_s": 400 * value} for name, value in
+                (("bucketed", bucketed), ("padded_to_1000", padded), ("bucketed_tf_default_threads", default_threads))}
+
+    speed = load_benchmark("speed")
+    summary = speed.summarize_training([rates(30, 10, 30), rates(60, 40, 30), rates(40, 20, 40)])
+    assert summary["bucketed"] == {"proteins_per_s": 40.0, "residues_per_s": 16000.0}
+    assert summary["speedup"] == {"median": 2.0, "min": 1.5, "max": 3.0}
+    assert summary["thread_layout_speedup"] == {"median": 1.0, "min": 1.0, "max": 2.0}
+    report = speed.markdown({"command": "python benchmarks/speed.py", "machine": "2 CPU cores", "training": summary,
+                             "inference": [{"model": "single (pretrained)", "members": 1, "proteins": 200,
+                                            "seconds": 10.0, "peak_rss_mib": 900.0}],
+                             "started": {"seconds": 2.0, "proteins": 200, "residues": 80000, "fresh_row": 0}})
+    assert "| bucketed | 40.0 | 16000 | 30.0, 60.0, 40.0 |" in report
+    assert ("Bucketed / padded speed-up: **2.00x** (proteins/s, within each round; median of 3, range 1.50-3.00x)"
+            in report)
+
+
 def test_report_states_the_started_rate_and_the_start_up_cost_by_difference():
     rate = {"proteins_per_s": 10.0, "residues_per_s": 4000.0}
+    ratio = {"median": 1.0, "min": 1.0, "max": 1.0}
     results = {"command": "python benchmarks/speed.py", "machine": "2 CPU cores",
-               "training": {"bucketed": rate, "padded_to_1000": rate, "bucketed_tf_default_threads": rate,
-                            "speedup": 1.0, "thread_layout_speedup": 1.0},
+               "training": {"rounds": [{"bucketed": rate, "padded_to_1000": rate, "bucketed_tf_default_threads": rate}],
+                            "bucketed": rate, "padded_to_1000": rate, "bucketed_tf_default_threads": rate,
+                            "speedup": ratio, "thread_layout_speedup": ratio},
                "inference": [{"model": "single (pretrained)", "members": 1, "proteins": 200, "seconds": 10.0,
                               "peak_rss_mib": 900.0}],
                "started": {"seconds": 2.0, "proteins": 200, "residues": 80000, "fresh_row": 0}}

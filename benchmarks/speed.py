@@ -175,6 +175,8 @@ def main(argv=None) -> int:
     parser.add_argument("--ensemble", help="an ensemble .keras file to time as well")
     parser.add_argument("--data-dir", help="MultiLoc FASTA directory (default $PROTLOC_DATA_DIR)")
     args = parser.parse_args(argv)
+    if args.rounds < 1 or args.train_steps < 1:
+        parser.error(f"--rounds and --train-steps must be at least 1, got {args.rounds} and {args.train_steps}")
     directory = args.data_dir or os.environ.get("PROTLOC_DATA_DIR")
     if not directory or not pathlib.Path(directory).is_dir():
         parser.error(f"the MultiLoc FASTA directory (--data-dir or $PROTLOC_DATA_DIR) is needed to sample "

@@ -93,11 +93,14 @@ def test_report_states_the_started_rate_and_the_start_up_cost_by_difference():
     assert "took the other 8.0 s of the fresh process's 10.0 s" in report
 
 
-def test_speed_refuses_to_start_without_the_data_it_samples_from(tmp_path, monkeypatch, capsys):
+def test_speed_refuses_to_start_without_its_data_or_with_no_rounds(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("PROTLOC_DATA_DIR", raising=False)
     with pytest.raises(SystemExit):
         load_benchmark("speed").main(["--data-dir", str(tmp_path / "missing")])
     assert "MultiLoc FASTA directory (--data-dir or $PROTLOC_DATA_DIR)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        load_benchmark("speed").main(["--rounds", "0", "--data-dir", str(tmp_path)])
+    assert "--rounds and --train-steps must be at least 1, got 0 and 30" in capsys.readouterr().err
 
 
 def test_tuner_search_reports_the_search_and_the_retrained_models_test_accuracy(tmp_path, monkeypatch):

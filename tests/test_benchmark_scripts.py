@@ -78,16 +78,14 @@ def test_training_ratios_are_taken_within_rounds_and_summarized_by_median_and_ra
 
 
 def test_report_states_the_started_rate_and_the_start_up_cost_by_difference():
+    speed = load_benchmark("speed")
     rate = {"proteins_per_s": 10.0, "residues_per_s": 4000.0}
-    ratio = {"median": 1.0, "min": 1.0, "max": 1.0}
     results = {"command": "python benchmarks/speed.py", "machine": "2 CPU cores",
-               "training": {"rounds": [{"bucketed": rate, "padded_to_1000": rate, "bucketed_tf_default_threads": rate}],
-                            "bucketed": rate, "padded_to_1000": rate, "bucketed_tf_default_threads": rate,
-                            "speedup": ratio, "thread_layout_speedup": ratio},
+               "training": speed.summarize_training([{name: rate for name in speed.TRAINING_SETUPS}]),
                "inference": [{"model": "single (pretrained)", "members": 1, "proteins": 200, "seconds": 10.0,
                               "peak_rss_mib": 900.0}],
                "started": {"seconds": 2.0, "proteins": 200, "residues": 80000, "fresh_row": 0}}
-    report = load_benchmark("speed").markdown(results)
+    report = speed.markdown(results)
     assert "| single (pretrained) | 1 | 200 | 10.0 | 20.0 | 900 |" in report
     assert "2.0 s, **100.0 proteins/s** (40000 residues/s" in report
     assert "took the other 8.0 s of the fresh process's 10.0 s" in report

@@ -154,12 +154,14 @@ def markdown(results: dict) -> str:
                       f"exact McNemar {_p_value(test['p_value'])}."]
     lines += ["", "How this run differs from the paper's (the `difference` column is test accuracy minus the paper's):",
               ""] + [f"* {difference}" for difference in setup_differences(results)]
-    lines += ["", "5-fold cross-validation on the training part (validation accuracy):", ""]
+    lines += ["", "5-fold cross-validation on the training part (validation accuracy; ± is the standard deviation "
+              "over folds):", ""]
     for name, folds in results["cv"].items():
         values = [folds[k] for k in sorted(folds)]
         spread = f" ± {statistics.stdev(values):.3f}" if len(values) > 1 else ""
+        each = ", ".join(f"fold {k} {folds[k]:.3f}" for k in sorted(folds))
         lines.append(f"* {name}: {len(values)}/5 folds done" + (
-            f", mean {statistics.mean(values):.3f}{spread}" if values else ""))
+            f", mean {statistics.mean(values):.3f}{spread} ({each})" if values else ""))
     if results["missing"]:
         lines += ["", "Not finished yet (re-run the command to continue): " + ", ".join(results["missing"])]
     for name, entry in results["models"].items():

@@ -151,7 +151,8 @@ def test_table1_runs_its_plan_in_order_and_reports_models_ensemble_and_cv(tmp_pa
     assert list(results["models"]) == ["rlstm", "alstm", "ensemble (3 R-LSTMs)"]
     assert [point["newest_member_alone"] for point in results["ensemble_curve"]] == [1.0, 21 / 22, 20 / 22]
     assert results["cv"] == {name: {str(fold): 0.5 for fold in range(5)} for name in ("rlstm", "alstm")}
-    assert "* rlstm: 5/5 folds done, mean 0.500 ± 0.000" in (tmp_path / "table1.md").read_text()
+    assert ("* rlstm: 5/5 folds done, mean 0.500 ± 0.000 (fold 0 0.500, fold 1 0.500, fold 2 0.500, fold 3 0.500, "
+            "fold 4 0.500)") in (tmp_path / "table1.md").read_text()
 
 
 def test_learning_curve_reports_every_epoch_and_extends_only_the_same_run(tmp_path, monkeypatch):

@@ -33,7 +33,7 @@ import time
 import keras
 import numpy as np
 
-from protloc import data, evaluation, files, models, runtime, training
+from protloc import evaluation, files, models, multiloc, runtime, training
 from protloc.classes import CLASS_NAMES
 
 PAPER = {"rlstm": 0.879, "alstm": 0.854, "ensemble": 0.902, "multiloc": 0.767}
@@ -42,21 +42,31 @@ RESULTS = pathlib.Path(__file__).parent / "results"
 
 
 class EpochWallClock(keras.callbacks.Callback):
-    """Adds every finished epoch's wall time to a JSON ledger ``{"seconds": total}``, so that a run stopped and
-    resumed keeps the time of every epoch it finished."""
+    """Adds every finished epoch's wall time to a JSON ledger ``{"seconds": total, "machines": [...]}``, so that a
+    run stopped and resumed keeps the time of every epoch it finished and the machines they ran on."""
 
     def __init__(self, path: pathlib.Path):
         super().__init__()
         self.path, self.start = path, None
 
+    def read(self) -> dict:
+        return json.loads(self.path.read_text()) if self.path.exists() else {"seconds": 0.0}
+
     def total(self) -> float:
-        return json.loads(self.path.read_text())["seconds"] if self.path.exists() else 0.0
+        return self.read()["seconds"]
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
-        files.write_json(self.path, {"seconds": self.total() + time.time() - self.start})
+        ledger = self.read()
+        machines = [m for m in ledger.get("machines", []) if m != machine()] + [machine()]
+        files.write_json(self.path, {"seconds": ledger["seconds"] + time.time() - self.start, "machines": machines})
+
+
+def trained_on(run_dir: pathlib.Path) -> list[str]:
+    """The machines a run's epochs ran on (from its wall-time ledger; empty when it has none)."""
+    return EpochWallClock(run_dir / "wall_time.json").read().get("machines", [])
 
 
 def timed_train(run_dir: pathlib.Path, config: training.RunConfig, data_dir) -> float:
@@ -74,7 +84,7 @@ def cached_predictions(run_dir: pathlib.Path, data_dir, fold: int | None = None)
     path = run_dir / ("test_predictions.npz" if fold is None else "validation_predictions.npz")
     if not path.exists() or path.stat().st_mtime < (run_dir / "model.keras").stat().st_mtime:
         split, folds = ("test", None) if fold is None else ("train", [fold])
-        batches = data.batch(data.load_multiloc(split, data_dir, folds))
+        batches = multiloc.batches(split, folds, data_dir=data_dir)
         labels, probabilities = evaluation.predict_probabilities(models.load_model(run_dir), batches)
         with files.atomic_path(path) as temporary:
             np.savez(temporary, labels=labels, probabilities=probabilities)
@@ -89,7 +99,15 @@ def test_report(labels: np.ndarray, probabilities: np.ndarray) -> tuple[dict, np
 
 
 def machine() -> str:
-    return f"{os.cpu_count()} CPU cores, {platform.machine()}, {platform.processor() or platform.system()}"
+    """The CPUs, and the Keras backend with its accelerator where it is not the CPU."""
+    cpus = f"{os.cpu_count()} CPU cores, {platform.machine()}, {platform.processor() or platform.system()}"
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        devices = [device.device_kind for device in jax.devices() if device.platform != "cpu"]
+        return f"{cpus}; Keras on JAX" + (f", {devices[0]}" if devices else "")
+    return cpus if backend == "tensorflow" else f"{cpus}; Keras on {backend}"
 
 
 def setup_differences(results: dict) -> list[str]:
@@ -101,7 +119,9 @@ def setup_differences(results: dict) -> list[str]:
         differences.append(f"epochs: {results['epochs']} per model (paper {PAPER_SETUP['epochs']})")
     if hparams["learning_rate"] != PAPER_SETUP["learning_rate"]:
         differences.append(f"learning rate: {hparams['learning_rate']:g} (paper {PAPER_SETUP['learning_rate']:g})")
-    if done < PAPER_SETUP["members"]:
+    if results.get("cv_only"):
+        differences.append("cross-validation only: no test-split models (see table1.md and table1-50-epochs.md)")
+    elif done < PAPER_SETUP["members"]:
         differences.append(f"ensemble: {done} of {members} planned R-LSTM members trained "
                            f"(paper {PAPER_SETUP['members']})")
     differences.append("hyper-parameters fixed in advance, not chosen by 5-fold CV; a keras-tuner search around "
@@ -110,10 +130,40 @@ def setup_differences(results: dict) -> list[str]:
 
 
 def markdown(results: dict) -> str:
-    lines = ["# Table 1 on MultiLoc (sequence-only features: one-hot + BLOSUM80 + HSDM, no profiles)", "",
+    title = "Table 1 on MultiLoc" + (": 5-fold cross-validation" if results.get("cv_only") else "")
+    lines = [f"# {title} (sequence-only features: one-hot + BLOSUM80 + HSDM, no profiles)", "",
              f"Command: `{results['command']}`  ", f"Machine: {results['machine']}  ",
-             f"Epochs per model: {results['epochs']}; hyper-parameters: `{json.dumps(results['hparams'])}`", "",
-             "| model | test accuracy (95% CI) | MCC | paper | difference | training accuracy, last epoch | "
+             f"Epochs per model: {results['epochs']}; hyper-parameters: `{json.dumps(results['hparams'])}`"]
+    if not results.get("cv_only"):
+        lines += models_table(results)
+    lines += ["", "How this run differs from the paper's" + (
+        "" if results.get("cv_only") else " (the `difference` column is test accuracy minus the paper's)") + ":",
+              ""] + [f"* {difference}" for difference in setup_differences(results)]
+    lines += ["", "5-fold cross-validation on the training part (validation accuracy; ± is the standard deviation "
+              "over folds):", ""]
+    for name, folds in results["cv"].items():
+        values = [folds[k] for k in sorted(folds)]
+        spread = f" ± {statistics.stdev(values):.3f}" if len(values) > 1 else ""
+        each = ", ".join(f"fold {k} {folds[k]:.3f}" for k in sorted(folds))
+        lines.append(f"* {name}: {len(values)}/5 folds done" + (
+            f", mean {statistics.mean(values):.3f}{spread} ({each})" if values else ""))
+    elsewhere = {step: machines for step, machines in results.get("trained_on", {}).items()
+                 if machines and machines != [results["machine"]]}
+    if elsewhere:
+        lines += ["", "Runs trained on other machines than the one that wrote this file (their runs copied into "
+                  "`--out`; wall times are those machines'):", ""]
+        lines += [f"* {step}: {'; then '.join(machines)}" for step, machines in elsewhere.items()]
+    if results["missing"]:
+        lines += ["", "Not finished yet (re-run the command to continue): " + ", ".join(results["missing"])]
+    for name, entry in results["models"].items():
+        lines += ["", evaluation.markdown_report(entry["report"], f"{name}: test split").replace("# ", "## ", 1)]
+    return "\n".join(lines) + "\n"
+
+
+def models_table(results: dict) -> list[str]:
+    """The test-split table of the single models and the ensemble against the paper, with the ensemble curve and
+    the paired tests (Markdown lines)."""
+    lines = ["", "| model | test accuracy (95% CI) | MCC | paper | difference | training accuracy, last epoch | "
              "training wall time |",
              "|---|---|---:|---:|---:|---:|---:|"]
     for name, entry in results["models"].items():
@@ -152,21 +202,7 @@ def markdown(results: dict) -> str:
                       f"only the {results['epochs']}-epoch model right on {test['only_first']}, only the "
                       f"{test['epochs']}-epoch one on {test['only_second']}; "
                       f"exact McNemar {_p_value(test['p_value'])}."]
-    lines += ["", "How this run differs from the paper's (the `difference` column is test accuracy minus the paper's):",
-              ""] + [f"* {difference}" for difference in setup_differences(results)]
-    lines += ["", "5-fold cross-validation on the training part (validation accuracy; ± is the standard deviation "
-              "over folds):", ""]
-    for name, folds in results["cv"].items():
-        values = [folds[k] for k in sorted(folds)]
-        spread = f" ± {statistics.stdev(values):.3f}" if len(values) > 1 else ""
-        each = ", ".join(f"fold {k} {folds[k]:.3f}" for k in sorted(folds))
-        lines.append(f"* {name}: {len(values)}/5 folds done" + (
-            f", mean {statistics.mean(values):.3f}{spread} ({each})" if values else ""))
-    if results["missing"]:
-        lines += ["", "Not finished yet (re-run the command to continue): " + ", ".join(results["missing"])]
-    for name, entry in results["models"].items():
-        lines += ["", evaluation.markdown_report(entry["report"], f"{name}: test split").replace("# ", "## ", 1)]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main(argv=None) -> int:
@@ -176,13 +212,20 @@ def main(argv=None) -> int:
     parser.add_argument("--learning-rate", type=float, help="default: the paper's 2e-4")
     parser.add_argument("--lstm-units", type=int)
     parser.add_argument("--no-cv", action="store_true", help="skip the 5-fold cross-validation")
+    parser.add_argument("--cv-only", action="store_true",
+                        help="only the 5-fold cross-validation of both single models (no test-split models)")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/table1"))
     parser.add_argument("--start-from", type=pathlib.Path, metavar="DIR",
                         help="runs of this command with fewer epochs (e.g. runs/table1): each step not yet in "
                              "--out is copied from DIR, where it exists, and extended")
     parser.add_argument("--results", default="table1", metavar="NAME",
                         help="write benchmarks/results/NAME.{json,md} (default: table1)")
-    parser.add_argument("--data-dir", help="TFDS data directory")
+    parser.add_argument("--only", type=_step_names, metavar="STEP,STEP",
+                        help="train only these steps (e.g. rlstm-seed3,alstm-fold0; '' for none), report the others "
+                             "only where they are finished: lets several processes share a machine, each with its "
+                             "own steps (their wall times then count the sharing), and a last one gather them")
+    parser.add_argument("--data-dir", help="TFDS data directory (TensorFlow backend; other backends read the "
+                                           "FASTA files of PROTLOC_DATA_DIR)")
     args = parser.parse_args(argv)
     runtime.run_branches_in_parallel()
 
@@ -190,19 +233,28 @@ def main(argv=None) -> int:
     results = {"command": "python " + " ".join(shlex.quote(a) for a in ["benchmarks/table1.py", *sys.argv[1:]]),
                "machine": machine(), "epochs": args.epochs, "members": args.members, "hparams": hparams,
                "paper": PAPER,
-               "models": {}, "ensemble_curve": [], "cv": {"rlstm": {}, "alstm": {}}, "missing": []}
-    plan = [("rlstm", 0, None), ("alstm", 0, None)] + [("rlstm", seed, None) for seed in range(1, args.members)]
+               "models": {}, "ensemble_curve": [], "cv": {"rlstm": {}, "alstm": {}}, "missing": [], "trained_on": {}}
+    if args.no_cv and args.cv_only:
+        parser.error("--no-cv and --cv-only leave nothing to do")
+    results["cv_only"] = args.cv_only
+    plan = [] if args.cv_only else (
+        [("rlstm", 0, None), ("alstm", 0, None)] + [("rlstm", seed, None) for seed in range(1, args.members)])
     if not args.no_cv:
         plan += [(name, 0, fold) for name in ("rlstm", "alstm") for fold in range(5)]
     results["missing"] = [_step_name(*step) for step in plan]
     ensemble = SeedEnsemble(args.out / "ensemble.keras")
 
+    ensemble_gap = False  # an R-LSTM seed left out by --only: later seeds wait, the ensemble is seeds 0 to k-1
     for name, seed, fold in plan:
         run_dir = args.out / _step_name(name, seed, fold)
+        if args.only is not None and run_dir.name not in args.only and training.finished_epochs(run_dir) < args.epochs:
+            ensemble_gap |= name == "rlstm" and fold is None
+            continue
         config = training.RunConfig(model=name, hparams=hparams, epochs=args.epochs, seed=seed, fold=fold)
         if args.start_from and not run_dir.exists() and (args.start_from / run_dir.name).exists():
             start_from(args.start_from / run_dir.name, run_dir, config)
         wall_time = timed_train(run_dir, config, args.data_dir)
+        results["trained_on"][run_dir.name] = trained_on(run_dir)
         if fold is not None:
             labels, probabilities = cached_predictions(run_dir, args.data_dir, fold)
             results["cv"][name][str(fold)] = float(np.mean(labels == np.argmax(probabilities, axis=-1)))
@@ -216,6 +268,8 @@ def main(argv=None) -> int:
                     results["models"][name]["vs_shorter"] = versus_shorter_run(
                         args.start_from / run_dir.name, labels, correct, args.data_dir)
             if name == "rlstm":
+                if ensemble_gap:
+                    continue  # reported once the seeds before it are
                 ensemble.add(run_dir, labels, probabilities, wall_time)
                 results["models"] = {k: v for k, v in results["models"].items() if not k.startswith("ensemble")}
                 if len(ensemble.runs) > 1:
@@ -223,6 +277,7 @@ def main(argv=None) -> int:
                 results["ensemble_curve"] = ensemble.curve
         results["missing"].remove(_step_name(name, seed, fold))
         write_results(results, args.results)
+    write_results(results, args.results)
     return 0
 
 
@@ -303,6 +358,10 @@ def save_ensemble(member_runs: list[pathlib.Path], path: pathlib.Path) -> None:
         return
     members = [models.load_model(run) for run in member_runs]
     files.save_model(models.build_ensemble(members, name=f"ensemble_{len(members)}"), path)
+
+
+def _step_names(text: str) -> set[str]:
+    return {name.strip() for name in text.split(",") if name.strip()}
 
 
 def _step_name(name: str, seed: int, fold) -> str:

@@ -5,10 +5,8 @@ import numpy as np
 import tensorflow as tf
 
 from protloc import sequences
+from protloc.batching import BUCKET_BOUNDARIES, DEFAULT_BATCH_SIZE  # noqa: F401  (re-exported)
 
-DEFAULT_BATCH_SIZE = 32
-BUCKET_BOUNDARIES = (64, 128, 192, 256, 320, 384, 448, 512, 640, 768, 896)
-"""Length buckets (residues); batches are drawn from one bucket and padded to their longest member."""
 SHUFFLE_BUFFER = 8192
 
 
@@ -58,7 +56,7 @@ def batch(dataset: tf.data.Dataset, batch_size: int = DEFAULT_BATCH_SIZE, bucket
     """
     if shuffle_seed is not None:
         dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=shuffle_seed, reshuffle_each_iteration=True)
-    if bucketed:
+    if bucketed:  # batches are padded to their longest member
         dataset = dataset.bucket_by_sequence_length(
             lambda tokens, label: tf.shape(tokens)[0], list(BUCKET_BOUNDARIES),
             [batch_size] * (len(BUCKET_BOUNDARIES) + 1), padded_shapes=([None], []))

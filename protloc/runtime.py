@@ -14,8 +14,9 @@ def run_branches_in_parallel(cores: int | None = None) -> bool:
     the batches ``protloc predict`` keeps in flight). With one thread per op and ``cores`` ops at a time, they
     run concurrently; benchmarks/speed.py measures the effect on training and on ``protloc predict``.
 
-    Must be called before TensorFlow runs its first op. Does nothing when the user has set
-    ``TF_NUM_INTRAOP_THREADS`` or ``TF_NUM_INTEROP_THREADS``, or when TensorFlow is already running.
+    Must be called before TensorFlow runs its first op. Does nothing on a Keras backend other than TensorFlow,
+    when the user has set ``TF_NUM_INTRAOP_THREADS`` or ``TF_NUM_INTEROP_THREADS``, or when TensorFlow is
+    already running.
 
     Args:
         cores: concurrent ops (default: the CPUs this process may use).
@@ -23,7 +24,9 @@ def run_branches_in_parallel(cores: int | None = None) -> bool:
     Returns:
         whether the layout was applied.
     """
-    if any(name in os.environ for name in THREAD_VARIABLES):
+    import keras
+
+    if keras.backend.backend() != "tensorflow" or any(name in os.environ for name in THREAD_VARIABLES):
         return False
     import tensorflow as tf
 

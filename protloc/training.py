@@ -4,7 +4,7 @@ A run directory holds:
     config.json            every setting of the run (model, hyper-parameters, epochs, fold, seed, data)
     checkpoints/           epoch-NNN.keras after every epoch (model + optimizer state; the last 3 kept)
     history.csv            one row per epoch (loss, accuracy, and val_* when a fold is held out)
-    logs/                  TensorBoard
+    logs/                  TensorBoard (where TensorFlow is installed)
     model.keras            the model after the last epoch
 Re-running on the same directory resumes after the last finished epoch; asking for more epochs extends it.
 """
@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import importlib.util
 import json
 import pathlib
 import re
 
 import keras
 
-from protloc import data, files, models
+from protloc import batching, files, models, multiloc
 
 CHECKPOINTS_KEPT = 3
 _CHECKPOINT = re.compile(r"epoch-(\d+)\.keras$")
@@ -41,7 +42,7 @@ class RunConfig:
     model: str = "rlstm"
     hparams: dict = dataclasses.field(default_factory=dict)
     epochs: int = 100
-    batch_size: int = data.DEFAULT_BATCH_SIZE
+    batch_size: int = batching.DEFAULT_BATCH_SIZE
     seed: int = 0
     fold: int | None = None
     dataset: str = "multiloc"
@@ -80,6 +81,12 @@ def checkpoints(directory) -> list[pathlib.Path]:
     return sorted(found, key=lambda p: int(_CHECKPOINT.search(p.name).group(1)))
 
 
+def finished_epochs(run_dir) -> int:
+    """Epochs of the run in ``run_dir`` saved so far (its newest checkpoint's number; 0 for none)."""
+    saved = checkpoints(pathlib.Path(run_dir) / "checkpoints")
+    return int(_CHECKPOINT.search(saved[-1].name).group(1)) if saved else 0
+
+
 def read_config(run_dir) -> RunConfig:
     """The RunConfig saved in ``run_dir/config.json``."""
     path = pathlib.Path(run_dir) / "config.json"
@@ -95,9 +102,11 @@ def train(run_dir, config: RunConfig, train_data=None, validation_data=None, dat
     Args:
         run_dir: the run directory (created if needed).
         config: the run's settings; on resume they must equal the saved ones except for ``epochs``.
-        train_data, validation_data: unbatched ``(tokens, label)`` datasets; default: the TFDS ``multiloc``
-            training split, without / with only ``config.fold``. The test split is never read here.
-        data_dir: TFDS data directory for the default data.
+        train_data, validation_data: unbatched ``(tokens, label)`` tf.data datasets; default: the ``multiloc``
+            training split, without / with only ``config.fold`` (:func:`protloc.multiloc.batches`: TFDS on
+            the TensorFlow backend, the FASTA files of ``PROTLOC_DATA_DIR`` on others). The test split is never
+            read here.
+        data_dir: TFDS data directory for the default data (TensorFlow backend).
         verbose: Keras progress output.
         callbacks: further Keras callbacks for ``fit``, run after the checkpoint and history ones.
 
@@ -112,26 +121,28 @@ def train(run_dir, config: RunConfig, train_data=None, validation_data=None, dat
     files.write_json(config_path, dataclasses.asdict(config))
 
     keras.utils.set_random_seed(config.seed)
-    saved = checkpoints(run_dir / "checkpoints")
-    if saved:
-        model = keras.saving.load_model(saved[-1], safe_mode=True)
-        initial_epoch = int(_CHECKPOINT.search(saved[-1].name).group(1))
+    initial_epoch = finished_epochs(run_dir)
+    if initial_epoch:
+        model = keras.saving.load_model(checkpoints(run_dir / "checkpoints")[-1], safe_mode=True)
     else:
         model = models.build_model(config.model, **config.hparams)
-        initial_epoch = 0
 
     if train_data is None:
         folds = [f for f in range(5) if f != config.fold]
-        train_data = data.load_multiloc("train", data_dir, folds)
-        if config.fold is not None:
-            validation_data = data.load_multiloc("train", data_dir, [config.fold])
-    train_batches = data.batch(train_data, config.batch_size, shuffle_seed=config.seed)
-    validation_batches = data.batch(validation_data, config.batch_size) if validation_data is not None else None
+        train_batches = multiloc.batches("train", folds, config.batch_size, config.seed, data_dir)
+        validation_batches = (multiloc.batches("train", [config.fold], config.batch_size, data_dir=data_dir)
+                              if config.fold is not None else None)
+    else:
+        from protloc import data
+
+        train_batches = data.batch(train_data, config.batch_size, shuffle_seed=config.seed)
+        validation_batches = data.batch(validation_data, config.batch_size) if validation_data is not None else None
 
     if initial_epoch < config.epochs:
         callbacks = [EpochCheckpoint(run_dir / "checkpoints"),
-                     keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
-                     keras.callbacks.TensorBoard(str(run_dir / "logs")), *callbacks]
+                     keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True), *callbacks]
+        if importlib.util.find_spec("tensorflow"):  # Keras writes TensorBoard logs through tf.summary
+            callbacks.insert(2, keras.callbacks.TensorBoard(str(run_dir / "logs")))
         model.fit(train_batches, validation_data=validation_batches, epochs=config.epochs,
                   initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
     if initial_epoch < config.epochs or not (run_dir / "model.keras").exists():

@@ -155,6 +155,33 @@ def test_table1_runs_its_plan_in_order_and_reports_models_ensemble_and_cv(tmp_pa
             "fold 4 0.500)") in (tmp_path / "table1.md").read_text()
 
 
+def test_table1_only_trains_the_named_steps_and_gathers_finished_ones(tmp_path, monkeypatch):
+    table1 = load_benchmark("table1")
+    labels = np.arange(len(CLASS_NAMES))
+    trained, finished = [], {"rlstm-fold3"}
+    monkeypatch.setattr(table1, "timed_train", lambda run_dir, config, data_dir: trained.append(run_dir.name) or 60.0)
+    monkeypatch.setattr(table1, "cached_predictions", lambda run_dir, data_dir, fold=None: (labels, np.eye(11)))
+    monkeypatch.setattr(table1, "save_ensemble", lambda runs, path: None)
+    monkeypatch.setattr(table1.training, "read_history", lambda run_dir: [{"accuracy": 0.5}])
+    monkeypatch.setattr(table1.training, "finished_epochs", lambda run_dir: 2 if run_dir.name in finished else 0)
+    monkeypatch.setattr(table1, "RESULTS", tmp_path)
+    command = ["--epochs", "2", "--cv-only", "--out", str(tmp_path / "runs"), "--results", "cv"]
+
+    assert table1.main([*command, "--only", "alstm-fold1"]) == 0
+    assert trained == ["rlstm-fold3", "alstm-fold1"]  # the finished run is only read
+    results = json.loads((tmp_path / "cv.json").read_text())
+    assert results["cv"] == {"rlstm": {"3": 1.0}, "alstm": {"1": 1.0}} and results["models"] == {}
+    assert len(results["missing"]) == 8
+    markdown = (tmp_path / "cv.md").read_text()
+    assert markdown.startswith("# Table 1 on MultiLoc: 5-fold cross-validation") and "| model |" not in markdown
+
+    trained.clear()  # an R-LSTM seed trained before the seeds below it waits to join the ensemble
+    assert table1.main(["--epochs", "2", "--members", "3", "--no-cv", "--out", str(tmp_path / "runs"),
+                        "--only", "rlstm-seed2"]) == 0
+    results = json.loads((tmp_path / "table1.json").read_text())
+    assert trained == ["rlstm-seed2"] and results["models"] == {} and "rlstm-seed2" in results["missing"]
+
+
 def test_learning_curve_reports_every_epoch_and_extends_only_the_same_run(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
     curve = load_benchmark("learning_curve")
@@ -246,8 +273,7 @@ def test_table1_predicts_again_once_a_run_is_extended(tmp_path, monkeypatch):
         return np.array([0]), np.array([[1.0, 0.0]])
 
     monkeypatch.setattr(table1.evaluation, "predict_probabilities", fake_predict)
-    monkeypatch.setattr(table1.data, "load_multiloc", lambda split, data_dir, folds: None)
-    monkeypatch.setattr(table1.data, "batch", lambda dataset: None)
+    monkeypatch.setattr(table1.multiloc, "batches", lambda split, folds, data_dir: None)
     table1.cached_predictions(run, None)
     table1.cached_predictions(run, None)
     assert len(calls) == 1  # the second call reads test_predictions.npz

@@ -127,10 +127,6 @@ def test_cli_reports_errors_without_traceback(tmp_path, capsys):
 
 
 def test_atomic_writes_get_normal_permissions(tmp_path):
-    import os
-
-    from protloc import files
-
     files.write_text(tmp_path / "a.txt", "x")
     umask = os.umask(0)
     os.umask(umask)

@@ -6,14 +6,12 @@ Sources, in order of precedence:
   3. the pinned raw files of KohlbacherLab/MultiLoc2 on GitHub (checksums in ``checksums.tsv``).
 Local files are checked against the same SHA-256 sums as downloads.
 
-Split (deterministic, independent of file order and machine): within each class, proteins are ordered by
-``sha256("multiloc-v1:" + accession)``; the first ``round(n / 5)`` form ``test``, the rest ``train``, whose
-``fold`` (0-4) is the position in that order modulo 5, so folds are stratified too. Test examples have
-``fold == -1``. Sequences are tokenized and middle-truncated by :mod:`protloc.sequences`.
+The split (stratified 4/5 train, 1/5 test, 5 stratified folds in train, fixed by the accessions' SHA-256) is
+:func:`protloc.multiloc.assign_splits`; test examples have ``fold == -1``. Sequences are tokenized and
+middle-truncated by :mod:`protloc.sequences`.
 """
 from __future__ import annotations
 
-import hashlib
 from os import environ  # only the environment: builders read files through epath
 
 from etils import epath
@@ -22,67 +20,17 @@ import tensorflow_datasets.public_api as tfds
 
 from protloc import sequences
 from protloc.classes import CLASS_NAMES
+from protloc.multiloc import DATA_DIR_VARIABLE, FILE_OF_CLASS, assign_splits, local_files, read_checksums
 
-
-FILE_OF_CLASS = dict(zip(CLASS_NAMES, (
-    "ER.fasta", "Golgi.fasta", "chloroplast.fasta", "cytoplasmic.fasta", "extracellular.fasta",
-    "lysosomal.fasta", "mitochondrial.fasta", "nuclear.fasta", "peroxisomal.fasta", "plasma_membrane.fasta",
-    "vacuolar.fasta")))
 
 _URL_BASE = ("https://raw.githubusercontent.com/KohlbacherLab/MultiLoc2/8c4b6f4cc5f43093787f87a04b6edfc4044e307b/"
              "MultiLoc2/data/datasets/multiloc/")
-SPLIT_SALT = "multiloc-v1:"
-TEST_FRACTION = 0.2
-NUM_FOLDS = 5
 MAX_LENGTH = sequences.DEFAULT_MAX_LENGTH
-DATA_DIR_VARIABLE = "PROTLOC_DATA_DIR"
-
-
-def assign_splits(accessions_by_class: dict[str, list[str]]) -> dict[str, tuple[str, int]]:
-    """Stratified, seeded train/test split with 5 stratified folds inside train.
-
-    Args:
-        accessions_by_class: class name -> accessions of that class (any order).
-
-    Returns:
-        accession -> (``"train"`` or ``"test"``, fold 0-4, or -1 for test).
-
-    Raises:
-        ValueError: an accession occurs twice (it would otherwise risk landing in both splits).
-    """
-    assignment: dict[str, tuple[str, int]] = {}
-    for accessions in accessions_by_class.values():
-        ranked = sorted(accessions, key=lambda a: hashlib.sha256((SPLIT_SALT + a).encode()).hexdigest())
-        n_test = int(round(len(ranked) * TEST_FRACTION))
-        for position, accession in enumerate(ranked):
-            if accession in assignment:
-                raise ValueError(f"accession {accession!r} occurs more than once in the data")
-            assignment[accession] = ("test", -1) if position < n_test else (
-                "train", (position - n_test) % NUM_FOLDS)
-    return assignment
-
-
-def _read_checksums() -> dict[str, str]:
-    """File name -> expected SHA-256, from this folder's checksums.tsv."""
-    rows = (line.split("\t") for line in (epath.Path(__file__).parent / "checksums.tsv").read_text().splitlines())
-    return {row[3]: row[2] for row in rows if len(row) == 4}
 
 
 def _local_files(directory: epath.Path) -> dict[str, epath.Path]:
-    """Class -> file in ``directory``, each checked against checksums.tsv."""
-    expected = _read_checksums()
-    files = {}
-    for name, file_name in FILE_OF_CLASS.items():
-        path = directory / file_name
-        if not path.exists():
-            raise FileNotFoundError(f"{path} is missing: the MultiLoc directory needs all 11 files "
-                                    f"({', '.join(FILE_OF_CLASS.values())})")
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if digest != expected[file_name]:
-            raise ValueError(f"{path} has SHA-256 {digest}, expected {expected[file_name]}: not the pinned "
-                             f"MultiLoc file")
-        files[name] = path
-    return files
+    """Class -> file in ``directory``, each checked against this folder's checksums.tsv."""
+    return local_files(directory, read_checksums(epath.Path(__file__).parent / "checksums.tsv"))
 
 
 def _read_records(path: epath.Path) -> list[sequences.ProteinRecord]:

@@ -145,8 +145,10 @@ def markdown(results: dict) -> str:
         values = [folds[k] for k in sorted(folds)]
         spread = f" ± {statistics.stdev(values):.3f}" if len(values) > 1 else ""
         each = ", ".join(f"fold {k} {folds[k]:.3f}" for k in sorted(folds))
+        minutes = [seconds / 60 for seconds in results.get("cv_wall_time_s", {}).get(name, {}).values()]
         lines.append(f"* {name}: {len(values)}/5 folds done" + (
-            f", mean {statistics.mean(values):.3f}{spread} ({each})" if values else ""))
+            f", mean {statistics.mean(values):.3f}{spread} ({each})" if values else "") + (
+            f"; training wall time {_minutes_range(minutes)} a fold" if minutes else ""))
     elsewhere = {step: machines for step, machines in results.get("trained_on", {}).items()
                  if machines and machines != [results["machine"]]}
     if elsewhere:
@@ -233,7 +235,8 @@ def main(argv=None) -> int:
     results = {"command": "python " + " ".join(shlex.quote(a) for a in ["benchmarks/table1.py", *sys.argv[1:]]),
                "machine": machine(), "epochs": args.epochs, "members": args.members, "hparams": hparams,
                "paper": PAPER,
-               "models": {}, "ensemble_curve": [], "cv": {"rlstm": {}, "alstm": {}}, "missing": [], "trained_on": {}}
+               "models": {}, "ensemble_curve": [], "cv": {"rlstm": {}, "alstm": {}}, "missing": [], "trained_on": {},
+               "cv_wall_time_s": {}}
     if args.no_cv and args.cv_only:
         parser.error("--no-cv and --cv-only leave nothing to do")
     results["cv_only"] = args.cv_only
@@ -258,6 +261,7 @@ def main(argv=None) -> int:
         if fold is not None:
             labels, probabilities = cached_predictions(run_dir, args.data_dir, fold)
             results["cv"][name][str(fold)] = float(np.mean(labels == np.argmax(probabilities, axis=-1)))
+            results["cv_wall_time_s"].setdefault(name, {})[str(fold)] = wall_time
         else:
             labels, probabilities = cached_predictions(run_dir, args.data_dir)
             if seed == 0:
@@ -331,6 +335,11 @@ def versus_shorter_run(source: pathlib.Path, labels: np.ndarray, correct: np.nda
     report, source_correct = test_report(labels, source_probabilities)
     return {"run": str(source), "epochs": training.read_config(source).epochs, "accuracy": report["accuracy"],
             **evaluation.mcnemar_exact(correct, source_correct)}
+
+
+def _minutes_range(minutes: list[float]) -> str:
+    low, high = f"{min(minutes):.0f}", f"{max(minutes):.0f}"
+    return f"{low} min" if low == high else f"{low}-{high} min"
 
 
 def _p_value(p: float) -> str:

@@ -123,7 +123,7 @@ def read_split(split: str, folds=None, directory=None) -> tuple[list, list[int]]
     return tokens, labels
 
 
-def batches(split: str, folds=None, batch_size: int = 32, shuffle_seed: int | None = None, data_dir=None):
+def batches(split: str, folds=None, batch_size: int | None = None, shuffle_seed: int | None = None, data_dir=None):
     """Length-bucketed batches ``(tokens int32 (batch, length), labels int32 (batch,))`` of a split, for
     ``model.fit``, ``evaluate`` and :func:`protloc.evaluation.predict_probabilities`.
 
@@ -133,17 +133,18 @@ def batches(split: str, folds=None, batch_size: int = 32, shuffle_seed: int | No
 
     Args:
         split, folds: as in :func:`read_split`.
-        batch_size: proteins per batch.
+        batch_size: proteins per batch (default: ``protloc.batching.DEFAULT_BATCH_SIZE``).
         shuffle_seed: reshuffle every epoch with this seed; None keeps a fixed order.
         data_dir: TFDS data directory (TensorFlow backend only).
     """
     import keras
 
+    from protloc import batching  # imports Keras: kept out of the TFDS builder's imports
+
+    batch_size = batch_size or batching.DEFAULT_BATCH_SIZE
     if keras.backend.backend() == "tensorflow":
         from protloc import data
 
         return data.batch(data.load_multiloc(split, data_dir, folds), batch_size, shuffle_seed=shuffle_seed)
-    from protloc import batching
-
     tokens, labels = read_split(split, folds)
     return batching.BucketedBatches(tokens, labels, batch_size, shuffle_seed)

@@ -23,6 +23,8 @@ demo: $(STAMP)
 # stopped. The paper's own setting is table1.py's default (--epochs 100, learning rate 2e-4).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/table1.py --epochs 20 --learning-rate 1e-3 --members 10 --out runs/table1
+	# table1-cv.md: 5-fold CV of both models (its A-LSTM folds ran on a GPU: README, "Training without TensorFlow")
+	$(BIN)/python benchmarks/table1.py --epochs 20 --learning-rate 1e-3 --members 10 --cv-only --out runs/table1-cv --results table1-cv
 	$(BIN)/python benchmarks/learning_curve.py --model rlstm --fold 0 --epochs 60 --learning-rate 1e-3 --out runs/learning-curve
 	$(BIN)/python benchmarks/table1.py --epochs 50 --learning-rate 1e-3 --members 10 --out runs/table1-50-epochs --start-from runs/table1 --results table1-50-epochs
 	$(BIN)/python benchmarks/speed.py --train-steps 30 --proteins 20000 --ensemble pretrained-ensemble

@@ -111,16 +111,33 @@ def read_split(split: str, folds=None, directory=None) -> tuple[list, list[int]]
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     paths = local_files(pathlib.Path(directory or data_directory()), read_checksums())
     records = {name: list(sequences.read_fasta(path)) for name, path in paths.items()}
-    assignment = assign_splits({name: [record.id for record in recs] for name, recs in records.items()})
     wanted = None if folds is None else {int(fold) for fold in folds}
     tokens, labels = [], []
-    for label, name in enumerate(CLASS_NAMES):
-        for record in records[name]:
-            record_split, fold = assignment[record.id]
-            if record_split == split and (wanted is None or fold in wanted):
-                tokens.append(sequences.encode_sequence(record.sequence.rstrip("*"), record_id=record.id))
-                labels.append(label)
+    for name, record, fold, residues in split_members(records, split):
+        if wanted is None or fold in wanted:
+            tokens.append(sequences.encode_sequence(residues, record_id=record.id))
+            labels.append(CLASS_NAMES.index(name))
     return tokens, labels
+
+
+def split_members(records_by_class: dict[str, list], split: str):
+    """The proteins of one split, class by class in file order, as the TFDS builder and :func:`read_split` take
+    them.
+
+    Args:
+        records_by_class: class name -> its :class:`protloc.sequences.ProteinRecord` list.
+        split: "train" or "test".
+
+    Yields:
+        ``(class name, record, fold, residues)``: fold 0-4 (train) or -1 (test); residues without a trailing
+        stop ``*``.
+    """
+    assignment = assign_splits({name: [record.id for record in recs] for name, recs in records_by_class.items()})
+    for name, recs in records_by_class.items():
+        for record in recs:
+            record_split, fold = assignment[record.id]
+            if record_split == split:
+                yield name, record, fold, record.sequence.rstrip("*")
 
 
 def batches(split: str, folds=None, batch_size: int | None = None, shuffle_seed: int | None = None, data_dir=None):

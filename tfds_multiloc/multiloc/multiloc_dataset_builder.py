@@ -7,7 +7,7 @@ Sources, in order of precedence:
 Local files are checked against the same SHA-256 sums as downloads.
 
 The split (stratified 4/5 train, 1/5 test, 5 stratified folds in train, fixed by the accessions' SHA-256) is
-:func:`protloc.multiloc.assign_splits`; test examples have ``fold == -1``. Sequences are tokenized and
+:func:`protloc.multiloc.split_members`; test examples have ``fold == -1``. Sequences are tokenized and
 middle-truncated by :mod:`protloc.sequences`.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ import tensorflow_datasets.public_api as tfds
 
 from protloc import sequences
 from protloc.classes import CLASS_NAMES
-from protloc.multiloc import DATA_DIR_VARIABLE, FILE_OF_CLASS, assign_splits, local_files, read_checksums
+from protloc.multiloc import DATA_DIR_VARIABLE, FILE_OF_CLASS, local_files, read_checksums, split_members
 
 
 _URL_BASE = ("https://raw.githubusercontent.com/KohlbacherLab/MultiLoc2/8c4b6f4cc5f43093787f87a04b6edfc4044e307b/"
@@ -67,8 +67,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         files = self._find_files(dl_manager)
         records = {name: _read_records(path) for name, path in files.items()}
-        assignment = assign_splits({name: [r.id for r in recs] for name, recs in records.items()})
-        return {split: self._generate_examples(records, assignment, split) for split in ("train", "test")}
+        return {split: self._generate_examples(records, split) for split in ("train", "test")}
 
     def _find_files(self, dl_manager) -> dict[str, epath.Path]:
         if environ.get(DATA_DIR_VARIABLE):
@@ -80,18 +79,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         paths = dl_manager.download({name: _URL_BASE + file for name, file in FILE_OF_CLASS.items()})
         return {name: epath.Path(path) for name, path in paths.items()}
 
-    def _generate_examples(self, records, assignment, split):
-        for name, recs in records.items():
-            for record in recs:
-                wanted_split, fold = assignment[record.id]
-                if wanted_split != split:
-                    continue
-                residues = record.sequence.rstrip("*")
-                yield record.id, {
-                    "accession": record.id,
-                    "sequence": sequences.truncate_middle(residues, MAX_LENGTH),
-                    "length": len(residues),
-                    "tokens": sequences.encode_sequence(residues, MAX_LENGTH, record.id),
-                    "label": name,
-                    "fold": fold,
-                }
+    def _generate_examples(self, records, split):
+        for name, record, fold, residues in split_members(records, split):
+            yield record.id, {
+                "accession": record.id,
+                "sequence": sequences.truncate_middle(residues, MAX_LENGTH),
+                "length": len(residues),
+                "tokens": sequences.encode_sequence(residues, MAX_LENGTH, record.id),
+                "label": name,
+                "fold": fold,
+            }

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
+from protloc import multiloc
 from tfds_multiloc.multiloc import multiloc_dataset_builder as builder_module
 
 FILES = builder_module.FILE_OF_CLASS.values()
@@ -34,8 +35,8 @@ class MultilocTest(tfds.testing.DatasetBuilderTestCase):
 def test_split_is_stratified_disjoint_and_independent_of_order():
     by_class = {"a": [f"A{i}" for i in range(50)], "b": [f"B{i}" for i in range(10)]}
     shuffled = {name: list(reversed(accs)) for name, accs in reversed(list(by_class.items()))}
-    assignment = builder_module.assign_splits(by_class)
-    assert assignment == builder_module.assign_splits(shuffled)
+    assignment = multiloc.assign_splits(by_class)
+    assert assignment == multiloc.assign_splits(shuffled)
     for name, accs in by_class.items():
         splits = [assignment[a][0] for a in accs]
         assert splits.count("test") == round(len(accs) / 5)
@@ -47,7 +48,7 @@ def test_split_is_stratified_disjoint_and_independent_of_order():
 
 def test_duplicate_accession_is_refused():
     with pytest.raises(ValueError, match="'P1' occurs more than once"):
-        builder_module.assign_splits({"a": ["P1", "P2"], "b": ["P1"]})
+        multiloc.assign_splits({"a": ["P1", "P2"], "b": ["P1"]})
 
 
 def test_local_directory_missing_file_is_named(tmp_path):

@@ -16,16 +16,14 @@ import argparse
 import json
 import math
 import pathlib
-import shlex
 import statistics
 import sys
 
 import keras
 
-from protloc import data, files, models, runtime, training
-from table1 import EpochWallClock, machine, start_from  # benchmarks/ is on sys.path when run as a script
+from common import EpochWallClock, command, machine, start_from, write_results as write_files
+from protloc import datasets, models, runtime, training
 
-RESULTS = pathlib.Path(__file__).parent / "results"
 MILESTONES = (10, 20, 30, 40, 50, 60, 80, 100)
 """Epochs at which the report compares the curve, each as the mean over the 5 epochs ending there."""
 
@@ -81,32 +79,33 @@ class WriteResults(keras.callbacks.Callback):
 
 
 def write_results(results: dict) -> None:
-    stem = f"learning-curve-{results['model']}-fold{results['fold']}"
-    files.write_json(RESULTS / f"{stem}.json", {**results, "summary": summary(results)})
-    files.write_text(RESULTS / f"{stem}.md", markdown(results))
+    write_files(f"learning-curve-{results['model']}-fold{results['fold']}", {**results, "summary": summary(results)},
+                markdown(results))
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="rlstm", choices=sorted(models.MODEL_BUILDERS))
-    parser.add_argument("--fold", type=int, default=0, choices=range(5))
+    parser.add_argument("--model", default="rlstm", choices=sorted(models.FAMILIES))
+    parser.add_argument("--dataset", default=datasets.DEFAULT, choices=datasets.names())
+    parser.add_argument("--fold", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--learning-rate", type=float, help="default: the paper's 2e-4")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--start-from", type=pathlib.Path, help="a shorter run of the same configuration to extend")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/learning-curve"))
-    parser.add_argument("--data-dir", help="TFDS data directory")
+    parser.add_argument("--data-dir", help="directory of the data set's files (default: the data set's own)")
     args = parser.parse_args(argv)
     runtime.run_branches_in_parallel()
 
-    hparams = models.resolve_hparams(learning_rate=args.learning_rate)
-    config = training.RunConfig(model=args.model, hparams=hparams, epochs=args.epochs, seed=args.seed, fold=args.fold)
+    learning_rate = args.learning_rate or training.PAPER_LEARNING_RATE
+    hparams = {**models.resolve_hparams(), "learning_rate": learning_rate}
+    config = training.RunConfig(model=args.model, hparams=hparams, epochs=args.epochs, seed=args.seed, fold=args.fold,
+                                dataset=args.dataset)
     run_dir = args.out / f"{args.model}-fold{args.fold}"
     if args.start_from and not run_dir.exists():
         start_from(args.start_from, run_dir, config)
-    fixed = {"command": shlex.join(["python", "benchmarks/learning_curve.py", *sys.argv[1:]]), "machine": machine(),
-             "model": args.model, "fold": args.fold, "epochs": args.epochs, "hparams": hparams,
-             "validation_proteins": sum(1 for _ in data.load_multiloc("train", args.data_dir, [args.fold]))}
+    fixed = {"command": command(), "machine": machine(), "model": args.model, "fold": args.fold, "epochs": args.epochs,
+             "hparams": hparams, "validation_proteins": len(config.spec.examples("train", [args.fold], args.data_dir))}
     clock = EpochWallClock(run_dir / "wall_time.json")
     training.train(run_dir, config, data_dir=args.data_dir, verbose=2,
                    callbacks=[clock, WriteResults(run_dir, clock, fixed)])

@@ -16,9 +16,9 @@ import json
 import pathlib
 import sys
 
+from common import RESULTS
 from protloc import files, models, pretrained, training
 
-RESULTS = pathlib.Path(__file__).parent / "results"
 
 
 def measured_accuracy(results: dict, entry: str | None, members: int, source: str) -> dict:

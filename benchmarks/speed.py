@@ -28,7 +28,6 @@ import concurrent.futures
 import multiprocessing
 import os
 import pathlib
-import platform
 import random
 import shlex
 import subprocess
@@ -38,9 +37,10 @@ import time
 
 import numpy as np
 
-from protloc import data, files, models, predict, runtime, sequences
+from common import command, machine, write_results
+from protloc import datasets, models, pipeline, predict, runtime, sequences, training
+from protloc.datasets import multiloc
 
-RESULTS = pathlib.Path(__file__).parent / "results"
 TF_DEFAULT_THREADS = {"TF_NUM_INTRAOP_THREADS": "0", "TF_NUM_INTEROP_THREADS": "0"}
 """Environment under which TensorFlow picks its own thread pools (and protloc's layout stands aside)."""
 TRAINING_SETUPS = {"bucketed": (True, None), "padded_to_1000": (False, None),
@@ -63,20 +63,23 @@ def in_fresh_process(function, *args, environment: dict | None = None):
         return pool.submit(function, *args).result()
 
 
-def training_throughput(bucketed: bool, steps: int, batch_size: int) -> dict:
-    """Proteins/s and residues/s of train_on_batch over ``steps`` batches (after 2 warm-up batches)."""
+def training_throughput(bucketed: bool, steps: int, batch_size: int, directory: str) -> dict:
+    """Proteins/s and residues/s of train_on_batch over ``steps`` batches (after 2 warm-up batches); unbucketed
+    batches are all padded to the longest training protein (1000 residues after truncation)."""
     runtime.run_branches_in_parallel()
-    model = models.build_model("rlstm")
-    batches = iter(data.batch(data.load_multiloc("train"), batch_size, bucketed=bucketed, shuffle_seed=0).repeat())
+    model = training.compile_model(models.build_model("rlstm", multiloc.CLASS_NAMES))
+    boundaries = pipeline.BUCKET_BOUNDARIES if bucketed else ()
+    examples = datasets.get("multiloc").examples("train", directory=directory)
+    planned = pipeline.BucketedBatches(examples, batch_size, 0, boundaries)
+    batches = (planned[i % len(planned)] for i in range(steps + 2))
     for _ in range(2):
         model.train_on_batch(*next(batches))
     proteins = residues = 0
     start = time.perf_counter()
-    for _ in range(steps):
-        tokens, labels = next(batches)
-        model.train_on_batch(tokens, labels)
-        proteins += int(tokens.shape[0])
-        residues += int(np.count_nonzero(tokens.numpy()))
+    for features, labels in batches:
+        model.train_on_batch(features, labels)
+        proteins += len(labels)
+        residues += int(np.count_nonzero(features[models.TOKENS]))
     seconds = time.perf_counter() - start
     return {"proteins_per_s": proteins / seconds, "residues_per_s": residues / seconds, "steps": steps,
             "seconds": seconds}
@@ -109,14 +112,14 @@ def proteome_fasta(path: pathlib.Path, count: int, pool: list[sequences.ProteinR
 
 def predict_run(fasta: pathlib.Path, model: str, environment: dict | None = None) -> dict:
     """Runs ``protloc predict`` in a fresh process; its wall time and its own peak RSS (MiB)."""
-    command = [sys.executable, "-m", "protloc.cli", "predict", str(fasta), "-o", os.devnull, "--model", model]
+    argv = [sys.executable, "-m", "protloc.cli", "predict", str(fasta), "-o", os.devnull, "--model", model]
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                env={**os.environ, **(environment or {})})
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     if status != 0:
-        raise RuntimeError(f"{shlex.join(command)} failed: {process.stderr.read().decode()[-2000:]}")
+        raise RuntimeError(f"{shlex.join(argv)} failed: {process.stderr.read().decode()[-2000:]}")
     return {"seconds": seconds, "peak_rss_mib": usage.ru_maxrss / 1024}
 
 
@@ -182,14 +185,12 @@ def main(argv=None) -> int:
         parser.error(f"the MultiLoc FASTA directory (--data-dir or $PROTLOC_DATA_DIR) is needed to sample "
                      f"proteome-like inputs; got {directory!r}")
 
-    steps, size = args.train_steps, data.DEFAULT_BATCH_SIZE
-    training = summarize_training([
-        {name: in_fresh_process(training_throughput, bucketed, steps, size, environment=environment)
+    steps, size = args.train_steps, pipeline.DEFAULT_BATCH_SIZE
+    training_rates = summarize_training([
+        {name: in_fresh_process(training_throughput, bucketed, steps, size, directory, environment=environment)
          for name, (bucketed, environment) in TRAINING_SETUPS.items()} for _ in range(args.rounds)])
 
-    from tfds_multiloc.multiloc.multiloc_dataset_builder import FILE_OF_CLASS
-
-    pool = [r for file in FILE_OF_CLASS.values() for r in sequences.read_fasta(pathlib.Path(directory) / file)]
+    pool = [r for file in multiloc.FILE_OF_CLASS.values() for r in sequences.read_fasta(pathlib.Path(directory) / file)]
     members = {model: models.member_count(models.load_model(model)) for model in (args.model, args.ensemble) if model}
     inference = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -210,11 +211,9 @@ def main(argv=None) -> int:
                            "fresh_row": next(i for i, row in enumerate(inference)
                                              if row["proteins"] == count and row["model"].startswith("single"))}
 
-    results = {"command": shlex.join(["python", "benchmarks/speed.py", *sys.argv[1:]]),
-               "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}", "training": training,
-               "inference": inference, "started": started}
-    files.write_json(RESULTS / "speed.json", results)
-    files.write_text(RESULTS / "speed.md", markdown(results))
+    results = {"command": command(), "machine": machine(), "training": training_rates, "inference": inference,
+               "started": started}
+    write_results("speed", results, markdown(results))
     print(markdown(results))
     return 0
 

@@ -21,93 +21,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
-import platform
-import shlex
-import shutil
 import statistics
 import sys
-import time
 
-import keras
 import numpy as np
 
-from protloc import evaluation, files, models, multiloc, runtime, training
-from protloc.classes import CLASS_NAMES
+from common import (cached_predictions, command, machine, start_from, test_report, timed_train, trained_on,
+                    write_results)
+from protloc import datasets, evaluation, files, models, runtime, training
 
 PAPER = {"rlstm": 0.879, "alstm": 0.854, "ensemble": 0.902, "multiloc": 0.767}
 PAPER_SETUP = {"epochs": 100, "learning_rate": 2e-4, "members": 10}
-RESULTS = pathlib.Path(__file__).parent / "results"
-
-
-class EpochWallClock(keras.callbacks.Callback):
-    """Adds every finished epoch's wall time to a JSON ledger ``{"seconds": total, "machines": [...]}``, so that a
-    run stopped and resumed keeps the time of every epoch it finished and the machines they ran on."""
-
-    def __init__(self, path: pathlib.Path):
-        super().__init__()
-        self.path, self.start = path, None
-
-    def read(self) -> dict:
-        return json.loads(self.path.read_text()) if self.path.exists() else {"seconds": 0.0}
-
-    def total(self) -> float:
-        return self.read()["seconds"]
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.time()
-
-    def on_epoch_end(self, epoch, logs=None):
-        ledger = self.read()
-        machines = [m for m in ledger.get("machines", []) if m != machine()] + [machine()]
-        files.write_json(self.path, {"seconds": ledger["seconds"] + time.time() - self.start, "machines": machines})
-
-
-def trained_on(run_dir: pathlib.Path) -> list[str]:
-    """The machines a run's epochs ran on (from its wall-time ledger; empty when it has none)."""
-    return EpochWallClock(run_dir / "wall_time.json").read().get("machines", [])
-
-
-def timed_train(run_dir: pathlib.Path, config: training.RunConfig, data_dir) -> float:
-    """Trains (or resumes) a run; returns the wall time of all its epochs in seconds, across resumes."""
-    clock = EpochWallClock(run_dir / "wall_time.json")
-    training.train(run_dir, config, data_dir=data_dir, verbose=2, callbacks=[clock])
-    return clock.total()
-
-
-def cached_predictions(run_dir: pathlib.Path, data_dir, fold: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """A finished run's labels ``(n,)`` and probabilities ``(n, classes)`` on the test split, or with ``fold`` on
-    that held-out fold of the training split, in the split's fixed batch order (the same for every model);
-    computed once, then read from ``run_dir/{test,validation}_predictions.npz`` until the model is newer (a run
-    extended to more epochs)."""
-    path = run_dir / ("test_predictions.npz" if fold is None else "validation_predictions.npz")
-    if not path.exists() or path.stat().st_mtime < (run_dir / "model.keras").stat().st_mtime:
-        split, folds = ("test", None) if fold is None else ("train", [fold])
-        batches = multiloc.batches(split, folds, data_dir=data_dir)
-        labels, probabilities = evaluation.predict_probabilities(models.load_model(run_dir), batches)
-        with files.atomic_path(path) as temporary:
-            np.savez(temporary, labels=labels, probabilities=probabilities)
-    with np.load(path) as saved:
-        return saved["labels"], saved["probabilities"]
-
-
-def test_report(labels: np.ndarray, probabilities: np.ndarray) -> tuple[dict, np.ndarray]:
-    """The report of predicted ``probabilities`` against ``labels``, and whether each protein was right."""
-    predictions = np.argmax(probabilities, axis=-1)
-    return evaluation.classification_report(labels, predictions, CLASS_NAMES), labels == predictions
-
-
-def machine() -> str:
-    """The CPUs, and the Keras backend with its accelerator where it is not the CPU."""
-    cpus = f"{os.cpu_count()} CPU cores, {platform.machine()}, {platform.processor() or platform.system()}"
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-
-        devices = [device.device_kind for device in jax.devices() if device.platform != "cpu"]
-        return f"{cpus}; Keras on JAX" + (f", {devices[0]}" if devices else "")
-    return cpus if backend == "tensorflow" else f"{cpus}; Keras on {backend}"
+SPEC = datasets.get("multiloc")
+"""The paper's Table 1 is on MultiLoc."""
 
 
 def setup_differences(results: dict) -> list[str]:
@@ -146,7 +73,7 @@ def markdown(results: dict) -> str:
         spread = f" ± {statistics.stdev(values):.3f}" if len(values) > 1 else ""
         each = ", ".join(f"fold {k} {folds[k]:.3f}" for k in sorted(folds))
         minutes = [seconds / 60 for seconds in results.get("cv_wall_time_s", {}).get(name, {}).values()]
-        lines.append(f"* {name}: {len(values)}/5 folds done" + (
+        lines.append(f"* {name}: {len(values)}/{SPEC.num_folds} folds done" + (
             f", mean {statistics.mean(values):.3f}{spread} ({each})" if values else "") + (
             f"; training wall time {_minutes_range(minutes)} a fold" if minutes else ""))
     elsewhere = {step: machines for step, machines in results.get("trained_on", {}).items()
@@ -226,14 +153,13 @@ def main(argv=None) -> int:
                         help="train only these steps (e.g. rlstm-seed3,alstm-fold0; '' for none), report the others "
                              "only where they are finished: lets several processes share a machine, each with its "
                              "own steps (their wall times then count the sharing), and a last one gather them")
-    parser.add_argument("--data-dir", help="TFDS data directory (TensorFlow backend; other backends read the "
-                                           "FASTA files of PROTLOC_DATA_DIR)")
+    parser.add_argument("--data-dir", help="directory of MultiLoc's FASTA files (default: $PROTLOC_DATA_DIR)")
     args = parser.parse_args(argv)
     runtime.run_branches_in_parallel()
 
-    hparams = models.resolve_hparams(learning_rate=args.learning_rate, lstm_units=args.lstm_units)
-    results = {"command": "python " + " ".join(shlex.quote(a) for a in ["benchmarks/table1.py", *sys.argv[1:]]),
-               "machine": machine(), "epochs": args.epochs, "members": args.members, "hparams": hparams,
+    learning_rate = args.learning_rate or training.PAPER_LEARNING_RATE
+    hparams = {**models.resolve_hparams(lstm_units=args.lstm_units), "learning_rate": learning_rate}
+    results = {"command": command(), "machine": machine(), "epochs": args.epochs, "members": args.members, "hparams": hparams,
                "paper": PAPER,
                "models": {}, "ensemble_curve": [], "cv": {"rlstm": {}, "alstm": {}}, "missing": [], "trained_on": {},
                "cv_wall_time_s": {}}
@@ -243,7 +169,7 @@ def main(argv=None) -> int:
     plan = [] if args.cv_only else (
         [("rlstm", 0, None), ("alstm", 0, None)] + [("rlstm", seed, None) for seed in range(1, args.members)])
     if not args.no_cv:
-        plan += [(name, 0, fold) for name in ("rlstm", "alstm") for fold in range(5)]
+        plan += [(name, 0, fold) for name in ("rlstm", "alstm") for fold in range(SPEC.num_folds)]
     results["missing"] = [_step_name(*step) for step in plan]
     ensemble = SeedEnsemble(args.out / "ensemble.keras")
 
@@ -253,7 +179,8 @@ def main(argv=None) -> int:
         if args.only is not None and run_dir.name not in args.only and training.finished_epochs(run_dir) < args.epochs:
             ensemble_gap |= name == "rlstm" and fold is None
             continue
-        config = training.RunConfig(model=name, hparams=hparams, epochs=args.epochs, seed=seed, fold=fold)
+        config = training.RunConfig(model=name, hparams=hparams, epochs=args.epochs, seed=seed, fold=fold,
+                                    dataset=SPEC.name)
         if args.start_from and not run_dir.exists() and (args.start_from / run_dir.name).exists():
             start_from(args.start_from / run_dir.name, run_dir, config)
         wall_time = timed_train(run_dir, config, args.data_dir)
@@ -265,7 +192,7 @@ def main(argv=None) -> int:
         else:
             labels, probabilities = cached_predictions(run_dir, args.data_dir)
             if seed == 0:
-                report, correct = test_report(labels, probabilities)
+                report, correct = test_report(labels, probabilities, SPEC.class_names)
                 results["models"][name] = {"report": report, "wall_time_s": wall_time,
                                            "training_accuracy": training.read_history(run_dir)[-1]["accuracy"]}
                 if args.start_from and (args.start_from / run_dir.name / "model.keras").exists():
@@ -280,8 +207,8 @@ def main(argv=None) -> int:
                     results["models"][f"ensemble ({len(ensemble.runs)} R-LSTMs)"] = ensemble.entry()
                 results["ensemble_curve"] = ensemble.curve
         results["missing"].remove(_step_name(name, seed, fold))
-        write_results(results, args.results)
-    write_results(results, args.results)
+        write_results(args.results, results, markdown(results))
+    write_results(args.results, results, markdown(results))
     return 0
 
 
@@ -311,16 +238,16 @@ class SeedEnsemble:
         self.wall_time_s += wall_time_s
         if len(self.runs) > 1:
             save_ensemble(self.runs, self.path)
-        report = test_report(labels, np.mean(self.probabilities, axis=0))[0]
+        report = test_report(labels, np.mean(self.probabilities, axis=0), SPEC.class_names)[0]
         self.curve.append({"members": len(self.runs), "accuracy": report["accuracy"],
                            "accuracy_95ci": report["accuracy_95ci"],
-                           "newest_member_alone": test_report(labels, probabilities)[0]["accuracy"]})
+                           "newest_member_alone": test_report(labels, probabilities, SPEC.class_names)[0]["accuracy"]})
 
     def entry(self) -> dict:
         """The ensemble's results entry: test report, summed training time, and an exact McNemar test against
         its first member (the single R-LSTM of Table 1) on the same proteins."""
-        report, correct = test_report(self.labels, np.mean(self.probabilities, axis=0))
-        first_correct = test_report(self.labels, self.probabilities[0])[1]
+        report, correct = test_report(self.labels, np.mean(self.probabilities, axis=0), SPEC.class_names)
+        first_correct = test_report(self.labels, self.probabilities[0], SPEC.class_names)[1]
         return {"report": report, "wall_time_s": self.wall_time_s,
                 "vs_rlstm": evaluation.mcnemar_exact(correct, first_correct)}
 
@@ -332,7 +259,7 @@ def versus_shorter_run(source: pathlib.Path, labels: np.ndarray, correct: np.nda
     if not np.array_equal(labels, source_labels):
         raise RuntimeError(f"{source}: test proteins in another order than the extended run's (remove its "
                            f"test_predictions.npz to predict them again)")
-    report, source_correct = test_report(labels, source_probabilities)
+    report, source_correct = test_report(labels, source_probabilities, SPEC.class_names)
     return {"run": str(source), "epochs": training.read_config(source).epochs, "accuracy": report["accuracy"],
             **evaluation.mcnemar_exact(correct, source_correct)}
 
@@ -344,21 +271,6 @@ def _minutes_range(minutes: list[float]) -> str:
 
 def _p_value(p: float) -> str:
     return f"p = {p:.3f}" if p >= 0.001 else "p < 0.001"
-
-
-def write_results(results: dict, name: str = "table1") -> None:
-    files.write_json(RESULTS / f"{name}.json", results)
-    files.write_text(RESULTS / f"{name}.md", markdown(results))
-
-
-def start_from(source: pathlib.Path, run_dir: pathlib.Path, config: training.RunConfig) -> None:
-    """Copies the run ``source`` to ``run_dir`` (which must not exist yet), to be trained on to ``config.epochs``;
-    ``source`` must be the same run as ``config`` with at most as many epochs."""
-    saved = training.read_config(source)
-    if not saved.same_run_as(config) or saved.epochs > config.epochs:
-        raise SystemExit(f"--start-from {source}: its config.json differs from this run's beyond the epochs, or "
-                         f"has more than {config.epochs} epochs")
-    shutil.copytree(source, run_dir)
 
 
 def save_ensemble(member_runs: list[pathlib.Path], path: pathlib.Path) -> None:

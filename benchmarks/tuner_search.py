@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import argparse
 import pathlib
-import shlex
 import sys
 
-from protloc import evaluation, files, models, runtime, training
-# benchmarks/ is on sys.path when run as a script
-from table1 import cached_predictions, machine, test_report, timed_train
+from common import cached_predictions, command, machine, test_report, timed_train, write_results
+from protloc import datasets, evaluation, models, runtime, training
 from tuning import search
 
-RESULTS = pathlib.Path(__file__).parent / "results"
 PAPER_RLSTM_ACCURACY = 0.879
 
 
@@ -37,6 +34,8 @@ def markdown(results: dict) -> str:
              f"| model | rlstm / alstm | {best['model']} |"]
     for name, value in best["hparams"].items():
         lines.append(f"| {name} | {models.PAPER_HPARAMS.get(name)} | {value} |")
+    if "learning_rate" in best:
+        lines.append(f"| learning_rate | {training.PAPER_LEARNING_RATE} | {best['learning_rate']} |")
     lines += ["", f"Best validation accuracy in the search: {best['val_accuracy']:.4f}", "",
               f"## Best configuration retrained on the whole training split ({results['retrain_epochs']} epochs)", "",
               f"Test accuracy {report['accuracy']:.3f} ({low:.3f}-{high:.3f}), MCC {report['mcc']:.3f}; "
@@ -56,19 +55,19 @@ def main(argv=None) -> int:
     runtime.run_branches_in_parallel()
 
     best = search.search_from_arguments(parser, args, args.out / "search", verbose=2)
-    config = training.RunConfig(model=best["model"], hparams=best["hparams"], epochs=args.retrain_epochs)
+    config = training.RunConfig(model=best["model"], hparams=best["hparams"], learning_rate=best["learning_rate"],
+                                epochs=args.retrain_epochs, dataset=args.dataset)
     wall_time = timed_train(args.out / "best", config, args.data_dir)
     trials_markdown = (args.out / "search" / "trials.md").read_text()
-    report = test_report(*cached_predictions(args.out / "best", args.data_dir))[0]
-    results = {"command": "python " + " ".join(shlex.quote(a) for a in ["benchmarks/tuner_search.py", *sys.argv[1:]]),
-               "machine": machine(), "tuner": args.tuner, "epochs": args.epochs, "folds": best["folds"],
+    report = test_report(*cached_predictions(args.out / "best", args.data_dir),
+                         datasets.get(args.dataset).class_names)[0]
+    results = {"command": command(), "machine": machine(), "tuner": args.tuner, "epochs": args.epochs, "folds": best["folds"],
                "fixed": args.fix, "trials_done": len(list((args.out / "search" / "tuner").glob("trial_*"))),
                "best": best,
                "retrain_epochs": args.retrain_epochs,
                "retrained": {"report": report, "wall_time_s": wall_time},
                "trials_markdown": trials_markdown}
-    files.write_json(RESULTS / "tuning.json", results)
-    files.write_text(RESULTS / "tuning.md", markdown(results))
+    write_results("tuning", results, markdown(results))
     print(evaluation.markdown_report(results["retrained"]["report"], "best configuration: test split"))
     return 0
 

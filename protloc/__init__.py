@@ -3,8 +3,8 @@ __version__ = "0.1.0"
 
 
 def load_pretrained(name: str = "pretrained"):
-    """A model shipped with the package: "pretrained" (one R-LSTM, the default) or "pretrained-ensemble";
-    see :mod:`protloc.pretrained`."""
-    from protloc.pretrained import load_pretrained as load
+    """A model shipped with the package: "pretrained" (one R-LSTM, the default) or "pretrained-ensemble"; see
+    :mod:`protloc.pretrained` and :func:`protloc.models.load_pretrained`."""
+    from protloc import models
 
-    return load(name)
+    return models.load_pretrained(name)

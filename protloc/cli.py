@@ -11,32 +11,38 @@ from protloc.sequences import SequenceError
 
 
 def _add_hparam_options(parser: argparse.ArgumentParser) -> None:
-    from protloc.models import PAPER_HPARAMS
+    """One option per architecture hyper-parameter of the zoo registry, plus the training recipe's."""
+    from protloc.models import HYPERPARAMETERS
+    from protloc.training import PAPER_LEARNING_RATE
 
     group = parser.add_argument_group("hyper-parameters (default: the paper's, see protloc.models)")
     group.add_argument("--config", type=pathlib.Path,
                        help="JSON with 'model' and/or 'hparams' (e.g. a tuner's best_hparams.json); "
                             "options given here override it")
-    group.add_argument("--blocks", nargs="+", help=f"feature blocks (default {PAPER_HPARAMS['blocks']})")
-    group.add_argument("--conv-filters", type=int, nargs=6, metavar="N",
-                       help="filters for widths 1 3 5 9 15 21 (0 turns a width off)")
-    for name in ("lstm_units", "dense_units", "attention_units"):
-        group.add_argument("--" + name.replace("_", "-"), type=int, help=f"default {PAPER_HPARAMS[name]}")
-    for name in ("dropout", "learning_rate", "init_scale"):
-        group.add_argument("--" + name.replace("_", "-"), type=float, help=f"default {PAPER_HPARAMS[name]}")
+    for hp in HYPERPARAMETERS.values():
+        if isinstance(hp.default, dict):
+            continue  # extra per-residue inputs come with the data, not from the command line
+        kind = type(hp.default[0]) if isinstance(hp.default, list) else type(hp.default)
+        group.add_argument("--" + hp.name.replace("_", "-"), type=kind,
+                           nargs=len(hp.default) if isinstance(hp.default, list) and kind is int else (
+                               "+" if isinstance(hp.default, list) else None),
+                           help=f"{hp.help} (default {hp.default})")
+    group.add_argument("--learning-rate", type=float, help=f"Adam's learning rate (default {PAPER_LEARNING_RATE})")
 
 
 def _run_config(args):
-    from protloc.training import RunConfig
+    """The RunConfig of ``protloc train``: --config's JSON, overridden by the options given."""
+    from protloc.models import HYPERPARAMETERS
+    from protloc.training import PAPER_LEARNING_RATE, RunConfig
 
     settings = json.loads(args.config.read_text()) if args.config else {}
     hparams = dict(settings.get("hparams", {}))
-    for name in ("blocks", "conv_filters", "lstm_units", "dense_units", "attention_units", "dropout",
-                 "learning_rate", "init_scale"):
-        if getattr(args, name) is not None:
-            hparams[name] = getattr(args, name)
+    learning_rate = hparams.pop("learning_rate", settings.get("learning_rate", PAPER_LEARNING_RATE))
+    hparams.update({name: getattr(args, name) for name in HYPERPARAMETERS
+                    if getattr(args, name, None) is not None})
     return RunConfig(model=args.model or settings.get("model", "rlstm"), hparams=hparams, epochs=args.epochs,
-                     batch_size=args.batch_size, seed=args.seed, fold=args.fold)
+                     learning_rate=args.learning_rate or learning_rate, batch_size=args.batch_size, seed=args.seed,
+                     fold=args.fold, dataset=args.dataset)
 
 
 def _train(args) -> None:
@@ -48,22 +54,22 @@ def _train(args) -> None:
 
 
 def _evaluate(args) -> None:
-    from protloc import data, evaluation, models, training
+    from protloc import datasets, evaluation, models, training
 
     run_dir = pathlib.Path(args.run)
     model = models.load_model(run_dir)
     name = run_dir.name if run_dir.is_dir() else run_dir.stem
+    config = training.read_config(run_dir) if (run_dir / "config.json").exists() else None
+    spec = datasets.get(args.dataset or (config.dataset if config else datasets.DEFAULT))
     if args.split == "validation":
-        fold = training.read_config(run_dir).fold
-        if fold is None:
+        if config is None or config.fold is None:
             raise ValueError(f"{run_dir} held out no fold: there is no validation split to evaluate")
-        examples = data.load_multiloc("train", args.data_dir, [fold])
+        examples = spec.examples("train", [config.fold], args.data_dir)
     else:
-        examples = data.load_multiloc(args.split, args.data_dir)
-    labels, predictions = evaluation.predict_labels(model, data.batch(examples, args.batch_size))
-    report = evaluation.classification_report(labels, predictions, models.class_names_of(model))
+        examples = spec.examples(args.split, None, args.data_dir)
+    report = evaluation.evaluate_examples(model, examples, args.batch_size)
     out = pathlib.Path(args.out) if args.out else (run_dir if run_dir.is_dir() else run_dir.parent)
-    title = f"{name}: {args.split} split"
+    title = f"{name}: {spec.name} {args.split} split"
     evaluation.write_report(report, out, f"evaluation-{args.split}", title)
     print(evaluation.markdown_report(report, title))
 
@@ -103,7 +109,7 @@ def _export(args) -> None:
 
 
 def _plot(args) -> None:
-    from protloc import data, evaluation, files, interpret, models
+    from protloc import datasets, evaluation, files, interpret, models, pipeline
 
     model = models.load_model(args.model)
     names = models.class_names_of(model)
@@ -111,12 +117,12 @@ def _plot(args) -> None:
     if members > 1 and args.figure != "confusion":
         raise ValueError(f"{args.model} is an ensemble of {members} models, each with its own filters and "
                          f"representation: plot {args.figure} of one member (its run directory) instead")
-    batches = data.batch(data.load_multiloc(args.split, args.data_dir), args.batch_size)
+    examples = datasets.get(args.dataset).examples(args.split, None, args.data_dir)
+    batches = pipeline.BucketedBatches(examples, args.batch_size)
     if args.figure == "filters":
         paths = interpret.plot_filters(model, args.out, args.format, batches)
     elif args.figure == "confusion":
-        labels, predictions = evaluation.predict_labels(model, batches)
-        paths = [interpret.plot_confusion(evaluation.classification_report(labels, predictions, names), args.out,
+        paths = [interpret.plot_confusion(evaluation.evaluate_examples(model, examples, args.batch_size), args.out,
                                           args.format)]
     else:
         features, labels, alphas = interpret.representations(model, batches)
@@ -134,20 +140,32 @@ def _plot(args) -> None:
         print(path)
 
 
+def _add_data_options(parser: argparse.ArgumentParser, run_default: bool = False) -> None:
+    """--dataset (a registered spec) and --data-dir; with ``run_default`` the data set defaults to the run's."""
+    from protloc import datasets
+
+    parser.add_argument("--dataset", choices=datasets.names(), default=None if run_default else datasets.DEFAULT,
+                        help="registered data set (default: " + (
+                            f"the run's own, else {datasets.DEFAULT})" if run_default else f"{datasets.DEFAULT})"))
+    parser.add_argument("--data-dir", help="directory of the data set's files (default: the data set's own, "
+                                           "e.g. $PROTLOC_DATA_DIR)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from protloc.data import DEFAULT_BATCH_SIZE
+    from protloc.models import FAMILIES
+    from protloc.pipeline import DEFAULT_BATCH_SIZE
 
     parser = argparse.ArgumentParser(prog="protloc", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="train a zoo model on MultiLoc; resumes an existing run directory")
-    train.add_argument("--model", choices=["rlstm", "alstm"], help="zoo model (default rlstm)")
+    train = commands.add_parser("train", help="train a zoo model; resumes an existing run directory")
+    train.add_argument("--model", choices=list(FAMILIES), help="zoo model family (default rlstm)")
     train.add_argument("--epochs", type=int, default=100)
     train.add_argument("--out", required=True, type=pathlib.Path, help="run directory")
-    train.add_argument("--fold", type=int, choices=range(5), help="hold out this training fold for validation")
+    train.add_argument("--fold", type=int, help="hold out this training fold for validation (0 .. folds - 1)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
-    train.add_argument("--data-dir", help="TFDS data directory (default: TFDS's)")
+    _add_data_options(train)
     _add_hparam_options(train)
     train.set_defaults(handler=_train)
 
@@ -156,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", choices=["test", "train", "validation"], default="test")
     evaluate.add_argument("--out", help="directory for evaluation-SPLIT.json/.md (default: the run directory)")
     evaluate.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
-    evaluate.add_argument("--data-dir", help="TFDS data directory (default: TFDS's)")
+    _add_data_options(evaluate, run_default=True)
     evaluate.set_defaults(handler=_evaluate)
 
     predict = commands.add_parser("predict", help="predict the compartment of every protein in a FASTA file")
@@ -182,11 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("figure", choices=["filters", "attention", "tsne", "confusion"])
     plot.add_argument("model", help="run directory, .keras file, 'pretrained' or 'pretrained-ensemble' "
                       "(confusion only)")
-    plot.add_argument("--split", choices=["test", "train"], default="test", help="MultiLoc split to plot on")
+    plot.add_argument("--split", choices=["test", "train"], default="test", help="data set split to plot on")
     plot.add_argument("--out", default="figures", help="output directory (default: figures)")
     plot.add_argument("--format", choices=["png", "svg", "pdf"], default="png")
     plot.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
-    plot.add_argument("--data-dir", help="TFDS data directory (default: TFDS's)")
+    _add_data_options(plot)
     plot.set_defaults(handler=_plot)
     return parser
 

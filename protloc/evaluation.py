@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from protloc import files
+from protloc import datasets, files, models, pipeline
 
 
 def wilson_interval(correct: int, total: int, z: float = 1.959964) -> tuple[float, float]:
@@ -120,17 +120,20 @@ def write_report(report: dict, directory, stem: str, title: str) -> None:
     files.write_text(f"{directory}/{stem}.md", markdown_report(report, title))
 
 
-def predict_probabilities(model, batches) -> tuple[np.ndarray, np.ndarray]:
-    """True class indices ``(n,)`` and predicted probabilities ``(n, classes)`` of batched ``(tokens, labels)``
-    data, in batch order."""
-    labels, probabilities = [], []
-    for tokens, batch_labels in batches:
-        labels.append(np.asarray(batch_labels))
-        probabilities.append(np.asarray(model.predict_on_batch(tokens)))
-    return np.concatenate(labels), np.concatenate(probabilities)
+def predict_probabilities(model, examples, batch_size: int = pipeline.DEFAULT_BATCH_SIZE) -> np.ndarray:
+    """Probabilities ``(n, classes)`` of a model for ``examples`` (:class:`protloc.datasets.Example`), in the
+    examples' order; predicted in length-bucketed batches of the features the model takes."""
+    planned = pipeline.BucketedBatches(examples, batch_size)
+    wanted = models.input_names(model)
+    outputs = [np.asarray(model.predict_on_batch({name: features[name] for name in wanted}))
+               for features, _ in planned]
+    probabilities = np.empty((len(planned.labels), outputs[0].shape[-1]), dtype=np.float32)
+    probabilities[planned.order] = np.concatenate(outputs)
+    return probabilities
 
 
-def predict_labels(model, batches) -> tuple[np.ndarray, np.ndarray]:
-    """True and predicted class indices of batched ``(tokens, labels)`` data."""
-    labels, probabilities = predict_probabilities(model, batches)
-    return labels, np.argmax(probabilities, axis=-1)
+def evaluate_examples(model, examples, batch_size: int = pipeline.DEFAULT_BATCH_SIZE) -> dict:
+    """:func:`classification_report` of ``model`` on ``examples`` (class names from the model)."""
+    probabilities = predict_probabilities(model, examples, batch_size)
+    return classification_report(datasets.labels_of(examples), np.argmax(probabilities, axis=-1),
+                                 models.class_names_of(model))

@@ -88,12 +88,16 @@ def export_saved_model(model, out, max_length: int = sequences.DEFAULT_MAX_LENGT
     out = pathlib.Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} already exists (use --overwrite, or a new version number)")
+    extra = [name for name in models.input_names(model) if name != models.TOKENS]
+    if extra:
+        raise ValueError(f"model {model.name!r} also needs the per-residue input(s) {', '.join(extra)}: only "
+                         f"token-only models can be exported")
     class_names = models.class_names_of(model)
     serving, has_attention = models.with_attention_output(model)
     names = tf.constant(class_names)
 
     def outputs(tokens):
-        result = serving(tokens, training=False)
+        result = serving({models.TOKENS: tokens}, training=False)
         probabilities, alpha = result if has_attention else (result, None)
         named = {"probabilities": probabilities,
                  "prediction": tf.gather(names, tf.argmax(probabilities, axis=-1)),

@@ -23,11 +23,12 @@ def effective_pssms(model) -> list[tuple[int, int, np.ndarray]]:
         ``(width, filter index, matrix)`` for every filter, the matrix of shape ``(20, width)`` (rows in
         STANDARD_RESIDUES order); entry [a, j] is the pre-activation contribution of residue a at offset j.
     """
-    bank = model.get_layer("conv_bank")
-    table = encoding.feature_table(model.get_layer("residue_encoding").blocks)[1:1 + len(STANDARD_RESIDUES)]
+    bank = model.get_layer(models.CONV_BANK_LAYER)
+    table = encoding.feature_table(model.get_layer(models.ENCODING_LAYER).blocks)[1:1 + len(STANDARD_RESIDUES)]
     result = []
     for convolution in bank.convolutions:
-        kernel = np.asarray(convolution.kernel)  # (width, features, filters)
+        # (width, features, filters); the encoding's features come first, extra per-residue inputs after them
+        kernel = np.asarray(convolution.kernel)[:, :table.shape[1]]
         width = kernel.shape[0]
         contributions = np.einsum("af,jfk->kaj", table, kernel)
         result += [(width, k, contributions[k]) for k in range(kernel.shape[2])]
@@ -59,24 +60,25 @@ def align_termini(alpha: np.ndarray, length: int, width: int = ALIGNED_LENGTH) -
 
 
 def representations(model, batches) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """Fixed-length representation, labels and (attention models) per-protein alpha of batched data.
+    """Fixed-length representation, labels and (attention models) per-protein alpha of ``(features, labels)``
+    batches (:class:`protloc.pipeline.BucketedBatches`).
 
     Returns:
         ``(features (n, d), labels (n,), alphas)``; ``alphas`` holds one array of length = residues per
         protein, empty for models without attention.
     """
     sub = models.representation_model(model)
-    features, labels, alphas = [], [], []
-    for tokens, batch_labels in batches:
-        output = sub.predict_on_batch(tokens)
+    outputs, labels, alphas = [], [], []
+    for inputs, batch_labels in batches:
+        output = sub.predict_on_batch(_inputs_of(sub, inputs))
         if isinstance(output, (list, tuple)):
             context, alpha = (np.asarray(o) for o in output)
-            lengths = np.count_nonzero(np.asarray(tokens), axis=1)
+            lengths = np.count_nonzero(np.asarray(inputs[models.TOKENS]), axis=1)
             alphas += [a[:n] for a, n in zip(alpha, lengths)]
             output = context
-        features.append(np.asarray(output))
+        outputs.append(np.asarray(output))
         labels.append(np.asarray(batch_labels))
-    return np.concatenate(features), np.concatenate(labels), alphas
+    return np.concatenate(outputs), np.concatenate(labels), alphas
 
 
 def _figure_path(out, name: str, fmt: str) -> pathlib.Path:
@@ -106,10 +108,14 @@ def filter_responses(model, batches) -> np.ndarray:
     in the order of :func:`effective_pssms`."""
     import keras
 
-    bank = model.get_layer("conv_bank")
-    sub = keras.Model(model.inputs, bank.output)
-    peaks = [np.asarray(sub.predict_on_batch(tokens)).max(axis=1) for tokens, _ in batches]
+    sub = keras.Model(model.input, model.get_layer(models.CONV_BANK_LAYER).output)
+    peaks = [np.asarray(sub.predict_on_batch(_inputs_of(sub, features))).max(axis=1) for features, _ in batches]
     return np.concatenate(peaks).mean(axis=0)
+
+
+def _inputs_of(model, features: dict) -> dict:
+    """The entries of a batch's ``features`` that ``model`` takes."""
+    return {name: features[name] for name in models.input_names(model)}
 
 
 def _logo_grid(items, title: str, path: pathlib.Path) -> pathlib.Path:

@@ -1,38 +1,88 @@
-"""The model zoo: registry name -> builder, paper defaults, and ensembles as one Keras model.
+"""The model zoo: the registry of model families and their hyper-parameters, and ensembles as one Keras model.
 
-Every model takes ``tokens`` (int, ``(batch, length)``, 0 = padding; see :mod:`protloc.sequences`) and
-returns class probabilities ``(batch, num_classes)`` from a :class:`ClassProbabilities` head that carries the
-class names, so they travel inside the saved ``.keras`` file.
+Every model takes a dict of named per-residue inputs, keras-hub style: ``{"tokens": int32 (batch, length)}``
+(0 = padding; see :mod:`protloc.sequences`), plus one float input ``(batch, length, width)`` per entry of the
+``residue_inputs`` hyper-parameter (e.g. ``{"profile": 20}``), whose values are appended to each residue's
+encoding. It returns class probabilities ``(batch, num_classes)`` from a :class:`ClassProbabilities` head that
+carries the class names, so they travel inside the saved ``.keras`` file. Models are returned uncompiled:
+optimizer, loss and learning rate belong to training (:func:`protloc.training.compile_model`).
 
 Defaults follow Sønderby et al. 2015: conv bank of widths 1, 3, 5, 9, 15, 21 with 10 filters each, 50%
-dropout on every layer, uniform initialisation in [-0.05, 0.05], Adam with learning rate 2e-4, attention
-width 400. LSTM and dense widths are not fixed by the paper's text; the defaults here (128 LSTM units per
-direction, 128 dense units) are those of our first measured prototype.
+dropout on every layer, uniform initialisation in [-0.05, 0.05], attention width 400. LSTM and dense widths are
+not fixed by the paper's text; the defaults here (128 LSTM units per direction, 128 dense units) are those of our
+first measured prototype.
 """
 from __future__ import annotations
 
+import dataclasses
 import pathlib
+from typing import Callable
 
 import keras
 from keras import ops
 
-from protloc import encoding
-from protloc.classes import CLASS_NAMES
-from protloc.layers import AttentionPooling, ConvBank, ReversedLSTMPair, ResidueEncoding
+from protloc import encoding, pretrained
+from protloc.layers import AttentionPooling, ConvBank, ResidueConcatenation, ReversedLSTMPair, ResidueEncoding
 from protloc.layers.conv_bank import PAPER_FILTERS, PAPER_WIDTHS
 
-PAPER_HPARAMS = {
-    "blocks": list(encoding.FEATURE_BLOCKS),
-    "conv_widths": list(PAPER_WIDTHS),
-    "conv_filters": list(PAPER_FILTERS),
-    "lstm_units": 128,
-    "dense_units": 128,
-    "attention_units": 400,
-    "dropout": 0.5,
-    "init_scale": 0.05,
-    "learning_rate": 2e-4,
-}
-"""Every hyper-parameter a zoo model accepts, with its default (``attention_units`` is used by alstm only)."""
+TOKENS = "tokens"
+"""Name of the token input of every zoo model."""
+ENCODING_LAYER, CONV_BANK_LAYER, REPRESENTATION_LAYER = "residue_encoding", "conv_bank", "representation"
+"""Names of the layers that interpretation reads (filters, fixed-length representation, attention)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class HyperParameter:
+    """One hyper-parameter of the zoo.
+
+    Attributes:
+        name: keyword of :func:`build_model`.
+        default: the paper's value (or ours where the paper gives none).
+        help: one line for the CLI.
+        search: the tuner's space: ``("choice", values)``, ``("int", low, high, step)`` or
+            ``("float", low, high, step)``; None: not searched. For a list-valued parameter the space applies to
+            each item, named by ``item_names``.
+        item_names: tuner names of the items of a list-valued parameter.
+        families: the families that use it (all when empty).
+    """
+
+    name: str
+    default: object
+    help: str
+    search: tuple | None = None
+    item_names: tuple = ()
+    families: tuple = ()
+
+    def used_by(self, family: str) -> bool:
+        return not self.families or family in self.families
+
+
+HYPERPARAMETERS = {hp.name: hp for hp in (
+    HyperParameter("blocks", list(encoding.FEATURE_BLOCKS),
+                   f"per-residue feature blocks, from {', '.join(encoding.FEATURE_BLOCKS)}"),
+    HyperParameter("residue_inputs", {}, "extra float per-residue inputs: name -> width (e.g. profile: 20)"),
+    HyperParameter("conv_widths", list(PAPER_WIDTHS), "widths of the convolution bank"),
+    HyperParameter("conv_filters", list(PAPER_FILTERS), "filters per conv width (0 turns a width off)",
+                   search=("int", 0, 30, 5), item_names=tuple(f"filters_w{width}" for width in PAPER_WIDTHS)),
+    HyperParameter("lstm_units", 128, "LSTM units per direction", search=("choice", (64, 128, 256))),
+    HyperParameter("dense_units", 128, "units of the dense ReLU layer", search=("choice", (64, 128, 256))),
+    HyperParameter("attention_units", 400, "width of the attention's W_a", search=("choice", (100, 200, 400)),
+                   families=("alstm",)),
+    HyperParameter("dropout", 0.5, "dropout rate of every layer", search=("float", 0.0, 0.6, 0.1)),
+    HyperParameter("init_scale", 0.05, "weights start uniform in [-init_scale, init_scale]"),
+)}
+"""The registry's hyper-parameters: the one list the CLI, the tuner and the benchmarks read."""
+
+PAPER_HPARAMS = {name: hp.default for name, hp in HYPERPARAMETERS.items()}
+"""Every architecture hyper-parameter with its default."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """A model family: its builder ``(resolved hparams, class_names) -> keras.Model`` and a one-line summary."""
+
+    builder: Callable
+    description: str
 
 
 @keras.saving.register_keras_serializable(package="protloc")
@@ -64,23 +114,41 @@ class ClassProbabilities(keras.layers.Dense):
 
 
 def resolve_hparams(**hparams) -> dict:
-    """Paper defaults updated by ``hparams``; unknown names are a ``ValueError``."""
-    unknown = sorted(set(hparams) - set(PAPER_HPARAMS))
+    """Registry defaults updated by ``hparams`` (None values keep the default); unknown names are a
+    ``ValueError``."""
+    unknown = sorted(set(hparams) - set(HYPERPARAMETERS))
     if unknown:
-        raise ValueError(f"unknown hyper-parameter(s) {unknown}; known: {sorted(PAPER_HPARAMS)}")
+        raise ValueError(f"unknown hyper-parameter(s) {unknown}; known: {sorted(HYPERPARAMETERS)}")
     resolved = {**PAPER_HPARAMS, **{k: v for k, v in hparams.items() if v is not None}}
     if not 0 <= resolved["dropout"] < 1:
         raise ValueError(f"dropout must be in [0, 1), got {resolved['dropout']}")
+    for name, width in resolved["residue_inputs"].items():
+        if name == TOKENS or int(width) < 1:
+            raise ValueError(f"residue_inputs: {name!r} -> {width} is not a valid extra input (name other than "
+                             f"{TOKENS!r}, width >= 1)")
+    resolved["residue_inputs"] = {str(name): int(width) for name, width in resolved["residue_inputs"].items()}
     return resolved
 
 
-def _encoder(hp: dict, initializer):
-    """Shared front end: tokens -> (residue features -> conv bank -> dropout), with the mask carried."""
-    tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
-    features = ResidueEncoding(hp["blocks"], name="residue_encoding")(tokens)
+def model_inputs(hp: dict) -> dict:
+    """The ``keras.Input`` s of a zoo model with resolved hyper-parameters ``hp``: tokens, then each extra
+    per-residue input, by name."""
+    inputs = {TOKENS: keras.Input(shape=(None,), dtype="int32", name=TOKENS)}
+    for name, width in hp["residue_inputs"].items():
+        inputs[name] = keras.Input(shape=(None, width), dtype="float32", name=name)
+    return inputs
+
+
+def _encoder(inputs: dict, hp: dict, initializer):
+    """Shared front end: tokens (+ extra per-residue inputs) -> residue features -> conv bank -> dropout, with the
+    padding mask carried."""
+    features = ResidueEncoding(hp["blocks"], name=ENCODING_LAYER)(inputs[TOKENS])
+    extra = [inputs[name] for name in hp["residue_inputs"]]
+    if extra:
+        features = ResidueConcatenation(name="residue_features")([features, *extra])
     features = ConvBank(hp["conv_widths"], hp["conv_filters"], kernel_initializer=initializer,
-                        name="conv_bank")(features)
-    return tokens, keras.layers.Dropout(hp["dropout"], name="conv_dropout")(features)
+                        name=CONV_BANK_LAYER)(features)
+    return keras.layers.Dropout(hp["dropout"], name="conv_dropout")(features)
 
 
 def _classifier(representation, hp: dict, initializer, class_names):
@@ -95,48 +163,55 @@ def _classifier(representation, hp: dict, initializer, class_names):
 def build_rlstm(hp: dict, class_names) -> keras.Model:
     """R-LSTM: conv bank -> dropout -> ReversedLSTMPair -> dense ReLU -> softmax."""
     initializer = keras.initializers.RandomUniform(-hp["init_scale"], hp["init_scale"])
-    tokens, features = _encoder(hp, initializer)
+    inputs = model_inputs(hp)
     representation = ReversedLSTMPair(hp["lstm_units"], kernel_initializer=initializer,
-                                      name="representation")(features)
-    return keras.Model(tokens, _classifier(representation, hp, initializer, class_names), name="rlstm")
+                                      name=REPRESENTATION_LAYER)(_encoder(inputs, hp, initializer))
+    return keras.Model(inputs, _classifier(representation, hp, initializer, class_names), name="rlstm")
 
 
 def build_alstm(hp: dict, class_names) -> keras.Model:
     """A-LSTM: conv bank -> dropout -> bidirectional LSTM (every position) -> AttentionPooling -> dense -> softmax."""
     initializer = keras.initializers.RandomUniform(-hp["init_scale"], hp["init_scale"])
-    tokens, features = _encoder(hp, initializer)
+    inputs = model_inputs(hp)
     lstm = keras.layers.LSTM(hp["lstm_units"], return_sequences=True, kernel_initializer=initializer,
                              recurrent_initializer=initializer)
-    states = keras.layers.Bidirectional(lstm, name="bidirectional_lstm")(features)
+    states = keras.layers.Bidirectional(lstm, name="bidirectional_lstm")(_encoder(inputs, hp, initializer))
     context, _ = AttentionPooling(hp["attention_units"], kernel_initializer=initializer,
-                                  name="representation")(states)
-    return keras.Model(tokens, _classifier(context, hp, initializer, class_names), name="alstm")
+                                  name=REPRESENTATION_LAYER)(states)
+    return keras.Model(inputs, _classifier(context, hp, initializer, class_names), name="alstm")
 
 
-MODEL_BUILDERS = {"rlstm": build_rlstm, "alstm": build_alstm}
-"""Registry: model name -> builder(hparams, class_names)."""
+FAMILIES = {
+    "rlstm": Family(build_rlstm, "R-LSTM: conv bank, forward LSTM + LSTM over the reversed sequence"),
+    "alstm": Family(build_alstm, "A-LSTM: conv bank, bidirectional LSTM, attention pooling"),
+}
+"""Registry: family name -> :class:`Family`."""
 
 
-def build_model(name: str, class_names=CLASS_NAMES, compile: bool = True, **hparams) -> keras.Model:
-    """Builds (and by default compiles) a zoo model.
+def check_family(name: str) -> str:
+    """``name`` if it is a registered family, else a ``ValueError`` listing them."""
+    if name not in FAMILIES:
+        raise ValueError(f"unknown model {name!r}; choose from {', '.join(FAMILIES)}")
+    return name
+
+
+def build_model(name: str, class_names, **hparams) -> keras.Model:
+    """Builds an uncompiled zoo model.
 
     Args:
-        name: a key of ``MODEL_BUILDERS`` ("rlstm", "alstm").
-        class_names: output class names, in label order.
-        compile: compile with Adam(``learning_rate``), sparse categorical cross-entropy and accuracy.
-        **hparams: overrides of ``PAPER_HPARAMS``.
+        name: a key of ``FAMILIES`` ("rlstm", "alstm").
+        class_names: output class names, in label order (a data set's ``spec.class_names``).
+        **hparams: overrides of the registry defaults (``HYPERPARAMETERS``).
 
     Returns:
-        an uncompiled or compiled ``keras.Model`` from ``tokens`` to probabilities.
+        a ``keras.Model`` from ``{"tokens", *residue_inputs}`` to probabilities ``(batch, len(class_names))``.
     """
-    if name not in MODEL_BUILDERS:
-        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_BUILDERS)}")
-    hp = resolve_hparams(**hparams)
-    model = MODEL_BUILDERS[name](hp, class_names)
-    if compile:
-        model.compile(optimizer=keras.optimizers.Adam(hp["learning_rate"]),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
+    return FAMILIES[check_family(name)].builder(resolve_hparams(**hparams), class_names)
+
+
+def input_names(model: keras.Model) -> list[str]:
+    """Names of a model's inputs (``["tokens"]``, or with extra per-residue inputs)."""
+    return [tensor.name for tensor in model.inputs]
 
 
 def class_names_of(model: keras.Model) -> list[str]:
@@ -160,13 +235,13 @@ def _walk(model):
 
 
 def representation_model(model: keras.Model) -> keras.Model:
-    """Sub-model from tokens to the fixed-length representation (and, for attention models, alpha).
+    """Sub-model from the model's inputs to the fixed-length representation (and, for attention models, alpha).
 
     Returns a model whose outputs are ``representation`` ``(batch, features)`` for R-LSTM, or
     ``[context (batch, features), alpha (batch, length)]`` for A-LSTM.
     """
-    layer = model.get_layer("representation")
-    return keras.Model(model.inputs, layer.output, name=f"{model.name}_representation")
+    layer = model.get_layer(REPRESENTATION_LAYER)
+    return keras.Model(model.input, layer.output, name=f"{model.name}_representation")
 
 
 def with_attention_output(model: keras.Model) -> tuple[keras.Model, bool]:
@@ -175,12 +250,12 @@ def with_attention_output(model: keras.Model) -> tuple[keras.Model, bool]:
     Returns ``(model, has_attention)``.
     """
     try:
-        layer = model.get_layer("representation")
+        layer = model.get_layer(REPRESENTATION_LAYER)
     except ValueError:
         return model, False
     if not isinstance(layer, AttentionPooling):
         return model, False
-    return keras.Model(model.inputs, [model.output, layer.output[1]], name=f"{model.name}_with_attention"), True
+    return keras.Model(model.input, [model.output, layer.output[1]], name=f"{model.name}_with_attention"), True
 
 
 @keras.saving.register_keras_serializable(package="protloc")
@@ -198,27 +273,30 @@ def build_ensemble(members, name: str = "ensemble") -> keras.Model:
     """One Keras model that averages the probabilities of trained members (saved and loaded as one file).
 
     Args:
-        members: trained zoo models with the same class names.
+        members: trained zoo models with the same class names and the same inputs.
 
     Returns:
-        an uncompiled model from ``tokens`` to the members' mean probabilities.
+        an uncompiled model from the members' inputs to their mean probabilities.
     """
     members = list(members)
     if not members:
         raise ValueError("an ensemble needs at least one member")
-    names = class_names_of(members[0])
+    names, inputs = class_names_of(members[0]), input_names(members[0])
     for member in members[1:]:
         if class_names_of(member) != names:
             raise ValueError(f"ensemble members disagree on class names: {names} vs {class_names_of(member)}")
-    tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+        if input_names(member) != inputs:
+            raise ValueError(f"ensemble members disagree on inputs: {inputs} vs {input_names(member)}")
+    shared = {name: keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype, name=name)
+              for name, tensor in zip(inputs, members[0].inputs)}
     outputs = []
     for index, member in enumerate(members):
         copy = keras.models.clone_model(member)  # uncompiled: the ensemble file carries no optimizer state
         copy.set_weights(member.get_weights())
         copy.name = f"member_{index}"
-        outputs.append(copy(tokens))
+        outputs.append(copy(shared))
     average = AverageProbabilities(name="average")(outputs) if len(outputs) > 1 else outputs[0]
-    return keras.Model(tokens, average, name=name)
+    return keras.Model(shared, average, name=name)
 
 
 def load_model(path) -> keras.Model:
@@ -229,12 +307,8 @@ def load_model(path) -> keras.Model:
         FileNotFoundError: nothing at ``path``.
         ValueError: the file is not a Keras model, or not a protloc one.
     """
-    from protloc import pretrained
-
     if str(path) in pretrained.SHIPPED:
-        name, path = str(path), pretrained.model_path(str(path))
-        if not path.exists():
-            raise FileNotFoundError(f"no {name} model is shipped in {path.parent}; pass a model file")
+        path = pretrained.model_path(str(path))
     path = pathlib.Path(path)
     if path.is_dir():
         path = path / "model.keras"
@@ -246,3 +320,13 @@ def load_model(path) -> keras.Model:
         raise ValueError(f"{path} is not a loadable Keras model ({type(error).__name__}: {error})") from None
     class_names_of(model)  # a Keras model that is not ours fails here, naming it
     return model
+
+
+def load_pretrained(name: str = "pretrained") -> keras.Model:
+    """A model shipped with the package (see :mod:`protloc.pretrained`: "pretrained", one R-LSTM, or
+    "pretrained-ensemble").
+
+    Raises:
+        ValueError: no shipped model of that name (the message lists them).
+    """
+    return load_model(pretrained.model_path(name))

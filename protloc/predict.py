@@ -41,11 +41,15 @@ class Prediction:
 def compiled_predictor(model, attention: bool = False) -> Callable[[np.ndarray], tuple]:
     """``tokens int32 (batch, length) -> (probabilities (batch, classes), alpha (batch, length) or None)``,
     traced once for every shape."""
+    extra = [name for name in models.input_names(model) if name != models.TOKENS]
+    if extra:
+        raise ValueError(f"model {model.name!r} also needs the per-residue input(s) {', '.join(extra)}, which "
+                         f"cannot be computed from a FASTA file here")
     if attention:
         model, has_attention = models.with_attention_output(model)
         if not has_attention:
             raise ValueError(f"model {model.name!r} has no attention layer: --attention needs an A-LSTM model")
-    function = tf.function(lambda tokens: model(tokens, training=False),
+    function = tf.function(lambda tokens: model({models.TOKENS: tokens}, training=False),
                            input_signature=[tf.TensorSpec([None, None], tf.int32)])
 
     def predictor(tokens):

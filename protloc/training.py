@@ -1,12 +1,14 @@
 """Training with per-epoch checkpoints and resume, TensorBoard logs and seeds; writes a run directory.
 
 A run directory holds:
-    config.json            every setting of the run (model, hyper-parameters, epochs, fold, seed, data)
+    config.json            every setting of the run (data set, model, hyper-parameters, recipe, fold, seed)
     checkpoints/           epoch-NNN.keras after every epoch (model + optimizer state; the last 3 kept)
     history.csv            one row per epoch (loss, accuracy, and val_* when a fold is held out)
     logs/                  TensorBoard (where TensorFlow is installed)
     model.keras            the model after the last epoch
 Re-running on the same directory resumes after the last finished epoch; asking for more epochs extends it.
+
+:func:`train` goes config -> model -> data -> callbacks -> fit, one function a step.
 """
 from __future__ import annotations
 
@@ -19,9 +21,13 @@ import re
 
 import keras
 
-from protloc import batching, files, models, multiloc
+from protloc import datasets, files, models, pipeline
 
 CHECKPOINTS_KEPT = 3
+PAPER_LEARNING_RATE = 2e-4
+"""Adam's learning rate in Sønderby et al. 2015."""
+LEARNING_RATE_SEARCH = ("choice", (1e-4, 2e-4, 5e-4, 1e-3))
+"""The tuner's space for the learning rate (same form as ``models.HyperParameter.search``)."""
 _CHECKPOINT = re.compile(r"epoch-(\d+)\.keras$")
 
 
@@ -30,35 +36,56 @@ class RunConfig:
     """Everything that defines a training run (saved as config.json).
 
     Attributes:
-        model: zoo name ("rlstm", "alstm").
-        hparams: overrides of ``models.PAPER_HPARAMS``; config.json records the resolved values.
+        model: zoo family (a key of ``models.FAMILIES``).
+        hparams: architecture overrides of ``models.HYPERPARAMETERS``; config.json records the resolved values.
         epochs: total epochs.
+        learning_rate: Adam's learning rate.
         batch_size: proteins per (length-bucketed) batch.
         seed: seeds weights, dropout and shuffling.
-        fold: training fold (0-4) held out for validation; None trains on the whole training split.
-        dataset: data source description (TFDS name).
+        fold: training fold held out for validation; None trains on the whole training split.
+        dataset: registered data set name (:func:`protloc.datasets.get`).
     """
 
     model: str = "rlstm"
     hparams: dict = dataclasses.field(default_factory=dict)
     epochs: int = 100
-    batch_size: int = batching.DEFAULT_BATCH_SIZE
+    learning_rate: float = PAPER_LEARNING_RATE
+    batch_size: int = pipeline.DEFAULT_BATCH_SIZE
     seed: int = 0
     fold: int | None = None
-    dataset: str = "multiloc"
+    dataset: str = datasets.DEFAULT
 
     def __post_init__(self):
-        self.hparams = models.resolve_hparams(**self.hparams)
-        if self.model not in models.MODEL_BUILDERS:
-            raise ValueError(f"unknown model {self.model!r}; choose from {', '.join(models.MODEL_BUILDERS)}")
-        if self.fold is not None and not 0 <= self.fold < 5:
-            raise ValueError(f"fold must be 0-4, got {self.fold}")
+        hparams = dict(self.hparams)
+        if "learning_rate" in hparams:  # written inside hparams by protloc 0.1's run directories and tuner
+            self.learning_rate = hparams.pop("learning_rate")
+        self.hparams = models.resolve_hparams(**hparams)
+        models.check_family(self.model)
+        spec = self.spec  # an unknown data set fails here
+        if self.fold is not None:
+            spec.check_fold(self.fold)
         if self.epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch size must be >= 1, got {self.batch_size}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning rate must be > 0, got {self.learning_rate}")
+
+    @property
+    def spec(self) -> datasets.DatasetSpec:
+        """The data set the run trains on."""
+        return datasets.get(self.dataset)
 
     def same_run_as(self, other: "RunConfig") -> bool:
         """True when only the number of epochs differs."""
         return {**dataclasses.asdict(self), "epochs": 0} == {**dataclasses.asdict(other), "epochs": 0}
+
+
+def compile_model(model: keras.Model, learning_rate: float = PAPER_LEARNING_RATE) -> keras.Model:
+    """Compiles a zoo model for training: Adam(``learning_rate``), sparse categorical cross-entropy, accuracy."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -95,18 +122,14 @@ def read_config(run_dir) -> RunConfig:
     return RunConfig(**json.loads(path.read_text()))
 
 
-def train(run_dir, config: RunConfig, train_data=None, validation_data=None, data_dir=None,
-          verbose="auto", callbacks=()) -> keras.Model:
+def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=()) -> keras.Model:
     """Trains (or resumes) the run in ``run_dir``.
 
     Args:
         run_dir: the run directory (created if needed).
         config: the run's settings; on resume they must equal the saved ones except for ``epochs``.
-        train_data, validation_data: unbatched ``(tokens, label)`` tf.data datasets; default: the ``multiloc``
-            training split, without / with only ``config.fold`` (:func:`protloc.multiloc.batches`: TFDS on
-            the TensorFlow backend, the FASTA files of ``PROTLOC_DATA_DIR`` on others). The test split is never
-            read here.
-        data_dir: TFDS data directory for the default data (TensorFlow backend).
+        data_dir: where the data set's files are (None: its default, e.g. ``PROTLOC_DATA_DIR``). Only the
+            training split is read: without ``config.fold`` for training, ``config.fold`` for validation.
         verbose: Keras progress output.
         callbacks: further Keras callbacks for ``fit``, run after the checkpoint and history ones.
 
@@ -115,39 +138,55 @@ def train(run_dir, config: RunConfig, train_data=None, validation_data=None, dat
         included, when the run had no epoch left to train).
     """
     run_dir = pathlib.Path(run_dir)
-    config_path = run_dir / "config.json"
-    if config_path.exists() and not read_config(run_dir).same_run_as(config):
-        raise ValueError(f"{run_dir} holds a different run (see its config.json); choose another --out")
-    files.write_json(config_path, dataclasses.asdict(config))
-
+    _write_config(run_dir, config)
     keras.utils.set_random_seed(config.seed)
     initial_epoch = finished_epochs(run_dir)
-    if initial_epoch:
-        model = keras.saving.load_model(checkpoints(run_dir / "checkpoints")[-1], safe_mode=True)
-    else:
-        model = models.build_model(config.model, **config.hparams)
-
-    if train_data is None:
-        folds = [f for f in range(5) if f != config.fold]
-        train_batches = multiloc.batches("train", folds, config.batch_size, config.seed, data_dir)
-        validation_batches = (multiloc.batches("train", [config.fold], config.batch_size, data_dir=data_dir)
-                              if config.fold is not None else None)
-    else:
-        from protloc import data
-
-        train_batches = data.batch(train_data, config.batch_size, shuffle_seed=config.seed)
-        validation_batches = data.batch(validation_data, config.batch_size) if validation_data is not None else None
-
+    model = _model(run_dir, config, initial_epoch)
     if initial_epoch < config.epochs:
-        callbacks = [EpochCheckpoint(run_dir / "checkpoints"),
-                     keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True), *callbacks]
-        if importlib.util.find_spec("tensorflow"):  # Keras writes TensorBoard logs through tf.summary
-            callbacks.insert(2, keras.callbacks.TensorBoard(str(run_dir / "logs")))
+        train_batches, validation_batches = _data(config, data_dir, initial_epoch)
         model.fit(train_batches, validation_data=validation_batches, epochs=config.epochs,
-                  initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False)
+                  initial_epoch=initial_epoch, callbacks=_callbacks(run_dir, callbacks), verbose=verbose,
+                  shuffle=False)
     if initial_epoch < config.epochs or not (run_dir / "model.keras").exists():
         files.save_model(model, run_dir / "model.keras")  # untouched when nothing was trained: its time says when
     return model
+
+
+def _write_config(run_dir: pathlib.Path, config: RunConfig) -> None:
+    """Step 1: the run's config.json (a resumed run must be the same run)."""
+    if (run_dir / "config.json").exists() and not read_config(run_dir).same_run_as(config):
+        raise ValueError(f"{run_dir} holds a different run (see its config.json); choose another --out")
+    files.write_json(run_dir / "config.json", dataclasses.asdict(config))
+
+
+def _model(run_dir: pathlib.Path, config: RunConfig, initial_epoch: int) -> keras.Model:
+    """Step 2: the compiled model, from the newest checkpoint when resuming.
+
+    This is where a distribution strategy goes: the model and its optimizer are created here and nowhere else.
+    """
+    if initial_epoch:
+        return keras.saving.load_model(checkpoints(run_dir / "checkpoints")[-1], safe_mode=True)
+    model = models.build_model(config.model, config.spec.class_names, **config.hparams)
+    return compile_model(model, config.learning_rate)
+
+
+def _data(config: RunConfig, data_dir, initial_epoch: int):
+    """Step 3: training batches (shuffled, at the plan of ``initial_epoch``) and validation batches (or None)."""
+    spec = config.spec
+    train_examples = spec.examples("train", spec.folds_except(config.fold), data_dir)
+    train_batches = pipeline.batches(train_examples, config.batch_size, config.seed, epoch=initial_epoch)
+    if config.fold is None:
+        return train_batches, None
+    return train_batches, pipeline.batches(spec.examples("train", [config.fold], data_dir), config.batch_size)
+
+
+def _callbacks(run_dir: pathlib.Path, extra) -> list:
+    """Step 4: checkpoint every epoch, history, TensorBoard (where TensorFlow is installed), then ``extra``."""
+    callbacks = [EpochCheckpoint(run_dir / "checkpoints"), keras.callbacks.CSVLogger(str(run_dir / "history.csv"),
+                                                                                     append=True)]
+    if importlib.util.find_spec("tensorflow"):  # Keras writes TensorBoard logs through tf.summary
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs")))
+    return [*callbacks, *extra]
 
 
 def read_history(run_dir) -> list[dict]:

@@ -1,8 +1,11 @@
 """Small synthetic data for fast tests, and the benchmark scripts as modules."""
-import importlib.util
+import importlib
 import pathlib
+import sys
 
 import numpy as np
+
+from protloc import datasets
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -32,6 +35,28 @@ def motif_task(n_per_class=200, seed=0, min_length=25, max_length=60):
     return token_lists, np.array(labels)
 
 
+TOY_CLASSES = ("n_motif", "c_motif", "none")
+
+
+def toy_spec(name: str = "toy", n_per_class: int = 30, num_folds: int = 3, extra_width: int = 0) -> datasets.DatasetSpec:
+    """A synthetic data set defined here only: the motif task's 3 classes, ``num_folds`` folds, a fifth of the
+    proteins as test split. With ``extra_width``, every example also has a float feature ``"extra"``
+    ``(length, extra_width)`` that marks the motif's residues in its first column (the rest is noise)."""
+    def read(split, directory=None):
+        tokens, labels = motif_task(n_per_class=n_per_class, seed=0 if split == "train" else 1)
+        rng = np.random.default_rng(2)
+        for index, (protein, label) in enumerate(zip(tokens, labels)):
+            features = {"tokens": protein}
+            if extra_width:
+                extra = rng.normal(size=(len(protein), extra_width)).astype(np.float32)
+                extra[:, 0] = protein == MOTIF[0]
+                features["extra"] = extra
+            yield datasets.Example(f"{split}{index}", features, int(label),
+                                   index % num_folds if split == "train" else datasets.TEST_FOLD)
+
+    return datasets.DatasetSpec(name, TOY_CLASSES, num_folds, read, "synthetic motif task")
+
+
 def pad(token_lists, length=None):
     """Right-pads token arrays with 0 to ``length`` (default: the longest)."""
     length = length or max(len(t) for t in token_lists)
@@ -42,8 +67,8 @@ def pad(token_lists, length=None):
 
 
 def load_benchmark(name: str):
-    """benchmarks/NAME.py as a module (benchmarks/ must be on sys.path for scripts that import table1)."""
-    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", REPO / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """benchmarks/NAME.py as a module (benchmarks/ goes on sys.path, as when a script runs, so the scripts and
+    the tests share one ``common`` module)."""
+    if str(REPO / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(REPO / "benchmarks"))
+    return importlib.import_module(name)

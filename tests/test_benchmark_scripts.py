@@ -9,16 +9,17 @@ import os
 import numpy as np
 import pytest
 
-from protloc import evaluation, files, models, sequences, training
-from protloc.classes import CLASS_NAMES
-from tests.helpers import REPO, SMALL, load_benchmark
+from protloc import datasets, evaluation, files, models, sequences, training
+from tests.helpers import REPO, SMALL, load_benchmark, toy_spec
+
+CLASS_NAMES = datasets.get("multiloc").class_names
 
 
 def test_table1_rebuilds_the_ensemble_only_when_a_member_is_newer(tmp_path):
     table1 = load_benchmark("table1")
     runs = [tmp_path / "seed0", tmp_path / "seed1"]
     for run in runs:
-        files.save_model(models.build_model("rlstm", **SMALL), run / "model.keras")
+        files.save_model(models.build_model("rlstm", CLASS_NAMES, **SMALL), run / "model.keras")
     path = tmp_path / "ensemble.keras"
     table1.save_ensemble(runs, path)
     assert models.member_count(models.load_model(path)) == 2
@@ -34,7 +35,7 @@ def test_table1_markdown_shows_the_ensemble_curve_and_the_paired_test():
     table1 = load_benchmark("table1")
     report = evaluation.classification_report([0, 1, 2], [0, 1, 1], list(CLASS_NAMES[:3]))
     results = {"command": "python benchmarks/table1.py", "machine": "test", "epochs": 1, "members": 3,
-               "hparams": models.PAPER_HPARAMS, "missing": ["rlstm-seed2"], "cv": {"rlstm": {"0": 0.5}},
+               "hparams": {**models.PAPER_HPARAMS, "learning_rate": 2e-4}, "missing": ["rlstm-seed2"], "cv": {"rlstm": {"0": 0.5}},
                "models": {"rlstm": {"report": report, "wall_time_s": 60},
                           "ensemble (2 R-LSTMs)": {"report": report, "wall_time_s": 120,
                                                    "vs_rlstm": {"only_first": 4, "only_second": 1, "p_value": 0.375}}},
@@ -102,9 +103,9 @@ def test_speed_refuses_to_start_without_its_data_or_with_no_rounds(tmp_path, mon
 
 
 def test_tuner_search_reports_the_search_and_the_retrained_models_test_accuracy(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
     tuner_search = load_benchmark("tuner_search")
-    best = {"model": "rlstm", "hparams": {"lstm_units": 128}, "folds": [0], "val_accuracy": 0.5}
+    best = {"model": "rlstm", "hparams": {"lstm_units": 128}, "learning_rate": 1e-3, "folds": [0],
+            "val_accuracy": 0.5}
 
     def fake_search(parser, args, out, verbose):
         (out / "tuner" / "trial_0").mkdir(parents=True)
@@ -116,7 +117,7 @@ def test_tuner_search_reports_the_search_and_the_retrained_models_test_accuracy(
     monkeypatch.setattr(tuner_search.search, "search_from_arguments", fake_search)
     monkeypatch.setattr(tuner_search, "timed_train", lambda run_dir, config, data_dir: 60.0)
     monkeypatch.setattr(tuner_search, "cached_predictions", lambda run_dir, data_dir: (labels, probabilities))
-    monkeypatch.setattr(tuner_search, "RESULTS", tmp_path)
+    monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
     assert tuner_search.main(["--max-trials", "1", "--out", str(tmp_path / "run")]) == 0
     results = json.loads((tmp_path / "tuning.json").read_text())
     assert results["trials_done"] == 1 and results["best"] == best
@@ -141,7 +142,7 @@ def test_table1_runs_its_plan_in_order_and_reports_models_ensemble_and_cv(tmp_pa
     monkeypatch.setattr(table1, "cached_predictions", fake_predictions)
     monkeypatch.setattr(table1, "save_ensemble", lambda runs, path: saved_ensembles.append(len(runs)))
     monkeypatch.setattr(table1.training, "read_history", lambda run_dir: [{"accuracy": 0.5}])
-    monkeypatch.setattr(table1, "RESULTS", tmp_path)
+    monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
     assert table1.main(["--epochs", "1", "--members", "3", "--out", str(tmp_path / "runs")]) == 0
 
     assert trained[:4] == ["rlstm-seed0", "alstm-seed0", "rlstm-seed1", "rlstm-seed2"]
@@ -164,7 +165,7 @@ def test_table1_only_trains_the_named_steps_and_gathers_finished_ones(tmp_path, 
     monkeypatch.setattr(table1, "save_ensemble", lambda runs, path: None)
     monkeypatch.setattr(table1.training, "read_history", lambda run_dir: [{"accuracy": 0.5}])
     monkeypatch.setattr(table1.training, "finished_epochs", lambda run_dir: 2 if run_dir.name in finished else 0)
-    monkeypatch.setattr(table1, "RESULTS", tmp_path)
+    monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
     command = ["--epochs", "2", "--cv-only", "--out", str(tmp_path / "runs"), "--results", "cv"]
 
     assert table1.main([*command, "--only", "alstm-fold1"]) == 0
@@ -183,7 +184,6 @@ def test_table1_only_trains_the_named_steps_and_gathers_finished_ones(tmp_path, 
 
 
 def test_learning_curve_reports_every_epoch_and_extends_only_the_same_run(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
     curve = load_benchmark("learning_curve")
     validation_accuracy = [0.5, 0.6, 0.7, 0.65, 0.7, 0.72, 0.71, 0.69, 0.7, 0.73, 0.7, 0.7]
     reports_seen = []
@@ -202,9 +202,13 @@ def test_learning_curve_reports_every_epoch_and_extends_only_the_same_run(tmp_pa
             reports_seen.append((tmp_path / "learning-curve-rlstm-fold1.md").read_text().count("\n| "))
 
     monkeypatch.setattr(curve.training, "train", fake_train)
-    monkeypatch.setattr(curve.data, "load_multiloc", lambda split, data_dir, folds: range(950))
-    monkeypatch.setattr(curve, "RESULTS", tmp_path)
-    assert curve.main(["--fold", "1", "--epochs", "12", "--out", str(tmp_path / "runs")]) == 0
+    def fake_fold_reader(split, directory):
+        for index in range(950):
+            yield datasets.Example(str(index), {"tokens": np.ones(3, np.int32)}, 0, 1)
+
+    datasets.register(datasets.DatasetSpec("curve-fake", CLASS_NAMES, 5, fake_fold_reader))
+    monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
+    assert curve.main(["--fold", "1", "--epochs", "12", "--out", str(tmp_path / "runs"), "--dataset", "curve-fake"]) == 0
     assert reports_seen[:3] == [2, 3, 4]  # rewritten after every epoch: header row + one row per epoch
     results = json.loads((tmp_path / "learning-curve-rlstm-fold1.json").read_text())
     assert results["summary"]["best_epoch"] == 10 and results["validation_proteins"] == 950
@@ -215,7 +219,7 @@ def test_learning_curve_reports_every_epoch_and_extends_only_the_same_run(tmp_pa
     assert "| epochs | 6-10 |" in report and "| mean validation loss | 1.000 |" in report
     assert "| 12 | 0.500 | 1.000 | 0.700 | 1.000 |" in report
 
-    other = training.RunConfig(model="rlstm", epochs=5, fold=2)
+    other = training.RunConfig(model="rlstm", epochs=5, fold=2, dataset="curve-fake")
     try:
         curve.start_from(tmp_path / "runs" / "rlstm-fold1", tmp_path / "copy", other)
     except SystemExit as error:
@@ -228,7 +232,7 @@ def test_table1_extends_the_runs_of_a_shorter_command_and_reports_under_its_own_
     table1 = load_benchmark("table1")
     shorter = tmp_path / "table1-20"
     for model in ("rlstm", "alstm"):
-        config = training.RunConfig(model=model, hparams={"learning_rate": 1e-3}, epochs=20)
+        config = training.RunConfig(model=model, learning_rate=1e-3, epochs=20)
         files.write_json(shorter / f"{model}-seed0" / "config.json", dataclasses.asdict(config))
     (shorter / "rlstm-seed0" / "model.keras").touch()  # the A-LSTM's 20-epoch run has no model yet
     trained = []  # (run, whether it started from a copy)
@@ -244,7 +248,7 @@ def test_table1_extends_the_runs_of_a_shorter_command_and_reports_under_its_own_
     monkeypatch.setattr(table1, "cached_predictions", fake_predictions)
     monkeypatch.setattr(table1, "save_ensemble", lambda runs, path: None)
     monkeypatch.setattr(table1.training, "read_history", lambda run_dir: [{"accuracy": 0.5}])
-    monkeypatch.setattr(table1, "RESULTS", tmp_path)
+    monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
     assert table1.main(["--epochs", "50", "--learning-rate", "1e-3", "--members", "2", "--no-cv",
                         "--out", str(tmp_path / "table1-50"), "--start-from", str(shorter),
                         "--results", "table1-50-epochs"]) == 0
@@ -257,36 +261,39 @@ def test_table1_extends_the_runs_of_a_shorter_command_and_reports_under_its_own_
                                                         "p_value": pytest.approx(2 / 2 ** 11)}
     assert "rlstm after 50 epochs vs the same run after 20" in (tmp_path / "table1-50-epochs.md").read_text()
     assert not (tmp_path / "table1.json").exists()
-    longer_than_asked = training.RunConfig(hparams={"learning_rate": 1e-3}, epochs=10)
+    longer_than_asked = training.RunConfig(learning_rate=1e-3, epochs=10)
     with pytest.raises(SystemExit, match="more than 10 epochs"):
         table1.start_from(shorter / "rlstm-seed0", tmp_path / "copy", longer_than_asked)
 
 
-def test_table1_predicts_again_once_a_run_is_extended(tmp_path, monkeypatch):
-    table1 = load_benchmark("table1")
+def test_cached_predictions_are_predicted_again_once_a_run_is_extended(tmp_path, monkeypatch):
+    common = load_benchmark("common")
+    spec = datasets.register(toy_spec("tiny-cache", n_per_class=2))
     run = tmp_path / "rlstm-seed0"
-    files.save_model(models.build_model("rlstm", **SMALL), run / "model.keras")
+    files.save_model(models.build_model("rlstm", spec.class_names, **SMALL), run / "model.keras")
+    files.write_json(run / "config.json", dataclasses.asdict(training.RunConfig(dataset=spec.name)))
     calls = []
 
-    def fake_predict(model, batches):
-        calls.append(1)
-        return np.array([0]), np.array([[1.0, 0.0]])
+    def fake_predict(model, examples):
+        calls.append(len(examples))
+        return np.eye(3)[[0] * len(examples)]
 
-    monkeypatch.setattr(table1.evaluation, "predict_probabilities", fake_predict)
-    monkeypatch.setattr(table1.multiloc, "batches", lambda split, folds, data_dir: None)
-    table1.cached_predictions(run, None)
-    table1.cached_predictions(run, None)
-    assert len(calls) == 1  # the second call reads test_predictions.npz
+    monkeypatch.setattr(common.evaluation, "predict_probabilities", fake_predict)
+    labels, probabilities = common.cached_predictions(run)
+    assert list(labels) == [0, 0, 1, 1, 2, 2] and probabilities.shape == (6, 3) and calls == [6]
+    assert len(common.cached_predictions(run, fold=1)[0]) == 2  # training fold 1: proteins 1 and 4
+    common.cached_predictions(run)
+    assert calls == [6, 2]  # the second test call reads test_predictions.npz
     later = (run / "test_predictions.npz").stat().st_mtime_ns + 10**9
     os.utime(run / "model.keras", ns=(later, later))  # the run trained further after the predictions
-    table1.cached_predictions(run, None)
-    assert len(calls) == 2
+    common.cached_predictions(run)
+    assert calls == [6, 2, 6]
 
 
 def test_ship_pretrained_writes_a_card_from_the_named_results(tmp_path, monkeypatch):
     ship = load_benchmark("ship_pretrained")
     run = tmp_path / "rlstm-seed0"
-    files.save_model(models.build_model("rlstm", **SMALL), run / "model.keras")
+    files.save_model(models.build_model("rlstm", CLASS_NAMES, **SMALL), run / "model.keras")
     files.write_json(run / "config.json", dataclasses.asdict(training.RunConfig(hparams=SMALL, epochs=50)))
     report = {"accuracy": 0.9, "accuracy_95ci": [0.8, 0.95], "mcc": 0.85, "n": 1193}
     files.write_json(tmp_path / "results" / "table1-50-epochs.json",
@@ -306,7 +313,8 @@ def test_ship_pretrained_writes_a_card_from_the_named_results(tmp_path, monkeypa
 def test_ship_pretrained_ensemble_takes_its_curve_point_and_names_the_results_lacking_it(tmp_path, monkeypatch):
     ship = load_benchmark("ship_pretrained")
     ensemble_file = tmp_path / "ensemble.keras"
-    files.save_model(models.build_ensemble([models.build_model("rlstm", **SMALL) for _ in range(2)]), ensemble_file)
+    members = [models.build_model("rlstm", CLASS_NAMES, **SMALL) for _ in range(2)]
+    files.save_model(models.build_ensemble(members), ensemble_file)
     results = {"models": {"rlstm": {"report": {"n": 1193}}}, "hparams": SMALL, "epochs": 50,
                "command": "python benchmarks/table1.py --epochs 50", "machine": "2 CPU cores",
                "ensemble_curve": [{"members": 1, "accuracy": 0.8, "accuracy_95ci": [0.78, 0.82]}]}

@@ -30,6 +30,9 @@ print(json.dumps({k: (v.numpy().astype(str) if v.dtype == tf.string else v.numpy
 """
 
 
+NAMES = [f"compartment_{i}" for i in range(11)]
+
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     """(model file, SavedModel dir) for a small R-LSTM and a small A-LSTM."""
@@ -37,7 +40,7 @@ def exported(tmp_path_factory):
     paths = {}
     for name in ("rlstm", "alstm"):
         model_file = root / f"{name}.keras"
-        models.build_model(name, lstm_units=6, dense_units=6, attention_units=8).save(model_file)
+        models.build_model(name, NAMES, lstm_units=6, dense_units=6, attention_units=8).save(model_file)
         assert main(["export", str(model_file), "--out", str(root / name / "protloc" / "1")]) == 0
         paths[name] = (model_file, root / name / "protloc" / "1")
     return paths
@@ -100,7 +103,7 @@ def test_saved_model_cli_lists_both_signatures(exported):
 def test_metadata_and_warmup_requests(exported):
     saved = exported["rlstm"][1]
     metadata = json.loads((saved / "assets.extra" / "protloc.json").read_text())
-    assert metadata["class_names"][0] == "er" and metadata["max_length"] == 1000 and not metadata["attention"]
+    assert metadata["class_names"] == NAMES and metadata["max_length"] == 1000 and not metadata["attention"]
     from tensorflow_serving.apis import prediction_log_pb2
 
     records = list(tf.data.TFRecordDataset(str(saved / "assets.extra" / "tf_serving_warmup_requests")))
@@ -130,3 +133,11 @@ def test_export_refuses_to_overwrite(exported, capsys):
     assert main(["export", str(model_file), "--out", str(saved)]) == 2
     assert "already exists" in capsys.readouterr().err
     assert sorted(os.listdir(saved.parent)) == ["1"]
+
+
+def test_a_model_needing_more_than_tokens_is_not_exported(tmp_path, capsys):
+    model_file = tmp_path / "profile.keras"
+    models.build_model("rlstm", NAMES, lstm_units=4, dense_units=4, residue_inputs={"profile": 20}).save(model_file)
+    assert main(["export", str(model_file), "--out", str(tmp_path / "out")]) == 2
+    assert "also needs the per-residue input(s) profile" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -4,22 +4,25 @@ import pytest
 from keras import ops
 from PIL import Image
 
-from protloc import data, encoding, evaluation, interpret, models
+from protloc import datasets, encoding, evaluation, interpret, models, pipeline
 from protloc.cli import main
 from tests.helpers import motif_task
+
+NAMES = [f"class{i}" for i in range(11)]
 
 SMALL = dict(lstm_units=4, dense_units=4, attention_units=4, conv_filters=[2, 2, 0, 0, 0, 3])
 
 
 @pytest.fixture(scope="module")
 def alstm():
-    return models.build_model("alstm", **SMALL)
+    return models.build_model("alstm", NAMES, **SMALL)
 
 
 def batches():
     tokens, labels = motif_task(n_per_class=8, seed=2)
     labels = np.array(labels) * 3  # spread over the 11 compartments
-    return data.batch(data.from_arrays(tokens, labels), 8)
+    return pipeline.BucketedBatches([datasets.Example(str(i), {"tokens": t}, int(y), 0)
+                                     for i, (t, y) in enumerate(zip(tokens, labels))], 8)
 
 
 def test_effective_pssm_equals_the_conv_on_one_residue_inputs(alstm):
@@ -78,15 +81,15 @@ def test_figures_are_written_with_the_expected_size(alstm, tmp_path):
         assert interpret.plot_confusion(report, tmp_path, fmt).stat().st_size > 1000
 
 
-def test_plot_cli_on_multiloc(multiloc_tfds_dir, tmp_path, capsys):
+def test_plot_cli_on_multiloc(multiloc_dir, tmp_path, capsys):
     rlstm = tmp_path / "rlstm.keras"
-    models.build_model("rlstm", **SMALL).save(rlstm)
+    models.build_model("rlstm", datasets.get("multiloc").class_names, **SMALL).save(rlstm)
     assert main(["plot", "confusion", str(rlstm), "--out", str(tmp_path / "fig"),
-                 "--data-dir", str(multiloc_tfds_dir)]) == 0
+                 "--data-dir", str(multiloc_dir)]) == 0
     assert png_size(tmp_path / "fig" / "confusion.png") == (800, 700)
-    assert main(["plot", "attention", str(rlstm), "--data-dir", str(multiloc_tfds_dir)]) == 2
+    assert main(["plot", "attention", str(rlstm), "--data-dir", str(multiloc_dir)]) == 2
     assert "needs an A-LSTM model" in capsys.readouterr().err
-    assert main(["plot", "filters", "pretrained-ensemble", "--data-dir", str(multiloc_tfds_dir)]) == 2
+    assert main(["plot", "filters", "pretrained-ensemble", "--data-dir", str(multiloc_dir)]) == 2
     assert "is an ensemble of" in capsys.readouterr().err
 
 

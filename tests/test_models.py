@@ -1,83 +1,113 @@
-"""protloc.models: registry, padding invariance, save/load, ensembles, and learning a synthetic task."""
+"""protloc.models: registry, dict inputs, padding invariance, save/load, ensembles, and learning a synthetic task."""
 import keras
 import numpy as np
 import pytest
 
-from protloc import data, models
-from protloc.classes import CLASS_NAMES
-from tests.helpers import motif_task, pad
+from protloc import datasets, models, pipeline, training
+from tests.helpers import TOY_CLASSES, motif_task, pad, toy_spec
 
 SMALL = dict(lstm_units=8, dense_units=8, attention_units=12)
 TOKENS = [np.random.default_rng(1).integers(1, 25, size=n).astype(np.int32) for n in (9, 4, 15)]
+NAMES = [f"class{i}" for i in range(11)]
 
 
-def test_class_names_are_the_tfds_labels():
-    from tfds_multiloc.multiloc.multiloc_dataset_builder import Builder
-
-    assert tuple(Builder().info.features["label"].names) == CLASS_NAMES
+def tokens(length=None):
+    return {"tokens": pad(TOKENS, length)}
 
 
 @pytest.mark.parametrize("name", ["rlstm", "alstm"])
 def test_model_is_padding_invariant(name):
-    model = models.build_model(name, **SMALL)
-    short = model.predict(pad(TOKENS), verbose=0)
-    long = model.predict(pad(TOKENS, 40), verbose=0)
+    model = models.build_model(name, NAMES, **SMALL)
+    short = model.predict(tokens(), verbose=0)
+    long = model.predict(tokens(40), verbose=0)
     np.testing.assert_allclose(long, short, atol=1e-5)
     np.testing.assert_allclose(short.sum(1), 1, atol=1e-5)
     assert short.shape == (3, 11)
 
 
+def test_extra_residue_input_is_read_and_padding_invariant():
+    model = models.build_model("rlstm", TOY_CLASSES, residue_inputs={"extra": 2}, **SMALL)
+    assert sorted(models.input_names(model)) == ["extra", "tokens"]
+    rng = np.random.default_rng(0)
+    extra = rng.normal(size=(3, 15, 2)).astype(np.float32)
+    for row, protein in enumerate(TOKENS):
+        extra[row, len(protein):] = 0
+    short = model.predict({**tokens(), "extra": extra}, verbose=0)
+    long = model.predict({**tokens(30), "extra": np.pad(extra, ((0, 0), (0, 15), (0, 0)))}, verbose=0)
+    np.testing.assert_allclose(long, short, atol=1e-5)
+    changed = model.predict({**tokens(), "extra": extra + 1}, verbose=0)
+    assert np.abs(changed - short).max() > 1e-6  # the extra input reaches the (untrained) output
+
+
 def test_attention_alpha_of_the_model_is_padding_invariant():
-    representation = models.representation_model(models.build_model("alstm", **SMALL))
-    _, alpha = representation.predict(pad(TOKENS), verbose=0)
-    _, alpha_long = representation.predict(pad(TOKENS, 30), verbose=0)
+    representation = models.representation_model(models.build_model("alstm", NAMES, **SMALL))
+    _, alpha = representation.predict(tokens(), verbose=0)
+    _, alpha_long = representation.predict(tokens(30), verbose=0)
     np.testing.assert_allclose(alpha_long[:, :15], alpha, atol=1e-6)
     assert np.all(alpha_long[:, 15:] == 0) and np.all(alpha[1, 4:] == 0)
     np.testing.assert_allclose(alpha.sum(1), 1, atol=1e-5)
 
 
-def test_paper_defaults_are_applied():
-    model = models.build_model("alstm")
+def test_paper_defaults_are_applied_and_models_come_uncompiled():
+    model = models.build_model("alstm", NAMES)
     assert model.get_layer("conv_bank").filters == (10,) * 6
     assert model.get_layer("conv_bank").widths == (1, 3, 5, 9, 15, 21)
     assert model.get_layer("representation").units == 400
     assert model.get_layer("conv_dropout").rate == 0.5
-    assert float(model.optimizer.learning_rate) == pytest.approx(2e-4)
     kernel = np.asarray(model.get_layer("dense").kernel)
-    assert np.abs(kernel).max() <= 0.05
+    assert 0.04 < np.abs(kernel).max() <= 0.05
+    assert not model.compiled
+    training.compile_model(model)
+    assert float(model.optimizer.learning_rate) == pytest.approx(2e-4)
+
+
+def test_registry_lists_every_hyper_parameter_a_builder_reads():
+    resolved = models.resolve_hparams()
+    assert set(resolved) == set(models.HYPERPARAMETERS)
+    for hp in models.HYPERPARAMETERS.values():
+        assert not hp.item_names or len(hp.item_names) == len(hp.default)
+        assert all(family in models.FAMILIES for family in hp.families)
 
 
 def test_unknown_names_are_clear_errors():
-    with pytest.raises(ValueError, match="unknown model 'cnn'"):
-        models.build_model("cnn")
+    with pytest.raises(ValueError, match="unknown model 'cnn'; choose from rlstm, alstm"):
+        models.build_model("cnn", NAMES)
     with pytest.raises(ValueError, match=r"unknown hyper-parameter\(s\) \['units'\]"):
-        models.build_model("rlstm", units=3)
+        models.build_model("rlstm", NAMES, units=3)
     with pytest.raises(ValueError, match="dropout"):
-        models.build_model("rlstm", dropout=1.5)
+        models.build_model("rlstm", NAMES, dropout=1.5)
+    with pytest.raises(ValueError, match="residue_inputs"):
+        models.build_model("rlstm", NAMES, residue_inputs={"tokens": 3})
 
 
-@pytest.mark.parametrize("kind", ["rlstm", "alstm", "ensemble"])
+@pytest.mark.parametrize("kind", ["rlstm", "alstm", "ensemble", "extra"])
 def test_save_and_load_round_trip_gives_identical_predictions(kind, tmp_path):
+    inputs = tokens()
     if kind == "ensemble":
-        model = models.build_ensemble([models.build_model("rlstm", **SMALL), models.build_model("alstm", **SMALL)])
+        model = models.build_ensemble([models.build_model("rlstm", NAMES, **SMALL),
+                                       models.build_model("alstm", NAMES, **SMALL)])
+    elif kind == "extra":
+        model = models.build_model("alstm", NAMES, residue_inputs={"profile": 20}, **SMALL)
+        inputs["profile"] = np.random.default_rng(0).random((3, 15, 20)).astype(np.float32)
     else:
-        model = models.build_model(kind, **SMALL)
+        model = models.build_model(kind, NAMES, **SMALL)
     path = tmp_path / "model.keras"
     model.save(path)
     loaded = models.load_model(path)
-    np.testing.assert_array_equal(loaded.predict(pad(TOKENS), verbose=0), model.predict(pad(TOKENS), verbose=0))
-    assert models.class_names_of(loaded) == list(CLASS_NAMES)
+    np.testing.assert_array_equal(loaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0))
+    assert models.class_names_of(loaded) == NAMES
 
 
 def test_ensemble_averages_member_probabilities():
-    members = [models.build_model("rlstm", **SMALL), models.build_model("rlstm", **SMALL)]
-    expected = np.mean([m.predict(pad(TOKENS), verbose=0) for m in members], axis=0)
+    members = [models.build_model("rlstm", NAMES, **SMALL), models.build_model("rlstm", NAMES, **SMALL)]
+    expected = np.mean([m.predict(tokens(), verbose=0) for m in members], axis=0)
     ensemble = models.build_ensemble(members)
-    np.testing.assert_allclose(ensemble.predict(pad(TOKENS), verbose=0), expected, atol=1e-6)
+    np.testing.assert_allclose(ensemble.predict(tokens(), verbose=0), expected, atol=1e-6)
     assert (models.member_count(ensemble), models.member_count(members[0])) == (2, 1)
-    other = models.build_model("rlstm", class_names=["a", "b"], **SMALL)
     with pytest.raises(ValueError, match="disagree on class names"):
-        models.build_ensemble([members[0], other])
+        models.build_ensemble([members[0], models.build_model("rlstm", ["a", "b"], **SMALL)])
+    with pytest.raises(ValueError, match="disagree on inputs"):
+        models.build_ensemble([members[0], models.build_model("rlstm", NAMES, residue_inputs={"p": 2}, **SMALL)])
 
 
 def test_load_model_names_a_bad_file(tmp_path):
@@ -90,15 +120,24 @@ def test_load_model_names_a_bad_file(tmp_path):
     foreign.save(tmp_path / "foreign.keras")
     with pytest.raises(ValueError, match="not a protloc model"):
         models.load_model(tmp_path / "foreign.keras")
+    with pytest.raises(ValueError, match="no shipped model is called 'pretrained-ensemblee'; choose from"):
+        models.load_pretrained("pretrained-ensemblee")
 
 
 @pytest.mark.parametrize("name", ["rlstm", "alstm"])
 def test_model_learns_terminal_motifs(name):
     keras.utils.set_random_seed(0)
-    train_tokens, train_labels = motif_task(n_per_class=150, seed=0)
-    test_tokens, test_labels = motif_task(n_per_class=50, seed=1)
-    model = models.build_model(name, class_names=["n_motif", "c_motif", "none"], lstm_units=16, dense_units=16,
-                               attention_units=16, dropout=0.1, learning_rate=5e-3)
-    model.fit(data.batch(data.from_arrays(train_tokens, train_labels), 16, shuffle_seed=0), epochs=8, verbose=0)
-    _, accuracy = model.evaluate(data.batch(data.from_arrays(test_tokens, test_labels), 32), verbose=0)
+    train = [datasets.Example(str(i), {"tokens": t}, int(y), 0) for i, (t, y) in enumerate(zip(*motif_task(150)))]
+    test = [datasets.Example(str(i), {"tokens": t}, int(y), 0) for i, (t, y) in enumerate(zip(*motif_task(50, 1)))]
+    model = models.build_model(name, TOY_CLASSES, lstm_units=16, dense_units=16, attention_units=16, dropout=0.1)
+    training.compile_model(model, 5e-3)
+    model.fit(pipeline.batches(train, 16, shuffle_seed=0), epochs=8, verbose=0, shuffle=False)
+    _, accuracy = model.evaluate(pipeline.batches(test, 32), verbose=0)
     assert accuracy >= 0.95
+
+
+def test_toy_spec_is_usable_by_name():
+    spec = datasets.register(toy_spec("toy-models"))
+    assert datasets.get("toy-models") is spec and "toy-models" in datasets.names()
+    with pytest.raises(ValueError, match="unknown data set 'nope'; registered:"):
+        datasets.get("nope")

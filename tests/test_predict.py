@@ -6,9 +6,10 @@ import sys
 import numpy as np
 import pytest
 
-from protloc import models, predict, sequences
-from protloc.classes import CLASS_NAMES
+from protloc import datasets, models, predict, sequences
 from protloc.cli import main
+
+CLASS_NAMES = datasets.get("multiloc").class_names
 
 RNG = np.random.default_rng(3)
 LENGTHS = [30, 5, 1200, 12, 77, 1, 300]
@@ -18,7 +19,7 @@ RECORDS = [("P%d" % i, "".join(RNG.choice(list("ACDEFGHIKLMNPQRSTVWY"), n))) for
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    models.build_model("rlstm", lstm_units=6, dense_units=6).save(path)
+    models.build_model("rlstm", CLASS_NAMES, lstm_units=6, dense_units=6).save(path)
     return path
 
 
@@ -44,7 +45,7 @@ def test_table_format_order_and_values(model_path, tmp_path, capsys):
     for row, (_, seq) in zip(rows, RECORDS):
         probabilities = np.array(row[4:], dtype=float)
         assert probabilities.sum() == pytest.approx(1, abs=1e-4)
-        direct = model.predict(sequences.encode_sequence(seq)[None], verbose=0)[0]
+        direct = model.predict({"tokens": sequences.encode_sequence(seq)[None]}, verbose=0)[0]
         np.testing.assert_allclose(probabilities, direct, atol=2e-6)
         assert row[2] == CLASS_NAMES[int(np.argmax(direct))]
         assert float(row[3]) == pytest.approx(direct.max(), abs=1e-6)
@@ -114,7 +115,7 @@ def test_missing_input_and_bad_model_are_clear_errors(model_path, tmp_path, caps
 
 def test_attention_rows_for_attention_models(tmp_path, capsys):
     alstm = tmp_path / "alstm.keras"
-    models.build_model("alstm", lstm_units=4, dense_units=4, attention_units=4).save(alstm)
+    models.build_model("alstm", CLASS_NAMES, lstm_units=4, dense_units=4, attention_units=4).save(alstm)
     out, attention = tmp_path / "out.tsv", tmp_path / "attention.tsv"
     assert main(["predict", str(fasta(tmp_path)), "-o", str(out), "--model", str(alstm),
                  "--attention", str(attention)]) == 0
@@ -123,6 +124,14 @@ def test_attention_rows_for_attention_models(tmp_path, capsys):
     for row, length in zip(rows, LENGTHS):
         weights = np.array(row[1:], dtype=float)
         assert len(weights) == min(length, 1000) and weights.sum() == pytest.approx(1, abs=1e-4)
+
+
+def test_a_model_needing_more_than_tokens_is_a_clear_error(tmp_path, capsys):
+    path = tmp_path / "extra.keras"
+    models.build_model("rlstm", CLASS_NAMES, lstm_units=4, dense_units=4, residue_inputs={"profile": 20}).save(path)
+    out = tmp_path / "out.tsv"
+    assert main(["predict", str(fasta(tmp_path)), "-o", str(out), "--model", str(path)]) == 2
+    assert "also needs the per-residue input(s) profile" in capsys.readouterr().err and not out.exists()
 
 
 def test_attention_needs_an_attention_model(model_path, tmp_path, capsys):

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 import protloc
-from protloc import demo, models, pretrained, sequences
+from protloc import datasets, demo, evaluation, models, pretrained, sequences
 from protloc.cli import main
-from protloc.classes import CLASS_NAMES
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+CLASS_NAMES = datasets.get("multiloc").class_names
 
 
 @pytest.mark.parametrize("name", sorted(pretrained.SHIPPED))
@@ -56,9 +56,29 @@ def test_the_ensemble_predicts_the_example_proteins_as_its_members_average(tmp_p
     rows = [line.split("\t") for line in out.read_text().splitlines()[1:]]
     ensemble = protloc.load_pretrained("pretrained-ensemble")
     first = next(iter(sequences.read_fasta(demo.EXAMPLE)))
-    tokens = sequences.encode_sequence(first.sequence)[None]
+    tokens = {"tokens": sequences.encode_sequence(first.sequence)[None]}
     members = [layer for layer in ensemble.layers if isinstance(layer, keras.Model)]
     expected = np.mean([member.predict(tokens, verbose=0)[0] for member in members], axis=0)
     assert len(members) == pretrained.model_card("pretrained-ensemble")["members"]
     assert len(rows) == 11 and rows[0][0] == first.id
     np.testing.assert_allclose(np.array(rows[0][4:], dtype=float), expected, atol=2e-6)
+
+
+@pytest.mark.parametrize("name", sorted(pretrained.SHIPPED))
+def test_shipped_models_predict_the_examples_as_before_the_dict_inputs(name, tmp_path):
+    """tests/data/NAME-examples.tsv: `protloc predict examples/proteins.fasta --model NAME` with protloc 0.1's
+    files (token-tensor input), before benchmarks/resave_pretrained.py re-saved them with dict inputs."""
+    out = tmp_path / "now.tsv"
+    assert main(["predict", str(demo.EXAMPLE), "-o", str(out), "--model", name]) == 0
+    before = [line.split("\t") for line in (REPO / "tests" / "data" / f"{name}-examples.tsv").read_text().splitlines()]
+    now = [line.split("\t") for line in out.read_text().splitlines()]
+    assert [row[:3] for row in now] == [row[:3] for row in before]
+    np.testing.assert_allclose(np.array([row[3:] for row in now[1:]], dtype=float),
+                               np.array([row[3:] for row in before[1:]], dtype=float), atol=1e-6)
+    assert models.input_names(protloc.load_pretrained(name)) == ["tokens"]
+
+
+def test_the_default_models_test_split_accuracy_is_its_cards(multiloc_dir):
+    report = evaluation.evaluate_examples(protloc.load_pretrained(), datasets.get("multiloc").examples(
+        "test", directory=multiloc_dir))
+    assert report["n"] == 1193 and report["accuracy"] == pretrained.model_card()["test_accuracy"]

@@ -32,5 +32,9 @@ def test_running_tensorflow_is_left_alone():
     assert runtime.run_branches_in_parallel() is False
 
 
-def test_usable_cores_is_positive():
-    assert runtime.usable_cores() >= 1
+def test_usable_cores_follow_the_affinity_mask():
+    code = "import os; from protloc import runtime; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); " \
+           "print(runtime.usable_cores())"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["1"]
+    assert runtime.usable_cores() == len(os.sched_getaffinity(0))

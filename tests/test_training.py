@@ -6,34 +6,35 @@ import keras
 import numpy as np
 import pytest
 
-from protloc import data, evaluation, files, training
+from protloc import datasets, evaluation, files, training
 from protloc.cli import build_parser, _run_config
-from tests.helpers import SMALL, load_benchmark, motif_task
+from tests.helpers import SMALL, load_benchmark, toy_spec
+
+TINY = datasets.register(toy_spec("tiny", n_per_class=10)).name
 
 
-def tiny_data():
-    tokens, labels = motif_task(n_per_class=10, seed=0)
-    return data.from_arrays(tokens, labels)
+def tiny_config(**settings) -> training.RunConfig:
+    return training.RunConfig(**{"model": "rlstm", "hparams": SMALL, "epochs": 1, "batch_size": 8, "dataset": TINY,
+                                 **settings})
 
 
 def test_run_directory_and_resume_without_repeating_epochs(tmp_path):
     run = tmp_path / "run"
-    config = training.RunConfig(model="rlstm", hparams=SMALL, epochs=1, batch_size=8)
-    training.train(run, config, train_data=tiny_data(), verbose=0)
+    training.train(run, tiny_config(), verbose=0)
     assert [p.name for p in training.checkpoints(run / "checkpoints")] == ["epoch-001.keras"]
     assert (run / "model.keras").exists() and (run / "logs").is_dir()
     saved = json.loads((run / "config.json").read_text())
-    assert saved["hparams"]["lstm_units"] == 4 and saved["hparams"]["dropout"] == 0.5
+    assert saved["hparams"]["lstm_units"] == 4 and saved["hparams"]["dropout"] == 0.5 and saved["dataset"] == TINY
+    assert saved["learning_rate"] == 2e-4
 
     # An "interrupted" run asked for 3 epochs: continues at epoch 2, never redoes epoch 1.
-    training.train(run, training.RunConfig(model="rlstm", hparams=SMALL, epochs=3, batch_size=8),
-                   train_data=tiny_data(), verbose=0)
+    training.train(run, tiny_config(epochs=3), verbose=0)
     assert [row["epoch"] for row in training.read_history(run)] == [0, 1, 2]
     assert [p.name for p in training.checkpoints(run / "checkpoints")][-1] == "epoch-003.keras"
 
     # A finished run re-run trains nothing more, and leaves its model file as it was.
     saved = (run / "model.keras").stat().st_mtime_ns
-    training.train(run, training.read_config(run), train_data=tiny_data(), verbose=0)
+    training.train(run, training.read_config(run), verbose=0)
     assert len(training.read_history(run)) == 3 and (run / "model.keras").stat().st_mtime_ns == saved
 
 
@@ -49,45 +50,56 @@ class EpochsSeen(keras.callbacks.Callback):
 def test_extra_callbacks_and_the_benchmark_wall_clock_follow_a_resumed_run(tmp_path):
     clock_path = tmp_path / "wall_time.json"
     first, second = EpochsSeen(), EpochsSeen()
-    clock = load_benchmark("table1").EpochWallClock(clock_path)
-    config = training.RunConfig(model="rlstm", hparams=SMALL, epochs=1, batch_size=8)
-    training.train(tmp_path / "run", config, train_data=tiny_data(), verbose=0, callbacks=[first, clock])
+    clock = load_benchmark("common").EpochWallClock(clock_path)
+    training.train(tmp_path / "run", tiny_config(), verbose=0, callbacks=[first, clock])
     after_one = clock.total()
     assert first.epochs == [0] and after_one > 0
-    config = training.RunConfig(model="rlstm", hparams=SMALL, epochs=3, batch_size=8)
-    training.train(tmp_path / "run", config, train_data=tiny_data(), verbose=0, callbacks=[second, clock])
+    training.train(tmp_path / "run", tiny_config(epochs=3), verbose=0, callbacks=[second, clock])
     assert second.epochs == [1, 2] and clock.total() > after_one  # the first stretch's time is kept
 
 
 def test_run_directory_refuses_a_different_run(tmp_path):
-    config = training.RunConfig(model="rlstm", hparams=SMALL, epochs=1, batch_size=8)
-    training.train(tmp_path, config, train_data=tiny_data(), verbose=0)
+    training.train(tmp_path, tiny_config(), verbose=0)
     with pytest.raises(ValueError, match="holds a different run"):
-        training.train(tmp_path, training.RunConfig(model="alstm", hparams=SMALL, epochs=1), train_data=tiny_data())
+        training.train(tmp_path, tiny_config(model="alstm"))
 
 
 def test_checkpoints_keep_only_the_last_three(tmp_path):
-    config = training.RunConfig(model="rlstm", hparams=SMALL, epochs=5, batch_size=8)
-    training.train(tmp_path, config, train_data=tiny_data(), verbose=0)
+    training.train(tmp_path, tiny_config(epochs=5), verbose=0)
     assert [p.name for p in training.checkpoints(tmp_path / "checkpoints")] == [
         "epoch-003.keras", "epoch-004.keras", "epoch-005.keras"]
 
 
-def test_run_config_validation():
-    with pytest.raises(ValueError, match="fold must be 0-4"):
+def test_run_config_validation_uses_the_data_sets_folds():
+    with pytest.raises(ValueError, match="fold must be 0-4 for data set 'multiloc', got 5"):
         training.RunConfig(fold=5)
+    with pytest.raises(ValueError, match=f"fold must be 0-2 for data set '{TINY}', got 3"):
+        tiny_config(fold=3)
     with pytest.raises(ValueError, match="unknown model"):
         training.RunConfig(model="gru")
+    with pytest.raises(ValueError, match="unknown data set 'nowhere'"):
+        training.RunConfig(dataset="nowhere")
+    with pytest.raises(ValueError, match="batch size must be >= 1"):
+        tiny_config(batch_size=0)
+
+
+def test_config_of_an_older_run_with_the_learning_rate_among_hparams_is_the_same_run():
+    old = training.RunConfig(hparams={**SMALL, "learning_rate": 1e-3})
+    assert old.learning_rate == 1e-3 and "learning_rate" not in old.hparams
+    assert old.same_run_as(training.RunConfig(hparams=SMALL, learning_rate=1e-3, epochs=7))
 
 
 def test_cli_options_override_a_config_file(tmp_path):
     path = tmp_path / "best.json"
-    path.write_text(json.dumps({"model": "alstm", "hparams": {"lstm_units": 64, "dropout": 0.3}}))
+    path.write_text(json.dumps({"model": "alstm", "hparams": {"lstm_units": 64, "dropout": 0.3},
+                                "learning_rate": 5e-4}))
     args = build_parser().parse_args(["train", "--out", "x", "--config", str(path), "--dropout", "0.2",
                                       "--conv-filters", "10", "0", "10", "10", "10", "10"])
     config = _run_config(args)
     assert config.model == "alstm" and config.hparams["lstm_units"] == 64 and config.hparams["dropout"] == 0.2
-    assert config.hparams["conv_filters"] == [10, 0, 10, 10, 10, 10]
+    assert config.hparams["conv_filters"] == [10, 0, 10, 10, 10, 10] and config.learning_rate == 5e-4
+    args = build_parser().parse_args(["train", "--out", "x", "--config", str(path), "--learning-rate", "1e-3"])
+    assert _run_config(args).learning_rate == 1e-3
 
 
 def test_wilson_interval_and_mcc_known_values():

@@ -1,20 +1,18 @@
-"""tuning: a 2-trial, 1-epoch search on tiny synthetic data; per-width 0 filters; the result trains; resume."""
+"""tuning: the search space comes from the registry; a 2-trial, 1-epoch search on a tiny synthetic data set;
+per-width 0 filters; the result trains; resume."""
 import json
 
 import keras_tuner
 import numpy as np
 import pytest
 
-from protloc import data, training
+from protloc import datasets, models, training
 from protloc.cli import _run_config, build_parser
-from tests.helpers import motif_task
-from tuning.hypermodel import ProtlocHyperModel
+from tests.helpers import toy_spec
+from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel
 from tuning.search import fixed_hyperparameters, run_search
 
-
-def tiny_folds(fold):
-    tokens, labels = motif_task(n_per_class=8, seed=fold)
-    return data.from_arrays(tokens[::2], labels[::2]), data.from_arrays(tokens[1::2], labels[1::2])
+SPEC = datasets.register(toy_spec("tiny-tuning", n_per_class=8))
 
 
 def small_space():
@@ -26,30 +24,40 @@ def small_space():
     return hp
 
 
-def test_default_hyperparameters_are_the_papers():
-    model = ProtlocHyperModel(tiny_folds).build(keras_tuner.HyperParameters())
+def test_default_hyperparameters_are_the_papers_and_the_space_is_the_registrys():
+    hp = keras_tuner.HyperParameters()
+    model = ProtlocHyperModel(SPEC).build(hp)
     assert model.name == "rlstm" and model.get_layer("conv_bank").filters == (10,) * 6
     assert model.get_layer("conv_dropout").rate == 0.5
     assert float(model.optimizer.learning_rate) == np.float32(2e-4)
+    assert models.class_names_of(model) == list(SPEC.class_names)
+    searched = {name for name, hp in models.HYPERPARAMETERS.items() if hp.search and not hp.families}
+    declared = set(hp.values)
+    assert {"model", "learning_rate", "filters_w1", "filters_w21"} <= declared
+    assert searched - {"conv_filters"} <= declared and declared <= set(SEARCH_SPACE_NAMES)
+    assert "attention_units" not in declared  # conditional on the A-LSTM
 
 
 def test_search_respects_zero_filters_trains_and_resumes(tmp_path):
-    best = run_search(tmp_path / "search", "random", max_trials=2, epochs=1, fold_data=tiny_folds, folds=(0, 1),
+    best = run_search(tmp_path / "search", "random", max_trials=2, epochs=1, spec=SPEC, folds=(0, 1),
                       batch_size=8, hyperparameters=small_space(), verbose=0)
-    assert best["hparams"]["conv_filters"][4:] == [0, 0]
-    assert 0 <= best["val_accuracy"] <= 1
+    assert best["hparams"]["conv_filters"][4:] == [0, 0] and best["folds"] == [0, 1]
+    assert best["dataset"] == SPEC.name and best["learning_rate"] in (1e-4, 2e-4, 5e-4, 1e-3)
     trials = list((tmp_path / "search" / "tuner").glob("trial_*"))
     assert len(trials) == 2 and (tmp_path / "search" / "trials.md").exists()
 
     saved = json.loads((tmp_path / "search" / "best_hparams.json").read_text())
     args = build_parser().parse_args(["train", "--out", str(tmp_path / "run"), "--epochs", "1",
+                                      "--dataset", SPEC.name,
                                       "--config", str(tmp_path / "search" / "best_hparams.json")])
     config = _run_config(args)
     assert config.model == saved["model"] and config.hparams["conv_filters"][4:] == [0, 0]
-    model = training.train(tmp_path / "run", config, train_data=tiny_folds(0)[0], verbose=0)
-    assert [c.kernel_size[0] for c in model.get_layer("conv_bank").convolutions] == [1, 3, 5, 9]
+    assert config.learning_rate == saved["learning_rate"]
+    model = training.train(tmp_path / "run", config, verbose=0)
+    kept = [width for width, count in zip((1, 3, 5, 9, 15, 21), saved["hparams"]["conv_filters"]) if count]
+    assert [c.kernel_size[0] for c in model.get_layer("conv_bank").convolutions] == kept and kept[-1] <= 9
 
-    run_search(tmp_path / "search", "random", max_trials=2, epochs=1, fold_data=tiny_folds, folds=(0, 1),
+    run_search(tmp_path / "search", "random", max_trials=2, epochs=1, spec=SPEC, folds=(0, 1),
                batch_size=8, hyperparameters=small_space(), verbose=0)
     assert len(list((tmp_path / "search" / "tuner").glob("trial_*"))) == 2
 
@@ -57,9 +65,12 @@ def test_search_respects_zero_filters_trains_and_resumes(tmp_path):
 def test_fix_option_pins_values_and_rejects_unknown_names():
     hp = fixed_hyperparameters(["model=alstm", "lstm_units=64", "learning_rate=1e-3", "filters_w21=0"])
     assert hp.values == {"model": "alstm", "lstm_units": 64, "learning_rate": 1e-3, "filters_w21": 0}
-    model = ProtlocHyperModel(tiny_folds).build(hp)
+    model = ProtlocHyperModel(SPEC).build(hp)
     assert model.name == "alstm" and model.get_layer("conv_bank").filters[-1] == 0
+    assert "attention_units" in hp.values  # declared for the A-LSTM
     with pytest.raises(ValueError, match="NAME=VALUE.*'units=3'"):
         fixed_hyperparameters(["units=3"])
     with pytest.raises(ValueError, match="NAME=VALUE"):
         fixed_hyperparameters(["model"])
+    with pytest.raises(ValueError, match="fold must be 0-2"):
+        ProtlocHyperModel(SPEC, folds=[3])

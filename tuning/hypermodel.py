@@ -1,79 +1,93 @@
-"""A keras-tuner HyperModel over the zoo: declares the search space, then calls ``protloc.models.build_model``."""
+"""A keras-tuner HyperModel over the zoo: declares the search space read from the registry, then calls
+``protloc.models.build_model``."""
 from __future__ import annotations
-
-from typing import Callable
 
 import keras_tuner
 
-from protloc import data, models
-from protloc.layers.conv_bank import PAPER_WIDTHS
+from protloc import datasets, models, pipeline, training
 
-PAPER = models.PAPER_HPARAMS
-
-SEARCH_SPACE_NAMES = ("model", *(f"filters_w{width}" for width in PAPER_WIDTHS), "lstm_units", "dense_units",
-                      "dropout", "learning_rate", "attention_units")
+SEARCHED = {name: hp for name, hp in models.HYPERPARAMETERS.items() if hp.search}
+"""The registry's hyper-parameters that have a search space."""
+SEARCH_SPACE_NAMES = ("model", *(item for hp in SEARCHED.values() for item in (hp.item_names or (hp.name,))),
+                      "learning_rate")
 """Names of the hyper-parameters ``ProtlocHyperModel.build`` declares."""
 
-FoldData = Callable[[int], tuple]
-"""fold -> (unbatched training dataset without that fold, unbatched validation dataset of that fold)."""
+
+def declare(hp: keras_tuner.HyperParameters, name: str, space: tuple, default):
+    """Declares one tuner hyper-parameter from a registry space ``("choice", values)``, ``("int", low, high,
+    step)`` or ``("float", low, high, step)``; returns its value for this trial."""
+    kind, *arguments = space
+    if kind == "choice":
+        return hp.Choice(name, list(arguments[0]), default=default)
+    if kind == "int":
+        return hp.Int(name, *arguments[:2], step=arguments[2], default=default)
+    if kind == "float":
+        return hp.Float(name, *arguments[:2], step=arguments[2], default=default)
+    raise ValueError(f"unknown search space kind {kind!r} for {name}")
 
 
 class ProtlocHyperModel(keras_tuner.HyperModel):
-    """Search space: model family, filters per conv width (0 turns a width off), W_a width, LSTM and dense
-    units, dropout and learning rate; every default is the paper's value (see ``models.PAPER_HPARAMS``).
+    """Search space: model family, every registry hyper-parameter with a ``search`` space (each item of a
+    list-valued one, e.g. filters per conv width, 0 turning a width off) and the learning rate; every default is
+    the registry's (the paper's) value. Family-specific parameters are conditional on the family.
 
     ``fit`` trains one fresh model per cross-validation fold and reports the mean of the last-epoch
-    validation accuracies as ``val_accuracy`` (the paper's 5-fold protocol on the training part).
+    validation accuracies as ``val_accuracy`` (the paper's protocol on the training part).
 
     Args:
-        fold_data: fold -> (train, validation) unbatched ``(tokens, label)`` datasets.
-        folds: the folds to average over (all 5, or one for a cheap search).
+        spec: the data set (:class:`protloc.datasets.DatasetSpec`).
+        folds: the folds to average over (all of the spec's, or one for a cheap search); default all.
         batch_size: proteins per length-bucketed batch.
         seed: shuffling seed.
+        data_dir: where the data set's files are (None: its default).
     """
 
-    def __init__(self, fold_data: FoldData, folds=(0, 1, 2, 3, 4), batch_size: int = data.DEFAULT_BATCH_SIZE,
-                 seed: int = 0, **kwargs):
+    def __init__(self, spec: datasets.DatasetSpec, folds=None, batch_size: int = pipeline.DEFAULT_BATCH_SIZE,
+                 seed: int = 0, data_dir=None, **kwargs):
         super().__init__(**kwargs)
-        self.fold_data, self.folds = fold_data, tuple(folds)
+        self.spec, self.data_dir = spec, data_dir
+        self.folds = tuple(spec.check_fold(f) for f in folds) if folds is not None else tuple(range(spec.num_folds))
         self.batch_size, self.seed = batch_size, seed
 
     def build(self, hp: keras_tuner.HyperParameters):
-        name = hp.Choice("model", ["rlstm", "alstm"], default="rlstm")
-        filters = [hp.Int(f"filters_w{width}", 0, 30, step=5, default=count)
-                   for width, count in zip(PAPER_WIDTHS, PAPER["conv_filters"])]
-        if not any(filters):
+        family = hp.Choice("model", list(models.FAMILIES), default="rlstm")
+        hparams = {}
+        for name, parameter in SEARCHED.items():
+            if parameter.families:
+                if family in parameter.families:
+                    with hp.conditional_scope("model", list(parameter.families)):
+                        hparams[name] = declare(hp, name, parameter.search, parameter.default)
+            elif parameter.item_names:
+                hparams[name] = [declare(hp, item, parameter.search, default)
+                                 for item, default in zip(parameter.item_names, parameter.default)]
+            else:
+                hparams[name] = declare(hp, name, parameter.search, parameter.default)
+        if not any(hparams["conv_filters"]):
             raise keras_tuner.errors.FailedTrialError("every conv width is off")
-        hparams = {
-            "conv_filters": filters,
-            "lstm_units": hp.Choice("lstm_units", [64, 128, 256], default=PAPER["lstm_units"]),
-            "dense_units": hp.Choice("dense_units", [64, 128, 256], default=PAPER["dense_units"]),
-            "dropout": hp.Float("dropout", 0.0, 0.6, step=0.1, default=PAPER["dropout"]),
-            "learning_rate": hp.Choice("learning_rate", [1e-4, 2e-4, 5e-4, 1e-3], default=PAPER["learning_rate"]),
-        }
-        if name == "alstm":
-            with hp.conditional_scope("model", ["alstm"]):
-                hparams["attention_units"] = hp.Choice("attention_units", [100, 200, 400],
-                                                       default=PAPER["attention_units"])
-        return models.build_model(name, **hparams)
+        learning_rate = declare(hp, "learning_rate", training.LEARNING_RATE_SEARCH, training.PAPER_LEARNING_RATE)
+        return training.compile_model(models.build_model(family, self.spec.class_names, **hparams), learning_rate)
 
     def fit(self, hp, model, *args, **kwargs):
         scores = []
         for index, fold in enumerate(self.folds):
             fold_model = model if index == 0 else self.build(hp)
-            train, validation = self.fold_data(fold)
-            history = fold_model.fit(data.batch(train, self.batch_size, shuffle_seed=self.seed),
-                                     validation_data=data.batch(validation, self.batch_size), shuffle=False,
+            train = self.spec.examples("train", self.spec.folds_except(fold), self.data_dir)
+            validation = self.spec.examples("train", [fold], self.data_dir)
+            history = fold_model.fit(pipeline.batches(train, self.batch_size, self.seed),
+                                     validation_data=pipeline.batches(validation, self.batch_size), shuffle=False,
                                      **kwargs)
             scores.append(history.history["val_accuracy"][-1])
         return {"val_accuracy": sum(scores) / len(scores)}
 
 
 def run_config_of(hp: keras_tuner.HyperParameters) -> dict:
-    """Best values -> the ``{"model", "hparams"}`` JSON that ``protloc train --config`` reads."""
+    """Best values -> the ``{"model", "hparams", "learning_rate"}`` JSON that ``protloc train --config``
+    reads."""
     values = hp.values
-    hparams = {"conv_filters": [int(values[f"filters_w{w}"]) for w in PAPER_WIDTHS]}
-    for name in ("lstm_units", "dense_units", "dropout", "learning_rate", "attention_units"):
-        if values.get(name) is not None:
+    hparams = {}
+    for name, parameter in SEARCHED.items():
+        if parameter.item_names:
+            hparams[name] = [values[item] for item in parameter.item_names]
+        elif values.get(name) is not None:
             hparams[name] = values[name]
-    return {"model": values["model"], "hparams": hparams}
+    return {"model": values["model"], "hparams": hparams, "learning_rate": values["learning_rate"]}

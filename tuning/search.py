@@ -1,9 +1,9 @@
-"""Hyper-parameter search over the zoo on MultiLoc's training part (the test split is never read).
+"""Hyper-parameter search over the zoo on a data set's training part (the test split is never read).
 
     python -m tuning.search --tuner bayesian --max-trials 20 --epochs 30 --out runs/search [--fold 0] \
-        [--fix model=rlstm --fix lstm_units=128 ...]
+        [--dataset NAME] [--fix model=rlstm --fix lstm_units=128 ...]
 
-The objective is the mean validation accuracy over the 5 training folds (or over one, with --fold). Re-running
+The objective is the mean validation accuracy over the data set's training folds (or over one, with --fold). Re-running
 on the same --out resumes the search; a finished search runs no new trial. Writes DIR/best_hparams.json
 (for ``protloc train --config``) and DIR/trials.md.
 """
@@ -16,19 +16,11 @@ import sys
 
 import keras_tuner
 
-from protloc import data, files, runtime
+from protloc import datasets, files, pipeline, runtime
 from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel, run_config_of
 
 TUNERS = {"random": keras_tuner.RandomSearch, "bayesian": keras_tuner.BayesianOptimization,
           "hyperband": keras_tuner.Hyperband}
-
-
-def multiloc_folds(data_dir=None):
-    """FoldData over the TFDS multiloc training split."""
-    def fold_data(fold):
-        others = [f for f in range(5) if f != fold]
-        return data.load_multiloc("train", data_dir, others), data.load_multiloc("train", data_dir, [fold])
-    return fold_data
 
 
 def fixed_hyperparameters(assignments) -> keras_tuner.HyperParameters:
@@ -47,11 +39,12 @@ def fixed_hyperparameters(assignments) -> keras_tuner.HyperParameters:
     return hp
 
 
-def run_search(out, tuner: str, max_trials: int, epochs: int, fold_data, folds=(0, 1, 2, 3, 4), seed: int = 0,
-               batch_size: int = data.DEFAULT_BATCH_SIZE, hyperparameters=None, verbose=1) -> dict:
-    """Runs (or resumes) a search in ``out``; returns the best run config (also written to best_hparams.json)."""
+def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.DatasetSpec, folds=None, seed: int = 0,
+               batch_size: int = pipeline.DEFAULT_BATCH_SIZE, hyperparameters=None, verbose=1, data_dir=None) -> dict:
+    """Runs (or resumes) a search in ``out`` on ``spec``'s training split, validating on ``folds`` (default: all
+    of the spec's); returns the best run config (also written to best_hparams.json)."""
     out = pathlib.Path(out)
-    hypermodel = ProtlocHyperModel(fold_data, folds, batch_size, seed)
+    hypermodel = ProtlocHyperModel(spec, folds, batch_size, seed, data_dir)
     options = dict(objective="val_accuracy", seed=seed, directory=str(out), project_name="tuner",
                    overwrite=False, hyperparameters=hyperparameters)
     if tuner == "hyperband":
@@ -61,10 +54,10 @@ def run_search(out, tuner: str, max_trials: int, epochs: int, fold_data, folds=(
         search = TUNERS[tuner](hypermodel, max_trials=max_trials, max_consecutive_failed_trials=3, **options)
         search.search(epochs=epochs, verbose=verbose)
     best_trial = search.oracle.get_best_trials(1)[0]
-    best = {**run_config_of(best_trial.hyperparameters), "val_accuracy": best_trial.score,
-            "folds": list(folds), "epochs": epochs, "tuner": tuner}
+    best = {**run_config_of(best_trial.hyperparameters), "dataset": spec.name, "val_accuracy": best_trial.score,
+            "folds": list(hypermodel.folds), "epochs": epochs, "tuner": tuner}
     files.write_json(out / "best_hparams.json", best)
-    files.write_text(out / "trials.md", trials_markdown(search, folds, epochs))
+    files.write_text(out / "trials.md", trials_markdown(search, hypermodel.folds, epochs))
     return best
 
 
@@ -83,23 +76,25 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tuner", choices=sorted(TUNERS), default="bayesian")
     parser.add_argument("--max-trials", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=30, help="epochs per trial")
-    parser.add_argument("--fold", type=int, choices=range(5), help="validate on this fold only (cheap search)")
+    parser.add_argument("--fold", type=int, help="validate on this fold only (cheap search)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, default=data.DEFAULT_BATCH_SIZE)
+    parser.add_argument("--batch-size", type=int, default=pipeline.DEFAULT_BATCH_SIZE)
+    parser.add_argument("--dataset", choices=datasets.names(), default=datasets.DEFAULT, help="registered data set")
     parser.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
                         help="fix one hyper-parameter of the space (repeatable), e.g. model=rlstm")
-    parser.add_argument("--data-dir", help="TFDS data directory")
+    parser.add_argument("--data-dir", help="directory of the data set's files (default: the data set's own)")
 
 
 def search_from_arguments(parser: argparse.ArgumentParser, args, out, verbose=1) -> dict:
     """Runs (or resumes) the search that ``add_search_arguments`` options describe; returns the best config."""
+    spec = datasets.get(args.dataset)
     try:
         fixed = fixed_hyperparameters(args.fix)
+        folds = None if args.fold is None else [spec.check_fold(args.fold)]
     except ValueError as error:
         parser.error(str(error))
-    folds = (args.fold,) if args.fold is not None else (0, 1, 2, 3, 4)
-    return run_search(out, args.tuner, args.max_trials, args.epochs, multiloc_folds(args.data_dir), folds,
-                      args.seed, args.batch_size, hyperparameters=fixed, verbose=verbose)
+    return run_search(out, args.tuner, args.max_trials, args.epochs, spec, folds, args.seed, args.batch_size,
+                      hyperparameters=fixed, verbose=verbose, data_dir=args.data_dir)
 
 
 def main(argv=None) -> int:

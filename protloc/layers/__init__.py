@@ -1,7 +1,8 @@
 """Keras layers of protloc, one concept per file, all serializable without custom code."""
 from protloc.layers.attention_pooling import AttentionPooling
 from protloc.layers.conv_bank import ConvBank
+from protloc.layers.residue_concatenation import ResidueConcatenation
 from protloc.layers.residue_encoding import ResidueEncoding
 from protloc.layers.reversed_lstm import ReversedLSTMPair, reverse_within_length
 
-__all__ = ["AttentionPooling", "ConvBank", "ResidueEncoding", "ReversedLSTMPair", "reverse_within_length"]
+__all__ = ["AttentionPooling", "ConvBank", "ResidueConcatenation", "ResidueEncoding", "ReversedLSTMPair", "reverse_within_length"]

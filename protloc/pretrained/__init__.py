@@ -20,25 +20,14 @@ SHIPPED = {"pretrained": "model", "pretrained-ensemble": "ensemble"}
 
 
 def model_path(name: str = "pretrained") -> pathlib.Path:
-    """The ``.keras`` file of the shipped model ``name`` (a key of ``SHIPPED``)."""
+    """The ``.keras`` file of the shipped model ``name`` (a key of ``SHIPPED``); load it with
+    :func:`protloc.load_pretrained`."""
     return DIRECTORY / f"{_stem(name)}.keras"
 
 
 def card_path(name: str = "pretrained") -> pathlib.Path:
     """The card of the shipped model ``name``."""
     return DIRECTORY / f"{_stem(name)}.json"
-
-
-def load_pretrained(name: str = "pretrained"):
-    """A shipped Keras model (tokens -> probabilities over the 11 MultiLoc compartments).
-
-    Args:
-        name: "pretrained" (one R-LSTM) or "pretrained-ensemble" (R-LSTM ensemble).
-    """
-    from protloc import models
-
-    _stem(name)  # an unknown name fails here, listing the shipped ones
-    return models.load_model(name)
 
 
 def model_card(name: str = "pretrained") -> dict:

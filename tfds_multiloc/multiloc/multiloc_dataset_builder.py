@@ -7,7 +7,7 @@ Sources, in order of precedence:
 Local files are checked against the same SHA-256 sums as downloads.
 
 The split (stratified 4/5 train, 1/5 test, 5 stratified folds in train, fixed by the accessions' SHA-256) is
-:func:`protloc.multiloc.split_members`; test examples have ``fold == -1``. Sequences are tokenized and
+:func:`protloc.datasets.multiloc.split_members`; test examples have ``fold == -1``. Sequences are tokenized and
 middle-truncated by :mod:`protloc.sequences`.
 """
 from __future__ import annotations
@@ -19,8 +19,8 @@ import numpy as np
 import tensorflow_datasets.public_api as tfds
 
 from protloc import sequences
-from protloc.classes import CLASS_NAMES
-from protloc.multiloc import DATA_DIR_VARIABLE, FILE_OF_CLASS, local_files, read_checksums, split_members
+from protloc.datasets.multiloc import (CLASS_NAMES, DATA_DIR_VARIABLE, FILE_OF_CLASS, local_files, read_checksums,
+                                       split_members)
 
 
 _URL_BASE = ("https://raw.githubusercontent.com/KohlbacherLab/MultiLoc2/8c4b6f4cc5f43093787f87a04b6edfc4044e307b/"
@@ -74,7 +74,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             return _local_files(epath.Path(environ[DATA_DIR_VARIABLE]))
         try:
             return _local_files(dl_manager.manual_dir)
-        except (AssertionError, FileNotFoundError):  # no manual directory, or not the MultiLoc files
+        except (AssertionError, FileNotFoundError):  # no manual directory, or not the MultiLoc files there
             pass
         paths = dl_manager.download({name: _URL_BASE + file for name, file in FILE_OF_CLASS.items()})
         return {name: epath.Path(path) for name, path in paths.items()}

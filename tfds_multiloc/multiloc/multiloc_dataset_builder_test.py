@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from protloc import multiloc
+from protloc.datasets import multiloc
 from tfds_multiloc.multiloc import multiloc_dataset_builder as builder_module
 
 FILES = builder_module.FILE_OF_CLASS.values()

@@ -1,9 +1,7 @@
-"""The MultiLoc data set without TensorFlow: its files, its fixed train/test split and folds, and batches of a split.
+"""The MultiLoc data set (Höglund et al. 2006; 5,959 eukaryotic proteins, 11 compartments): files, split, reader.
 
-The TFDS builder (:mod:`tfds_multiloc`) uses the same files and split, so a model sees the same proteins
-whichever way it reads them. Batches come from TFDS through tf.data on Keras's TensorFlow backend, and straight
-from the FASTA files as NumPy arrays (:mod:`protloc.batching`) on the other backends (JAX, PyTorch), so that
-training also runs on a machine without TensorFlow.
+This is the only module that names MultiLoc's files and classes. The TFDS builder (:mod:`tfds_multiloc`) imports
+its split and file checks from here, so a model sees the same proteins whichever way it reads them.
 
 Split (deterministic, independent of file order and machine): within each class, proteins are ordered by
 ``sha256("multiloc-v1:" + accession)``; the first ``round(n / 5)`` form ``test``, the rest ``train``, whose
@@ -11,13 +9,17 @@ fold (0-4) is the position in that order modulo 5, so folds are stratified too; 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pathlib
 
 from protloc import sequences
-from protloc.classes import CLASS_NAMES
+from protloc.datasets.spec import TEST_FOLD, DataNotFoundError, DatasetSpec, Example
 
+CLASS_NAMES = ("er", "golgi", "chloroplast", "cytoplasm", "extracellular", "lysosome", "mitochondrion",
+               "nucleus", "peroxisome", "plasma_membrane", "vacuole")
+"""The 11 compartments, in label order (the TFDS ClassLabel's order too)."""
 FILE_OF_CLASS = dict(zip(CLASS_NAMES, (
     "ER.fasta", "Golgi.fasta", "chloroplast.fasta", "cytoplasmic.fasta", "extracellular.fasta",
     "lysosomal.fasta", "mitochondrial.fasta", "nuclear.fasta", "peroxisomal.fasta", "plasma_membrane.fasta",
@@ -27,8 +29,8 @@ TEST_FRACTION = 0.2
 NUM_FOLDS = 5
 DATA_DIR_VARIABLE = "PROTLOC_DATA_DIR"
 """Environment variable naming the directory of the 11 FASTA files."""
-CHECKSUMS = pathlib.Path(__file__).resolve().parent.parent / "tfds_multiloc" / "multiloc" / "checksums.tsv"
-"""The pinned files' SHA-256 sums (the TFDS builder's checksums.tsv)."""
+CHECKSUMS = pathlib.Path(__file__).resolve().parents[2] / "tfds_multiloc" / "multiloc" / "checksums.tsv"
+"""The pinned files' SHA-256 sums (the TFDS builder's checksums.tsv, read as data)."""
 
 
 def assign_splits(accessions_by_class: dict[str, list[str]]) -> dict[str, tuple[str, int]]:
@@ -50,7 +52,7 @@ def assign_splits(accessions_by_class: dict[str, list[str]]) -> dict[str, tuple[
         for position, accession in enumerate(ranked):
             if accession in assignment:
                 raise ValueError(f"accession {accession!r} occurs more than once in the data")
-            assignment[accession] = ("test", -1) if position < n_test else (
+            assignment[accession] = ("test", TEST_FOLD) if position < n_test else (
                 "train", (position - n_test) % NUM_FOLDS)
     return assignment
 
@@ -66,14 +68,14 @@ def local_files(directory, expected: dict[str, str]) -> dict:
     (file name -> SHA-256).
 
     Raises:
-        FileNotFoundError: a file is missing (named).
+        DataNotFoundError: a file is missing (named).
         ValueError: a file is not the pinned one (its SHA-256 differs).
     """
     found = {}
     for name, file_name in FILE_OF_CLASS.items():
         path = directory / file_name
         if not path.exists():
-            raise FileNotFoundError(f"{path} is missing: the MultiLoc directory needs all 11 files "
+            raise DataNotFoundError(f"{path} is missing: the MultiLoc directory needs all 11 files "
                                     f"({', '.join(FILE_OF_CLASS.values())})")
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest != expected[file_name]:
@@ -87,41 +89,17 @@ def data_directory() -> pathlib.Path:
     """The directory named by ``PROTLOC_DATA_DIR``.
 
     Raises:
-        RuntimeError: the variable is not set.
+        DataNotFoundError: the variable is not set.
     """
     if not os.environ.get(DATA_DIR_VARIABLE):
-        raise RuntimeError(f"set {DATA_DIR_VARIABLE} to the directory of the 11 MultiLoc FASTA files "
-                           f"({', '.join(FILE_OF_CLASS.values())})")
+        raise DataNotFoundError(
+            f"MultiLoc's files were not given: set {DATA_DIR_VARIABLE} (or pass --data-dir) to the directory of "
+            f"its 11 FASTA files ({', '.join(FILE_OF_CLASS.values())}); `tfds build` downloads them for TFDS")
     return pathlib.Path(os.environ[DATA_DIR_VARIABLE])
 
 
-def read_split(split: str, folds=None, directory=None) -> tuple[list, list[int]]:
-    """Tokens and labels of a split, read from the FASTA files, in file order (class by class).
-
-    Args:
-        split: "train" or "test".
-        folds: keep only these training folds; None keeps all.
-        directory: the FASTA files' directory (default: :func:`data_directory`).
-
-    Returns:
-        ``(tokens, labels)``: int32 arrays of shape ``(min(length, 1000),)``, middle-truncated as in the TFDS
-        builder, and class indices.
-    """
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    paths = local_files(pathlib.Path(directory or data_directory()), read_checksums())
-    records = {name: list(sequences.read_fasta(path)) for name, path in paths.items()}
-    wanted = None if folds is None else {int(fold) for fold in folds}
-    tokens, labels = [], []
-    for name, record, fold, residues in split_members(records, split):
-        if wanted is None or fold in wanted:
-            tokens.append(sequences.encode_sequence(residues, record_id=record.id))
-            labels.append(CLASS_NAMES.index(name))
-    return tokens, labels
-
-
 def split_members(records_by_class: dict[str, list], split: str):
-    """The proteins of one split, class by class in file order, as the TFDS builder and :func:`read_split` take
+    """The proteins of one split, class by class in file order, as the TFDS builder and :func:`read_examples` take
     them.
 
     Args:
@@ -140,28 +118,30 @@ def split_members(records_by_class: dict[str, list], split: str):
                 yield name, record, fold, record.sequence.rstrip("*")
 
 
-def batches(split: str, folds=None, batch_size: int | None = None, shuffle_seed: int | None = None, data_dir=None):
-    """Length-bucketed batches ``(tokens int32 (batch, length), labels int32 (batch,))`` of a split, for
-    ``model.fit``, ``evaluate`` and :func:`protloc.evaluation.predict_probabilities`.
-
-    On Keras's TensorFlow backend: a tf.data pipeline over the TFDS ``multiloc`` data set (built in the TFDS
-    ``data_dir`` if missing). On other backends: :class:`protloc.batching.BucketedBatches` over the FASTA files
-    of ``PROTLOC_DATA_DIR``.
+def read_examples(split: str, directory=None) -> list[Example]:
+    """The examples of a split read from the FASTA files, in file order (class by class).
 
     Args:
-        split, folds: as in :func:`read_split`.
-        batch_size: proteins per batch (default: ``protloc.batching.DEFAULT_BATCH_SIZE``).
-        shuffle_seed: reshuffle every epoch with this seed; None keeps a fixed order.
-        data_dir: TFDS data directory (TensorFlow backend only).
+        split: "train" or "test".
+        directory: the FASTA files' directory (default: :func:`data_directory`).
+
+    Returns:
+        examples whose ``features`` hold ``"tokens"``: int32 ``(min(length, 1000),)``, middle-truncated as in
+        the TFDS builder.
     """
-    import keras
+    return list(_read_examples(split, str(pathlib.Path(directory or data_directory()).resolve())))
 
-    from protloc import batching  # imports Keras: kept out of the TFDS builder's imports
 
-    batch_size = batch_size or batching.DEFAULT_BATCH_SIZE
-    if keras.backend.backend() == "tensorflow":
-        from protloc import data
+@functools.lru_cache(maxsize=4)
+def _read_examples(split: str, directory: str) -> tuple[Example, ...]:
+    """Cached per directory: training reads the same split for every fold and epoch."""
+    paths = local_files(pathlib.Path(directory), read_checksums())
+    records = {name: list(sequences.read_fasta(path)) for name, path in paths.items()}
+    return tuple(
+        Example(record.id, {"tokens": sequences.encode_sequence(residues, record_id=record.id)},
+                CLASS_NAMES.index(name), fold)
+        for name, record, fold, residues in split_members(records, split))
 
-        return data.batch(data.load_multiloc(split, data_dir, folds), batch_size, shuffle_seed=shuffle_seed)
-    tokens, labels = read_split(split, folds)
-    return batching.BucketedBatches(tokens, labels, batch_size, shuffle_seed)
+
+SPEC = DatasetSpec("multiloc", CLASS_NAMES, NUM_FOLDS, read_examples,
+                   "MultiLoc: 5,959 eukaryotic proteins in 11 compartments (4/5 train in 5 folds, 1/5 test)")

@@ -1,0 +1,110 @@
+"""What the benchmark scripts share: the command line and machine they record, timed training, cached
+predictions and results files. Scripts import this module and the package, never each other."""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import platform
+import shlex
+import shutil
+import sys
+import time
+
+import keras
+import numpy as np
+
+from protloc import datasets, evaluation, files, models, training
+
+RESULTS = pathlib.Path(__file__).parent / "results"
+"""Where every script writes its NAME.json and NAME.md."""
+
+
+def command() -> str:
+    """The command line that is running, as a user would type it from the repository root."""
+    return shlex.join(["python", f"benchmarks/{pathlib.Path(sys.argv[0]).name}", *sys.argv[1:]])
+
+
+def machine() -> str:
+    """The CPUs, and the Keras backend with its accelerator where it is not the CPU."""
+    cpus = f"{os.cpu_count()} CPU cores, {platform.machine()}, {platform.processor() or platform.system()}"
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        devices = [device.device_kind for device in jax.devices() if device.platform != "cpu"]
+        return f"{cpus}; Keras on JAX" + (f", {devices[0]}" if devices else "")
+    return cpus if backend == "tensorflow" else f"{cpus}; Keras on {backend}"
+
+
+def write_results(name: str, results: dict, markdown: str) -> None:
+    """Writes ``RESULTS/name.json`` and ``RESULTS/name.md``, each atomically."""
+    files.write_json(RESULTS / f"{name}.json", results)
+    files.write_text(RESULTS / f"{name}.md", markdown)
+
+
+class EpochWallClock(keras.callbacks.Callback):
+    """Adds every finished epoch's wall time to a JSON ledger ``{"seconds": total, "machines": [...]}``, so that a
+    run stopped and resumed keeps the time of every epoch it finished and the machines they ran on."""
+
+    def __init__(self, path: pathlib.Path):
+        super().__init__()
+        self.path, self.start = pathlib.Path(path), None
+
+    def read(self) -> dict:
+        return json.loads(self.path.read_text()) if self.path.exists() else {"seconds": 0.0}
+
+    def total(self) -> float:
+        return self.read()["seconds"]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        ledger = self.read()
+        machines = [m for m in ledger.get("machines", []) if m != machine()] + [machine()]
+        files.write_json(self.path, {"seconds": ledger["seconds"] + time.time() - self.start, "machines": machines})
+
+
+def trained_on(run_dir: pathlib.Path) -> list[str]:
+    """The machines a run's epochs ran on (from its wall-time ledger; empty when it has none)."""
+    return EpochWallClock(run_dir / "wall_time.json").read().get("machines", [])
+
+
+def timed_train(run_dir: pathlib.Path, config: training.RunConfig, data_dir=None, callbacks=()) -> float:
+    """Trains (or resumes) a run; returns the wall time of all its epochs in seconds, across resumes."""
+    clock = EpochWallClock(run_dir / "wall_time.json")
+    training.train(run_dir, config, data_dir=data_dir, verbose=2, callbacks=[clock, *callbacks])
+    return clock.total()
+
+
+def cached_predictions(run_dir: pathlib.Path, data_dir=None, fold: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A finished run's labels ``(n,)`` and probabilities ``(n, classes)`` on its data set's test split, or with
+    ``fold`` on that held-out fold of the training split, in the split's reading order (the same for every model);
+    computed once, then read from ``run_dir/{test,validation}_predictions.npz`` until the model is newer (a run
+    extended to more epochs)."""
+    path = run_dir / ("test_predictions.npz" if fold is None else "validation_predictions.npz")
+    if not path.exists() or path.stat().st_mtime < (run_dir / "model.keras").stat().st_mtime:
+        spec = training.read_config(run_dir).spec
+        examples = spec.examples("test", None, data_dir) if fold is None else spec.examples("train", [fold], data_dir)
+        probabilities = evaluation.predict_probabilities(models.load_model(run_dir), examples)
+        with files.atomic_path(path) as temporary:
+            np.savez(temporary, labels=datasets.labels_of(examples), probabilities=probabilities)
+    with np.load(path) as saved:
+        return saved["labels"], saved["probabilities"]
+
+
+def test_report(labels: np.ndarray, probabilities: np.ndarray, class_names) -> tuple[dict, np.ndarray]:
+    """The report of predicted ``probabilities`` against ``labels``, and whether each protein was right."""
+    predictions = np.argmax(probabilities, axis=-1)
+    return evaluation.classification_report(labels, predictions, class_names), labels == predictions
+
+
+def start_from(source: pathlib.Path, run_dir: pathlib.Path, config: training.RunConfig) -> None:
+    """Copies the run ``source`` to ``run_dir`` (which must not exist yet), to be trained on to ``config.epochs``;
+    ``source`` must be the same run as ``config`` with at most as many epochs."""
+    saved = training.read_config(source)
+    if not saved.same_run_as(config) or saved.epochs > config.epochs:
+        raise SystemExit(f"--start-from {source}: its config.json differs from this run's beyond the epochs, or "
+                         f"has more than {config.epochs} epochs")
+    shutil.copytree(source, run_dir)

@@ -1,0 +1,160 @@
+"""The one batcher: examples (dicts of named per-residue features) -> length-bucketed batches.
+
+The same batches, protein for protein and pad for pad, are delivered either as a Keras ``PyDataset`` (any
+backend: JAX, PyTorch, TensorFlow) or as a ``tf.data.Dataset`` (:meth:`BucketedBatches.as_tf_dataset`).
+
+A batch is ``(features, labels)``: ``features`` maps each feature name to an array ``(batch, length, ...)``
+(``"tokens"`` int32 ``(batch, length)``, 0 = padding; a float feature such as ``"profile"``
+``(batch, length, 20)``, zero-padded), ``labels`` is int32 ``(batch,)``.
+
+Batch plan:
+    Proteins are put in length buckets (bucket i holds proteins shorter than ``boundaries[i]``, the last bucket
+    the rest) and every batch comes from one bucket, padded to the bucket's upper bound (the last bucket to its
+    longest protein), so a compiled training step sees one shape per bucket (on JAX each new shape costs a
+    compilation). Training order (``shuffle_seed`` given): each epoch, every bucket's proteins are shuffled and
+    cut into full batches, a bucket's short last batch is filled up with proteins from the start of the same
+    bucket's order (seen twice that epoch), and the order of all batches is shuffled; epoch ``e``'s plan depends
+    only on ``(shuffle_seed, e)``, so a resumed run sees the batches it would have seen. Evaluation order
+    (``shuffle_seed`` None): bucket by bucket, proteins in input order, a bucket's last batch left short, so
+    every protein appears exactly once (:attr:`BucketedBatches.order` gives the order).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+import numpy as np
+
+from protloc.datasets import Example
+
+DEFAULT_BATCH_SIZE = 32
+BUCKET_BOUNDARIES = (64, 128, 192, 256, 320, 384, 448, 512, 640, 768, 896)
+"""Length buckets in residues (see the module docstring)."""
+
+
+class BucketedBatches(keras.utils.PyDataset):
+    """Length-bucketed batches of named features (see the module docstring).
+
+    Args:
+        examples: :class:`protloc.datasets.Example` s (or anything with ``features`` and ``label``); every one
+            has the same feature names, dtypes and trailing shapes, and a non-empty ``"tokens"``.
+        batch_size: proteins per batch.
+        shuffle_seed: seed of the training order; None for the fixed evaluation order.
+        boundaries: bucket boundaries in residues, increasing; ``()`` puts every protein in one bucket padded to
+            the longest (the unbucketed baseline).
+        epoch: the epoch whose plan the first pass uses (a resumed run starts at its next epoch).
+    """
+
+    def __init__(self, examples: Sequence[Example], batch_size: int = DEFAULT_BATCH_SIZE,
+                 shuffle_seed: int | None = None, boundaries=BUCKET_BOUNDARIES, epoch: int = 0):
+        super().__init__()
+        examples = list(examples)
+        if not examples:
+            raise ValueError("no proteins to batch")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if list(boundaries) != sorted(set(boundaries)):
+            raise ValueError(f"bucket boundaries must increase, got {list(boundaries)}")
+        self.feature_specs = _feature_specs(examples)
+        self.features = {name: [np.asarray(e.features[name], dtype) for e in examples]
+                         for name, (dtype, _) in self.feature_specs.items()}
+        self.labels = np.array([e.label for e in examples], dtype=np.int32)
+        self.batch_size, self.shuffle_seed, self.epoch = int(batch_size), shuffle_seed, int(epoch)
+        lengths = np.array([len(tokens) for tokens in self.features["tokens"]])
+        if lengths.min() < 1:
+            index = int(np.argmin(lengths))
+            raise ValueError(f"example {getattr(examples[index], 'id', index)!r} has no residues")
+        bucket_of = np.searchsorted(np.asarray(boundaries, dtype=np.int64), lengths, side="right")
+        self.buckets = [np.flatnonzero(bucket_of == b) for b in range(len(boundaries) + 1)]
+        self.padded_length = [*boundaries, int(lengths.max())]
+        self.batches = self._plan()
+
+    def _plan(self) -> list[tuple[int, np.ndarray]]:
+        """``(bucket, example indices)`` of every batch of epoch ``self.epoch``, in order."""
+        rng = np.random.default_rng([self.shuffle_seed, self.epoch]) if self.shuffle_seed is not None else None
+        planned = []
+        for bucket, members in enumerate(self.buckets):
+            if len(members) == 0:
+                continue
+            if rng is None:
+                planned += [(bucket, members[start:start + self.batch_size])
+                            for start in range(0, len(members), self.batch_size)]
+                continue
+            order = rng.permutation(members)
+            order = np.concatenate([order, np.resize(order, -len(order) % self.batch_size)])
+            planned += [(bucket, batch) for batch in order.reshape(-1, self.batch_size)]
+        if rng is not None:
+            planned = [planned[i] for i in rng.permutation(len(planned))]
+        return planned
+
+    @property
+    def order(self) -> np.ndarray:
+        """Example indices in the order the batches hold them (each once in evaluation order)."""
+        return np.concatenate([members for _, members in self.batches])
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index: int) -> tuple[dict, np.ndarray]:
+        bucket, members = self.batches[index]
+        length = self.padded_length[bucket]
+        batch = {}
+        for name, (dtype, trailing) in self.feature_specs.items():
+            values = np.zeros((len(members), length, *trailing), dtype=dtype)
+            for row, example in enumerate(members):
+                value = self.features[name][example]
+                values[row, :len(value)] = value
+            batch[name] = values
+        return batch, self.labels[members]
+
+    def on_epoch_end(self):
+        if self.shuffle_seed is not None:
+            self.epoch += 1
+            self.batches = self._plan()
+
+    def as_tf_dataset(self):
+        """The same batches as a ``tf.data.Dataset`` of ``(features, labels)``; each pass over it is one epoch
+        and moves to the next epoch's plan, as ``on_epoch_end`` does for the ``PyDataset``."""
+        import tensorflow as tf
+
+        def generate():
+            for index in range(len(self)):
+                yield self[index]
+            self.on_epoch_end()
+
+        signature = ({name: tf.TensorSpec((None, None, *trailing), tf.as_dtype(dtype))
+                      for name, (dtype, trailing) in self.feature_specs.items()},
+                     tf.TensorSpec((None,), tf.int32))
+        dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
+        # every epoch has as many batches (a bucket's count does not depend on its order): tell Keras
+        return dataset.apply(tf.data.experimental.assert_cardinality(len(self))).prefetch(2)
+
+
+def batches(examples: Sequence[Example], batch_size: int = DEFAULT_BATCH_SIZE, shuffle_seed: int | None = None,
+            boundaries=BUCKET_BOUNDARIES, epoch: int = 0, as_tf_data: bool | None = None):
+    """:class:`BucketedBatches` in the form the current Keras backend trains fastest from: a ``tf.data.Dataset``
+    on TensorFlow (``as_tf_data`` None), the ``PyDataset`` itself on the other backends."""
+    planned = BucketedBatches(examples, batch_size, shuffle_seed, boundaries, epoch)
+    if as_tf_data is None:
+        as_tf_data = keras.backend.backend() == "tensorflow"
+    return planned.as_tf_dataset() if as_tf_data else planned
+
+
+def _feature_specs(examples) -> dict[str, tuple[np.dtype, tuple]]:
+    """Feature name -> (dtype, trailing shape after the residue axis), checked to agree across examples."""
+    first = examples[0].features
+    if "tokens" not in first:
+        raise ValueError("examples need a 'tokens' feature")
+    specs = {name: (np.asarray(value).dtype if name != "tokens" else np.dtype(np.int32),
+                    np.asarray(value).shape[1:]) for name, value in first.items()}
+    for example in examples:
+        if set(example.features) != set(specs):
+            raise ValueError(f"example {getattr(example, 'id', '?')!r} has features {sorted(example.features)}, "
+                             f"expected {sorted(specs)}")
+        length = len(example.features["tokens"])
+        for name, (_, trailing) in specs.items():
+            shape = np.shape(example.features[name])
+            if shape != (length, *trailing):
+                raise ValueError(f"example {getattr(example, 'id', '?')!r}: feature {name!r} has shape {shape}, "
+                                 f"expected {(length, *trailing)} (one row per residue)")
+    return specs

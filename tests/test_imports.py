@@ -1,0 +1,97 @@
+"""The project's modules import each other without cycles (function-level imports included), and the package never
+imports the TFDS builder or the benchmark scripts."""
+import ast
+import pathlib
+
+from tests.helpers import REPO
+
+PACKAGES = ("protloc", "tfds_multiloc", "tuning")
+
+
+def project_modules() -> dict[str, pathlib.Path]:
+    """Dotted name -> file of every module of the project's packages and of benchmarks/."""
+    found = {}
+    for package in PACKAGES:
+        for path in (REPO / package).rglob("*.py"):
+            parts = list(path.relative_to(REPO).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            found[".".join(parts)] = path
+    for path in (REPO / "benchmarks").glob("*.py"):
+        found[path.stem] = path  # run as scripts, with benchmarks/ on sys.path
+    return found
+
+
+def imports_of(path: pathlib.Path, name: str, modules) -> set[str]:
+    """The project modules ``path`` imports anywhere in its body: ``import a.b`` -> a.b; ``from a import b`` -> a.b
+    when that is a module, else a; relative imports resolved against the module ``name``."""
+    found = set()
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            for alias in node.names:
+                candidate = f"{base}.{alias.name}"
+                found.add(candidate if candidate in modules else base)
+    return {module for module in found if module in modules and module != name}
+
+
+def graph() -> dict[str, set[str]]:
+    modules = project_modules()
+    return {name: imports_of(path, name, modules) for name, path in modules.items()}
+
+
+def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle as a list of modules (first = last), or None."""
+    state, stack = {}, []
+
+    def visit(node):
+        state[node] = "open"
+        stack.append(node)
+        for target in sorted(edges[node]):
+            if state.get(target) == "open":
+                return stack[stack.index(target):] + [target]
+            if target not in state:
+                cycle = visit(target)
+                if cycle:
+                    return cycle
+        state[node] = "done"
+        stack.pop()
+        return None
+
+    for node in sorted(edges):
+        if node not in state:
+            cycle = visit(node)
+            if cycle:
+                return cycle
+    return None
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_import_graph_is_read_from_function_level_imports_too():
+    edges = graph()
+    assert "protloc.models" in edges["protloc"]  # protloc.load_pretrained imports it inside the function
+    assert {"protloc.pretrained", "protloc.layers"} <= edges["protloc.models"]
+
+
+def test_no_import_cycle_among_the_projects_modules():
+    assert find_cycle(graph()) is None
+
+
+def test_the_package_imports_neither_the_builder_nor_the_benchmarks():
+    edges = graph()
+    benchmarks = {path.stem for path in (REPO / "benchmarks").glob("*.py")}
+    for name, targets in edges.items():
+        if name.startswith("protloc"):
+            assert not {t for t in targets if t.startswith("tfds_multiloc") or t in benchmarks}, name
+        if name in benchmarks:
+            assert not targets & (benchmarks - {"common"}), f"benchmarks/{name}.py imports another script"

@@ -7,6 +7,7 @@ import json
 import pathlib
 import sys
 
+from protloc.homology import HomologyError
 from protloc.sequences import SequenceError
 
 
@@ -33,15 +34,16 @@ def _add_hparam_options(parser: argparse.ArgumentParser) -> None:
 def _run_config(args):
     """The RunConfig of ``protloc train``: --config's JSON, overridden by the options given."""
     from protloc.models import HYPERPARAMETERS
-    from protloc.training import PAPER_LEARNING_RATE, RunConfig
+    from protloc.training import RunConfig
 
     settings = json.loads(args.config.read_text()) if args.config else {}
     hparams = dict(settings.get("hparams", {}))
-    learning_rate = hparams.pop("learning_rate", settings.get("learning_rate", PAPER_LEARNING_RATE))
+    learning_rate = hparams.pop("learning_rate", settings.get("learning_rate"))
     hparams.update({name: getattr(args, name) for name in HYPERPARAMETERS
                     if getattr(args, name, None) is not None})
-    return RunConfig(model=args.model or settings.get("model", "rlstm"), hparams=hparams, epochs=args.epochs,
-                     learning_rate=args.learning_rate or learning_rate, batch_size=args.batch_size, seed=args.seed,
+    return RunConfig(model=args.model or settings.get("model", "rlstm"), hparams=hparams, recipe=args.recipe,
+                     epochs=args.epochs, learning_rate=args.learning_rate or learning_rate, schedule=args.schedule,
+                     batch_size=args.batch_size, train_max_length=args.train_max_length, seed=args.seed,
                      fold=args.fold, dataset=args.dataset)
 
 
@@ -49,7 +51,7 @@ def _train(args) -> None:
     from protloc import training
 
     config = _run_config(args)
-    training.train(args.out, config, data_dir=args.data_dir)
+    training.train(args.out, config, data_dir=args.data_dir, verbose="auto" if sys.stdout.isatty() else 2)
     print(f"model written to {pathlib.Path(args.out) / 'model.keras'}")
 
 
@@ -74,16 +76,32 @@ def _evaluate(args) -> None:
     print(evaluation.markdown_report(report, title))
 
 
+def _homology_evidence(args, class_names):
+    """``(HomologySearch, Fusion)`` for ``protloc predict``, or ``(None, None)`` for the network alone: on for
+    the shipped models (their reference and fusion files) and wherever --reference names a reference set."""
+    from protloc import fusion, homology, pretrained
+
+    shipped = args.model in pretrained.SHIPPED
+    if args.no_homology or not (shipped or args.reference):
+        return None, None
+    reference = homology.ReferenceSet.read(args.reference or pretrained.REFERENCE, class_names)
+    rule = fusion.Fusion.load(args.fusion or pretrained.fusion_path(args.model if shipped else "pretrained"))
+    return homology.HomologySearch(reference), rule
+
+
 def _predict(args) -> None:
     from protloc import files, models, predict, sequences
 
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     model = models.load_model(args.model)
     names = models.class_names_of(model)
+    search, rule = _homology_evidence(args, names)
     source = "<stdin>" if args.input == "-" else args.input
     records = sequences.read_fasta(args.input, validate=False)
     results = predict.predict_records(model, records, source, args.batch_size,
                                       on_invalid=predict.report_invalid if args.skip_invalid else None,
-                                      attention=args.attention is not None)
+                                      attention=args.attention is not None, homology=search, fusion=rule)
     if sys.stderr.isatty():
         from tqdm import tqdm
 
@@ -93,10 +111,11 @@ def _predict(args) -> None:
             temporary = stack.enter_context(files.atomic_path(args.attention))
             results = predict.tee_attention(results, stack.enter_context(open(temporary, "w")))
         if args.output == "-":
-            predict.write_table(results, names, sys.stdout)
+            predict.write_table(results, names, sys.stdout, homology=search is not None)
             return
         temporary = stack.enter_context(files.atomic_path(args.output))
-        count = predict.write_table(results, names, stack.enter_context(open(temporary, "w")))
+        count = predict.write_table(results, names, stack.enter_context(open(temporary, "w")),
+                                    homology=search is not None)
     print(f"{count} predictions written to {args.output}", file=sys.stderr)
 
 
@@ -140,6 +159,25 @@ def _plot(args) -> None:
         print(path)
 
 
+def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
+    """--recipe and the recipe settings it fills in (each overridable)."""
+    from protloc.training import DEFAULT_RECIPE, RECIPES, SCHEDULES
+
+    group = parser.add_argument_group("training recipe (default: the recipe's own values)")
+    group.add_argument("--recipe", choices=list(RECIPES), default=DEFAULT_RECIPE, help="; ".join(
+        f"{name}: {recipe.epochs} epochs, lr {recipe.learning_rate:g} {recipe.schedule}, batch {recipe.batch_size}, "
+        f"training proteins cut to {recipe.train_max_length}" for name, recipe in RECIPES.items())
+        + f" (default {DEFAULT_RECIPE})")
+    group.add_argument("--epochs", type=int, help="epochs")
+    group.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
+    group.add_argument("--batch-size", type=int, help="proteins per batch")
+    group.add_argument("--train-max-length", type=int, metavar="N",
+                       help="residues kept per training protein, both termini (prediction sees 1000)")
+    group.add_argument("--backend", choices=["tensorflow", "jax"],
+                       help="Keras backend to train on (default: $KERAS_BACKEND, else tensorflow); JAX compiles "
+                            "once per length bucket and keeps compilations in the cache directory")
+
+
 def _add_data_options(parser: argparse.ArgumentParser, run_default: bool = False) -> None:
     """--dataset (a registered spec) and --data-dir; with ``run_default`` the data set defaults to the run's."""
     from protloc import datasets
@@ -160,11 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a zoo model; resumes an existing run directory")
     train.add_argument("--model", choices=list(FAMILIES), help="zoo model family (default rlstm)")
-    train.add_argument("--epochs", type=int, default=100)
     train.add_argument("--out", required=True, type=pathlib.Path, help="run directory")
     train.add_argument("--fold", type=int, help="hold out this training fold for validation (0 .. folds - 1)")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    _add_recipe_options(train)
     _add_data_options(train)
     _add_hparam_options(train)
     train.set_defaults(handler=_train)
@@ -188,6 +225,15 @@ def build_parser() -> argparse.ArgumentParser:
                          help="report bad records on stderr and leave them out instead of stopping")
     predict.add_argument("--attention", metavar="OUT", help="also write per-residue attention (A-LSTM models): "
                                                           "one row per protein, id then one weight per residue")
+    predict.add_argument("--no-homology", action="store_true",
+                         help="the network alone: no MMseqs2 search of a reference set (on by default for the "
+                              "shipped models, which carry their training proteins as reference)")
+    predict.add_argument("--reference", metavar="FASTA",
+                         help="labelled proteins to search (headers '>ID CLASS ...', gzip allowed) instead of the "
+                              "shipped reference; turns homology on for any model")
+    predict.add_argument("--fusion", metavar="JSON",
+                         help="fusion parameters (default: the shipped model's; for other models the default "
+                              "model's)")
     predict.set_defaults(handler=_predict)
 
     export = commands.add_parser("export", help="write a TF Serving SavedModel with a raw-sequence signature")
@@ -210,13 +256,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
     from protloc import runtime
 
+    backend_option = argparse.ArgumentParser(add_help=False)
+    backend_option.add_argument("--backend")
+    try:
+        runtime.select_backend(backend_option.parse_known_args(argv)[0].backend)
+    except ValueError as error:
+        print(f"protloc: error: {error}", file=sys.stderr)
+        return 2
+    args = build_parser().parse_args(argv)
     runtime.run_branches_in_parallel()
     try:
         args.handler(args)
-    except (SequenceError, ValueError, FileNotFoundError, FileExistsError) as error:
+    except (SequenceError, ValueError, FileNotFoundError, FileExistsError, HomologyError) as error:
         print(f"protloc {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0

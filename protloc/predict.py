@@ -2,7 +2,9 @@
 
 Records are read in chunks (memory does not grow with the input); inside a chunk they are sorted by length
 so that each batch is padded only to its longest member, several batches are in flight at once (one per core,
-see :func:`protloc.runtime.run_branches_in_parallel`), and the rows are written back in input order.
+see :func:`protloc.runtime.run_branches_in_parallel`), and the rows are written back in input order. With
+homology evidence, each chunk is also searched against a labelled reference set (:mod:`protloc.homology`) and the
+network's probabilities are fused with the class votes of its hits (:mod:`protloc.fusion`).
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from typing import Callable, Iterable, Iterator, TextIO
 import numpy as np
 import tensorflow as tf
 
+from protloc import fusion as fusion_rule
+from protloc import homology as homology_search
 from protloc import models, runtime, sequences
 
 DEFAULT_BATCH_SIZE = 64
@@ -28,14 +32,19 @@ class Prediction:
     Attributes:
         id: the record identifier.
         length: input length (before truncation).
-        probabilities: shape ``(num_classes,)``.
+        probabilities: shape ``(num_classes,)``; fused with homology where it was used.
         attention: alpha over the residues the model saw (after truncation), or None.
+        neighbour: the closest reference protein (best bit score), or None (no hit, or no homology search).
+        evidence: ``both``, ``homology`` or ``network`` (see :func:`protloc.fusion.evidence`); None without a
+            homology search.
     """
 
     id: str
     length: int
     probabilities: np.ndarray
     attention: np.ndarray | None = None
+    neighbour: homology_search.Hit | None = None
+    evidence: str | None = None
 
 
 def compiled_predictor(model, attention: bool = False) -> Callable[[np.ndarray], tuple]:
@@ -62,7 +71,9 @@ def compiled_predictor(model, attention: bool = False) -> Callable[[np.ndarray],
 def predict_records(model, records: Iterable[sequences.ProteinRecord], source: str | None = None,
                     batch_size: int = DEFAULT_BATCH_SIZE, chunk_size: int = DEFAULT_CHUNK_SIZE,
                     on_invalid: Callable[[sequences.SequenceError], None] | None = None,
-                    attention: bool = False, workers: int | None = None) -> Iterator[Prediction]:
+                    attention: bool = False, workers: int | None = None,
+                    homology: homology_search.HomologySearch | None = None,
+                    fusion: fusion_rule.Fusion | None = None) -> Iterator[Prediction]:
     """Predicts every record, yielding results in input order.
 
     Args:
@@ -74,11 +85,21 @@ def predict_records(model, records: Iterable[sequences.ProteinRecord], source: s
         on_invalid: called with the error of each bad record, which is then left out; None raises it.
         attention: also return each protein's attention weights (attention models only).
         workers: batches predicted concurrently (default: one per usable core).
+        homology: search each chunk against this reference set and fuse (needs ``fusion``); None: the network
+            alone.
+        fusion: the fusion rule for ``homology``'s votes.
 
     Raises:
         sequences.SequenceError: a bad record, when ``on_invalid`` is None.
+        protloc.homology.HomologyError: MMseqs2 is missing or failed.
     """
+    if (homology is None) != (fusion is None):
+        raise ValueError("homology evidence needs both a reference search and a fusion rule")
+    if homology is not None and list(homology.reference.class_names) != models.class_names_of(model):
+        raise ValueError(f"the reference set's classes ({', '.join(homology.reference.class_names)}) are not the "
+                         f"model's ({', '.join(models.class_names_of(model))})")
     predictor = compiled_predictor(model, attention)
+    evidence = (homology, fusion) if homology is not None else None
     chunk: list[tuple[sequences.ProteinRecord, np.ndarray]] = []
     with concurrent.futures.ThreadPoolExecutor(workers or runtime.usable_cores()) as pool:
         for record in records:
@@ -90,9 +111,9 @@ def predict_records(model, records: Iterable[sequences.ProteinRecord], source: s
                 on_invalid(error)
                 continue
             if len(chunk) == chunk_size:
-                yield from _predict_chunk(predictor, pool, chunk, batch_size)
+                yield from _predict_chunk(predictor, pool, chunk, batch_size, evidence)
                 chunk = []
-        yield from _predict_chunk(predictor, pool, chunk, batch_size)
+        yield from _predict_chunk(predictor, pool, chunk, batch_size, evidence)
 
 
 def _padded_tokens(chunk, members) -> np.ndarray:
@@ -103,7 +124,7 @@ def _padded_tokens(chunk, members) -> np.ndarray:
     return tokens
 
 
-def _predict_chunk(predictor, pool, chunk, batch_size) -> Iterator[Prediction]:
+def _predict_chunk(predictor, pool, chunk, batch_size, evidence=None) -> Iterator[Prediction]:
     order = sorted(range(len(chunk)), key=lambda i: len(chunk[i][1]))
     batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
     outputs = pool.map(lambda members: predictor(_padded_tokens(chunk, members)), batches)
@@ -113,24 +134,47 @@ def _predict_chunk(predictor, pool, chunk, batch_size) -> Iterator[Prediction]:
             probabilities[i] = batch_probabilities[row]
             if batch_alpha is not None:
                 alphas[i] = batch_alpha[row, :len(chunk[i][1])]
-    for (record, _), values, alpha in zip(chunk, probabilities, alphas):
-        yield Prediction(record.id, len(record.sequence.rstrip("*")), values, alpha)
+    neighbours, calls = [None] * len(chunk), [None] * len(chunk)
+    if evidence is not None and chunk:
+        probabilities, neighbours, calls = _with_homology(chunk, np.stack(probabilities), *evidence)
+    for (record, _), values, alpha, neighbour, call in zip(chunk, probabilities, alphas, neighbours, calls):
+        yield Prediction(record.id, len(record.sequence.rstrip("*")), values, alpha, neighbour, call)
 
 
-def header(class_names) -> list[str]:
+def _with_homology(chunk, network: np.ndarray, search, rule) -> tuple[np.ndarray, list, list[str]]:
+    """Fused probabilities ``(n, classes)``, closest reference (or None) and evidence of a chunk's proteins."""
+    hits = search.search([record.sequence.rstrip("*").upper() for record, _ in chunk])
+    votes = np.stack([homology_search.class_votes(found, network.shape[1]) for found in hits])
+    identity = np.array([found[0].identity if found else np.nan for found in hits])
+    fused = rule.fuse(network, votes, identity)
+    calls = fusion_rule.evidence(network, votes, fused, ~np.isnan(identity))
+    return fused, [found[0] if found else None for found in hits], calls
+
+
+HOMOLOGY_COLUMNS = ("evidence", "neighbour", "neighbour_identity", "neighbour_class")
+"""Columns after ``confidence`` when homology evidence is used."""
+
+
+def header(class_names, homology: bool = False) -> list[str]:
     """Columns of the output table."""
-    return ["id", "length", "prediction", "confidence", *class_names]
+    return ["id", "length", "prediction", "confidence", *(HOMOLOGY_COLUMNS if homology else ()), *class_names]
 
 
-def write_table(predictions: Iterable[Prediction], class_names, out: TextIO) -> int:
-    """Writes the TSV table (header first, probabilities with 6 decimals); returns the number of rows."""
-    out.write("\t".join(header(class_names)) + "\n")
+def write_table(predictions: Iterable[Prediction], class_names, out: TextIO, homology: bool = False) -> int:
+    """Writes the TSV table (header first, probabilities with 6 decimals; with ``homology`` the evidence and
+    the closest reference protein, empty where there is none); returns the number of rows."""
+    out.write("\t".join(header(class_names, homology)) + "\n")
     count = 0
     for prediction in predictions:
         best = int(np.argmax(prediction.probabilities))
         values = "\t".join(f"{p:.6f}" for p in prediction.probabilities)
+        extra = ""
+        if homology:
+            hit = prediction.neighbour
+            extra = (f"{prediction.evidence}\t{hit.accession}\t{hit.identity:.3f}\t{class_names[hit.label]}\t"
+                     if hit else f"{prediction.evidence}\t\t\t\t")
         out.write(f"{prediction.id}\t{prediction.length}\t{class_names[best]}\t"
-                  f"{prediction.probabilities[best]:.6f}\t{values}\n")
+                  f"{prediction.probabilities[best]:.6f}\t{extra}{values}\n")
         count += 1
     return count
 

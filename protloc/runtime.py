@@ -1,9 +1,43 @@
-"""TensorFlow's CPU thread layout for recurrent models: independent branches side by side, one core each."""
+"""Where and how computations run: the Keras backend, the cache directory, and TensorFlow's CPU thread layout for
+recurrent models (independent branches side by side, one core each)."""
 from __future__ import annotations
 
 import os
+import pathlib
+import sys
 
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+CACHE_VARIABLE = "PROTLOC_CACHE_DIR"
+BACKENDS = ("tensorflow", "jax")
+
+
+def cache_directory() -> pathlib.Path:
+    """protloc's cache (MMseqs2 databases, JAX compilations): ``$PROTLOC_CACHE_DIR`` or ``~/.cache/protloc``."""
+    return pathlib.Path(os.environ.get(CACHE_VARIABLE) or pathlib.Path.home() / ".cache" / "protloc")
+
+
+def select_backend(name: str | None = None) -> str:
+    """Makes ``name`` Keras's backend (``KERAS_BACKEND``; None keeps the environment's, default TensorFlow); on
+    JAX, compiled steps are kept in ``cache_directory()/jax`` (unless ``JAX_COMPILATION_CACHE_DIR`` says
+    otherwise), so a bucket's training step compiles once per machine, not once per run. Must be called before
+    Keras is imported.
+
+    Returns:
+        the backend in use.
+
+    Raises:
+        ValueError: unknown backend, or Keras already runs on another one.
+    """
+    backend = name or os.environ.get("KERAS_BACKEND") or "tensorflow"
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown Keras backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    if "keras" in sys.modules and sys.modules["keras"].backend.backend() != backend:
+        raise ValueError(f"Keras already runs on {sys.modules['keras'].backend.backend()}: choose the backend "
+                         f"before Keras is imported")
+    os.environ["KERAS_BACKEND"] = backend
+    if backend == "jax":
+        os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(cache_directory() / "jax"))
+    return backend
 
 
 def run_branches_in_parallel(cores: int | None = None) -> bool:

@@ -8,7 +8,7 @@ A run directory holds:
     model.keras            the model after the last epoch
 Re-running on the same directory resumes after the last finished epoch; asking for more epochs extends it.
 
-:func:`train` goes config -> model -> data -> callbacks -> fit, one function a step.
+:func:`train` goes config -> data -> model -> callbacks -> fit, one function a step.
 """
 from __future__ import annotations
 
@@ -21,11 +21,44 @@ import re
 
 import keras
 
-from protloc import datasets, files, models, pipeline
+from protloc import datasets, files, models, pipeline, sequences
 
 CHECKPOINTS_KEPT = 3
 PAPER_LEARNING_RATE = 2e-4
 """Adam's learning rate in Sønderby et al. 2015."""
+SCHEDULES = ("constant", "warmup_cosine")
+"""``constant``: the learning rate throughout. ``warmup_cosine``: linear warm-up from 0 over the first epoch, then
+cosine decay to 0 at the last epoch (so a run of this schedule cannot be extended to more epochs)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How a model is trained, apart from its architecture.
+
+    Attributes:
+        epochs: epochs.
+        learning_rate: Adam's learning rate (the peak, for a schedule that varies it).
+        schedule: one of ``SCHEDULES``.
+        batch_size: proteins per length-bucketed batch.
+        train_max_length: residues kept per training protein, both termini (middle truncation, as
+            :func:`protloc.sequences.truncate_middle`); prediction always sees up to 1,000.
+    """
+
+    epochs: int
+    learning_rate: float
+    schedule: str
+    batch_size: int
+    train_max_length: int
+
+
+RECIPES = {
+    "paper": Recipe(epochs=100, learning_rate=PAPER_LEARNING_RATE, schedule="constant", batch_size=32,
+                    train_max_length=1000),
+    "fast": Recipe(epochs=20, learning_rate=3e-3, schedule="warmup_cosine", batch_size=32, train_max_length=600),
+}
+"""Named recipes: ``paper`` is Sønderby et al.'s; ``fast`` is the default of ``protloc train`` (see
+benchmarks/train_speed.py for how the two compare)."""
+DEFAULT_RECIPE = "fast"
 LEARNING_RATE_SEARCH = ("choice", (1e-4, 2e-4, 5e-4, 1e-3))
 """The tuner's space for the learning rate (same form as ``models.HyperParameter.search``)."""
 _CHECKPOINT = re.compile(r"epoch-(\d+)\.keras$")
@@ -35,12 +68,15 @@ _CHECKPOINT = re.compile(r"epoch-(\d+)\.keras$")
 class RunConfig:
     """Everything that defines a training run (saved as config.json).
 
+    The recipe's settings (``epochs``, ``learning_rate``, ``schedule``, ``batch_size``, ``train_max_length``)
+    default to those of the recipe named by ``recipe``; any given explicitly overrides it, and config.json records
+    the resolved values beside the recipe's name.
+
     Attributes:
         model: zoo family (a key of ``models.FAMILIES``).
         hparams: architecture overrides of ``models.HYPERPARAMETERS``; config.json records the resolved values.
-        epochs: total epochs.
-        learning_rate: Adam's learning rate.
-        batch_size: proteins per (length-bucketed) batch.
+        recipe: a key of ``RECIPES``.
+        epochs, learning_rate, schedule, batch_size, train_max_length: see :class:`Recipe`.
         seed: seeds weights, dropout and shuffling.
         fold: training fold held out for validation; None trains on the whole training split.
         dataset: registered data set name (:func:`protloc.datasets.get`).
@@ -48,17 +84,25 @@ class RunConfig:
 
     model: str = "rlstm"
     hparams: dict = dataclasses.field(default_factory=dict)
-    epochs: int = 100
-    learning_rate: float = PAPER_LEARNING_RATE
-    batch_size: int = pipeline.DEFAULT_BATCH_SIZE
+    recipe: str = DEFAULT_RECIPE
+    epochs: int | None = None
+    learning_rate: float | None = None
+    schedule: str | None = None
+    batch_size: int | None = None
+    train_max_length: int | None = None
     seed: int = 0
     fold: int | None = None
     dataset: str = datasets.DEFAULT
 
     def __post_init__(self):
+        if self.recipe not in RECIPES:
+            raise ValueError(f"unknown recipe {self.recipe!r}; choose from {', '.join(RECIPES)}")
         hparams = dict(self.hparams)
         if "learning_rate" in hparams:  # written inside hparams by protloc 0.1's run directories and tuner
             self.learning_rate = hparams.pop("learning_rate")
+        for name, value in dataclasses.asdict(RECIPES[self.recipe]).items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
         self.hparams = models.resolve_hparams(**hparams)
         models.check_family(self.model)
         spec = self.spec  # an unknown data set fails here
@@ -70,6 +114,10 @@ class RunConfig:
             raise ValueError(f"batch size must be >= 1, got {self.batch_size}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning rate must be > 0, got {self.learning_rate}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; choose from {', '.join(SCHEDULES)}")
+        if self.train_max_length < 2:
+            raise ValueError(f"train_max_length must be at least 2, got {self.train_max_length}")
 
     @property
     def spec(self) -> datasets.DatasetSpec:
@@ -77,12 +125,27 @@ class RunConfig:
         return datasets.get(self.dataset)
 
     def same_run_as(self, other: "RunConfig") -> bool:
-        """True when only the number of epochs differs."""
-        return {**dataclasses.asdict(self), "epochs": 0} == {**dataclasses.asdict(other), "epochs": 0}
+        """True when only the number of epochs differs, and the schedule allows that (a constant one)."""
+        ignored = {"epochs": 0} if self.schedule == "constant" else {}
+        return {**dataclasses.asdict(self), **ignored} == {**dataclasses.asdict(other), **ignored}
 
 
-def compile_model(model: keras.Model, learning_rate: float = PAPER_LEARNING_RATE) -> keras.Model:
-    """Compiles a zoo model for training: Adam(``learning_rate``), sparse categorical cross-entropy, accuracy."""
+def learning_rate_schedule(learning_rate: float, schedule: str = "constant", epochs: int = 1,
+                           steps_per_epoch: int = 1):
+    """Adam's learning rate: a float for ``constant``, else a ``keras.optimizers.schedules`` object over
+    ``epochs * steps_per_epoch`` optimizer steps (see ``SCHEDULES``)."""
+    if schedule == "constant":
+        return learning_rate
+    if schedule == "warmup_cosine":
+        return keras.optimizers.schedules.CosineDecay(
+            0.0, decay_steps=max(1, (epochs - 1) * steps_per_epoch), warmup_target=learning_rate,
+            warmup_steps=steps_per_epoch)
+    raise ValueError(f"unknown schedule {schedule!r}; choose from {', '.join(SCHEDULES)}")
+
+
+def compile_model(model: keras.Model, learning_rate=PAPER_LEARNING_RATE) -> keras.Model:
+    """Compiles a zoo model for training: Adam(``learning_rate``, a float or a schedule), sparse categorical
+    cross-entropy, accuracy."""
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     return model
@@ -119,7 +182,10 @@ def read_config(run_dir) -> RunConfig:
     path = pathlib.Path(run_dir) / "config.json"
     if not path.exists():
         raise FileNotFoundError(f"{run_dir} is not a protloc run directory (no config.json)")
-    return RunConfig(**json.loads(path.read_text()))
+    saved = json.loads(path.read_text())
+    if "recipe" not in saved:  # protloc 0.1: a constant learning rate on whole proteins, named by no recipe
+        saved.update(recipe="paper", schedule="constant", train_max_length=1000)
+    return RunConfig(**saved)
 
 
 def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=()) -> keras.Model:
@@ -141,9 +207,9 @@ def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=(
     _write_config(run_dir, config)
     keras.utils.set_random_seed(config.seed)
     initial_epoch = finished_epochs(run_dir)
-    model = _model(run_dir, config, initial_epoch)
+    train_batches, validation_batches = _data(config, data_dir, initial_epoch)
+    model = _model(run_dir, config, initial_epoch, len(train_batches))
     if initial_epoch < config.epochs:
-        train_batches, validation_batches = _data(config, data_dir, initial_epoch)
         model.fit(train_batches, validation_data=validation_batches, epochs=config.epochs,
                   initial_epoch=initial_epoch, callbacks=_callbacks(run_dir, callbacks), verbose=verbose,
                   shuffle=False)
@@ -159,25 +225,37 @@ def _write_config(run_dir: pathlib.Path, config: RunConfig) -> None:
     files.write_json(run_dir / "config.json", dataclasses.asdict(config))
 
 
-def _model(run_dir: pathlib.Path, config: RunConfig, initial_epoch: int) -> keras.Model:
-    """Step 2: the compiled model, from the newest checkpoint when resuming.
+def _data(config: RunConfig, data_dir, initial_epoch: int):
+    """Step 2: training batches (proteins cut to ``train_max_length``, shuffled, at the plan of
+    ``initial_epoch``) and validation batches of whole proteins (or None)."""
+    spec = config.spec
+    train_examples = [truncated(example, config.train_max_length)
+                      for example in spec.examples("train", spec.folds_except(config.fold), data_dir)]
+    train_batches = pipeline.batches(train_examples, config.batch_size, config.seed, epoch=initial_epoch)
+    if config.fold is None:
+        return train_batches, None
+    return train_batches, pipeline.batches(spec.examples("train", [config.fold], data_dir), config.batch_size)
+
+
+def _model(run_dir: pathlib.Path, config: RunConfig, initial_epoch: int, steps_per_epoch: int) -> keras.Model:
+    """Step 3: the compiled model, from the newest checkpoint when resuming (its optimizer state and learning
+    rate schedule included).
 
     This is where a distribution strategy goes: the model and its optimizer are created here and nowhere else.
     """
     if initial_epoch:
         return keras.saving.load_model(checkpoints(run_dir / "checkpoints")[-1], safe_mode=True)
     model = models.build_model(config.model, config.spec.class_names, **config.hparams)
-    return compile_model(model, config.learning_rate)
+    return compile_model(model, learning_rate_schedule(config.learning_rate, config.schedule, config.epochs,
+                                                       steps_per_epoch))
 
 
-def _data(config: RunConfig, data_dir, initial_epoch: int):
-    """Step 3: training batches (shuffled, at the plan of ``initial_epoch``) and validation batches (or None)."""
-    spec = config.spec
-    train_examples = spec.examples("train", spec.folds_except(config.fold), data_dir)
-    train_batches = pipeline.batches(train_examples, config.batch_size, config.seed, epoch=initial_epoch)
-    if config.fold is None:
-        return train_batches, None
-    return train_batches, pipeline.batches(spec.examples("train", [config.fold], data_dir), config.batch_size)
+def truncated(example: datasets.Example, max_length: int) -> datasets.Example:
+    """``example`` with every per-residue feature cut to ``max_length`` residues, both termini kept."""
+    if len(example.features[models.TOKENS]) <= max_length:
+        return example
+    features = {name: sequences.truncate_middle(value, max_length) for name, value in example.features.items()}
+    return dataclasses.replace(example, features=features)
 
 
 def _callbacks(run_dir: pathlib.Path, extra) -> list:

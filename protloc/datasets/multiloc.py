@@ -127,7 +127,7 @@ def read_examples(split: str, directory=None) -> list[Example]:
 
     Returns:
         examples whose ``features`` hold ``"tokens"``: int32 ``(min(length, 1000),)``, middle-truncated as in
-        the TFDS builder.
+        the TFDS builder; ``sequence`` is the whole sequence.
     """
     return list(_read_examples(split, str(pathlib.Path(directory or data_directory()).resolve())))
 
@@ -139,7 +139,7 @@ def _read_examples(split: str, directory: str) -> tuple[Example, ...]:
     records = {name: list(sequences.read_fasta(path)) for name, path in paths.items()}
     return tuple(
         Example(record.id, {"tokens": sequences.encode_sequence(residues, record_id=record.id)},
-                CLASS_NAMES.index(name), fold)
+                CLASS_NAMES.index(name), fold, residues)
         for name, record, fold, residues in split_members(records, split))
 
 

@@ -25,12 +25,15 @@ class Example:
         features: name -> array whose first axis is the residue axis; ``"tokens"`` int32 ``(length,)``.
         label: class index into the spec's ``class_names``.
         fold: cross-validation fold ``0 .. num_folds - 1`` for training examples, ``TEST_FOLD`` for test ones.
+        sequence: the whole amino-acid sequence before truncation, where the reader has it (homology searches use
+            it); "" otherwise.
     """
 
     id: str
     features: dict
     label: int
     fold: int
+    sequence: str = ""
 
 
 Reader = Callable[[str, object], Iterable[Example]]

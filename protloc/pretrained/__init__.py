@@ -7,7 +7,10 @@ Two models, named as ``--model`` takes them:
   (its card and the README say how its accuracy compares with the single model's).
 
 Each has a card (``model.json``, ``ensemble.json``): what it is, how it was trained (command, epochs,
-hyper-parameters, data), the class names and its measured test accuracy.
+hyper-parameters, data), the class names and its measured test accuracy; and fusion parameters
+(``model.fusion.json``, ``ensemble.fusion.json``, see :mod:`protloc.fusion`) for homology evidence from their
+reference set, ``reference.fasta.gz``: the proteins of their training split with their classes (never the test
+split). ``benchmarks/homology.py`` writes the reference and the fusion files.
 """
 from __future__ import annotations
 
@@ -23,6 +26,15 @@ def model_path(name: str = "pretrained") -> pathlib.Path:
     """The ``.keras`` file of the shipped model ``name`` (a key of ``SHIPPED``); load it with
     :func:`protloc.load_pretrained`."""
     return DIRECTORY / f"{_stem(name)}.keras"
+
+
+REFERENCE = DIRECTORY / "reference.fasta.gz"
+"""Labelled FASTA of the shipped models' training split (see :class:`protloc.homology.ReferenceSet`)."""
+
+
+def fusion_path(name: str = "pretrained") -> pathlib.Path:
+    """The fusion parameters of the shipped model ``name``."""
+    return DIRECTORY / f"{_stem(name)}.fusion.json"
 
 
 def card_path(name: str = "pretrained") -> pathlib.Path:

@@ -1,0 +1,192 @@
+"""Homology evidence on tiny synthetic sets: reference files and their errors, MMseqs2 searches and their failures,
+the cached database, the fusion rule, and `protloc predict` with and without homology."""
+import gzip
+import stat
+
+import numpy as np
+import pytest
+
+from protloc import fusion, homology, models, sequences
+from protloc.cli import main
+
+CLASSES = ("alpha", "beta", "gamma")
+RNG = np.random.default_rng(11)
+RESIDUES = np.array(list(sequences.STANDARD_RESIDUES))
+REFERENCE = [(f"R{i}", CLASSES[i % 3], "".join(RNG.choice(RESIDUES, 180))) for i in range(9)]
+UNRELATED = "".join(RNG.choice(RESIDUES, 150))
+
+
+def write_reference(path, records=REFERENCE):
+    path.write_text("".join(f">{rid} {label} some words\n{seq}\n" for rid, label, seq in records))
+    return path
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROTLOC_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_reference_files_are_read_plain_or_gzipped(tmp_path):
+    plain = homology.ReferenceSet.read(write_reference(tmp_path / "ref.fasta"), CLASSES)
+    assert plain.ids[:2] == ("R0", "R1") and plain.labels[:3] == (0, 1, 2) and len(plain) == 9
+    packed = tmp_path / "ref.fasta.gz"
+    plain.write(packed)
+    assert gzip.decompress(packed.read_bytes()).decode().startswith(">R0 alpha\n")
+    assert homology.ReferenceSet.read(packed, CLASSES) == plain and plain.fingerprint == \
+        homology.ReferenceSet.read(packed, CLASSES).fingerprint
+
+
+@pytest.mark.parametrize("text, message", [
+    (">R1 alpha\nMKV\n>R2 delta\nMKV\n", "record 'R2': the second word of the header must be a class name "
+                                         "(alpha, beta, gamma); found 'delta'"),
+    (">R1\nMKV\n", "record 'R1': the second word of the header must be a class name"),
+    (">R1 alpha\nMKV\n>R1 beta\nMKW\n", "record 'R1': identifier occurs twice in the reference set"),
+    (">R1 alpha\nMK1V\n", "record 'R1', position 3: invalid character '1'"),
+    ("", "no FASTA records"),
+    ("MKV\n", "not a FASTA file"),
+])
+def test_bad_reference_files_name_the_file_and_record(tmp_path, text, message):
+    path = tmp_path / "bad.fasta"
+    path.write_text(text)
+    with pytest.raises(sequences.SequenceError) as error:
+        homology.ReferenceSet.read(path, CLASSES)
+    assert str(error.value).startswith(str(path)) and message in str(error.value)
+
+
+def test_a_missing_or_corrupt_reference_file_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no reference file at"):
+        homology.ReferenceSet.read(tmp_path / "missing.fasta", CLASSES)
+    (tmp_path / "broken.gz").write_bytes(gzip.compress(b">R1 alpha\nMKV\n")[:12])
+    with pytest.raises(sequences.FastaFormatError, match="not a readable gzip file"):
+        homology.ReferenceSet.read(tmp_path / "broken.gz", CLASSES)
+
+
+def test_identical_query_finds_its_reference_and_a_random_one_finds_nothing(tmp_path, cache):
+    reference = homology.ReferenceSet.read(write_reference(tmp_path / "ref.fasta"), CLASSES)
+    search = homology.HomologySearch(reference)
+    hits = search.search([REFERENCE[4][2], UNRELATED, REFERENCE[4][2][20:160]])
+    assert hits[0][0].accession == "R4" and hits[0][0].label == 1 and hits[0][0].identity == pytest.approx(1.0)
+    assert hits[0][0].query_coverage == pytest.approx(1.0) and hits[0][0].evalue < 1e-30
+    assert hits[1] == []
+    assert hits[2][0].accession == "R4" and hits[2][0].target_coverage < 0.9
+    np.testing.assert_allclose(homology.class_votes(hits[0], 3), [0, 1, 0])
+    np.testing.assert_array_equal(homology.class_votes(hits[1], 3), [0, 0, 0])
+    left_out = search.search([REFERENCE[4][2]], exclude=[4])
+    assert all(hit.accession != "R4" for hit in left_out[0])
+
+
+def test_the_database_is_built_once_and_a_failed_build_leaves_nothing(tmp_path, cache, monkeypatch):
+    reference = homology.ReferenceSet.read(write_reference(tmp_path / "ref.fasta"), CLASSES)
+    database = homology.HomologySearch(reference).database()
+    assert (database.parent / "done").exists() and database.parent.parent == cache
+    calls = []
+    monkeypatch.setattr(homology, "run_mmseqs", lambda arguments, threads=None: calls.append(arguments[0]))
+    assert homology.HomologySearch(reference).database() == database and calls == []  # reused, not rebuilt
+
+    other = homology.ReferenceSet.read(write_reference(tmp_path / "other.fasta", REFERENCE[:4]), CLASSES)
+
+    def killed(arguments, threads=None):
+        raise homology.HomologyError("mmseqs createdb failed (exit 137): killed")
+
+    monkeypatch.setattr(homology, "run_mmseqs", killed)
+    with pytest.raises(homology.HomologyError, match="killed"):
+        homology.HomologySearch(other).database()
+    assert sorted(p.name for p in cache.iterdir()) == [database.parent.name]  # no half-built database
+
+
+def fake_mmseqs(tmp_path, script):
+    path = tmp_path / "mmseqs"
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return path
+
+
+def test_missing_failing_or_garbled_mmseqs_is_a_homology_error(tmp_path, cache, monkeypatch):
+    reference = homology.ReferenceSet.read(write_reference(tmp_path / "ref.fasta"), CLASSES)
+    monkeypatch.setenv("PROTLOC_MMSEQS", str(tmp_path / "nowhere"))
+    with pytest.raises(homology.HomologyError, match="is not an executable file"):
+        homology.HomologySearch(reference).search(["MKV"])
+    monkeypatch.setenv("PROTLOC_MMSEQS", str(fake_mmseqs(tmp_path, "echo 'Segmentation fault' >&2; exit 3\n")))
+    with pytest.raises(homology.HomologyError, match=r"mmseqs createdb failed \(exit 3\): Segmentation fault"):
+        homology.HomologySearch(reference).search(["MKV"])
+    garbling = ('case "$1" in createdb) touch "$3";; easy-search) echo "not a table" > "$4";; esac\n')
+    monkeypatch.setenv("PROTLOC_MMSEQS", str(fake_mmseqs(tmp_path, garbling)))
+    with pytest.raises(homology.HomologyError, match="unreadable MMseqs2 output, line 1: 'not a table'"):
+        homology.HomologySearch(reference, cache_dir=tmp_path / "other-cache").search(["MKV"])
+
+
+def test_fusion_weight_fit_and_saved_parameters(tmp_path):
+    rule = fusion.Fusion(slope=20, midpoint=0.5, max_weight=0.9)
+    np.testing.assert_allclose(rule.weight(np.array([0.5, 1.0, np.nan])), [0.45, 0.9 / (1 + np.exp(-10)), 0])
+    network = np.array([[0.6, 0.4], [0.6, 0.4], [0.2, 0.8]])
+    votes = np.array([[0.0, 1.0], [0.0, 1.0], [0.0, 0.0]])
+    fused = rule.fuse(network, votes, np.array([0.9, 0.2, np.nan]))
+    assert fused[0].argmax() == 1 and fused[1].argmax() == 0
+    np.testing.assert_allclose(fused[2], network[2], atol=1e-7)
+    assert fusion.evidence(network, votes, fused, np.array([True, True, False])) == ["homology", "network", "network"]
+
+    rng = np.random.default_rng(0)  # votes right when the identity is high, the network right half the time
+    labels = rng.integers(0, 2, 400)
+    identity = rng.random(400)
+    votes = np.eye(2)[np.where(identity > 0.6, labels, 1 - labels)]
+    network = np.where(rng.random((400, 1)) < 0.5, np.eye(2)[labels] * 0.4 + 0.3, np.eye(2)[1 - labels] * 0.4 + 0.3)
+    fitted = fusion.fit(network, votes, identity, labels, provenance={"data": "synthetic"})
+    summary = fitted.provenance["fit"]
+    assert 0.5 <= fitted.midpoint <= 0.75 and summary["accuracy_fused"] > summary["accuracy_network"] + 0.15
+    path = tmp_path / "fusion.json"
+    fitted.save(path)
+    assert fusion.Fusion.load(path) == fitted
+    path.write_text('{"slope": 1}')
+    with pytest.raises(ValueError, match="is not a fusion parameter file"):
+        fusion.Fusion.load(path)
+
+
+@pytest.fixture
+def tiny_model(tmp_path):
+    path = tmp_path / "tiny.keras"
+    models.build_model("rlstm", CLASSES, lstm_units=4, dense_units=4).save(path)
+    return path
+
+
+def rows_of(path):
+    return [line.split("\t") for line in path.read_text().splitlines()]
+
+
+def test_predict_with_a_reference_fuses_and_without_it_is_the_network_alone(tmp_path, cache, tiny_model):
+    reference = write_reference(tmp_path / "ref.fasta")
+    rule = tmp_path / "fusion.json"
+    fusion.Fusion(slope=20, midpoint=0.3, max_weight=1.0).save(rule)
+    queries = tmp_path / "queries.fasta"
+    queries.write_text(f">same {REFERENCE[5][0]}\n{REFERENCE[5][2].lower()}*\n>random\n{UNRELATED}\n")
+    fused, plain = tmp_path / "fused.tsv", tmp_path / "plain.tsv"
+    assert main(["predict", str(queries), "--model", str(tiny_model), "--reference", str(reference),
+                 "--fusion", str(rule), "-o", str(fused)]) == 0
+    assert main(["predict", str(queries), "--model", str(tiny_model), "-o", str(plain)]) == 0
+    with_homology, network = rows_of(fused), rows_of(plain)
+    assert with_homology[0] == ["id", "length", "prediction", "confidence", "evidence", "neighbour",
+                                "neighbour_identity", "neighbour_class", *CLASSES]
+    assert network[0] == ["id", "length", "prediction", "confidence", *CLASSES]
+    same, unrelated = with_homology[1], with_homology[2]
+    assert same[2] == "gamma" and same[4] in ("homology", "both") and same[5:8] == ["R5", "1.000", "gamma"]
+    assert float(same[3]) > 0.99
+    assert unrelated[4:8] == ["network", "", "", ""] and unrelated[8:] == network[2][4:]
+    assert main(["predict", str(queries), "--model", str(tiny_model), "--reference", str(reference),
+                 "--fusion", str(rule), "--no-homology", "-o", str(tmp_path / "off.tsv")]) == 0
+    assert rows_of(tmp_path / "off.tsv") == network
+
+
+def test_predict_names_a_bad_reference_and_writes_nothing(tmp_path, cache, tiny_model, capsys, monkeypatch):
+    bad = tmp_path / "bad.fasta"
+    bad.write_text(">R1 alpha\nMKV\n>R1 beta\nMKV\n")
+    out = tmp_path / "out.tsv"
+    queries = write_reference(tmp_path / "queries.fasta", REFERENCE[:2])
+    assert main(["predict", str(queries), "--model", str(tiny_model), "--reference", str(bad), "-o", str(out)]) == 2
+    assert "record 'R1': identifier occurs twice in the reference set" in capsys.readouterr().err
+    assert not out.exists()
+    rule = tmp_path / "fusion.json"
+    fusion.Fusion(slope=20, midpoint=0.3, max_weight=1.0).save(rule)
+    monkeypatch.setenv("PROTLOC_MMSEQS", str(tmp_path / "nowhere"))
+    assert main(["predict", str(queries), "--model", str(tiny_model), "--reference",
+                 str(write_reference(tmp_path / "ref.fasta")), "--fusion", str(rule), "-o", str(out)]) == 2
+    assert "PROTLOC_MMSEQS" in capsys.readouterr().err and not out.exists()

@@ -1,6 +1,8 @@
 """protloc.training (run directory, checkpoints, resume) and protloc.evaluation (metrics, reports)."""
 import json
 import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -8,14 +10,14 @@ import pytest
 
 from protloc import datasets, evaluation, files, training
 from protloc.cli import build_parser, _run_config
-from tests.helpers import SMALL, load_benchmark, toy_spec
+from tests.helpers import REPO, SMALL, load_benchmark, toy_spec
 
 TINY = datasets.register(toy_spec("tiny", n_per_class=10)).name
 
 
 def tiny_config(**settings) -> training.RunConfig:
     return training.RunConfig(**{"model": "rlstm", "hparams": SMALL, "epochs": 1, "batch_size": 8, "dataset": TINY,
-                                 **settings})
+                                 "schedule": "constant", **settings})
 
 
 def test_run_directory_and_resume_without_repeating_epochs(tmp_path):
@@ -25,7 +27,7 @@ def test_run_directory_and_resume_without_repeating_epochs(tmp_path):
     assert (run / "model.keras").exists() and (run / "logs").is_dir()
     saved = json.loads((run / "config.json").read_text())
     assert saved["hparams"]["lstm_units"] == 4 and saved["hparams"]["dropout"] == 0.5 and saved["dataset"] == TINY
-    assert saved["learning_rate"] == 2e-4
+    assert (saved["recipe"], saved["learning_rate"], saved["train_max_length"]) == ("fast", 3e-3, 600)
 
     # An "interrupted" run asked for 3 epochs: continues at epoch 2, never redoes epoch 1.
     training.train(run, tiny_config(epochs=3), verbose=0)
@@ -83,10 +85,80 @@ def test_run_config_validation_uses_the_data_sets_folds():
         tiny_config(batch_size=0)
 
 
-def test_config_of_an_older_run_with_the_learning_rate_among_hparams_is_the_same_run():
-    old = training.RunConfig(hparams={**SMALL, "learning_rate": 1e-3})
-    assert old.learning_rate == 1e-3 and "learning_rate" not in old.hparams
-    assert old.same_run_as(training.RunConfig(hparams=SMALL, learning_rate=1e-3, epochs=7))
+def test_config_of_an_older_run_with_the_learning_rate_among_hparams_is_the_same_run(tmp_path):
+    old = {"model": "rlstm", "hparams": {**SMALL, "learning_rate": 1e-3}, "epochs": 20, "batch_size": 32, "seed": 0,
+           "fold": None, "dataset": "multiloc"}  # a protloc 0.1 config.json: no recipe, constant learning rate
+    files.write_json(tmp_path / "config.json", old)
+    config = training.read_config(tmp_path)
+    assert (config.recipe, config.schedule, config.learning_rate, config.train_max_length) == (
+        "paper", "constant", 1e-3, 1000) and "learning_rate" not in config.hparams
+    assert config.same_run_as(training.RunConfig(hparams=SMALL, recipe="paper", learning_rate=1e-3, epochs=50))
+
+
+def test_recipes_fill_in_what_is_not_given_and_a_cosine_run_cannot_be_extended():
+    fast, paper = training.RunConfig(), training.RunConfig(recipe="paper", epochs=10)
+    assert (fast.epochs, fast.learning_rate, fast.schedule, fast.train_max_length) == (20, 3e-3, "warmup_cosine", 600)
+    assert (paper.epochs, paper.learning_rate, paper.schedule, paper.train_max_length) == (10, 2e-4, "constant", 1000)
+    assert paper.same_run_as(training.RunConfig(recipe="paper", epochs=30))
+    assert not fast.same_run_as(training.RunConfig(epochs=30))
+    with pytest.raises(ValueError, match="unknown recipe 'quick'; choose from paper, fast"):
+        training.RunConfig(recipe="quick")
+    with pytest.raises(ValueError, match="unknown schedule 'linear'"):
+        training.RunConfig(schedule="linear")
+
+
+def test_warmup_cosine_schedule_rises_over_the_first_epoch_then_decays_to_zero():
+    schedule = training.learning_rate_schedule(1e-3, "warmup_cosine", epochs=5, steps_per_epoch=10)
+    rates = [float(schedule(step)) for step in (0, 5, 10, 30, 50)]
+    assert rates[0] == 0 and rates[1] == pytest.approx(5e-4) and rates[2] == pytest.approx(1e-3)
+    assert rates[3] == pytest.approx(5e-4, rel=1e-5) and rates[4] == pytest.approx(0, abs=1e-9)
+    assert training.learning_rate_schedule(1e-3, "constant") == 1e-3
+
+
+def test_a_fast_run_trains_on_capped_proteins_with_its_schedule_and_resumes_it(tmp_path):
+    config = tiny_config(schedule="warmup_cosine", learning_rate=1e-2, epochs=2, train_max_length=30)
+    model = training.train(tmp_path / "run", config, verbose=0)
+    assert model.optimizer.iterations.numpy() == 2 * 4  # 30 proteins in 4 batches of 8 per epoch
+    assert float(model.optimizer.learning_rate) == pytest.approx(0, abs=1e-9)  # the cosine's end
+    example = datasets.get(TINY).examples("train")[0]
+    cut = training.truncated(example, 30)
+    assert len(example.features["tokens"]) > 30 and len(cut.features["tokens"]) == 30
+    np.testing.assert_array_equal(cut.features["tokens"][:15], example.features["tokens"][:15])
+    np.testing.assert_array_equal(cut.features["tokens"][15:], example.features["tokens"][-15:])
+
+
+BACKEND_RUN = """
+import json, os, sys
+from protloc import cli, datasets
+from tests.helpers import toy_spec
+datasets.register(toy_spec("tiny-backend", n_per_class=10))
+code = cli.main(["train", "--backend", sys.argv[1], "--dataset", "tiny-backend", "--epochs", "1", "--batch-size", "8",
+                 "--lstm-units", "4", "--dense-units", "4", "--out", sys.argv[2]])
+import keras
+print(json.dumps({"code": code, "backend": keras.backend.backend(), "cache": os.environ.get("JAX_COMPILATION_CACHE_DIR")}))
+"""
+
+
+@pytest.mark.parametrize("backend", ["jax", "tensorflow"])
+def test_train_runs_on_the_backend_it_is_given(backend, tmp_path):
+    pytest.importorskip(backend)
+    environment = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "JAX_COMPILATION_CACHE_DIR")}
+    environment.update(PROTLOC_CACHE_DIR=str(tmp_path / "cache"), JAX_PLATFORMS="cpu",
+                       JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0", PYTHONPATH=str(REPO))
+    finished = subprocess.run([sys.executable, "-c", BACKEND_RUN, backend, str(tmp_path / "run")], env=environment,
+                              cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    report = json.loads(finished.stdout.splitlines()[-1])
+    assert report["code"] == 0 and report["backend"] == backend and (tmp_path / "run" / "model.keras").exists()
+    if backend == "jax":
+        assert report["cache"] == str(tmp_path / "cache" / "jax") and any((tmp_path / "cache" / "jax").iterdir())
+
+
+def test_an_unknown_backend_is_a_clear_error(capsys):
+    from protloc.cli import main
+
+    assert main(["train", "--backend", "torch", "--out", "x"]) == 2
+    assert "unknown Keras backend 'torch'; choose from tensorflow, jax" in capsys.readouterr().err
 
 
 def test_cli_options_override_a_config_file(tmp_path):

@@ -32,14 +32,6 @@ IDENTITY_BANDS = ((0.0, 0.3), (0.3, 0.5), (0.5, 1.01))
 """Best-hit identity bands in which the best hit's class is scored."""
 
 
-def search_evidence(search: homology.HomologySearch, examples, exclude=None) -> tuple[np.ndarray, np.ndarray, list]:
-    """Votes ``(n, classes)``, best-hit identity ``(n,)`` (NaN without a hit) and best hits of ``examples``."""
-    hits = search.search([e.sequence for e in examples], exclude)
-    votes = np.stack([homology.class_votes(found, len(SPEC.class_names)) for found in hits])
-    identity = np.array([found[0].identity if found else np.nan for found in hits])
-    return votes, identity, [found[0] if found else None for found in hits]
-
-
 def best_hit_table(labels: np.ndarray, best: list) -> list[dict]:
     """How often the best hit's class is right, by identity band."""
     rows = []
@@ -74,7 +66,7 @@ def main(argv=None) -> int:
     fold_examples = [train[i] for i in held_out]
     fold_labels = datasets.labels_of(fold_examples)
     start = time.perf_counter()
-    fold_votes, fold_identity, _ = search_evidence(search, fold_examples, exclude=held_out)
+    fold_votes, fold_identity, _ = search.evidence([e.sequence for e in fold_examples], exclude=held_out)
     fold_search_s = time.perf_counter() - start
     fold_network = evaluation.predict_probabilities(models.load_model(args.fold_run), fold_examples)
     rule = fusion.fit(fold_network, fold_votes, fold_identity, fold_labels, provenance={
@@ -87,7 +79,7 @@ def main(argv=None) -> int:
             rule.save(pretrained.fusion_path(name))
 
     start = time.perf_counter()
-    votes, identity, best = search_evidence(search, test)
+    votes, identity, best = search.evidence([e.sequence for e in test])
     test_search_s = time.perf_counter() - start
     labels = datasets.labels_of(test)
     has_hit = ~np.isnan(identity)

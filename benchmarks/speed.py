@@ -110,9 +110,9 @@ def proteome_fasta(path: pathlib.Path, count: int, pool: list[sequences.ProteinR
             out.write(f">S{index}_{record.id}\n{record.sequence}\n")
 
 
-def predict_run(fasta: pathlib.Path, model: str, environment: dict | None = None) -> dict:
-    """Runs ``protloc predict`` in a fresh process; its wall time and its own peak RSS (MiB)."""
-    argv = [sys.executable, "-m", "protloc.cli", "predict", str(fasta), "-o", os.devnull, "--model", model]
+def predict_run(fasta: pathlib.Path, model: str, environment: dict | None = None, options=()) -> dict:
+    """Runs ``protloc predict`` (with ``options``) in a fresh process; its wall time and its own peak RSS (MiB)."""
+    argv = [sys.executable, "-m", "protloc.cli", "predict", str(fasta), "-o", os.devnull, "--model", model, *options]
     start = time.perf_counter()
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                env={**os.environ, **(environment or {})})
@@ -159,8 +159,16 @@ def markdown(results: dict) -> str:
     for row in results["inference"]:
         lines.append(f"| {row['model']} | {row['members']} | {row['proteins']} | {row['seconds']:.1f} | "
                      f"{row['proteins'] / row['seconds']:.1f} | {row['peak_rss_mib']:.0f} |")
+    by_label = {(row["model"].split(" (")[0], row["proteins"]): row for row in results["inference"]}
+    for count in sorted({row["proteins"] for row in results["inference"]}):
+        alone, fused = by_label.get(("single, network alone", count)), by_label.get(("single, with homology", count))
+        if alone and fused:
+            lines.append(f"\nHomology on {count} proteins: {fused['seconds'] / alone['seconds']:.2f}x the network "
+                         f"alone's wall time (the MMseqs2 search and fusion: "
+                         f"{1 - alone['seconds'] / fused['seconds']:.0%} of it); peak memory {fused['peak_rss_mib']:.0f} "
+                         f"vs {alone['peak_rss_mib']:.0f} MiB.")
     started, fresh = results["started"], results["inference"][results["started"]["fresh_row"]]
-    lines += ["", f"The same {started['proteins']} proteins with the single model in a process already started "
+    lines += ["", f"The same {started['proteins']} proteins with the single model alone in a process already started "
               f"(TensorFlow imported, model loaded, FASTA read): {started['seconds']:.1f} s, "
               f"**{started['proteins'] / started['seconds']:.1f} proteins/s** "
               f"({started['residues'] / started['seconds']:.0f} residues/s, after truncation to "
@@ -197,19 +205,21 @@ def main(argv=None) -> int:
         for count in sorted({args.proteins // 4, args.proteins}):
             fasta = pathlib.Path(scratch) / f"proteome-{count}.fasta"
             proteome_fasta(fasta, count, pool)
-            runs = [("single", args.model, None)]
+            alone = ["--no-homology"]
+            runs = [("single, network alone", args.model, None, alone), ("single, with homology", args.model, None, ())]
             if count == args.proteins:
-                runs += [("ensemble", args.ensemble, None)] if args.ensemble else []
+                runs += [("ensemble, with homology", args.ensemble, None, ())] if args.ensemble else []
             else:
-                runs += [("single, TensorFlow's default threads", args.model, TF_DEFAULT_THREADS)]
-            for label, model, environment in runs:
+                runs += [("single, network alone, TensorFlow's default threads", args.model, TF_DEFAULT_THREADS,
+                          alone)]
+            for label, model, environment, options in runs:
                 inference.append({"model": f"{label} ({model})", "members": members[model], "proteins": count,
-                                  **predict_run(fasta, model, environment)})
+                                  **predict_run(fasta, model, environment, options)})
 
             if count == args.proteins:
                 started = {**in_fresh_process(started_predict, fasta, args.model),
                            "fresh_row": next(i for i, row in enumerate(inference)
-                                             if row["proteins"] == count and row["model"].startswith("single"))}
+                                             if row["proteins"] == count and "network alone" in row["model"])}
 
     results = {"command": command(), "machine": machine(), "training": training_rates, "inference": inference,
                "started": started}

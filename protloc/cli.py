@@ -76,19 +76,6 @@ def _evaluate(args) -> None:
     print(evaluation.markdown_report(report, title))
 
 
-def _homology_evidence(args, class_names):
-    """``(HomologySearch, Fusion)`` for ``protloc predict``, or ``(None, None)`` for the network alone: on for
-    the shipped models (their reference and fusion files) and wherever --reference names a reference set."""
-    from protloc import fusion, homology, pretrained
-
-    shipped = args.model in pretrained.SHIPPED
-    if args.no_homology or not (shipped or args.reference):
-        return None, None
-    reference = homology.ReferenceSet.read(args.reference or pretrained.REFERENCE, class_names)
-    rule = fusion.Fusion.load(args.fusion or pretrained.fusion_path(args.model if shipped else "pretrained"))
-    return homology.HomologySearch(reference), rule
-
-
 def _predict(args) -> None:
     from protloc import files, models, predict, sequences
 
@@ -96,7 +83,8 @@ def _predict(args) -> None:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     model = models.load_model(args.model)
     names = models.class_names_of(model)
-    search, rule = _homology_evidence(args, names)
+    search, rule = (None, None) if args.no_homology else predict.homology_evidence(args.model, names, args.reference,
+                                                                                  args.fusion)
     source = "<stdin>" if args.input == "-" else args.input
     records = sequences.read_fasta(args.input, validate=False)
     results = predict.predict_records(model, records, source, args.batch_size,

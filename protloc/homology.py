@@ -261,6 +261,21 @@ class HomologySearch:
                         "--format-output", _COLUMNS, "-v", "1"], self.threads)
             return self._parse(scratch / "hits.m8", len(queries), exclude)
 
+    def evidence(self, queries: Sequence[str], exclude: Sequence[int] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, list[Hit | None]]:
+        """What fusion needs of a search (see :meth:`search` for the arguments).
+
+        Returns:
+            ``(votes, identity, best)``: :func:`class_votes` float32 ``(n, classes)``, the best hit's identity
+            ``(n,)`` (NaN without a hit) and the best hit of each query (or None).
+        """
+        hits = self.search(queries, exclude)
+        classes = len(self.reference.class_names)
+        votes = (np.stack([class_votes(found, classes) for found in hits]) if hits
+                 else np.zeros((0, classes), dtype=np.float32))
+        identity = np.array([found[0].identity if found else np.nan for found in hits])
+        return votes, identity, [found[0] if found else None for found in hits]
+
     def _parse(self, path: pathlib.Path, count: int, exclude) -> list[list[Hit]]:
         hits: list[list[Hit]] = [[] for _ in range(count)]
         try:

@@ -47,6 +47,32 @@ class Prediction:
     evidence: str | None = None
 
 
+def homology_evidence(model_name, class_names, reference=None, fusion_file=None):
+    """The homology search and fusion rule ``protloc predict`` uses, or ``(None, None)`` for the network alone.
+
+    On for the shipped models (their reference set and fusion file, :mod:`protloc.pretrained`) and for any model
+    given a ``reference`` (labelled FASTA); the fusion rule is ``fusion_file``, else the shipped model's, else
+    (for other models) the default shipped model's.
+
+    Args:
+        model_name: what ``--model`` names: a shipped model's name, a run directory or a ``.keras`` file.
+        class_names: the model's class names (a reference file's classes must be among them).
+        reference: labelled FASTA to search instead of the shipped reference.
+        fusion_file: fusion parameters JSON.
+
+    Returns:
+        ``(protloc.homology.HomologySearch, protloc.fusion.Fusion)`` or ``(None, None)``.
+    """
+    from protloc import pretrained
+
+    shipped = str(model_name) in pretrained.SHIPPED
+    if not (shipped or reference):
+        return None, None
+    found = homology_search.ReferenceSet.read(reference or pretrained.REFERENCE, class_names)
+    rule = fusion_rule.Fusion.load(fusion_file or pretrained.fusion_path(str(model_name) if shipped else "pretrained"))
+    return homology_search.HomologySearch(found), rule
+
+
 def compiled_predictor(model, attention: bool = False) -> Callable[[np.ndarray], tuple]:
     """``tokens int32 (batch, length) -> (probabilities (batch, classes), alpha (batch, length) or None)``,
     traced once for every shape."""
@@ -143,12 +169,9 @@ def _predict_chunk(predictor, pool, chunk, batch_size, evidence=None) -> Iterato
 
 def _with_homology(chunk, network: np.ndarray, search, rule) -> tuple[np.ndarray, list, list[str]]:
     """Fused probabilities ``(n, classes)``, closest reference (or None) and evidence of a chunk's proteins."""
-    hits = search.search([record.sequence.rstrip("*").upper() for record, _ in chunk])
-    votes = np.stack([homology_search.class_votes(found, network.shape[1]) for found in hits])
-    identity = np.array([found[0].identity if found else np.nan for found in hits])
+    votes, identity, best = search.evidence([record.sequence.rstrip("*").upper() for record, _ in chunk])
     fused = rule.fuse(network, votes, identity)
-    calls = fusion_rule.evidence(network, votes, fused, ~np.isnan(identity))
-    return fused, [found[0] if found else None for found in hits], calls
+    return fused, best, fusion_rule.evidence(network, votes, fused, ~np.isnan(identity))
 
 
 HOMOLOGY_COLUMNS = ("evidence", "neighbour", "neighbour_identity", "neighbour_class")

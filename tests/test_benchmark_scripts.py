@@ -232,7 +232,7 @@ def test_table1_extends_the_runs_of_a_shorter_command_and_reports_under_its_own_
     table1 = load_benchmark("table1")
     shorter = tmp_path / "table1-20"
     for model in ("rlstm", "alstm"):
-        config = training.RunConfig(model=model, learning_rate=1e-3, epochs=20)
+        config = training.RunConfig(model=model, recipe="paper", learning_rate=1e-3, epochs=20)
         files.write_json(shorter / f"{model}-seed0" / "config.json", dataclasses.asdict(config))
     (shorter / "rlstm-seed0" / "model.keras").touch()  # the A-LSTM's 20-epoch run has no model yet
     trained = []  # (run, whether it started from a copy)
@@ -261,7 +261,7 @@ def test_table1_extends_the_runs_of_a_shorter_command_and_reports_under_its_own_
                                                         "p_value": pytest.approx(2 / 2 ** 11)}
     assert "rlstm after 50 epochs vs the same run after 20" in (tmp_path / "table1-50-epochs.md").read_text()
     assert not (tmp_path / "table1.json").exists()
-    longer_than_asked = training.RunConfig(learning_rate=1e-3, epochs=10)
+    longer_than_asked = training.RunConfig(recipe="paper", learning_rate=1e-3, epochs=10)
     with pytest.raises(SystemExit, match="more than 10 epochs"):
         table1.start_from(shorter / "rlstm-seed0", tmp_path / "copy", longer_than_asked)
 

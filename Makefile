@@ -30,6 +30,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/speed.py --train-steps 30 --proteins 20000 --ensemble pretrained-ensemble
 	$(BIN)/python benchmarks/tuner_search.py --tuner random --max-trials 5 --epochs 4 --fold 0 --fix model=rlstm --fix lstm_units=128 --retrain-epochs 20 --out runs/tuning
 	bash benchmarks/smoke_multiloc.sh 5
+	# homology.md and the shipped reference + fusion files: fusion fitted on training fold 0 held out
+	$(BIN)/protloc train --backend jax --recipe fast --fold 0 --seed 0 --out runs/fusion/rlstm-fold0
+	$(BIN)/python benchmarks/homology.py --fold-run runs/fusion/rlstm-fold0 --ship
+	$(BIN)/python benchmarks/train_speed.py --fold 0 --old-epochs 3
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -66,10 +66,10 @@ def main(argv=None) -> int:
     fold_examples = [train[i] for i in held_out]
     fold_labels = datasets.labels_of(fold_examples)
     start = time.perf_counter()
-    fold_votes, fold_identity, _ = search.evidence([e.sequence for e in fold_examples], exclude=held_out)
+    fold_hits = search.search([e.sequence for e in fold_examples], exclude=held_out)
     fold_search_s = time.perf_counter() - start
     fold_network = evaluation.predict_probabilities(models.load_model(args.fold_run), fold_examples)
-    rule = fusion.fit(fold_network, fold_votes, fold_identity, fold_labels, provenance={
+    rule = fusion.fit(fold_network, fold_hits, fold_labels, provenance={
         "command": command(), "fold_run": str(args.fold_run), "fold_run_config": fold_config.__dict__,
         "data": f"{SPEC.name} training fold {fold_config.fold} ({len(fold_examples)} proteins): network "
                 f"probabilities of a model trained on the other folds; votes from a search of the whole training "
@@ -79,13 +79,15 @@ def main(argv=None) -> int:
             rule.save(pretrained.fusion_path(name))
 
     start = time.perf_counter()
-    votes, identity, best = search.evidence([e.sequence for e in test])
+    hits = search.search([e.sequence for e in test])
     test_search_s = time.perf_counter() - start
+    votes, identity = rule.votes(hits, len(SPEC.class_names))
+    best = [found[0] if found else None for found in hits]
     labels = datasets.labels_of(test)
     has_hit = ~np.isnan(identity)
     best_hit = np.array([hit.label if hit else -1 for hit in best])
     rows = {"homology: best hit's class (no hit = wrong)": _row(labels, _one_hot(best_hit)),
-            "homology: bit-score votes (no hit = wrong)": _row(labels, votes)}
+            "homology: the fusion's votes (no hit = wrong)": _row(labels, votes)}
     for name in sorted(pretrained.SHIPPED):
         network = evaluation.predict_probabilities(models.load_pretrained(name), test)
         fused = rule.fuse(network, votes, identity)
@@ -139,7 +141,9 @@ def markdown(results: dict) -> str:
         right = f"{band['best_hit_right']:.3f}" if band["best_hit_right"] is not None else "-"
         lines.append(f"| {band['identity'][0]:.1f}-{band['identity'][1]:.1f} | {band['proteins']} | {right} |")
     lines += ["", f"Fusion rule: fused = (1 - w) network + w votes, w = {rule['max_weight']:g} / (1 + exp(-"
-              f"{rule['slope']:g} (identity - {rule['midpoint']:g}))), w = 0 without a hit. Fitted on training "
+              f"{rule['slope']:g} (identity - {rule['midpoint']:g}))), w = 0 without a hit; votes: hits with at "
+              f"least {rule['vote_relative_bits']:g} x the best hit's bit score, each weighted by its bit score to "
+              f"the power {rule['vote_power']:g}. Fitted on training "
               f"data only: {rule['provenance']['data']}; run `{rule['provenance']['fold_run']}`. On those "
               f"{fit['proteins']} proteins: network {fit['accuracy_network']:.3f}, fused {fit['accuracy_fused']:.3f}"
               f" (log loss {fit['log_loss']:.3f}).", "",

@@ -4,9 +4,10 @@ Rule: a protein whose closest reference protein (best bit score) has sequence id
 
     fused = (1 - w(i)) * network + w(i) * votes,    w(i) = max_weight / (1 + exp(-slope * (i - midpoint)))
 
-and a protein without a hit keeps the network's probabilities (w = 0). ``slope``, ``midpoint`` and
-``max_weight`` are fitted on training data only (:func:`fit`, by the smallest mean log loss over a grid), and saved
-as JSON beside the model they were fitted for, with how they were fitted.
+and a protein without a hit keeps the network's probabilities (w = 0). The votes are
+:func:`protloc.homology.class_votes` of its hits with ``vote_power`` and ``vote_relative_bits``. All five
+parameters are fitted on training data only (:func:`fit`, by the smallest mean log loss over a grid), and saved as
+JSON beside the model they were fitted for, with how they were fitted.
 
 Evidence of a call: ``both`` when the network's and the votes' top classes agree, ``homology`` when the fused call
 is the votes' top class against the network's, ``network`` otherwise (no hit, or the network's call kept against
@@ -18,13 +19,15 @@ import dataclasses
 import itertools
 import json
 import pathlib
+from typing import Sequence
 
 import numpy as np
 
-from protloc import files
+from protloc import files, homology
 
 GRID = {"slope": (5.0, 10.0, 20.0, 40.0, 80.0), "midpoint": tuple(np.round(np.arange(0.0, 0.95, 0.05), 2)),
-        "max_weight": (0.5, 0.7, 0.8, 0.9, 0.95, 1.0)}
+        "max_weight": (0.5, 0.7, 0.8, 0.9, 0.95, 1.0), "vote_power": (1.0, 3.0),
+        "vote_relative_bits": (0.0, 0.5, 0.8, 0.95)}
 """The values :func:`fit` tries for each parameter."""
 FLOOR = 1e-6
 """Probabilities are floored at this in the log loss."""
@@ -38,13 +41,29 @@ class Fusion:
         slope: steepness of the weight in identity (per unit identity, 0-1).
         midpoint: identity at which the weight is half of ``max_weight``.
         max_weight: weight of the votes at full identity.
+        vote_power, vote_relative_bits: how hits vote (:func:`protloc.homology.class_votes`).
         provenance: free-form description of the data and command that fitted them.
     """
 
     slope: float
     midpoint: float
     max_weight: float
+    vote_power: float = 1.0
+    vote_relative_bits: float = 0.0
     provenance: dict = dataclasses.field(default_factory=dict)
+
+    def votes(self, hits: Sequence[Sequence[homology.Hit]], num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+        """Votes ``(n, num_classes)`` and best-hit identity ``(n,)`` (NaN without a hit) of each protein's hits
+        (best first, as :meth:`protloc.homology.HomologySearch.search` gives them)."""
+        votes = np.zeros((len(hits), num_classes), dtype=np.float32)
+        for row, found in enumerate(hits):
+            votes[row] = homology.class_votes(found, num_classes, self.vote_power, self.vote_relative_bits)
+        return votes, np.array([found[0].identity if found else np.nan for found in hits], dtype=np.float64)
+
+    def apply(self, network: np.ndarray, hits) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(fused, votes, identity)`` of the network's probabilities ``(n, classes)`` and each protein's hits."""
+        votes, identity = self.votes(hits, np.shape(network)[1])
+        return self.fuse(network, votes, identity), votes, identity
 
     def weight(self, identity: np.ndarray) -> np.ndarray:
         """Weight of the votes ``(n,)`` for best-hit identities ``(n,)`` (NaN = no hit -> 0)."""
@@ -74,6 +93,7 @@ class Fusion:
         try:
             saved = json.loads(path.read_text())
             return cls(float(saved["slope"]), float(saved["midpoint"]), float(saved["max_weight"]),
+                       float(saved.get("vote_power", 1.0)), float(saved.get("vote_relative_bits", 0.0)),
                        dict(saved.get("provenance", {})))
         except FileNotFoundError:
             raise
@@ -87,24 +107,24 @@ def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return float(-np.mean(np.log(np.maximum(chosen, FLOOR))))
 
 
-def fit(network: np.ndarray, votes: np.ndarray, identity: np.ndarray, labels: np.ndarray, provenance=None,
-        grid=GRID) -> Fusion:
+def fit(network: np.ndarray, hits, labels: np.ndarray, provenance=None, grid=GRID) -> Fusion:
     """The grid point with the smallest mean log loss of the fused probabilities against ``labels``.
 
     Args:
         network: the network's probabilities ``(n, classes)`` on proteins it did not train on.
-        votes: homology votes ``(n, classes)`` of the same proteins against references other than themselves.
-        identity: best-hit identity ``(n,)``, NaN for no hit.
+        hits: each protein's hits (best first) against references other than itself.
         labels: true classes ``(n,)``.
         provenance: recorded in the result (data, command).
     """
     best, best_loss = None, np.inf
-    for slope, midpoint, max_weight in itertools.product(grid["slope"], grid["midpoint"], grid["max_weight"]):
-        candidate = Fusion(float(slope), float(midpoint), float(max_weight))
-        loss = log_loss(candidate.fuse(network, votes, identity), labels)
-        if loss < best_loss:
-            best, best_loss = candidate, loss
-    fused = best.fuse(network, votes, identity)
+    for power, relative in itertools.product(grid["vote_power"], grid["vote_relative_bits"]):
+        votes, identity = Fusion(0.0, 0.0, 0.0, power, relative).votes(hits, np.shape(network)[1])
+        for slope, midpoint, max_weight in itertools.product(grid["slope"], grid["midpoint"], grid["max_weight"]):
+            candidate = Fusion(float(slope), float(midpoint), float(max_weight), float(power), float(relative))
+            loss = log_loss(candidate.fuse(network, votes, identity), labels)
+            if loss < best_loss:
+                best, best_loss = candidate, loss
+    fused, _, identity = best.apply(network, hits)
     summary = {"proteins": int(len(labels)), "log_loss": best_loss,
                "accuracy_fused": float(np.mean(np.argmax(fused, -1) == labels)),
                "accuracy_network": float(np.mean(np.argmax(network, -1) == labels)),

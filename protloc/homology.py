@@ -10,8 +10,8 @@ use in a cache directory (``PROTLOC_CACHE_DIR``, default ``~/.cache/protloc``), 
 written atomically (built beside, then renamed), so concurrent or interrupted runs never see half a database.
 
 Searches: ``mmseqs easy-search`` with sensitivity ``-s 4`` and E-value cut-off 1e-3; the ``max_hits`` best hits
-of each query (by bit score) are kept. Class votes: each kept hit votes for its class with its bit score; votes are
-normalised to sum to 1 (all zero without hits).
+of each query (by bit score) are kept. Class votes (:func:`class_votes`): hits close enough to the best one vote
+for their class with a power of their bit score; votes are normalised to sum to 1 (all zero without hits).
 """
 from __future__ import annotations
 
@@ -261,21 +261,6 @@ class HomologySearch:
                         "--format-output", _COLUMNS, "-v", "1"], self.threads)
             return self._parse(scratch / "hits.m8", len(queries), exclude)
 
-    def evidence(self, queries: Sequence[str], exclude: Sequence[int] | None = None
-                 ) -> tuple[np.ndarray, np.ndarray, list[Hit | None]]:
-        """What fusion needs of a search (see :meth:`search` for the arguments).
-
-        Returns:
-            ``(votes, identity, best)``: :func:`class_votes` float32 ``(n, classes)``, the best hit's identity
-            ``(n,)`` (NaN without a hit) and the best hit of each query (or None).
-        """
-        hits = self.search(queries, exclude)
-        classes = len(self.reference.class_names)
-        votes = (np.stack([class_votes(found, classes) for found in hits]) if hits
-                 else np.zeros((0, classes), dtype=np.float32))
-        identity = np.array([found[0].identity if found else np.nan for found in hits])
-        return votes, identity, [found[0] if found else None for found in hits]
-
     def _parse(self, path: pathlib.Path, count: int, exclude) -> list[list[Hit]]:
         hits: list[list[Hit]] = [[] for _ in range(count)]
         try:
@@ -296,11 +281,13 @@ class HomologySearch:
         return [sorted(found, key=lambda h: -h.bits)[:self.max_hits] for found in hits]
 
 
-def class_votes(hits: Sequence[Hit], num_classes: int) -> np.ndarray:
-    """float32 ``(num_classes,)``: each hit votes for its class with its bit score; normalised to sum to 1, all
-    zero without hits."""
-    votes = np.zeros(num_classes, dtype=np.float32)
+def class_votes(hits: Sequence[Hit], num_classes: int, power: float = 1.0, relative_bits: float = 0.0) -> np.ndarray:
+    """float32 ``(num_classes,)``: each hit with a bit score of at least ``relative_bits`` times the best hit's
+    votes for its class with its bit score to the ``power``; normalised to sum to 1, all zero without hits."""
+    votes = np.zeros(num_classes, dtype=np.float64)
+    best = max((hit.bits for hit in hits), default=0.0)
     for hit in hits:
-        votes[hit.label] += hit.bits
+        if hit.bits >= relative_bits * best:
+            votes[hit.label] += hit.bits ** power
     total = votes.sum()
-    return votes / total if total > 0 else votes
+    return (votes / total if total > 0 else votes).astype(np.float32)

@@ -169,8 +169,9 @@ def _predict_chunk(predictor, pool, chunk, batch_size, evidence=None) -> Iterato
 
 def _with_homology(chunk, network: np.ndarray, search, rule) -> tuple[np.ndarray, list, list[str]]:
     """Fused probabilities ``(n, classes)``, closest reference (or None) and evidence of a chunk's proteins."""
-    votes, identity, best = search.evidence([record.sequence.rstrip("*").upper() for record, _ in chunk])
-    fused = rule.fuse(network, votes, identity)
+    hits = search.search([record.sequence.rstrip("*").upper() for record, _ in chunk])
+    fused, votes, identity = rule.apply(network, hits)
+    best = [found[0] if found else None for found in hits]
     return fused, best, fusion_rule.evidence(network, votes, fused, ~np.isnan(identity))
 
 

@@ -3,7 +3,7 @@
 A run directory holds:
     config.json            every setting of the run (data set, model, hyper-parameters, recipe, fold, seed)
     checkpoints/           epoch-NNN.keras after every epoch (model + optimizer state; the last 3 kept)
-    history.csv            one row per epoch (loss, accuracy, and val_* when a fold is held out)
+    history.csv            one row per epoch (loss, accuracy, val_* when a fold is held out, epoch_seconds)
     logs/                  TensorBoard (where TensorFlow is installed)
     model.keras            the model after the last epoch
 Re-running on the same directory resumes after the last finished epoch; asking for more epochs extends it.
@@ -18,6 +18,7 @@ import importlib.util
 import json
 import pathlib
 import re
+import time
 
 import keras
 
@@ -56,9 +57,9 @@ RECIPES = {
                     train_max_length=1000),
     "fast": Recipe(epochs=20, learning_rate=3e-3, schedule="warmup_cosine", batch_size=32, train_max_length=600),
 }
-"""Named recipes: ``paper`` is Sønderby et al.'s; ``fast`` is the default of ``protloc train`` (see
-benchmarks/train_speed.py for how the two compare)."""
-DEFAULT_RECIPE = "fast"
+"""Named recipes: ``paper`` (Sønderby et al.'s, the default) and ``fast`` (a fifth of the epochs on shorter
+training proteins; benchmarks/train_speed.py compares their wall time and validation accuracy)."""
+DEFAULT_RECIPE = "paper"
 LEARNING_RATE_SEARCH = ("choice", (1e-4, 2e-4, 5e-4, 1e-3))
 """The tuner's space for the learning rate (same form as ``models.HyperParameter.search``)."""
 _CHECKPOINT = re.compile(r"epoch-(\d+)\.keras$")
@@ -149,6 +150,24 @@ def compile_model(model: keras.Model, learning_rate=PAPER_LEARNING_RATE) -> kera
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     return model
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Adds each epoch's wall time in seconds (training and validation) to its logs as ``epoch_seconds``, so that
+    history.csv records it. Leaves the logs alone when an existing history.csv has no such column (a run started
+    by an older protloc), so its rows keep their columns."""
+
+    def __init__(self, history: pathlib.Path):
+        super().__init__()
+        self.enabled = not history.exists() or "epoch_seconds" in history.read_text().partition("\n")[0]
+        self.start = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.enabled and logs is not None:
+            logs["epoch_seconds"] = time.perf_counter() - self.start
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -259,9 +278,11 @@ def truncated(example: datasets.Example, max_length: int) -> datasets.Example:
 
 
 def _callbacks(run_dir: pathlib.Path, extra) -> list:
-    """Step 4: checkpoint every epoch, history, TensorBoard (where TensorFlow is installed), then ``extra``."""
-    callbacks = [EpochCheckpoint(run_dir / "checkpoints"), keras.callbacks.CSVLogger(str(run_dir / "history.csv"),
-                                                                                     append=True)]
+    """Step 4: epoch timer, checkpoint every epoch, history, TensorBoard (where TensorFlow is installed), then
+    ``extra``."""
+    history = run_dir / "history.csv"
+    callbacks = [EpochTimer(history), EpochCheckpoint(run_dir / "checkpoints"),
+                 keras.callbacks.CSVLogger(str(history), append=True)]
     if importlib.util.find_spec("tensorflow"):  # Keras writes TensorBoard logs through tf.summary
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs")))
     return [*callbacks, *extra]

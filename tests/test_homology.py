@@ -72,6 +72,10 @@ def test_identical_query_finds_its_reference_and_a_random_one_finds_nothing(tmp_
     assert hits[2][0].accession == "R4" and hits[2][0].target_coverage < 0.9
     np.testing.assert_allclose(homology.class_votes(hits[0], 3), [0, 1, 0])
     np.testing.assert_array_equal(homology.class_votes(hits[1], 3), [0, 0, 0])
+    mixed = [homology.Hit("A", 0, 0.9, 1e-50, 200.0, 1, 1), homology.Hit("B", 1, 0.3, 1e-5, 100.0, 1, 1)]
+    np.testing.assert_allclose(homology.class_votes(mixed, 3), [2 / 3, 1 / 3, 0], rtol=1e-6)
+    np.testing.assert_allclose(homology.class_votes(mixed, 3, power=2), [0.8, 0.2, 0], rtol=1e-6)
+    np.testing.assert_allclose(homology.class_votes(mixed, 3, relative_bits=0.6), [1, 0, 0])
     left_out = search.search([REFERENCE[4][2]], exclude=[4])
     assert all(hit.accession != "R4" for hit in left_out[0])
 
@@ -126,14 +130,20 @@ def test_fusion_weight_fit_and_saved_parameters(tmp_path):
     np.testing.assert_allclose(fused[2], network[2], atol=1e-7)
     assert fusion.evidence(network, votes, fused, np.array([True, True, False])) == ["homology", "network", "network"]
 
-    rng = np.random.default_rng(0)  # votes right when the identity is high, the network right half the time
+    rng = np.random.default_rng(0)  # the best hit right when its identity is high, the network right half the time
     labels = rng.integers(0, 2, 400)
     identity = rng.random(400)
-    votes = np.eye(2)[np.where(identity > 0.6, labels, 1 - labels)]
+    hit_class = np.where(identity > 0.6, labels, 1 - labels)
+    hits = [[homology.Hit("R", int(c), float(i), 1e-10, 100.0, 1.0, 1.0), homology.Hit("S", 1 - int(c), 0.2, 1e-5,
+                                                                                      30.0, 1.0, 1.0)]
+            for c, i in zip(hit_class, identity)]
     network = np.where(rng.random((400, 1)) < 0.5, np.eye(2)[labels] * 0.4 + 0.3, np.eye(2)[1 - labels] * 0.4 + 0.3)
-    fitted = fusion.fit(network, votes, identity, labels, provenance={"data": "synthetic"})
+    fitted = fusion.fit(network, hits, labels, provenance={"data": "synthetic"})
     summary = fitted.provenance["fit"]
     assert 0.5 <= fitted.midpoint <= 0.75 and summary["accuracy_fused"] > summary["accuracy_network"] + 0.15
+    assert fitted.vote_power == 3.0 or fitted.vote_relative_bits > 0.3  # the second, wrong hit is outvoted
+    votes, best_identity = fitted.votes(hits[:2] + [[]], 2)
+    assert votes[0].argmax() == hit_class[0] and np.isnan(best_identity[2]) and not votes[2].any()
     path = tmp_path / "fusion.json"
     fitted.save(path)
     assert fusion.Fusion.load(path) == fitted

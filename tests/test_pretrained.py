@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import protloc
-from protloc import datasets, demo, evaluation, models, pretrained, sequences
+from protloc import datasets, demo, evaluation, fusion, homology, models, pretrained, sequences
 from protloc.cli import main
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -82,3 +82,37 @@ def test_the_default_models_test_split_accuracy_is_its_cards(multiloc_dir):
     report = evaluation.evaluate_examples(protloc.load_pretrained(), datasets.get("multiloc").examples(
         "test", directory=multiloc_dir))
     assert report["n"] == 1193 and report["accuracy"] == pretrained.model_card()["test_accuracy"]
+
+
+def test_the_shipped_reference_is_the_training_split_and_never_the_test_split(multiloc_dir):
+    spec = datasets.get("multiloc")
+    reference = homology.ReferenceSet.read(pretrained.REFERENCE, CLASS_NAMES)
+    train = spec.examples("train", directory=multiloc_dir)
+    assert reference.ids == tuple(e.id for e in train) and reference.labels == tuple(e.label for e in train)
+    assert reference.sequences == tuple(e.sequence for e in train)
+    assert not set(reference.ids) & {e.id for e in spec.examples("test", directory=multiloc_dir)}
+
+
+@pytest.mark.parametrize("name", sorted(pretrained.SHIPPED))
+def test_shipped_fusion_parameters_were_fitted_on_a_training_fold(name):
+    rule = fusion.Fusion.load(pretrained.fusion_path(name))
+    provenance = rule.provenance
+    assert provenance["fold_run_config"]["fold"] is not None and "training fold" in provenance["data"]
+    assert provenance["fit"]["accuracy_fused"] > provenance["fit"]["accuracy_network"]
+    results = json.loads((REPO / "benchmarks" / "results" / "homology.json").read_text())
+    assert results["fusion"]["slope"] == rule.slope and results["fusion"]["midpoint"] == rule.midpoint
+
+
+def test_the_shipped_models_use_homology_by_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROTLOC_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "out.tsv"
+    assert main(["predict", str(demo.EXAMPLE), "-o", str(out)]) == 0
+    rows = [line.split("\t") for line in out.read_text().splitlines()]
+    assert rows[0][4:8] == ["evidence", "neighbour", "neighbour_identity", "neighbour_class"]
+    assert len(rows) == 12 and {row[4] for row in rows[1:]} <= {"both", "homology", "network"}
+    shipped = homology.ReferenceSet.read(pretrained.REFERENCE, CLASS_NAMES)
+    label_of = dict(zip(shipped.ids, shipped.labels))
+    for row in rows[1:]:
+        if row[5]:  # a neighbour: a training protein, with its class
+            assert CLASS_NAMES[label_of[row[5]]] == row[7] and 0 < float(row[6]) <= 1
+        np.testing.assert_allclose(sum(map(float, row[8:])), 1, atol=1e-4)

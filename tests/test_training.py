@@ -27,11 +27,12 @@ def test_run_directory_and_resume_without_repeating_epochs(tmp_path):
     assert (run / "model.keras").exists() and (run / "logs").is_dir()
     saved = json.loads((run / "config.json").read_text())
     assert saved["hparams"]["lstm_units"] == 4 and saved["hparams"]["dropout"] == 0.5 and saved["dataset"] == TINY
-    assert (saved["recipe"], saved["learning_rate"], saved["train_max_length"]) == ("fast", 3e-3, 600)
+    assert (saved["recipe"], saved["learning_rate"], saved["train_max_length"]) == ("paper", 2e-4, 1000)
 
     # An "interrupted" run asked for 3 epochs: continues at epoch 2, never redoes epoch 1.
     training.train(run, tiny_config(epochs=3), verbose=0)
     assert [row["epoch"] for row in training.read_history(run)] == [0, 1, 2]
+    assert all(row["epoch_seconds"] > 0 for row in training.read_history(run))
     assert [p.name for p in training.checkpoints(run / "checkpoints")][-1] == "epoch-003.keras"
 
     # A finished run re-run trains nothing more, and leaves its model file as it was.
@@ -96,11 +97,11 @@ def test_config_of_an_older_run_with_the_learning_rate_among_hparams_is_the_same
 
 
 def test_recipes_fill_in_what_is_not_given_and_a_cosine_run_cannot_be_extended():
-    fast, paper = training.RunConfig(), training.RunConfig(recipe="paper", epochs=10)
+    fast, paper = training.RunConfig(recipe="fast"), training.RunConfig(epochs=10)
     assert (fast.epochs, fast.learning_rate, fast.schedule, fast.train_max_length) == (20, 3e-3, "warmup_cosine", 600)
     assert (paper.epochs, paper.learning_rate, paper.schedule, paper.train_max_length) == (10, 2e-4, "constant", 1000)
     assert paper.same_run_as(training.RunConfig(recipe="paper", epochs=30))
-    assert not fast.same_run_as(training.RunConfig(epochs=30))
+    assert not fast.same_run_as(training.RunConfig(recipe="fast", epochs=30))
     with pytest.raises(ValueError, match="unknown recipe 'quick'; choose from paper, fast"):
         training.RunConfig(recipe="quick")
     with pytest.raises(ValueError, match="unknown schedule 'linear'"):

@@ -181,7 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     from protloc.models import FAMILIES
     from protloc.pipeline import DEFAULT_BATCH_SIZE
 
+    from protloc import __version__
+
     parser = argparse.ArgumentParser(prog="protloc", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"protloc {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a zoo model; resumes an existing run directory")
@@ -257,7 +260,7 @@ def main(argv=None) -> int:
     runtime.run_branches_in_parallel()
     try:
         args.handler(args)
-    except (SequenceError, ValueError, FileNotFoundError, FileExistsError, HomologyError) as error:
+    except (SequenceError, ValueError, OSError, HomologyError) as error:  # OSError: unreadable files, directories
         print(f"protloc {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -313,7 +313,8 @@ def load_model(path) -> keras.Model:
     if path.is_dir():
         path = path / "model.keras"
     if not path.exists():
-        raise FileNotFoundError(f"no model at {path}")
+        raise FileNotFoundError(f"no model at {path}: give a run directory, a .keras file or a shipped model "
+                                f"({', '.join(pretrained.SHIPPED)})")
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # Keras raises many types for a bad file; name the file instead

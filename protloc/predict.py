@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import itertools
 import sys
 from typing import Callable, Iterable, Iterator, TextIO
 
@@ -186,10 +187,15 @@ def header(class_names, homology: bool = False) -> list[str]:
 
 def write_table(predictions: Iterable[Prediction], class_names, out: TextIO, homology: bool = False) -> int:
     """Writes the TSV table (header first, probabilities with 6 decimals; with ``homology`` the evidence and
-    the closest reference protein, empty where there is none); returns the number of rows."""
+    the closest reference protein, empty where there is none); returns the number of rows.
+
+    Nothing is written until the first prediction is ready, i.e. until the first chunk of the input has been read
+    and checked, so a bad input caught there leaves ``out`` untouched (stdout included)."""
+    remaining = iter(predictions)
+    first = next(remaining, None)
     out.write("\t".join(header(class_names, homology)) + "\n")
     count = 0
-    for prediction in predictions:
+    for prediction in itertools.chain([first] if first is not None else [], remaining):
         best = int(np.argmax(prediction.probabilities))
         values = "\t".join(f"{p:.6f}" for p in prediction.probabilities)
         extra = ""

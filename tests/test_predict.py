@@ -146,3 +146,25 @@ def test_stdin_to_stdout(model_path, tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("id\tlength\tprediction\tconfidence\ter\t")
     assert [line.split("\t")[0] for line in lines[1:]] == ["P0", "P1", "P2"]
+
+
+def test_a_bad_first_record_writes_nothing_to_stdout(model_path):
+    text = ">P0\nMKV\n>P1\nMK1V\n"
+    result = subprocess.run([sys.executable, "-m", "protloc.cli", "predict", "-", "--model", str(model_path)],
+                            input=text, capture_output=True, text=True)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines()[-1] == ("protloc predict: error: <stdin>, record 'P1', position 3: "
+                                                      "invalid character '1' (allowed: the 20 standard residues, "
+                                                      "B Z J X U O, any case, one trailing '*')")
+
+
+def test_directories_bad_numbers_unknown_models_and_version_are_one_line_errors(model_path, tmp_path, capsys):
+    assert main(["predict", str(tmp_path), "--model", str(model_path)]) == 2
+    assert "Is a directory" in capsys.readouterr().err
+    assert main(["predict", str(fasta(tmp_path)), "--model", str(model_path), "--batch-size", "0"]) == 2
+    assert "--batch-size must be at least 1, got 0" in capsys.readouterr().err
+    assert main(["predict", str(fasta(tmp_path)), "--model", "pretrained-ensemblee"]) == 2
+    assert "a shipped model (pretrained, pretrained-ensemble)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        main(["--version"])
+    assert stopped.value.code == 0 and capsys.readouterr().out.startswith("protloc 0.")

@@ -133,7 +133,7 @@ def markdown(results: dict) -> str:
     lines = ["# Homology evidence on MultiLoc", "", f"Command: `{results['command']}`  ",
              f"Machine: {results['machine']}", "",
              f"Reference: the {results['reference_proteins']} training proteins (MMseqs2 `easy-search -s 4`, "
-             f"E < 1e-3, 10 best hits). {results['test_with_hit']} of {results['test_proteins']} test proteins "
+             f"E < 1e-3, 20 prefilter candidates, 10 best hits). {results['test_with_hit']} of {results['test_proteins']} test proteins "
              f"have a hit ({results['test_with_hit'] / results['test_proteins']:.1%}); searching them took "
              f"{results['search_seconds']['test']:.1f} s.", "",
              "| best-hit identity | test proteins | best hit's class right |", "|---|---:|---:|"]

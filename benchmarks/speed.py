@@ -164,9 +164,9 @@ def markdown(results: dict) -> str:
         alone, fused = by_label.get(("single, network alone", count)), by_label.get(("single, with homology", count))
         if alone and fused:
             lines.append(f"\nHomology on {count} proteins: {fused['seconds'] / alone['seconds']:.2f}x the network "
-                         f"alone's wall time (the MMseqs2 search and fusion: "
-                         f"{1 - alone['seconds'] / fused['seconds']:.0%} of it); peak memory {fused['peak_rss_mib']:.0f} "
-                         f"vs {alone['peak_rss_mib']:.0f} MiB.")
+                         f"alone's wall time (what the MMseqs2 search and fusion add, the search running beside the "
+                         f"network: {1 - alone['seconds'] / fused['seconds']:.0%} of it); peak memory "
+                         f"{fused['peak_rss_mib']:.0f} vs {alone['peak_rss_mib']:.0f} MiB.")
     started, fresh = results["started"], results["inference"][results["started"]["fresh_row"]]
     lines += ["", f"The same {started['proteins']} proteins with the single model alone in a process already started "
               f"(TensorFlow imported, model loaded, FASTA read): {started['seconds']:.1f} s, "

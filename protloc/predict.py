@@ -9,6 +9,7 @@ network's probabilities are fused with the class votes of its hits (:mod:`protlo
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import itertools
 import sys
@@ -126,9 +127,12 @@ def predict_records(model, records: Iterable[sequences.ProteinRecord], source: s
         raise ValueError(f"the reference set's classes ({', '.join(homology.reference.class_names)}) are not the "
                          f"model's ({', '.join(models.class_names_of(model))})")
     predictor = compiled_predictor(model, attention)
-    evidence = (homology, fusion) if homology is not None else None
     chunk: list[tuple[sequences.ProteinRecord, np.ndarray]] = []
-    with concurrent.futures.ThreadPoolExecutor(workers or runtime.usable_cores()) as pool:
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(concurrent.futures.ThreadPoolExecutor(workers or runtime.usable_cores()))
+        evidence = None
+        if homology is not None:  # a chunk's MMseqs2 search runs while the network predicts the same chunk
+            evidence = (homology, fusion, stack.enter_context(concurrent.futures.ThreadPoolExecutor(1)))
         for record in records:
             try:
                 chunk.append((record, sequences.check_record(record, source)))
@@ -152,6 +156,10 @@ def _padded_tokens(chunk, members) -> np.ndarray:
 
 
 def _predict_chunk(predictor, pool, chunk, batch_size, evidence=None) -> Iterator[Prediction]:
+    searching = None
+    if evidence is not None and chunk:
+        search, rule, searcher = evidence
+        searching = searcher.submit(search.search, [record.sequence.rstrip("*").upper() for record, _ in chunk])
     order = sorted(range(len(chunk)), key=lambda i: len(chunk[i][1]))
     batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
     outputs = pool.map(lambda members: predictor(_padded_tokens(chunk, members)), batches)
@@ -162,15 +170,15 @@ def _predict_chunk(predictor, pool, chunk, batch_size, evidence=None) -> Iterato
             if batch_alpha is not None:
                 alphas[i] = batch_alpha[row, :len(chunk[i][1])]
     neighbours, calls = [None] * len(chunk), [None] * len(chunk)
-    if evidence is not None and chunk:
-        probabilities, neighbours, calls = _with_homology(chunk, np.stack(probabilities), *evidence)
+    if searching is not None:
+        probabilities, neighbours, calls = _with_homology(np.stack(probabilities), searching.result(), rule)
     for (record, _), values, alpha, neighbour, call in zip(chunk, probabilities, alphas, neighbours, calls):
         yield Prediction(record.id, len(record.sequence.rstrip("*")), values, alpha, neighbour, call)
 
 
-def _with_homology(chunk, network: np.ndarray, search, rule) -> tuple[np.ndarray, list, list[str]]:
-    """Fused probabilities ``(n, classes)``, closest reference (or None) and evidence of a chunk's proteins."""
-    hits = search.search([record.sequence.rstrip("*").upper() for record, _ in chunk])
+def _with_homology(network: np.ndarray, hits, rule) -> tuple[np.ndarray, list, list[str]]:
+    """Fused probabilities ``(n, classes)``, closest reference (or None) and evidence of a chunk's proteins from
+    the network's probabilities and each protein's hits."""
     fused, votes, identity = rule.apply(network, hits)
     best = [found[0] if found else None for found in hits]
     return fused, best, fusion_rule.evidence(network, votes, fused, ~np.isnan(identity))

@@ -12,9 +12,8 @@ from protloc.sequences import SequenceError
 
 
 def _add_hparam_options(parser: argparse.ArgumentParser) -> None:
-    """One option per architecture hyper-parameter of the zoo registry, plus the training recipe's."""
+    """--config, and one option per architecture hyper-parameter of the zoo registry."""
     from protloc.models import HYPERPARAMETERS
-    from protloc.training import PAPER_LEARNING_RATE
 
     group = parser.add_argument_group("hyper-parameters (default: the paper's, see protloc.models)")
     group.add_argument("--config", type=pathlib.Path,
@@ -28,7 +27,6 @@ def _add_hparam_options(parser: argparse.ArgumentParser) -> None:
                            nargs=len(hp.default) if isinstance(hp.default, list) and kind is int else (
                                "+" if isinstance(hp.default, list) else None),
                            help=f"{hp.help} (default {hp.default})")
-    group.add_argument("--learning-rate", type=float, help=f"Adam's learning rate (default {PAPER_LEARNING_RATE})")
 
 
 def _run_config(args):
@@ -157,6 +155,7 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         f"training proteins cut to {recipe.train_max_length}" for name, recipe in RECIPES.items())
         + f" (default {DEFAULT_RECIPE})")
     group.add_argument("--epochs", type=int, help="epochs")
+    group.add_argument("--learning-rate", type=float, help="Adam's learning rate (the peak, for a schedule)")
     group.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
     group.add_argument("--batch-size", type=int, help="proteins per batch")
     group.add_argument("--train-max-length", type=int, metavar="N",

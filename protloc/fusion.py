@@ -53,12 +53,8 @@ class Fusion:
     provenance: dict = dataclasses.field(default_factory=dict)
 
     def votes(self, hits: Sequence[Sequence[homology.Hit]], num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-        """Votes ``(n, num_classes)`` and best-hit identity ``(n,)`` (NaN without a hit) of each protein's hits
-        (best first, as :meth:`protloc.homology.HomologySearch.search` gives them)."""
-        votes = np.zeros((len(hits), num_classes), dtype=np.float32)
-        for row, found in enumerate(hits):
-            votes[row] = homology.class_votes(found, num_classes, self.vote_power, self.vote_relative_bits)
-        return votes, np.array([found[0].identity if found else np.nan for found in hits], dtype=np.float64)
+        """:func:`vote_matrix` of each protein's hits with this rule's vote parameters."""
+        return vote_matrix(hits, num_classes, self.vote_power, self.vote_relative_bits)
 
     def apply(self, network: np.ndarray, hits) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(fused, votes, identity)`` of the network's probabilities ``(n, classes)`` and each protein's hits."""
@@ -101,6 +97,17 @@ class Fusion:
             raise ValueError(f"{path} is not a fusion parameter file ({type(error).__name__}: {error})") from None
 
 
+def vote_matrix(hits: Sequence[Sequence[homology.Hit]], num_classes: int, power: float = 1.0,
+                relative_bits: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Votes ``(n, num_classes)`` (:func:`protloc.homology.class_votes`) and best-hit identity ``(n,)`` (NaN
+    without a hit) of each protein's hits, best first as :meth:`protloc.homology.HomologySearch.search` gives
+    them."""
+    votes = np.zeros((len(hits), num_classes), dtype=np.float32)
+    for row, found in enumerate(hits):
+        votes[row] = homology.class_votes(found, num_classes, power, relative_bits)
+    return votes, np.array([found[0].identity if found else np.nan for found in hits], dtype=np.float64)
+
+
 def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """Mean negative log probability of the true class (probabilities floored at ``FLOOR``)."""
     chosen = np.asarray(probabilities)[np.arange(len(labels)), np.asarray(labels)]
@@ -118,7 +125,7 @@ def fit(network: np.ndarray, hits, labels: np.ndarray, provenance=None, grid=GRI
     """
     best, best_loss = None, np.inf
     for power, relative in itertools.product(grid["vote_power"], grid["vote_relative_bits"]):
-        votes, identity = Fusion(0.0, 0.0, 0.0, power, relative).votes(hits, np.shape(network)[1])
+        votes, identity = vote_matrix(hits, np.shape(network)[1], power, relative)
         for slope, midpoint, max_weight in itertools.product(grid["slope"], grid["midpoint"], grid["max_weight"]):
             candidate = Fusion(float(slope), float(midpoint), float(max_weight), float(power), float(relative))
             loss = log_loss(candidate.fuse(network, votes, identity), labels)

@@ -22,7 +22,7 @@ import sys
 import keras
 
 from common import EpochWallClock, command, machine, start_from, write_results as write_files
-from protloc import datasets, models, runtime, training
+from protloc import datasets, models, recipes, runtime, training
 
 MILESTONES = (10, 20, 30, 40, 50, 60, 80, 100)
 """Epochs at which the report compares the curve, each as the mean over the 5 epochs ending there."""
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     runtime.run_branches_in_parallel()
 
-    learning_rate = args.learning_rate or training.PAPER_LEARNING_RATE
+    learning_rate = args.learning_rate or recipes.PAPER_LEARNING_RATE
     hparams = {**models.resolve_hparams(), "learning_rate": learning_rate}
     config = training.RunConfig(model=args.model, hparams=hparams, recipe="paper", epochs=args.epochs, seed=args.seed,
                                 fold=args.fold, dataset=args.dataset)

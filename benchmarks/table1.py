@@ -29,7 +29,7 @@ import numpy as np
 
 from common import (cached_predictions, command, machine, start_from, test_report, timed_train, trained_on,
                     write_results)
-from protloc import datasets, evaluation, files, models, runtime, training
+from protloc import datasets, evaluation, files, models, recipes, runtime, training
 
 PAPER = {"rlstm": 0.879, "alstm": 0.854, "ensemble": 0.902, "multiloc": 0.767}
 PAPER_SETUP = {"epochs": 100, "learning_rate": 2e-4, "members": 10}
@@ -157,7 +157,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     runtime.run_branches_in_parallel()
 
-    learning_rate = args.learning_rate or training.PAPER_LEARNING_RATE
+    learning_rate = args.learning_rate or recipes.PAPER_LEARNING_RATE
     hparams = {**models.resolve_hparams(lstm_units=args.lstm_units), "learning_rate": learning_rate}
     results = {"command": command(), "machine": machine(), "epochs": args.epochs, "members": args.members, "hparams": hparams,
                "paper": PAPER,

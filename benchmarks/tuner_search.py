@@ -16,7 +16,7 @@ import pathlib
 import sys
 
 from common import cached_predictions, command, machine, test_report, timed_train, write_results
-from protloc import datasets, evaluation, models, runtime, training
+from protloc import datasets, evaluation, models, recipes, runtime, training
 from tuning import search
 
 PAPER_RLSTM_ACCURACY = 0.879
@@ -35,7 +35,7 @@ def markdown(results: dict) -> str:
     for name, value in best["hparams"].items():
         lines.append(f"| {name} | {models.PAPER_HPARAMS.get(name)} | {value} |")
     if "learning_rate" in best:
-        lines.append(f"| learning_rate | {training.PAPER_LEARNING_RATE} | {best['learning_rate']} |")
+        lines.append(f"| learning_rate | {recipes.PAPER_LEARNING_RATE} | {best['learning_rate']} |")
     lines += ["", f"Best validation accuracy in the search: {best['val_accuracy']:.4f}", "",
               f"## Best configuration retrained on the whole training split ({results['retrain_epochs']} epochs)", "",
               f"Test accuracy {report['accuracy']:.3f} ({low:.3f}-{high:.3f}), MCC {report['mcc']:.3f}; "

@@ -1,8 +1,13 @@
-"""The ``protloc`` command: train | evaluate | predict | export | plot."""
+"""The ``protloc`` command: train | evaluate | predict | export | plot.
+
+Building the parser and ``--help`` import no Keras or TensorFlow (the registry and recipes are plain data);
+a command imports what it needs when it runs.
+"""
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import pathlib
 import sys
@@ -11,9 +16,25 @@ from protloc.homology import HomologyError
 from protloc.sequences import SequenceError
 
 
+DESCRIPTION = ("Predicts where in the cell a protein lives (11 compartments) from its amino-acid sequence with "
+               "convolutional LSTMs and homology to labelled proteins, and trains, evaluates, exports and "
+               "explains such models.")
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Shows each option's default at the end of its help, unless the help already names it or there is none."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        missing = action.default is None or action.default is False or action.default == argparse.SUPPRESS
+        if "default" in text or missing or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)".strip()
+
+
 def _add_hparam_options(parser: argparse.ArgumentParser) -> None:
     """--config, and one option per architecture hyper-parameter of the zoo registry."""
-    from protloc.models import HYPERPARAMETERS
+    from protloc.hyperparameters import HYPERPARAMETERS
 
     group = parser.add_argument_group("hyper-parameters (default: the paper's, see protloc.models)")
     group.add_argument("--config", type=pathlib.Path,
@@ -31,7 +52,7 @@ def _add_hparam_options(parser: argparse.ArgumentParser) -> None:
 
 def _run_config(args):
     """The RunConfig of ``protloc train``: --config's JSON, overridden by the options given."""
-    from protloc.models import HYPERPARAMETERS
+    from protloc.hyperparameters import HYPERPARAMETERS
     from protloc.training import RunConfig
 
     settings = json.loads(args.config.read_text()) if args.config else {}
@@ -147,14 +168,14 @@ def _plot(args) -> None:
 
 def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     """--recipe and the recipe settings it fills in (each overridable)."""
-    from protloc.training import DEFAULT_RECIPE, RECIPES, SCHEDULES
+    from protloc.recipes import DEFAULT_RECIPE, RECIPES, SCHEDULES
 
     group = parser.add_argument_group("training recipe (default: the recipe's own values)")
     group.add_argument("--recipe", choices=list(RECIPES), default=DEFAULT_RECIPE, help="; ".join(
         f"{name}: {recipe.epochs} epochs, lr {recipe.learning_rate:g} {recipe.schedule}, batch {recipe.batch_size}, "
         f"training proteins cut to {recipe.train_max_length}" for name, recipe in RECIPES.items())
         + f" (default {DEFAULT_RECIPE})")
-    group.add_argument("--epochs", type=int, help="epochs")
+    group.add_argument("--epochs", type=int, help="epochs (default: the recipe's, see --recipe)")
     group.add_argument("--learning-rate", type=float, help="Adam's learning rate (the peak, for a schedule)")
     group.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
     group.add_argument("--batch-size", type=int, help="proteins per batch")
@@ -177,20 +198,25 @@ def _add_data_options(parser: argparse.ArgumentParser, run_default: bool = False
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from protloc.models import FAMILIES
-    from protloc.pipeline import DEFAULT_BATCH_SIZE
-
     from protloc import __version__
+    from protloc.hyperparameters import FAMILY_DESCRIPTIONS
+    from protloc.recipes import DEFAULT_BATCH_SIZE
 
-    parser = argparse.ArgumentParser(prog="protloc", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true",
+                        help="let TensorFlow's own start-up and runtime logs through to stderr")
+    parser = argparse.ArgumentParser(prog="protloc", description=DESCRIPTION, formatter_class=_HelpFormatter,
+                                     parents=[common])
     parser.add_argument("--version", action="version", version=f"protloc {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser = functools.partial(commands.add_parser, formatter_class=_HelpFormatter,
+                                            parents=[common])
 
     train = commands.add_parser("train", help="train a zoo model; resumes an existing run directory")
-    train.add_argument("--model", choices=list(FAMILIES), help="zoo model family (default rlstm)")
+    train.add_argument("--model", choices=list(FAMILY_DESCRIPTIONS), help="zoo model family (default rlstm)")
     train.add_argument("--out", required=True, type=pathlib.Path, help="run directory")
     train.add_argument("--fold", type=int, help="hold out this training fold for validation (0 .. folds - 1)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=0, help="seed of weights, dropout and batch order")
     _add_recipe_options(train)
     _add_data_options(train)
     _add_hparam_options(train)
@@ -198,9 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="accuracy, per-class MCC and confusion matrix of a run")
     evaluate.add_argument("run", help="run directory or .keras file")
-    evaluate.add_argument("--split", choices=["test", "train", "validation"], default="test")
+    evaluate.add_argument("--split", choices=["test", "train", "validation"], default="test",
+                          help="data set split to score (validation: the fold the run held out)")
     evaluate.add_argument("--out", help="directory for evaluation-SPLIT.json/.md (default: the run directory)")
-    evaluate.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    evaluate.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="proteins per batch")
     _add_data_options(evaluate, run_default=True)
     evaluate.set_defaults(handler=_evaluate)
 
@@ -210,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                               "output (default)")
     predict.add_argument("--model", default="pretrained", help="run directory, .keras file, 'pretrained' (one "
                                                                "R-LSTM, the default) or 'pretrained-ensemble'")
-    predict.add_argument("--batch-size", type=int, default=64)
+    predict.add_argument("--batch-size", type=int, default=64, help="proteins per network batch")
     predict.add_argument("--skip-invalid", action="store_true",
                          help="report bad records on stderr and leave them out instead of stopping")
     predict.add_argument("--attention", metavar="OUT", help="also write per-residue attention (A-LSTM models): "
@@ -239,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--split", choices=["test", "train"], default="test", help="data set split to plot on")
     plot.add_argument("--out", default="figures", help="output directory (default: figures)")
     plot.add_argument("--format", choices=["png", "svg", "pdf"], default="png")
-    plot.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    plot.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="proteins per batch")
     _add_data_options(plot)
     plot.set_defaults(handler=_plot)
     return parser
@@ -248,14 +275,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     from protloc import runtime
 
-    backend_option = argparse.ArgumentParser(add_help=False)
-    backend_option.add_argument("--backend")
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--backend")
+    early.add_argument("--verbose", action="store_true")
+    known = early.parse_known_args(argv)[0]
     try:
-        runtime.select_backend(backend_option.parse_known_args(argv)[0].backend)
+        runtime.select_backend(known.backend)
     except ValueError as error:
         print(f"protloc: error: {error}", file=sys.stderr)
         return 2
     args = build_parser().parse_args(argv)
+    if not known.verbose:
+        runtime.quiet_tensorflow()
     runtime.run_branches_in_parallel()
     try:
         args.handler(args)

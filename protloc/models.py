@@ -21,60 +21,14 @@ from typing import Callable
 import keras
 from keras import ops
 
-from protloc import encoding, pretrained
+from protloc import pretrained
+from protloc.hyperparameters import FAMILY_DESCRIPTIONS, HYPERPARAMETERS, PAPER_HPARAMS
 from protloc.layers import AttentionPooling, ConvBank, ResidueConcatenation, ReversedLSTMPair, ResidueEncoding
-from protloc.layers.conv_bank import PAPER_FILTERS, PAPER_WIDTHS
 
 TOKENS = "tokens"
 """Name of the token input of every zoo model."""
 ENCODING_LAYER, CONV_BANK_LAYER, REPRESENTATION_LAYER = "residue_encoding", "conv_bank", "representation"
 """Names of the layers that interpretation reads (filters, fixed-length representation, attention)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class HyperParameter:
-    """One hyper-parameter of the zoo.
-
-    Attributes:
-        name: keyword of :func:`build_model`.
-        default: the paper's value (or ours where the paper gives none).
-        help: one line for the CLI.
-        search: the tuner's space: ``("choice", values)``, ``("int", low, high, step)`` or
-            ``("float", low, high, step)``; None: not searched. For a list-valued parameter the space applies to
-            each item, named by ``item_names``.
-        item_names: tuner names of the items of a list-valued parameter.
-        families: the families that use it (all when empty).
-    """
-
-    name: str
-    default: object
-    help: str
-    search: tuple | None = None
-    item_names: tuple = ()
-    families: tuple = ()
-
-    def used_by(self, family: str) -> bool:
-        return not self.families or family in self.families
-
-
-HYPERPARAMETERS = {hp.name: hp for hp in (
-    HyperParameter("blocks", list(encoding.FEATURE_BLOCKS),
-                   f"per-residue feature blocks, from {', '.join(encoding.FEATURE_BLOCKS)}"),
-    HyperParameter("residue_inputs", {}, "extra float per-residue inputs: name -> width (e.g. profile: 20)"),
-    HyperParameter("conv_widths", list(PAPER_WIDTHS), "widths of the convolution bank"),
-    HyperParameter("conv_filters", list(PAPER_FILTERS), "filters per conv width (0 turns a width off)",
-                   search=("int", 0, 30, 5), item_names=tuple(f"filters_w{width}" for width in PAPER_WIDTHS)),
-    HyperParameter("lstm_units", 128, "LSTM units per direction", search=("choice", (64, 128, 256))),
-    HyperParameter("dense_units", 128, "units of the dense ReLU layer", search=("choice", (64, 128, 256))),
-    HyperParameter("attention_units", 400, "width of the attention's W_a", search=("choice", (100, 200, 400)),
-                   families=("alstm",)),
-    HyperParameter("dropout", 0.5, "dropout rate of every layer", search=("float", 0.0, 0.6, 0.1)),
-    HyperParameter("init_scale", 0.05, "weights start uniform in [-init_scale, init_scale]"),
-)}
-"""The registry's hyper-parameters: the one list the CLI, the tuner and the benchmarks read."""
-
-PAPER_HPARAMS = {name: hp.default for name, hp in HYPERPARAMETERS.items()}
-"""Every architecture hyper-parameter with its default."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,8 +136,8 @@ def build_alstm(hp: dict, class_names) -> keras.Model:
 
 
 FAMILIES = {
-    "rlstm": Family(build_rlstm, "R-LSTM: conv bank, forward LSTM + LSTM over the reversed sequence"),
-    "alstm": Family(build_alstm, "A-LSTM: conv bank, bidirectional LSTM, attention pooling"),
+    "rlstm": Family(build_rlstm, FAMILY_DESCRIPTIONS["rlstm"]),
+    "alstm": Family(build_alstm, FAMILY_DESCRIPTIONS["alstm"]),
 }
 """Registry: family name -> :class:`Family`."""
 

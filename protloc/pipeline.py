@@ -26,8 +26,8 @@ import keras
 import numpy as np
 
 from protloc.datasets import Example
+from protloc.recipes import DEFAULT_BATCH_SIZE
 
-DEFAULT_BATCH_SIZE = 32
 BUCKET_BOUNDARIES = (64, 128, 192, 256, 320, 384, 448, 512, 640, 768, 896)
 """Length buckets in residues (see the module docstring)."""
 

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from protloc import fusion as fusion_rule
 from protloc import homology as homology_search
-from protloc import models, runtime, sequences
+from protloc import input_flags, models, runtime, sequences
 
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_CHUNK_SIZE = 4096
@@ -39,6 +39,7 @@ class Prediction:
         neighbour: the closest reference protein (best bit score), or None (no hit, or no homology search).
         evidence: ``both``, ``homology`` or ``network`` (see :func:`protloc.fusion.evidence`); None without a
             homology search.
+        flags: reasons to trust the prediction less (names from :data:`protloc.input_flags.FLAGS`).
     """
 
     id: str
@@ -47,6 +48,7 @@ class Prediction:
     attention: np.ndarray | None = None
     neighbour: homology_search.Hit | None = None
     evidence: str | None = None
+    flags: tuple[str, ...] = ()
 
 
 def homology_evidence(model_name, class_names, reference=None, fusion_file=None):
@@ -173,7 +175,8 @@ def _predict_chunk(predictor, pool, chunk, batch_size, evidence=None) -> Iterato
     if searching is not None:
         probabilities, neighbours, calls = _with_homology(np.stack(probabilities), searching.result(), rule)
     for (record, _), values, alpha, neighbour, call in zip(chunk, probabilities, alphas, neighbours, calls):
-        yield Prediction(record.id, len(record.sequence.rstrip("*")), values, alpha, neighbour, call)
+        sequence = record.sequence.rstrip("*").upper()
+        yield Prediction(record.id, len(sequence), values, alpha, neighbour, call, input_flags.flags_of(sequence))
 
 
 def _with_homology(network: np.ndarray, hits, rule) -> tuple[np.ndarray, list, list[str]]:
@@ -189,13 +192,15 @@ HOMOLOGY_COLUMNS = ("evidence", "neighbour", "neighbour_identity", "neighbour_cl
 
 
 def header(class_names, homology: bool = False) -> list[str]:
-    """Columns of the output table."""
-    return ["id", "length", "prediction", "confidence", *(HOMOLOGY_COLUMNS if homology else ()), *class_names]
+    """Columns of the output table: id, length, prediction, confidence, the homology columns (with homology),
+    flags (comma-separated :data:`protloc.input_flags.FLAGS`, empty for none), then one probability per class."""
+    return ["id", "length", "prediction", "confidence", *(HOMOLOGY_COLUMNS if homology else ()), "flags",
+            *class_names]
 
 
 def write_table(predictions: Iterable[Prediction], class_names, out: TextIO, homology: bool = False) -> int:
-    """Writes the TSV table (header first, probabilities with 6 decimals; with ``homology`` the evidence and
-    the closest reference protein, empty where there is none); returns the number of rows.
+    """Writes the TSV table (columns: :func:`header`; probabilities with 6 decimals; with ``homology`` the evidence
+    and the closest reference protein, empty where there is none); returns the number of rows.
 
     Nothing is written until the first prediction is ready, i.e. until the first chunk of the input has been read
     and checked, so a bad input caught there leaves ``out`` untouched (stdout included)."""
@@ -212,7 +217,7 @@ def write_table(predictions: Iterable[Prediction], class_names, out: TextIO, hom
             extra = (f"{prediction.evidence}\t{hit.accession}\t{hit.identity:.3f}\t{class_names[hit.label]}\t"
                      if hit else f"{prediction.evidence}\t\t\t\t")
         out.write(f"{prediction.id}\t{prediction.length}\t{class_names[best]}\t"
-                  f"{prediction.probabilities[best]:.6f}\t{extra}{values}\n")
+                  f"{prediction.probabilities[best]:.6f}\t{extra}{','.join(prediction.flags)}\t{values}\n")
         count += 1
     return count
 

@@ -40,6 +40,30 @@ def select_backend(name: str | None = None) -> str:
     return backend
 
 
+def quiet_tensorflow() -> None:
+    """Keeps TensorFlow's C++ start-up and runtime logs (CUDA probing, CPU features, oneDNN notices) off stderr.
+
+    Sets ``TF_CPP_MIN_LOG_LEVEL`` to 3 unless the user set it, and on the TensorFlow backend imports TensorFlow
+    and lists its devices with the process's stderr pointed at /dev/null, since some of those lines are printed
+    before that setting is read or regardless of it. Python exceptions raised there still surface. Must be called before TensorFlow is imported to
+    have any effect.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "tensorflow" in sys.modules or os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # probes for GPUs now, while its failure lines go nowhere
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def run_branches_in_parallel(cores: int | None = None) -> bool:
     """Gives every independent op its own core instead of splitting each small matrix product over all cores.
 

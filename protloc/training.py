@@ -23,47 +23,10 @@ import time
 import keras
 
 from protloc import datasets, files, models, pipeline, sequences
+from protloc.recipes import DEFAULT_RECIPE, PAPER_LEARNING_RATE, RECIPES, SCHEDULES
 
 CHECKPOINTS_KEPT = 3
-PAPER_LEARNING_RATE = 2e-4
-"""Adam's learning rate in Sønderby et al. 2015."""
-SCHEDULES = ("constant", "warmup_cosine")
-"""``constant``: the learning rate throughout. ``warmup_cosine``: linear warm-up from 0 over the first epoch, then
-cosine decay to 0 at the last epoch (so a run of this schedule cannot be extended to more epochs)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Recipe:
-    """How a model is trained, apart from its architecture.
-
-    Attributes:
-        epochs: epochs.
-        learning_rate: Adam's learning rate (the peak, for a schedule that varies it).
-        schedule: one of ``SCHEDULES``.
-        batch_size: proteins per length-bucketed batch.
-        train_max_length: residues kept per training protein, both termini (middle truncation, as
-            :func:`protloc.sequences.truncate_middle`); prediction always sees up to 1,000.
-    """
-
-    epochs: int
-    learning_rate: float
-    schedule: str
-    batch_size: int
-    train_max_length: int
-
-
-RECIPES = {
-    "paper": Recipe(epochs=100, learning_rate=PAPER_LEARNING_RATE, schedule="constant", batch_size=32,
-                    train_max_length=1000),
-    "fast": Recipe(epochs=20, learning_rate=3e-3, schedule="warmup_cosine", batch_size=32, train_max_length=600),
-}
-"""Named recipes: ``paper`` (Sønderby et al.'s, the default) and ``fast`` (a fifth of the epochs on shorter
-training proteins; benchmarks/train_speed.py compares their wall time and validation accuracy)."""
-DEFAULT_RECIPE = "paper"
-LEARNING_RATE_SEARCH = ("choice", (1e-4, 2e-4, 5e-4, 1e-3))
-"""The tuner's space for the learning rate (same form as ``models.HyperParameter.search``)."""
 _CHECKPOINT = re.compile(r"epoch-(\d+)\.keras$")
-
 
 @dataclasses.dataclass
 class RunConfig:

@@ -42,7 +42,7 @@ def test_train_evaluate_search_and_predict_on_a_data_set_defined_in_a_test(tmp_p
     out = tmp_path / "predicted.tsv"
     assert main(["predict", str(fasta), "--model", str(run), "-o", str(out)]) == 0
     rows = [line.split("\t") for line in out.read_text().splitlines()]
-    assert rows[0] == ["id", "length", "prediction", "confidence", *SPEC.class_names]
+    assert rows[0] == ["id", "length", "prediction", "confidence", "flags", *SPEC.class_names]
     assert [row[0] for row in rows[1:]] == [e.id for e in test]
     assert {row[2] for row in rows[1:]} <= set(SPEC.class_names)
-    assert np.allclose([sum(map(float, row[4:])) for row in rows[1:]], 1, atol=1e-4)
+    assert np.allclose([sum(map(float, row[5:])) for row in rows[1:]], 1, atol=1e-4)

@@ -56,7 +56,7 @@ def test_fresh_tensorflow_process_matches_protloc_predict(exported, name, tmp_pa
     fasta.write_text("".join(f">S{i}\n{s}\n" for i, s in enumerate(SEQUENCES)))
     assert main(["predict", str(fasta), "-o", str(tmp_path / "out.tsv"), "--model", str(model_file)]) == 0
     rows = [line.split("\t") for line in (tmp_path / "out.tsv").read_text().splitlines()[1:]]
-    expected = np.array([row[4:] for row in rows], dtype=float)
+    expected = np.array([row[5:] for row in rows], dtype=float)
     assert np.abs(np.array(served["probabilities"]) - expected).max() <= 1e-5
     assert served["prediction"] == [row[2] for row in rows]
     np.testing.assert_allclose(served["confidence"], [float(row[3]) for row in rows], atol=1e-5)

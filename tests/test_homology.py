@@ -175,12 +175,12 @@ def test_predict_with_a_reference_fuses_and_without_it_is_the_network_alone(tmp_
     assert main(["predict", str(queries), "--model", str(tiny_model), "-o", str(plain)]) == 0
     with_homology, network = rows_of(fused), rows_of(plain)
     assert with_homology[0] == ["id", "length", "prediction", "confidence", "evidence", "neighbour",
-                                "neighbour_identity", "neighbour_class", *CLASSES]
-    assert network[0] == ["id", "length", "prediction", "confidence", *CLASSES]
+                                "neighbour_identity", "neighbour_class", "flags", *CLASSES]
+    assert network[0] == ["id", "length", "prediction", "confidence", "flags", *CLASSES]
     same, unrelated = with_homology[1], with_homology[2]
     assert same[2] == "gamma" and same[4] in ("homology", "both") and same[5:8] == ["R5", "1.000", "gamma"]
     assert float(same[3]) > 0.99
-    assert unrelated[4:8] == ["network", "", "", ""] and unrelated[8:] == network[2][4:]
+    assert unrelated[4:8] == ["network", "", "", ""] and unrelated[8:] == network[2][4:]  # from flags on
     assert main(["predict", str(queries), "--model", str(tiny_model), "--reference", str(reference),
                  "--fusion", str(rule), "--no-homology", "-o", str(tmp_path / "off.tsv")]) == 0
     assert rows_of(tmp_path / "off.tsv") == network

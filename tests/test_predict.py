@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from protloc import datasets, models, predict, sequences
+from protloc import datasets, input_flags, models, predict, sequences
 from protloc.cli import main
 
 CLASS_NAMES = datasets.get("multiloc").class_names
@@ -38,12 +38,12 @@ def test_table_format_order_and_values(model_path, tmp_path, capsys):
     out = tmp_path / "out.tsv"
     assert main(["predict", str(fasta(tmp_path)), "-o", str(out), "--model", str(model_path), "--batch-size", "2"]) == 0
     header, rows = read_table(out)
-    assert header == ["id", "length", "prediction", "confidence", *CLASS_NAMES]
+    assert header == ["id", "length", "prediction", "confidence", "flags", *CLASS_NAMES]
     assert [row[0] for row in rows] == [rid for rid, _ in RECORDS]
     assert [int(row[1]) for row in rows] == LENGTHS
     model = models.load_model(model_path)
     for row, (_, seq) in zip(rows, RECORDS):
-        probabilities = np.array(row[4:], dtype=float)
+        probabilities = np.array(row[5:], dtype=float)
         assert probabilities.sum() == pytest.approx(1, abs=1e-4)
         direct = model.predict({"tokens": sequences.encode_sequence(seq)[None]}, verbose=0)[0]
         np.testing.assert_allclose(probabilities, direct, atol=2e-6)
@@ -144,7 +144,7 @@ def test_stdin_to_stdout(model_path, tmp_path):
     result = subprocess.run([sys.executable, "-m", "protloc.cli", "predict", "-", "--model", str(model_path)],
                             input=text, capture_output=True, text=True, check=True)
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("id\tlength\tprediction\tconfidence\ter\t")
+    assert lines[0].startswith("id\tlength\tprediction\tconfidence\tflags\ter\t")
     assert [line.split("\t")[0] for line in lines[1:]] == ["P0", "P1", "P2"]
 
 
@@ -168,3 +168,17 @@ def test_directories_bad_numbers_unknown_models_and_version_are_one_line_errors(
     with pytest.raises(SystemExit) as stopped:
         main(["--version"])
     assert stopped.value.code == 0 and capsys.readouterr().out.startswith("protloc 0.")
+
+
+def test_flags_mark_short_truncated_ambiguous_and_low_complexity_inputs(model_path, tmp_path):
+    records = [("plain", RECORDS[4][1]), ("all_x", "X" * 200), ("repeat", "QQQQQQQQQA" * 20),
+               ("huge", "".join(RNG.choice(list("ACDEFGHIKLMNPQRSTVWY"), 40000))), ("tiny", "MK"),
+               ("short_x", "XXXXXXXXXX")]
+    out = tmp_path / "out.tsv"
+    assert main(["predict", str(fasta(tmp_path, records)), "-o", str(out), "--model", str(model_path)]) == 0
+    header, rows = read_table(out)
+    column = header.index("flags")
+    assert {row[0]: row[column] for row in rows} == {
+        "plain": "", "all_x": "ambiguous,low_complexity", "repeat": "low_complexity", "huge": "truncated",
+        "tiny": "short", "short_x": "short,ambiguous"}
+    assert set(input_flags.FLAGS) == {"truncated", "short", "ambiguous", "low_complexity"}

@@ -61,7 +61,7 @@ def test_the_ensemble_predicts_the_example_proteins_as_its_members_average(tmp_p
     expected = np.mean([member.predict(tokens, verbose=0)[0] for member in members], axis=0)
     assert len(members) == pretrained.model_card("pretrained-ensemble")["members"]
     assert len(rows) == 11 and rows[0][0] == first.id
-    np.testing.assert_allclose(np.array(rows[0][4:], dtype=float), expected, atol=2e-6)
+    np.testing.assert_allclose(np.array(rows[0][5:], dtype=float), expected, atol=2e-6)
 
 
 @pytest.mark.parametrize("name", sorted(pretrained.SHIPPED))
@@ -72,6 +72,8 @@ def test_shipped_models_predict_the_examples_as_before_the_dict_inputs(name, tmp
     assert main(["predict", str(demo.EXAMPLE), "-o", str(out), "--model", name, "--no-homology"]) == 0
     before = [line.split("\t") for line in (REPO / "tests" / "data" / f"{name}-examples.tsv").read_text().splitlines()]
     now = [line.split("\t") for line in out.read_text().splitlines()]
+    assert now[0][4] == "flags" and {row[4] for row in now[1:]} == {""}  # full-length, unambiguous proteins
+    now = [row[:4] + row[5:] for row in now]
     assert [row[:3] for row in now] == [row[:3] for row in before]
     np.testing.assert_allclose(np.array([row[3:] for row in now[1:]], dtype=float),
                                np.array([row[3:] for row in before[1:]], dtype=float), atol=1e-6)
@@ -115,4 +117,4 @@ def test_the_shipped_models_use_homology_by_default(tmp_path, monkeypatch):
     for row in rows[1:]:
         if row[5]:  # a neighbour: a training protein, with its class
             assert CLASS_NAMES[label_of[row[5]]] == row[7] and 0 < float(row[6]) <= 1
-        np.testing.assert_allclose(sum(map(float, row[8:])), 1, atol=1e-4)
+        np.testing.assert_allclose(sum(map(float, row[9:])), 1, atol=1e-4)

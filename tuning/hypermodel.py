@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras_tuner
 
-from protloc import datasets, models, pipeline, training
+from protloc import datasets, models, pipeline, recipes, training
 
 SEARCHED = {name: hp for name, hp in models.HYPERPARAMETERS.items() if hp.search}
 """The registry's hyper-parameters that have a search space."""
@@ -64,7 +64,7 @@ class ProtlocHyperModel(keras_tuner.HyperModel):
                 hparams[name] = declare(hp, name, parameter.search, parameter.default)
         if not any(hparams["conv_filters"]):
             raise keras_tuner.errors.FailedTrialError("every conv width is off")
-        learning_rate = declare(hp, "learning_rate", training.LEARNING_RATE_SEARCH, training.PAPER_LEARNING_RATE)
+        learning_rate = declare(hp, "learning_rate", recipes.LEARNING_RATE_SEARCH, recipes.PAPER_LEARNING_RATE)
         return training.compile_model(models.build_model(family, self.spec.class_names, **hparams), learning_rate)
 
     def fit(self, hp, model, *args, **kwargs):

@@ -2,8 +2,7 @@
 import keras
 from keras import ops
 
-PAPER_WIDTHS = (1, 3, 5, 9, 15, 21)
-PAPER_FILTERS = (10, 10, 10, 10, 10, 10)
+from protloc.hyperparameters import PAPER_FILTERS, PAPER_WIDTHS
 
 
 @keras.saving.register_keras_serializable(package="protloc")

@@ -1,0 +1,65 @@
+"""The protloc command itself: help without TensorFlow, defaults in help, quiet logs, one-line errors."""
+import subprocess
+import sys
+
+import pytest
+
+HELP_WITHOUT_BACKEND = """
+import sys
+from protloc import cli
+for argv in ([], {commands}):
+    try:
+        cli.main([*argv, "--help"])
+    except SystemExit as stop:
+        assert stop.code == 0
+heavy = sorted(name for name in ("keras", "tensorflow", "jax") if name in sys.modules)
+print("imported:", ",".join(heavy))
+"""
+COMMANDS = ["train", "evaluate", "predict", "export", "plot"]
+
+
+def run_protloc(*argv, **kwargs):
+    return subprocess.run([sys.executable, "-m", "protloc.cli", *argv], capture_output=True, text=True, **kwargs)
+
+
+def test_help_of_every_command_imports_no_keras_tensorflow_or_jax():
+    code = HELP_WITHOUT_BACKEND.format(commands=", ".join(f"[{c!r}]" for c in COMMANDS))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "imported:"
+
+
+def test_help_shows_defaults_and_plain_text():
+    top = run_protloc("--help", check=True).stdout
+    assert "``" not in top and "COMMAND" in top and "--verbose" in top
+    train = " ".join(run_protloc("train", "--help", check=True).stdout.split())
+    assert "(default: 0)" in train  # --seed
+    assert "epochs (default: the recipe's, see --recipe)" in train
+    assert "dropout rate of every layer (default 0.5)" in train
+    predict = " ".join(run_protloc("predict", "--help", check=True).stdout.split())
+    assert "proteins per network batch (default: 64)" in predict
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_an_error_is_one_line_on_stderr_and_tensorflow_logs_only_with_verbose(tmp_path, verbose):
+    missing = tmp_path / "missing.fasta"
+    result = run_protloc(*(["--verbose"] if verbose else []), "predict", str(missing), "--no-homology")
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("protloc predict: error: ") and str(missing) in lines[-1]
+    if not verbose:
+        assert len(lines) == 1, result.stderr
+
+
+def test_a_truncated_model_file_is_named_as_not_loadable(tmp_path):
+    from protloc import models
+
+    whole = tmp_path / "whole.keras"
+    models.build_model("rlstm", ["a", "b"], lstm_units=4, dense_units=4).save(whole)
+    cut = tmp_path / "cut.keras"
+    cut.write_bytes(whole.read_bytes()[:2000])
+    fasta = tmp_path / "in.fasta"
+    fasta.write_text(">P1\nMKVLA\n")
+    result = run_protloc("predict", str(fasta), "--model", str(cut))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().startswith(f"protloc predict: error: {cut} is not a loadable Keras model")
+    assert len(result.stderr.strip().splitlines()) == 1

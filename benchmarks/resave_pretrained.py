@@ -20,7 +20,6 @@ from common import command, machine, write_results
 from protloc import datasets, evaluation, files, models, pretrained, sequences
 from protloc.layers import AttentionPooling, ReversedLSTMPair
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples" / "proteins.fasta"
 TOLERANCE = 1e-6
 
 
@@ -47,7 +46,7 @@ def main() -> int:
     spec = datasets.get("multiloc")
     test = spec.examples("test")
     examples = [datasets.Example(r.id, {models.TOKENS: sequences.encode_sequence(r.sequence, record_id=r.id)}, 0, 0)
-                for r in sequences.read_fasta(EXAMPLES)]
+                for r in sequences.read_fasta(pretrained.EXAMPLES)]
     results = {"command": command(), "machine": machine(), "tolerance": TOLERANCE, "models": {}}
     for name in sorted(pretrained.SHIPPED):
         card, path = pretrained.model_card(name), pretrained.model_path(name)

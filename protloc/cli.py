@@ -132,6 +132,8 @@ def _export(args) -> None:
     path = export.export_saved_model(models.load_model(args.model), args.out, overwrite=args.overwrite,
                                      source=str(args.model))
     print(f"SavedModel written to {path} (signatures: serving_default, serve_tokens)")
+    if not (path / "assets.extra" / export.WARMUP_FILE).exists():
+        print("no TF Serving warm-up records: pip install 'protloc[serving]' to have them written", file=sys.stderr)
 
 
 def _plot(args) -> None:

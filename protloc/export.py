@@ -12,11 +12,13 @@ ambiguity tokens; proteins longer than ``max_length`` keep their first ceil(max/
 residues. Any other character, or an empty string, fails the request with ``InvalidArgument`` naming the
 index of the offending sequence in the batch.
 
-The SavedModel also carries ``assets.extra/protloc.json`` (class names, policy, source model config) and
-``assets.extra/tf_serving_warmup_requests`` (TF Serving warm-up records).
+The SavedModel also carries ``assets.extra/protloc.json`` (class names, policy, source model config) and, where
+``tensorflow-serving-api`` is installed (``pip install protloc[serving]``), ``assets.extra/tf_serving_warmup_requests``
+(TF Serving warm-up records, so the first real request does not pay for graph tracing).
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import pathlib
@@ -124,7 +126,8 @@ def export_saved_model(model, out, max_length: int = sequences.DEFAULT_MAX_LENGT
             "attention": has_attention, "source": source, "model_config": model.get_config(),
             "signatures": {"serving_default": "sequences: tf.string [batch]",
                            "serve_tokens": "tokens: int32 [batch, length]"}}, indent=2, default=str))
-        write_warmup_requests(extra / "tf_serving_warmup_requests")
+        if importlib.util.find_spec("tensorflow_serving") is not None:
+            write_warmup_requests(extra / WARMUP_FILE)
         if out.exists():
             shutil.rmtree(out)
         os.replace(staging, out)
@@ -132,6 +135,9 @@ def export_saved_model(model, out, max_length: int = sequences.DEFAULT_MAX_LENGT
         if staging.exists():
             shutil.rmtree(staging)
     return out
+
+
+WARMUP_FILE = "tf_serving_warmup_requests"
 
 
 def write_warmup_requests(path, model_name: str = "protloc") -> None:

@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from protloc import datasets, evaluation, files, models, sequences, training
+from protloc import datasets, evaluation, files, models, pretrained, sequences, training
 from tests.helpers import REPO, SMALL, load_benchmark, toy_spec
 
 CLASS_NAMES = datasets.get("multiloc").class_names
@@ -51,7 +51,7 @@ def test_table1_markdown_shows_the_ensemble_curve_and_the_paired_test():
 
 
 def test_started_predict_counts_every_protein_and_its_truncated_residues():
-    fasta = REPO / "examples" / "proteins.fasta"
+    fasta = pretrained.EXAMPLES
     records = list(sequences.read_fasta(fasta))
     started = load_benchmark("speed").started_predict(fasta, "pretrained")
     assert started["proteins"] == len(records) == 11

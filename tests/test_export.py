@@ -1,5 +1,5 @@
 """protloc export: the SavedModel alone (TensorFlow only) reproduces `protloc predict`; signatures, warm-up,
-REST request format, and serving-time errors."""
+the REST and gRPC client examples against local stand-ins for TF Serving, and serving-time errors."""
 import importlib.util
 import json
 import os
@@ -117,15 +117,86 @@ def test_metadata_and_warmup_requests(exported):
         assert signature(sequences=tf.constant(batch))["probabilities"].shape == (len(batch), 11)
 
 
-def test_rest_request_matches_tf_serving_row_format(exported):
-    spec = importlib.util.spec_from_file_location("rest_client", REPO / "examples" / "serving" / "rest_client.py")
+def load_client(name):
+    spec = importlib.util.spec_from_file_location(name, REPO / "examples" / "serving" / f"{name}.py")
     client = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(client)
-    body = json.loads(json.dumps(client.build_request(SEQUENCES[:2])))
-    assert body == {"signature_name": "serving_default", "instances": SEQUENCES[:2]}
-    # TF Serving's row format with one named input: each instance is that input's value for one example.
-    signature = tf.saved_model.load(str(exported["rlstm"][1])).signatures[body["signature_name"]]
-    assert signature(sequences=tf.constant(body["instances"]))["prediction"].shape == (2,)
+    return client
+
+
+def run_signature(saved, name, sequences):
+    """What TF Serving answers: the SavedModel's signature ``name`` on a batch of raw sequences."""
+    signature = tf.saved_model.load(str(saved)).signatures[name]
+    return {key: value.numpy() for key, value in signature(sequences=tf.constant(sequences)).items()}
+
+
+def test_rest_client_against_a_stand_in_for_tf_serving_rest_api(exported):
+    """A local HTTP server answering /v1/models/protloc:predict in TF Serving's row format with the SavedModel."""
+    import http.server
+    import threading
+
+    saved = exported["rlstm"][1]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            assert self.path == "/v1/models/protloc:predict"
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            out = run_signature(saved, body["signature_name"], body["instances"])
+            rows = [{"probabilities": out["probabilities"][i].tolist(), "prediction": out["prediction"][i].decode(),
+                     "confidence": float(out["confidence"][i])} for i in range(len(body["instances"]))]
+            answer = json.dumps({"predictions": rows}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = load_client("rest_client")
+        assert client.build_request(SEQUENCES[:2]) == {"signature_name": "serving_default", "instances": SEQUENCES[:2]}
+        results = client.predict(SEQUENCES[:3], url=f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+    direct = run_signature(saved, "serving_default", SEQUENCES[:3])
+    assert [r["prediction"] for r in results] == [p.decode() for p in direct["prediction"]]
+    np.testing.assert_allclose([r["probabilities"] for r in results], direct["probabilities"], atol=1e-6)
+
+
+def test_grpc_client_against_a_stand_in_for_tf_serving_grpc_api(exported):
+    """A local gRPC PredictionService answering with the SavedModel, as TF Serving would on port 8500."""
+    import concurrent.futures
+
+    import grpc
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    saved = exported["alstm"][1]
+
+    class Service(prediction_service_pb2_grpc.PredictionServiceServicer):
+        def Predict(self, request, context):
+            assert request.model_spec.name == "protloc"
+            batch = tf.make_ndarray(request.inputs["sequences"])
+            out = run_signature(saved, request.model_spec.signature_name, batch)
+            response = predict_pb2.PredictResponse()
+            for key, value in out.items():
+                response.outputs[key].CopyFrom(tf.make_tensor_proto(value))
+            return response
+
+    server = grpc.server(concurrent.futures.ThreadPoolExecutor(2))
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Service(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        names, confidences, probabilities = load_client("grpc_client").predict(SEQUENCES[:3], f"127.0.0.1:{port}")
+    finally:
+        server.stop(None)
+    direct = run_signature(saved, "serving_default", SEQUENCES[:3])
+    assert names == [p.decode() for p in direct["prediction"]]
+    np.testing.assert_allclose(probabilities, direct["probabilities"], atol=1e-6)
+    np.testing.assert_allclose(confidences, direct["confidence"], atol=1e-6)
 
 
 def test_export_refuses_to_overwrite(exported, capsys):

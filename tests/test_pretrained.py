@@ -41,21 +41,27 @@ def test_card_numbers_come_from_the_benchmark(name):
     assert card["test_accuracy"] == measured["accuracy"] and card["test_proteins"] == 1193
 
 
-def test_demo_predicts_the_example_proteins(capsys):
+def test_demo_shows_known_and_predicted_compartments_of_the_example_proteins(capsys):
+    found = demo.rows()
+    records = list(sequences.read_fasta(pretrained.EXAMPLES))
+    assert [r["id"] for r in found] == [r.id for r in records] and len(found) == 11
+    assert [r["known"] for r in found] == list(CLASS_NAMES)  # one protein per compartment, in class order
+    assert {r["predicted"] for r in found} <= set(CLASS_NAMES) and {r["evidence"] for r in found} <= {
+        "both", "homology", "network"}
+    assert sum(r["known"] == r["predicted"] for r in found) >= 8
     assert demo.main() == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split("\t")[:4] == ["id", "length", "prediction", "confidence"]
-    assert len(lines) == 12
-    predicted = {line.split("\t")[2] for line in lines[1:]}
-    assert predicted <= set(CLASS_NAMES)
+    assert lines[0].split()[:4] == ["protein", "length", "known", "predicted"] and len(lines) == 14
+    right = sum(r["known"] == r["predicted"] for r in found)
+    assert lines[-1].startswith(f"{right} of 11 right")
 
 
 def test_the_ensemble_predicts_the_example_proteins_as_its_members_average(tmp_path):
     out = tmp_path / "ensemble.tsv"
-    assert main(["predict", str(demo.EXAMPLE), "-o", str(out), "--model", "pretrained-ensemble", "--no-homology"]) == 0
+    assert main(["predict", str(pretrained.EXAMPLES), "-o", str(out), "--model", "pretrained-ensemble", "--no-homology"]) == 0
     rows = [line.split("\t") for line in out.read_text().splitlines()[1:]]
     ensemble = protloc.load_pretrained("pretrained-ensemble")
-    first = next(iter(sequences.read_fasta(demo.EXAMPLE)))
+    first = next(iter(sequences.read_fasta(pretrained.EXAMPLES)))
     tokens = {"tokens": sequences.encode_sequence(first.sequence)[None]}
     members = [layer for layer in ensemble.layers if isinstance(layer, keras.Model)]
     expected = np.mean([member.predict(tokens, verbose=0)[0] for member in members], axis=0)
@@ -69,7 +75,7 @@ def test_shipped_models_predict_the_examples_as_before_the_dict_inputs(name, tmp
     """tests/data/NAME-examples.tsv: `protloc predict examples/proteins.fasta --model NAME` with protloc 0.1's
     files (token-tensor input), before benchmarks/resave_pretrained.py re-saved them with dict inputs."""
     out = tmp_path / "now.tsv"
-    assert main(["predict", str(demo.EXAMPLE), "-o", str(out), "--model", name, "--no-homology"]) == 0
+    assert main(["predict", str(pretrained.EXAMPLES), "-o", str(out), "--model", name, "--no-homology"]) == 0
     before = [line.split("\t") for line in (REPO / "tests" / "data" / f"{name}-examples.tsv").read_text().splitlines()]
     now = [line.split("\t") for line in out.read_text().splitlines()]
     assert now[0][4] == "flags" and {row[4] for row in now[1:]} == {""}  # full-length, unambiguous proteins
@@ -108,7 +114,7 @@ def test_shipped_fusion_parameters_were_fitted_on_a_training_fold(name):
 def test_the_shipped_models_use_homology_by_default(tmp_path, monkeypatch):
     monkeypatch.setenv("PROTLOC_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "out.tsv"
-    assert main(["predict", str(demo.EXAMPLE), "-o", str(out)]) == 0
+    assert main(["predict", str(pretrained.EXAMPLES), "-o", str(out)]) == 0
     rows = [line.split("\t") for line in out.read_text().splitlines()]
     assert rows[0][4:8] == ["evidence", "neighbour", "neighbour_identity", "neighbour_class"]
     assert len(rows) == 12 and {row[4] for row in rows[1:]} <= {"both", "homology", "network"}

@@ -28,6 +28,9 @@ def model_path(name: str = "pretrained") -> pathlib.Path:
     return DIRECTORY / f"{_stem(name)}.keras"
 
 
+EXAMPLES = DIRECTORY / "examples.fasta"
+"""11 MultiLoc test proteins, one per compartment (each its class's first test protein), the class in each header's
+description (``labelled CLASS``): what ``python -m protloc.demo`` predicts."""
 REFERENCE = DIRECTORY / "reference.fasta.gz"
 """Labelled FASTA of the shipped models' training split (see :class:`protloc.homology.ReferenceSet`)."""
 

@@ -12,6 +12,8 @@ middle-truncated by :mod:`protloc.sequences`.
 """
 from __future__ import annotations
 
+import socket
+import urllib.parse
 from os import environ  # only the environment: builders read files through epath
 
 from etils import epath
@@ -19,6 +21,7 @@ import numpy as np
 import tensorflow_datasets.public_api as tfds
 
 from protloc import sequences
+from protloc.datasets import DataNotFoundError
 from protloc.datasets.multiloc import (CLASS_NAMES, DATA_DIR_VARIABLE, FILE_OF_CLASS, local_files, read_checksums,
                                        split_members)
 
@@ -31,6 +34,20 @@ MAX_LENGTH = sequences.DEFAULT_MAX_LENGTH
 def _local_files(directory: epath.Path) -> dict[str, epath.Path]:
     """Class -> file in ``directory``, each checked against this folder's checksums.tsv."""
     return local_files(directory, read_checksums(epath.Path(__file__).parent / "checksums.tsv"))
+
+
+def check_source_reachable(url: str = _URL_BASE, timeout: float = 10.0) -> None:
+    """Raises :class:`DataNotFoundError` naming the local alternatives when ``url``'s host cannot be reached, so
+    an offline build stops at once with what to do instead of a network traceback after retries."""
+    host = urllib.parse.urlsplit(url).hostname
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError as error:
+        raise DataNotFoundError(
+            f"cannot reach {host} to download MultiLoc ({error}); offline, set {DATA_DIR_VARIABLE} to a directory "
+            f"holding its 11 FASTA files ({', '.join(FILE_OF_CLASS.values())}), or put them in the manual directory "
+            f"(`tfds build --manual_dir DIR`, or download_config=tfds.download.DownloadConfig(manual_dir=DIR) in "
+            f"Python)") from None
 
 
 def _read_records(path: epath.Path) -> list[sequences.ProteinRecord]:
@@ -76,6 +93,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             return _local_files(dl_manager.manual_dir)
         except (AssertionError, FileNotFoundError):  # no manual directory, or not the MultiLoc files there
             pass
+        check_source_reachable()
         paths = dl_manager.download({name: _URL_BASE + file for name, file in FILE_OF_CLASS.items()})
         return {name: epath.Path(path) for name, path in paths.items()}
 

@@ -23,13 +23,31 @@ class MultilocTest(tfds.testing.DatasetBuilderTestCase):
     def setUpClass(cls):
         cls._environment = mock.patch.dict(os.environ)
         cls._environment.start()
+        cls._online = mock.patch.object(builder_module, "check_source_reachable")  # downloads are mocked too
+        cls._online.start()
         os.environ.pop(builder_module.DATA_DIR_VARIABLE, None)  # use the dummy downloads, not real data
         super().setUpClass()
 
     @classmethod
     def tearDownClass(cls):
         super().tearDownClass()
+        cls._online.stop()
         cls._environment.stop()
+
+
+def test_offline_without_local_files_names_the_alternatives_before_any_download(tmp_path, monkeypatch):
+    def unreachable(*args, **kwargs):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.delenv(builder_module.DATA_DIR_VARIABLE, raising=False)
+    monkeypatch.setattr(builder_module.socket, "create_connection", unreachable)
+    manager = mock.Mock(manual_dir=builder_module.epath.Path(tmp_path))
+    with pytest.raises(FileNotFoundError) as stopped:
+        builder_module.Builder._find_files(None, manager)
+    message = str(stopped.value)
+    assert message.startswith("cannot reach raw.githubusercontent.com to download MultiLoc (Network is unreachable)")
+    assert builder_module.DATA_DIR_VARIABLE in message and "--manual_dir" in message and "ER.fasta" in message
+    manager.download.assert_not_called()
 
 
 def test_split_is_stratified_disjoint_and_independent_of_order():

@@ -3,7 +3,7 @@
 
 Usage:
     python benchmarks/speed.py [--train-steps 30] [--rounds 3] [--proteins 20000] [--model pretrained]
-                               [--ensemble runs/table1/ensemble.keras]
+                               [--ensemble runs/table1/ensemble.keras] [--proteomes ../shared/data/proteomes]
 
 Training: the R-LSTM with the paper's defaults, ``train_on_batch`` on MultiLoc training proteins, after 2
 warm-up steps; residues/s counts real residues, not padding. The training measurements are repeated in rounds
@@ -11,7 +11,11 @@ warm-up steps; residues/s counts real residues, not padding. The training measur
 gives medians over rounds with their range, because the load of a shared machine drifts within minutes.
 Inference: FASTA files of N proteins sampled (with replacement, seed 0) from all of MultiLoc, each predicted by
 a fresh ``protloc predict`` process whose own peak resident memory is read from the kernel (wait4); two sizes
-show whether memory grows with the input.
+show whether memory grows with the input. Such inputs are the worst case for homology: every protein has close
+relatives (most, itself) in the shipped reference, so each is aligned to many of them. With ``--proteomes DIR``
+(e.g. ../shared/data/proteomes: 35 bacterial, fungal and protist proteomes, gzipped FASTA), N proteins sampled
+the same way from those proteomes are also predicted with and without homology: the typical case of a new
+proteome, where most proteins have no labelled relative.
 The single model's largest input is also predicted inside one process that has already started, imported
 TensorFlow, loaded the model and read the FASTA (``predict.predict_records`` over the records in memory): the
 rate the model itself sustains, and, by difference from the fresh process, what start-up, reading and writing
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import gzip
 import multiprocessing
 import os
 import pathlib
@@ -49,6 +54,10 @@ TRAINING_SETUPS = {"bucketed": (True, None), "padded_to_1000": (False, None),
 TRAINING_RATIOS = {"speedup": ("bucketed", "padded_to_1000"),
                    "thread_layout_speedup": ("bucketed", "bucketed_tf_default_threads")}
 """Ratio name -> (numerator set-up, denominator set-up), in proteins/s within one round."""
+MULTILOC_SAMPLE = "MultiLoc sample"
+"""Input label: proteins sampled from MultiLoc (each with close relatives in the shipped reference)."""
+PROTEOMES_SAMPLE = "proteomes sample"
+"""Input label: proteins sampled from --proteomes (mostly without labelled relatives)."""
 
 
 def add_to_environment(variables: dict) -> None:
@@ -110,6 +119,22 @@ def proteome_fasta(path: pathlib.Path, count: int, pool: list[sequences.ProteinR
             out.write(f">S{index}_{record.id}\n{record.sequence}\n")
 
 
+def proteome_pool(directory: pathlib.Path) -> list[sequences.ProteinRecord]:
+    """Every protein of the gzipped FASTA proteomes under ``directory`` whose letters protloc accepts."""
+    pool = []
+    for path in sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix == ".gz"):
+        with gzip.open(path, "rt") as handle:
+            for record in sequences.read_fasta(handle, validate=False):
+                try:
+                    sequences.check_record(record, str(path))
+                except sequences.SequenceError:
+                    continue
+                pool.append(record)
+    if not pool:
+        raise FileNotFoundError(f"no gzipped FASTA proteomes under {directory}")
+    return pool
+
+
 def predict_run(fasta: pathlib.Path, model: str, environment: dict | None = None, options=()) -> dict:
     """Runs ``protloc predict`` (with ``options``) in a fresh process; its wall time and its own peak RSS (MiB)."""
     argv = [sys.executable, "-m", "protloc.cli", "predict", str(fasta), "-o", os.devnull, "--model", model, *options]
@@ -154,16 +179,17 @@ def markdown(results: dict) -> str:
                      f"range {value['min']:.2f}-{value['max']:.2f}x).  ")
     lines += ["",
               "## `protloc predict` (fresh process each, including start-up and model loading)", "",
-              "| model | members | proteins | wall time (s) | proteins/s | peak memory (MiB) |",
-              "|---|---:|---:|---:|---:|---:|"]
+              "| input | model | members | proteins | wall time (s) | proteins/s | peak memory (MiB) |",
+              "|---|---|---:|---:|---:|---:|---:|"]
     for row in results["inference"]:
-        lines.append(f"| {row['model']} | {row['members']} | {row['proteins']} | {row['seconds']:.1f} | "
-                     f"{row['proteins'] / row['seconds']:.1f} | {row['peak_rss_mib']:.0f} |")
-    by_label = {(row["model"].split(" (")[0], row["proteins"]): row for row in results["inference"]}
-    for count in sorted({row["proteins"] for row in results["inference"]}):
-        alone, fused = by_label.get(("single, network alone", count)), by_label.get(("single, with homology", count))
+        lines.append(f"| {row['input']} | {row['model']} | {row['members']} | {row['proteins']} | "
+                     f"{row['seconds']:.1f} | {row['proteins'] / row['seconds']:.1f} | {row['peak_rss_mib']:.0f} |")
+    by_label = {(row["input"], row["model"].split(" (")[0], row["proteins"]): row for row in results["inference"]}
+    for source, count in sorted({(row["input"], row["proteins"]) for row in results["inference"]}, reverse=True):
+        alone = by_label.get((source, "single, network alone", count))
+        fused = by_label.get((source, "single, with homology", count))
         if alone and fused:
-            lines.append(f"\nHomology on {count} proteins: {fused['seconds'] / alone['seconds']:.2f}x the network "
+            lines.append(f"\nHomology on {count} proteins ({source}): {fused['seconds'] / alone['seconds']:.2f}x the network "
                          f"alone's wall time (what the MMseqs2 search and fusion add, the search running beside the "
                          f"network: {1 - alone['seconds'] / fused['seconds']:.0%} of it); peak memory "
                          f"{fused['peak_rss_mib']:.0f} vs {alone['peak_rss_mib']:.0f} MiB.")
@@ -185,6 +211,8 @@ def main(argv=None) -> int:
     parser.add_argument("--model", default="pretrained")
     parser.add_argument("--ensemble", help="an ensemble .keras file to time as well")
     parser.add_argument("--data-dir", help="MultiLoc FASTA directory (default $PROTLOC_DATA_DIR)")
+    parser.add_argument("--proteomes", type=pathlib.Path,
+                        help="directory of gzipped FASTA proteomes: also predict --proteins of their proteins")
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.train_steps < 1:
         parser.error(f"--rounds and --train-steps must be at least 1, got {args.rounds} and {args.train_steps}")
@@ -213,13 +241,21 @@ def main(argv=None) -> int:
                 runs += [("single, network alone, TensorFlow's default threads", args.model, TF_DEFAULT_THREADS,
                           alone)]
             for label, model, environment, options in runs:
-                inference.append({"model": f"{label} ({model})", "members": members[model], "proteins": count,
-                                  **predict_run(fasta, model, environment, options)})
+                inference.append({"input": MULTILOC_SAMPLE, "model": f"{label} ({model})", "members": members[model],
+                                  "proteins": count, **predict_run(fasta, model, environment, options)})
 
             if count == args.proteins:
                 started = {**in_fresh_process(started_predict, fasta, args.model),
                            "fresh_row": next(i for i, row in enumerate(inference)
                                              if row["proteins"] == count and "network alone" in row["model"])}
+
+        if args.proteomes:
+            fasta = pathlib.Path(scratch) / "proteomes.fasta"
+            proteome_fasta(fasta, args.proteins, proteome_pool(args.proteomes))
+            for label, options in (("single, network alone", ["--no-homology"]), ("single, with homology", [])):
+                inference.append({"input": PROTEOMES_SAMPLE, "model": f"{label} ({args.model})",
+                                  "members": members[args.model], "proteins": args.proteins,
+                                  **predict_run(fasta, args.model, None, options)})
 
     results = {"command": command(), "machine": machine(), "training": training_rates, "inference": inference,
                "started": started}

@@ -70,8 +70,8 @@ def test_training_ratios_are_taken_within_rounds_and_summarized_by_median_and_ra
     assert summary["speedup"] == {"median": 2.0, "min": 1.5, "max": 3.0}
     assert summary["thread_layout_speedup"] == {"median": 1.0, "min": 1.0, "max": 2.0}
     report = speed.markdown({"command": "python benchmarks/speed.py", "machine": "2 CPU cores", "training": summary,
-                             "inference": [{"model": "single (pretrained)", "members": 1, "proteins": 200,
-                                            "seconds": 10.0, "peak_rss_mib": 900.0}],
+                             "inference": [{"input": "MultiLoc sample", "model": "single (pretrained)", "members": 1,
+                                            "proteins": 200, "seconds": 10.0, "peak_rss_mib": 900.0}],
                              "started": {"seconds": 2.0, "proteins": 200, "residues": 80000, "fresh_row": 0}})
     assert "| bucketed | 40.0 | 16000 | 30.0, 60.0, 40.0 |" in report
     assert ("Bucketed / padded speed-up: **2.00x** (proteins/s, within each round; median of 3, range 1.50-3.00x)"
@@ -83,11 +83,16 @@ def test_report_states_the_started_rate_and_the_start_up_cost_by_difference():
     rate = {"proteins_per_s": 10.0, "residues_per_s": 4000.0}
     results = {"command": "python benchmarks/speed.py", "machine": "2 CPU cores",
                "training": speed.summarize_training([{name: rate for name in speed.TRAINING_SETUPS}]),
-               "inference": [{"model": "single (pretrained)", "members": 1, "proteins": 200, "seconds": 10.0,
-                              "peak_rss_mib": 900.0}],
+               "inference": [{"input": "MultiLoc sample", "model": "single, network alone (pretrained)",
+                              "members": 1, "proteins": 200, "seconds": 10.0, "peak_rss_mib": 900.0},
+                             {"input": "proteomes sample", "model": "single, network alone (pretrained)",
+                              "members": 1, "proteins": 200, "seconds": 8.0, "peak_rss_mib": 900.0},
+                             {"input": "proteomes sample", "model": "single, with homology (pretrained)",
+                              "members": 1, "proteins": 200, "seconds": 12.0, "peak_rss_mib": 950.0}],
                "started": {"seconds": 2.0, "proteins": 200, "residues": 80000, "fresh_row": 0}}
     report = speed.markdown(results)
-    assert "| single (pretrained) | 1 | 200 | 10.0 | 20.0 | 900 |" in report
+    assert "| MultiLoc sample | single, network alone (pretrained) | 1 | 200 | 10.0 | 20.0 | 900 |" in report
+    assert "Homology on 200 proteins (proteomes sample): 1.50x the network alone's wall time" in report
     assert "2.0 s, **100.0 proteins/s** (40000 residues/s" in report
     assert "took the other 8.0 s of the fresh process's 10.0 s" in report
 
@@ -331,3 +336,17 @@ def test_ship_pretrained_ensemble_takes_its_curve_point_and_names_the_results_la
     card = json.loads((tmp_path / "shipped" / "ensemble.json").read_text())
     assert (card["members"], card["test_accuracy"], card["run_config"]) == (2, 0.83, None)
     assert card["benchmark_results"] == "benchmarks/results/table1-50-epochs.json"
+
+
+def test_proteome_pool_reads_gzipped_proteomes_and_leaves_out_unusable_records(tmp_path):
+    import gzip
+
+    (tmp_path / "Bacteria").mkdir()
+    with gzip.open(tmp_path / "Bacteria" / "562.gz", "wt") as handle:
+        handle.write(">gi|1|ref|A\nMKVLA\n>gi|2|ref|B\nMK1LA\n")
+    with gzip.open(tmp_path / "4932.gz", "wt") as handle:
+        handle.write(">gi|3|ref|C\nMSTNP*\n")
+    pool = load_benchmark("speed").proteome_pool(tmp_path)
+    assert sorted(record.sequence for record in pool) == ["MKVLA", "MSTNP*"]
+    with pytest.raises(FileNotFoundError, match="no gzipped FASTA proteomes"):
+        load_benchmark("speed").proteome_pool(tmp_path / "Bacteria" / "none")

@@ -10,7 +10,7 @@ export PROTLOC_DATA_DIR ?= $(abspath ../shared/data/multiloc)
 
 $(STAMP): setup.cfg setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,tfds-cli,serving]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,tfds-cli,serving,beam]"
 	touch $@
 
 test: $(STAMP)

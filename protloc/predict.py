@@ -209,17 +209,23 @@ def write_table(predictions: Iterable[Prediction], class_names, out: TextIO, hom
     out.write("\t".join(header(class_names, homology)) + "\n")
     count = 0
     for prediction in itertools.chain([first] if first is not None else [], remaining):
-        best = int(np.argmax(prediction.probabilities))
-        values = "\t".join(f"{p:.6f}" for p in prediction.probabilities)
-        extra = ""
-        if homology:
-            hit = prediction.neighbour
-            extra = (f"{prediction.evidence}\t{hit.accession}\t{hit.identity:.3f}\t{class_names[hit.label]}\t"
-                     if hit else f"{prediction.evidence}\t\t\t\t")
-        out.write(f"{prediction.id}\t{prediction.length}\t{class_names[best]}\t"
-                  f"{prediction.probabilities[best]:.6f}\t{extra}{','.join(prediction.flags)}\t{values}\n")
+        out.write(format_row(prediction, class_names, homology) + "\n")
         count += 1
     return count
+
+
+def format_row(prediction: Prediction, class_names, homology: bool = False) -> str:
+    """One row of the table (no newline): the columns of :func:`header`, probabilities with 6 decimals, the
+    homology columns empty where there is no neighbour."""
+    best = int(np.argmax(prediction.probabilities))
+    values = "\t".join(f"{p:.6f}" for p in prediction.probabilities)
+    extra = ""
+    if homology:
+        hit = prediction.neighbour
+        extra = (f"{prediction.evidence}\t{hit.accession}\t{hit.identity:.3f}\t{class_names[hit.label]}\t"
+                 if hit else f"{prediction.evidence}\t\t\t\t")
+    return (f"{prediction.id}\t{prediction.length}\t{class_names[best]}\t{prediction.probabilities[best]:.6f}\t"
+            f"{extra}{','.join(prediction.flags)}\t{values}")
 
 
 def tee_attention(predictions: Iterable[Prediction], out: TextIO) -> Iterator[Prediction]:

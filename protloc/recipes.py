@@ -24,6 +24,8 @@ class Recipe:
         batch_size: proteins per length-bucketed batch.
         train_max_length: residues kept per training protein, both termini (middle truncation, as
             :func:`protloc.sequences.truncate_middle`); prediction always sees up to 1,000.
+        dropout: dropout rate of every layer while training, in place of the architecture's default (the
+            ``dropout`` hyper-parameter); None keeps that default. A run's own ``dropout`` overrides both.
     """
 
     epochs: int
@@ -31,6 +33,7 @@ class Recipe:
     schedule: str
     batch_size: int
     train_max_length: int
+    dropout: float | None = None
 
 
 RECIPES = {

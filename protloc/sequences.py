@@ -165,7 +165,8 @@ class ProteinRecord:
     index: int
 
 
-def read_fasta(source: Union[str, os.PathLike, TextIO], validate: bool = True) -> Iterator[ProteinRecord]:
+def read_fasta(source: Union[str, os.PathLike, TextIO], validate: bool = True,
+               name: str | None = None) -> Iterator[ProteinRecord]:
     """Streams the records of a FASTA file, one at a time (memory does not grow with the file).
 
     Parsing is done by Biopython's ``SimpleFastaParser``; this function adds the checks it does not make.
@@ -175,6 +176,7 @@ def read_fasta(source: Union[str, os.PathLike, TextIO], validate: bool = True) -
         validate: check every record with :func:`check_record` (identifier, non-empty, letter policy).
             Without it only the file's structure is checked, so a caller can skip bad records and go on;
             a header without identifier then gives ``id == ""``.
+        name: how errors name the source (default: the path, or the handle's name).
 
     Yields:
         :class:`ProteinRecord` in file order.
@@ -187,10 +189,10 @@ def read_fasta(source: Union[str, os.PathLike, TextIO], validate: bool = True) -
     """
     if isinstance(source, (str, os.PathLike)) and str(source) != "-":
         with open(source, encoding="utf-8", errors="replace") as handle:
-            yield from _parse(handle, str(source), validate)
+            yield from _parse(handle, name or str(source), validate)
     else:
         handle = sys.stdin if source == "-" else source
-        yield from _parse(handle, getattr(handle, "name", "<stdin>" if handle is sys.stdin else "<stream>"),
+        yield from _parse(handle, name or getattr(handle, "name", "<stdin>" if handle is sys.stdin else "<stream>"),
                           validate)
 
 

@@ -32,9 +32,10 @@ _CHECKPOINT = re.compile(r"epoch-(\d+)\.keras$")
 class RunConfig:
     """Everything that defines a training run (saved as config.json).
 
-    The recipe's settings (``epochs``, ``learning_rate``, ``schedule``, ``batch_size``, ``train_max_length``)
-    default to those of the recipe named by ``recipe``; any given explicitly overrides it, and config.json records
-    the resolved values beside the recipe's name.
+    The recipe's settings (``epochs``, ``learning_rate``, ``schedule``, ``batch_size``, ``train_max_length``, and
+    its ``dropout`` if it sets one) default to those of the recipe named by ``recipe``; any given explicitly
+    (``dropout`` in ``hparams``) overrides it, and config.json records the resolved values beside the recipe's
+    name.
 
     Attributes:
         model: zoo family (a key of ``models.FAMILIES``).
@@ -64,7 +65,11 @@ class RunConfig:
         hparams = dict(self.hparams)
         if "learning_rate" in hparams:  # written inside hparams by protloc 0.1's run directories and tuner
             self.learning_rate = hparams.pop("learning_rate")
-        for name, value in dataclasses.asdict(RECIPES[self.recipe]).items():
+        recipe = dataclasses.asdict(RECIPES[self.recipe])
+        recipe_dropout = recipe.pop("dropout")
+        if recipe_dropout is not None and hparams.get("dropout") is None:
+            hparams["dropout"] = recipe_dropout
+        for name, value in recipe.items():
             if getattr(self, name) is None:
                 setattr(self, name, value)
         self.hparams = models.resolve_hparams(**hparams)

@@ -1,0 +1,190 @@
+"""``protloc predict`` as an Apache Beam pipeline, for inputs past one machine (Dataflow, Flink, Spark, or local
+processes with the DirectRunner / PrismRunner).
+
+    python -m protloc.beam --input 'proteomes/*.fasta.gz' --output out/predictions [--model pretrained]
+        [--no-homology] [--skip-invalid] [Beam pipeline options, e.g. --runner DataflowRunner ...]
+
+Steps: match the input glob; read each (optionally gzipped) FASTA file record by record; check every record
+(:func:`protloc.sequences.check_record`) — a bad record fails the run naming its file and record, or with
+``--skip-invalid`` goes to the dead-letter output ``OUTPUT-invalid-*.tsv`` (file, record, reason); batch the
+good ones and run them through Beam's ``RunInference`` with :class:`ProtlocModelHandler`, which loads the model
+and homology reference once per worker and predicts each batch with :func:`protloc.predict.predict_records`
+(the network, and the MMseqs2 search and fusion of the batch); write TSV shards ``OUTPUT-*.tsv`` whose header
+and rows are exactly ``protloc predict``'s (rows in no particular order across shards).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import glob
+import logging
+import pathlib
+import shutil
+import sys
+from typing import Iterable, Sequence
+
+import apache_beam as beam
+from apache_beam.io import fileio
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from protloc import sequences
+
+INVALID = "invalid"
+"""Tag of the dead-letter output."""
+DEAD_LETTER_HEADER = "file\trecord\treason"
+
+
+@dataclasses.dataclass
+class LoadedModel:
+    """What a worker loads once: the Keras model, its class names, and the homology search and fusion rule (None
+    for the network alone)."""
+
+    network: object
+    class_names: list
+    search: object = None
+    rule: object = None
+
+
+class ProtlocModelHandler(ModelHandler):
+    """RunInference handler: a protloc model (with its homology evidence) per worker, a batch of
+    :class:`protloc.sequences.ProteinRecord` in, one ``protloc predict`` row (str) per record out.
+
+    Args:
+        model_name: ``pretrained``, ``pretrained-ensemble``, a run directory or a ``.keras`` file (readable by
+            every worker).
+        homology: use homology evidence as ``protloc predict`` does (shipped models, or ``reference``).
+        reference: labelled FASTA to search instead of the shipped reference.
+        fusion_file: fusion parameters JSON.
+        min_batch_size, max_batch_size: records per inference batch (each batch is one MMseqs2 search).
+    """
+
+    def __init__(self, model_name: str = "pretrained", homology: bool = True, reference: str | None = None,
+                 fusion_file: str | None = None, min_batch_size: int = 64, max_batch_size: int = 2048):
+        super().__init__()
+        self.model_name, self.homology = model_name, homology
+        self.reference, self.fusion_file = reference, fusion_file
+        self.batch_sizes = {"min_batch_size": min_batch_size, "max_batch_size": max_batch_size}
+
+    def load_model(self):
+        from protloc import runtime
+
+        runtime.select_backend()
+        runtime.quiet_tensorflow()
+        from protloc import models, predict
+
+        model = models.load_model(self.model_name)
+        names = models.class_names_of(model)
+        search, rule = (predict.homology_evidence(self.model_name, names, self.reference, self.fusion_file)
+                        if self.homology else (None, None))
+        return LoadedModel(model, names, search, rule)
+
+    def run_inference(self, batch: Sequence[sequences.ProteinRecord], model: LoadedModel, inference_args=None
+                      ) -> Iterable[PredictionResult]:
+        from protloc import predict
+
+        found = predict.predict_records(model.network, batch, homology=model.search, fusion=model.rule,
+                                        chunk_size=max(1, len(batch)))
+        for record, prediction in zip(batch, found):
+            yield PredictionResult(record, predict.format_row(prediction, model.class_names, model.search is not None))
+
+    def batch_elements_kwargs(self):
+        return self.batch_sizes
+
+    def share_model_across_processes(self) -> bool:
+        return False
+
+
+def read_records(readable: fileio.ReadableFile) -> Iterable[sequences.ProteinRecord]:
+    """Every record of one matched FASTA file (gzip read by its extension), unchecked."""
+    import codecs
+
+    with readable.open() as raw:
+        yield from sequences.read_fasta(codecs.getreader("utf-8")(raw, errors="replace"), validate=False,
+                                        name=readable.metadata.path)
+
+
+class CheckRecords(beam.DoFn):
+    """Passes good records on; a bad one raises :class:`protloc.sequences.SequenceError` naming it, or with
+    ``skip_invalid`` goes to the ``INVALID`` output as ``file<TAB>record<TAB>reason``."""
+
+    def __init__(self, skip_invalid: bool):
+        self.skip_invalid = skip_invalid
+
+    def process(self, element):
+        path, record = element
+        try:
+            sequences.check_record(record, path)
+        except sequences.SequenceError as error:
+            if not self.skip_invalid:
+                raise
+            name = record.id or f"record #{record.index + 1}"
+            yield beam.pvalue.TaggedOutput(INVALID, f"{path}\t{name}\t{error.problem}")
+            return
+        yield record
+
+
+def build(pipeline: beam.Pipeline, pattern: str, output: str, handler: ProtlocModelHandler, table_header: str,
+          skip_invalid: bool = False) -> None:
+    """Adds the prediction steps (module docstring) to ``pipeline``."""
+    records = (pipeline
+               | "Match" >> fileio.MatchFiles(pattern)
+               | "Open" >> fileio.ReadMatches()
+               | "Read" >> beam.FlatMap(lambda f: ((f.metadata.path, r) for r in read_records(f)))
+               | "Spread" >> beam.Reshuffle()
+               | "Check" >> beam.ParDo(CheckRecords(skip_invalid)).with_outputs(INVALID, main="good"))
+    (records.good
+     | "Predict" >> RunInference(handler)
+     | "Rows" >> beam.Map(lambda result: result.inference)
+     | "Write" >> beam.io.WriteToText(output, file_name_suffix=".tsv", header=table_header))
+    if skip_invalid:
+        (records[INVALID]
+         | "WriteInvalid" >> beam.io.WriteToText(f"{output}-{INVALID}", file_name_suffix=".tsv",
+                                                  header=DEAD_LETTER_HEADER))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m protloc.beam", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--input", required=True, help="glob of FASTA files (.gz read as gzip)")
+    parser.add_argument("--output", required=True, help="prefix of the TSV shards (PREFIX-00000-of-0000N.tsv)")
+    parser.add_argument("--model", default="pretrained", help="as protloc predict's --model (default: pretrained)")
+    parser.add_argument("--no-homology", action="store_true", help="the network alone")
+    parser.add_argument("--reference", help="labelled FASTA to search instead of the shipped reference")
+    parser.add_argument("--fusion", help="fusion parameters JSON")
+    parser.add_argument("--skip-invalid", action="store_true",
+                        help="send bad records to PREFIX-invalid-*.tsv instead of failing the run")
+    parser.add_argument("--verbose", action="store_true", help="keep Beam's own logs, tracebacks included")
+    parser.add_argument("--max-batch-size", type=int, default=2048,
+                        help="records per inference batch, one MMseqs2 search each (default: 2048)")
+    args, beam_args = parser.parse_known_args(argv)
+    from protloc import runtime
+
+    runtime.select_backend()
+    if not args.verbose:  # TensorFlow's start-up lines, and a failing worker's traceback logged by Beam
+        runtime.quiet_tensorflow()
+        logging.getLogger().setLevel(logging.ERROR)  # Beam's start-up notes go to the root logger
+        logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
+        if not any(arg.startswith("--default_sdk_harness_log_level") for arg in beam_args):
+            beam_args = [*beam_args, "--default_sdk_harness_log_level=ERROR"]  # worker processes' logs
+    from protloc import predict
+
+    handler = ProtlocModelHandler(args.model, not args.no_homology, args.reference, args.fusion,
+                                  max_batch_size=args.max_batch_size)
+    try:  # loaded here once so that a bad model, reference or fusion file fails before any worker starts
+        loaded = handler.load_model()
+        table_header = "\t".join(predict.header(loaded.class_names, loaded.search is not None))
+        with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
+            build(pipeline, args.input, args.output, handler, table_header, args.skip_invalid)
+    except Exception as error:  # noqa: BLE001  (a worker's failure comes back as whatever Beam re-raises)
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        print(f"protloc.beam: error: {lines[-1] if len(lines) > 1 and 'Traceback' in lines[0] else lines[0]}",
+              file=sys.stderr)
+        for partial in glob.glob(glob.escape(str(pathlib.Path(args.output).parent)) + "/beam-temp-*"):
+            shutil.rmtree(partial, ignore_errors=True)  # what the failed run left half-written
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""python -m protloc.beam: sharded, gzipped FASTA through the Beam pipeline on two local worker processes gives
+protloc predict's rows; bad records go to the dead-letter output or fail the run naming them."""
+import gzip
+
+import numpy as np
+import pytest
+
+from protloc import beam, pretrained, sequences
+from protloc.cli import main as protloc_main
+
+WORKERS = ["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"]
+
+
+def write_shards(directory, bad=False):
+    records = list(sequences.read_fasta(pretrained.EXAMPLES))
+    text = lambda chosen: "".join(f">{r.description}\n{r.sequence}\n" for r in chosen)  # noqa: E731
+    (directory / "a.fasta").write_text(text(records[:4]))
+    with gzip.open(directory / "b.fasta.gz", "wt") as handle:
+        handle.write(text(records[4:8]))
+    (directory / "c.fasta").write_text(text(records[8:]) + (">bad1 broken\nMK1LA\n" if bad else ""))
+    return records
+
+
+def rows_of(paths):
+    """The header (the same in every shard) and every shard's rows, sorted."""
+    shards = [[line.split("\t") for line in path.read_text().splitlines()] for path in sorted(paths)]
+    assert shards and all(shard[0] == shards[0][0] for shard in shards)
+    return shards[0][0], sorted(row for shard in shards for row in shard[1:])
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("shards")
+    write_shards(directory, bad=True)
+    return directory
+
+
+def test_two_workers_give_protloc_predicts_rows_and_a_dead_letter_for_the_bad_record(inputs, tmp_path):
+    out = tmp_path / "out" / "pred"
+    assert beam.main(["--input", str(inputs / "*.fasta*"), "--output", str(out), "--skip-invalid", *WORKERS]) == 0
+    header, rows = rows_of(out.parent.glob("pred-0*.tsv"))
+    whole = tmp_path / "whole.fasta"
+    whole.write_text("".join(f">{r.description}\n{r.sequence}\n" for r in sequences.read_fasta(pretrained.EXAMPLES)))
+    assert protloc_main(["predict", str(whole), "-o", str(tmp_path / "direct.tsv")]) == 0
+    direct_header, direct = rows_of([tmp_path / "direct.tsv"])
+    assert header == direct_header and "neighbour" in header and len(rows) == len(direct) == 11
+    first_probability = header.index("flags") + 1
+    for row, expected in zip(rows, direct):
+        assert row[:first_probability] == expected[:first_probability]
+        np.testing.assert_allclose(np.array(row[first_probability:], dtype=float),
+                                   np.array(expected[first_probability:], dtype=float), atol=1e-6)
+    dead = (out.parent / "pred-invalid-00000-of-00001.tsv").read_text().splitlines()
+    assert dead[0] == "file\trecord\treason"
+    assert dead[1:] == [f"{inputs / 'c.fasta'}\tbad1\tinvalid character '1' (allowed: the 20 standard residues, "
+                        f"B Z J X U O, any case, one trailing '*')"]
+
+
+def test_a_bad_record_without_skip_invalid_fails_the_run_naming_it(inputs, tmp_path, capsys):
+    out = tmp_path / "out" / "pred"
+    assert beam.main(["--input", str(inputs / "*.fasta*"), "--output", str(out), "--no-homology"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith(f"protloc.beam: error: {inputs / 'c.fasta'}, record 'bad1', position 3: invalid character")
+    assert not list(out.parent.glob("pred*")) and not list(out.parent.glob("beam-temp-*"))
+
+
+def test_a_missing_model_fails_before_the_pipeline_starts(inputs, tmp_path, capsys):
+    assert beam.main(["--input", str(inputs / "*.fasta*"), "--output", str(tmp_path / "p"),
+                      "--model", str(tmp_path / "none.keras")]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("protloc.beam: error: no model at ")

@@ -74,3 +74,36 @@ def test_fix_option_pins_values_and_rejects_unknown_names():
         fixed_hyperparameters(["model"])
     with pytest.raises(ValueError, match="fold must be 0-2"):
         ProtlocHyperModel(SPEC, folds=[3])
+
+
+def test_one_chief_and_two_workers_complete_a_two_trial_search_on_localhost(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code = ("import sys; from protloc import datasets; from tests.helpers import toy_spec; "
+            "datasets.register(toy_spec('toy-distributed', n_per_class=8)); from tuning import search; "
+            "sys.exit(search.main(sys.argv[1:]))")
+    argv = [sys.executable, "-c", code, "--tuner", "random", "--max-trials", "2", "--epochs", "1", "--fold", "0",
+            "--dataset", "toy-distributed", "--out", str(tmp_path / "search")]
+    environment = {**os.environ, "KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(port)}
+    processes = [subprocess.Popen(argv, cwd=REPO, env={**environment, "KERASTUNER_TUNER_ID": tuner_id},
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for tuner_id in ("chief", "tuner0", "tuner1")]
+    try:
+        outputs = [process.communicate(timeout=600) for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    assert [process.returncode for process in processes] == [0, 0, 0], [err[-2000:] for _, err in outputs]
+    best = json.loads((tmp_path / "search" / "best_hparams.json").read_text())
+    assert best["dataset"] == "toy-distributed" and best["folds"] == [0]
+    trials = (tmp_path / "search" / "trials.md").read_text()
+    assert trials.startswith("# Search trials (2;") and trials.count("| COMPLETED |") == 2
+    assert '"worker": "tuner0"' in outputs[1][0] and '"worker": "tuner1"' in outputs[2][0]

@@ -6,11 +6,17 @@
 The objective is the mean validation accuracy over the data set's training folds (or over one, with --fold). Re-running
 on the same --out resumes the search; a finished search runs no new trial. Writes DIR/best_hparams.json
 (for ``protloc train --config``) and DIR/trials.md.
+
+Distributed (keras-tuner's chief/worker mode): run the same command in several processes or on several hosts
+sharing --out, each with ``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT`` naming the chief's address and
+``KERASTUNER_TUNER_ID`` set to ``chief`` for one process (it runs no trial, hands trials out and writes the
+results when all are done) and to a unique name (``tuner0``, ``tuner1``, ...) for each worker.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import sys
 
@@ -39,10 +45,21 @@ def fixed_hyperparameters(assignments) -> keras_tuner.HyperParameters:
     return hp
 
 
+TUNER_ID_VARIABLE = "KERASTUNER_TUNER_ID"
+
+
+def distributed_worker() -> str | None:
+    """This process's tuner id when it is a worker of a distributed search (not the chief), else None."""
+    tuner_id = os.environ.get(TUNER_ID_VARIABLE)
+    return tuner_id if tuner_id and tuner_id != "chief" else None
+
+
 def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.DatasetSpec, folds=None, seed: int = 0,
                batch_size: int = pipeline.DEFAULT_BATCH_SIZE, hyperparameters=None, verbose=1, data_dir=None) -> dict:
     """Runs (or resumes) a search in ``out`` on ``spec``'s training split, validating on ``folds`` (default: all
-    of the spec's); returns the best run config (also written to best_hparams.json)."""
+    of the spec's); returns the best run config (also written to best_hparams.json). A distributed worker
+    (:func:`distributed_worker`) runs the chief's trials and returns ``{"worker": its id}``; the chief writes the
+    results."""
     out = pathlib.Path(out)
     hypermodel = ProtlocHyperModel(spec, folds, batch_size, seed, data_dir)
     options = dict(objective="val_accuracy", seed=seed, directory=str(out), project_name="tuner",
@@ -53,6 +70,8 @@ def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.Dat
     else:
         search = TUNERS[tuner](hypermodel, max_trials=max_trials, max_consecutive_failed_trials=3, **options)
         search.search(epochs=epochs, verbose=verbose)
+    if distributed_worker():
+        return {"worker": distributed_worker()}
     best_trial = search.oracle.get_best_trials(1)[0]
     best = {**run_config_of(best_trial.hyperparameters), "dataset": spec.name, "val_accuracy": best_trial.score,
             "folds": list(hypermodel.folds), "epochs": epochs, "tuner": tuner}

@@ -28,9 +28,7 @@ Writes benchmarks/results/speed.json and speed.md.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import gzip
-import multiprocessing
 import os
 import pathlib
 import random
@@ -42,7 +40,7 @@ import time
 
 import numpy as np
 
-from common import command, machine, write_results
+from common import command, in_fresh_process, machine, write_results
 from protloc import datasets, models, pipeline, predict, runtime, sequences, training
 from protloc.datasets import multiloc
 
@@ -58,18 +56,6 @@ MULTILOC_SAMPLE = "MultiLoc sample"
 """Input label: proteins sampled from MultiLoc (each with close relatives in the shipped reference)."""
 PROTEOMES_SAMPLE = "proteomes sample"
 """Input label: proteins sampled from --proteomes (mostly without labelled relatives)."""
-
-
-def add_to_environment(variables: dict) -> None:
-    """Sets ``variables`` in this process's environment (a child process's initializer)."""
-    os.environ.update(variables)
-
-
-def in_fresh_process(function, *args, environment: dict | None = None):
-    """``function(*args)`` in a new Python process whose environment is this one's plus ``environment``."""
-    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                                initializer=add_to_environment, initargs=(environment or {},)) as pool:
-        return pool.submit(function, *args).result()
 
 
 def training_throughput(bucketed: bool, steps: int, batch_size: int, directory: str) -> dict:

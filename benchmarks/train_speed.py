@@ -12,8 +12,11 @@ on this machine:
   50-epoch wall time is its first epoch plus 49 times the mean of the others. Its validation accuracy over epochs
   46-50 is read from benchmarks/results/learning-curve-rlstm-fold0.json (the same recipe, fold and seed, trained
   to 60 epochs by benchmarks/learning_curve.py).
-* new: ``protloc train --recipe fast --backend jax`` (warm-up + cosine from 3e-3 over 20 epochs, training
-  proteins cut to 600 residues with both termini kept, JAX with a persistent compilation cache), trained in full.
+* new: ``protloc train --recipe fast`` (see :data:`protloc.recipes.RECIPES`: warm-up + cosine schedule, its own
+  dropout, training proteins cut with both termini kept), on TensorFlow, trained in full.
+
+Before both, one training step of the R-LSTM is timed on each Keras backend (TensorFlow with protloc's thread
+layout, and JAX), in fresh processes, at three lengths: the measurement behind the choice of backend.
 
 Target: the new recipe's mean validation accuracy over its last 5 epochs at least the old one's (epochs 46-50),
 in at most 25% of its wall time. Writes benchmarks/results/train-speed.{json,md,png}.
@@ -29,13 +32,48 @@ import statistics
 import subprocess
 import sys
 
-from common import RESULTS, command, machine, write_results
-from protloc import training
+from common import RESULTS, command, in_fresh_process, machine, write_results
+from protloc import recipes, training
 
 OLD = {"recipe": "paper", "learning_rate": 1e-3, "epochs": 50, "backend": "tensorflow"}
 """The 50-epoch recipe of Table 1 and of the shipped model."""
-NEW = {"recipe": "fast", "backend": "jax"}
+NEW = {"recipe": "fast", "backend": "tensorflow"}
 LEARNING_CURVE = RESULTS / "learning-curve-rlstm-fold0.json"
+BACKEND_LENGTHS = (128, 384, 640)
+"""Protein lengths (residues) at which the two Keras backends' training steps are timed."""
+
+
+def step_seconds(lengths, steps: int = 10, batch_size: int = 32) -> dict:
+    """Wall seconds and CPU cores used per training step of the paper's R-LSTM on this process's Keras backend,
+    batch ``batch_size`` of random proteins of each length (after 2 warm-up steps, so compilation is excluded),
+    with protloc's thread layout (:func:`protloc.runtime.run_branches_in_parallel`)."""
+    import time
+
+    import numpy as np
+
+    from protloc import models, runtime
+
+    runtime.run_branches_in_parallel()
+    model = training.compile_model(models.build_model("rlstm", [str(i) for i in range(11)]), 1e-3)
+    rng = np.random.default_rng(0)
+    found = {}
+    for length in lengths:
+        tokens = {models.TOKENS: rng.integers(1, 21, size=(batch_size, length)).astype("int32")}
+        labels = rng.integers(0, 11, size=(batch_size,)).astype("int32")
+        for _ in range(2):
+            model.train_on_batch(tokens, labels)
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(steps):
+            model.train_on_batch(tokens, labels)
+        wall = time.perf_counter() - wall
+        found[str(length)] = {"seconds": wall / steps, "cores": (time.process_time() - cpu) / wall}
+    return found
+
+
+def backend_comparison(lengths=BACKEND_LENGTHS) -> dict:
+    """:func:`step_seconds` on TensorFlow and on JAX, each in a fresh process, one after the other."""
+    return {backend: in_fresh_process(step_seconds, list(lengths), environment={"KERAS_BACKEND": backend})
+            for backend in ("tensorflow", "jax")}
 
 
 def train_in_fresh_process(run_dir: pathlib.Path, fold: int, settings: dict, epochs: int | None = None) -> list[dict]:
@@ -64,6 +102,14 @@ def summary(old_rows: list[dict], new_rows: list[dict], old_curve: dict) -> dict
             "target_met": new_accuracy >= old_accuracy and new_seconds <= 0.25 * old_seconds}
 
 
+def new_label() -> str:
+    """One line describing the new recipe, from its definition."""
+    recipe = recipes.RECIPES[NEW["recipe"]]
+    dropout = f", dropout {recipe.dropout:g}" if recipe.dropout is not None else ""
+    return (f"{NEW['recipe']}: {NEW['backend']}, Adam warm-up + cosine from {recipe.learning_rate:g}, batch "
+            f"{recipe.batch_size}{dropout}, training proteins cut to {recipe.train_max_length}")
+
+
 def plot(results: dict, path: pathlib.Path) -> None:
     """Validation accuracy against wall time (minutes) for both recipes."""
     import matplotlib
@@ -80,7 +126,7 @@ def plot(results: dict, path: pathlib.Path) -> None:
         new.append((elapsed / 60, row["val_accuracy"]))
     figure, axis = plt.subplots(figsize=(7, 4.5))
     axis.plot(*zip(*old), label="old: TensorFlow, constant lr 1e-3, whole proteins (time extrapolated)")
-    axis.plot(*zip(*new), label="fast: JAX, warm-up + cosine from 3e-3, training proteins cut to 600")
+    axis.plot(*zip(*new), label=new_label())
     axis.axhline(found["old_val_accuracy_last5"], color="grey", linestyle=":", label="old, mean of epochs 46-50")
     axis.set_xlabel("training wall time (minutes, this machine)")
     axis.set_ylabel(f"validation accuracy (fold {results['fold']})")
@@ -100,13 +146,23 @@ def markdown(results: dict) -> str:
              f"{found['old_seconds'] / 60:.1f} min (first epoch {found['old_first_epoch_seconds']:.0f} s + 49 x "
              f"{statistics.mean(found['old_epoch_seconds']):.0f} s, from {results['old_epochs_timed']} epochs timed "
              f"here) | {found['old_val_accuracy_last5']:.3f} (learning-curve-rlstm-fold0.json, epochs 46-50) |",
-             f"| fast: JAX, warm-up + cosine from 3e-3, training proteins cut to 600 | {len(results['new_history'])} | "
+             f"| {new_label()} | {len(results['new_history'])} | "
              f"{found['new_seconds'] / 60:.1f} min | {found['new_val_accuracy_last5']:.3f} |", "",
              f"Wall-time ratio fast / old: **{found['time_ratio']:.2f}** (target <= 0.25 at no lower validation "
              f"accuracy: {verdict}).", "", "![validation accuracy against wall time](train-speed.png)", "",
              "| epoch | fast: validation accuracy | fast: epoch seconds |", "|---:|---:|---:|"]
     lines += [f"| {number} | {row['val_accuracy']:.3f} | {row['epoch_seconds']:.0f} |"
               for number, row in enumerate(results["new_history"], 1)]
+    lines += ["", "## Keras backend for CPU training", "",
+              "Seconds per training step (R-LSTM, batch 32 of random proteins of one length, after 2 warm-up steps; "
+              "each backend in a fresh process with protloc's thread layout), and the CPU cores each kept busy:", "",
+              "| length (residues) | TensorFlow | JAX | JAX / TensorFlow |", "|---:|---:|---:|---:|"]
+    backends = results["backends"]
+    for length, tf_step in backends["tensorflow"].items():
+        jax_step = backends["jax"][length]
+        lines.append(f"| {length} | {tf_step['seconds']:.3f} s ({tf_step['cores']:.1f} cores) | "
+                     f"{jax_step['seconds']:.3f} s ({jax_step['cores']:.1f} cores) | "
+                     f"{jax_step['seconds'] / tf_step['seconds']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -123,12 +179,13 @@ def main(argv=None) -> int:
         parser.error(f"{LEARNING_CURVE.name} is of fold {old_curve['fold']}, not {args.fold}")
     for name in ("old", "new"):
         shutil.rmtree(args.out / name, ignore_errors=True)  # both timed from scratch, in this run
+    backends = backend_comparison()
     old_rows = train_in_fresh_process(args.out / "old", args.fold, OLD, epochs=args.old_epochs)
     new_rows = train_in_fresh_process(args.out / "new", args.fold, NEW)
     results = {"command": command(), "machine": machine(), "fold": args.fold, "old_epochs_timed": args.old_epochs,
                "old_settings": OLD, "new_settings": NEW, "old_history": old_rows, "new_history": new_rows,
                "old_curve": [row["val_accuracy"] for row in old_curve["history"]],
-               "summary": summary(old_rows, new_rows, old_curve)}
+               "summary": summary(old_rows, new_rows, old_curve), "backends": backends}
     write_results("train-speed", results, markdown(results))
     plot(results, RESULTS / "train-speed.png")
     print(markdown(results))

@@ -1,7 +1,8 @@
 """Training with per-epoch checkpoints and resume, TensorBoard logs and seeds; writes a run directory.
 
 A run directory holds:
-    config.json            every setting of the run (data set, model, hyper-parameters, recipe, fold, seed)
+    config.json            every setting of the run (data set, model, hyper-parameters, recipe, fold, seed) and
+                           the Keras backend that trained it
     checkpoints/           epoch-NNN.keras after every epoch (model + optimizer state; the last 3 kept)
     history.csv            one row per epoch (loss, accuracy, val_* when a fold is held out, epoch_seconds)
     logs/                  TensorBoard (where TensorFlow is installed)
@@ -170,6 +171,7 @@ def read_config(run_dir) -> RunConfig:
     if not path.exists():
         raise FileNotFoundError(f"{run_dir} is not a protloc run directory (no config.json)")
     saved = json.loads(path.read_text())
+    saved.pop("backend", None)  # provenance, not a setting of the run
     if "recipe" not in saved:  # protloc 0.1: a constant learning rate on whole proteins, named by no recipe
         saved.update(recipe="paper", schedule="constant", train_max_length=1000)
     return RunConfig(**saved)
@@ -206,10 +208,11 @@ def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=(
 
 
 def _write_config(run_dir: pathlib.Path, config: RunConfig) -> None:
-    """Step 1: the run's config.json (a resumed run must be the same run)."""
+    """Step 1: the run's config.json (a resumed run must be the same run), with the Keras backend that trains it
+    (of the latest session, for a run resumed on another backend)."""
     if (run_dir / "config.json").exists() and not read_config(run_dir).same_run_as(config):
         raise ValueError(f"{run_dir} holds a different run (see its config.json); choose another --out")
-    files.write_json(run_dir / "config.json", dataclasses.asdict(config))
+    files.write_json(run_dir / "config.json", {**dataclasses.asdict(config), "backend": keras.backend.backend()})
 
 
 def _data(config: RunConfig, data_dir, initial_epoch: int):

@@ -350,3 +350,24 @@ def test_proteome_pool_reads_gzipped_proteomes_and_leaves_out_unusable_records(t
     assert sorted(record.sequence for record in pool) == ["MKVLA", "MSTNP*"]
     with pytest.raises(FileNotFoundError, match="no gzipped FASTA proteomes"):
         load_benchmark("speed").proteome_pool(tmp_path / "Bacteria" / "none")
+
+
+def test_train_speed_times_both_backends_in_fresh_processes_and_reports_the_comparison():
+    train_speed = load_benchmark("train_speed")
+    backends = train_speed.backend_comparison(lengths=(16,))
+    assert set(backends) == {"tensorflow", "jax"}
+    for found in backends.values():
+        assert found["16"]["seconds"] > 0 and found["16"]["cores"] > 0
+    history = [{"val_accuracy": 0.5 + 0.01 * epoch, "epoch_seconds": 30.0} for epoch in range(10)]
+    old_curve = {"summary": {"window_means": {"50": 0.55}}}
+    old_rows = [{"epoch_seconds": 50.0}, {"epoch_seconds": 80.0}, {"epoch_seconds": 82.0}]
+    found = train_speed.summary(old_rows, history, old_curve)
+    assert found["old_seconds"] == 50.0 + 49 * 81.0 and found["new_seconds"] == 300.0
+    assert found["new_val_accuracy_last5"] == pytest.approx(0.57) and found["target_met"]
+    results = {"command": "python benchmarks/train_speed.py", "machine": "2 CPU cores", "old_epochs_timed": 3,
+               "new_history": history, "summary": found, "backends": {
+                   "tensorflow": {"384": {"seconds": 0.25, "cores": 1.9}},
+                   "jax": {"384": {"seconds": 0.30, "cores": 1.5}}}}
+    report = train_speed.markdown(results)
+    assert "| 384 | 0.250 s (1.9 cores) | 0.300 s (1.5 cores) | 1.20 |" in report
+    assert "(target <= 0.25 at no lower validation accuracy: met)" in report

@@ -28,6 +28,7 @@ def test_run_directory_and_resume_without_repeating_epochs(tmp_path):
     saved = json.loads((run / "config.json").read_text())
     assert saved["hparams"]["lstm_units"] == 4 and saved["hparams"]["dropout"] == 0.5 and saved["dataset"] == TINY
     assert (saved["recipe"], saved["learning_rate"], saved["train_max_length"]) == ("paper", 2e-4, 1000)
+    assert saved["backend"] == "tensorflow" and training.read_config(run).recipe == "paper"
 
     # An "interrupted" run asked for 3 epochs: continues at epoch 2, never redoes epoch 1.
     training.train(run, tiny_config(epochs=3), verbose=0)
@@ -151,6 +152,7 @@ def test_train_runs_on_the_backend_it_is_given(backend, tmp_path):
     assert finished.returncode == 0, finished.stderr[-3000:]
     report = json.loads(finished.stdout.splitlines()[-1])
     assert report["code"] == 0 and report["backend"] == backend and (tmp_path / "run" / "model.keras").exists()
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["backend"] == backend
     if backend == "jax":
         assert report["cache"] == str(tmp_path / "cache" / "jax") and any((tmp_path / "cache" / "jax").iterdir())
 

@@ -63,3 +63,13 @@ def test_a_truncated_model_file_is_named_as_not_loadable(tmp_path):
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip().startswith(f"protloc predict: error: {cut} is not a loadable Keras model")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_plot_without_the_data_names_protloc_data_dir_at_once(tmp_path):
+    import os
+
+    environment = {k: v for k, v in os.environ.items() if k != "PROTLOC_DATA_DIR"}
+    result = run_protloc("plot", "confusion", "pretrained", "--out", str(tmp_path), env=environment, timeout=120)
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "set PROTLOC_DATA_DIR (or pass --data-dir)" in lines[0], result.stderr

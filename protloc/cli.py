@@ -67,11 +67,23 @@ def _run_config(args):
 
 
 def _train(args) -> None:
-    from protloc import training
+    from protloc import runtime, training
 
+    processes = None
+    if args.num_processes is not None or args.coordinator or args.process_id is not None:
+        if args.num_processes is None or not args.coordinator or args.process_id is None:
+            raise ValueError("a multi-process training needs --coordinator, --num-processes and --process-id")
+        processes = runtime.Processes(args.coordinator, args.num_processes, args.process_id)
     config = _run_config(args)
-    training.train(args.out, config, data_dir=args.data_dir, verbose="auto" if sys.stdout.isatty() else 2)
-    print(f"model written to {pathlib.Path(args.out) / 'model.keras'}")
+    if processes and config.batch_size % processes.count:
+        raise ValueError(f"--batch-size {config.batch_size} (the whole batch) must be divisible by --num-processes "
+                         f"{processes.count}")
+    if processes:
+        runtime.join_processes(processes)
+    training.train(args.out, config, data_dir=args.data_dir, verbose="auto" if sys.stdout.isatty() else 2,
+                   processes=processes)
+    if processes is None or processes.writes:
+        print(f"model written to {pathlib.Path(args.out) / 'model.keras'}")
 
 
 def _evaluate(args) -> None:
@@ -219,6 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, type=pathlib.Path, help="run directory")
     train.add_argument("--fold", type=int, help="hold out this training fold for validation (0 .. folds - 1)")
     train.add_argument("--seed", type=int, default=0, help="seed of weights, dropout and batch order")
+    distributed = train.add_argument_group(
+        "several processes or hosts (Keras distribution API on JAX: --backend jax; each process trains on its part "
+        "of every batch, process 0 writes the run directory; no validation during training)")
+    distributed.add_argument("--coordinator", metavar="HOST:PORT", help="address of process 0, reachable by all")
+    distributed.add_argument("--num-processes", type=int, help="processes in the training")
+    distributed.add_argument("--process-id", type=int, help="this process's number, 0 .. N - 1")
     _add_recipe_options(train)
     _add_data_options(train)
     _add_hparam_options(train)

@@ -43,11 +43,24 @@ class BucketedBatches(keras.utils.PyDataset):
         boundaries: bucket boundaries in residues, increasing; ``()`` puts every protein in one bucket padded to
             the longest (the unbucketed baseline).
         epoch: the epoch whose plan the first pass uses (a resumed run starts at its next epoch).
+        shard: ``(index, count)``: deliver only part ``index`` of ``count`` equal, contiguous parts of every batch
+            (each of ``count`` training processes takes its own part of the same global batches, so all see the
+            same number of steps and, at every step, the same padded length); ``batch_size`` must be divisible by
+            ``count``, and only full batches (a training plan) can be split. Default: whole batches.
     """
 
     def __init__(self, examples: Sequence[Example], batch_size: int = DEFAULT_BATCH_SIZE,
-                 shuffle_seed: int | None = None, boundaries=BUCKET_BOUNDARIES, epoch: int = 0):
+                 shuffle_seed: int | None = None, boundaries=BUCKET_BOUNDARIES, epoch: int = 0,
+                 shard: tuple[int, int] = (0, 1)):
         super().__init__()
+        index, count = shard
+        if count < 1 or not 0 <= index < count or batch_size % count:
+            raise ValueError(f"shard must be (index, count) with 0 <= index < count and batch_size divisible by "
+                             f"count; got {shard} for batch_size {batch_size}")
+        if count > 1 and shuffle_seed is None:
+            raise ValueError("only training batches (a shuffle_seed) can be sharded: evaluation batches are not "
+                             "all full")
+        self.shard = (int(index), int(count))
         examples = list(examples)
         if not examples:
             raise ValueError("no proteins to batch")
@@ -97,6 +110,8 @@ class BucketedBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index: int) -> tuple[dict, np.ndarray]:
         bucket, members = self.batches[index]
+        part, parts = self.shard
+        members = members[part * len(members) // parts:(part + 1) * len(members) // parts]
         length = self.padded_length[bucket]
         batch = {}
         for name, (dtype, trailing) in self.feature_specs.items():
@@ -131,10 +146,11 @@ class BucketedBatches(keras.utils.PyDataset):
 
 
 def batches(examples: Sequence[Example], batch_size: int = DEFAULT_BATCH_SIZE, shuffle_seed: int | None = None,
-            boundaries=BUCKET_BOUNDARIES, epoch: int = 0, as_tf_data: bool | None = None):
+            boundaries=BUCKET_BOUNDARIES, epoch: int = 0, as_tf_data: bool | None = None,
+            shard: tuple[int, int] = (0, 1)):
     """:class:`BucketedBatches` in the form the current Keras backend trains fastest from: a ``tf.data.Dataset``
     on TensorFlow (``as_tf_data`` None), the ``PyDataset`` itself on the other backends."""
-    planned = BucketedBatches(examples, batch_size, shuffle_seed, boundaries, epoch)
+    planned = BucketedBatches(examples, batch_size, shuffle_seed, boundaries, epoch, shard)
     if as_tf_data is None:
         as_tf_data = keras.backend.backend() == "tensorflow"
     return planned.as_tf_dataset() if as_tf_data else planned

@@ -2,6 +2,7 @@
 recurrent models (independent branches side by side, one core each)."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import pathlib
 import sys
@@ -62,6 +63,57 @@ def quiet_tensorflow() -> None:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+@dataclasses.dataclass(frozen=True)
+class Processes:
+    """This process's place in a multi-process (or multi-host) data-parallel training.
+
+    Attributes:
+        coordinator: ``HOST:PORT`` of process 0, which every process reaches.
+        count: processes in the training.
+        index: this process's number, 0 .. count - 1; process 0 writes the run directory.
+    """
+
+    coordinator: str
+    count: int
+    index: int
+
+    def __post_init__(self):
+        if self.count < 2 or not 0 <= self.index < self.count:
+            raise ValueError(f"a multi-process training needs at least 2 processes and a process id in 0-"
+                             f"{self.count - 1}; got {self.count} processes, id {self.index}")
+        host, _, port = self.coordinator.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"--coordinator must be HOST:PORT, got {self.coordinator!r}")
+
+    @property
+    def writes(self) -> bool:
+        """Whether this process writes the run directory (process 0 only)."""
+        return self.index == 0
+
+
+def join_processes(processes: Processes) -> None:
+    """Joins the data-parallel training ``processes`` describe, with Keras's distribution API on JAX: every
+    process's devices form one mesh, each process feeds its own part of every batch, gradients are averaged
+    across all, so the weights stay identical everywhere. On CPUs the processes exchange tensors through gloo.
+    Blocks until all processes have joined. Must run before JAX computes anything.
+
+    Raises:
+        ValueError: Keras does not run on JAX.
+    """
+    import keras
+
+    if keras.backend.backend() != "jax":
+        raise ValueError(f"multi-process training runs on Keras's JAX backend (--backend jax); this process runs "
+                         f"on {keras.backend.backend()}")
+    import jax
+
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    keras.distribution.initialize(job_addresses=processes.coordinator, num_processes=processes.count,
+                                  process_id=processes.index)
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=jax.devices(),
+                                                                         auto_shard_dataset=False))
 
 
 def run_branches_in_parallel(cores: int | None = None) -> bool:

@@ -13,17 +13,19 @@ Re-running on the same directory resumes after the last finished epoch; asking f
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import importlib.util
 import json
 import pathlib
 import re
+import tempfile
 import time
 
 import keras
 
-from protloc import datasets, files, models, pipeline, sequences
+from protloc import datasets, files, models, pipeline, runtime, sequences
 from protloc.recipes import DEFAULT_RECIPE, PAPER_LEARNING_RATE, RECIPES, SCHEDULES
 
 CHECKPOINTS_KEPT = 3
@@ -177,7 +179,8 @@ def read_config(run_dir) -> RunConfig:
     return RunConfig(**saved)
 
 
-def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=()) -> keras.Model:
+def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=(),
+          processes: runtime.Processes | None = None) -> keras.Model:
     """Trains (or resumes) the run in ``run_dir``.
 
     Args:
@@ -187,42 +190,55 @@ def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=(
             training split is read: without ``config.fold`` for training, ``config.fold`` for validation.
         verbose: Keras progress output.
         callbacks: further Keras callbacks for ``fit``, run after the checkpoint and history ones.
+        processes: this process's place in a multi-process training that :func:`protloc.runtime.join_processes`
+            has joined: each process trains on its part of every batch (``config.batch_size`` is the whole
+            batch), process 0 alone writes the run directory, and no validation runs during training (score the
+            held-out fold afterwards with ``protloc evaluate RUN --split validation``).
 
     Returns:
         the trained model (also saved as ``run_dir/model.keras``, which is left as it is, modification time
         included, when the run had no epoch left to train).
     """
     run_dir = pathlib.Path(run_dir)
-    _write_config(run_dir, config)
+    writes = processes is None or processes.writes
+    _write_config(run_dir, config, writes)
     keras.utils.set_random_seed(config.seed)
     initial_epoch = finished_epochs(run_dir)
-    train_batches, validation_batches = _data(config, data_dir, initial_epoch)
+    train_batches, validation_batches = _data(config, data_dir, initial_epoch, processes)
     model = _model(run_dir, config, initial_epoch, len(train_batches))
-    if initial_epoch < config.epochs:
-        model.fit(train_batches, validation_data=validation_batches, epochs=config.epochs,
-                  initial_epoch=initial_epoch, callbacks=_callbacks(run_dir, callbacks), verbose=verbose,
-                  shuffle=False)
-    if initial_epoch < config.epochs or not (run_dir / "model.keras").exists():
-        files.save_model(model, run_dir / "model.keras")  # untouched when nothing was trained: its time says when
+    with contextlib.ExitStack() as stack:
+        # The other processes of a multi-process training save too (reading the weights is a collective step that
+        # every process must take), into a scratch directory dropped at the end.
+        out = run_dir if writes else pathlib.Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        if initial_epoch < config.epochs:
+            model.fit(train_batches, validation_data=validation_batches, epochs=config.epochs,
+                      initial_epoch=initial_epoch, callbacks=_callbacks(out, callbacks),
+                      verbose=verbose if writes else 0, shuffle=False)
+        if initial_epoch < config.epochs or not (run_dir / "model.keras").exists():
+            files.save_model(model, out / "model.keras")  # untouched when nothing was trained: its time says when
     return model
 
 
-def _write_config(run_dir: pathlib.Path, config: RunConfig) -> None:
+def _write_config(run_dir: pathlib.Path, config: RunConfig, writes: bool = True) -> None:
     """Step 1: the run's config.json (a resumed run must be the same run), with the Keras backend that trains it
-    (of the latest session, for a run resumed on another backend)."""
+    (of the latest session, for a run resumed on another backend); only checked when this process does not
+    write the run directory."""
     if (run_dir / "config.json").exists() and not read_config(run_dir).same_run_as(config):
         raise ValueError(f"{run_dir} holds a different run (see its config.json); choose another --out")
-    files.write_json(run_dir / "config.json", {**dataclasses.asdict(config), "backend": keras.backend.backend()})
+    if writes:
+        files.write_json(run_dir / "config.json", {**dataclasses.asdict(config), "backend": keras.backend.backend()})
 
 
-def _data(config: RunConfig, data_dir, initial_epoch: int):
+def _data(config: RunConfig, data_dir, initial_epoch: int, processes: runtime.Processes | None = None):
     """Step 2: training batches (proteins cut to ``train_max_length``, shuffled, at the plan of
-    ``initial_epoch``) and validation batches of whole proteins (or None)."""
+    ``initial_epoch``; this process's part of each, in a multi-process training) and validation batches of whole
+    proteins (or None: no fold held out, or several processes)."""
     spec = config.spec
     train_examples = [truncated(example, config.train_max_length)
                       for example in spec.examples("train", spec.folds_except(config.fold), data_dir)]
-    train_batches = pipeline.batches(train_examples, config.batch_size, config.seed, epoch=initial_epoch)
-    if config.fold is None:
+    shard = (processes.index, processes.count) if processes else (0, 1)
+    train_batches = pipeline.batches(train_examples, config.batch_size, config.seed, epoch=initial_epoch, shard=shard)
+    if config.fold is None or processes is not None:
         return train_batches, None
     return train_batches, pipeline.batches(spec.examples("train", [config.fold], data_dir), config.batch_size)
 

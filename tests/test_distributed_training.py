@@ -1,0 +1,95 @@
+"""Training on two processes (Keras distribution API on JAX, 127.0.0.1): one run directory written by process 0,
+identical weights in both processes, resume; and the command line's checks of the options."""
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from protloc import runtime, training
+from protloc.cli import main
+from tests.helpers import REPO
+
+PROCESS = """
+import json, sys
+from protloc import runtime
+runtime.select_backend("jax")
+import numpy as np
+from protloc import datasets, training
+from tests.helpers import SMALL, toy_spec
+datasets.register(toy_spec("toy-processes", n_per_class=16))
+processes = runtime.Processes(sys.argv[1], 2, int(sys.argv[2]))
+runtime.join_processes(processes)
+config = training.RunConfig(model="rlstm", hparams=SMALL, learning_rate=1e-3, epochs=int(sys.argv[4]), batch_size=8,
+                            fold=0, dataset="toy-processes")
+model = training.train(sys.argv[3], config, verbose=0, processes=processes)
+print(json.dumps({"weights": float(sum(np.abs(w).astype(np.float64).sum() for w in model.get_weights()))}))
+"""
+
+
+def train_on_two_processes(run_dir, epochs):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(REPO)}
+    environment.pop("KERAS_BACKEND", None)
+    started = [subprocess.Popen([sys.executable, "-c", PROCESS, f"127.0.0.1:{port}", str(index), str(run_dir),
+                                 str(epochs)], cwd=REPO, env=environment, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for index in (0, 1)]
+    try:
+        outputs = [process.communicate(timeout=600) for process in started]
+    finally:
+        for process in started:
+            process.kill()
+    assert [process.returncode for process in started] == [0, 0], [err[-3000:] for _, err in outputs]
+    return [json.loads(out.splitlines()[-1])["weights"] for out, _ in outputs]
+
+
+def test_two_processes_train_one_run_with_identical_weights_and_resume(tmp_path):
+    pytest.importorskip("jax")
+    run = tmp_path / "run"
+    first = train_on_two_processes(run, 1)
+    assert first[0] == pytest.approx(first[1], rel=1e-6)
+    history = training.read_history(run)
+    assert len(history) == 1 and history[0].get("val_accuracy") is None  # one epoch, no validation while training
+    assert [p.name for p in (run / "checkpoints").iterdir()] == ["epoch-001.keras"]
+    assert json.loads((run / "config.json").read_text())["backend"] == "jax"
+    resumed = train_on_two_processes(run, 2)
+    assert resumed[0] == pytest.approx(resumed[1], rel=1e-6) and resumed[0] != pytest.approx(first[0], rel=1e-9)
+    assert [row["epoch"] for row in training.read_history(run)] == [0, 1]
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["epoch-001.keras", "epoch-002.keras"]
+
+
+def test_batches_of_the_processes_partition_the_whole_batches():
+    from protloc import pipeline
+    from tests.helpers import toy_spec
+
+    examples = list(toy_spec("toy-shards", n_per_class=10).examples("train"))
+    whole = pipeline.BucketedBatches(examples, 8, shuffle_seed=3)
+    parts = [pipeline.BucketedBatches(examples, 8, shuffle_seed=3, shard=(index, 2)) for index in (0, 1)]
+    assert len(parts[0]) == len(parts[1]) == len(whole)
+    for step in range(len(whole)):
+        features, labels = whole[step]
+        shards = [part[step] for part in parts]
+        assert shards[0][0]["tokens"].shape == shards[1][0]["tokens"].shape == (4, features["tokens"].shape[1])
+        np.testing.assert_array_equal(np.concatenate([s[0]["tokens"] for s in shards]), features["tokens"])
+        np.testing.assert_array_equal(np.concatenate([s[1] for s in shards]), labels)
+    with pytest.raises(ValueError, match="batch_size divisible by count"):
+        pipeline.BucketedBatches(examples, 7, shuffle_seed=3, shard=(0, 2))
+    with pytest.raises(ValueError, match="only training batches"):
+        pipeline.BucketedBatches(examples, 8, shard=(0, 2))
+
+
+def test_the_command_line_checks_the_process_options(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path / "r"), "--num-processes", "2"]) == 2
+    assert "needs --coordinator, --num-processes and --process-id" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "r"), "--coordinator", "127.0.0.1:1", "--num-processes", "2",
+                 "--process-id", "0", "--batch-size", "7"]) == 2
+    assert "must be divisible by --num-processes 2" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="process id in 0-1"):
+        runtime.Processes("127.0.0.1:1", 2, 2)
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        runtime.Processes("localhost", 2, 0)

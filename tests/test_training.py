@@ -99,10 +99,12 @@ def test_config_of_an_older_run_with_the_learning_rate_among_hparams_is_the_same
 
 def test_recipes_fill_in_what_is_not_given_and_a_cosine_run_cannot_be_extended():
     fast, paper = training.RunConfig(recipe="fast"), training.RunConfig(epochs=10)
-    assert (fast.epochs, fast.learning_rate, fast.schedule, fast.train_max_length) == (20, 3e-3, "warmup_cosine", 600)
+    assert (fast.epochs, fast.learning_rate, fast.schedule, fast.train_max_length) == (30, 3e-3, "warmup_cosine", 400)
+    assert fast.hparams["dropout"] == 0.25 and paper.hparams["dropout"] == 0.5  # the recipe's, the paper's
+    assert training.RunConfig(recipe="fast", hparams={"dropout": 0.4}).hparams["dropout"] == 0.4  # a run's own
     assert (paper.epochs, paper.learning_rate, paper.schedule, paper.train_max_length) == (10, 2e-4, "constant", 1000)
     assert paper.same_run_as(training.RunConfig(recipe="paper", epochs=30))
-    assert not fast.same_run_as(training.RunConfig(recipe="fast", epochs=30))
+    assert not fast.same_run_as(training.RunConfig(recipe="fast", epochs=40))
     with pytest.raises(ValueError, match="unknown recipe 'quick'; choose from paper, fast"):
         training.RunConfig(recipe="quick")
     with pytest.raises(ValueError, match="unknown schedule 'linear'"):

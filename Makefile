@@ -31,9 +31,16 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/tuner_search.py --tuner random --max-trials 5 --epochs 4 --fold 0 --fix model=rlstm --fix lstm_units=128 --retrain-epochs 20 --out runs/tuning
 	bash benchmarks/smoke_multiloc.sh 5
 	# homology.md and the shipped reference + fusion files: fusion fitted on training fold 0 held out
-	$(BIN)/protloc train --backend jax --recipe fast --fold 0 --seed 0 --out runs/fusion/rlstm-fold0
+	$(BIN)/protloc train --backend jax --recipe fast --epochs 20 --train-max-length 600 --dropout 0.5 --fold 0 --seed 0 --out runs/fusion/rlstm-fold0
 	$(BIN)/python benchmarks/homology.py --fold-run runs/fusion/rlstm-fold0 --ship
-	$(BIN)/python benchmarks/train_speed.py --fold 0 --old-epochs 4
+	# recipe-trials.md: the trials behind the fast recipe (each a protloc train run with fold 0 held out)
+	$(BIN)/protloc train --out runs/explore/d25-lr3e3-e16 --fold 0 --recipe fast --backend jax --dropout 0.25 --epochs 16 --train-max-length 600
+	$(BIN)/protloc train --out runs/explore/d10-lr3e3-e20 --fold 0 --recipe fast --backend jax --dropout 0.1 --epochs 20 --train-max-length 600
+	$(BIN)/protloc train --out runs/explore/tf-d25-e24 --fold 0 --recipe fast --backend tensorflow --dropout 0.25 --epochs 24 --train-max-length 600
+	$(BIN)/protloc train --out runs/explore/tf-d25-c400-e30 --fold 0 --recipe fast --backend tensorflow --dropout 0.25 --train-max-length 400 --epochs 30
+	$(BIN)/python benchmarks/recipe_trials.py runs/explore/d25-lr3e3-e16:jax runs/explore/d10-lr3e3-e20:jax runs/explore/tf-d25-e24:tensorflow runs/explore/tf-d25-c400-e30:tensorflow
+	$(BIN)/python benchmarks/train_speed.py --fold 0 --old-epochs 3
+	$(BIN)/python benchmarks/beam_speed.py --proteins 20000 --shards 4
 
 clean:
 	rm -rf $(VENV) build *.egg-info

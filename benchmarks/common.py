@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import pathlib
 import platform
+import random
 import shlex
 import shutil
 import sys
@@ -33,6 +34,20 @@ def in_fresh_process(function, *args, environment: dict | None = None):
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def sample_fasta(paths: list[pathlib.Path], count: int, pool) -> None:
+    """Writes ``count`` proteins sampled with replacement (seed 0) from ``pool`` (records with ``id`` and
+    ``sequence``), dealt round-robin over the FASTA files ``paths`` (shards of one input)."""
+    rng = random.Random(0)
+    handles = [open(path, "w") for path in paths]
+    try:
+        for index in range(count):
+            record = rng.choice(pool)
+            handles[index % len(handles)].write(f">S{index}_{record.id}\n{record.sequence}\n")
+    finally:
+        for handle in handles:
+            handle.close()
 
 
 def command() -> str:

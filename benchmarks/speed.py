@@ -31,7 +31,6 @@ import argparse
 import gzip
 import os
 import pathlib
-import random
 import shlex
 import subprocess
 import sys
@@ -40,7 +39,7 @@ import time
 
 import numpy as np
 
-from common import command, in_fresh_process, machine, write_results
+from common import command, in_fresh_process, machine, sample_fasta, write_results
 from protloc import datasets, models, pipeline, predict, runtime, sequences, training
 from protloc.datasets import multiloc
 
@@ -94,15 +93,6 @@ def summarize_training(rounds: list[dict]) -> dict:
         values = [r[numerator]["proteins_per_s"] / r[denominator]["proteins_per_s"] for r in rounds]
         summary[ratio] = {"median": float(np.median(values)), "min": min(values), "max": max(values)}
     return summary
-
-
-def proteome_fasta(path: pathlib.Path, count: int, pool: list[sequences.ProteinRecord]) -> None:
-    """Writes ``count`` proteins sampled with replacement (seed 0) from ``pool``."""
-    rng = random.Random(0)
-    with open(path, "w") as out:
-        for index in range(count):
-            record = rng.choice(pool)
-            out.write(f">S{index}_{record.id}\n{record.sequence}\n")
 
 
 def proteome_pool(directory: pathlib.Path) -> list[sequences.ProteinRecord]:
@@ -218,7 +208,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         for count in sorted({args.proteins // 4, args.proteins}):
             fasta = pathlib.Path(scratch) / f"proteome-{count}.fasta"
-            proteome_fasta(fasta, count, pool)
+            sample_fasta([fasta], count, pool)
             alone = ["--no-homology"]
             runs = [("single, network alone", args.model, None, alone), ("single, with homology", args.model, None, ())]
             if count == args.proteins:
@@ -237,7 +227,7 @@ def main(argv=None) -> int:
 
         if args.proteomes:
             fasta = pathlib.Path(scratch) / "proteomes.fasta"
-            proteome_fasta(fasta, args.proteins, proteome_pool(args.proteomes))
+            sample_fasta([fasta], args.proteins, proteome_pool(args.proteomes))
             for label, options in (("single, network alone", ["--no-homology"]), ("single, with homology", [])):
                 inference.append({"input": PROTEOMES_SAMPLE, "model": f"{label} ({args.model})",
                                   "members": members[args.model], "proteins": args.proteins,

@@ -371,3 +371,27 @@ def test_train_speed_times_both_backends_in_fresh_processes_and_reports_the_comp
     report = train_speed.markdown(results)
     assert "| 384 | 0.250 s (1.9 cores) | 0.300 s (1.5 cores) | 1.20 |" in report
     assert "(target <= 0.25 at no lower validation accuracy: met)" in report
+
+
+def test_beam_speed_report_gives_the_worker_speed_up_the_overhead_and_the_uniprot_estimate():
+    beam_speed = load_benchmark("beam_speed")
+    results = {"command": "python benchmarks/beam_speed.py", "machine": "2 CPU cores", "cores": 2, "proteins": 1000,
+               "shards": 4, "homology": True, "model": "pretrained", "core_hour_price": 0.04,
+               "runs": [{"run": "protloc predict", "seconds": 5.0}, {"run": "beam, 1 worker", "seconds": 10.0},
+                        {"run": "beam, 2 workers", "seconds": 8.0}]}
+    report = beam_speed.markdown(results)
+    assert "| beam, 2 workers | 8.0 | 125.0 |" in report
+    assert "2 workers / 1 worker: **1.25x** the speed. Beam with 1 worker takes 2.00x the wall time" in report
+    # 100 proteins/s per core: 250e6 / 100 / 3600 = 694 core-hours; $0.04 * 1e6 / 100 / 3600 = $0.11 per million
+    assert "100.0 proteins/s per core: 694 core-hours" in report and "about $0.11 per million proteins" in report
+
+
+def test_sample_fasta_deals_the_proteins_over_the_shards(tmp_path):
+    sample_fasta = load_benchmark("common").sample_fasta
+    pool = [sequences.ProteinRecord(f"P{i}", f"P{i}", "MKV" * (i + 1), i) for i in range(5)]
+    shards = [tmp_path / f"s{i}.fasta" for i in range(3)]
+    sample_fasta(shards, 7, pool)
+    counts = [path.read_text().count(">") for path in shards]
+    assert counts == [3, 2, 2]
+    names = [line for path in shards for line in path.read_text().splitlines() if line.startswith(">")]
+    assert sorted(int(name[2:].split("_")[0]) for name in names) == list(range(7))

@@ -1,0 +1,118 @@
+"""Prediction with Apache Beam against ``protloc predict``, on the same input, in one run on one machine.
+
+Usage:
+    python benchmarks/beam_speed.py [--proteins 20000] [--shards 4] [--model pretrained] [--no-homology]
+                                    [--core-hour-price 0.04]
+
+Input: --proteins sampled (with replacement, seed 0) from all of MultiLoc, dealt over --shards FASTA files.
+Timed, each a fresh process, one after the other: ``protloc predict`` of the whole input (one file), then
+``python -m protloc.beam`` over the shards with the DirectRunner's multi-processing mode and 1, then 2, worker
+processes. Reports proteins/s, the 2-worker / 1-worker speed-up, Beam's overhead against ``protloc predict``,
+and from the measured rate per core an estimate for UniProtKB (250 million proteins): core-hours, and the cost
+per million proteins at --core-hour-price (US dollars per core-hour: an assumption, stated in the report).
+Writes benchmarks/results/beam-speed.{json,md}.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+from common import command, machine, sample_fasta, write_results
+from protloc import runtime, sequences
+from protloc.datasets import multiloc
+
+UNIPROT_PROTEINS = 250e6
+"""Proteins in UniProtKB (order of magnitude, 2025)."""
+
+
+def timed(argv: list[str]) -> float:
+    """Wall seconds of a command, which must succeed."""
+    start = time.perf_counter()
+    finished = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - start
+    if finished.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed: {finished.stderr[-2000:]}")
+    return seconds
+
+
+def count_rows(pattern: str) -> int:
+    """Data rows (header excluded) of the TSV shards matching ``pattern``."""
+    return sum(len(path.read_text().splitlines()) - 1 for path in pathlib.Path(pattern).parent.glob(
+        pathlib.Path(pattern).name))
+
+
+def markdown(results: dict) -> str:
+    rows = results["runs"]
+    lines = ["# Prediction with Apache Beam", "", f"Command: `{results['command']}`  ",
+             f"Machine: {results['machine']} ({results['cores']} cores usable)", "",
+             f"{results['proteins']} proteins sampled from MultiLoc in {results['shards']} FASTA shards; "
+             f"homology {'on' if results['homology'] else 'off'}; each row a fresh process.", "",
+             "| run | wall time (s) | proteins/s |", "|---|---:|---:|"]
+    for row in rows:
+        lines.append(f"| {row['run']} | {row['seconds']:.1f} | {results['proteins'] / row['seconds']:.1f} |")
+    by_name = {row["run"]: row["seconds"] for row in rows}
+    one, two, direct = by_name["beam, 1 worker"], by_name["beam, 2 workers"], by_name["protloc predict"]
+    per_core = results["proteins"] / direct / results["cores"]
+    core_hours = UNIPROT_PROTEINS / per_core / 3600
+    price = results["core_hour_price"]
+    lines += ["", f"2 workers / 1 worker: **{one / two:.2f}x** the speed. Beam with 1 worker takes "
+              f"{one / direct:.2f}x the wall time of `protloc predict` on the same proteins.", "",
+              f"Estimate for UniProtKB ({UNIPROT_PROTEINS / 1e6:.0f} million proteins) from `protloc predict`'s rate "
+              f"here, {per_core:.1f} proteins/s per core: {core_hours:,.0f} core-hours "
+              f"({core_hours / 1000:,.0f} hours on 1,000 cores), about ${price * 1e6 / per_core / 3600:.2f} per "
+              f"million proteins at an assumed ${price:g} per core-hour (Beam's overhead and the runner's own costs "
+              f"not included)."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--proteins", type=int, default=20000)
+    parser.add_argument("--shards", type=int, default=4)
+    parser.add_argument("--model", default="pretrained")
+    parser.add_argument("--no-homology", action="store_true")
+    parser.add_argument("--core-hour-price", type=float, default=0.04,
+                        help="US dollars per core-hour for the cost estimate (an assumption; default 0.04)")
+    parser.add_argument("--data-dir", help="MultiLoc FASTA directory (default $PROTLOC_DATA_DIR)")
+    args = parser.parse_args(argv)
+    directory = args.data_dir or os.environ.get("PROTLOC_DATA_DIR")
+    if not directory or not pathlib.Path(directory).is_dir():
+        parser.error(f"the MultiLoc FASTA directory (--data-dir or $PROTLOC_DATA_DIR) is needed; got {directory!r}")
+    if args.proteins < 1 or args.shards < 1:
+        parser.error("--proteins and --shards must be at least 1")
+    pool = [r for file in multiloc.FILE_OF_CLASS.values() for r in sequences.read_fasta(pathlib.Path(directory) / file)]
+    homology = [] if not args.no_homology else ["--no-homology"]
+    runs = []
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = pathlib.Path(scratch)
+        shards = [scratch / f"in-{index}.fasta" for index in range(args.shards)]
+        sample_fasta(shards, args.proteins, pool)
+        whole = scratch / "whole.fasta"
+        whole.write_text("".join(path.read_text() for path in shards))
+        seconds = timed([sys.executable, "-m", "protloc.cli", "predict", str(whole), "-o", str(scratch / "direct.tsv"),
+                         "--model", args.model, *homology])
+        runs.append({"run": "protloc predict", "seconds": seconds})
+        for workers in (1, 2):
+            prefix = scratch / f"beam{workers}" / "pred"
+            seconds = timed([sys.executable, "-m", "protloc.beam", "--input", str(scratch / "in-*.fasta"),
+                             "--output", str(prefix), "--model", args.model, *homology,
+                             "--direct_num_workers", str(workers), "--direct_running_mode", "multi_processing"])
+            found = count_rows(f"{prefix}-0*.tsv")
+            if found != args.proteins:
+                raise RuntimeError(f"Beam with {workers} worker(s) wrote {found} rows for {args.proteins} proteins")
+            runs.append({"run": f"beam, {workers} worker{'s' if workers > 1 else ''}", "seconds": seconds})
+    results = {"command": command(), "machine": machine(), "cores": runtime.usable_cores(), "proteins": args.proteins,
+               "shards": args.shards, "homology": not args.no_homology, "model": args.model,
+               "core_hour_price": args.core_hour_price, "runs": runs}
+    write_results("beam-speed", results, markdown(results))
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

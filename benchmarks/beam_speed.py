@@ -64,7 +64,7 @@ def markdown(results: dict) -> str:
               f"{one / direct:.2f}x the wall time of `protloc predict` on the same proteins.", "",
               f"Estimate for UniProtKB ({UNIPROT_PROTEINS / 1e6:.0f} million proteins) from `protloc predict`'s rate "
               f"here, {per_core:.1f} proteins/s per core: {core_hours:,.0f} core-hours "
-              f"({core_hours / 1000:,.0f} hours on 1,000 cores), about ${price * 1e6 / per_core / 3600:.2f} per "
+              f"({core_hours / 1000:,.1f} hours on 1,000 cores), about ${price * 1e6 / per_core / 3600:.2f} per "
               f"million proteins at an assumed ${price:g} per core-hour (Beam's overhead and the runner's own costs "
               f"not included)."]
     return "\n".join(lines) + "\n"

@@ -3,8 +3,8 @@
 Usage:
     python benchmarks/recipe_trials.py RUN_DIR[:BACKEND] ... [--results recipe-trials]
 
-For each run: the command that reproduces it (from its config.json), epochs, the median and the total of its
-epoch wall times, and its validation accuracy (mean of the last 5 epochs, and the best epoch). ``:BACKEND`` names
+For each run: the command that reproduces it (from its config.json), epochs (those finished, where a run was
+stopped before its planned number), the median and the total of its epoch wall times, and its validation accuracy (mean of the last 5 epochs, and the best epoch). ``:BACKEND`` names
 the Keras backend of a run whose config.json does not record one (runs of protloc before it did). Epoch times of
 runs trained while the machine did other work are inflated; the median is the steadier figure, and
 benchmarks/train_speed.py is the clean side-by-side measurement. Writes benchmarks/results/NAME.{json,md}.
@@ -38,6 +38,7 @@ def trial(run_dir: pathlib.Path, backend: str | None = None) -> dict:
             *(f"--{name.replace('_', '-')} {value}" for name, value in changed.items())]
     validation = [row["val_accuracy"] for row in rows]
     return {"run": str(run_dir), "command": " ".join(argv), "backend": backend, "epochs": len(rows),
+            "planned_epochs": config.epochs,
             "batch_size": config.batch_size, "learning_rate": config.learning_rate,
             "train_max_length": config.train_max_length, "dropout": config.hparams["dropout"],
             "median_epoch_seconds": statistics.median(seconds), "total_minutes": sum(seconds) / 60,
@@ -50,7 +51,9 @@ def markdown(results: dict) -> str:
              "", "| run | backend | epochs | batch | peak lr | length cap | dropout | median epoch (s) | total (min) | "
              "validation, last 5 | best (epoch) |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for found in results["trials"]:
-        lines.append(f"| {pathlib.Path(found['run']).name} | {found['backend']} | {found['epochs']} | "
+        epochs = found["epochs"] if found["epochs"] == found["planned_epochs"] else (
+            f"{found['epochs']} of {found['planned_epochs']} (stopped)")
+        lines.append(f"| {pathlib.Path(found['run']).name} | {found['backend']} | {epochs} | "
                      f"{found['batch_size']} | {found['learning_rate']:g} | {found['train_max_length']} | "
                      f"{found['dropout']:g} | {found['median_epoch_seconds']:.0f} | {found['total_minutes']:.1f} | "
                      f"{found['val_accuracy_last5']:.3f} | {found['best_val_accuracy']:.3f} ({found['best_epoch']}) |")

@@ -81,7 +81,7 @@ def _train(args) -> None:
     if processes:
         runtime.join_processes(processes)
     training.train(args.out, config, data_dir=args.data_dir, verbose="auto" if sys.stdout.isatty() else 2,
-                   processes=processes)
+                   processes=processes, strategy=None if processes else runtime.tensorflow_strategy())
     if processes is None or processes.writes:
         print(f"model written to {pathlib.Path(args.out) / 'model.keras'}")
 

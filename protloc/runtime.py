@@ -116,6 +116,23 @@ def join_processes(processes: Processes) -> None:
                                                                          auto_shard_dataset=False))
 
 
+def tensorflow_strategy(devices: list[str] | None = None):
+    """``tf.distribute.MirroredStrategy`` over ``devices`` (default: every local GPU) when there are several, else
+    None: on one device, or on the CPUs of one machine, a strategy adds only overhead. TensorFlow backend only.
+
+    Args:
+        devices: TensorFlow device names, e.g. ``["/gpu:0", "/gpu:1"]``.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return None
+    import tensorflow as tf
+
+    devices = devices if devices is not None else [device.name for device in tf.config.list_logical_devices("GPU")]
+    return tf.distribute.MirroredStrategy(devices) if len(devices) > 1 else None
+
+
 def run_branches_in_parallel(cores: int | None = None) -> bool:
     """Gives every independent op its own core instead of splitting each small matrix product over all cores.
 

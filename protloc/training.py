@@ -180,7 +180,7 @@ def read_config(run_dir) -> RunConfig:
 
 
 def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=(),
-          processes: runtime.Processes | None = None) -> keras.Model:
+          processes: runtime.Processes | None = None, strategy=None) -> keras.Model:
     """Trains (or resumes) the run in ``run_dir``.
 
     Args:
@@ -194,6 +194,9 @@ def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=(
             has joined: each process trains on its part of every batch (``config.batch_size`` is the whole
             batch), process 0 alone writes the run directory, and no validation runs during training (score the
             held-out fold afterwards with ``protloc evaluate RUN --split validation``).
+        strategy: on TensorFlow, a ``tf.distribute`` strategy to train under (e.g. from
+            :func:`protloc.runtime.tensorflow_strategy`: ``MirroredStrategy`` over several local GPUs); each batch
+            is split between its replicas.
 
     Returns:
         the trained model (also saved as ``run_dir/model.keras``, which is left as it is, modification time
@@ -205,7 +208,7 @@ def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=(
     keras.utils.set_random_seed(config.seed)
     initial_epoch = finished_epochs(run_dir)
     train_batches, validation_batches = _data(config, data_dir, initial_epoch, processes)
-    model = _model(run_dir, config, initial_epoch, len(train_batches))
+    model = _model(run_dir, config, initial_epoch, len(train_batches), strategy)
     with contextlib.ExitStack() as stack:
         # The other processes of a multi-process training save too (reading the weights is a collective step that
         # every process must take), into a scratch directory dropped at the end.
@@ -243,17 +246,18 @@ def _data(config: RunConfig, data_dir, initial_epoch: int, processes: runtime.Pr
     return train_batches, pipeline.batches(spec.examples("train", [config.fold], data_dir), config.batch_size)
 
 
-def _model(run_dir: pathlib.Path, config: RunConfig, initial_epoch: int, steps_per_epoch: int) -> keras.Model:
+def _model(run_dir: pathlib.Path, config: RunConfig, initial_epoch: int, steps_per_epoch: int,
+           strategy=None) -> keras.Model:
     """Step 3: the compiled model, from the newest checkpoint when resuming (its optimizer state and learning
-    rate schedule included).
-
-    This is where a distribution strategy goes: the model and its optimizer are created here and nowhere else.
+    rate schedule included), created under ``strategy``'s scope where one is given (TensorFlow's
+    ``tf.distribute`` strategies; the JAX backend distributes through :func:`protloc.runtime.join_processes`).
     """
-    if initial_epoch:
-        return keras.saving.load_model(checkpoints(run_dir / "checkpoints")[-1], safe_mode=True)
-    model = models.build_model(config.model, config.spec.class_names, **config.hparams)
-    return compile_model(model, learning_rate_schedule(config.learning_rate, config.schedule, config.epochs,
-                                                       steps_per_epoch))
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        if initial_epoch:
+            return keras.saving.load_model(checkpoints(run_dir / "checkpoints")[-1], safe_mode=True)
+        model = models.build_model(config.model, config.spec.class_names, **config.hparams)
+        return compile_model(model, learning_rate_schedule(config.learning_rate, config.schedule, config.epochs,
+                                                           steps_per_epoch))
 
 
 def truncated(example: datasets.Example, max_length: int) -> datasets.Example:

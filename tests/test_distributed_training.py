@@ -93,3 +93,35 @@ def test_the_command_line_checks_the_process_options(tmp_path, capsys):
         runtime.Processes("127.0.0.1:1", 2, 2)
     with pytest.raises(ValueError, match="HOST:PORT"):
         runtime.Processes("localhost", 2, 0)
+
+
+MIRRORED = """
+import json, sys
+from protloc import runtime
+runtime.select_backend("tensorflow")
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from protloc import datasets, training
+from tests.helpers import SMALL, toy_spec
+datasets.register(toy_spec("toy-mirrored", n_per_class=16))
+strategy = runtime.tensorflow_strategy([device.name for device in tf.config.list_logical_devices("CPU")])
+for epochs in (1, 2):
+    config = training.RunConfig(model="rlstm", hparams=SMALL, learning_rate=1e-3, epochs=epochs, batch_size=8, fold=0,
+                                dataset="toy-mirrored")
+    model = training.train(sys.argv[1], config, verbose=0, strategy=strategy)
+print(json.dumps({"replicas": strategy.num_replicas_in_sync, "no_strategy_on_one_device":
+                  runtime.tensorflow_strategy(["/cpu:0"]) is None}))
+"""
+
+
+def test_tensorflow_trains_and_resumes_under_a_mirrored_strategy_over_two_devices(tmp_path):
+    """Two logical CPU devices stand in for two GPUs."""
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    environment.pop("KERAS_BACKEND", None)
+    finished = subprocess.run([sys.executable, "-c", MIRRORED, str(tmp_path / "run")], cwd=REPO, env=environment,
+                              capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    assert json.loads(finished.stdout.splitlines()[-1]) == {"replicas": 2, "no_strategy_on_one_device": True}
+    history = training.read_history(tmp_path / "run")
+    assert [row["epoch"] for row in history] == [0, 1] and all(row["val_accuracy"] is not None for row in history)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import keras_tuner
 
-from protloc import datasets, models, pipeline, recipes, training
+from protloc import datasets, hyperparameters, models, pipeline, recipes, training
 
-SEARCHED = {name: hp for name, hp in models.HYPERPARAMETERS.items() if hp.search}
+SEARCHED = {name: hp for name, hp in hyperparameters.HYPERPARAMETERS.items() if hp.search}
 """The registry's hyper-parameters that have a search space."""
 SEARCH_SPACE_NAMES = ("model", *(item for hp in SEARCHED.values() for item in (hp.item_names or (hp.name,))),
                       "learning_rate")

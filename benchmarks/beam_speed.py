@@ -22,9 +22,8 @@ import sys
 import tempfile
 import time
 
-from common import command, machine, sample_fasta, write_results
-from protloc import runtime, sequences
-from protloc.datasets import multiloc
+from common import command, machine, multiloc_pool, sample_fasta, write_results
+from protloc import runtime
 
 UNIPROT_PROTEINS = 250e6
 """Proteins in UniProtKB (order of magnitude, 2025)."""
@@ -85,7 +84,7 @@ def main(argv=None) -> int:
         parser.error(f"the MultiLoc FASTA directory (--data-dir or $PROTLOC_DATA_DIR) is needed; got {directory!r}")
     if args.proteins < 1 or args.shards < 1:
         parser.error("--proteins and --shards must be at least 1")
-    pool = [r for file in multiloc.FILE_OF_CLASS.values() for r in sequences.read_fasta(pathlib.Path(directory) / file)]
+    pool = multiloc_pool(directory)
     homology = [] if not args.no_homology else ["--no-homology"]
     runs = []
     with tempfile.TemporaryDirectory() as scratch:

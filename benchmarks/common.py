@@ -36,6 +36,16 @@ def in_fresh_process(function, *args, environment: dict | None = None):
         os.environ.update(saved)
 
 
+def multiloc_pool(directory) -> list:
+    """Every protein of the MultiLoc FASTA files in ``directory`` (:class:`protloc.sequences.ProteinRecord`), the pool
+    the speed benchmarks sample their inputs from."""
+    from protloc import sequences
+    from protloc.datasets import multiloc
+
+    return [record for file in multiloc.FILE_OF_CLASS.values()
+            for record in sequences.read_fasta(pathlib.Path(directory) / file)]
+
+
 def sample_fasta(paths: list[pathlib.Path], count: int, pool) -> None:
     """Writes ``count`` proteins sampled with replacement (seed 0) from ``pool`` (records with ``id`` and
     ``sequence``), dealt round-robin over the FASTA files ``paths`` (shards of one input)."""

@@ -39,7 +39,7 @@ import time
 
 import numpy as np
 
-from common import command, in_fresh_process, machine, sample_fasta, write_results
+from common import command, in_fresh_process, machine, multiloc_pool, sample_fasta, write_results
 from protloc import datasets, models, pipeline, predict, runtime, sequences, training
 from protloc.datasets import multiloc
 
@@ -202,7 +202,7 @@ def main(argv=None) -> int:
         {name: in_fresh_process(training_throughput, bucketed, steps, size, directory, environment=environment)
          for name, (bucketed, environment) in TRAINING_SETUPS.items()} for _ in range(args.rounds)])
 
-    pool = [r for file in multiloc.FILE_OF_CLASS.values() for r in sequences.read_fasta(pathlib.Path(directory) / file)]
+    pool = multiloc_pool(directory)
     members = {model: models.member_count(models.load_model(model)) for model in (args.model, args.ensemble) if model}
     inference = []
     with tempfile.TemporaryDirectory() as scratch:

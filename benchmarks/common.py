@@ -125,8 +125,10 @@ def cached_predictions(run_dir: pathlib.Path, data_dir=None, fold: int | None = 
     extended to more epochs)."""
     path = run_dir / ("test_predictions.npz" if fold is None else "validation_predictions.npz")
     if not path.exists() or path.stat().st_mtime < (run_dir / "model.keras").stat().st_mtime:
-        spec = training.read_config(run_dir).spec
-        examples = spec.examples("test", None, data_dir) if fold is None else spec.examples("train", [fold], data_dir)
+        config = training.read_config(run_dir)
+        spec = config.spec
+        examples = training.with_run_features(config, spec.examples("test", None, data_dir) if fold is None
+                                              else spec.examples("train", [fold], data_dir))
         probabilities = evaluation.predict_probabilities(models.load_model(run_dir), examples)
         with files.atomic_path(path) as temporary:
             np.savez(temporary, labels=datasets.labels_of(examples), probabilities=probabilities)

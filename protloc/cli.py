@@ -41,8 +41,8 @@ def _add_hparam_options(parser: argparse.ArgumentParser) -> None:
                        help="JSON with 'model' and/or 'hparams' (e.g. a tuner's best_hparams.json); "
                             "options given here override it")
     for hp in HYPERPARAMETERS.values():
-        if isinstance(hp.default, dict):
-            continue  # extra per-residue inputs come with the data, not from the command line
+        if isinstance(hp.default, (dict, bool)):
+            continue  # extra per-residue inputs come with the data (--profile-db), not from the command line
         kind = type(hp.default[0]) if isinstance(hp.default, list) else type(hp.default)
         group.add_argument("--" + hp.name.replace("_", "-"), type=kind,
                            nargs=len(hp.default) if isinstance(hp.default, list) and kind is int else (
@@ -63,7 +63,7 @@ def _run_config(args):
     return RunConfig(model=args.model or settings.get("model", "rlstm"), hparams=hparams, recipe=args.recipe,
                      epochs=args.epochs, learning_rate=args.learning_rate or learning_rate, schedule=args.schedule,
                      batch_size=args.batch_size, train_max_length=args.train_max_length, seed=args.seed,
-                     fold=args.fold, dataset=args.dataset)
+                     fold=args.fold, dataset=args.dataset, profile_db=args.profile_db)
 
 
 def _train(args) -> None:
@@ -87,7 +87,7 @@ def _train(args) -> None:
 
 
 def _evaluate(args) -> None:
-    from protloc import datasets, evaluation, models, training
+    from protloc import datasets, evaluation, models, profiles, training
 
     run_dir = pathlib.Path(args.run)
     model = models.load_model(run_dir)
@@ -100,6 +100,9 @@ def _evaluate(args) -> None:
         examples = spec.examples("train", [config.fold], args.data_dir)
     else:
         examples = spec.examples(args.split, None, args.data_dir)
+    profile_search = _profile_search(args.run, model, args.profile_db)
+    if profile_search is not None:
+        examples = profiles.with_profiles(examples, profile_search)
     report = evaluation.evaluate_examples(model, examples, args.batch_size)
     out = pathlib.Path(args.out) if args.out else (run_dir if run_dir.is_dir() else run_dir.parent)
     title = f"{name}: {spec.name} {args.split} split"
@@ -120,7 +123,8 @@ def _predict(args) -> None:
     records = sequences.read_fasta(args.input, validate=False)
     results = predict.predict_records(model, records, source, args.batch_size,
                                       on_invalid=predict.report_invalid if args.skip_invalid else None,
-                                      attention=args.attention is not None, homology=search, fusion=rule)
+                                      attention=args.attention is not None, homology=search, fusion=rule,
+                                      profile_search=_profile_search(args.model, model, args.profile_db))
     if sys.stderr.isatty():
         from tqdm import tqdm
 
@@ -138,13 +142,34 @@ def _predict(args) -> None:
     print(f"{count} predictions written to {args.output}", file=sys.stderr)
 
 
+def _profile_search(model_name, model, database):
+    """The profile search of a profile model: ``database`` (``--profile-db``), else the one its run directory was
+    trained with; None for other models (which must not be given one)."""
+    from protloc import models, profiles, training
+
+    if profiles.PROFILE not in models.input_names(model):
+        if database:
+            raise ValueError(f"--profile-db: {model_name} takes no sequence profiles")
+        return None
+    run_dir = pathlib.Path(model_name)
+    if not database and (run_dir / "config.json").exists():
+        database = training.read_config(run_dir).profile_db
+    if not database:
+        raise ValueError(f"{model_name} is a profile model: give --profile-db (the database it was trained with)")
+    return profiles.ProfileSearch(profiles.ProfileDatabase(database))
+
+
 def _export(args) -> None:
     from protloc import export, models
 
     path = export.export_saved_model(models.load_model(args.model), args.out, overwrite=args.overwrite,
                                      source=str(args.model))
-    print(f"SavedModel written to {path} (signatures: serving_default, serve_tokens)")
-    if not (path / "assets.extra" / export.WARMUP_FILE).exists():
+    signatures = json.loads((path / "assets.extra" / "protloc.json").read_text())["signatures"]
+    print(f"SavedModel written to {path} (signatures: {', '.join(signatures)})")
+    if "profile" in signatures["serve_tokens"]:
+        print("a profile model: its signatures take tokens and profiles computed outside the graph (see "
+              "protloc.export); no warm-up records", file=sys.stderr)
+    elif not (path / "assets.extra" / export.WARMUP_FILE).exists():
         print("no TF Serving warm-up records: pip install 'protloc[serving]' to have them written", file=sys.stderr)
 
 
@@ -231,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, type=pathlib.Path, help="run directory")
     train.add_argument("--fold", type=int, help="hold out this training fold for validation (0 .. folds - 1)")
     train.add_argument("--seed", type=int, default=0, help="seed of weights, dropout and batch order")
+    train.add_argument("--profile-db", nargs="+", metavar="PATH",
+                       help="train a profile model: sequence profiles (MMseqs2, 3 iterations) from this database: "
+                            "FASTA files (gzip allowed), directories of them, or an MMseqs2 database")
     distributed = train.add_argument_group(
         "several processes or hosts (Keras distribution API on JAX: --backend jax; each process trains on its part "
         "of every batch, process 0 writes the run directory; no validation during training)")
@@ -248,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="data set split to score (validation: the fold the run held out)")
     evaluate.add_argument("--out", help="directory for evaluation-SPLIT.json/.md (default: the run directory)")
     evaluate.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="proteins per batch")
+    evaluate.add_argument("--profile-db", nargs="+", metavar="PATH",
+                          help="profile models: the profile database (default: the one the run was trained with)")
     _add_data_options(evaluate, run_default=True)
     evaluate.set_defaults(handler=_evaluate)
 
@@ -268,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--reference", metavar="FASTA",
                          help="labelled proteins to search (headers '>ID CLASS ...', gzip allowed) instead of the "
                               "shipped reference; turns homology on for any model")
+    predict.add_argument("--profile-db", nargs="+", metavar="PATH",
+                         help="profile models: the database of their sequence profiles (default: the one the run "
+                              "was trained with)")
     predict.add_argument("--fusion", metavar="JSON",
                          help="fusion parameters (default: the shipped model's; for other models the default "
                               "model's)")

@@ -7,6 +7,12 @@ Signatures:
         (alpha over the residues kept after truncation; 0 beyond each protein's end).
     ``serve_tokens``: ``tokens`` int32 ``[batch, length]`` (0 = padding, already truncated) -> the same outputs.
 
+Profile models (:mod:`protloc.profiles`) need each residue's profile, which MMseqs2 computes outside the graph: their
+SavedModel's ``serve_tokens`` takes ``tokens`` int32 ``[batch, length]`` and ``profile`` float32
+``[batch, length, 20]`` (row i the profile of token i, after the same middle truncation; zero rows as padding),
+and ``serving_default`` is the same signature: there is no raw-sequence signature. A client computes both with protloc (``sequences.encode_sequence`` and
+``profiles.ProfileSearch`` against the model's database, then ``sequences.truncate_middle`` of the profile).
+
 Inside the graph, exactly as in Python: any case; one trailing ``*`` stripped; U read as C, O as K; B Z J X
 ambiguity tokens; proteins longer than ``max_length`` keep their first ceil(max/2) and last floor(max/2)
 residues. Any other character, or an empty string, fails the request with ``InvalidArgument`` naming the
@@ -30,7 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 import protloc
-from protloc import models, sequences
+from protloc import models, profiles, sequences
 
 WARMUP_SEQUENCES = ("MKVLAAGIVALLLAAGCSSSKEETPA", "mstnpkpqrktkrnt*", "M" + "ACDEFGHIKLMNPQRSTVWY" * 60)
 """Warm-up requests: short, lower case with a stop, and one longer than 1000 (so truncation is traced)."""
@@ -90,16 +96,18 @@ def export_saved_model(model, out, max_length: int = sequences.DEFAULT_MAX_LENGT
     out = pathlib.Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} already exists (use --overwrite, or a new version number)")
-    extra = [name for name in models.input_names(model) if name != models.TOKENS]
+    extra = [name for name in models.input_names(model) if name not in (models.TOKENS, profiles.PROFILE)]
     if extra:
         raise ValueError(f"model {model.name!r} also needs the per-residue input(s) {', '.join(extra)}: only "
-                         f"token-only models can be exported")
+                         f"models of tokens (and profiles) can be exported")
+    with_profile = profiles.PROFILE in models.input_names(model)
     class_names = models.class_names_of(model)
     serving, has_attention = models.with_attention_output(model)
     names = tf.constant(class_names)
 
-    def outputs(tokens):
-        result = serving({models.TOKENS: tokens}, training=False)
+    def outputs(tokens, profile=None):
+        features = {models.TOKENS: tokens, **({profiles.PROFILE: profile} if with_profile else {})}
+        result = serving(features, training=False)
         probabilities, alpha = result if has_attention else (result, None)
         named = {"probabilities": probabilities,
                  "prediction": tf.gather(names, tf.argmax(probabilities, axis=-1)),
@@ -110,10 +118,17 @@ def export_saved_model(model, out, max_length: int = sequences.DEFAULT_MAX_LENGT
 
     archive = keras.export.ExportArchive()
     archive.track(serving)
-    archive.add_endpoint("serving_default", lambda raw: outputs(sequences_to_tokens(raw, max_length)),
-                         input_signature=[tf.TensorSpec([None], tf.string, name="sequences")])
-    archive.add_endpoint("serve_tokens", outputs,
-                         input_signature=[tf.TensorSpec([None, None], tf.int32, name="tokens")])
+    tokens_spec = tf.TensorSpec([None, None], tf.int32, name="tokens")
+    if with_profile:
+        archive.add_endpoint("serve_tokens", outputs, input_signature=[
+            tokens_spec, tf.TensorSpec([None, None, profiles.WIDTH], tf.float32, name=profiles.PROFILE)])
+        inputs = f"tokens: int32 [batch, length], profile: float32 [batch, length, {profiles.WIDTH}]"
+        signatures = {"serving_default": inputs, "serve_tokens": inputs}  # Keras makes the one endpoint the default
+    else:
+        archive.add_endpoint("serving_default", lambda raw: outputs(sequences_to_tokens(raw, max_length)),
+                             input_signature=[tf.TensorSpec([None], tf.string, name="sequences")])
+        archive.add_endpoint("serve_tokens", outputs, input_signature=[tokens_spec])
+        signatures = {"serving_default": "sequences: tf.string [batch]", "serve_tokens": "tokens: int32 [batch, length]"}
 
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -124,9 +139,8 @@ def export_saved_model(model, out, max_length: int = sequences.DEFAULT_MAX_LENGT
         (extra / "protloc.json").write_text(json.dumps({
             "protloc_version": protloc.__version__, "class_names": class_names, "max_length": max_length,
             "attention": has_attention, "source": source, "model_config": model.get_config(),
-            "signatures": {"serving_default": "sequences: tf.string [batch]",
-                           "serve_tokens": "tokens: int32 [batch, length]"}}, indent=2, default=str))
-        if importlib.util.find_spec("tensorflow_serving") is not None:
+            "signatures": signatures}, indent=2, default=str))
+        if importlib.util.find_spec("tensorflow_serving") is not None and not with_profile:
             write_warmup_requests(extra / WARMUP_FILE)
         if out.exists():
             shutil.rmtree(out)

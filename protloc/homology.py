@@ -25,7 +25,7 @@ import pathlib
 import shutil
 import subprocess
 import tempfile
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -203,6 +203,35 @@ def run_mmseqs(arguments: Sequence[str], threads: int | None = None) -> None:
         raise HomologyError(f"mmseqs {arguments[0]} failed (exit {finished.returncode}): {' / '.join(tail)}")
 
 
+def cached_database(folder: pathlib.Path, fasta_files: Callable[[pathlib.Path], Sequence[pathlib.Path]]
+                    ) -> pathlib.Path:
+    """The MMseqs2 sequence database kept in ``folder`` (its path prefix ``folder/db``), built on first use.
+
+    The database is built in a staging folder beside ``folder`` (``mmseqs createdb`` of the FASTA files, plain or
+    gzipped, that ``fasta_files(staging)`` returns, written there or found elsewhere) and renamed into place once
+    complete, so concurrent or interrupted runs never see half a database; files written into the staging folder
+    are removed after the build.
+    """
+    if not (folder / "done").exists():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = pathlib.Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
+        try:
+            inputs = [pathlib.Path(path) for path in fasta_files(staging)]
+            run_mmseqs(["createdb", *map(str, inputs), str(staging / "db"), "-v", "1"])
+            for path in inputs:
+                if path.parent == staging:
+                    path.unlink()
+            (staging / "done").write_text(f"built from {len(inputs)} FASTA file(s)\n")
+            try:
+                os.rename(staging, folder)
+            except OSError:  # another process finished first: use its database
+                if not (folder / "done").exists():
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return folder / "db"
+
+
 class HomologySearch:
     """Searches proteins against a reference set with MMseqs2.
 
@@ -226,24 +255,12 @@ class HomologySearch:
 
     def database(self) -> pathlib.Path:
         """The reference's MMseqs2 database (its path prefix), built on first use, atomically."""
-        folder = self.cache_dir / f"reference-{self.reference.fingerprint[:20]}"
-        if not (folder / "done").exists():
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            staging = pathlib.Path(tempfile.mkdtemp(prefix=".building-", dir=self.cache_dir))
-            try:
-                fasta = staging / "reference.fasta"
-                fasta.write_text("".join(f">{index}\n{seq}\n" for index, seq in enumerate(self.reference.sequences)))
-                run_mmseqs(["createdb", str(fasta), str(staging / "db")])
-                fasta.unlink()
-                (staging / "done").write_text(f"{len(self.reference)} proteins\n")
-                try:
-                    os.rename(staging, folder)
-                except OSError:  # another process finished first: use its database
-                    if not (folder / "done").exists():
-                        raise
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
-        return folder / "db"
+        def write_fasta(staging: pathlib.Path) -> list[pathlib.Path]:
+            fasta = staging / "reference.fasta"
+            fasta.write_text("".join(f">{index}\n{seq}\n" for index, seq in enumerate(self.reference.sequences)))
+            return [fasta]
+
+        return cached_database(self.cache_dir / f"reference-{self.reference.fingerprint[:20]}", write_fasta)
 
     def search(self, queries: Sequence[str], exclude: Sequence[int] | None = None) -> list[list[Hit]]:
         """The best hits of each query sequence, best (highest bit score) first.

@@ -49,7 +49,10 @@ class HyperParameter:
 HYPERPARAMETERS = {hp.name: hp for hp in (
     HyperParameter("blocks", list(encoding.FEATURE_BLOCKS),
                    f"per-residue feature blocks, from {', '.join(encoding.FEATURE_BLOCKS)}"),
-    HyperParameter("residue_inputs", {}, "extra float per-residue inputs: name -> width (e.g. profile: 20)"),
+    HyperParameter("profile", False, "add the 20-column sequence profile block, an input named 'profile' "
+                   "(protloc.profiles; needs a profile database)"),
+    HyperParameter("residue_inputs", {}, "extra float per-residue inputs: name -> width (profile=True adds "
+                                         "profile: 20)"),
     HyperParameter("conv_widths", list(PAPER_WIDTHS), "widths of the convolution bank"),
     HyperParameter("conv_filters", list(PAPER_FILTERS), "filters per conv width (0 turns a width off)",
                    search=("int", 0, 30, 5), item_names=tuple(f"filters_w{width}" for width in PAPER_WIDTHS)),

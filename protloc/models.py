@@ -2,8 +2,8 @@
 
 Every model takes a dict of named per-residue inputs, keras-hub style: ``{"tokens": int32 (batch, length)}``
 (0 = padding; see :mod:`protloc.sequences`), plus one float input ``(batch, length, width)`` per entry of the
-``residue_inputs`` hyper-parameter (e.g. ``{"profile": 20}``), whose values are appended to each residue's
-encoding. It returns class probabilities ``(batch, num_classes)`` from a :class:`ClassProbabilities` head that
+``residue_inputs`` hyper-parameter (``profile=True`` adds ``{"profile": 20}``,
+the sequence profile of :mod:`protloc.profiles`), whose values are appended to each residue's encoding. It returns class probabilities ``(batch, num_classes)`` from a :class:`ClassProbabilities` head that
 carries the class names, so they travel inside the saved ``.keras`` file. Models are returned uncompiled:
 optimizer, loss and learning rate belong to training (:func:`protloc.training.compile_model`).
 
@@ -24,6 +24,8 @@ from keras import ops
 from protloc import pretrained
 from protloc.hyperparameters import FAMILY_DESCRIPTIONS, HYPERPARAMETERS, PAPER_HPARAMS
 from protloc.layers import AttentionPooling, ConvBank, ResidueConcatenation, ReversedLSTMPair, ResidueEncoding
+from protloc.profiles import PROFILE
+from protloc.profiles import WIDTH as PROFILE_WIDTH
 
 TOKENS = "tokens"
 """Name of the token input of every zoo model."""
@@ -76,6 +78,12 @@ def resolve_hparams(**hparams) -> dict:
     resolved = {**PAPER_HPARAMS, **{k: v for k, v in hparams.items() if v is not None}}
     if not 0 <= resolved["dropout"] < 1:
         raise ValueError(f"dropout must be in [0, 1), got {resolved['dropout']}")
+    extra = dict(resolved["residue_inputs"])
+    if resolved["profile"] or PROFILE in extra:
+        if extra.setdefault(PROFILE, PROFILE_WIDTH) != PROFILE_WIDTH:
+            raise ValueError(f"residue_inputs: the {PROFILE!r} input has {PROFILE_WIDTH} columns, got {extra[PROFILE]}")
+        resolved["profile"] = True
+    resolved["residue_inputs"] = extra
     for name, width in resolved["residue_inputs"].items():
         if name == TOKENS or int(width) < 1:
             raise ValueError(f"residue_inputs: {name!r} -> {width} is not a valid extra input (name other than "

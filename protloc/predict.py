@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from protloc import fusion as fusion_rule
 from protloc import homology as homology_search
-from protloc import input_flags, models, runtime, sequences
+from protloc import input_flags, models, profiles, runtime, sequences
 
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_CHUNK_SIZE = 4096
@@ -77,10 +77,11 @@ def homology_evidence(model_name, class_names, reference=None, fusion_file=None)
     return homology_search.HomologySearch(found), rule
 
 
-def compiled_predictor(model, attention: bool = False) -> Callable[[np.ndarray], tuple]:
-    """``tokens int32 (batch, length) -> (probabilities (batch, classes), alpha (batch, length) or None)``,
-    traced once for every shape."""
-    extra = [name for name in models.input_names(model) if name != models.TOKENS]
+def compiled_predictor(model, attention: bool = False) -> Callable[[dict], tuple]:
+    """``features -> (probabilities (batch, classes), alpha (batch, length) or None)``, traced once for every
+    shape; ``features`` holds ``"tokens"`` int32 ``(batch, length)`` and, for a profile model, ``"profile"`` float32
+    ``(batch, length, 20)``."""
+    extra = [name for name in models.input_names(model) if name not in (models.TOKENS, profiles.PROFILE)]
     if extra:
         raise ValueError(f"model {model.name!r} also needs the per-residue input(s) {', '.join(extra)}, which "
                          f"cannot be computed from a FASTA file here")
@@ -88,11 +89,13 @@ def compiled_predictor(model, attention: bool = False) -> Callable[[np.ndarray],
         model, has_attention = models.with_attention_output(model)
         if not has_attention:
             raise ValueError(f"model {model.name!r} has no attention layer: --attention needs an A-LSTM model")
-    function = tf.function(lambda tokens: model({models.TOKENS: tokens}, training=False),
-                           input_signature=[tf.TensorSpec([None, None], tf.int32)])
+    signature = {models.TOKENS: tf.TensorSpec([None, None], tf.int32)}
+    if profiles.PROFILE in models.input_names(model):
+        signature[profiles.PROFILE] = tf.TensorSpec([None, None, profiles.WIDTH], tf.float32)
+    function = tf.function(lambda features: model(features, training=False), input_signature=[signature])
 
-    def predictor(tokens):
-        output = function(tf.constant(tokens, dtype=tf.int32))
+    def predictor(features):
+        output = function({name: tf.constant(value, dtype=signature[name].dtype) for name, value in features.items()})
         return (output[0].numpy(), output[1].numpy()) if attention else (output.numpy(), None)
 
     return predictor
@@ -103,7 +106,8 @@ def predict_records(model, records: Iterable[sequences.ProteinRecord], source: s
                     on_invalid: Callable[[sequences.SequenceError], None] | None = None,
                     attention: bool = False, workers: int | None = None,
                     homology: homology_search.HomologySearch | None = None,
-                    fusion: fusion_rule.Fusion | None = None) -> Iterator[Prediction]:
+                    fusion: fusion_rule.Fusion | None = None,
+                    profile_search: profiles.ProfileSearch | None = None) -> Iterator[Prediction]:
     """Predicts every record, yielding results in input order.
 
     Args:
@@ -118,6 +122,8 @@ def predict_records(model, records: Iterable[sequences.ProteinRecord], source: s
         homology: search each chunk against this reference set and fuse (needs ``fusion``); None: the network
             alone.
         fusion: the fusion rule for ``homology``'s votes.
+        profile_search: where a profile model's profiles come from (each chunk's proteins are searched, or read
+            from the cache, before the network sees them); needed by profile models, ignored by others.
 
     Raises:
         sequences.SequenceError: a bad record, when ``on_invalid`` is None.
@@ -129,6 +135,11 @@ def predict_records(model, records: Iterable[sequences.ProteinRecord], source: s
         raise ValueError(f"the reference set's classes ({', '.join(homology.reference.class_names)}) are not the "
                          f"model's ({', '.join(models.class_names_of(model))})")
     predictor = compiled_predictor(model, attention)
+    if profiles.PROFILE not in models.input_names(model):
+        profile_search = None
+    elif profile_search is None:
+        raise ValueError(f"model {model.name!r} takes sequence profiles: give the profile database it was trained "
+                         f"with (--profile-db)")
     chunk: list[tuple[sequences.ProteinRecord, np.ndarray]] = []
     with contextlib.ExitStack() as stack:
         pool = stack.enter_context(concurrent.futures.ThreadPoolExecutor(workers or runtime.usable_cores()))
@@ -144,27 +155,37 @@ def predict_records(model, records: Iterable[sequences.ProteinRecord], source: s
                 on_invalid(error)
                 continue
             if len(chunk) == chunk_size:
-                yield from _predict_chunk(predictor, pool, chunk, batch_size, evidence)
+                yield from _predict_chunk(predictor, pool, chunk, batch_size, evidence, profile_search)
                 chunk = []
-        yield from _predict_chunk(predictor, pool, chunk, batch_size, evidence)
+        yield from _predict_chunk(predictor, pool, chunk, batch_size, evidence, profile_search)
 
 
-def _padded_tokens(chunk, members) -> np.ndarray:
-    """int32 ``(len(members), longest member)``: the members' tokens, padded with 0."""
-    tokens = np.zeros((len(members), max(len(chunk[i][1]) for i in members)), dtype=np.int32)
+def _padded_features(tokens: list[np.ndarray], found: list | None, members) -> dict:
+    """The members' features padded with 0 to the longest member: ``"tokens"`` int32 ``(len(members), length)``
+    and, with profiles ``found``, ``"profile"`` float32 ``(len(members), length, 20)``."""
+    length = max(len(tokens[i]) for i in members)
+    features = {models.TOKENS: np.zeros((len(members), length), dtype=np.int32)}
+    if found is not None:
+        features[profiles.PROFILE] = np.zeros((len(members), length, profiles.WIDTH), dtype=np.float32)
     for row, i in enumerate(members):
-        tokens[row, :len(chunk[i][1])] = chunk[i][1]
-    return tokens
+        features[models.TOKENS][row, :len(tokens[i])] = tokens[i]
+        if found is not None:
+            features[profiles.PROFILE][row, :len(tokens[i])] = sequences.truncate_middle(found[i].values,
+                                                                                         len(tokens[i]))
+    return features
 
 
-def _predict_chunk(predictor, pool, chunk, batch_size, evidence=None) -> Iterator[Prediction]:
+def _predict_chunk(predictor, pool, chunk, batch_size, evidence=None, profile_search=None) -> Iterator[Prediction]:
     searching = None
+    residues = [record.sequence.rstrip("*").upper() for record, _ in chunk]
     if evidence is not None and chunk:
         search, rule, searcher = evidence
-        searching = searcher.submit(search.search, [record.sequence.rstrip("*").upper() for record, _ in chunk])
-    order = sorted(range(len(chunk)), key=lambda i: len(chunk[i][1]))
+        searching = searcher.submit(search.search, residues)
+    tokens = [value for _, value in chunk]
+    found = profile_search.profiles(residues) if profile_search is not None and chunk else None
+    order = sorted(range(len(chunk)), key=lambda i: len(tokens[i]))
     batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
-    outputs = pool.map(lambda members: predictor(_padded_tokens(chunk, members)), batches)
+    outputs = pool.map(lambda members: predictor(_padded_features(tokens, found, members)), batches)
     probabilities, alphas = [None] * len(chunk), [None] * len(chunk)
     for members, (batch_probabilities, batch_alpha) in zip(batches, outputs):
         for row, i in enumerate(members):
@@ -174,8 +195,8 @@ def _predict_chunk(predictor, pool, chunk, batch_size, evidence=None) -> Iterato
     neighbours, calls = [None] * len(chunk), [None] * len(chunk)
     if searching is not None:
         probabilities, neighbours, calls = _with_homology(np.stack(probabilities), searching.result(), rule)
-    for (record, _), values, alpha, neighbour, call in zip(chunk, probabilities, alphas, neighbours, calls):
-        sequence = record.sequence.rstrip("*").upper()
+    for (record, _), sequence, values, alpha, neighbour, call in zip(chunk, residues, probabilities, alphas,
+                                                                     neighbours, calls):
         yield Prediction(record.id, len(sequence), values, alpha, neighbour, call, input_flags.flags_of(sequence))
 
 

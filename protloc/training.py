@@ -20,12 +20,13 @@ import importlib.util
 import json
 import pathlib
 import re
+import sys
 import tempfile
 import time
 
 import keras
 
-from protloc import datasets, files, models, pipeline, runtime, sequences
+from protloc import datasets, files, models, pipeline, profiles, runtime, sequences
 from protloc.recipes import DEFAULT_RECIPE, PAPER_LEARNING_RATE, RECIPES, SCHEDULES
 
 CHECKPOINTS_KEPT = 3
@@ -48,6 +49,9 @@ class RunConfig:
         seed: seeds weights, dropout and shuffling.
         fold: training fold held out for validation; None trains on the whole training split.
         dataset: registered data set name (:func:`protloc.datasets.get`).
+        profile_db: the database(s) sequence profiles are computed from (:class:`protloc.profiles.ProfileDatabase`
+            paths, recorded absolute); giving one makes the model a profile model (``hparams["profile"]``), and a
+            profile model needs one.
     """
 
     model: str = "rlstm"
@@ -61,6 +65,7 @@ class RunConfig:
     seed: int = 0
     fold: int | None = None
     dataset: str = datasets.DEFAULT
+    profile_db: list | None = None
 
     def __post_init__(self):
         if self.recipe not in RECIPES:
@@ -75,7 +80,13 @@ class RunConfig:
         for name, value in recipe.items():
             if getattr(self, name) is None:
                 setattr(self, name, value)
+        if self.profile_db:
+            self.profile_db = [str(pathlib.Path(path).resolve()) for path in self.profile_db]
+            hparams["profile"] = True
         self.hparams = models.resolve_hparams(**hparams)
+        if self.hparams["profile"] and not self.profile_db:
+            raise ValueError("a profile model (hparams profile=True) needs the database its profiles come from: "
+                             "give --profile-db")
         models.check_family(self.model)
         spec = self.spec  # an unknown data set fails here
         if self.fold is not None:
@@ -237,13 +248,26 @@ def _data(config: RunConfig, data_dir, initial_epoch: int, processes: runtime.Pr
     ``initial_epoch``; this process's part of each, in a multi-process training) and validation batches of whole
     proteins (or None: no fold held out, or several processes)."""
     spec = config.spec
-    train_examples = [truncated(example, config.train_max_length)
-                      for example in spec.examples("train", spec.folds_except(config.fold), data_dir)]
+    examples = with_run_features(config, spec.examples("train", spec.folds_except(config.fold), data_dir))
+    train_examples = [truncated(example, config.train_max_length) for example in examples]
     shard = (processes.index, processes.count) if processes else (0, 1)
     train_batches = pipeline.batches(train_examples, config.batch_size, config.seed, epoch=initial_epoch, shard=shard)
     if config.fold is None or processes is not None:
         return train_batches, None
-    return train_batches, pipeline.batches(spec.examples("train", [config.fold], data_dir), config.batch_size)
+    validation = with_run_features(config, spec.examples("train", [config.fold], data_dir))
+    return train_batches, pipeline.batches(validation, config.batch_size)
+
+
+def with_run_features(config: RunConfig, examples: list) -> list:
+    """``examples`` with the per-residue features the run's model takes beyond its tokens (profiles from the run's
+    database, computed or read from the cache), as training and evaluation of the run need them."""
+    if not config.profile_db:
+        return examples
+    search = profiles.ProfileSearch(profiles.ProfileDatabase(config.profile_db))
+    found = profiles.with_profiles(examples, search)
+    print(f"profiles of {len(examples)} proteins: {len(examples) - search.searched} from the cache, "
+          f"{search.searched} computed", file=sys.stderr)
+    return found
 
 
 def _model(run_dir: pathlib.Path, config: RunConfig, initial_epoch: int, steps_per_epoch: int,

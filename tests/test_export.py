@@ -208,7 +208,7 @@ def test_export_refuses_to_overwrite(exported, capsys):
 
 def test_a_model_needing_more_than_tokens_is_not_exported(tmp_path, capsys):
     model_file = tmp_path / "profile.keras"
-    models.build_model("rlstm", NAMES, lstm_units=4, dense_units=4, residue_inputs={"profile": 20}).save(model_file)
+    models.build_model("rlstm", NAMES, lstm_units=4, dense_units=4, residue_inputs={"extra": 3}).save(model_file)
     assert main(["export", str(model_file), "--out", str(tmp_path / "out")]) == 2
-    assert "also needs the per-residue input(s) profile" in capsys.readouterr().err
+    assert "also needs the per-residue input(s) extra" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

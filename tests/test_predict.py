@@ -128,10 +128,10 @@ def test_attention_rows_for_attention_models(tmp_path, capsys):
 
 def test_a_model_needing_more_than_tokens_is_a_clear_error(tmp_path, capsys):
     path = tmp_path / "extra.keras"
-    models.build_model("rlstm", CLASS_NAMES, lstm_units=4, dense_units=4, residue_inputs={"profile": 20}).save(path)
+    models.build_model("rlstm", CLASS_NAMES, lstm_units=4, dense_units=4, residue_inputs={"extra": 3}).save(path)
     out = tmp_path / "out.tsv"
     assert main(["predict", str(fasta(tmp_path)), "-o", str(out), "--model", str(path)]) == 2
-    assert "also needs the per-residue input(s) profile" in capsys.readouterr().err and not out.exists()
+    assert "also needs the per-residue input(s) extra" in capsys.readouterr().err and not out.exists()
 
 
 def test_attention_needs_an_attention_model(model_path, tmp_path, capsys):

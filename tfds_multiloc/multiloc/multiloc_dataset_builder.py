@@ -9,6 +9,12 @@ Local files are checked against the same SHA-256 sums as downloads.
 The split (stratified 4/5 train, 1/5 test, 5 stratified folds in train, fixed by the accessions' SHA-256) is
 :func:`protloc.datasets.multiloc.split_members`; test examples have ``fold == -1``. Sequences are tokenized and
 middle-truncated by :mod:`protloc.sequences`.
+
+Configs: ``multiloc/sequence`` (the default) holds tokens; ``multiloc/profiles`` adds each residue's 20-column
+sequence profile (:mod:`protloc.profiles`: 3 iterations of an MMseqs2 search, computed once and cached) against the
+database named by the ``PROTLOC_PROFILE_DB`` environment variable (FASTA files, directories of them or an MMseqs2
+database; several separated by ``:``), e.g. ``PROTLOC_PROFILE_DB=/data/uniref50.fasta.gz tfds build multiloc
+--config profiles``.
 """
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ from etils import epath
 import numpy as np
 import tensorflow_datasets.public_api as tfds
 
-from protloc import sequences
+from protloc import profiles, sequences
 from protloc.datasets import DataNotFoundError
 from protloc.datasets.multiloc import (CLASS_NAMES, DATA_DIR_VARIABLE, FILE_OF_CLASS, local_files, read_checksums,
                                        split_members)
@@ -29,6 +35,8 @@ from protloc.datasets.multiloc import (CLASS_NAMES, DATA_DIR_VARIABLE, FILE_OF_C
 _URL_BASE = ("https://raw.githubusercontent.com/KohlbacherLab/MultiLoc2/8c4b6f4cc5f43093787f87a04b6edfc4044e307b/"
              "MultiLoc2/data/datasets/multiloc/")
 MAX_LENGTH = sequences.DEFAULT_MAX_LENGTH
+PROFILE_DB_VARIABLE = "PROTLOC_PROFILE_DB"
+"""Environment variable naming the profile database of the ``profiles`` config (paths separated by ``:``)."""
 
 
 def _local_files(directory: epath.Path) -> dict[str, epath.Path]:
@@ -60,6 +68,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "Stratified 4/5 train, 1/5 test; 5 stratified folds in train."}
+    BUILDER_CONFIGS = [
+        tfds.core.BuilderConfig(name="sequence", description="tokens of each protein (the default)"),
+        tfds.core.BuilderConfig(name="profiles", description=(
+            f"tokens and a 20-column sequence profile per residue, from an MMseqs2 search (3 iterations) against "
+            f"the database named by ${PROFILE_DB_VARIABLE}")),
+    ]
     MANUAL_DOWNLOAD_INSTRUCTIONS = f"""
     Optional. Place the 11 MultiLoc FASTA files ({', '.join(FILE_OF_CLASS.values())}) in the manual
     directory, or point the {DATA_DIR_VARIABLE} environment variable at their directory. Without either,
@@ -67,8 +81,14 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     """
 
     def _info(self) -> tfds.core.DatasetInfo:
+        profile = {}
+        if self.builder_config.name == "profiles":
+            profile[profiles.PROFILE] = tfds.features.Tensor(
+                shape=(None, profiles.WIDTH), dtype=np.float32,
+                doc="per residue of `tokens`: amino-acid frequencies (sum 1), protloc.sequences.STANDARD_RESIDUES order")
         return self.dataset_info_from_configs(
             features=tfds.features.FeaturesDict({
+                **profile,
                 "accession": tfds.features.Text(),
                 "sequence": tfds.features.Text(doc=f"residues after middle truncation to {MAX_LENGTH}"),
                 "length": tfds.features.Scalar(np.int32, doc="original sequence length"),
@@ -84,7 +104,20 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         files = self._find_files(dl_manager)
         records = {name: _read_records(path) for name, path in files.items()}
-        return {split: self._generate_examples(records, split) for split in ("train", "test")}
+        found = self._profiles(records) if self.builder_config.name == "profiles" else None
+        return {split: self._generate_examples(records, split, found) for split in ("train", "test")}
+
+    @staticmethod
+    def _profiles(records) -> dict[str, np.ndarray]:
+        """Residues -> profile (float32 ``(length, 20)``) of every protein, from the database of
+        ``PROTLOC_PROFILE_DB``."""
+        if not environ.get(PROFILE_DB_VARIABLE):
+            raise DataNotFoundError(f"the profiles config needs a sequence database: set {PROFILE_DB_VARIABLE} to "
+                                    f"FASTA files, directories of them or an MMseqs2 database (':'-separated)")
+        search = profiles.ProfileSearch(profiles.ProfileDatabase(environ[PROFILE_DB_VARIABLE].split(":")))
+        residues = list(dict.fromkeys(record.sequence.rstrip("*").upper() for recs in records.values()
+                                      for record in recs))
+        return {sequence: found.values for sequence, found in zip(residues, search.profiles(residues))}
 
     def _find_files(self, dl_manager) -> dict[str, epath.Path]:
         if environ.get(DATA_DIR_VARIABLE):
@@ -97,9 +130,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         paths = dl_manager.download({name: _URL_BASE + file for name, file in FILE_OF_CLASS.items()})
         return {name: epath.Path(path) for name, path in paths.items()}
 
-    def _generate_examples(self, records, split):
+    def _generate_examples(self, records, split, found=None):
         for name, record, fold, residues in split_members(records, split):
+            profile = {} if found is None else {
+                profiles.PROFILE: sequences.truncate_middle(found[residues.upper()], MAX_LENGTH)}
             yield record.id, {
+                **profile,
                 "accession": record.id,
                 "sequence": sequences.truncate_middle(residues, MAX_LENGTH),
                 "length": len(residues),

@@ -1,5 +1,7 @@
-"""Runs the multiloc builder on dummy_data/ (synthetic FASTA, 5 proteins per class)."""
+"""Runs the multiloc builder on dummy_data/ (synthetic FASTA, 5 proteins per class), in both configs."""
 import os
+import pathlib
+import tempfile
 from unittest import mock
 
 import numpy as np
@@ -26,6 +28,10 @@ class MultilocTest(tfds.testing.DatasetBuilderTestCase):
         cls._online = mock.patch.object(builder_module, "check_source_reachable")  # downloads are mocked too
         cls._online.start()
         os.environ.pop(builder_module.DATA_DIR_VARIABLE, None)  # use the dummy downloads, not real data
+        cls._cache = tempfile.TemporaryDirectory()
+        os.environ["PROTLOC_CACHE_DIR"] = cls._cache.name
+        # the profiles config searches the dummy proteins themselves (a tiny FASTA database)
+        os.environ[builder_module.PROFILE_DB_VARIABLE] = str(pathlib.Path(__file__).parent / "dummy_data" / "download")
         super().setUpClass()
 
     @classmethod
@@ -33,6 +39,7 @@ class MultilocTest(tfds.testing.DatasetBuilderTestCase):
         super().tearDownClass()
         cls._online.stop()
         cls._environment.stop()
+        cls._cache.cleanup()
 
 
 def test_offline_without_local_files_names_the_alternatives_before_any_download(tmp_path, monkeypatch):
@@ -48,6 +55,12 @@ def test_offline_without_local_files_names_the_alternatives_before_any_download(
     assert message.startswith("cannot reach raw.githubusercontent.com to download MultiLoc (Network is unreachable)")
     assert builder_module.DATA_DIR_VARIABLE in message and "--manual_dir" in message and "ER.fasta" in message
     manager.download.assert_not_called()
+
+
+def test_the_profiles_config_without_a_database_names_the_variable(monkeypatch):
+    monkeypatch.delenv(builder_module.PROFILE_DB_VARIABLE, raising=False)
+    with pytest.raises(FileNotFoundError, match=builder_module.PROFILE_DB_VARIABLE):
+        builder_module.Builder._profiles({})
 
 
 def test_split_is_stratified_disjoint_and_independent_of_order():

@@ -30,7 +30,8 @@ def trial(run_dir: pathlib.Path, backend: str | None = None) -> dict:
     if len(rows) < 5 or rows[-1].get("val_accuracy") is None:
         raise ValueError(f"{run_dir}: needs at least 5 epochs with a held-out fold")
     seconds = [row["epoch_seconds"] for row in rows]
-    changed = {name: value for name, value in config.hparams.items() if value != hyperparameters.PAPER_HPARAMS[name]}
+    changed = {name: value for name, value in config.hparams.items()
+               if value != hyperparameters.PAPER_HPARAMS[name] or name == "dropout"}  # a recipe may set dropout
     argv = ["protloc train", f"--out {run_dir}", f"--fold {config.fold}", f"--seed {config.seed}",
             f"--recipe {config.recipe}", f"--backend {backend}", f"--epochs {config.epochs}",
             f"--learning-rate {config.learning_rate:g}", f"--schedule {config.schedule}",

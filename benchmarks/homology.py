@@ -1,7 +1,7 @@
 """Homology evidence on MultiLoc: the shipped reference set, fusion fitted on training data, and the test split.
 
 Usage:
-    python benchmarks/homology.py --fold-run runs/fusion/rlstm-fold0 [--ship]
+    python benchmarks/homology.py --fold-run runs/fusion/rlstm-fold0 [--ship] [--run NAME=RUN_DIR ...]
 
 1. Reference set: the training split (whole sequences, labels), written to protloc/pretrained/reference.fasta.gz
    with --ship. The test split is never part of it.
@@ -11,7 +11,7 @@ Usage:
    themselves out; :func:`protloc.fusion.fit` picks the rule's parameters. With --ship they are written beside
    both shipped models.
 3. Test split, searched against the training split: homology alone (best hit's class; bit-score votes), each
-   shipped model alone and fused, with 95% intervals, and an exact McNemar test of fused against the network
+   shipped model and each --run alone and fused, with 95% intervals, and an exact McNemar test of fused against the network
    alone on the same proteins. The test split is used for nothing else.
 Writes benchmarks/results/homology.{json,md}.
 """
@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from common import command, machine, test_report, write_results
+from common import cached_predictions, command, machine, test_report, write_results
 from protloc import datasets, evaluation, fusion, homology, models, pretrained, training
 
 SPEC = datasets.get("multiloc")
@@ -49,8 +49,13 @@ def main(argv=None) -> int:
                         help="run directory of a model trained with one training fold held out")
     parser.add_argument("--ship", action="store_true",
                         help="write the reference set and the fusion parameters into protloc/pretrained/")
+    parser.add_argument("--run", action="append", default=[], type=lambda text: tuple(text.split("=", 1)),
+                        metavar="NAME=RUN_DIR", help="also score this finished run (trained on the training split), "
+                                                     "alone and fused, as NAME; repeatable")
     parser.add_argument("--data-dir", help="directory of MultiLoc's FASTA files (default: $PROTLOC_DATA_DIR)")
     args = parser.parse_args(argv)
+    if any(len(pair) != 2 for pair in args.run):
+        parser.error("--run takes NAME=RUN_DIR")
     fold_config = training.read_config(args.fold_run)
     if fold_config.fold is None or fold_config.dataset != SPEC.name:
         parser.error(f"{args.fold_run} must hold out a training fold of {SPEC.name}")
@@ -88,8 +93,13 @@ def main(argv=None) -> int:
     best_hit = np.array([hit.label if hit else -1 for hit in best])
     rows = {"homology: best hit's class (no hit = wrong)": _row(labels, _one_hot(best_hit)),
             "homology: the fusion's votes (no hit = wrong)": _row(labels, votes)}
-    for name in sorted(pretrained.SHIPPED):
-        network = evaluation.predict_probabilities(models.load_pretrained(name), test)
+    networks = {name: evaluation.predict_probabilities(models.load_pretrained(name), test)
+                for name in sorted(pretrained.SHIPPED)}
+    for name, run in args.run:
+        run_labels, networks[name] = cached_predictions(pathlib.Path(run), args.data_dir)
+        if not np.array_equal(run_labels, datasets.labels_of(test)):
+            raise SystemExit(f"--run {name}={run}: not a run of {SPEC.name} (its test proteins differ)")
+    for name, network in networks.items():
         fused = rule.fuse(network, votes, identity)
         network_row, fused_row = _row(labels, network), _row(labels, fused)
         fused_row["vs_network"] = evaluation.mcnemar_exact(fused_row.pop("correct"), network_row.pop("correct"))

@@ -100,6 +100,43 @@ def test_an_interrupted_write_leaves_no_entry_and_a_corrupt_entry_is_recomputed(
     assert profiles.ProfileSearch(search.database).profiles([UNRELATED])[0].hits == found.hits
 
 
+KILLED_WHILE_WRITING = """
+import pathlib, sys, time
+import numpy as np
+from protloc import profiles
+
+def half_then_hang(out, **arrays):
+    out.write(b"PK\\x03\\x04 half of an entry")
+    out.flush()
+    pathlib.Path(sys.argv[2]).write_text("writing")
+    time.sleep(60)
+
+np.savez = half_then_hang
+profiles.ProfileSearch(profiles.ProfileDatabase([sys.argv[1]])).profiles([sys.argv[3]])
+"""
+
+
+def test_a_run_killed_while_writing_leaves_no_entry(search, database_file, cache, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    signal_file = tmp_path / "writing"
+    child = subprocess.Popen([sys.executable, "-c", KILLED_WHILE_WRITING, str(database_file), str(signal_file),
+                              UNRELATED], env={**os.environ, "PROTLOC_CACHE_DIR": str(cache)})
+    deadline = time.time() + 120
+    while not signal_file.exists() and child.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    assert signal_file.exists(), "the child never reached the write"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert not search.entry(UNRELATED).exists()  # only the temporary file it was writing is left
+    found, = search.profiles([UNRELATED])
+    assert search.searched == 1 and found.values.shape == (len(UNRELATED), 20)
+
+
 def test_profiles_are_truncated_with_the_tokens():
     long_protein = random_protein(1300)
     example = datasets.Example("long", {"tokens": sequences.encode_sequence(long_protein)}, 0, 0, long_protein)

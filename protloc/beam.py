@@ -23,12 +23,16 @@ import shutil
 import sys
 from typing import Iterable, Sequence
 
-import apache_beam as beam
-from apache_beam.io import fileio
-from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
-from apache_beam.options.pipeline_options import PipelineOptions
-
 from protloc import sequences
+
+_level = logging.getLogger().level
+logging.getLogger().setLevel(logging.ERROR)  # importing Beam warns on the root logger of an optional BigQuery client
+import apache_beam as beam  # noqa: E402
+from apache_beam.io import fileio  # noqa: E402
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference  # noqa: E402
+from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
+
+logging.getLogger().setLevel(_level)
 
 INVALID = "invalid"
 """Tag of the dead-letter output."""

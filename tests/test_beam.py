@@ -67,3 +67,11 @@ def test_a_missing_model_fails_before_the_pipeline_starts(inputs, tmp_path, caps
     assert beam.main(["--input", str(inputs / "*.fasta*"), "--output", str(tmp_path / "p"),
                       "--model", str(tmp_path / "none.keras")]) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith("protloc.beam: error: no model at ")
+
+
+def test_the_module_imports_without_beam_s_start_up_warning():
+    import subprocess
+    import sys
+
+    finished = subprocess.run([sys.executable, "-c", "import protloc.beam"], capture_output=True, text=True)
+    assert finished.returncode == 0 and finished.stderr == ""

@@ -25,6 +25,7 @@ training epochs, CV folds and re-runs never recompute a profile, and an interrup
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import hashlib
 import os
@@ -101,10 +102,10 @@ class ProfileDatabase:
             else:
                 raise FileNotFoundError(f"--profile-db {path}: no such file, directory or MMseqs2 database")
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
         """SHA-256 of the database: of the FASTA files' contents in order, or of an MMseqs2 database's path and
-        index."""
+        index (read once per object)."""
         digest = hashlib.sha256()
         if self.mmseqs_database is not None:
             digest.update(str(self.mmseqs_database.resolve()).encode())

@@ -48,6 +48,7 @@ class LoadedModel:
     class_names: list
     search: object = None
     rule: object = None
+    profile_search: object = None
 
 
 class ProtlocModelHandler(ModelHandler):
@@ -60,13 +61,15 @@ class ProtlocModelHandler(ModelHandler):
         homology: use homology evidence as ``protloc predict`` does (shipped models, or ``reference``).
         reference: labelled FASTA to search instead of the shipped reference.
         fusion_file: fusion parameters JSON.
+        profile_db: a profile model's database (default: its run directory's).
         min_batch_size, max_batch_size: records per inference batch (each batch is one MMseqs2 search).
     """
 
     def __init__(self, model_name: str = "pretrained", homology: bool = True, reference: str | None = None,
-                 fusion_file: str | None = None, min_batch_size: int = 64, max_batch_size: int = 2048):
+                 fusion_file: str | None = None, profile_db: Sequence[str] | None = None, min_batch_size: int = 64,
+                 max_batch_size: int = 2048):
         super().__init__()
-        self.model_name, self.homology = model_name, homology
+        self.model_name, self.homology, self.profile_db = model_name, homology, profile_db
         self.reference, self.fusion_file = reference, fusion_file
         self.batch_sizes = {"min_batch_size": min_batch_size, "max_batch_size": max_batch_size}
 
@@ -81,14 +84,14 @@ class ProtlocModelHandler(ModelHandler):
         names = models.class_names_of(model)
         search, rule = (predict.homology_evidence(self.model_name, names, self.reference, self.fusion_file)
                         if self.homology else (None, None))
-        return LoadedModel(model, names, search, rule)
+        return LoadedModel(model, names, search, rule, predict.profile_evidence(self.model_name, model, self.profile_db))
 
     def run_inference(self, batch: Sequence[sequences.ProteinRecord], model: LoadedModel, inference_args=None
                       ) -> Iterable[PredictionResult]:
         from protloc import predict
 
         found = predict.predict_records(model.network, batch, homology=model.search, fusion=model.rule,
-                                        chunk_size=max(1, len(batch)))
+                                        chunk_size=max(1, len(batch)), profile_search=model.profile_search)
         for record, prediction in zip(batch, found):
             yield PredictionResult(record, predict.format_row(prediction, model.class_names, model.search is not None))
 
@@ -156,6 +159,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-homology", action="store_true", help="the network alone")
     parser.add_argument("--reference", help="labelled FASTA to search instead of the shipped reference")
     parser.add_argument("--fusion", help="fusion parameters JSON")
+    parser.add_argument("--profile-db", nargs="+", metavar="PATH",
+                        help="profile models: their profile database (default: the run's own), readable by every worker")
     parser.add_argument("--skip-invalid", action="store_true",
                         help="send bad records to PREFIX-invalid-*.tsv instead of failing the run")
     parser.add_argument("--verbose", action="store_true", help="keep Beam's own logs, tracebacks included")
@@ -173,7 +178,7 @@ def main(argv=None) -> int:
             beam_args = [*beam_args, "--default_sdk_harness_log_level=ERROR"]  # worker processes' logs
     from protloc import predict
 
-    handler = ProtlocModelHandler(args.model, not args.no_homology, args.reference, args.fusion,
+    handler = ProtlocModelHandler(args.model, not args.no_homology, args.reference, args.fusion, args.profile_db,
                                   max_batch_size=args.max_batch_size)
     try:  # loaded here once so that a bad model, reference or fusion file fails before any worker starts
         loaded = handler.load_model()

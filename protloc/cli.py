@@ -87,7 +87,7 @@ def _train(args) -> None:
 
 
 def _evaluate(args) -> None:
-    from protloc import datasets, evaluation, models, profiles, training
+    from protloc import datasets, evaluation, models, predict, profiles, training
 
     run_dir = pathlib.Path(args.run)
     model = models.load_model(run_dir)
@@ -100,7 +100,7 @@ def _evaluate(args) -> None:
         examples = spec.examples("train", [config.fold], args.data_dir)
     else:
         examples = spec.examples(args.split, None, args.data_dir)
-    profile_search = _profile_search(args.run, model, args.profile_db)
+    profile_search = predict.profile_evidence(args.run, model, args.profile_db)
     if profile_search is not None:
         examples = profiles.with_profiles(examples, profile_search)
     report = evaluation.evaluate_examples(model, examples, args.batch_size)
@@ -124,7 +124,7 @@ def _predict(args) -> None:
     results = predict.predict_records(model, records, source, args.batch_size,
                                       on_invalid=predict.report_invalid if args.skip_invalid else None,
                                       attention=args.attention is not None, homology=search, fusion=rule,
-                                      profile_search=_profile_search(args.model, model, args.profile_db))
+                                      profile_search=predict.profile_evidence(args.model, model, args.profile_db))
     if sys.stderr.isatty():
         from tqdm import tqdm
 
@@ -140,23 +140,6 @@ def _predict(args) -> None:
         count = predict.write_table(results, names, stack.enter_context(open(temporary, "w")),
                                     homology=search is not None)
     print(f"{count} predictions written to {args.output}", file=sys.stderr)
-
-
-def _profile_search(model_name, model, database):
-    """The profile search of a profile model: ``database`` (``--profile-db``), else the one its run directory was
-    trained with; None for other models (which must not be given one)."""
-    from protloc import models, profiles, training
-
-    if profiles.PROFILE not in models.input_names(model):
-        if database:
-            raise ValueError(f"--profile-db: {model_name} takes no sequence profiles")
-        return None
-    run_dir = pathlib.Path(model_name)
-    if not database and (run_dir / "config.json").exists():
-        database = training.read_config(run_dir).profile_db
-    if not database:
-        raise ValueError(f"{model_name} is a profile model: give --profile-db (the database it was trained with)")
-    return profiles.ProfileSearch(profiles.ProfileDatabase(database))
 
 
 def _export(args) -> None:

@@ -12,6 +12,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import itertools
+import pathlib
 import sys
 from typing import Callable, Iterable, Iterator, TextIO
 
@@ -75,6 +76,26 @@ def homology_evidence(model_name, class_names, reference=None, fusion_file=None)
     found = homology_search.ReferenceSet.read(reference or pretrained.REFERENCE, class_names)
     rule = fusion_rule.Fusion.load(fusion_file or pretrained.fusion_path(str(model_name) if shipped else "pretrained"))
     return homology_search.HomologySearch(found), rule
+
+
+def profile_evidence(model_name, model, database=None) -> profiles.ProfileSearch | None:
+    """Where a profile model's profiles come from: ``database`` (``--profile-db`` paths), else the database its run
+    directory was trained with; None for models without profiles.
+
+    Raises:
+        ValueError: a profile model without a database, or a database for a model without profiles.
+    """
+    if profiles.PROFILE not in models.input_names(model):
+        if database:
+            raise ValueError(f"--profile-db: {model_name} takes no sequence profiles")
+        return None
+    if not database and (pathlib.Path(model_name) / "config.json").exists():
+        from protloc import training
+
+        database = training.read_config(model_name).profile_db
+    if not database:
+        raise ValueError(f"{model_name} is a profile model: give --profile-db (the database it was trained with)")
+    return profiles.ProfileSearch(profiles.ProfileDatabase(database))
 
 
 def compiled_predictor(model, attention: bool = False) -> Callable[[dict], tuple]:

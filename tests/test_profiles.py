@@ -233,6 +233,13 @@ def test_train_predict_evaluate_and_export_a_profile_model(tmp_path, database_fi
                  "-o", str(tmp_path / "same.tsv")]) == 0
     assert (tmp_path / "same.tsv").read_text() == out.read_text()
 
+    from protloc import beam  # a Beam worker's handler finds the run's database too and gives the same rows
+
+    handler = beam.ProtlocModelHandler(str(run), homology=False)
+    records = list(sequences.read_fasta(fasta))
+    rows = [result.inference for result in handler.run_inference(records, handler.load_model())]
+    assert rows == out.read_text().splitlines()[1:]
+
     import tensorflow as tf
 
     saved = tmp_path / "served" / "1"

@@ -45,11 +45,13 @@ def profile_cost(database: list[str], sample: int, data_dir=None) -> dict:
         start = time.perf_counter()
         profiles.ProfileSearch(fresh.database, cache_dir=cache).profiles(chosen)
         cached_s = time.perf_counter() - start
+        stored = sum(path.stat().st_size for path in pathlib.Path(cache).rglob("*.npz"))
     found = profiles.ProfileSearch(profiles.ProfileDatabase(database)).profiles(proteins)
     hits = np.array([profile.hits for profile in found])
     return {
         "proteins": len(proteins), "sample": sample, "computed_s_per_1000": 1000 * computed_s / sample,
-        "cache_read_s_per_1000": 1000 * cached_s / sample, "with_relatives": int(np.sum(hits > 1)),
+        "cache_read_s_per_1000": 1000 * cached_s / sample, "cache_mb_per_1000": 1000 * stored / sample / 2 ** 20,
+        "with_relatives": int(np.sum(hits > 1)),
         "hits_median": float(np.median(hits)),
         "settings": {"iterations": fresh.iterations, "sensitivity": fresh.sensitivity, "evalue": fresh.evalue},
     }
@@ -91,7 +93,8 @@ def markdown(results: dict) -> str:
              f"| median proteins in a profile | {cost['hits_median']:g} |",
              f"| seconds per 1,000 proteins, computed ({cost['sample']} proteins, empty cache) | "
              f"{cost['computed_s_per_1000']:.1f} |",
-             f"| seconds per 1,000 proteins, read from the cache | {cost['cache_read_s_per_1000']:.2f} |", ""]
+             f"| seconds per 1,000 proteins, read from the cache | {cost['cache_read_s_per_1000']:.2f} |",
+             f"| cache size per 1,000 proteins (MiB) | {cost['cache_mb_per_1000']:.1f} |", ""]
     if results.get("rows"):
         lines += ["MultiLoc test split:", "", "| features | evidence | accuracy (95% CI) | MCC | recipe, epochs, seed |",
                   "|---|---|---|---:|---|"]

@@ -401,7 +401,7 @@ def test_profiles_report_gives_the_cost_the_relatives_and_the_paired_tests():
     report = load_benchmark("profiles").markdown({
         "command": "python benchmarks/profiles.py", "machine": "2 CPU cores", "profile_db": ["db.fasta"],
         "cost": {"proteins": 100, "sample": 10, "computed_s_per_1000": 80.0, "cache_read_s_per_1000": 0.5,
-                 "with_relatives": 40, "hits_median": 3.0, "settings": {"iterations": 3, "sensitivity": 4.0,
+                 "cache_mb_per_1000": 12.0, "with_relatives": 40, "hits_median": 3.0, "settings": {"iterations": 3, "sensitivity": 4.0,
                                                                          "evalue": 1e-3}},
         "rows": [{"features": "80 (with profiles)", "evidence": "network", "accuracy": 0.81,
                   "accuracy_95ci": [0.78, 0.84], "mcc": 0.77, "recipe": "fast", "epochs": 30, "seed": 0}],

@@ -13,8 +13,9 @@ middle-truncated by :mod:`protloc.sequences`.
 Configs: ``multiloc/sequence`` (the default) holds tokens; ``multiloc/profiles`` adds each residue's 20-column
 sequence profile (:mod:`protloc.profiles`: 3 iterations of an MMseqs2 search, computed once and cached) against the
 database named by the ``PROTLOC_PROFILE_DB`` environment variable (FASTA files, directories of them or an MMseqs2
-database; several separated by ``:``), e.g. ``PROTLOC_PROFILE_DB=/data/uniref50.fasta.gz tfds build multiloc
---config profiles``.
+database; several separated by ``:``). That config exists only where the variable is set when this module is
+imported (for building and for loading), e.g. ``PROTLOC_PROFILE_DB=/data/uniref50.fasta.gz tfds build multiloc
+--imports tfds_multiloc --config profiles``; without it, ``tfds build multiloc`` builds the default config alone.
 """
 from __future__ import annotations
 
@@ -63,17 +64,20 @@ def _read_records(path: epath.Path) -> list[sequences.ProteinRecord]:
         return list(sequences.read_fasta(handle))
 
 
+SEQUENCE_CONFIG = tfds.core.BuilderConfig(name="sequence", description="tokens of each protein (the default)")
+PROFILES_CONFIG = tfds.core.BuilderConfig(name="profiles", description=(
+    f"tokens and a 20-column sequence profile per residue, from an MMseqs2 search (3 iterations) against the "
+    f"database named by ${PROFILE_DB_VARIABLE}"))
+"""Offered only where ``PROTLOC_PROFILE_DB`` is set when the module is imported, so that a plain ``tfds build
+multiloc`` (which builds every config) needs no database."""
+
+
 class Builder(tfds.core.GeneratorBasedBuilder):
     """MultiLoc: proteins labelled with one of 11 subcellular compartments."""
 
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "Stratified 4/5 train, 1/5 test; 5 stratified folds in train."}
-    BUILDER_CONFIGS = [
-        tfds.core.BuilderConfig(name="sequence", description="tokens of each protein (the default)"),
-        tfds.core.BuilderConfig(name="profiles", description=(
-            f"tokens and a 20-column sequence profile per residue, from an MMseqs2 search (3 iterations) against "
-            f"the database named by ${PROFILE_DB_VARIABLE}")),
-    ]
+    BUILDER_CONFIGS = [SEQUENCE_CONFIG, *([PROFILES_CONFIG] if environ.get(PROFILE_DB_VARIABLE) else [])]
     MANUAL_DOWNLOAD_INSTRUCTIONS = f"""
     Optional. Place the 11 MultiLoc FASTA files ({', '.join(FILE_OF_CLASS.values())}) in the manual
     directory, or point the {DATA_DIR_VARIABLE} environment variable at their directory. Without either,

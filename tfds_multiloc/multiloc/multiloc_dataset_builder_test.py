@@ -27,6 +27,9 @@ class MultilocTest(tfds.testing.DatasetBuilderTestCase):
         cls._environment.start()
         cls._online = mock.patch.object(builder_module, "check_source_reachable")  # downloads are mocked too
         cls._online.start()
+        cls._configs = mock.patch.object(builder_module.Builder, "BUILDER_CONFIGS",
+                                         [builder_module.SEQUENCE_CONFIG, builder_module.PROFILES_CONFIG])
+        cls._configs.start()  # both configs, as where PROTLOC_PROFILE_DB is set at import
         os.environ.pop(builder_module.DATA_DIR_VARIABLE, None)  # use the dummy downloads, not real data
         cls._cache = tempfile.TemporaryDirectory()
         os.environ["PROTLOC_CACHE_DIR"] = cls._cache.name
@@ -38,6 +41,7 @@ class MultilocTest(tfds.testing.DatasetBuilderTestCase):
     def tearDownClass(cls):
         super().tearDownClass()
         cls._online.stop()
+        cls._configs.stop()
         cls._environment.stop()
         cls._cache.cleanup()
 
@@ -55,6 +59,20 @@ def test_offline_without_local_files_names_the_alternatives_before_any_download(
     assert message.startswith("cannot reach raw.githubusercontent.com to download MultiLoc (Network is unreachable)")
     assert builder_module.DATA_DIR_VARIABLE in message and "--manual_dir" in message and "ER.fasta" in message
     manager.download.assert_not_called()
+
+
+def test_the_profiles_config_is_offered_only_with_a_database():
+    import subprocess
+    import sys
+
+    script = ("from tfds_multiloc.multiloc import multiloc_dataset_builder as b; "
+              "print(' '.join(c.name for c in b.Builder.BUILDER_CONFIGS))")
+    plain = {k: v for k, v in os.environ.items() if k != builder_module.PROFILE_DB_VARIABLE}
+    for environment, expected in ((plain, "sequence"),
+                                  ({**plain, builder_module.PROFILE_DB_VARIABLE: "/data/db.fasta"}, "sequence profiles")):
+        found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment,
+                               check=True)
+        assert found.stdout.split("\n")[-2] == expected
 
 
 def test_the_profiles_config_without_a_database_names_the_variable(monkeypatch):

@@ -33,6 +33,8 @@ bench: $(STAMP)
 	# homology.md and the shipped reference + fusion files: fusion fitted on training fold 0 held out
 	$(BIN)/protloc train --backend jax --recipe fast --epochs 20 --train-max-length 600 --dropout 0.5 --fold 0 --seed 0 --out runs/fusion/rlstm-fold0
 	$(BIN)/python benchmarks/homology.py --fold-run runs/fusion/rlstm-fold0 --ship
+	# homology.md's rows for the fast-recipe models (the profile runs are trained below)
+	$(BIN)/protloc train --model alstm --out runs/alstm-fast --recipe fast --seed 0
 	# recipe-trials.md: the trials behind the fast recipe (each a protloc train run with fold 0 held out)
 	$(BIN)/protloc train --out runs/explore/d25-lr3e3-e16 --fold 0 --recipe fast --backend jax --dropout 0.25 --epochs 16 --train-max-length 600
 	$(BIN)/protloc train --out runs/explore/d10-lr3e3-e20 --fold 0 --recipe fast --backend jax --dropout 0.1 --epochs 20 --train-max-length 600
@@ -47,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/protloc train --out runs/profiles/rlstm-60 --recipe fast --seed 0
 	$(BIN)/protloc train --out runs/profiles/rlstm-80 --recipe fast --seed 0 --profile-db ../shared/data/proteomes ../shared/data/multiloc
 	$(BIN)/python benchmarks/profiles.py --profile-db ../shared/data/proteomes ../shared/data/multiloc --sequence-run runs/profiles/rlstm-60 --profile-run runs/profiles/rlstm-80
+	$(BIN)/python benchmarks/homology.py --fold-run runs/fusion/rlstm-fold0 --run alstm-fast=runs/alstm-fast --run rlstm-fast=runs/profiles/rlstm-60 --run rlstm-fast-profiles=runs/profiles/rlstm-80
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -36,7 +36,7 @@ from typing import Sequence
 
 import numpy as np
 
-from protloc import runtime, sequences
+from protloc import files, runtime, sequences
 from protloc.datasets import Example
 from protloc.homology import HomologyError, cached_database, run_mmseqs
 
@@ -189,7 +189,7 @@ class ProfileSearch:
             batch = missing[start:start + _BATCH]
             for sequence, profile in zip(batch, self._search(batch)):
                 self._write(sequence, profile)
-                found[sequence] = Profile(_normalised(profile.values.astype(np.float16)), profile.hits)
+                found[sequence] = self._read(sequence)  # as stored: a fresh and a cached profile are equal
             self.searched += len(batch)
         return [found[sequence] for sequence in queries]
 
@@ -203,16 +203,8 @@ class ProfileSearch:
         return Profile(_normalised(values), hits) if values.shape == (len(sequence), WIDTH) else None
 
     def _write(self, sequence: str, profile: Profile) -> None:
-        path = self.entry(sequence)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".", suffix=".npz", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                np.savez(out, values=profile.values.astype(np.float16), hits=np.int64(profile.hits))
-            os.replace(temporary, path)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+        with files.atomic_path(self.entry(sequence)) as temporary, open(temporary, "wb") as out:
+            np.savez(out, values=profile.values.astype(np.float16), hits=np.int64(profile.hits))
 
     def _search(self, queries: list[str]) -> list[Profile]:
         database = self.database.path()
@@ -237,7 +229,7 @@ class ProfileSearch:
 
 
 def _normalised(values: np.ndarray) -> np.ndarray:
-    """float32 rows scaled to sum to 1 (profiles are stored as float16: a fresh and a cached profile are equal)."""
+    """float32 rows scaled to sum to 1 again after their float16 storage."""
     values = values.astype(np.float32)
     return values / values.sum(axis=1, keepdims=True)
 

@@ -2,6 +2,7 @@
 
 Usage:
     python benchmarks/homology.py --fold-run runs/fusion/rlstm-fold0 [--ship] [--run NAME=RUN_DIR ...]
+        [--ensemble NAME=MEMBER,MEMBER,... ...]
 
 1. Reference set: the training split (whole sequences, labels), written to protloc/pretrained/reference.fasta.gz
    with --ship. The test split is never part of it.
@@ -11,7 +12,8 @@ Usage:
    themselves out; :func:`protloc.fusion.fit` picks the rule's parameters. With --ship they are written beside
    both shipped models.
 3. Test split, searched against the training split: homology alone (best hit's class; bit-score votes), each
-   shipped model and each --run alone and fused, with 95% intervals, and an exact McNemar test of fused against the network
+   shipped model, each --run and each --ensemble (the mean of its members' probabilities, members being runs or
+   shipped models, a shipped ensemble counting as its members) alone and fused, with 95% intervals, and an exact McNemar test of fused against the network
    alone on the same proteins. The test split is used for nothing else.
 Writes benchmarks/results/homology.{json,md}.
 """
@@ -52,10 +54,13 @@ def main(argv=None) -> int:
     parser.add_argument("--run", action="append", default=[], type=lambda text: tuple(text.split("=", 1)),
                         metavar="NAME=RUN_DIR", help="also score this finished run (trained on the training split), "
                                                      "alone and fused, as NAME; repeatable")
+    parser.add_argument("--ensemble", action="append", default=[], type=lambda text: tuple(text.split("=", 1)),
+                        metavar="NAME=MEMBER,...", help="also score the mean probabilities of these members (run "
+                                                        "directories or shipped model names) as NAME; repeatable")
     parser.add_argument("--data-dir", help="directory of MultiLoc's FASTA files (default: $PROTLOC_DATA_DIR)")
     args = parser.parse_args(argv)
-    if any(len(pair) != 2 for pair in args.run):
-        parser.error("--run takes NAME=RUN_DIR")
+    if any(len(pair) != 2 for pair in args.run + args.ensemble):
+        parser.error("--run takes NAME=RUN_DIR and --ensemble NAME=MEMBER,MEMBER,...")
     fold_config = training.read_config(args.fold_run)
     if fold_config.fold is None or fold_config.dataset != SPEC.name:
         parser.error(f"{args.fold_run} must hold out a training fold of {SPEC.name}")
@@ -96,9 +101,9 @@ def main(argv=None) -> int:
     networks = {name: evaluation.predict_probabilities(models.load_pretrained(name), test)
                 for name in sorted(pretrained.SHIPPED)}
     for name, run in args.run:
-        run_labels, networks[name] = cached_predictions(pathlib.Path(run), args.data_dir)
-        if not np.array_equal(run_labels, datasets.labels_of(test)):
-            raise SystemExit(f"--run {name}={run}: not a run of {SPEC.name} (its test proteins differ)")
+        networks[name] = _run_predictions(run, labels, args.data_dir)
+    for name, members in args.ensemble:
+        networks[name] = _ensemble_predictions(members.split(","), networks, labels, args.data_dir)
     for name, network in networks.items():
         fused = rule.fuse(network, votes, identity)
         network_row, fused_row = _row(labels, network), _row(labels, fused)
@@ -115,6 +120,28 @@ def main(argv=None) -> int:
     write_results("homology", results, markdown(results))
     print(markdown(results))
     return 0
+
+
+def _run_predictions(run: str, labels: np.ndarray, data_dir) -> np.ndarray:
+    """A finished run's test-split probabilities ``(n, classes)``; exits naming the run if its test split differs."""
+    run_labels, probabilities = cached_predictions(pathlib.Path(run), data_dir)
+    if not np.array_equal(run_labels, labels):
+        raise SystemExit(f"{run}: not a run of {SPEC.name} (its test proteins differ)")
+    return probabilities
+
+
+def _ensemble_predictions(members: list[str], shipped: dict, labels: np.ndarray, data_dir) -> np.ndarray:
+    """The mean test-split probabilities ``(n, classes)`` of ``members`` (run directories, or names of shipped models
+    whose probabilities are in ``shipped``), each zoo model counting once: a shipped ensemble of N members weighs N,
+    which is what one ensemble of all the members would compute."""
+    total, count = 0.0, 0
+    for member in members:
+        if member in pretrained.SHIPPED:
+            weight = models.member_count(models.load_pretrained(member))
+            total, count = total + weight * shipped[member], count + weight
+        else:
+            total, count = total + _run_predictions(member, labels, data_dir), count + 1
+    return total / count
 
 
 def _one_hot(classes: np.ndarray) -> np.ndarray:

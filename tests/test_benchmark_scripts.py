@@ -410,3 +410,36 @@ def test_profiles_report_gives_the_cost_the_relatives_and_the_paired_tests():
     assert "| seconds per 1,000 proteins, computed (10 proteins, empty cache) | 80.0 |" in report
     assert "| 80 (with profiles) | network | 0.810 (0.780-0.840) | 0.770 | fast, 30, 0 |" in report
     assert "* network: right only with profiles 12, only without 5, p = 0.14" in report
+
+
+def test_homology_ensemble_weighs_every_zoo_model_once(monkeypatch):
+    homology_script = load_benchmark("homology")
+    labels = np.array([0, 1])
+    runs = {"run-a": np.array([[1.0, 0.0], [1.0, 0.0]]), "run-b": np.array([[0.0, 1.0], [0.0, 1.0]])}
+    monkeypatch.setattr(homology_script, "cached_predictions", lambda run, data_dir: (labels, runs[str(run)]))
+    monkeypatch.setattr(homology_script.models, "load_pretrained", lambda name: name)
+    monkeypatch.setattr(homology_script.models, "member_count", lambda model: 3)
+    shipped = {"pretrained-ensemble": np.array([[0.5, 0.5], [0.5, 0.5]])}
+    mean = homology_script._ensemble_predictions(["pretrained-ensemble", "run-a", "run-b"], shipped, labels, None)
+    np.testing.assert_allclose(mean, [[0.5, 0.5], [0.5, 0.5]])
+    mean = homology_script._ensemble_predictions(["pretrained-ensemble", "run-a"], shipped, labels, None)
+    np.testing.assert_allclose(mean, [[2.5 / 4, 1.5 / 4]] * 2)
+    with pytest.raises(SystemExit, match="run-a: not a run of multiloc"):
+        homology_script._run_predictions("run-a", np.array([1, 1]), None)
+
+
+def test_keep_run_writes_a_run_directory_without_optimizer_state(tmp_path):
+    spec = datasets.register(toy_spec("keep", n_per_class=6))
+    run, kept = tmp_path / "run", tmp_path / "kept"
+    training.train(run, training.RunConfig(model="rlstm", hparams=SMALL, epochs=1, batch_size=8, dataset=spec.name),
+                   verbose=0)
+    keep_run = load_benchmark("keep_run")
+    assert keep_run.main([str(run), str(kept)]) == 0
+    assert sorted(p.name for p in kept.iterdir()) == ["config.json", "history.csv", "model.keras"]
+    assert training.read_config(kept) == training.read_config(run)
+    assert (kept / "model.keras").stat().st_size < (run / "model.keras").stat().st_size
+    examples = spec.examples("test", None)
+    np.testing.assert_allclose(evaluation.predict_probabilities(models.load_model(kept), examples),
+                               evaluation.predict_probabilities(models.load_model(run), examples), atol=1e-6)
+    with pytest.raises(SystemExit):
+        keep_run.main([str(tmp_path), str(tmp_path / "other")])

@@ -116,7 +116,7 @@ def main(argv=None) -> int:
                "test_proteins": len(test), "test_with_hit": int(has_hit.sum()),
                "best_hit_by_identity": best_hit_table(labels, best), "fusion": rule.__dict__,
                "rows": rows, "search_seconds": {"fold": fold_search_s, "test": test_search_s},
-               "shipped": args.ship}
+               "shipped": args.ship, "ensembles": {name: members.split(",") for name, members in args.ensemble}}
     write_results("homology", results, markdown(results))
     print(markdown(results))
     return 0
@@ -192,6 +192,10 @@ def markdown(results: dict) -> str:
         test = (f"{paired['only_first']} vs {paired['only_second']}, exact McNemar {_p_value(paired['p_value'])}"
                 if paired else "")
         lines.append(f"| {name} | {row['accuracy']:.3f} ({low:.3f}-{high:.3f}) | {row['mcc']:.3f} | {test} |")
+    if results.get("ensembles"):
+        lines += ["", "Ensembles (mean of the members' probabilities; a shipped ensemble counts as its members):", ""]
+        lines += [f"* {name}: {', '.join(f'`{member}`' for member in members)}"
+                  for name, members in results["ensembles"].items()]
     lines += ["", "Paper (Sønderby et al. 2015, with PSI-BLAST profiles): R-LSTM 0.879, ensemble 0.902; "
               "SherLoc2 (with GO terms) 0.930."]
     return "\n".join(lines) + "\n"

@@ -57,6 +57,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/homology.py --fold-run runs/fusion/rlstm-fold0 --run alstm-fast=runs/alstm-fast --run rlstm-fast=runs/profiles/rlstm-60 --run rlstm-fast-profiles=runs/profiles/rlstm-80 --ensemble "7 fast R-LSTMs=$(FAST_MEMBERS)" --ensemble "10 R-LSTMs (3 shipped + 7 fast)=pretrained-ensemble,$(FAST_MEMBERS)"
 	# the finished models kept in the repository (benchmarks/weights/README.md)
 	for seed in 1 2 3 4 5 6; do $(BIN)/python benchmarks/keep_run.py runs/ensemble-fast/seed$$seed benchmarks/weights/ensemble-fast-seed$$seed || exit 1; done
+	$(BIN)/python benchmarks/keep_run.py runs/alstm-fast benchmarks/weights/alstm-fast
+	$(BIN)/python benchmarks/keep_run.py runs/profiles/rlstm-60 benchmarks/weights/profiles-rlstm-60
+	$(BIN)/python benchmarks/keep_run.py runs/profiles/rlstm-80 benchmarks/weights/profiles-rlstm-80
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -13,8 +13,8 @@ Usage:
    both shipped models.
 3. Test split, searched against the training split: homology alone (best hit's class; bit-score votes), each
    shipped model, each --run and each --ensemble (the mean of its members' probabilities, members being runs or
-   shipped models, a shipped ensemble counting as its members) alone and fused, with 95% intervals, and an exact McNemar test of fused against the network
-   alone on the same proteins. The test split is used for nothing else.
+   shipped models, a shipped ensemble counting as its members) alone and fused, with 95% intervals, and an exact
+   McNemar test of fused against the network alone on the same proteins. The test split is used for nothing else.
 Writes benchmarks/results/homology.{json,md}.
 """
 from __future__ import annotations
@@ -170,7 +170,8 @@ def markdown(results: dict) -> str:
     lines = ["# Homology evidence on MultiLoc", "", f"Command: `{results['command']}`  ",
              f"Machine: {results['machine']}", "",
              f"Reference: the {results['reference_proteins']} training proteins (MMseqs2 `easy-search -s 4`, "
-             f"E < 1e-3, 20 prefilter candidates, 10 best hits). {results['test_with_hit']} of {results['test_proteins']} test proteins "
+             f"E < 1e-3, 20 prefilter candidates, 10 best hits). {results['test_with_hit']} of "
+             f"{results['test_proteins']} test proteins "
              f"have a hit ({results['test_with_hit'] / results['test_proteins']:.1%}); searching them took "
              f"{results['search_seconds']['test']:.1f} s.", "",
              "| best-hit identity | test proteins | best hit's class right |", "|---|---:|---:|"]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from protloc import datasets, evaluation, files, models, pretrained, sequences, training
-from tests.helpers import REPO, SMALL, load_benchmark, toy_spec
+from tests.helpers import SMALL, load_benchmark, toy_spec
 
 CLASS_NAMES = datasets.get("multiloc").class_names
 

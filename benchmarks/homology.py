@@ -1,16 +1,18 @@
 """Homology evidence on MultiLoc: the shipped reference set, fusion fitted on training data, and the test split.
 
 Usage:
-    python benchmarks/homology.py --fold-run runs/fusion/rlstm-fold0 [--ship] [--run NAME=RUN_DIR ...]
+    python benchmarks/homology.py --fold-run RUN_DIR [--fold-run RUN_DIR ...] [--ship] [--run NAME=RUN_DIR ...]
         [--ensemble NAME=MEMBER,MEMBER,... ...]
 
 1. Reference set: the training split (whole sequences, labels), written to protloc/pretrained/reference.fasta.gz
    with --ship. The test split is never part of it.
-2. Fusion fitted on training data only: the proteins of the held-out fold of --fold-run (a run trained on the
-   other training folds, e.g. `protloc train --fold 0 --out runs/fusion/rlstm-fold0`) get the network's
-   probabilities from that run and homology votes from a search against the whole training split leaving
-   themselves out; :func:`protloc.fusion.fit` picks the rule's parameters. With --ship they are written beside
-   both shipped models.
+2. Fusion fitted on training data only, per model: the proteins of the held-out fold of the --fold-run runs (each
+   trained on the other training folds, e.g. `protloc train --fold 0 --out runs/fold0/seed0`; all holding out the
+   same fold) get homology votes from a search against the whole training split leaving themselves out, and the
+   network probabilities of the mean of the first m fold runs. :func:`protloc.fusion.fit` picks the rule's
+   parameters for each m. A predictor of k members (a single model: 1) is fused with the rule fitted for
+   m = min(k, number of fold runs), so that an ensemble's rule is fitted on an ensemble's probabilities, which are
+   less peaked than one model's. With --ship each shipped model's rule is written beside it.
 3. Test split, searched against the training split: homology alone (best hit's class; bit-score votes), each
    shipped model, each --run and each --ensemble (the mean of its members' probabilities, members being runs or
    shipped models, a shipped ensemble counting as its members) alone and fused, with 95% intervals, and an exact
@@ -47,8 +49,9 @@ def best_hit_table(labels: np.ndarray, best: list) -> list[dict]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fold-run", type=pathlib.Path, required=True,
-                        help="run directory of a model trained with one training fold held out")
+    parser.add_argument("--fold-run", type=pathlib.Path, required=True, action="append",
+                        help="run directory of a model trained with one training fold held out; repeatable (the "
+                             "same fold each time), in the order their means are formed")
     parser.add_argument("--ship", action="store_true",
                         help="write the reference set and the fusion parameters into protloc/pretrained/")
     parser.add_argument("--run", action="append", default=[], type=lambda text: tuple(text.split("=", 1)),
@@ -61,9 +64,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if any(len(pair) != 2 for pair in args.run + args.ensemble):
         parser.error("--run takes NAME=RUN_DIR and --ensemble NAME=MEMBER,MEMBER,...")
-    fold_config = training.read_config(args.fold_run)
-    if fold_config.fold is None or fold_config.dataset != SPEC.name:
-        parser.error(f"{args.fold_run} must hold out a training fold of {SPEC.name}")
+    fold_configs = [training.read_config(run) for run in args.fold_run]
+    if any(config.fold is None or config.dataset != SPEC.name for config in fold_configs) or len(
+            {config.fold for config in fold_configs}) > 1:
+        parser.error(f"every --fold-run must hold out the same training fold of {SPEC.name}")
 
     train = SPEC.examples("train", None, args.data_dir)
     test = SPEC.examples("test", None, args.data_dir)
@@ -71,55 +75,75 @@ def main(argv=None) -> int:
     search = homology.HomologySearch(reference)
     if args.ship:
         reference.write(pretrained.REFERENCE)
-
-    held_out = [index for index, e in enumerate(train) if e.fold == fold_config.fold]
-    fold_examples = [train[i] for i in held_out]
-    fold_labels = datasets.labels_of(fold_examples)
     start = time.perf_counter()
-    fold_hits = search.search([e.sequence for e in fold_examples], exclude=held_out)
-    fold_search_s = time.perf_counter() - start
-    fold_network = evaluation.predict_probabilities(models.load_model(args.fold_run), fold_examples)
-    rule = fusion.fit(fold_network, fold_hits, fold_labels, provenance={
-        "command": command(), "fold_run": str(args.fold_run), "fold_run_config": fold_config.__dict__,
-        "data": f"{SPEC.name} training fold {fold_config.fold} ({len(fold_examples)} proteins): network "
-                f"probabilities of a model trained on the other folds; votes from a search of the whole training "
-                f"split leaving each protein itself out"})
-    if args.ship:
-        for name in pretrained.SHIPPED:
-            rule.save(pretrained.fusion_path(name))
+    rules = fold_fusions(args.fold_run, fold_configs, train, search)
+    fold_s = time.perf_counter() - start
 
     start = time.perf_counter()
     hits = search.search([e.sequence for e in test])
     test_search_s = time.perf_counter() - start
-    votes, identity = rule.votes(hits, len(SPEC.class_names))
+    votes, identity = rules[0].votes(hits, len(SPEC.class_names))
     best = [found[0] if found else None for found in hits]
     labels = datasets.labels_of(test)
     has_hit = ~np.isnan(identity)
     best_hit = np.array([hit.label if hit else -1 for hit in best])
     rows = {"homology: best hit's class (no hit = wrong)": _row(labels, _one_hot(best_hit)),
             "homology: the fusion's votes (no hit = wrong)": _row(labels, votes)}
-    networks = {name: evaluation.predict_probabilities(models.load_pretrained(name), test)
-                for name in sorted(pretrained.SHIPPED)}
+    networks, sizes = {}, {}
+    for name in sorted(pretrained.SHIPPED):
+        model = models.load_pretrained(name)
+        networks[name], sizes[name] = evaluation.predict_probabilities(model, test), models.member_count(model)
+        if args.ship:
+            _rule_for(rules, sizes[name]).save(pretrained.fusion_path(name))
     for name, run in args.run:
-        networks[name] = _run_predictions(run, labels, args.data_dir)
+        networks[name], sizes[name] = _run_predictions(run, labels, args.data_dir), 1
     for name, members in args.ensemble:
-        networks[name] = _ensemble_predictions(members.split(","), networks, labels, args.data_dir)
+        networks[name], sizes[name] = _ensemble_predictions(members.split(","), networks, sizes, labels,
+                                                            args.data_dir)
     for name, network in networks.items():
-        fused = rule.fuse(network, votes, identity)
+        rule = _rule_for(rules, sizes[name])
+        fused = rule.fuse(network, *rule.votes(hits, len(SPEC.class_names)))
         network_row, fused_row = _row(labels, network), _row(labels, fused)
         fused_row["vs_network"] = evaluation.mcnemar_exact(fused_row.pop("correct"), network_row.pop("correct"))
+        fused_row["fusion_fold_models"] = len(rule.provenance["fold_runs"])
         rows[f"{name}: network alone"] = network_row
         rows[f"{name}: fused with homology"] = fused_row
     for row in rows.values():
         row.pop("correct", None)
     results = {"command": command(), "machine": machine(), "reference_proteins": len(reference),
                "test_proteins": len(test), "test_with_hit": int(has_hit.sum()),
-               "best_hit_by_identity": best_hit_table(labels, best), "fusion": rule.__dict__,
-               "rows": rows, "search_seconds": {"fold": fold_search_s, "test": test_search_s},
+               "best_hit_by_identity": best_hit_table(labels, best), "fusions": [rule.__dict__ for rule in rules],
+               "rows": rows, "seconds": {"fold_fits": fold_s, "test_search": test_search_s},
                "shipped": args.ship, "ensembles": {name: members.split(",") for name, members in args.ensemble}}
     write_results("homology", results, markdown(results))
     print(markdown(results))
     return 0
+
+
+def fold_fusions(fold_runs: list[pathlib.Path], fold_configs: list, train: list, search: homology.HomologySearch
+                 ) -> list[fusion.Fusion]:
+    """The fusion rules fitted on the held-out fold of ``fold_runs``: element m - 1 on the mean probabilities of the
+    first m runs, with votes from a leave-one-out search of the fold against the whole training split."""
+    fold = fold_configs[0].fold
+    held_out = [index for index, e in enumerate(train) if e.fold == fold]
+    fold_examples = [train[i] for i in held_out]
+    fold_labels = datasets.labels_of(fold_examples)
+    fold_hits = search.search([e.sequence for e in fold_examples], exclude=held_out)
+    total, rules = 0.0, []
+    for count, (run, config) in enumerate(zip(fold_runs, fold_configs), 1):
+        total = total + evaluation.predict_probabilities(models.load_model(run), fold_examples)
+        rules.append(fusion.fit(total / count, fold_hits, fold_labels, provenance={
+            "command": command(), "fold_runs": [str(r) for r in fold_runs[:count]],
+            "fold_run_configs": [c.__dict__ for c in fold_configs[:count]],
+            "data": f"{SPEC.name} training fold {fold} ({len(fold_examples)} proteins): network probabilities of "
+                    f"{'the mean of ' + str(count) + ' models' if count > 1 else 'a model'} trained on the other "
+                    f"folds; votes from a search of the whole training split leaving each protein itself out"}))
+    return rules
+
+
+def _rule_for(rules: list[fusion.Fusion], members: int) -> fusion.Fusion:
+    """The rule for a predictor of ``members`` models: fitted on the mean of as many fold models, or of all."""
+    return rules[min(members, len(rules)) - 1]
 
 
 def _run_predictions(run: str, labels: np.ndarray, data_dir) -> np.ndarray:
@@ -130,18 +154,19 @@ def _run_predictions(run: str, labels: np.ndarray, data_dir) -> np.ndarray:
     return probabilities
 
 
-def _ensemble_predictions(members: list[str], shipped: dict, labels: np.ndarray, data_dir) -> np.ndarray:
+def _ensemble_predictions(members: list[str], shipped: dict, sizes: dict, labels: np.ndarray, data_dir
+                          ) -> tuple[np.ndarray, int]:
     """The mean test-split probabilities ``(n, classes)`` of ``members`` (run directories, or names of shipped models
-    whose probabilities are in ``shipped``), each zoo model counting once: a shipped ensemble of N members weighs N,
-    which is what one ensemble of all the members would compute."""
+    whose probabilities are in ``shipped`` and member counts in ``sizes``), each zoo model counting once: a shipped
+    ensemble of N members weighs N, which is what one ensemble of all the members would compute; and the number of
+    zoo models."""
     total, count = 0.0, 0
     for member in members:
         if member in pretrained.SHIPPED:
-            weight = models.member_count(models.load_pretrained(member))
-            total, count = total + weight * shipped[member], count + weight
+            total, count = total + sizes[member] * shipped[member], count + sizes[member]
         else:
             total, count = total + _run_predictions(member, labels, data_dir), count + 1
-    return total / count
+    return total / count, count
 
 
 def _one_hot(classes: np.ndarray) -> np.ndarray:
@@ -165,34 +190,40 @@ def _p_value(p: float) -> str:
 
 
 def markdown(results: dict) -> str:
-    rule = results["fusion"]
-    fit = rule["provenance"]["fit"]
     lines = ["# Homology evidence on MultiLoc", "", f"Command: `{results['command']}`  ",
              f"Machine: {results['machine']}", "",
              f"Reference: the {results['reference_proteins']} training proteins (MMseqs2 `easy-search -s 4`, "
              f"E < 1e-3, 20 prefilter candidates, 10 best hits). {results['test_with_hit']} of "
              f"{results['test_proteins']} test proteins "
              f"have a hit ({results['test_with_hit'] / results['test_proteins']:.1%}); searching them took "
-             f"{results['search_seconds']['test']:.1f} s.", "",
+             f"{results['seconds']['test_search']:.1f} s.", "",
              "| best-hit identity | test proteins | best hit's class right |", "|---|---:|---:|"]
     for band in results["best_hit_by_identity"]:
         right = f"{band['best_hit_right']:.3f}" if band["best_hit_right"] is not None else "-"
         lines.append(f"| {band['identity'][0]:.1f}-{band['identity'][1]:.1f} | {band['proteins']} | {right} |")
-    lines += ["", f"Fusion rule: fused = (1 - w) network + w votes, w = {rule['max_weight']:g} / (1 + exp(-"
-              f"{rule['slope']:g} (identity - {rule['midpoint']:g}))), w = 0 without a hit; votes: hits with at "
-              f"least {rule['vote_relative_bits']:g} x the best hit's bit score, each weighted by its bit score to "
-              f"the power {rule['vote_power']:g}. Fitted on training "
-              f"data only: {rule['provenance']['data']}; run `{rule['provenance']['fold_run']}`. On those "
-              f"{fit['proteins']} proteins: network {fit['accuracy_network']:.3f}, fused {fit['accuracy_fused']:.3f}"
-              f" (log loss {fit['log_loss']:.3f}).", "",
-              "Test split (1,193 proteins):", "",
-              "| predictor | test accuracy (95% CI) | MCC | fused vs network alone |", "|---|---|---:|---|"]
+    fold = results["fusions"][0]["provenance"]
+    lines += ["", "Fusion rule: fused = (1 - w) network + w votes, w = max / (1 + exp(-slope (identity - midpoint))), "
+              "w = 0 without a hit; votes: hits with at least a share of the best hit's bit score, each weighted by "
+              "its bit score to a power. Fitted on training data only, per model: "
+              f"{fold['data'].replace('a model', 'the first m models (m = 1 for one model)')}; a predictor of k "
+              f"models uses the rule fitted for m = min(k, {len(results['fusions'])}).", "",
+              "| m | fold models | slope | midpoint | max | share | power | fold: network | fold: fused | "
+              "fold: log loss |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for m, rule in enumerate(results["fusions"], 1):
+        fit = rule["provenance"]["fit"]
+        lines.append(f"| {m} | {', '.join(f'`{run}`' for run in rule['provenance']['fold_runs'])} | "
+                     f"{rule['slope']:g} | {rule['midpoint']:g} | {rule['max_weight']:g} | "
+                     f"{rule['vote_relative_bits']:g} | {rule['vote_power']:g} | {fit['accuracy_network']:.3f} | "
+                     f"{fit['accuracy_fused']:.3f} | {fit['log_loss']:.3f} |")
+    lines += ["", "Test split (1,193 proteins; the votes row uses the rule of m = 1):", "",
+              "| predictor | test accuracy (95% CI) | MCC | fused vs network alone | m |", "|---|---|---:|---|---:|"]
     for name, row in results["rows"].items():
         low, high = row["accuracy_95ci"]
         paired = row.get("vs_network")
         test = (f"{paired['only_first']} vs {paired['only_second']}, exact McNemar {_p_value(paired['p_value'])}"
                 if paired else "")
-        lines.append(f"| {name} | {row['accuracy']:.3f} ({low:.3f}-{high:.3f}) | {row['mcc']:.3f} | {test} |")
+        lines.append(f"| {name} | {row['accuracy']:.3f} ({low:.3f}-{high:.3f}) | {row['mcc']:.3f} | {test} | "
+                     f"{row.get('fusion_fold_models', '')} |")
     if results.get("ensembles"):
         lines += ["", "Ensembles (mean of the members' probabilities; a shipped ensemble counts as its members):", ""]
         lines += [f"* {name}: {', '.join(f'`{member}`' for member in members)}"

@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from protloc import datasets, evaluation, files, models, pretrained, sequences, training
+from protloc import datasets, evaluation, files, homology, models, pretrained, sequences, training
 from tests.helpers import SMALL, load_benchmark, toy_spec
 
 CLASS_NAMES = datasets.get("multiloc").class_names
@@ -417,15 +417,57 @@ def test_homology_ensemble_weighs_every_zoo_model_once(monkeypatch):
     labels = np.array([0, 1])
     runs = {"run-a": np.array([[1.0, 0.0], [1.0, 0.0]]), "run-b": np.array([[0.0, 1.0], [0.0, 1.0]])}
     monkeypatch.setattr(homology_script, "cached_predictions", lambda run, data_dir: (labels, runs[str(run)]))
-    monkeypatch.setattr(homology_script.models, "load_pretrained", lambda name: name)
-    monkeypatch.setattr(homology_script.models, "member_count", lambda model: 3)
-    shipped = {"pretrained-ensemble": np.array([[0.5, 0.5], [0.5, 0.5]])}
-    mean = homology_script._ensemble_predictions(["pretrained-ensemble", "run-a", "run-b"], shipped, labels, None)
+    shipped, sizes = {"pretrained-ensemble": np.array([[0.5, 0.5], [0.5, 0.5]])}, {"pretrained-ensemble": 3}
+    mean, count = homology_script._ensemble_predictions(["pretrained-ensemble", "run-a", "run-b"], shipped, sizes,
+                                                        labels, None)
     np.testing.assert_allclose(mean, [[0.5, 0.5], [0.5, 0.5]])
-    mean = homology_script._ensemble_predictions(["pretrained-ensemble", "run-a"], shipped, labels, None)
+    assert count == 5
+    mean, count = homology_script._ensemble_predictions(["pretrained-ensemble", "run-a"], shipped, sizes, labels, None)
     np.testing.assert_allclose(mean, [[2.5 / 4, 1.5 / 4]] * 2)
+    assert count == 4
     with pytest.raises(SystemExit, match="run-a: not a run of multiloc"):
         homology_script._run_predictions("run-a", np.array([1, 1]), None)
+
+
+def test_homology_fits_one_fusion_per_number_of_fold_models(monkeypatch):
+    homology_script = load_benchmark("homology")
+    train = [datasets.Example(f"p{i}", {}, i % 2, fold=0 if i < 4 else 1, sequence="MKV") for i in range(6)]
+    hit = homology.Hit("p5", 1, 0.9, 1e-30, 200.0, 1.0, 1.0)
+    held_out_hits = [[hit]] * 4
+
+    class Search:
+        def search(self, queries, exclude):
+            assert exclude == [0, 1, 2, 3] and len(queries) == 4
+            return held_out_hits
+
+    fold_probabilities = {"a": np.array([[0.9, 0.1], [0.2, 0.8]] * 2), "b": np.array([[0.0, 1.0], [0.0, 1.0]] * 2)}
+    monkeypatch.setattr(homology_script.models, "load_model", str)
+    monkeypatch.setattr(homology_script.evaluation, "predict_probabilities", lambda run, e: fold_probabilities[run])
+    configs = [training.RunConfig(model="rlstm", fold=0, dataset="multiloc")] * 2
+    rules = homology_script.fold_fusions(["a", "b"], configs, train, Search())
+    assert [rule.provenance["fold_runs"] for rule in rules] == [["a"], ["a", "b"]]
+    assert rules[0].provenance["fit"]["accuracy_network"] == 1.0
+    assert rules[1].provenance["fit"]["accuracy_network"] == 0.5
+    assert "the mean of 2 models" in rules[1].provenance["data"]
+    assert [homology_script._rule_for(rules, k) for k in (1, 2, 10)] == [rules[0], rules[1], rules[1]]
+
+
+def test_homology_report_names_the_fusion_of_every_fused_row():
+    fit = {"proteins": 956, "log_loss": 0.3, "accuracy_fused": 0.9, "accuracy_network": 0.8, "with_hit": 800}
+    rules = [{"slope": 10.0, "midpoint": 0.3, "max_weight": 0.9, "vote_power": 3.0, "vote_relative_bits": 0.5,
+              "provenance": {"fold_runs": runs, "fit": fit, "data": "multiloc training fold 0 (956 proteins): network "
+                                                                    "probabilities of a model trained on the other folds"}}
+             for runs in (["r0"], ["r0", "r1"])]
+    row = {"accuracy": 0.9, "accuracy_95ci": [0.88, 0.92], "mcc": 0.88}
+    report = load_benchmark("homology").markdown({
+        "command": "python benchmarks/homology.py", "machine": "2 CPU cores", "reference_proteins": 4766,
+        "test_proteins": 1193, "test_with_hit": 991, "seconds": {"test_search": 5.0}, "fusions": rules,
+        "best_hit_by_identity": [{"identity": [0.0, 0.3], "proteins": 53, "best_hit_right": 0.8}],
+        "rows": {"ens: network alone": row, "ens: fused with homology": {
+            **row, "fusion_fold_models": 2, "vs_network": {"only_first": 9, "only_second": 3, "p_value": 0.07}}}})
+    assert "| 2 | `r0`, `r1` | 10 | 0.3 | 0.9 | 0.5 | 3 | 0.800 | 0.900 | 0.300 |" in report
+    assert "| ens: fused with homology | 0.900 (0.880-0.920) | 0.880 | 9 vs 3, exact McNemar p = 0.070 | 2 |" in report
+    assert "uses the rule fitted for m = min(k, 2)" in report
 
 
 def test_keep_run_writes_a_run_directory_without_optimizer_state(tmp_path):

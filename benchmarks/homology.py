@@ -204,9 +204,11 @@ def markdown(results: dict) -> str:
     fold = results["fusions"][0]["provenance"]
     lines += ["", "Fusion rule: fused = (1 - w) network + w votes, w = max / (1 + exp(-slope (identity - midpoint))), "
               "w = 0 without a hit; votes: hits with at least a share of the best hit's bit score, each weighted by "
-              "its bit score to a power. Fitted on training data only, per model: "
-              f"{fold['data'].replace('a model', 'the first m models (m = 1 for one model)')}; a predictor of k "
-              f"models uses the rule fitted for m = min(k, {len(results['fusions'])}).", "",
+              "its bit score to a power. Fitted on training data only, per model, on the "
+              f"{fold['fit']['proteins']} proteins of training fold {fold['fold_run_configs'][0]['fold']}: rule m "
+              "from the mean network probabilities of the first m fold models (trained on the other folds), votes "
+              "from a search of the whole training split leaving each protein itself out. A predictor of k models "
+              f"uses rule m = min(k, {len(results['fusions'])}).", "",
               "| m | fold models | slope | midpoint | max | share | power | fold: network | fold: fused | "
               "fold: log loss |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for m, rule in enumerate(results["fusions"], 1):

@@ -45,7 +45,10 @@ bench: $(STAMP)
 	$(BIN)/protloc train --out runs/explore/tf-d25-c400-e30 --fold 0 --recipe fast --backend tensorflow --dropout 0.25 --train-max-length 400 --epochs 30
 	$(BIN)/protloc train --out runs/explore/tf-d50-c400-e30 --fold 0 --recipe fast --backend tensorflow --dropout 0.5 --train-max-length 400 --epochs 30
 	$(BIN)/protloc train --out runs/explore/tf-d25-c400-e24 --fold 0 --recipe fast --backend tensorflow --dropout 0.25 --train-max-length 400 --epochs 24
-	$(BIN)/python benchmarks/recipe_trials.py runs/explore/d25-lr3e3-e16:jax runs/explore/d10-lr3e3-e20:jax runs/explore/tf-d25-e24:tensorflow runs/explore/tf-d25-b16-e20:tensorflow runs/explore/tf-d25-c400-e30:tensorflow runs/explore/tf-d50-c400-e30:tensorflow runs/explore/tf-d25-c400-e24:tensorflow
+	$(BIN)/protloc train --out runs/explore/tf-d25-c400-b64-e30 --fold 0 --recipe fast --backend tensorflow --batch-size 64 --learning-rate 0.004
+	# fast itself, seeds 0-2 on fold 0 (also the fold models of homology.md's fusion; seed 0 is train_speed.py's runs/train-speed/new)
+	for seed in 0 1 2; do $(BIN)/protloc train --out runs/fold0-fast/seed$$seed --fold 0 --recipe fast --seed $$seed || exit 1; done
+	$(BIN)/python benchmarks/recipe_trials.py runs/explore/d25-lr3e3-e16:jax runs/explore/d10-lr3e3-e20:jax runs/explore/tf-d25-e24:tensorflow runs/explore/tf-d25-b16-e20:tensorflow runs/explore/tf-d25-c400-e30:tensorflow runs/explore/tf-d50-c400-e30:tensorflow runs/explore/tf-d25-c400-e24:tensorflow runs/explore/tf-d25-c400-b64-e30:tensorflow runs/fold0-fast/seed1:tensorflow runs/fold0-fast/seed2:tensorflow
 	$(BIN)/python benchmarks/train_speed.py --fold 0 --old-epochs 3
 	$(BIN)/python benchmarks/beam_speed.py --proteins 20000 --shards 4
 	# profiles.md: 60 against 80 features (same recipe, seed and split), profile cost
@@ -55,8 +58,7 @@ bench: $(STAMP)
 	# homology.md's ten-R-LSTM ensemble: the 3 shipped members + 7 fast-recipe ones (seed 0 is runs/profiles/rlstm-60)
 	for seed in 1 2 3 4 5 6; do $(BIN)/protloc train --out runs/ensemble-fast/seed$$seed --recipe fast --seed $$seed || exit 1; done
 	# homology.md and the shipped reference + fusion files: fusion fitted per model on training fold 0 held out,
-	# from 1-3 fast-recipe models trained on folds 1-4 (seed 0 is also train_speed.py's runs/train-speed/new)
-	for seed in 0 1 2; do $(BIN)/protloc train --out runs/fold0-fast/seed$$seed --fold 0 --recipe fast --seed $$seed || exit 1; done
+	# from 1-3 fast-recipe models trained on folds 1-4 (runs/fold0-fast, above)
 	$(BIN)/python benchmarks/homology.py $(FOLD_RUNS) --ship --run alstm-fast=runs/alstm-fast --run rlstm-fast=runs/profiles/rlstm-60 --run rlstm-fast-profiles=runs/profiles/rlstm-80 --ensemble "7 fast R-LSTMs=$(FAST_MEMBERS)" --ensemble "10 R-LSTMs (3 shipped + 7 fast)=pretrained-ensemble,$(FAST_MEMBERS)"
 	# the finished models kept in the repository (benchmarks/weights/README.md)
 	for seed in 1 2 3 4 5 6; do $(BIN)/python benchmarks/keep_run.py runs/ensemble-fast/seed$$seed benchmarks/weights/ensemble-fast-seed$$seed || exit 1; done

@@ -7,12 +7,13 @@ Usage:
 1. Reference set: the training split (whole sequences, labels), written to protloc/pretrained/reference.fasta.gz
    with --ship. The test split is never part of it.
 2. Fusion fitted on training data only, per model: the proteins of the held-out fold of the --fold-run runs (each
-   trained on the other training folds, e.g. `protloc train --fold 0 --out runs/fold0/seed0`; all holding out the
-   same fold) get homology votes from a search against the whole training split leaving themselves out, and the
-   network probabilities of the mean of the first m fold runs. :func:`protloc.fusion.fit` picks the rule's
-   parameters for each m. A predictor of k members (a single model: 1) is fused with the rule fitted for
-   m = min(k, number of fold runs), so that an ensemble's rule is fitted on an ensemble's probabilities, which are
-   less peaked than one model's. With --ship each shipped model's rule is written beside it.
+   trained on the other training folds, e.g. `protloc train --fold 0 --recipe fast --out runs/fold0-fast/seed0`;
+   all holding out the same fold) get homology votes from a search against the whole training split leaving
+   themselves out, and the network probabilities of the mean of the first m fold runs. :func:`protloc.fusion.fit`
+   picks the rule's parameters for each m. A predictor of k members (a single model: 1) is fused with the rule
+   fitted for m = min(k, number of fold runs), so that an ensemble's rule is fitted on an ensemble's
+   probabilities, which are less peaked than one model's. With --ship each shipped model's rule is written beside
+   it.
 3. Test split, searched against the training split: homology alone (best hit's class; bit-score votes), each
    shipped model, each --run and each --ensemble (the mean of its members' probabilities, members being runs or
    shipped models, a shipped ensemble counting as its members) alone and fused, with 95% intervals, and an exact
@@ -130,7 +131,7 @@ def fold_fusions(fold_runs: list[pathlib.Path], fold_configs: list, train: list,
     fold_labels = datasets.labels_of(fold_examples)
     fold_hits = search.search([e.sequence for e in fold_examples], exclude=held_out)
     total, rules = 0.0, []
-    for count, (run, config) in enumerate(zip(fold_runs, fold_configs), 1):
+    for count, run in enumerate(fold_runs, 1):
         total = total + evaluation.predict_probabilities(models.load_model(run), fold_examples)
         rules.append(fusion.fit(total / count, fold_hits, fold_labels, provenance={
             "command": command(), "fold_runs": [str(r) for r in fold_runs[:count]],

@@ -54,7 +54,7 @@ def markdown(results: dict) -> str:
     for found in results["trials"]:
         epochs = found["epochs"] if found["epochs"] == found["planned_epochs"] else (
             f"{found['epochs']} of {found['planned_epochs']} (stopped)")
-        lines.append(f"| {pathlib.Path(found['run']).name} | {found['backend']} | {epochs} | "
+        lines.append(f"| {'/'.join(pathlib.Path(found['run']).parts[-2:])} | {found['backend']} | {epochs} | "
                      f"{found['batch_size']} | {found['learning_rate']:g} | {found['train_max_length']} | "
                      f"{found['dropout']:g} | {found['median_epoch_seconds']:.0f} | {found['total_minutes']:.1f} | "
                      f"{found['val_accuracy_last5']:.3f} | {found['best_val_accuracy']:.3f} ({found['best_epoch']}) |")

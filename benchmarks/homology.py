@@ -218,7 +218,7 @@ def markdown(results: dict) -> str:
                      f"{rule['slope']:g} | {rule['midpoint']:g} | {rule['max_weight']:g} | "
                      f"{rule['vote_relative_bits']:g} | {rule['vote_power']:g} | {fit['accuracy_network']:.3f} | "
                      f"{fit['accuracy_fused']:.3f} | {fit['log_loss']:.3f} |")
-    lines += ["", "Test split (1,193 proteins; the votes row uses the rule of m = 1):", "",
+    lines += ["", f"Test split ({results['test_proteins']:,} proteins; the votes row uses the rule of m = 1):", "",
               "| predictor | test accuracy (95% CI) | MCC | fused vs network alone | m |", "|---|---|---:|---|---:|"]
     for name, row in results["rows"].items():
         low, high = row["accuracy_95ci"]

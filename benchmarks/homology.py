@@ -8,13 +8,13 @@ Usage:
    with --ship. The test split is never part of it.
 2. Fusion fitted on training data only, per model: the proteins of the held-out fold of the --fold-run runs (each
    trained on the other training folds, e.g. `protloc train --fold 0 --recipe fast --out runs/fold0-fast/seed0`;
-   all holding out the same fold) get homology votes from a search against the whole training split leaving
-   themselves out, and the network probabilities of the mean of the first m fold runs. :func:`protloc.fusion.fit`
+   all holding out the same fold) get hits from a search against the whole training split leaving themselves out, and the network probabilities of the mean of the first m fold runs. :func:`protloc.fusion.fit`
    picks the rule's parameters for each m. A predictor of k members (a single model: 1) is fused with the rule
    fitted for m = min(k, number of fold runs), so that an ensemble's rule is fitted on an ensemble's
    probabilities, which are less peaked than one model's. With --ship each shipped model's rule is written beside
    it.
-3. Test split, searched against the training split: homology alone (best hit's class; bit-score votes), each
+3. Test split, searched against the training split: homology alone (best hit's class; the top class of the
+   fusion's homology term), each
    shipped model, each --run and each --ensemble (the mean of its members' probabilities, members being runs or
    shipped models, a shipped ensemble counting as its members) alone and fused, with 95% intervals, and an exact
    McNemar test of fused against the network alone on the same proteins. The test split is used for nothing else.
@@ -83,13 +83,13 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     hits = search.search([e.sequence for e in test])
     test_search_s = time.perf_counter() - start
-    votes, identity = rules[0].votes(hits, len(SPEC.class_names))
+    scores, has_hit = rules[0].homology_scores(hits, len(SPEC.class_names))
     best = [found[0] if found else None for found in hits]
     labels = datasets.labels_of(test)
-    has_hit = ~np.isnan(identity)
     best_hit = np.array([hit.label if hit else -1 for hit in best])
+    homology_call = np.where(has_hit, np.argmax(scores, axis=1), -1)
     rows = {"homology: best hit's class (no hit = wrong)": _row(labels, _one_hot(best_hit)),
-            "homology: the fusion's votes (no hit = wrong)": _row(labels, votes)}
+            "homology: the fusion's homology term (no hit = wrong)": _row(labels, _one_hot(homology_call))}
     networks, sizes = {}, {}
     for name in sorted(pretrained.SHIPPED):
         model = models.load_pretrained(name)
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
                                                             args.data_dir)
     for name, network in networks.items():
         rule = _rule_for(rules, sizes[name])
-        fused = rule.fuse(network, *rule.votes(hits, len(SPEC.class_names)))
+        fused = rule.fuse(network, *rule.homology_scores(hits, len(SPEC.class_names)))
         network_row, fused_row = _row(labels, network), _row(labels, fused)
         fused_row["vs_network"] = evaluation.mcnemar_exact(fused_row.pop("correct"), network_row.pop("correct"))
         fused_row["fusion_fold_models"] = len(rule.provenance["fold_runs"])
@@ -124,7 +124,7 @@ def main(argv=None) -> int:
 def fold_fusions(fold_runs: list[pathlib.Path], fold_configs: list, train: list, search: homology.HomologySearch
                  ) -> list[fusion.Fusion]:
     """The fusion rules fitted on the held-out fold of ``fold_runs``: element m - 1 on the mean probabilities of the
-    first m runs, with votes from a leave-one-out search of the fold against the whole training split."""
+    first m runs, with hits from a leave-one-out search of the fold against the whole training split."""
     fold = fold_configs[0].fold
     held_out = [index for index, e in enumerate(train) if e.fold == fold]
     fold_examples = [train[i] for i in held_out]
@@ -138,7 +138,7 @@ def fold_fusions(fold_runs: list[pathlib.Path], fold_configs: list, train: list,
             "fold_run_configs": [c.__dict__ for c in fold_configs[:count]],
             "data": f"{SPEC.name} training fold {fold} ({len(fold_examples)} proteins): network probabilities of "
                     f"{'the mean of ' + str(count) + ' models' if count > 1 else 'a model'} trained on the other "
-                    f"folds; votes from a search of the whole training split leaving each protein itself out"}))
+                    f"folds; hits from a search of the whole training split leaving each protein itself out"}))
     return rules
 
 
@@ -203,22 +203,23 @@ def markdown(results: dict) -> str:
         right = f"{band['best_hit_right']:.3f}" if band["best_hit_right"] is not None else "-"
         lines.append(f"| {band['identity'][0]:.1f}-{band['identity'][1]:.1f} | {band['proteins']} | {right} |")
     fold = results["fusions"][0]["provenance"]
-    lines += ["", "Fusion rule: fused = (1 - w) network + w votes, w = max / (1 + exp(-slope (identity - midpoint))), "
-              "w = 0 without a hit; votes: hits with at least a share of the best hit's bit score, each weighted by "
-              "its bit score to a power. Fitted on training data only, per model, on the "
-              f"{fold['fit']['proteins']} proteins of training fold {fold['fold_run_configs'][0]['fold']}: rule m "
-              "from the mean network probabilities of the first m fold models (trained on the other folds), votes "
+    lines += ["", "Fusion rule (log-linear): a protein with hits gets fused = softmax(a log(network) + b identity + "
+              "c bits), where identity and bits are, per class, the highest identity and the highest bit score "
+              "(over the best hit's) among its hits of that class (0 without); a protein without a hit keeps the "
+              "network's probabilities. a, b, c: the smallest log loss, fitted on training data only, per model, on "
+              f"the {fold['fit']['proteins']} proteins of training fold {fold['fold_run_configs'][0]['fold']}: rule "
+              "m from the mean network probabilities of the first m fold models (trained on the other folds), hits "
               "from a search of the whole training split leaving each protein itself out. A predictor of k models "
               f"uses rule m = min(k, {len(results['fusions'])}).", "",
-              "| m | fold models | slope | midpoint | max | share | power | fold: network | fold: fused | "
-              "fold: log loss |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "| m | fold models | a (network) | b (identity) | c (bits) | fold: network | fold: fused | "
+              "fold: log loss |", "|---:|---|---:|---:|---:|---:|---:|---:|"]
     for m, rule in enumerate(results["fusions"], 1):
         fit = rule["provenance"]["fit"]
         lines.append(f"| {m} | {', '.join(f'`{run}`' for run in rule['provenance']['fold_runs'])} | "
-                     f"{rule['slope']:g} | {rule['midpoint']:g} | {rule['max_weight']:g} | "
-                     f"{rule['vote_relative_bits']:g} | {rule['vote_power']:g} | {fit['accuracy_network']:.3f} | "
-                     f"{fit['accuracy_fused']:.3f} | {fit['log_loss']:.3f} |")
-    lines += ["", f"Test split ({results['test_proteins']:,} proteins; the votes row uses the rule of m = 1):", "",
+                     f"{rule['network_weight']:.2f} | {rule['identity_weight']:.2f} | {rule['bits_weight']:.2f} | "
+                     f"{fit['accuracy_network']:.3f} | {fit['accuracy_fused']:.3f} | {fit['log_loss']:.3f} |")
+    lines += ["", f"Test split ({results['test_proteins']:,} proteins; the homology term's row uses the rule of "
+              "m = 1):", "",
               "| predictor | test accuracy (95% CI) | MCC | fused vs network alone | m |", "|---|---|---:|---|---:|"]
     for name, row in results["rows"].items():
         low, high = row["accuracy_95ci"]

@@ -1,22 +1,24 @@
-"""Fusion of the network's probabilities with homology votes into the final probabilities.
+"""Fusion of the network's probabilities with homology evidence into the final probabilities.
 
-Rule: a protein whose closest reference protein (best bit score) has sequence identity ``i`` gets
+A log-linear rule (a product of experts). A protein with at least one hit gets, for each class c,
 
-    fused = (1 - w(i)) * network + w(i) * votes,    w(i) = max_weight / (1 + exp(-slope * (i - midpoint)))
+    score_c = network_weight * log(p_c) + identity_weight * identity_c + bits_weight * relative_bits_c
+    fused = softmax(score)
 
-and a protein without a hit keeps the network's probabilities (w = 0). The votes are
-:func:`protloc.homology.class_votes` of its hits with ``vote_power`` and ``vote_relative_bits``. All five
-parameters are fitted on training data only (:func:`fit`, by the smallest mean log loss over a grid), and saved as
-JSON beside the model they were fitted for, with how they were fitted.
+where ``p_c`` is the network's probability (floored at ``FLOOR``), ``identity_c`` the highest sequence identity (0-1)
+among its hits of class c and ``relative_bits_c`` the highest bit score among them over the best hit's (both 0 for a
+class without a hit; :func:`protloc.homology.class_evidence`). A protein without a hit keeps the network's
+probabilities. The three weights are fitted on training data only (:func:`fit`: the smallest mean log loss, a
+convex problem), and saved as JSON beside the model they were fitted for, with how they were fitted.
 
-Evidence of a call: ``both`` when the network's and the votes' top classes agree, ``homology`` when the fused call
-is the votes' top class against the network's, ``network`` otherwise (no hit, or the network's call kept against
-the votes).
+Evidence of a call: homology's own class is the top class of its term (``identity_weight * identity_c +
+bits_weight * relative_bits_c``). ``both`` when it is the network's top class too, ``homology`` when the fused call
+is homology's class against the network's, ``network`` otherwise (no hit, or the network's call kept against
+homology's).
 """
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
 import pathlib
 from typing import Sequence
@@ -25,62 +27,56 @@ import numpy as np
 
 from protloc import files, homology
 
-GRID = {"slope": (5.0, 10.0, 20.0, 40.0, 80.0), "midpoint": tuple(np.round(np.arange(0.0, 0.95, 0.05), 2)),
-        "max_weight": (0.5, 0.7, 0.8, 0.9, 0.95, 1.0), "vote_power": (1.0, 3.0),
-        "vote_relative_bits": (0.0, 0.5, 0.8, 0.95)}
-"""The values :func:`fit` tries for each parameter."""
 FLOOR = 1e-6
-"""Probabilities are floored at this in the log loss."""
+"""Probabilities are floored at this before their log is taken (fusion and log loss)."""
+PENALTY = 1e-4
+"""L2 penalty on the three weights in :func:`fit` (keeps them finite when homology separates the classes)."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Fusion:
-    """The fusion rule's parameters (see the module docstring) and how they were obtained.
+    """The fusion rule's weights (see the module docstring) and how they were obtained.
 
     Attributes:
-        slope: steepness of the weight in identity (per unit identity, 0-1).
-        midpoint: identity at which the weight is half of ``max_weight``.
-        max_weight: weight of the votes at full identity.
-        vote_power, vote_relative_bits: how hits vote (:func:`protloc.homology.class_votes`).
+        network_weight: exponent of the network's probabilities for a protein with hits (1: as they are).
+        identity_weight: weight of each class's highest hit identity (per unit identity, 0-1).
+        bits_weight: weight of each class's highest hit bit score relative to the best hit's (0-1).
         provenance: free-form description of the data and command that fitted them.
     """
 
-    slope: float
-    midpoint: float
-    max_weight: float
-    vote_power: float = 1.0
-    vote_relative_bits: float = 0.0
+    network_weight: float
+    identity_weight: float
+    bits_weight: float
     provenance: dict = dataclasses.field(default_factory=dict)
 
-    def votes(self, hits: Sequence[Sequence[homology.Hit]], num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-        """:func:`vote_matrix` of each protein's hits with this rule's vote parameters."""
-        return vote_matrix(hits, num_classes, self.vote_power, self.vote_relative_bits)
+    def homology_scores(self, hits: Sequence[Sequence[homology.Hit]], num_classes: int
+                        ) -> tuple[np.ndarray, np.ndarray]:
+        """Homology's term of the score ``(n, num_classes)`` and whether each protein has a hit ``(n,)`` bool."""
+        identity, relative_bits = _class_evidence(hits, num_classes)
+        return (self.identity_weight * identity + self.bits_weight * relative_bits,
+                np.array([bool(found) for found in hits], dtype=bool))
 
     def apply(self, network: np.ndarray, hits) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(fused, votes, identity)`` of the network's probabilities ``(n, classes)`` and each protein's hits."""
-        votes, identity = self.votes(hits, np.shape(network)[1])
-        return self.fuse(network, votes, identity), votes, identity
+        """``(fused, homology scores, has hit)`` of the network's probabilities ``(n, classes)`` and each protein's
+        hits (:meth:`homology_scores`, :meth:`fuse`)."""
+        scores, has_hit = self.homology_scores(hits, np.shape(network)[1])
+        return self.fuse(network, scores, has_hit), scores, has_hit
 
-    def weight(self, identity: np.ndarray) -> np.ndarray:
-        """Weight of the votes ``(n,)`` for best-hit identities ``(n,)`` (NaN = no hit -> 0)."""
-        identity = np.asarray(identity, dtype=np.float64)
-        weight = self.max_weight / (1 + np.exp(-self.slope * (np.nan_to_num(identity, nan=0.0) - self.midpoint)))
-        return np.where(np.isnan(identity), 0.0, weight)
-
-    def fuse(self, network: np.ndarray, votes: np.ndarray, identity: np.ndarray) -> np.ndarray:
-        """Fused probabilities ``(n, classes)`` from the network's ``(n, classes)``, the votes ``(n, classes)``
-        and the best-hit identities ``(n,)`` (NaN where a protein has no hit)."""
-        weight = self.weight(identity)[:, None]
-        return ((1 - weight) * np.asarray(network, np.float64) + weight * np.asarray(votes, np.float64)).astype(
-            np.float32)
+    def fuse(self, network: np.ndarray, scores: np.ndarray, has_hit: np.ndarray) -> np.ndarray:
+        """Fused probabilities float32 ``(n, classes)`` from the network's ``(n, classes)``, homology's scores
+        ``(n, classes)`` and ``has_hit`` ``(n,)``; rows without a hit are the network's."""
+        network = np.asarray(network, np.float64)
+        logits = self.network_weight * np.log(np.maximum(network, FLOOR)) + np.asarray(scores, np.float64)
+        fused = _softmax(logits)
+        return np.where(np.asarray(has_hit)[:, None], fused, network).astype(np.float32)
 
     def save(self, path) -> None:
-        """Writes the parameters and provenance as JSON, atomically."""
+        """Writes the weights and provenance as JSON, atomically."""
         files.write_json(path, dataclasses.asdict(self))
 
     @classmethod
     def load(cls, path) -> "Fusion":
-        """Reads parameters written by :meth:`save`.
+        """Reads weights written by :meth:`save`.
 
         Raises:
             FileNotFoundError: no file; ValueError: not a fusion file (named).
@@ -88,8 +84,7 @@ class Fusion:
         path = pathlib.Path(path)
         try:
             saved = json.loads(path.read_text())
-            return cls(float(saved["slope"]), float(saved["midpoint"]), float(saved["max_weight"]),
-                       float(saved.get("vote_power", 1.0)), float(saved.get("vote_relative_bits", 0.0)),
+            return cls(float(saved["network_weight"]), float(saved["identity_weight"]), float(saved["bits_weight"]),
                        dict(saved.get("provenance", {})))
         except FileNotFoundError:
             raise
@@ -97,15 +92,19 @@ class Fusion:
             raise ValueError(f"{path} is not a fusion parameter file ({type(error).__name__}: {error})") from None
 
 
-def vote_matrix(hits: Sequence[Sequence[homology.Hit]], num_classes: int, power: float = 1.0,
-                relative_bits: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """Votes ``(n, num_classes)`` (:func:`protloc.homology.class_votes`) and best-hit identity ``(n,)`` (NaN
-    without a hit) of each protein's hits, best first as :meth:`protloc.homology.HomologySearch.search` gives
-    them."""
-    votes = np.zeros((len(hits), num_classes), dtype=np.float32)
+def _class_evidence(hits, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`protloc.homology.class_evidence` of each protein: identity and relative bits, each ``(n, classes)``."""
+    identity = np.zeros((len(hits), num_classes), dtype=np.float64)
+    relative_bits = np.zeros((len(hits), num_classes), dtype=np.float64)
     for row, found in enumerate(hits):
-        votes[row] = homology.class_votes(found, num_classes, power, relative_bits)
-    return votes, np.array([found[0].identity if found else np.nan for found in hits], dtype=np.float64)
+        identity[row], relative_bits[row] = homology.class_evidence(found, num_classes)
+    return identity, relative_bits
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, float64."""
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
@@ -114,33 +113,59 @@ def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return float(-np.mean(np.log(np.maximum(chosen, FLOOR))))
 
 
-def fit(network: np.ndarray, hits, labels: np.ndarray, provenance=None, grid=GRID) -> Fusion:
-    """The grid point with the smallest mean log loss of the fused probabilities against ``labels``.
+def fit(network: np.ndarray, hits, labels: np.ndarray, provenance=None, iterations: int = 50) -> Fusion:
+    """The weights of the smallest mean log loss of the fused probabilities against ``labels`` (plus ``PENALTY``
+    times their squared norm), by Newton's method: the loss is convex in the weights (a conditional logit model).
+    Proteins without a hit keep the network's probabilities whatever the weights, so only those with hits count.
 
     Args:
         network: the network's probabilities ``(n, classes)`` on proteins it did not train on.
         hits: each protein's hits (best first) against references other than itself.
         labels: true classes ``(n,)``.
         provenance: recorded in the result (data, command).
+        iterations: most Newton steps.
     """
-    best, best_loss = None, np.inf
-    for power, relative in itertools.product(grid["vote_power"], grid["vote_relative_bits"]):
-        votes, identity = vote_matrix(hits, np.shape(network)[1], power, relative)
-        for slope, midpoint, max_weight in itertools.product(grid["slope"], grid["midpoint"], grid["max_weight"]):
-            candidate = Fusion(float(slope), float(midpoint), float(max_weight), float(power), float(relative))
-            loss = log_loss(candidate.fuse(network, votes, identity), labels)
-            if loss < best_loss:
-                best, best_loss = candidate, loss
-    fused, _, identity = best.apply(network, hits)
-    summary = {"proteins": int(len(labels)), "log_loss": best_loss,
+    labels = np.asarray(labels)
+    identity, relative_bits = _class_evidence(hits, np.shape(network)[1])
+    has_hit = np.array([bool(found) for found in hits], dtype=bool)
+    features = np.stack([np.log(np.maximum(np.asarray(network, np.float64), FLOOR)), identity, relative_bits],
+                        axis=-1)[has_hit]  # (m, classes, 3)
+    chosen = features[np.arange(len(features)), labels[has_hit]]  # (m, 3)
+
+    def objective(weights):
+        logits = features @ weights
+        top = logits.max(axis=1)
+        log_total = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
+        return float(np.mean(log_total - chosen @ weights) + PENALTY * weights @ weights), _softmax(logits)
+
+    weights = np.array([1.0, 0.0, 0.0])
+    loss, shares = objective(weights)
+    for _ in range(iterations if len(features) else 0):
+        expected = np.einsum("mc,mck->mk", shares, features)
+        gradient = np.mean(expected - chosen, axis=0) + 2 * PENALTY * weights
+        second = np.einsum("mc,mck,mcl->kl", shares, features, features) - expected.T @ expected
+        step = np.linalg.solve(second / len(features) + 2 * PENALTY * np.eye(3), gradient)
+        scale = 1.0
+        while scale > 1e-4:  # backtracking: Newton's full step can overshoot far from the optimum
+            candidate_loss, candidate_shares = objective(weights - scale * step)
+            if candidate_loss <= loss:
+                break
+            scale /= 2
+        if scale <= 1e-4 or loss - candidate_loss < 1e-10:
+            break
+        weights, loss, shares = weights - scale * step, candidate_loss, candidate_shares
+    rule = Fusion(*(float(weight) for weight in weights))
+    fused = rule.fuse(network, *rule.homology_scores(hits, np.shape(network)[1]))
+    summary = {"proteins": int(len(labels)), "log_loss": log_loss(fused, labels),
                "accuracy_fused": float(np.mean(np.argmax(fused, -1) == labels)),
                "accuracy_network": float(np.mean(np.argmax(network, -1) == labels)),
-               "with_hit": int(np.sum(~np.isnan(identity)))}
-    return dataclasses.replace(best, provenance={**(provenance or {}), "fit": summary})
+               "with_hit": int(has_hit.sum())}
+    return dataclasses.replace(rule, provenance={**(provenance or {}), "fit": summary})
 
 
-def evidence(network: np.ndarray, votes: np.ndarray, fused: np.ndarray, has_hit: np.ndarray) -> list[str]:
-    """``both``, ``homology`` or ``network`` for each protein (see the module docstring)."""
-    network_call, votes_call, fused_call = (np.argmax(a, -1) for a in (network, votes, fused))
-    return ["both" if hit and n == v else "homology" if hit and f == v else "network"
-            for n, v, f, hit in zip(network_call, votes_call, fused_call, has_hit)]
+def evidence(network: np.ndarray, scores: np.ndarray, fused: np.ndarray, has_hit: np.ndarray) -> list[str]:
+    """``both``, ``homology`` or ``network`` for each protein (see the module docstring), from the network's
+    probabilities, homology's scores and the fused probabilities, each ``(n, classes)``, and ``has_hit`` ``(n,)``."""
+    network_call, homology_call, fused_call = (np.argmax(a, -1) for a in (network, scores, fused))
+    return ["both" if hit and n == h else "homology" if hit and f == h else "network"
+            for n, h, f, hit in zip(network_call, homology_call, fused_call, has_hit)]

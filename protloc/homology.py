@@ -10,8 +10,8 @@ use in a cache directory (``PROTLOC_CACHE_DIR``, default ``~/.cache/protloc``), 
 written atomically (built beside, then renamed), so concurrent or interrupted runs never see half a database.
 
 Searches: ``mmseqs easy-search`` with sensitivity ``-s 4``, E-value cut-off 1e-3 and 20 prefilter candidates
-per query; the ``max_hits`` best hits of each query (by bit score) are kept. Class votes (:func:`class_votes`): hits close enough to the best one vote
-for their class with a power of their bit score; votes are normalised to sum to 1 (all zero without hits).
+per query; the ``max_hits`` best hits of each query (by bit score) are kept. Class evidence (:func:`class_evidence`):
+for each class, the highest identity and the highest bit score (over the best hit's) among the hits of that class.
 """
 from __future__ import annotations
 
@@ -305,13 +305,13 @@ class HomologySearch:
         return [sorted(found, key=lambda h: -h.bits)[:self.max_hits] for found in hits]
 
 
-def class_votes(hits: Sequence[Hit], num_classes: int, power: float = 1.0, relative_bits: float = 0.0) -> np.ndarray:
-    """float32 ``(num_classes,)``: each hit with a bit score of at least ``relative_bits`` times the best hit's
-    votes for its class with its bit score to the ``power``; normalised to sum to 1, all zero without hits."""
-    votes = np.zeros(num_classes, dtype=np.float64)
+def class_evidence(hits: Sequence[Hit], num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each class's closest hits: float64 ``(num_classes,)`` the highest identity (0-1) among the hits of each class,
+    and float64 ``(num_classes,)`` the highest bit score among them over the best hit's; 0 for a class without
+    hits (all 0 without hits)."""
+    identity, relative_bits = np.zeros(num_classes), np.zeros(num_classes)
     best = max((hit.bits for hit in hits), default=0.0)
     for hit in hits:
-        if hit.bits >= relative_bits * best:
-            votes[hit.label] += hit.bits ** power
-    total = votes.sum()
-    return (votes / total if total > 0 else votes).astype(np.float32)
+        identity[hit.label] = max(identity[hit.label], hit.identity)
+        relative_bits[hit.label] = max(relative_bits[hit.label], hit.bits / best if best > 0 else 0.0)
+    return identity, relative_bits

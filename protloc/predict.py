@@ -4,7 +4,7 @@ Records are read in chunks (memory does not grow with the input); inside a chunk
 so that each batch is padded only to its longest member, several batches are in flight at once (one per core,
 see :func:`protloc.runtime.run_branches_in_parallel`), and the rows are written back in input order. With
 homology evidence, each chunk is also searched against a labelled reference set (:mod:`protloc.homology`) and the
-network's probabilities are fused with the class votes of its hits (:mod:`protloc.fusion`).
+network's probabilities are fused with the evidence of its hits (:mod:`protloc.fusion`).
 """
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ def predict_records(model, records: Iterable[sequences.ProteinRecord], source: s
         workers: batches predicted concurrently (default: one per usable core).
         homology: search each chunk against this reference set and fuse (needs ``fusion``); None: the network
             alone.
-        fusion: the fusion rule for ``homology``'s votes.
+        fusion: the fusion rule for ``homology``'s hits.
         profile_search: where a profile model's profiles come from (each chunk's proteins are searched, or read
             from the cache, before the network sees them); needed by profile models, ignored by others.
 
@@ -224,9 +224,9 @@ def _predict_chunk(predictor, pool, chunk, batch_size, evidence=None, profile_se
 def _with_homology(network: np.ndarray, hits, rule) -> tuple[np.ndarray, list, list[str]]:
     """Fused probabilities ``(n, classes)``, closest reference (or None) and evidence of a chunk's proteins from
     the network's probabilities and each protein's hits."""
-    fused, votes, identity = rule.apply(network, hits)
+    fused, scores, has_hit = rule.apply(network, hits)
     best = [found[0] if found else None for found in hits]
-    return fused, best, fusion_rule.evidence(network, votes, fused, ~np.isnan(identity))
+    return fused, best, fusion_rule.evidence(network, scores, fused, has_hit)
 
 
 HOMOLOGY_COLUMNS = ("evidence", "neighbour", "neighbour_identity", "neighbour_class")

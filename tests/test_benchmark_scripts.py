@@ -454,7 +454,7 @@ def test_homology_fits_one_fusion_per_number_of_fold_models(monkeypatch):
 
 def test_homology_report_names_the_fusion_of_every_fused_row():
     fit = {"proteins": 956, "log_loss": 0.3, "accuracy_fused": 0.9, "accuracy_network": 0.8, "with_hit": 800}
-    rules = [{"slope": 10.0, "midpoint": 0.3, "max_weight": 0.9, "vote_power": 3.0, "vote_relative_bits": 0.5,
+    rules = [{"network_weight": 0.4, "identity_weight": 5.25, "bits_weight": 1.0,
               "provenance": {"fold_runs": runs, "fit": fit, "fold_run_configs": [{"fold": 0}] * len(runs)}}
              for runs in (["r0"], ["r0", "r1"])]
     row = {"accuracy": 0.9, "accuracy_95ci": [0.88, 0.92], "mcc": 0.88}
@@ -464,7 +464,7 @@ def test_homology_report_names_the_fusion_of_every_fused_row():
         "best_hit_by_identity": [{"identity": [0.0, 0.3], "proteins": 53, "best_hit_right": 0.8}],
         "rows": {"ens: network alone": row, "ens: fused with homology": {
             **row, "fusion_fold_models": 2, "vs_network": {"only_first": 9, "only_second": 3, "p_value": 0.07}}}})
-    assert "| 2 | `r0`, `r1` | 10 | 0.3 | 0.9 | 0.5 | 3 | 0.800 | 0.900 | 0.300 |" in report
+    assert "| 2 | `r0`, `r1` | 0.40 | 5.25 | 1.00 | 0.800 | 0.900 | 0.300 |" in report
     assert "| ens: fused with homology | 0.900 (0.880-0.920) | 0.880 | 9 vs 3, exact McNemar p = 0.070 | 2 |" in report
     assert "on the 956 proteins of training fold 0: rule m" in report and "uses rule m = min(k, 2)." in report
 

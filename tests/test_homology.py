@@ -70,12 +70,15 @@ def test_identical_query_finds_its_reference_and_a_random_one_finds_nothing(tmp_
     assert hits[0][0].query_coverage == pytest.approx(1.0) and hits[0][0].evalue < 1e-30
     assert hits[1] == []
     assert hits[2][0].accession == "R4" and hits[2][0].target_coverage < 0.9
-    np.testing.assert_allclose(homology.class_votes(hits[0], 3), [0, 1, 0])
-    np.testing.assert_array_equal(homology.class_votes(hits[1], 3), [0, 0, 0])
-    mixed = [homology.Hit("A", 0, 0.9, 1e-50, 200.0, 1, 1), homology.Hit("B", 1, 0.3, 1e-5, 100.0, 1, 1)]
-    np.testing.assert_allclose(homology.class_votes(mixed, 3), [2 / 3, 1 / 3, 0], rtol=1e-6)
-    np.testing.assert_allclose(homology.class_votes(mixed, 3, power=2), [0.8, 0.2, 0], rtol=1e-6)
-    np.testing.assert_allclose(homology.class_votes(mixed, 3, relative_bits=0.6), [1, 0, 0])
+    identity, relative_bits = homology.class_evidence(hits[0], 3)
+    np.testing.assert_allclose(identity, [0, 1, 0])
+    np.testing.assert_allclose(relative_bits, [0, 1, 0])
+    assert not np.any(homology.class_evidence(hits[1], 3))
+    mixed = [homology.Hit("A", 0, 0.9, 1e-50, 200.0, 1, 1), homology.Hit("B", 1, 0.3, 1e-5, 100.0, 1, 1),
+             homology.Hit("C", 1, 0.4, 1e-3, 50.0, 1, 1)]
+    identity, relative_bits = homology.class_evidence(mixed, 3)
+    np.testing.assert_allclose(identity, [0.9, 0.4, 0])
+    np.testing.assert_allclose(relative_bits, [1, 0.5, 0])
     left_out = search.search([REFERENCE[4][2]], exclude=[4])
     assert all(hit.accession != "R4" for hit in left_out[0])
 
@@ -120,34 +123,44 @@ def test_missing_failing_or_garbled_mmseqs_is_a_homology_error(tmp_path, cache, 
         homology.HomologySearch(reference, cache_dir=tmp_path / "other-cache").search(["MKV"])
 
 
-def test_fusion_weight_fit_and_saved_parameters(tmp_path):
-    rule = fusion.Fusion(slope=20, midpoint=0.5, max_weight=0.9)
-    np.testing.assert_allclose(rule.weight(np.array([0.5, 1.0, np.nan])), [0.45, 0.9 / (1 + np.exp(-10)), 0])
-    network = np.array([[0.6, 0.4], [0.6, 0.4], [0.2, 0.8]])
-    votes = np.array([[0.0, 1.0], [0.0, 1.0], [0.0, 0.0]])
-    fused = rule.fuse(network, votes, np.array([0.9, 0.2, np.nan]))
+def test_fusion_scores_fit_and_saved_parameters(tmp_path):
+    rule = fusion.Fusion(network_weight=0.5, identity_weight=4.0, bits_weight=1.0)
+    hits = [[homology.Hit("R", 1, 0.9, 1e-50, 200.0, 1, 1), homology.Hit("S", 0, 0.3, 1e-5, 50.0, 1, 1)],
+            [homology.Hit("T", 1, 0.1, 1e-4, 40.0, 1, 1)], []]
+    scores, has_hit = rule.homology_scores(hits, 2)
+    np.testing.assert_allclose(scores, [[4 * 0.3 + 0.25, 4 * 0.9 + 1], [0, 4 * 0.1 + 1], [0, 0]])
+    np.testing.assert_array_equal(has_hit, [True, True, False])
+    network = np.array([[0.6, 0.4], [0.95, 0.05], [0.2, 0.8]])
+    fused = rule.fuse(network, scores, has_hit)
+    expected = np.sqrt(network[0]) * np.exp(scores[0])
+    np.testing.assert_allclose(fused[0], expected / expected.sum(), rtol=1e-6)
     assert fused[0].argmax() == 1 and fused[1].argmax() == 0
     np.testing.assert_allclose(fused[2], network[2], atol=1e-7)
-    assert fusion.evidence(network, votes, fused, np.array([True, True, False])) == ["homology", "network", "network"]
+    assert fusion.evidence(network, scores, fused, has_hit) == ["homology", "network", "network"]
 
-    rng = np.random.default_rng(0)  # the best hit right when its identity is high, the network right half the time
+    rng = np.random.default_rng(0)  # the best hit right when its identity is high, the network right 70% of the time
     labels = rng.integers(0, 2, 400)
     identity = rng.random(400)
     hit_class = np.where(identity > 0.6, labels, 1 - labels)
-    hits = [[homology.Hit("R", int(c), float(i), 1e-10, 100.0, 1.0, 1.0), homology.Hit("S", 1 - int(c), 0.2, 1e-5,
-                                                                                      30.0, 1.0, 1.0)]
-            for c, i in zip(hit_class, identity)]
-    network = np.where(rng.random((400, 1)) < 0.5, np.eye(2)[labels] * 0.4 + 0.3, np.eye(2)[1 - labels] * 0.4 + 0.3)
+    hits = [[homology.Hit("R", int(c), float(i), 1e-10, 100.0, 1.0, 1.0)] for c, i in zip(hit_class, identity)]
+    hits[0] = []
+    network = np.where(rng.random((400, 1)) < 0.7, np.eye(2)[labels] * 0.4 + 0.3, np.eye(2)[1 - labels] * 0.4 + 0.3)
     fitted = fusion.fit(network, hits, labels, provenance={"data": "synthetic"})
     summary = fitted.provenance["fit"]
-    assert 0.5 <= fitted.midpoint <= 0.75 and summary["accuracy_fused"] > summary["accuracy_network"] + 0.15
-    assert fitted.vote_power == 3.0 or fitted.vote_relative_bits > 0.3  # the second, wrong hit is outvoted
-    votes, best_identity = fitted.votes(hits[:2] + [[]], 2)
-    assert votes[0].argmax() == hit_class[0] and np.isnan(best_identity[2]) and not votes[2].any()
+    assert summary["with_hit"] == 399 and summary["accuracy_fused"] > summary["accuracy_network"] + 0.1
+    assert fitted.identity_weight > 3 and fitted.network_weight > 0
+    weights = np.array([fitted.network_weight, fitted.identity_weight, fitted.bits_weight])
+
+    def objective(candidate):  # the documented one: mean log loss of the proteins with hits + the L2 penalty
+        fused = fusion.Fusion(*candidate).apply(network, hits)[0]
+        return fusion.log_loss(fused[1:], labels[1:]) + fusion.PENALTY * candidate @ candidate
+
+    for nudge in np.eye(3) * 0.05:  # a minimum: no nearby weights fit better
+        assert objective(weights + nudge) > objective(weights) < objective(weights - nudge)
     path = tmp_path / "fusion.json"
     fitted.save(path)
     assert fusion.Fusion.load(path) == fitted
-    path.write_text('{"slope": 1}')
+    path.write_text('{"network_weight": 1}')
     with pytest.raises(ValueError, match="is not a fusion parameter file"):
         fusion.Fusion.load(path)
 
@@ -166,7 +179,7 @@ def rows_of(path):
 def test_predict_with_a_reference_fuses_and_without_it_is_the_network_alone(tmp_path, cache, tiny_model):
     reference = write_reference(tmp_path / "ref.fasta")
     rule = tmp_path / "fusion.json"
-    fusion.Fusion(slope=20, midpoint=0.3, max_weight=1.0).save(rule)
+    fusion.Fusion(network_weight=1.0, identity_weight=20.0, bits_weight=0.0).save(rule)
     queries = tmp_path / "queries.fasta"
     queries.write_text(f">same {REFERENCE[5][0]}\n{REFERENCE[5][2].lower()}*\n>random\n{UNRELATED}\n")
     fused, plain = tmp_path / "fused.tsv", tmp_path / "plain.tsv"
@@ -195,7 +208,7 @@ def test_predict_names_a_bad_reference_and_writes_nothing(tmp_path, cache, tiny_
     assert "record 'R1': identifier occurs twice in the reference set" in capsys.readouterr().err
     assert not out.exists()
     rule = tmp_path / "fusion.json"
-    fusion.Fusion(slope=20, midpoint=0.3, max_weight=1.0).save(rule)
+    fusion.Fusion(network_weight=1.0, identity_weight=20.0, bits_weight=0.0).save(rule)
     monkeypatch.setenv("PROTLOC_MMSEQS", str(tmp_path / "nowhere"))
     assert main(["predict", str(queries), "--model", str(tiny_model), "--reference",
                  str(write_reference(tmp_path / "ref.fasta")), "--fusion", str(rule), "-o", str(out)]) == 2

@@ -55,12 +55,15 @@ bench: $(STAMP)
 	# profiles.md: 60 against 80 features (same recipe, seed and split), profile cost
 	$(BIN)/protloc train --out runs/profiles/rlstm-60 --recipe fast --seed 0
 	$(BIN)/protloc train --out runs/profiles/rlstm-80 --recipe fast --seed 0 --profile-db ../shared/data/proteomes ../shared/data/multiloc
-	$(BIN)/python benchmarks/profiles.py --profile-db ../shared/data/proteomes ../shared/data/multiloc --sequence-run runs/profiles/rlstm-60 --profile-run runs/profiles/rlstm-80
 	# homology.md's ten-R-LSTM ensemble: the 3 shipped members + 7 fast-recipe ones (seed 0 is runs/profiles/rlstm-60)
 	for seed in 1 2 3 4 5 6; do $(BIN)/protloc train --out runs/ensemble-fast/seed$$seed --recipe fast --seed $$seed || exit 1; done
+	# fusion-forms.md: the fusion rule's form, chosen by cross-validation within training fold 0
+	$(BIN)/python benchmarks/fusion_forms.py $(FOLD_RUNS)
 	# homology.md and the shipped reference + fusion files: fusion fitted per model on training fold 0 held out,
 	# from 1-3 fast-recipe models trained on folds 1-4 (runs/fold0-fast, above)
 	$(BIN)/python benchmarks/homology.py $(FOLD_RUNS) --ship --run alstm-fast=runs/alstm-fast --run rlstm-fast=runs/profiles/rlstm-60 --run rlstm-fast-profiles=runs/profiles/rlstm-80 --ensemble "7 fast R-LSTMs=$(FAST_MEMBERS)" --ensemble "10 R-LSTMs (3 shipped + 7 fast)=pretrained-ensemble,$(FAST_MEMBERS)"
+	# profiles.md's fused rows use the shipped fusion file that homology.py --ship wrote
+	$(BIN)/python benchmarks/profiles.py --profile-db ../shared/data/proteomes ../shared/data/multiloc --sequence-run runs/profiles/rlstm-60 --profile-run runs/profiles/rlstm-80
 	# the finished models kept in the repository (benchmarks/weights/README.md)
 	for seed in 1 2 3 4 5 6; do $(BIN)/python benchmarks/keep_run.py runs/ensemble-fast/seed$$seed benchmarks/weights/ensemble-fast-seed$$seed || exit 1; done
 	for seed in 0 1 2; do $(BIN)/python benchmarks/keep_run.py runs/fold0-fast/seed$$seed benchmarks/weights/fold0-fast-seed$$seed || exit 1; done

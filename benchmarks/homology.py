@@ -8,16 +8,17 @@ Usage:
    with --ship. The test split is never part of it.
 2. Fusion fitted on training data only, per model: the proteins of the held-out fold of the --fold-run runs (each
    trained on the other training folds, e.g. `protloc train --fold 0 --recipe fast --out runs/fold0-fast/seed0`;
-   all holding out the same fold) get hits from a search against the whole training split leaving themselves out, and the network probabilities of the mean of the first m fold runs. :func:`protloc.fusion.fit`
-   picks the rule's parameters for each m. A predictor of k members (a single model: 1) is fused with the rule
-   fitted for m = min(k, number of fold runs), so that an ensemble's rule is fitted on an ensemble's
-   probabilities, which are less peaked than one model's. With --ship each shipped model's rule is written beside
-   it.
+   all holding out the same fold) get hits from a search against the whole training split leaving themselves out,
+   and the network probabilities of the mean of the first m fold runs. :func:`protloc.fusion.fit` fits the rule's
+   weights for each m (the rule's form was chosen by benchmarks/fusion_forms.py, on the same fold). A predictor of
+   k members (a single model: 1) is fused with the rule fitted for m = min(k, number of fold runs), so that an
+   ensemble's rule is fitted on an ensemble's probabilities, which are less peaked than one model's. With --ship
+   each shipped model's rule is written beside it.
 3. Test split, searched against the training split: homology alone (best hit's class; the top class of the
-   fusion's homology term), each
-   shipped model, each --run and each --ensemble (the mean of its members' probabilities, members being runs or
-   shipped models, a shipped ensemble counting as its members) alone and fused, with 95% intervals, and an exact
-   McNemar test of fused against the network alone on the same proteins. The test split is used for nothing else.
+   fusion's homology term), each shipped model, each --run and each --ensemble (the mean of its members'
+   probabilities, members being runs or shipped models, a shipped ensemble counting as its members) alone and
+   fused, with 95% intervals, and an exact McNemar test of fused against the network alone on the same proteins.
+   The test split is used for nothing else.
 Writes benchmarks/results/homology.{json,md}.
 """
 from __future__ import annotations

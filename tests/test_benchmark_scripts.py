@@ -496,3 +496,27 @@ def test_keep_run_writes_a_run_directory_without_optimizer_state(tmp_path):
                                evaluation.predict_probabilities(models.load_model(run), examples), atol=1e-6)
     with pytest.raises(SystemExit):
         keep_run.main([str(tmp_path), str(tmp_path / "other")])
+
+
+def test_fusion_forms_cross_validates_both_rules_and_reports_them():
+    forms = load_benchmark("fusion_forms")
+    rng = np.random.default_rng(0)  # the best hit right when its identity is high, the network right 60% of the time
+    labels = rng.integers(0, 2, 200)
+    identity = rng.random(200)
+    hit_class = np.where(identity > 0.5, labels, 1 - labels)
+    hits = [[homology.Hit("R", int(c), float(i), 1e-10, 100.0, 1.0, 1.0)] if i > 0.1 else []
+            for c, i in zip(hit_class, identity)]
+    network = np.where(rng.random((200, 1)) < 0.6, np.eye(2)[labels] * 0.4 + 0.3, np.eye(2)[1 - labels] * 0.4 + 0.3)
+    row = forms.cross_validate(network, hits, labels, repeats=2)
+    assert [len(scores) for scores in row["forms"].values()] == [2, 2, 2]
+    assert row["forms"]["network"][0]["accuracy"] == pytest.approx(np.mean(network.argmax(1) == labels))
+    for form in ("weighted_mean", "log_linear"):
+        assert all(score["accuracy"] > row["forms"]["network"][0]["accuracy"] + 0.15 for score in row["forms"][form])
+    votes, best_identity = forms.weighted_mean_votes(hits[:1] + [[]], 2, 1.0, 0.0)
+    np.testing.assert_array_equal(votes, [np.eye(2)[hit_class[0]], [0, 0]])
+    assert best_identity[0] == pytest.approx(identity[0]) and np.isnan(best_identity[1])
+    np.testing.assert_allclose(forms.weighted_mean(network[:2], np.array([[0, 1], [1, 0]]), np.array([0.5, np.nan]),
+                                                   10.0, 0.5, 0.8), [0.6 * network[0] + [0, 0.4], network[1]])
+    report = forms.markdown({"command": "c", "machine": "m", "fold": 0, "proteins": 200, "with_hit": 180,
+                             "repeats": 2, "parts": 5, "networks": {"run": row}})
+    assert "| `run` | log-linear (shipped rule) |" in report and "| `run` | network alone |" in report

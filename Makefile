@@ -48,7 +48,9 @@ bench: $(STAMP)
 	$(BIN)/protloc train --out runs/explore/tf-d25-c400-b64-e30 --fold 0 --recipe fast --backend tensorflow --batch-size 64 --learning-rate 0.004
 	# fast itself, seeds 1-2 on fold 0 (with seed 0, train_speed.py's runs/train-speed/new, the fold models of homology.md's fusion)
 	for seed in 1 2; do $(BIN)/protloc train --out runs/fold0-fast/seed$$seed --fold 0 --recipe fast --seed $$seed || exit 1; done
-	$(BIN)/python benchmarks/recipe_trials.py runs/explore/d25-lr3e3-e16:jax runs/explore/d10-lr3e3-e20:jax runs/explore/tf-d25-e24:tensorflow runs/explore/tf-d25-b16-e20:tensorflow runs/explore/tf-d25-c400-e30:tensorflow runs/explore/tf-d50-c400-e30:tensorflow runs/explore/tf-d25-c400-e24:tensorflow runs/explore/tf-d25-c400-b64-e30:tensorflow runs/fold0-fast/seed1:tensorflow runs/fold0-fast/seed2:tensorflow
+	# the 50-epoch recipe of the shipped R-LSTM on training folds 1-4 (fusion-forms.md, recipe-trials.md)
+	$(BIN)/protloc train --out runs/fold0-paper50/seed0 --fold 0 --seed 0 --recipe paper --epochs 50 --learning-rate 0.001
+	$(BIN)/python benchmarks/recipe_trials.py runs/explore/d25-lr3e3-e16:jax runs/explore/d10-lr3e3-e20:jax runs/explore/tf-d25-e24:tensorflow runs/explore/tf-d25-b16-e20:tensorflow runs/explore/tf-d25-c400-e30:tensorflow runs/explore/tf-d50-c400-e30:tensorflow runs/explore/tf-d25-c400-e24:tensorflow runs/explore/tf-d25-c400-b64-e30:tensorflow runs/fold0-fast/seed1:tensorflow runs/fold0-fast/seed2:tensorflow runs/fold0-paper50/seed0:tensorflow
 	$(BIN)/python benchmarks/train_speed.py --fold 0 --old-epochs 3
 	[ -d runs/fold0-fast/seed0 ] || cp -r runs/train-speed/new runs/fold0-fast/seed0
 	$(BIN)/python benchmarks/beam_speed.py --proteins 20000 --shards 4
@@ -57,8 +59,9 @@ bench: $(STAMP)
 	$(BIN)/protloc train --out runs/profiles/rlstm-80 --recipe fast --seed 0 --profile-db ../shared/data/proteomes ../shared/data/multiloc
 	# homology.md's ten-R-LSTM ensemble: the 3 shipped members + 7 fast-recipe ones (seed 0 is runs/profiles/rlstm-60)
 	for seed in 1 2 3 4 5 6; do $(BIN)/protloc train --out runs/ensemble-fast/seed$$seed --recipe fast --seed $$seed || exit 1; done
-	# fusion-forms.md: the fusion rule's form, chosen by cross-validation within training fold 0
-	$(BIN)/python benchmarks/fusion_forms.py $(FOLD_RUNS)
+	# fusion-forms.md: the fusion rule's form, chosen by cross-validation within training fold 0, on the fast fold
+	# models and one of the shipped model's 50-epoch recipe (runs/fold0-paper50, above)
+	$(BIN)/python benchmarks/fusion_forms.py $(FOLD_RUNS) --fold-run runs/fold0-paper50/seed0
 	# homology.md and the shipped reference + fusion files: fusion fitted per model on training fold 0 held out,
 	# from 1-3 fast-recipe models trained on folds 1-4 (runs/fold0-fast, above)
 	$(BIN)/python benchmarks/homology.py $(FOLD_RUNS) --ship --run alstm-fast=runs/alstm-fast --run rlstm-fast=runs/profiles/rlstm-60 --run rlstm-fast-profiles=runs/profiles/rlstm-80 --ensemble "7 fast R-LSTMs=$(FAST_MEMBERS)" --ensemble "10 R-LSTMs (3 shipped + 7 fast)=pretrained-ensemble,$(FAST_MEMBERS)"
@@ -67,6 +70,7 @@ bench: $(STAMP)
 	# the finished models kept in the repository (benchmarks/weights/README.md)
 	for seed in 1 2 3 4 5 6; do $(BIN)/python benchmarks/keep_run.py runs/ensemble-fast/seed$$seed benchmarks/weights/ensemble-fast-seed$$seed || exit 1; done
 	for seed in 0 1 2; do $(BIN)/python benchmarks/keep_run.py runs/fold0-fast/seed$$seed benchmarks/weights/fold0-fast-seed$$seed || exit 1; done
+	$(BIN)/python benchmarks/keep_run.py runs/fold0-paper50/seed0 benchmarks/weights/fold0-paper50-seed0
 	$(BIN)/python benchmarks/keep_run.py runs/alstm-fast benchmarks/weights/alstm-fast
 	$(BIN)/python benchmarks/keep_run.py runs/profiles/rlstm-60 benchmarks/weights/profiles-rlstm-60
 	$(BIN)/python benchmarks/keep_run.py runs/profiles/rlstm-80 benchmarks/weights/profiles-rlstm-80

@@ -136,6 +136,15 @@ def cached_predictions(run_dir: pathlib.Path, data_dir=None, fold: int | None = 
         return saved["labels"], saved["probabilities"]
 
 
+def held_out_fold_hits(train: list, fold: int, search) -> tuple[list[int], np.ndarray, list]:
+    """The proteins of training fold ``fold``: their indices in ``train`` (the whole training split), their labels
+    ``(n,)`` and their hits from ``search`` (a :class:`protloc.homology.HomologySearch` of the whole training split),
+    each protein leaving itself out."""
+    held_out = [index for index, e in enumerate(train) if e.fold == fold]
+    hits = search.search([train[i].sequence for i in held_out], exclude=held_out)
+    return held_out, datasets.labels_of([train[i] for i in held_out]), hits
+
+
 def test_report(labels: np.ndarray, probabilities: np.ndarray, class_names) -> tuple[dict, np.ndarray]:
     """The report of predicted ``probabilities`` against ``labels``, and whether each protein was right."""
     predictions = np.argmax(probabilities, axis=-1)

@@ -27,7 +27,7 @@ import sys
 
 import numpy as np
 
-from common import cached_predictions, command, machine, write_results
+from common import cached_predictions, command, held_out_fold_hits, machine, write_results
 from protloc import datasets, fusion, homology, training
 
 SPEC = datasets.get("multiloc")
@@ -53,10 +53,8 @@ def main(argv=None) -> int:
         parser.error("every --fold-run must hold out the same training fold")
     fold = folds.pop()
     train = SPEC.examples("train", None, args.data_dir)
-    held_out = [index for index, e in enumerate(train) if e.fold == fold]
-    labels = datasets.labels_of([train[i] for i in held_out])
     search = homology.HomologySearch(homology.ReferenceSet.from_examples(train, SPEC.class_names))
-    hits = search.search([train[i].sequence for i in held_out], exclude=held_out)
+    _, labels, hits = held_out_fold_hits(train, fold, search)
     networks = {}
     for run in args.fold_run:
         run_labels, networks[str(run)] = cached_predictions(run, args.data_dir, fold=fold)

@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from common import cached_predictions, command, machine, test_report, write_results
+from common import cached_predictions, command, held_out_fold_hits, machine, test_report, write_results
 from protloc import datasets, evaluation, fusion, homology, models, pretrained, training
 
 SPEC = datasets.get("multiloc")
@@ -127,10 +127,8 @@ def fold_fusions(fold_runs: list[pathlib.Path], fold_configs: list, train: list,
     """The fusion rules fitted on the held-out fold of ``fold_runs``: element m - 1 on the mean probabilities of the
     first m runs, with hits from a leave-one-out search of the fold against the whole training split."""
     fold = fold_configs[0].fold
-    held_out = [index for index, e in enumerate(train) if e.fold == fold]
+    held_out, fold_labels, fold_hits = held_out_fold_hits(train, fold, search)
     fold_examples = [train[i] for i in held_out]
-    fold_labels = datasets.labels_of(fold_examples)
-    fold_hits = search.search([e.sequence for e in fold_examples], exclude=held_out)
     total, rules = 0.0, []
     for count, run in enumerate(fold_runs, 1):
         total = total + evaluation.predict_probabilities(models.load_model(run), fold_examples)

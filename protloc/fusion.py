@@ -155,7 +155,7 @@ def fit(network: np.ndarray, hits, labels: np.ndarray, provenance=None, iteratio
             break
         weights, loss, shares = weights - scale * step, candidate_loss, candidate_shares
     rule = Fusion(*(float(weight) for weight in weights))
-    fused = rule.fuse(network, *rule.homology_scores(hits, np.shape(network)[1]))
+    fused = rule.fuse(network, rule.identity_weight * identity + rule.bits_weight * relative_bits, has_hit)
     summary = {"proteins": int(len(labels)), "log_loss": log_loss(fused, labels),
                "accuracy_fused": float(np.mean(np.argmax(fused, -1) == labels)),
                "accuracy_network": float(np.mean(np.argmax(network, -1) == labels)),

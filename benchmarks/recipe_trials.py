@@ -42,6 +42,7 @@ def trial(run_dir: pathlib.Path, backend: str | None = None) -> dict:
             "planned_epochs": config.epochs,
             "batch_size": config.batch_size, "learning_rate": config.learning_rate,
             "train_max_length": config.train_max_length, "dropout": config.hparams["dropout"],
+            "pool_size": config.hparams["pool_size"],
             "median_epoch_seconds": statistics.median(seconds), "total_minutes": sum(seconds) / 60,
             "val_accuracy_last5": statistics.mean(validation[-5:]), "best_val_accuracy": max(validation),
             "best_epoch": validation.index(max(validation)) + 1}
@@ -49,15 +50,16 @@ def trial(run_dir: pathlib.Path, backend: str | None = None) -> dict:
 
 def markdown(results: dict) -> str:
     lines = ["# Training-recipe trials", "", f"Command: `{results['command']}`  ", f"Machine: {results['machine']}",
-             "", "| run | backend | epochs | batch | peak lr | length cap | dropout | median epoch (s) | total (min) | "
-             "validation, last 5 | best (epoch) |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "", "| run | backend | epochs | batch | peak lr | length cap | dropout | pooling | median epoch (s) | "
+             "total (min) | validation, last 5 | best (epoch) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for found in results["trials"]:
         epochs = found["epochs"] if found["epochs"] == found["planned_epochs"] else (
             f"{found['epochs']} of {found['planned_epochs']} (stopped)")
         lines.append(f"| {'/'.join(pathlib.Path(found['run']).parts[-2:])} | {found['backend']} | {epochs} | "
                      f"{found['batch_size']} | {found['learning_rate']:g} | {found['train_max_length']} | "
-                     f"{found['dropout']:g} | {found['median_epoch_seconds']:.0f} | {found['total_minutes']:.1f} | "
-                     f"{found['val_accuracy_last5']:.3f} | {found['best_val_accuracy']:.3f} ({found['best_epoch']}) |")
+                     f"{found['dropout']:g} | {found['pool_size']} | {found['median_epoch_seconds']:.0f} | "
+                     f"{found['total_minutes']:.1f} | {found['val_accuracy_last5']:.3f} | {found['best_val_accuracy']:.3f} ({found['best_epoch']}) |")
     lines += ["", "Commands:", ""] + [f"* `{found['command']}`" for found in results["trials"]]
     return "\n".join(lines) + "\n"
 

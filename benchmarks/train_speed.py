@@ -105,9 +105,9 @@ def summary(old_rows: list[dict], new_rows: list[dict], old_curve: dict) -> dict
 def new_label() -> str:
     """One line describing the new recipe, from its definition."""
     recipe = recipes.RECIPES[NEW["recipe"]]
-    dropout = f", dropout {recipe.dropout:g}" if recipe.dropout is not None else ""
+    architecture = "".join(f", {name.replace('_', ' ')} {value:g}" for name, value in recipe.hparams.items())
     return (f"{NEW['recipe']}: {NEW['backend']}, Adam warm-up + cosine from {recipe.learning_rate:g}, batch "
-            f"{recipe.batch_size}{dropout}, training proteins cut to {recipe.train_max_length}")
+            f"{recipe.batch_size}{architecture}, training proteins cut to {recipe.train_max_length}")
 
 
 def plot(results: dict, path: pathlib.Path) -> None:

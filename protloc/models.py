@@ -23,7 +23,8 @@ from keras import ops
 
 from protloc import pretrained
 from protloc.hyperparameters import FAMILY_DESCRIPTIONS, HYPERPARAMETERS, PAPER_HPARAMS
-from protloc.layers import AttentionPooling, ConvBank, ResidueConcatenation, ReversedLSTMPair, ResidueEncoding
+from protloc.layers import (AttentionPooling, ConvBank, MaskedMaxPooling1D, ResidueConcatenation, ResidueEncoding,
+                            ReversedLSTMPair)
 from protloc.profiles import PROFILE
 from protloc.profiles import WIDTH as PROFILE_WIDTH
 
@@ -78,6 +79,9 @@ def resolve_hparams(**hparams) -> dict:
     resolved = {**PAPER_HPARAMS, **{k: v for k, v in hparams.items() if v is not None}}
     if not 0 <= resolved["dropout"] < 1:
         raise ValueError(f"dropout must be in [0, 1), got {resolved['dropout']}")
+    if int(resolved["pool_size"]) < 1:
+        raise ValueError(f"pool_size must be at least 1, got {resolved['pool_size']}")
+    resolved["pool_size"] = int(resolved["pool_size"])
     extra = dict(resolved["residue_inputs"])
     if resolved["profile"] or PROFILE in extra:
         if extra.setdefault(PROFILE, PROFILE_WIDTH) != PROFILE_WIDTH:
@@ -123,11 +127,15 @@ def _classifier(representation, hp: dict, initializer, class_names):
 
 
 def build_rlstm(hp: dict, class_names) -> keras.Model:
-    """R-LSTM: conv bank -> dropout -> ReversedLSTMPair -> dense ReLU -> softmax."""
+    """R-LSTM: conv bank -> dropout -> (max pooling over ``pool_size`` residues, when above 1) ->
+    ReversedLSTMPair -> dense ReLU -> softmax."""
     initializer = keras.initializers.RandomUniform(-hp["init_scale"], hp["init_scale"])
     inputs = model_inputs(hp)
+    features = _encoder(inputs, hp, initializer)
+    if hp["pool_size"] > 1:
+        features = MaskedMaxPooling1D(hp["pool_size"], name="pooling")(features)
     representation = ReversedLSTMPair(hp["lstm_units"], kernel_initializer=initializer,
-                                      name=REPRESENTATION_LAYER)(_encoder(inputs, hp, initializer))
+                                      name=REPRESENTATION_LAYER)(features)
     return keras.Model(inputs, _classifier(representation, hp, initializer, class_names), name="rlstm")
 
 

@@ -24,8 +24,8 @@ class Recipe:
         batch_size: proteins per length-bucketed batch.
         train_max_length: residues kept per training protein, both termini (middle truncation, as
             :func:`protloc.sequences.truncate_middle`); prediction always sees up to 1,000.
-        dropout: dropout rate of every layer while training, in place of the architecture's default (the
-            ``dropout`` hyper-parameter); None keeps that default. A run's own ``dropout`` overrides both.
+        hparams: architecture hyper-parameters (names of :data:`protloc.hyperparameters.HYPERPARAMETERS`) the
+            recipe sets in place of their defaults, e.g. ``dropout``; a run's own values override them.
     """
 
     epochs: int
@@ -33,14 +33,14 @@ class Recipe:
     schedule: str
     batch_size: int
     train_max_length: int
-    dropout: float | None = None
+    hparams: dict = dataclasses.field(default_factory=dict)
 
 
 RECIPES = {
     "paper": Recipe(epochs=100, learning_rate=PAPER_LEARNING_RATE, schedule="constant", batch_size=32,
                     train_max_length=1000),
     "fast": Recipe(epochs=30, learning_rate=3e-3, schedule="warmup_cosine", batch_size=32, train_max_length=400,
-                   dropout=0.25),
+                   hparams={"dropout": 0.25}),
 }
 """Named recipes: ``paper`` (Sønderby et al.'s, the default) and ``fast`` (30 epochs of a warm-up + cosine schedule
 from 3e-3, dropout 0.25, training proteins cut to 400 residues; chosen among the trials of

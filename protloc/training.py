@@ -37,9 +37,9 @@ class RunConfig:
     """Everything that defines a training run (saved as config.json).
 
     The recipe's settings (``epochs``, ``learning_rate``, ``schedule``, ``batch_size``, ``train_max_length``, and
-    its ``dropout`` if it sets one) default to those of the recipe named by ``recipe``; any given explicitly
-    (``dropout`` in ``hparams``) overrides it, and config.json records the resolved values beside the recipe's
-    name.
+    the architecture hyper-parameters it sets, such as ``dropout``) default to those of the recipe named by
+    ``recipe``; any given explicitly (in ``hparams`` for the architecture's) overrides it, and config.json records
+    the resolved values beside the recipe's name.
 
     Attributes:
         model: zoo family (a key of ``models.FAMILIES``).
@@ -74,9 +74,9 @@ class RunConfig:
         if "learning_rate" in hparams:  # written inside hparams by protloc 0.1's run directories and tuner
             self.learning_rate = hparams.pop("learning_rate")
         recipe = dataclasses.asdict(RECIPES[self.recipe])
-        recipe_dropout = recipe.pop("dropout")
-        if recipe_dropout is not None and hparams.get("dropout") is None:
-            hparams["dropout"] = recipe_dropout
+        for name, value in recipe.pop("hparams").items():
+            if hparams.get(name) is None:
+                hparams[name] = value
         for name, value in recipe.items():
             if getattr(self, name) is None:
                 setattr(self, name, value)

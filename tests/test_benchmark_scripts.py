@@ -472,11 +472,11 @@ def test_homology_report_names_the_fusion_of_every_fused_row():
 def test_recipe_trials_report_names_runs_by_folder_and_marks_stopped_ones():
     found = {"run": "runs/fold0-fast/seed1", "command": "protloc train --out runs/fold0-fast/seed1", "backend": "jax",
              "epochs": 8, "planned_epochs": 20, "batch_size": 32, "learning_rate": 0.003, "train_max_length": 400,
-             "dropout": 0.25, "median_epoch_seconds": 33.4, "total_minutes": 4.5, "val_accuracy_last5": 0.7,
+             "dropout": 0.25, "pool_size": 2, "median_epoch_seconds": 33.4, "total_minutes": 4.5, "val_accuracy_last5": 0.7,
              "best_val_accuracy": 0.72, "best_epoch": 7}
     report = load_benchmark("recipe_trials").markdown({"command": "python benchmarks/recipe_trials.py",
                                                        "machine": "2 CPU cores", "trials": [found]})
-    assert ("| fold0-fast/seed1 | jax | 8 of 20 (stopped) | 32 | 0.003 | 400 | 0.25 | 33 | 4.5 | 0.700 | 0.720 (7) |"
+    assert ("| fold0-fast/seed1 | jax | 8 of 20 (stopped) | 32 | 0.003 | 400 | 0.25 | 2 | 33 | 4.5 | 0.700 | 0.720 (7) |"
             in report)
     assert "* `protloc train --out runs/fold0-fast/seed1`" in report
 

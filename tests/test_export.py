@@ -35,18 +35,20 @@ NAMES = [f"compartment_{i}" for i in range(11)]
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """(model file, SavedModel dir) for a small R-LSTM and a small A-LSTM."""
+    """(model file, SavedModel dir) for a small R-LSTM, one with max pooling before its LSTMs, and a small
+    A-LSTM."""
     root = tmp_path_factory.mktemp("export")
     paths = {}
-    for name in ("rlstm", "alstm"):
+    for name, family, extra in (("rlstm", "rlstm", {}), ("rlstm-pooled", "rlstm", {"pool_size": 2}),
+                                ("alstm", "alstm", {})):
         model_file = root / f"{name}.keras"
-        models.build_model(name, NAMES, lstm_units=6, dense_units=6, attention_units=8).save(model_file)
+        models.build_model(family, NAMES, lstm_units=6, dense_units=6, attention_units=8, **extra).save(model_file)
         assert main(["export", str(model_file), "--out", str(root / name / "protloc" / "1")]) == 0
         paths[name] = (model_file, root / name / "protloc" / "1")
     return paths
 
 
-@pytest.mark.parametrize("name", ["rlstm", "alstm"])
+@pytest.mark.parametrize("name", ["rlstm", "rlstm-pooled", "alstm"])
 def test_fresh_tensorflow_process_matches_protloc_predict(exported, name, tmp_path):
     model_file, saved = exported[name]
     result = subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(saved), json.dumps(SEQUENCES)],

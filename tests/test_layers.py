@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from protloc import encoding
-from protloc.layers import AttentionPooling, ConvBank, ResidueEncoding, ReversedLSTMPair, reverse_within_length
+from protloc.layers import (AttentionPooling, ConvBank, MaskedMaxPooling1D, ResidueEncoding, ReversedLSTMPair,
+                            reverse_within_length)
 from tests.helpers import pad
 
 RNG = np.random.default_rng(0)
@@ -112,3 +113,30 @@ def test_attention_pooling_matches_equations_and_ignores_padding():
     np.testing.assert_allclose(alpha_long[:, :12], alpha, atol=1e-6)
     assert np.all(alpha_long[:, 12:] == 0)
     assert round_trip(layer).units == 7
+
+
+def test_masked_max_pooling_takes_window_maxima_of_residues_only():
+    layer = MaskedMaxPooling1D(3)
+    x, mask = features_and_mask()
+    x = x - 10.0  # all negative, so zeros standing in for padding would win a max
+    out, pooled_mask = np.asarray(layer(x, mask=mask)), np.asarray(layer.compute_mask(x, mask))
+    assert out.shape == (4, 4, x.shape[-1])
+    for row, tokens in enumerate(TOKENS):
+        windows = -(-len(tokens) // 3)
+        expected = [x[row, start:min(start + 3, len(tokens))].max(0) for start in range(0, len(tokens), 3)]
+        np.testing.assert_allclose(out[row, :windows], expected)
+        assert pooled_mask[row].tolist() == [True] * windows + [False] * (4 - windows)
+        assert np.all(out[row, windows:] == 0)
+
+
+def test_masked_max_pooling_is_padding_invariant_and_round_trips():
+    layer = MaskedMaxPooling1D(2)
+    x, mask = features_and_mask()
+    x_long, mask_long = features_and_mask(extra_padding=7)
+    short, long = np.asarray(layer(x, mask=mask)), np.asarray(layer(x_long, mask=mask_long))
+    np.testing.assert_array_equal(long[:, :6], short)
+    assert np.all(long[:, 6:] == 0) and layer.compute_output_shape((4, 19, 60)) == (4, 10, 60)
+    np.testing.assert_array_equal(np.asarray(MaskedMaxPooling1D(1)(x, mask=mask)), x)
+    assert round_trip(layer).pool_size == 2
+    with pytest.raises(ValueError, match="pool_size must be >= 1"):
+        MaskedMaxPooling1D(0)

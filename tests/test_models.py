@@ -15,9 +15,13 @@ def tokens(length=None):
     return {"tokens": pad(TOKENS, length)}
 
 
-@pytest.mark.parametrize("name", ["rlstm", "alstm"])
-def test_model_is_padding_invariant(name):
-    model = models.build_model(name, NAMES, **SMALL)
+POOLED = dict(pool_size=3)
+"""R-LSTM hyper-parameters that add max pooling before the LSTMs."""
+
+
+@pytest.mark.parametrize("name, extra", [("rlstm", {}), ("rlstm", POOLED), ("alstm", {})])
+def test_model_is_padding_invariant(name, extra):
+    model = models.build_model(name, NAMES, **SMALL, **extra)
     short = model.predict(tokens(), verbose=0)
     long = model.predict(tokens(40), verbose=0)
     np.testing.assert_allclose(long, short, atol=1e-5)
@@ -78,9 +82,11 @@ def test_unknown_names_are_clear_errors():
         models.build_model("rlstm", NAMES, dropout=1.5)
     with pytest.raises(ValueError, match="residue_inputs"):
         models.build_model("rlstm", NAMES, residue_inputs={"tokens": 3})
+    with pytest.raises(ValueError, match="pool_size must be at least 1, got 0"):
+        models.build_model("rlstm", NAMES, pool_size=0)
 
 
-@pytest.mark.parametrize("kind", ["rlstm", "alstm", "ensemble", "extra"])
+@pytest.mark.parametrize("kind", ["rlstm", "alstm", "ensemble", "extra", "pooled"])
 def test_save_and_load_round_trip_gives_identical_predictions(kind, tmp_path):
     inputs = tokens()
     if kind == "ensemble":
@@ -89,6 +95,9 @@ def test_save_and_load_round_trip_gives_identical_predictions(kind, tmp_path):
     elif kind == "extra":
         model = models.build_model("alstm", NAMES, residue_inputs={"profile": 20}, **SMALL)
         inputs["profile"] = np.random.default_rng(0).random((3, 15, 20)).astype(np.float32)
+    elif kind == "pooled":
+        model = models.build_model("rlstm", NAMES, **SMALL, **POOLED)
+        assert model.get_layer("pooling").pool_size == 3
     else:
         model = models.build_model(kind, NAMES, **SMALL)
     path = tmp_path / "model.keras"
@@ -124,12 +133,13 @@ def test_load_model_names_a_bad_file(tmp_path):
         models.load_pretrained("pretrained-ensemblee")
 
 
-@pytest.mark.parametrize("name", ["rlstm", "alstm"])
-def test_model_learns_terminal_motifs(name):
+@pytest.mark.parametrize("name, extra", [("rlstm", {}), ("rlstm", POOLED), ("alstm", {})])
+def test_model_learns_terminal_motifs(name, extra):
     keras.utils.set_random_seed(0)
     train = [datasets.Example(str(i), {"tokens": t}, int(y), 0) for i, (t, y) in enumerate(zip(*motif_task(150)))]
     test = [datasets.Example(str(i), {"tokens": t}, int(y), 0) for i, (t, y) in enumerate(zip(*motif_task(50, 1)))]
-    model = models.build_model(name, TOY_CLASSES, lstm_units=16, dense_units=16, attention_units=16, dropout=0.1)
+    model = models.build_model(name, TOY_CLASSES, lstm_units=16, dense_units=16, attention_units=16, dropout=0.1,
+                               **extra)
     training.compile_model(model, 5e-3)
     model.fit(pipeline.batches(train, 16, shuffle_seed=0), epochs=8, verbose=0, shuffle=False)
     _, accuracy = model.evaluate(pipeline.batches(test, 32), verbose=0)

@@ -38,8 +38,8 @@ def _add_hparam_options(parser: argparse.ArgumentParser) -> None:
 
     group = parser.add_argument_group("hyper-parameters (default: the paper's, see protloc.models)")
     group.add_argument("--config", type=pathlib.Path,
-                       help="JSON with 'model' and/or 'hparams' (e.g. a tuner's best_hparams.json); "
-                            "options given here override it")
+                       help="JSON with 'model', 'hparams', 'learning_rate' and/or 'recipe' (e.g. a tuner's "
+                            "best_hparams.json); options given here override it")
     for hp in HYPERPARAMETERS.values():
         if isinstance(hp.default, (dict, bool)):
             continue  # extra per-residue inputs come with the data (--profile-db), not from the command line
@@ -53,6 +53,7 @@ def _add_hparam_options(parser: argparse.ArgumentParser) -> None:
 def _run_config(args):
     """The RunConfig of ``protloc train``: --config's JSON, overridden by the options given."""
     from protloc.hyperparameters import HYPERPARAMETERS
+    from protloc.recipes import DEFAULT_RECIPE
     from protloc.training import RunConfig
 
     settings = json.loads(args.config.read_text()) if args.config else {}
@@ -60,7 +61,8 @@ def _run_config(args):
     learning_rate = hparams.pop("learning_rate", settings.get("learning_rate"))
     hparams.update({name: getattr(args, name) for name in HYPERPARAMETERS
                     if getattr(args, name, None) is not None})
-    return RunConfig(model=args.model or settings.get("model", "rlstm"), hparams=hparams, recipe=args.recipe,
+    recipe = args.recipe or settings.get("recipe") or DEFAULT_RECIPE
+    return RunConfig(model=args.model or settings.get("model", "rlstm"), hparams=hparams, recipe=recipe,
                      epochs=args.epochs, learning_rate=args.learning_rate or learning_rate, schedule=args.schedule,
                      batch_size=args.batch_size, train_max_length=args.train_max_length, seed=args.seed,
                      fold=args.fold, dataset=args.dataset, profile_db=args.profile_db)
@@ -193,10 +195,12 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     from protloc.recipes import DEFAULT_RECIPE, RECIPES, SCHEDULES
 
     group = parser.add_argument_group("training recipe (default: the recipe's own values)")
-    group.add_argument("--recipe", choices=list(RECIPES), default=DEFAULT_RECIPE, help="; ".join(
+    group.add_argument("--recipe", choices=list(RECIPES), help="; ".join(
         f"{name}: {recipe.epochs} epochs, lr {recipe.learning_rate:g} {recipe.schedule}, batch {recipe.batch_size}, "
-        f"training proteins cut to {recipe.train_max_length}" for name, recipe in RECIPES.items())
-        + f" (default {DEFAULT_RECIPE})")
+        f"training proteins cut to {recipe.train_max_length}"
+        + "".join(f", {hp.replace('_', ' ')} {value:g}" for hp, value in recipe.hparams.items())
+        for name, recipe in RECIPES.items())
+        + f" (default: --config's, else {DEFAULT_RECIPE})")
     group.add_argument("--epochs", type=int, help="epochs (default: the recipe's, see --recipe)")
     group.add_argument("--learning-rate", type=float, help="Adam's learning rate (the peak, for a schedule)")
     group.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")

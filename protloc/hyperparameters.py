@@ -61,7 +61,7 @@ HYPERPARAMETERS = {hp.name: hp for hp in (
     HyperParameter("attention_units", 400, "width of the attention's W_a", search=("choice", (100, 200, 400)),
                    families=("alstm",)),
     HyperParameter("pool_size", 1, "max-pool the conv bank's output over windows of this many residues before the "
-                   "LSTMs (1: no pooling, the paper)", search=("choice", (1, 2, 3)), families=("rlstm",)),
+                   "LSTMs (1: no pooling, the paper)", families=("rlstm",)),
     HyperParameter("dropout", 0.5, "dropout rate of every layer", search=("float", 0.0, 0.6, 0.1)),
     HyperParameter("init_scale", 0.05, "weights start uniform in [-init_scale, init_scale]"),
 )}

@@ -27,6 +27,7 @@ import time
 import keras
 
 from protloc import datasets, files, models, pipeline, profiles, runtime, sequences
+from protloc.hyperparameters import HYPERPARAMETERS, PAPER_HPARAMS
 from protloc.recipes import DEFAULT_RECIPE, PAPER_LEARNING_RATE, RECIPES, SCHEDULES
 
 CHECKPOINTS_KEPT = 3
@@ -37,9 +38,9 @@ class RunConfig:
     """Everything that defines a training run (saved as config.json).
 
     The recipe's settings (``epochs``, ``learning_rate``, ``schedule``, ``batch_size``, ``train_max_length``, and
-    the architecture hyper-parameters it sets, such as ``dropout``) default to those of the recipe named by
-    ``recipe``; any given explicitly (in ``hparams`` for the architecture's) overrides it, and config.json records
-    the resolved values beside the recipe's name.
+    the architecture hyper-parameters it sets that the model family uses, such as ``dropout``) default to those of
+    the recipe named by ``recipe``; any given explicitly (in ``hparams`` for the architecture's) overrides it, and
+    config.json records the resolved values beside the recipe's name.
 
     Attributes:
         model: zoo family (a key of ``models.FAMILIES``).
@@ -75,7 +76,7 @@ class RunConfig:
             self.learning_rate = hparams.pop("learning_rate")
         recipe = dataclasses.asdict(RECIPES[self.recipe])
         for name, value in recipe.pop("hparams").items():
-            if hparams.get(name) is None:
+            if hparams.get(name) is None and HYPERPARAMETERS[name].used_by(self.model):
                 hparams[name] = value
         for name, value in recipe.items():
             if getattr(self, name) is None:
@@ -187,6 +188,8 @@ def read_config(run_dir) -> RunConfig:
     saved.pop("backend", None)  # provenance, not a setting of the run
     if "recipe" not in saved:  # protloc 0.1: a constant learning rate on whole proteins, named by no recipe
         saved.update(recipe="paper", schedule="constant", train_max_length=1000)
+    # config.json records every hyper-parameter of its protloc version; one added since had its default then
+    saved["hparams"] = {**PAPER_HPARAMS, **saved.get("hparams", {})}
     return RunConfig(**saved)
 
 

@@ -52,7 +52,7 @@ def test_search_respects_zero_filters_trains_and_resumes(tmp_path):
                                       "--config", str(tmp_path / "search" / "best_hparams.json")])
     config = _run_config(args)
     assert config.model == saved["model"] and config.hparams["conv_filters"][4:] == [0, 0]
-    assert config.learning_rate == saved["learning_rate"]
+    assert config.learning_rate == saved["learning_rate"] and (config.recipe, config.schedule) == ("paper", "constant")
     model = training.train(tmp_path / "run", config, verbose=0)
     kept = [width for width, count in zip((1, 3, 5, 9, 15, 21), saved["hparams"]["conv_filters"]) if count]
     assert [c.kernel_size[0] for c in model.get_layer("conv_bank").convolutions] == kept and kept[-1] <= 9

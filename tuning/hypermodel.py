@@ -81,8 +81,8 @@ class ProtlocHyperModel(keras_tuner.HyperModel):
 
 
 def run_config_of(hp: keras_tuner.HyperParameters) -> dict:
-    """Best values -> the ``{"model", "hparams", "learning_rate"}`` JSON that ``protloc train --config``
-    reads."""
+    """Best values -> the ``{"model", "hparams", "learning_rate", "recipe"}`` JSON that ``protloc train --config``
+    reads; the recipe is ``paper``, a constant learning rate on whole proteins, as the search trains."""
     values = hp.values
     hparams = {}
     for name, parameter in SEARCHED.items():
@@ -90,4 +90,4 @@ def run_config_of(hp: keras_tuner.HyperParameters) -> dict:
             hparams[name] = [values[item] for item in parameter.item_names]
         elif values.get(name) is not None:
             hparams[name] = values[name]
-    return {"model": values["model"], "hparams": hparams, "learning_rate": values["learning_rate"]}
+    return {"model": values["model"], "hparams": hparams, "learning_rate": values["learning_rate"], "recipe": "paper"}

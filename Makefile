@@ -46,13 +46,18 @@ bench: $(STAMP)
 	$(BIN)/protloc train --out runs/explore/tf-d50-c400-e30 --fold 0 --recipe fast --backend tensorflow --dropout 0.5 --train-max-length 400 --epochs 30
 	$(BIN)/protloc train --out runs/explore/tf-d25-c400-e24 --fold 0 --recipe fast --backend tensorflow --dropout 0.25 --train-max-length 400 --epochs 24
 	$(BIN)/protloc train --out runs/explore/tf-d25-c400-b64-e30 --fold 0 --recipe fast --backend tensorflow --batch-size 64 --learning-rate 0.004
-	# fast itself, seeds 1-2 on fold 0 (with seed 0, train_speed.py's runs/train-speed/new, the fold models of homology.md's fusion)
-	for seed in 1 2; do $(BIN)/protloc train --out runs/fold0-fast/seed$$seed --fold 0 --recipe fast --seed $$seed || exit 1; done
+	# fast itself, seeds 0-2 on fold 0 (the fold models of homology.md's fusion)
+	for seed in 0 1 2; do $(BIN)/protloc train --out runs/fold0-fast/seed$$seed --fold 0 --recipe fast --seed $$seed || exit 1; done
+	# max pooling before the LSTMs (--pool-size), on fast's schedule with proteins cut to 400 or whole (the pooled recipe)
+	$(BIN)/protloc train --out runs/explore/pool2-fast-e30 --fold 0 --recipe fast --pool-size 2
+	$(BIN)/protloc train --out runs/explore/pool2-c1000-e30 --fold 0 --recipe fast --pool-size 2 --train-max-length 1000
+	$(BIN)/protloc train --out runs/explore/pool3-c1000-e30 --fold 0 --recipe fast --pool-size 3 --train-max-length 1000
+	$(BIN)/protloc train --out runs/explore/pool2-c1000-e24 --fold 0 --recipe fast --pool-size 2 --train-max-length 1000 --epochs 24
+	$(BIN)/protloc train --out runs/explore/pool3-c1000-d35-e30 --fold 0 --recipe fast --pool-size 3 --train-max-length 1000 --dropout 0.35
 	# the 50-epoch recipe of the shipped R-LSTM on training folds 1-4 (fusion-forms.md, recipe-trials.md)
 	$(BIN)/protloc train --out runs/fold0-paper50/seed0 --fold 0 --seed 0 --recipe paper --epochs 50 --learning-rate 0.001
-	$(BIN)/python benchmarks/recipe_trials.py runs/explore/d25-lr3e3-e16:jax runs/explore/d10-lr3e3-e20:jax runs/explore/tf-d25-e24:tensorflow runs/explore/tf-d25-b16-e20:tensorflow runs/explore/tf-d25-c400-e30:tensorflow runs/explore/tf-d50-c400-e30:tensorflow runs/explore/tf-d25-c400-e24:tensorflow runs/explore/tf-d25-c400-b64-e30:tensorflow runs/fold0-fast/seed1:tensorflow runs/fold0-fast/seed2:tensorflow runs/fold0-paper50/seed0:tensorflow
+	$(BIN)/python benchmarks/recipe_trials.py runs/explore/d25-lr3e3-e16:jax runs/explore/d10-lr3e3-e20:jax runs/explore/tf-d25-e24:tensorflow runs/explore/tf-d25-b16-e20:tensorflow runs/explore/tf-d25-c400-e30:tensorflow runs/explore/tf-d50-c400-e30:tensorflow runs/explore/tf-d25-c400-e24:tensorflow runs/explore/tf-d25-c400-b64-e30:tensorflow runs/fold0-fast/seed0:tensorflow runs/fold0-fast/seed1:tensorflow runs/fold0-fast/seed2:tensorflow runs/fold0-paper50/seed0:tensorflow runs/explore/pool2-fast-e30 runs/explore/pool2-c1000-e30 runs/explore/pool3-c1000-e30 runs/explore/pool2-c1000-e24 runs/explore/pool3-c1000-d35-e30
 	$(BIN)/python benchmarks/train_speed.py --fold 0 --old-epochs 5
-	[ -d runs/fold0-fast/seed0 ] || cp -r runs/train-speed/new runs/fold0-fast/seed0
 	$(BIN)/python benchmarks/beam_speed.py --proteins 20000 --shards 4
 	# profiles.md: 60 against 80 features (same recipe, seed and split), profile cost
 	$(BIN)/protloc train --out runs/profiles/rlstm-60 --recipe fast --seed 0

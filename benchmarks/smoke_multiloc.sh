@@ -8,7 +8,7 @@ export PROTLOC_DATA_DIR="${PROTLOC_DATA_DIR:-$(cd ../shared/data/multiloc && pwd
 EPOCHS="${1:-5}"
 for model in rlstm alstm; do
   run="runs/smoke-$model"
-  .venv/bin/protloc train --model "$model" --epochs "$EPOCHS" --learning-rate 1e-3 --out "$run" --seed 0
+  .venv/bin/protloc train --model "$model" --recipe paper --epochs "$EPOCHS" --learning-rate 1e-3 --out "$run" --seed 0
   .venv/bin/protloc evaluate "$run" --split test --out benchmarks/results/smoke-"$model"
   echo "$(nproc) cores, $(uname -m), epochs=$EPOCHS, lr=1e-3, other hyper-parameters: paper defaults" \
     > benchmarks/results/smoke-"$model"/machine.txt

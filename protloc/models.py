@@ -10,7 +10,9 @@ optimizer, loss and learning rate belong to training (:func:`protloc.training.co
 Defaults follow Sønderby et al. 2015: conv bank of widths 1, 3, 5, 9, 15, 21 with 10 filters each, 50%
 dropout on every layer, uniform initialisation in [-0.05, 0.05], attention width 400. LSTM and dense widths are
 not fixed by the paper's text; the defaults here (128 LSTM units per direction, 128 dense units) are those of our
-first measured prototype.
+first measured prototype. The R-LSTM's ``pool_size`` (max pooling of the conv bank's output over windows of residues
+before the LSTMs) is not in the paper: its default, 1, builds the paper's model, and the ``pooled`` training recipe
+sets 2, which halves the LSTMs' steps.
 """
 from __future__ import annotations
 

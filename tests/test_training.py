@@ -1,4 +1,5 @@
 """protloc.training (run directory, checkpoints, resume) and protloc.evaluation (metrics, reports)."""
+import dataclasses
 import json
 import os
 import subprocess
@@ -26,9 +27,10 @@ def test_run_directory_and_resume_without_repeating_epochs(tmp_path):
     assert [p.name for p in training.checkpoints(run / "checkpoints")] == ["epoch-001.keras"]
     assert (run / "model.keras").exists() and (run / "logs").is_dir()
     saved = json.loads((run / "config.json").read_text())
-    assert saved["hparams"]["lstm_units"] == 4 and saved["hparams"]["dropout"] == 0.5 and saved["dataset"] == TINY
-    assert (saved["recipe"], saved["learning_rate"], saved["train_max_length"]) == ("paper", 2e-4, 1000)
-    assert saved["backend"] == "tensorflow" and training.read_config(run).recipe == "paper"
+    assert saved["hparams"]["lstm_units"] == 4 and saved["dataset"] == TINY
+    assert (saved["recipe"], saved["learning_rate"], saved["train_max_length"]) == ("pooled", 3e-3, 1000)  # default
+    assert (saved["hparams"]["dropout"], saved["hparams"]["pool_size"]) == (0.25, 2)  # set by the recipe
+    assert saved["backend"] == "tensorflow" and training.read_config(run).recipe == "pooled"
 
     # An "interrupted" run asked for 3 epochs: continues at epoch 2, never redoes epoch 1.
     training.train(run, tiny_config(epochs=3), verbose=0)
@@ -98,17 +100,29 @@ def test_config_of_an_older_run_with_the_learning_rate_among_hparams_is_the_same
 
 
 def test_recipes_fill_in_what_is_not_given_and_a_cosine_run_cannot_be_extended():
-    fast, paper = training.RunConfig(recipe="fast"), training.RunConfig(epochs=10)
+    fast, paper = training.RunConfig(recipe="fast"), training.RunConfig(recipe="paper", epochs=10)
     assert (fast.epochs, fast.learning_rate, fast.schedule, fast.train_max_length) == (30, 3e-3, "warmup_cosine", 400)
     assert fast.hparams["dropout"] == 0.25 and paper.hparams["dropout"] == 0.5  # the recipe's, the paper's
     assert training.RunConfig(recipe="fast", hparams={"dropout": 0.4}).hparams["dropout"] == 0.4  # a run's own
     assert (paper.epochs, paper.learning_rate, paper.schedule, paper.train_max_length) == (10, 2e-4, "constant", 1000)
     assert paper.same_run_as(training.RunConfig(recipe="paper", epochs=30))
     assert not fast.same_run_as(training.RunConfig(recipe="fast", epochs=40))
-    with pytest.raises(ValueError, match="unknown recipe 'quick'; choose from paper, fast"):
+    with pytest.raises(ValueError, match="unknown recipe 'quick'; choose from paper, fast, pooled"):
         training.RunConfig(recipe="quick")
     with pytest.raises(ValueError, match="unknown schedule 'linear'"):
         training.RunConfig(schedule="linear")
+
+
+def test_the_default_recipe_pools_only_models_that_pool_and_older_runs_keep_their_architecture(tmp_path):
+    rlstm, alstm = training.RunConfig(), training.RunConfig(model="alstm")
+    assert rlstm.recipe == alstm.recipe == "pooled" and (rlstm.epochs, rlstm.train_max_length) == (30, 1000)
+    assert rlstm.hparams["pool_size"] == 2 and alstm.hparams["pool_size"] == 1  # the A-LSTM has no pooling
+    assert rlstm.hparams["dropout"] == alstm.hparams["dropout"] == 0.25
+    assert training.RunConfig(hparams={"pool_size": 3}).hparams["pool_size"] == 3  # a run's own value wins
+    older = dataclasses.asdict(training.RunConfig(recipe="pooled"))
+    del older["hparams"]["pool_size"]  # written before pool_size existed: that run did not pool
+    files.write_json(tmp_path / "config.json", older)
+    assert training.read_config(tmp_path).hparams["pool_size"] == 1
 
 
 def test_warmup_cosine_schedule_rises_over_the_first_epoch_then_decays_to_zero():
@@ -169,14 +183,16 @@ def test_an_unknown_backend_is_a_clear_error(capsys):
 def test_cli_options_override_a_config_file(tmp_path):
     path = tmp_path / "best.json"
     path.write_text(json.dumps({"model": "alstm", "hparams": {"lstm_units": 64, "dropout": 0.3},
-                                "learning_rate": 5e-4}))
+                                "learning_rate": 5e-4, "recipe": "paper"}))
     args = build_parser().parse_args(["train", "--out", "x", "--config", str(path), "--dropout", "0.2",
                                       "--conv-filters", "10", "0", "10", "10", "10", "10"])
     config = _run_config(args)
     assert config.model == "alstm" and config.hparams["lstm_units"] == 64 and config.hparams["dropout"] == 0.2
     assert config.hparams["conv_filters"] == [10, 0, 10, 10, 10, 10] and config.learning_rate == 5e-4
-    args = build_parser().parse_args(["train", "--out", "x", "--config", str(path), "--learning-rate", "1e-3"])
-    assert _run_config(args).learning_rate == 1e-3
+    assert (config.recipe, config.schedule) == ("paper", "constant")
+    args = build_parser().parse_args(["train", "--out", "x", "--config", str(path), "--learning-rate", "1e-3",
+                                      "--recipe", "fast"])
+    assert (_run_config(args).learning_rate, _run_config(args).recipe) == (1e-3, "fast")
 
 
 def test_wilson_interval_and_mcc_known_values():

@@ -58,6 +58,9 @@ bench: $(STAMP)
 	$(BIN)/protloc train --out runs/fold0-paper50/seed0 --fold 0 --seed 0 --recipe paper --epochs 50 --learning-rate 0.001
 	$(BIN)/python benchmarks/recipe_trials.py runs/explore/d25-lr3e3-e16:jax runs/explore/d10-lr3e3-e20:jax runs/explore/tf-d25-e24:tensorflow runs/explore/tf-d25-b16-e20:tensorflow runs/explore/tf-d25-c400-e30:tensorflow runs/explore/tf-d50-c400-e30:tensorflow runs/explore/tf-d25-c400-e24:tensorflow runs/explore/tf-d25-c400-b64-e30:tensorflow runs/fold0-fast/seed0:tensorflow runs/fold0-fast/seed1:tensorflow runs/fold0-fast/seed2:tensorflow runs/fold0-paper50/seed0:tensorflow runs/explore/pool2-fast-e30 runs/explore/pool2-c1000-e30 runs/explore/pool3-c1000-e30 runs/explore/pool2-c1000-e24 runs/explore/pool3-c1000-d35-e30
 	$(BIN)/python benchmarks/train_speed.py --fold 0 --old-epochs 5
+	# the default recipe (pooled) on the whole training split, scored once on the test split (README)
+	$(BIN)/protloc train --out runs/pooled/seed0 --seed 0
+	$(BIN)/protloc evaluate runs/pooled/seed0 --split test --out benchmarks/results/pooled-rlstm
 	$(BIN)/python benchmarks/beam_speed.py --proteins 20000 --shards 4
 	# profiles.md: 60 against 80 features (same recipe, seed and split), profile cost
 	$(BIN)/protloc train --out runs/profiles/rlstm-60 --recipe fast --seed 0

@@ -1,5 +1,6 @@
-"""Training recipes: how a model is trained apart from its architecture (epochs, learning rate and schedule, batch
-size, training length cap). Plain data, importable without Keras (the CLI's help reads it)."""
+"""Training recipes: how a model is trained (epochs, learning rate and schedule, batch size, training length cap, and
+the few architecture hyper-parameters a recipe sets, such as dropout). Plain data, importable without Keras (the
+CLI's help reads it)."""
 from __future__ import annotations
 
 import dataclasses
@@ -15,7 +16,7 @@ cosine decay to 0 at the last epoch (so a run of this schedule cannot be extende
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """How a model is trained, apart from its architecture.
+    """How a model is trained.
 
     Attributes:
         epochs: epochs.
@@ -44,8 +45,8 @@ RECIPES = {
     "pooled": Recipe(epochs=30, learning_rate=3e-3, schedule="warmup_cosine", batch_size=32, train_max_length=1000,
                      hparams={"dropout": 0.25, "pool_size": 2}),
 }
-"""Named recipes, chosen among the trials of benchmarks/results/recipe-trials.md and compared with the 50-epoch
-recipe of the shipped model by benchmarks/train_speed.py:
+"""Named recipes (``fast`` and ``pooled`` chosen among the trials of benchmarks/results/recipe-trials.md;
+benchmarks/train_speed.py compares the default with the 50-epoch recipe of the shipped model):
 
 * ``paper``: Sønderby et al.'s (100 epochs at a constant 2e-4, whole proteins, dropout 0.5).
 * ``fast``: 30 epochs of a warm-up + cosine schedule from 3e-3, dropout 0.25, training proteins cut to 400 residues.

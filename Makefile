@@ -82,6 +82,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/keep_run.py runs/alstm-fast benchmarks/weights/alstm-fast
 	$(BIN)/python benchmarks/keep_run.py runs/profiles/rlstm-60 benchmarks/weights/profiles-rlstm-60
 	$(BIN)/python benchmarks/keep_run.py runs/profiles/rlstm-80 benchmarks/weights/profiles-rlstm-80
+	$(BIN)/python benchmarks/keep_run.py runs/pooled/seed0 benchmarks/weights/pooled-seed0
 
 clean:
 	rm -rf $(VENV) build *.egg-info

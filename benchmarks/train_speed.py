@@ -33,7 +33,7 @@ import subprocess
 import sys
 
 from common import RESULTS, command, in_fresh_process, machine, write_results
-from protloc import recipes, sequences, training
+from protloc import recipes, training
 
 OLD = {"recipe": "paper", "learning_rate": 1e-3, "epochs": 50, "backend": "tensorflow"}
 """The 50-epoch recipe of Table 1 and of the shipped model."""
@@ -104,12 +104,7 @@ def summary(old_rows: list[dict], new_rows: list[dict], old_curve: dict) -> dict
 
 def new_label() -> str:
     """One line describing the new recipe, from its definition."""
-    recipe = recipes.RECIPES[NEW["recipe"]]
-    architecture = "".join(f", {name.replace('_', ' ')} {value:g}" for name, value in recipe.hparams.items())
-    proteins = ("whole proteins" if recipe.train_max_length >= sequences.DEFAULT_MAX_LENGTH else
-                f"training proteins cut to {recipe.train_max_length}")
-    return (f"{NEW['recipe']}: {NEW['backend']}, Adam warm-up + cosine from {recipe.learning_rate:g}, batch "
-            f"{recipe.batch_size}{architecture}, {proteins}")
+    return f"{NEW['recipe']}: {NEW['backend']}, {recipes.RECIPES[NEW['recipe']].describe()}"
 
 
 def plot(results: dict, path: pathlib.Path) -> None:
@@ -150,8 +145,8 @@ def markdown(results: dict) -> str:
              f"here) | {found['old_val_accuracy_last5']:.3f} (learning-curve-rlstm-fold0.json, epochs 46-50) |",
              f"| {new_label()} | {len(results['new_history'])} | "
              f"{found['new_seconds'] / 60:.1f} min | {found['new_val_accuracy_last5']:.3f} |", "",
-             f"Wall-time ratio {NEW['recipe']} / old: **{found['time_ratio']:.2f}** (target <= 0.25 at no lower validation "
-             f"accuracy: {verdict}).", "", "![validation accuracy against wall time](train-speed.png)", "",
+             f"Wall-time ratio {NEW['recipe']} / old: **{found['time_ratio']:.2f}** (target <= 0.25 at no lower "
+             f"validation accuracy: {verdict}).", "", "![validation accuracy against wall time](train-speed.png)", "",
              f"| epoch | {NEW['recipe']}: validation accuracy | {NEW['recipe']}: epoch seconds |", "|---:|---:|---:|"]
     lines += [f"| {number} | {row['val_accuracy']:.3f} | {row['epoch_seconds']:.0f} |"
               for number, row in enumerate(results["new_history"], 1)]

@@ -195,12 +195,9 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     from protloc.recipes import DEFAULT_RECIPE, RECIPES, SCHEDULES
 
     group = parser.add_argument_group("training recipe (default: the recipe's own values)")
-    group.add_argument("--recipe", choices=list(RECIPES), help="; ".join(
-        f"{name}: {recipe.epochs} epochs, lr {recipe.learning_rate:g} {recipe.schedule}, batch {recipe.batch_size}, "
-        f"training proteins cut to {recipe.train_max_length}"
-        + "".join(f", {hp.replace('_', ' ')} {value:g}" for hp, value in recipe.hparams.items())
-        for name, recipe in RECIPES.items())
-        + f" (default: --config's, else {DEFAULT_RECIPE})")
+    described = "; ".join(f"{name}: {recipe.describe()}" for name, recipe in RECIPES.items())
+    group.add_argument("--recipe", choices=list(RECIPES),
+                       help=f"{described} (default: --config's, else {DEFAULT_RECIPE})")
     group.add_argument("--epochs", type=int, help="epochs (default: the recipe's, see --recipe)")
     group.add_argument("--learning-rate", type=float, help="Adam's learning rate (the peak, for a schedule)")
     group.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")

@@ -36,6 +36,12 @@ class Recipe:
     train_max_length: int
     hparams: dict = dataclasses.field(default_factory=dict)
 
+    def describe(self) -> str:
+        """One line of the recipe's settings, e.g. for ``--help`` and benchmark reports."""
+        architecture = "".join(f", {name.replace('_', ' ')} {value:g}" for name, value in self.hparams.items())
+        return (f"{self.epochs} epochs, lr {self.learning_rate:g} {self.schedule}, batch {self.batch_size}, "
+                f"training proteins cut to {self.train_max_length}{architecture}")
+
 
 RECIPES = {
     "paper": Recipe(epochs=100, learning_rate=PAPER_LEARNING_RATE, schedule="constant", batch_size=32,

@@ -11,6 +11,7 @@ import pytest
 
 from protloc import datasets, evaluation, files, training
 from protloc.cli import build_parser, _run_config
+from protloc.recipes import RECIPES
 from tests.helpers import REPO, SMALL, load_benchmark, toy_spec
 
 TINY = datasets.register(toy_spec("tiny", n_per_class=10)).name
@@ -236,3 +237,8 @@ def test_atomic_writes_get_normal_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_recipe_describes_its_settings_in_one_line():
+    assert RECIPES["pooled"].describe() == ("30 epochs, lr 0.003 warmup_cosine, batch 32, training proteins cut to "
+                                            "1000, dropout 0.25, pool size 2")

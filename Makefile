@@ -54,15 +54,25 @@ bench: $(STAMP)
 	$(BIN)/protloc train --out runs/explore/pool3-c1000-e30 --fold 0 --recipe fast --pool-size 3 --train-max-length 1000
 	$(BIN)/protloc train --out runs/explore/pool2-c1000-e24 --fold 0 --recipe fast --pool-size 2 --train-max-length 1000 --epochs 24
 	$(BIN)/protloc train --out runs/explore/pool3-c1000-d35-e30 --fold 0 --recipe fast --pool-size 3 --train-max-length 1000 --dropout 0.35
-	# the pooled recipe itself, seed 1 on fold 0 (seed 0: explore/pool2-c1000-e30 above, and train_speed.py's run)
-	$(BIN)/protloc train --out runs/pooled-fold0/seed1 --fold 0 --seed 1
+	# the pooled recipe itself, seed 1 on fold 0 (seed 0: explore/pool2-c1000-e30 above)
+	$(BIN)/protloc train --out runs/pooled-fold0/seed1 --fold 0 --seed 1 --recipe pooled
+	# pooling over 4 or 6 residues on pooled's schedule, without and with each conv filter's maximum over the protein
+	# (--global-max); the last, 30 epochs at pooling 4 with it, is the coarse recipe (the default)
+	$(BIN)/protloc train --out runs/explore/pool4-c1000-e36 --fold 0 --recipe pooled --pool-size 4 --epochs 36
+	$(BIN)/protloc train --out runs/explore/pool4-gmax-e36 --fold 0 --recipe pooled --pool-size 4 --global-max --epochs 36
+	$(BIN)/protloc train --out runs/explore/pool6-gmax-e30 --fold 0 --recipe pooled --pool-size 6 --global-max
+	$(BIN)/protloc train --out runs/explore/pool4-gmax-e30 --fold 0 --recipe pooled --pool-size 4 --global-max
+	# the coarse recipe itself, seed 1 on fold 0
+	$(BIN)/protloc train --out runs/coarse-fold0/seed1 --fold 0 --seed 1 --recipe coarse
 	# the 50-epoch recipe of the shipped R-LSTM on training folds 1-4 (fusion-forms.md, recipe-trials.md)
 	$(BIN)/protloc train --out runs/fold0-paper50/seed0 --fold 0 --seed 0 --recipe paper --epochs 50 --learning-rate 0.001
-	$(BIN)/python benchmarks/recipe_trials.py runs/explore/d25-lr3e3-e16:jax runs/explore/d10-lr3e3-e20:jax runs/explore/tf-d25-e24:tensorflow runs/explore/tf-d25-b16-e20:tensorflow runs/explore/tf-d25-c400-e30:tensorflow runs/explore/tf-d50-c400-e30:tensorflow runs/explore/tf-d25-c400-e24:tensorflow runs/explore/tf-d25-c400-b64-e30:tensorflow runs/fold0-fast/seed0:tensorflow runs/fold0-fast/seed1:tensorflow runs/fold0-fast/seed2:tensorflow runs/fold0-paper50/seed0:tensorflow runs/explore/pool2-fast-e30 runs/explore/pool2-c1000-e30 runs/explore/pool3-c1000-e30 runs/explore/pool2-c1000-e24 runs/explore/pool3-c1000-d35-e30 runs/pooled-fold0/seed1
+	$(BIN)/python benchmarks/recipe_trials.py runs/explore/d25-lr3e3-e16:jax runs/explore/d10-lr3e3-e20:jax runs/explore/tf-d25-e24:tensorflow runs/explore/tf-d25-b16-e20:tensorflow runs/explore/tf-d25-c400-e30:tensorflow runs/explore/tf-d50-c400-e30:tensorflow runs/explore/tf-d25-c400-e24:tensorflow runs/explore/tf-d25-c400-b64-e30:tensorflow runs/fold0-fast/seed0:tensorflow runs/fold0-fast/seed1:tensorflow runs/fold0-fast/seed2:tensorflow runs/fold0-paper50/seed0:tensorflow runs/explore/pool2-fast-e30 runs/explore/pool2-c1000-e30 runs/explore/pool3-c1000-e30 runs/explore/pool2-c1000-e24 runs/explore/pool3-c1000-d35-e30 runs/pooled-fold0/seed1 runs/explore/pool4-c1000-e36 runs/explore/pool4-gmax-e36 runs/explore/pool6-gmax-e30 runs/explore/pool4-gmax-e30 runs/coarse-fold0/seed1
 	$(BIN)/python benchmarks/train_speed.py --fold 0 --old-epochs 5
-	# the default recipe (pooled) on the whole training split, scored once on the test split (README)
-	$(BIN)/protloc train --out runs/pooled/seed0 --seed 0
+	# the pooled and coarse (default) recipes on the whole training split, each scored once on the test split (README)
+	$(BIN)/protloc train --out runs/pooled/seed0 --seed 0 --recipe pooled
 	$(BIN)/protloc evaluate runs/pooled/seed0 --split test --out benchmarks/results/pooled-rlstm
+	$(BIN)/protloc train --out runs/coarse/seed0 --seed 0
+	$(BIN)/protloc evaluate runs/coarse/seed0 --split test --out benchmarks/results/coarse-rlstm
 	$(BIN)/python benchmarks/beam_speed.py --proteins 20000 --shards 4
 	# profiles.md: 60 against 80 features (same recipe, seed and split), profile cost
 	$(BIN)/protloc train --out runs/profiles/rlstm-60 --recipe fast --seed 0
@@ -85,6 +95,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/keep_run.py runs/profiles/rlstm-60 benchmarks/weights/profiles-rlstm-60
 	$(BIN)/python benchmarks/keep_run.py runs/profiles/rlstm-80 benchmarks/weights/profiles-rlstm-80
 	$(BIN)/python benchmarks/keep_run.py runs/pooled/seed0 benchmarks/weights/pooled-seed0
+	$(BIN)/python benchmarks/keep_run.py runs/coarse/seed0 benchmarks/weights/coarse-seed0
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -36,29 +36,38 @@ def trial(run_dir: pathlib.Path, backend: str | None = None) -> dict:
             f"--recipe {config.recipe}", f"--backend {backend}", f"--epochs {config.epochs}",
             f"--learning-rate {config.learning_rate:g}", f"--schedule {config.schedule}",
             f"--batch-size {config.batch_size}", f"--train-max-length {config.train_max_length}",
-            *(f"--{name.replace('_', '-')} {value}" for name, value in changed.items())]
+            *(option(name, value) for name, value in changed.items())]
     validation = [row["val_accuracy"] for row in rows]
     return {"run": str(run_dir), "command": " ".join(argv), "backend": backend, "epochs": len(rows),
             "planned_epochs": config.epochs,
             "batch_size": config.batch_size, "learning_rate": config.learning_rate,
             "train_max_length": config.train_max_length, "dropout": config.hparams["dropout"],
-            "pool_size": config.hparams["pool_size"],
+            "pool_size": config.hparams["pool_size"], "global_max": config.hparams["global_max"],
             "median_epoch_seconds": statistics.median(seconds), "total_minutes": sum(seconds) / 60,
             "val_accuracy_last5": statistics.mean(validation[-5:]), "best_val_accuracy": max(validation),
             "best_epoch": validation.index(max(validation)) + 1}
 
 
+def option(name: str, value) -> str:
+    """The ``protloc train`` option that sets hyper-parameter ``name`` to ``value``."""
+    flag = name.replace("_", "-")
+    if isinstance(value, bool):
+        return f"--{flag}" if value else f"--no-{flag}"
+    return f"--{flag} {value}"
+
+
 def markdown(results: dict) -> str:
     lines = ["# Training-recipe trials", "", f"Command: `{results['command']}`  ", f"Machine: {results['machine']}",
-             "", "| run | backend | epochs | batch | peak lr | length cap | dropout | pooling | median epoch (s) | "
-             "total (min) | validation, last 5 | best (epoch) |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "", "| run | backend | epochs | batch | peak lr | length cap | dropout | pooling | global max | "
+             "median epoch (s) | total (min) | validation, last 5 | best (epoch) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
     for found in results["trials"]:
         epochs = found["epochs"] if found["epochs"] == found["planned_epochs"] else (
             f"{found['epochs']} of {found['planned_epochs']} (stopped)")
         lines.append(f"| {'/'.join(pathlib.Path(found['run']).parts[-2:])} | {found['backend']} | {epochs} | "
                      f"{found['batch_size']} | {found['learning_rate']:g} | {found['train_max_length']} | "
-                     f"{found['dropout']:g} | {found['pool_size']} | {found['median_epoch_seconds']:.0f} | "
+                     f"{found['dropout']:g} | {found['pool_size']} | "
+                     f"{'yes' if found['global_max'] else 'no'} | {found['median_epoch_seconds']:.0f} | "
                      f"{found['total_minutes']:.1f} | {found['val_accuracy_last5']:.3f} | {found['best_val_accuracy']:.3f} ({found['best_epoch']}) |")
     lines += ["", "Commands:", ""] + [f"* `{found['command']}`" for found in results["trials"]]
     return "\n".join(lines) + "\n"

@@ -19,7 +19,8 @@ Before both, one training step of the R-LSTM is timed on each Keras backend (Ten
 layout, and JAX), in fresh processes, at three lengths: the measurement behind the choice of backend.
 
 Target: the new recipe's mean validation accuracy over its last 5 epochs at least the old one's (epochs 46-50),
-in at most 25% of its wall time. Writes benchmarks/results/train-speed.{json,md,png}.
+in at most 25% of its wall time, extrapolated from its fastest timed epoch after the first (the stricter figure: an
+old epoch slowed by the machine would flatter the new recipe; the report gives the mean-based ratio too). Writes benchmarks/results/train-speed.{json,md,png}.
 """
 from __future__ import annotations
 
@@ -93,13 +94,15 @@ def summary(old_rows: list[dict], new_rows: list[dict], old_curve: dict) -> dict
     """The comparison: the old recipe's extrapolated wall time and curve accuracy against the new one's."""
     later = [row["epoch_seconds"] for row in old_rows[1:]] or [old_rows[0]["epoch_seconds"]]
     old_seconds = old_rows[0]["epoch_seconds"] + (OLD["epochs"] - 1) * statistics.mean(later)
+    old_fastest_seconds = old_rows[0]["epoch_seconds"] + (OLD["epochs"] - 1) * min(later)
     new_seconds = sum(row["epoch_seconds"] for row in new_rows)
     old_accuracy = old_curve["summary"]["window_means"][str(OLD["epochs"])]
     new_accuracy = statistics.mean(row["val_accuracy"] for row in new_rows[-5:])
     return {"old_seconds": old_seconds, "old_epoch_seconds": later, "old_first_epoch_seconds":
             old_rows[0]["epoch_seconds"], "old_val_accuracy_last5": old_accuracy, "new_seconds": new_seconds,
             "new_val_accuracy_last5": new_accuracy, "time_ratio": new_seconds / old_seconds,
-            "target_met": new_accuracy >= old_accuracy and new_seconds <= 0.25 * old_seconds}
+            "old_fastest_seconds": old_fastest_seconds, "time_ratio_to_fastest": new_seconds / old_fastest_seconds,
+            "target_met": new_accuracy >= old_accuracy and new_seconds <= 0.25 * old_fastest_seconds}
 
 
 def new_label() -> str:
@@ -145,8 +148,11 @@ def markdown(results: dict) -> str:
              f"here) | {found['old_val_accuracy_last5']:.3f} (learning-curve-rlstm-fold0.json, epochs 46-50) |",
              f"| {new_label()} | {len(results['new_history'])} | "
              f"{found['new_seconds'] / 60:.1f} min | {found['new_val_accuracy_last5']:.3f} |", "",
-             f"Wall-time ratio {NEW['recipe']} / old: **{found['time_ratio']:.2f}** (target <= 0.25 at no lower "
-             f"validation accuracy: {verdict}).", "", "![validation accuracy against wall time](train-speed.png)", "",
+             f"Wall-time ratio {NEW['recipe']} / old: **{found['time_ratio']:.2f}**; against the old recipe with "
+             f"every epoch after the first as fast as its fastest timed one ({min(found['old_epoch_seconds']):.0f} s, "
+             f"{found['old_fastest_seconds'] / 60:.1f} min in all): **{found['time_ratio_to_fastest']:.2f}** (target: "
+             f"<= 0.25 by the second, stricter ratio, at no lower validation accuracy: {verdict}).", "",
+             "![validation accuracy against wall time](train-speed.png)", "",
              f"| epoch | {NEW['recipe']}: validation accuracy | {NEW['recipe']}: epoch seconds |", "|---:|---:|---:|"]
     lines += [f"| {number} | {row['val_accuracy']:.3f} | {row['epoch_seconds']:.0f} |"
               for number, row in enumerate(results["new_history"], 1)]
@@ -168,21 +174,29 @@ def main(argv=None) -> int:
     parser.add_argument("--fold", type=int, default=0)
     parser.add_argument("--old-epochs", type=int, default=5, help="epochs of the old recipe to time (>= 2)")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/train-speed"))
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the report from the histories in benchmarks/results/train-speed.json, training "
+                             "nothing (the command recorded stays that of the run that measured them)")
     args = parser.parse_args(argv)
     if args.old_epochs < 2:
         parser.error("--old-epochs must be at least 2 (the first epoch includes tracing)")
     old_curve = json.loads(LEARNING_CURVE.read_text())
     if old_curve["fold"] != args.fold:
         parser.error(f"{LEARNING_CURVE.name} is of fold {old_curve['fold']}, not {args.fold}")
-    for name in ("old", "new"):
-        shutil.rmtree(args.out / name, ignore_errors=True)  # both timed from scratch, in this run
-    backends = backend_comparison()
-    old_rows = train_in_fresh_process(args.out / "old", args.fold, OLD, epochs=args.old_epochs)
-    new_rows = train_in_fresh_process(args.out / "new", args.fold, NEW)
-    results = {"command": command(), "machine": machine(), "fold": args.fold, "old_epochs_timed": args.old_epochs,
-               "old_settings": OLD, "new_settings": NEW, "old_history": old_rows, "new_history": new_rows,
-               "old_curve": [row["val_accuracy"] for row in old_curve["history"]],
-               "summary": summary(old_rows, new_rows, old_curve), "backends": backends}
+    if args.report_only:
+        results = json.loads((RESULTS / "train-speed.json").read_text())
+        results["summary"] = summary(results["old_history"], results["new_history"], old_curve)
+    else:
+        for name in ("old", "new"):
+            shutil.rmtree(args.out / name, ignore_errors=True)  # both timed from scratch, in this run
+        backends = backend_comparison()
+        old_rows = train_in_fresh_process(args.out / "old", args.fold, OLD, epochs=args.old_epochs)
+        new_rows = train_in_fresh_process(args.out / "new", args.fold, NEW)
+        results = {"command": command(), "machine": machine(), "fold": args.fold,
+                   "old_epochs_timed": args.old_epochs, "old_settings": OLD, "new_settings": NEW,
+                   "old_history": old_rows, "new_history": new_rows,
+                   "old_curve": [row["val_accuracy"] for row in old_curve["history"]],
+                   "summary": summary(old_rows, new_rows, old_curve), "backends": backends}
     write_results("train-speed", results, markdown(results))
     plot(results, RESULTS / "train-speed.png")
     print(markdown(results))

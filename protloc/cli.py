@@ -41,8 +41,12 @@ def _add_hparam_options(parser: argparse.ArgumentParser) -> None:
                        help="JSON with 'model', 'hparams', 'learning_rate' and/or 'recipe' (e.g. a tuner's "
                             "best_hparams.json); options given here override it")
     for hp in HYPERPARAMETERS.values():
-        if isinstance(hp.default, (dict, bool)):
+        if hp.name in ("profile", "residue_inputs"):
             continue  # extra per-residue inputs come with the data (--profile-db), not from the command line
+        if isinstance(hp.default, bool):
+            group.add_argument("--" + hp.name.replace("_", "-"), action=argparse.BooleanOptionalAction, default=None,
+                               help=f"{hp.help} (default {'on' if hp.default else 'off'})")
+            continue
         kind = type(hp.default[0]) if isinstance(hp.default, list) else type(hp.default)
         group.add_argument("--" + hp.name.replace("_", "-"), type=kind,
                            nargs=len(hp.default) if isinstance(hp.default, list) and kind is int else (

@@ -62,6 +62,8 @@ HYPERPARAMETERS = {hp.name: hp for hp in (
                    families=("alstm",)),
     HyperParameter("pool_size", 1, "max-pool the conv bank's output over windows of this many residues before the "
                    "LSTMs (1: no pooling, the paper)", families=("rlstm",)),
+    HyperParameter("global_max", False, "also give the classifier each conv filter's maximum over the whole protein "
+                   "(not in the paper)", families=("rlstm",)),
     HyperParameter("dropout", 0.5, "dropout rate of every layer", search=("float", 0.0, 0.6, 0.1)),
     HyperParameter("init_scale", 0.05, "weights start uniform in [-init_scale, init_scale]"),
 )}

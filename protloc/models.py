@@ -10,9 +10,10 @@ optimizer, loss and learning rate belong to training (:func:`protloc.training.co
 Defaults follow Sønderby et al. 2015: conv bank of widths 1, 3, 5, 9, 15, 21 with 10 filters each, 50%
 dropout on every layer, uniform initialisation in [-0.05, 0.05], attention width 400. LSTM and dense widths are
 not fixed by the paper's text; the defaults here (128 LSTM units per direction, 128 dense units) are those of our
-first measured prototype. The R-LSTM's ``pool_size`` (max pooling of the conv bank's output over windows of residues
-before the LSTMs) is not in the paper: its default, 1, builds the paper's model, and the ``pooled`` training recipe
-sets 2, which halves the LSTMs' steps.
+first measured prototype. Two R-LSTM options are not in the paper, and their defaults build the paper's model:
+``pool_size`` (max pooling of the conv bank's output over windows of residues before the LSTMs, which cuts the LSTMs'
+steps by that factor) and ``global_max`` (each conv filter's maximum over the whole protein, given to the classifier
+beside the LSTMs' final states). The default training recipe, ``coarse``, sets 4 and True (:mod:`protloc.recipes`).
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from keras import ops
 
 from protloc import pretrained
 from protloc.hyperparameters import FAMILY_DESCRIPTIONS, HYPERPARAMETERS, PAPER_HPARAMS
-from protloc.layers import (AttentionPooling, ConvBank, MaskedMaxPooling1D, ResidueConcatenation, ResidueEncoding,
+from protloc.layers import (AttentionPooling, ConvBank, MaskedGlobalMaxPooling1D, MaskedMaxPooling1D, ResidueConcatenation, ResidueEncoding,
                             ReversedLSTMPair)
 from protloc.profiles import PROFILE
 from protloc.profiles import WIDTH as PROFILE_WIDTH
@@ -130,14 +131,18 @@ def _classifier(representation, hp: dict, initializer, class_names):
 
 def build_rlstm(hp: dict, class_names) -> keras.Model:
     """R-LSTM: conv bank -> dropout -> (max pooling over ``pool_size`` residues, when above 1) ->
-    ReversedLSTMPair -> dense ReLU -> softmax."""
+    ReversedLSTMPair (-> concatenated with each conv filter's maximum over the protein, when ``global_max``) ->
+    dense ReLU -> softmax."""
     initializer = keras.initializers.RandomUniform(-hp["init_scale"], hp["init_scale"])
     inputs = model_inputs(hp)
-    features = _encoder(inputs, hp, initializer)
+    conv = features = _encoder(inputs, hp, initializer)
     if hp["pool_size"] > 1:
         features = MaskedMaxPooling1D(hp["pool_size"], name="pooling")(features)
     representation = ReversedLSTMPair(hp["lstm_units"], kernel_initializer=initializer,
                                       name=REPRESENTATION_LAYER)(features)
+    if hp["global_max"]:
+        conv_max = MaskedGlobalMaxPooling1D(name="conv_max")(conv)
+        representation = keras.layers.Concatenate(name="representation_and_conv_max")([representation, conv_max])
     return keras.Model(inputs, _classifier(representation, hp, initializer, class_names), name="rlstm")
 
 

@@ -38,7 +38,8 @@ class Recipe:
 
     def describe(self) -> str:
         """One line of the recipe's settings, e.g. for ``--help`` and benchmark reports."""
-        architecture = "".join(f", {name.replace('_', ' ')} {value:g}" for name, value in self.hparams.items())
+        architecture = "".join(f", {name.replace('_', ' ')}" + ("" if isinstance(value, bool) else f" {value:g}")
+                               for name, value in self.hparams.items() if value is not False)
         return (f"{self.epochs} epochs, lr {self.learning_rate:g} {self.schedule}, batch {self.batch_size}, "
                 f"training proteins cut to {self.train_max_length}{architecture}")
 
@@ -50,15 +51,19 @@ RECIPES = {
                    hparams={"dropout": 0.25}),
     "pooled": Recipe(epochs=30, learning_rate=3e-3, schedule="warmup_cosine", batch_size=32, train_max_length=1000,
                      hparams={"dropout": 0.25, "pool_size": 2}),
+    "coarse": Recipe(epochs=30, learning_rate=3e-3, schedule="warmup_cosine", batch_size=32, train_max_length=1000,
+                     hparams={"dropout": 0.25, "pool_size": 4, "global_max": True}),
 }
 """Named recipes (``fast`` and ``pooled`` chosen among the trials of benchmarks/results/recipe-trials.md;
 benchmarks/train_speed.py compares the default with the 50-epoch recipe of the shipped model):
 
 * ``paper``: Sønderby et al.'s (100 epochs at a constant 2e-4, whole proteins, dropout 0.5).
 * ``fast``: 30 epochs of a warm-up + cosine schedule from 3e-3, dropout 0.25, training proteins cut to 400 residues.
-* ``pooled`` (the default): ``fast``'s schedule on whole proteins, with the R-LSTM's conv features max-pooled over 2
-  residues before the LSTMs (``pool_size``; other families train without pooling), which halves the LSTMs' steps.
+* ``pooled``: ``fast``'s schedule on whole proteins, with the R-LSTM's conv features max-pooled over 2 residues before
+  the LSTMs (``pool_size``; other families train without pooling), which halves the LSTMs' steps.
+* ``coarse`` (the default): ``pooled`` with pooling over 4 residues (a quarter of the LSTMs' steps), and each conv
+  filter's maximum over the whole protein given to the R-LSTM's classifier beside the LSTMs' states (``global_max``).
 """
-DEFAULT_RECIPE = "pooled"
+DEFAULT_RECIPE = "coarse"
 LEARNING_RATE_SEARCH = ("choice", (1e-4, 2e-4, 5e-4, 1e-3))
 """The tuner's space for the learning rate (same form as ``models.HyperParameter.search``)."""

@@ -35,11 +35,11 @@ NAMES = [f"compartment_{i}" for i in range(11)]
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """(model file, SavedModel dir) for a small R-LSTM, one with max pooling before its LSTMs, and a small
-    A-LSTM."""
+    """(model file, SavedModel dir) for a small R-LSTM, one with max pooling before its LSTMs and the conv filters'
+    maxima beside them, and a small A-LSTM."""
     root = tmp_path_factory.mktemp("export")
     paths = {}
-    for name, family, extra in (("rlstm", "rlstm", {}), ("rlstm-pooled", "rlstm", {"pool_size": 2}),
+    for name, family, extra in (("rlstm", "rlstm", {}), ("rlstm-pooled", "rlstm", {"pool_size": 2, "global_max": True}),
                                 ("alstm", "alstm", {})):
         model_file = root / f"{name}.keras"
         models.build_model(family, NAMES, lstm_units=6, dense_units=6, attention_units=8, **extra).save(model_file)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from protloc import encoding
-from protloc.layers import (AttentionPooling, ConvBank, MaskedMaxPooling1D, ResidueEncoding, ReversedLSTMPair,
-                            reverse_within_length)
+from protloc.layers import (AttentionPooling, ConvBank, MaskedGlobalMaxPooling1D, MaskedMaxPooling1D, ResidueEncoding,
+                            ReversedLSTMPair, reverse_within_length)
 from tests.helpers import pad
 
 RNG = np.random.default_rng(0)
@@ -140,3 +140,17 @@ def test_masked_max_pooling_is_padding_invariant_and_round_trips():
     assert round_trip(layer).pool_size == 2
     with pytest.raises(ValueError, match="pool_size must be >= 1"):
         MaskedMaxPooling1D(0)
+
+
+def test_masked_global_max_pooling_takes_maxima_over_residues_only():
+    layer = MaskedGlobalMaxPooling1D()
+    x, mask = features_and_mask()
+    x = x - 10.0  # all negative, so zeros standing in for padding would win a max
+    out = np.asarray(layer(x, mask=mask))
+    np.testing.assert_allclose(out, [x[row, :len(tokens)].max(0) for row, tokens in enumerate(TOKENS)])
+    x_long, mask_long = features_and_mask(extra_padding=5)
+    np.testing.assert_array_equal(np.asarray(layer(x_long - 10.0, mask=mask_long)), out)
+    empty = np.asarray(layer(x[:1], mask=np.zeros(mask[:1].shape, bool)))
+    assert np.all(empty == 0) and layer.compute_output_shape((4, 19, 60)) == (4, 60)
+    np.testing.assert_array_equal(np.asarray(layer(x)), x.max(1))  # without a mask nothing is padding
+    assert isinstance(round_trip(layer), MaskedGlobalMaxPooling1D)

@@ -15,8 +15,8 @@ def tokens(length=None):
     return {"tokens": pad(TOKENS, length)}
 
 
-POOLED = dict(pool_size=3)
-"""R-LSTM hyper-parameters that add max pooling before the LSTMs."""
+POOLED = dict(pool_size=3, global_max=True)
+"""R-LSTM hyper-parameters that add max pooling before the LSTMs and the conv filters' maxima to the classifier."""
 
 
 @pytest.mark.parametrize("name, extra", [("rlstm", {}), ("rlstm", POOLED), ("alstm", {})])
@@ -97,7 +97,7 @@ def test_save_and_load_round_trip_gives_identical_predictions(kind, tmp_path):
         inputs["profile"] = np.random.default_rng(0).random((3, 15, 20)).astype(np.float32)
     elif kind == "pooled":
         model = models.build_model("rlstm", NAMES, **SMALL, **POOLED)
-        assert model.get_layer("pooling").pool_size == 3
+        assert model.get_layer("pooling").pool_size == 3 and model.get_layer("conv_max")
     else:
         model = models.build_model(kind, NAMES, **SMALL)
     path = tmp_path / "model.keras"

@@ -29,9 +29,10 @@ def test_run_directory_and_resume_without_repeating_epochs(tmp_path):
     assert (run / "model.keras").exists() and (run / "logs").is_dir()
     saved = json.loads((run / "config.json").read_text())
     assert saved["hparams"]["lstm_units"] == 4 and saved["dataset"] == TINY
-    assert (saved["recipe"], saved["learning_rate"], saved["train_max_length"]) == ("pooled", 3e-3, 1000)  # default
-    assert (saved["hparams"]["dropout"], saved["hparams"]["pool_size"]) == (0.25, 2)  # set by the recipe
-    assert saved["backend"] == "tensorflow" and training.read_config(run).recipe == "pooled"
+    assert (saved["recipe"], saved["learning_rate"], saved["train_max_length"]) == ("coarse", 3e-3, 1000)  # default
+    assert (saved["hparams"]["dropout"], saved["hparams"]["pool_size"], saved["hparams"]["global_max"]) == (
+        0.25, 4, True)  # set by the recipe
+    assert saved["backend"] == "tensorflow" and training.read_config(run).recipe == "coarse"
 
     # An "interrupted" run asked for 3 epochs: continues at epoch 2, never redoes epoch 1.
     training.train(run, tiny_config(epochs=3), verbose=0)
@@ -108,7 +109,7 @@ def test_recipes_fill_in_what_is_not_given_and_a_cosine_run_cannot_be_extended()
     assert (paper.epochs, paper.learning_rate, paper.schedule, paper.train_max_length) == (10, 2e-4, "constant", 1000)
     assert paper.same_run_as(training.RunConfig(recipe="paper", epochs=30))
     assert not fast.same_run_as(training.RunConfig(recipe="fast", epochs=40))
-    with pytest.raises(ValueError, match="unknown recipe 'quick'; choose from paper, fast, pooled"):
+    with pytest.raises(ValueError, match="unknown recipe 'quick'; choose from paper, fast, pooled, coarse"):
         training.RunConfig(recipe="quick")
     with pytest.raises(ValueError, match="unknown schedule 'linear'"):
         training.RunConfig(schedule="linear")
@@ -116,14 +117,18 @@ def test_recipes_fill_in_what_is_not_given_and_a_cosine_run_cannot_be_extended()
 
 def test_the_default_recipe_pools_only_models_that_pool_and_older_runs_keep_their_architecture(tmp_path):
     rlstm, alstm = training.RunConfig(), training.RunConfig(model="alstm")
-    assert rlstm.recipe == alstm.recipe == "pooled" and (rlstm.epochs, rlstm.train_max_length) == (30, 1000)
-    assert rlstm.hparams["pool_size"] == 2 and alstm.hparams["pool_size"] == 1  # the A-LSTM has no pooling
+    assert rlstm.recipe == alstm.recipe == "coarse" and (rlstm.epochs, rlstm.train_max_length) == (30, 1000)
+    assert (rlstm.hparams["pool_size"], rlstm.hparams["global_max"]) == (4, True)
+    assert (alstm.hparams["pool_size"], alstm.hparams["global_max"]) == (1, False)  # the A-LSTM has neither
     assert rlstm.hparams["dropout"] == alstm.hparams["dropout"] == 0.25
     assert training.RunConfig(hparams={"pool_size": 3}).hparams["pool_size"] == 3  # a run's own value wins
+    assert not training.RunConfig(hparams={"global_max": False}).hparams["global_max"]
+    assert training.RunConfig(recipe="pooled").hparams["pool_size"] == 2
     older = dataclasses.asdict(training.RunConfig(recipe="pooled"))
-    del older["hparams"]["pool_size"]  # written before pool_size existed: that run did not pool
+    del older["hparams"]["pool_size"], older["hparams"]["global_max"]  # written before either existed
     files.write_json(tmp_path / "config.json", older)
     assert training.read_config(tmp_path).hparams["pool_size"] == 1
+    assert not training.read_config(tmp_path).hparams["global_max"]
 
 
 def test_warmup_cosine_schedule_rises_over_the_first_epoch_then_decays_to_zero():
@@ -194,6 +199,9 @@ def test_cli_options_override_a_config_file(tmp_path):
     args = build_parser().parse_args(["train", "--out", "x", "--config", str(path), "--learning-rate", "1e-3",
                                       "--recipe", "fast"])
     assert (_run_config(args).learning_rate, _run_config(args).recipe) == (1e-3, "fast")
+    for flag, expected in (("--global-max", True), ("--no-global-max", False)):  # switches set the recipe's default
+        args = build_parser().parse_args(["train", "--out", "x", flag, "--recipe", "pooled" if expected else "coarse"])
+        assert _run_config(args).hparams["global_max"] is expected
 
 
 def test_wilson_interval_and_mcc_known_values():
@@ -242,3 +250,4 @@ def test_atomic_writes_get_normal_permissions(tmp_path):
 def test_a_recipe_describes_its_settings_in_one_line():
     assert RECIPES["pooled"].describe() == ("30 epochs, lr 0.003 warmup_cosine, batch 32, training proteins cut to "
                                             "1000, dropout 0.25, pool size 2")
+    assert RECIPES["coarse"].describe().endswith("dropout 0.25, pool size 4, global max")

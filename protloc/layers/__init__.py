@@ -1,10 +1,10 @@
 """Keras layers of protloc, one concept per file, all serializable without custom code."""
 from protloc.layers.attention_pooling import AttentionPooling
 from protloc.layers.conv_bank import ConvBank
-from protloc.layers.masked_max_pooling import MaskedMaxPooling1D
+from protloc.layers.masked_max_pooling import MaskedGlobalMaxPooling1D, MaskedMaxPooling1D
 from protloc.layers.residue_concatenation import ResidueConcatenation
 from protloc.layers.residue_encoding import ResidueEncoding
 from protloc.layers.reversed_lstm import ReversedLSTMPair, reverse_within_length
 
-__all__ = ["AttentionPooling", "ConvBank", "MaskedMaxPooling1D", "ResidueConcatenation", "ResidueEncoding",
+__all__ = ["AttentionPooling", "ConvBank", "MaskedGlobalMaxPooling1D", "MaskedMaxPooling1D", "ResidueConcatenation", "ResidueEncoding",
            "ReversedLSTMPair", "reverse_within_length"]

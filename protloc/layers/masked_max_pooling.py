@@ -68,3 +68,37 @@ class MaskedMaxPooling1D(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "pool_size": self.pool_size}
+
+
+@keras.saving.register_keras_serializable(package="protloc")
+class MaskedGlobalMaxPooling1D(keras.layers.Layer):
+    """Each feature's maximum over a sequence's residues, padding ignored.
+
+    Call arguments:
+        inputs: float tensor of shape ``(batch, length, features)``.
+        mask: optional bool tensor ``(batch, length)``, True at residues; without it nothing is padding.
+
+    Returns:
+        float tensor of shape ``(batch, features)``; zero for a sequence without residues.
+
+    Example:
+        >>> MaskedGlobalMaxPooling1D()(np.zeros((2, 5, 60))).shape
+        (2, 60)
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return ops.max(inputs, axis=1)
+        valid = ops.expand_dims(ops.cast(mask, "bool"), -1)
+        pooled = ops.max(ops.where(valid, inputs, LOWEST), axis=1)
+        return ops.where(ops.any(valid, axis=1), pooled, ops.zeros_like(pooled))
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])

@@ -67,7 +67,7 @@ bench: $(STAMP)
 	# the 50-epoch recipe of the shipped R-LSTM on training folds 1-4 (fusion-forms.md, recipe-trials.md)
 	$(BIN)/protloc train --out runs/fold0-paper50/seed0 --fold 0 --seed 0 --recipe paper --epochs 50 --learning-rate 0.001
 	$(BIN)/python benchmarks/recipe_trials.py runs/explore/d25-lr3e3-e16:jax runs/explore/d10-lr3e3-e20:jax runs/explore/tf-d25-e24:tensorflow runs/explore/tf-d25-b16-e20:tensorflow runs/explore/tf-d25-c400-e30:tensorflow runs/explore/tf-d50-c400-e30:tensorflow runs/explore/tf-d25-c400-e24:tensorflow runs/explore/tf-d25-c400-b64-e30:tensorflow runs/fold0-fast/seed0:tensorflow runs/fold0-fast/seed1:tensorflow runs/fold0-fast/seed2:tensorflow runs/fold0-paper50/seed0:tensorflow runs/explore/pool2-fast-e30 runs/explore/pool2-c1000-e30 runs/explore/pool3-c1000-e30 runs/explore/pool2-c1000-e24 runs/explore/pool3-c1000-d35-e30 runs/pooled-fold0/seed1 runs/explore/pool4-c1000-e36 runs/explore/pool4-gmax-e36 runs/explore/pool6-gmax-e30 runs/explore/pool4-gmax-e30 runs/coarse-fold0/seed1
-	$(BIN)/python benchmarks/train_speed.py --fold 0 --old-epochs 5
+	$(BIN)/python benchmarks/train_speed.py --fold 0
 	# the pooled and coarse (default) recipes on the whole training split, each scored once on the test split (README)
 	$(BIN)/protloc train --out runs/pooled/seed0 --seed 0 --recipe pooled
 	$(BIN)/protloc evaluate runs/pooled/seed0 --split test --out benchmarks/results/pooled-rlstm

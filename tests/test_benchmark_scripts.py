@@ -352,30 +352,35 @@ def test_proteome_pool_reads_gzipped_proteomes_and_leaves_out_unusable_records(t
         load_benchmark("speed").proteome_pool(tmp_path / "Bacteria" / "none")
 
 
-def test_train_speed_times_both_backends_in_fresh_processes_and_reports_the_comparison():
+def test_train_speed_times_both_backends_in_fresh_processes_and_reports_the_comparison(tmp_path):
     train_speed = load_benchmark("train_speed")
     backends = train_speed.backend_comparison(lengths=(16,))
     assert set(backends) == {"tensorflow", "jax"}
     for found in backends.values():
         assert found["16"]["seconds"] > 0 and found["16"]["cores"] > 0
-    history = [{"val_accuracy": 0.5 + 0.01 * epoch, "epoch_seconds": 30.0} for epoch in range(10)]
-    old_curve = {"summary": {"window_means": {"50": 0.55}}}
-    old_rows = [{"epoch_seconds": 50.0}, {"epoch_seconds": 80.0}, {"epoch_seconds": 82.0}]
-    found = train_speed.summary(old_rows, history, old_curve)
-    assert found["old_seconds"] == 50.0 + 49 * 81.0 and found["new_seconds"] == 300.0
+    new = [{"val_accuracy": 0.5 + 0.01 * epoch, "epoch_seconds": 30.0} for epoch in range(10)]
+    old = [{"val_accuracy": 0.55, "epoch_seconds": 80.0} for _ in range(20)]
+    found = train_speed.summary(old, new, curve_accuracy=0.56)
+    assert found["old_seconds"] == 1600.0 and found["new_seconds"] == 300.0
+    assert found["time_ratio"] == pytest.approx(300 / 1600) and found["median_time_ratio"] == pytest.approx(300 / 1600)
     assert found["new_val_accuracy_last5"] == pytest.approx(0.57) and found["target_met"]
-    assert found["old_fastest_seconds"] == 50.0 + 49 * 80.0
-    uneven = train_speed.summary([{"epoch_seconds": 50.0}, {"epoch_seconds": 10.0}, {"epoch_seconds": 40.0}],
-                                 history, old_curve)  # a quarter of the mean-based time, not of the fastest-based
-    assert uneven["time_ratio"] <= 0.25 < uneven["time_ratio_to_fastest"] and not uneven["target_met"]
-    results = {"command": "python benchmarks/train_speed.py", "machine": "2 CPU cores", "old_epochs_timed": 3,
-               "new_history": history, "summary": found, "backends": {
+    assert not train_speed.summary(old, new, curve_accuracy=0.58)["target_met"]  # below the learning curve
+    # two old epochs slowed by the machine bring the measured ratio under 0.25; the median-based one is not moved
+    slowed = [{"val_accuracy": 0.55, "epoch_seconds": 40.0} for _ in range(20)]
+    slowed[3]["epoch_seconds"] = slowed[7]["epoch_seconds"] = 300.0
+    uneven = train_speed.summary(slowed, new, curve_accuracy=0.56)
+    assert uneven["time_ratio"] <= 0.25 < uneven["median_time_ratio"] and not uneven["target_met"]
+    results = {"command": "python benchmarks/train_speed.py", "machine": "2 CPU cores", "fold": 0,
+               "old_history": old, "new_history": new, "summary": found, "backends": {
                    "tensorflow": {"384": {"seconds": 0.25, "cores": 1.9}},
                    "jax": {"384": {"seconds": 0.30, "cores": 1.5}}}}
     report = train_speed.markdown(results)
     assert "| 384 | 0.250 s (1.9 cores) | 0.300 s (1.5 cores) | 1.20 |" in report
-    assert "as fast as its fastest timed one (80 s, 66.2 min in all): **0.08**" in report
-    assert "at no lower validation accuracy: met)" in report
+    assert "**0.19** measured, **0.19** as epochs x median epoch seconds" in report
+    assert "| 10 | 0.550 | 80 | 0.590 | 30 |" in report and "| 11 | 0.550 | 80 |  |  |" in report
+    assert "its learning curve's (0.560, learning-curve-rlstm-fold0.json, epochs 46-50): met." in report
+    train_speed.plot(results, tmp_path / "plot.png")
+    assert (tmp_path / "plot.png").stat().st_size > 0
 
 
 def test_beam_speed_report_gives_the_worker_speed_up_the_overhead_and_the_uniprot_estimate():

@@ -26,8 +26,8 @@ from keras import ops
 
 from protloc import pretrained
 from protloc.hyperparameters import FAMILY_DESCRIPTIONS, HYPERPARAMETERS, PAPER_HPARAMS
-from protloc.layers import (AttentionPooling, ConvBank, MaskedGlobalMaxPooling1D, MaskedMaxPooling1D, ResidueConcatenation, ResidueEncoding,
-                            ReversedLSTMPair)
+from protloc.layers import (AttentionPooling, ConvBank, MaskedGlobalMaxPooling1D, MaskedMaxPooling1D,
+                            ResidueConcatenation, ResidueEncoding, ReversedLSTMPair)
 from protloc.profiles import PROFILE
 from protloc.profiles import WIDTH as PROFILE_WIDTH
 

@@ -6,5 +6,5 @@ from protloc.layers.residue_concatenation import ResidueConcatenation
 from protloc.layers.residue_encoding import ResidueEncoding
 from protloc.layers.reversed_lstm import ReversedLSTMPair, reverse_within_length
 
-__all__ = ["AttentionPooling", "ConvBank", "MaskedGlobalMaxPooling1D", "MaskedMaxPooling1D", "ResidueConcatenation", "ResidueEncoding",
-           "ReversedLSTMPair", "reverse_within_length"]
+__all__ = ["AttentionPooling", "ConvBank", "MaskedGlobalMaxPooling1D", "MaskedMaxPooling1D", "ResidueConcatenation",
+           "ResidueEncoding", "ReversedLSTMPair", "reverse_within_length"]

@@ -14,6 +14,9 @@ first measured prototype. Two R-LSTM options are not in the paper, and their def
 ``pool_size`` (max pooling of the conv bank's output over windows of residues before the LSTMs, which cuts the LSTMs'
 steps by that factor) and ``global_max`` (each conv filter's maximum over the whole protein, given to the classifier
 beside the LSTMs' final states). The default training recipe, ``coarse``, sets 4 and True (:mod:`protloc.recipes`).
+A model whose residues carry only their :class:`ResidueEncoding` features has its conv bank convolve each
+residue's 20 standard-residue weights instead (``ConvBank(residue_blocks=...)``): the same function and weights
+with a third of the arithmetic; models saved before that option load and run as they were.
 """
 from __future__ import annotations
 
@@ -116,7 +119,7 @@ def _encoder(inputs: dict, hp: dict, initializer):
     if extra:
         features = ResidueConcatenation(name="residue_features")([features, *extra])
     features = ConvBank(hp["conv_widths"], hp["conv_filters"], kernel_initializer=initializer,
-                        name=CONV_BANK_LAYER)(features)
+                        residue_blocks=None if extra else hp["blocks"], name=CONV_BANK_LAYER)(features)
     return keras.layers.Dropout(hp["dropout"], name="conv_dropout")(features)
 
 

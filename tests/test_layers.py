@@ -59,6 +59,20 @@ def test_conv_bank_is_padding_invariant_and_zero_at_padding():
     assert np.all(long[~mask_long] == 0)
 
 
+def test_conv_bank_on_residue_weights_computes_the_same_function_with_the_same_weights():
+    x, mask = features_and_mask(extra_padding=3)  # every token, ambiguity codes included, and padding
+    plain = ConvBank(kernel_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=1))
+    reference = np.asarray(plain(x, mask=mask))
+    factored = ConvBank(residue_blocks=encoding.FEATURE_BLOCKS)
+    factored.build(x.shape)
+    factored.set_weights(plain.get_weights())
+    assert [w.shape for w in factored.weights] == [w.shape for w in plain.weights]
+    np.testing.assert_allclose(np.asarray(factored(x, mask=mask)), reference, atol=1e-5)
+    assert round_trip(factored).get_config()["residue_blocks"] == list(encoding.FEATURE_BLOCKS)
+    with pytest.raises(ValueError, match="give 40 features per residue, but the inputs have 60"):
+        ConvBank(residue_blocks=["onehot", "hsdm"])(x)
+
+
 def test_reverse_within_length_keeps_padding_in_place():
     x = np.arange(1, 6, dtype=np.float32).reshape(1, 5, 1).repeat(2, 0)
     out = np.asarray(reverse_within_length(x, np.array([3, 5])))[..., 0]

@@ -360,27 +360,41 @@ def test_train_speed_times_both_backends_in_fresh_processes_and_reports_the_comp
         assert found["16"]["seconds"] > 0 and found["16"]["cores"] > 0
     new = [{"val_accuracy": 0.5 + 0.01 * epoch, "epoch_seconds": 30.0} for epoch in range(10)]
     old = [{"val_accuracy": 0.55, "epoch_seconds": 80.0} for _ in range(20)]
-    found = train_speed.summary(old, new, curve_accuracy=0.56)
+    interleaved = {"old": 60.0, "new": 15.0, "batches": 120}
+    found = train_speed.summary(old, new, 0.56, interleaved)
     assert found["old_seconds"] == 1600.0 and found["new_seconds"] == 300.0
+    assert found["interleaved_time_ratio"] == pytest.approx(10 * 15 / (20 * 60))
     assert found["time_ratio"] == pytest.approx(300 / 1600) and found["median_time_ratio"] == pytest.approx(300 / 1600)
     assert found["new_val_accuracy_last5"] == pytest.approx(0.57) and found["target_met"]
-    assert not train_speed.summary(old, new, curve_accuracy=0.58)["target_met"]  # below the learning curve
+    assert found["at_least_old_here"]
+    assert not train_speed.summary(old, new, 0.58, interleaved)["target_met"]  # below the learning curve
+    assert not train_speed.summary(old, new, 0.56, {"old": 20.0, "new": 15.0, "batches": 120})["target_met"]
     # two old epochs slowed by the machine bring the measured ratio under 0.25; the median-based one is not moved
     slowed = [{"val_accuracy": 0.55, "epoch_seconds": 40.0} for _ in range(20)]
     slowed[3]["epoch_seconds"] = slowed[7]["epoch_seconds"] = 300.0
-    uneven = train_speed.summary(slowed, new, curve_accuracy=0.56)
+    uneven = train_speed.summary(slowed, new, 0.56, interleaved)
     assert uneven["time_ratio"] <= 0.25 < uneven["median_time_ratio"] and not uneven["target_met"]
     results = {"command": "python benchmarks/train_speed.py", "machine": "2 CPU cores", "fold": 0,
+               "validation_proteins": 100, "interleaved_epoch_seconds": interleaved,
                "old_history": old, "new_history": new, "summary": found, "backends": {
                    "tensorflow": {"384": {"seconds": 0.25, "cores": 1.9}},
                    "jax": {"384": {"seconds": 0.30, "cores": 1.5}}}}
     report = train_speed.markdown(results)
     assert "| 384 | 0.250 s (1.9 cores) | 0.300 s (1.5 cores) | 1.20 |" in report
-    assert "**0.19** measured, **0.19** as epochs x median epoch seconds" in report
+    assert "**0.19** measured, **0.19** as epochs x median epoch seconds, **0.12** as epochs x the seconds" in report
+    assert f"(60 s old, 15 s {train_speed.NEW['recipe']}, 120 batches; the same machine for both)" in report
     assert "| 10 | 0.550 | 80 | 0.590 | 30 |" in report and "| 11 | 0.550 | 80 |  |  |" in report
-    assert "its learning curve's (0.560, learning-curve-rlstm-fold0.json, epochs 46-50): met." in report
+    assert "learning curve (0.560, learning-curve-rlstm-fold0.json, epochs 46-50): met." in report
+    # sqrt(0.55 * 0.45 / 100) = 0.050
+    assert "own run here (0.550): +0.020 (at least as high; one run of each, a standard error of about 0.050" in report
     train_speed.plot(results, tmp_path / "plot.png")
     assert (tmp_path / "plot.png").stat().st_size > 0
+
+
+def test_train_speed_times_one_epoch_of_both_recipes_batch_by_batch_in_turn():
+    spec = datasets.register(toy_spec("interleaved", n_per_class=6))
+    found = load_benchmark("train_speed").interleaved_epoch_seconds(0, spec.name)
+    assert found["batches"] == 1 and found["old"] > 0 and found["new"] > 0
 
 
 def test_beam_speed_report_gives_the_worker_speed_up_the_overhead_and_the_uniprot_estimate():

@@ -56,18 +56,18 @@ bench: $(STAMP)
 	$(BIN)/protloc train --out runs/explore/pool3-c1000-d35-e30 --fold 0 --recipe fast --pool-size 3 --train-max-length 1000 --dropout 0.35
 	# the pooled recipe itself, seed 1 on fold 0 (seed 0: explore/pool2-c1000-e30 above)
 	$(BIN)/protloc train --out runs/pooled-fold0/seed1 --fold 0 --seed 1 --recipe pooled
+	# the 50-epoch recipe of the shipped R-LSTM on training folds 1-4 (fusion-forms.md, recipe-trials.md)
+	$(BIN)/protloc train --out runs/fold0-paper50/seed0 --fold 0 --seed 0 --recipe paper --epochs 50 --learning-rate 0.001
+	$(BIN)/python benchmarks/recipe_trials.py runs/explore/d25-lr3e3-e16:jax runs/explore/d10-lr3e3-e20:jax runs/explore/tf-d25-e24:tensorflow runs/explore/tf-d25-b16-e20:tensorflow runs/explore/tf-d25-c400-e30:tensorflow runs/explore/tf-d50-c400-e30:tensorflow runs/explore/tf-d25-c400-e24:tensorflow runs/explore/tf-d25-c400-b64-e30:tensorflow runs/fold0-fast/seed0:tensorflow runs/fold0-fast/seed1:tensorflow runs/fold0-fast/seed2:tensorflow runs/fold0-paper50/seed0:tensorflow runs/explore/pool2-fast-e30 runs/explore/pool2-c1000-e30 runs/explore/pool3-c1000-e30 runs/explore/pool2-c1000-e24 runs/explore/pool3-c1000-d35-e30 runs/pooled-fold0/seed1
+	$(BIN)/python benchmarks/train_speed.py --fold 0
 	# pooling over 4 or 6 residues on pooled's schedule, without and with each conv filter's maximum over the protein
-	# (--global-max); the last, 30 epochs at pooling 4 with it, is the coarse recipe (the default)
+	# (--global-max); 30 epochs at pooling 4 with it is the coarse recipe (the default), trained by train_speed.py above
 	$(BIN)/protloc train --out runs/explore/pool4-c1000-e36 --fold 0 --recipe pooled --pool-size 4 --epochs 36
 	$(BIN)/protloc train --out runs/explore/pool4-gmax-e36 --fold 0 --recipe pooled --pool-size 4 --global-max --epochs 36
 	$(BIN)/protloc train --out runs/explore/pool6-gmax-e30 --fold 0 --recipe pooled --pool-size 6 --global-max
-	$(BIN)/protloc train --out runs/explore/pool4-gmax-e30 --fold 0 --recipe pooled --pool-size 4 --global-max
 	# the coarse recipe itself, seed 1 on fold 0
 	$(BIN)/protloc train --out runs/coarse-fold0/seed1 --fold 0 --seed 1 --recipe coarse
-	# the 50-epoch recipe of the shipped R-LSTM on training folds 1-4 (fusion-forms.md, recipe-trials.md)
-	$(BIN)/protloc train --out runs/fold0-paper50/seed0 --fold 0 --seed 0 --recipe paper --epochs 50 --learning-rate 0.001
-	$(BIN)/python benchmarks/recipe_trials.py runs/explore/d25-lr3e3-e16:jax runs/explore/d10-lr3e3-e20:jax runs/explore/tf-d25-e24:tensorflow runs/explore/tf-d25-b16-e20:tensorflow runs/explore/tf-d25-c400-e30:tensorflow runs/explore/tf-d50-c400-e30:tensorflow runs/explore/tf-d25-c400-e24:tensorflow runs/explore/tf-d25-c400-b64-e30:tensorflow runs/fold0-fast/seed0:tensorflow runs/fold0-fast/seed1:tensorflow runs/fold0-fast/seed2:tensorflow runs/fold0-paper50/seed0:tensorflow runs/explore/pool2-fast-e30 runs/explore/pool2-c1000-e30 runs/explore/pool3-c1000-e30 runs/explore/pool2-c1000-e24 runs/explore/pool3-c1000-d35-e30 runs/pooled-fold0/seed1 runs/explore/pool4-c1000-e36 runs/explore/pool4-gmax-e36 runs/explore/pool6-gmax-e30 runs/explore/pool4-gmax-e30 runs/coarse-fold0/seed1
-	$(BIN)/python benchmarks/train_speed.py --fold 0
+	$(BIN)/python benchmarks/recipe_trials.py runs/train-speed/old runs/explore/pool4-c1000-e36 runs/explore/pool4-gmax-e36 runs/explore/pool6-gmax-e30 runs/train-speed/new runs/coarse-fold0/seed1 --results recipe-trials-coarse
 	# the pooled and coarse (default) recipes on the whole training split, each scored once on the test split (README)
 	$(BIN)/protloc train --out runs/pooled/seed0 --seed 0 --recipe pooled
 	$(BIN)/protloc evaluate runs/pooled/seed0 --split test --out benchmarks/results/pooled-rlstm

@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/protloc train --out runs/fold0-paper50/seed0 --fold 0 --seed 0 --recipe paper --epochs 50 --learning-rate 0.001
 	$(BIN)/python benchmarks/recipe_trials.py runs/explore/d25-lr3e3-e16:jax runs/explore/d10-lr3e3-e20:jax runs/explore/tf-d25-e24:tensorflow runs/explore/tf-d25-b16-e20:tensorflow runs/explore/tf-d25-c400-e30:tensorflow runs/explore/tf-d50-c400-e30:tensorflow runs/explore/tf-d25-c400-e24:tensorflow runs/explore/tf-d25-c400-b64-e30:tensorflow runs/fold0-fast/seed0:tensorflow runs/fold0-fast/seed1:tensorflow runs/fold0-fast/seed2:tensorflow runs/fold0-paper50/seed0:tensorflow runs/explore/pool2-fast-e30 runs/explore/pool2-c1000-e30 runs/explore/pool3-c1000-e30 runs/explore/pool2-c1000-e24 runs/explore/pool3-c1000-d35-e30 runs/pooled-fold0/seed1
 	$(BIN)/python benchmarks/train_speed.py --fold 0
+	$(BIN)/python benchmarks/conv_bank_speed.py
 	# pooling over 4 or 6 residues on pooled's schedule, without and with each conv filter's maximum over the protein
 	# (--global-max); 30 epochs at pooling 4 with it is the coarse recipe (the default), trained by train_speed.py above
 	$(BIN)/protloc train --out runs/explore/pool4-c1000-e36 --fold 0 --recipe pooled --pool-size 4 --epochs 36

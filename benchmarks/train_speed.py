@@ -191,16 +191,15 @@ def plot(results: dict, path: pathlib.Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(7, 4.5))
+    figure, axis = plt.subplots(figsize=(8, 5.5))
     axis.plot(*zip(*elapsed_minutes(results["old_history"])), label=old_label())
     axis.plot(*zip(*elapsed_minutes(results["new_history"])), label=new_label())
     axis.axhline(results["summary"]["curve_val_accuracy_last5"], color="grey", linestyle=":",
                  label="50-epoch learning curve, mean of epochs 46-50")
     axis.set_xlabel("training wall time (minutes, this machine)")
     axis.set_ylabel(f"validation accuracy (fold {results['fold']})")
-    axis.legend(fontsize=7, loc="lower right")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))  # below the axes: long labels
+    figure.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(figure)
 
 

@@ -397,6 +397,19 @@ def test_train_speed_times_one_epoch_of_both_recipes_batch_by_batch_in_turn():
     assert found["batches"] == 1 and found["old"] > 0 and found["new"] > 0
 
 
+def test_conv_bank_speed_times_both_forms_of_the_bank_and_reports_their_ratio():
+    conv_bank_speed = load_benchmark("conv_bank_speed")
+    found = conv_bank_speed.timings([8], rounds=1)
+    assert set(found["8"]) == {*conv_bank_speed.FORMS, "rlstm"}
+    assert all(seconds > 0 for kinds in found["8"].values() for seconds in kinds.values())
+    step = {"train": 0.2, "predict": 0.05}
+    report = conv_bank_speed.markdown({"command": "python benchmarks/conv_bank_speed.py", "machine": "2 CPU cores",
+                                       "timings": {"456": {"features": step, "residue weights": {
+                                           "train": 0.1, "predict": 0.04}, "rlstm": {"train": 0.7, "predict": 0.2}}}})
+    assert "| 456 | training | 0.2000 | 0.1000 | 2.00 | 0.7000 |" in report
+    assert "| 456 | forward | 0.0500 | 0.0400 | 1.25 | 0.2000 |" in report
+
+
 def test_beam_speed_report_gives_the_worker_speed_up_the_overhead_and_the_uniprot_estimate():
     beam_speed = load_benchmark("beam_speed")
     results = {"command": "python benchmarks/beam_speed.py", "machine": "2 CPU cores", "cores": 2, "proteins": 1000,

@@ -5,7 +5,7 @@ Usage:
 
 Both recipes train an R-LSTM (seed 0) on the training folds other than --fold and are scored on --fold after every
 epoch; the test split is never read. Each trains in full, in a fresh process, one after the other, on this machine
-(one to three hours on 2 CPU cores):
+(40 minutes to two hours on 2 CPU cores, by machine):
 
 * old: the recipe behind the shipped model and Table 1 at 50 epochs (TensorFlow, Adam at a constant 1e-3, whole
   proteins up to 1,000 residues, dropout 0.5, the paper's architecture).

@@ -99,7 +99,7 @@ def main(argv=None) -> int:
 
     learning_rate = args.learning_rate or recipes.PAPER_LEARNING_RATE
     hparams = {**models.resolve_hparams(), "learning_rate": learning_rate}
-    config = training.RunConfig(model=args.model, hparams=hparams, recipe="paper", epochs=args.epochs, seed=args.seed,
+    config = training.RunConfig.resolve(model=args.model, hparams=hparams, recipe="paper", epochs=args.epochs, seed=args.seed,
                                 fold=args.fold, dataset=args.dataset)
     run_dir = args.out / f"{args.model}-fold{args.fold}"
     if args.start_from and not run_dir.exists():

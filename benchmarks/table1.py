@@ -179,7 +179,7 @@ def main(argv=None) -> int:
         if args.only is not None and run_dir.name not in args.only and training.finished_epochs(run_dir) < args.epochs:
             ensemble_gap |= name == "rlstm" and fold is None
             continue
-        config = training.RunConfig(model=name, hparams=hparams, recipe="paper", epochs=args.epochs, seed=seed,
+        config = training.RunConfig.resolve(model=name, hparams=hparams, recipe="paper", epochs=args.epochs, seed=seed,
                                     fold=fold, dataset=SPEC.name)
         if args.start_from and not run_dir.exists() and (args.start_from / run_dir.name).exists():
             start_from(args.start_from / run_dir.name, run_dir, config)

@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     runtime.run_branches_in_parallel()
 
     best = search.search_from_arguments(parser, args, args.out / "search", verbose=2)
-    config = training.RunConfig(model=best["model"], hparams=best["hparams"], recipe="paper",
+    config = training.RunConfig.resolve(model=best["model"], hparams=best["hparams"], recipe="paper",
                                 learning_rate=best["learning_rate"], epochs=args.retrain_epochs, dataset=args.dataset)
     wall_time = timed_train(args.out / "best", config, args.data_dir)
     trials_markdown = (args.out / "search" / "trials.md").read_text()

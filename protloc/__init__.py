@@ -1,10 +1,14 @@
-"""protloc: subcellular localization of proteins from sequence (Sønderby et al. 2015 and beyond)."""
-__version__ = "0.1.0"
+"""protloc: subcellular localization of proteins from sequence (Sønderby et al. 2015 and beyond).
+
+``protloc.Localizer.from_preset(NAME_OR_DIRECTORY).predict(records)`` turns sequences into results
+(:mod:`protloc.predictor`); importing ``protloc`` itself loads nothing heavy.
+"""
+__version__ = "0.2.0"
 
 
-def load_pretrained(name: str = "pretrained"):
-    """A model shipped with the package: "pretrained" (one R-LSTM, the default) or "pretrained-ensemble"; see
-    :mod:`protloc.pretrained` and :func:`protloc.models.load_pretrained`."""
-    from protloc import models
+def __getattr__(name):
+    if name == "Localizer":  # imported on first use: it brings Keras
+        from protloc.predictor import Localizer
 
-    return models.load_pretrained(name)
+        return Localizer
+    raise AttributeError(f"module 'protloc' has no attribute {name!r}")

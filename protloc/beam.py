@@ -7,15 +7,14 @@ processes with the DirectRunner / PrismRunner).
 Steps: match the input glob; read each (optionally gzipped) FASTA file record by record; check every record
 (:func:`protloc.sequences.check_record`) — a bad record fails the run naming its file and record, or with
 ``--skip-invalid`` goes to the dead-letter output ``OUTPUT-invalid-*.tsv`` (file, record, reason); batch the
-good ones and run them through Beam's ``RunInference`` with :class:`ProtlocModelHandler`, which loads the model
-and homology reference once per worker and predicts each batch with :func:`protloc.predict.predict_records`
+good ones and run them through Beam's ``RunInference`` with :class:`ProtlocModelHandler`, which loads the preset
+(:class:`protloc.predictor.Localizer`: network, homology reference, fusion) once per worker and predicts each batch
 (the network, and the MMseqs2 search and fusion of the batch); write TSV shards ``OUTPUT-*.tsv`` whose header
 and rows are exactly ``protloc predict``'s (rows in no particular order across shards).
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import glob
 import logging
 import pathlib
@@ -25,40 +24,24 @@ from typing import Iterable, Sequence
 
 from protloc import sequences
 
-_level = logging.getLogger().level
-logging.getLogger().setLevel(logging.ERROR)  # importing Beam warns on the root logger of an optional BigQuery client
-import apache_beam as beam  # noqa: E402
-from apache_beam.io import fileio  # noqa: E402
-from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference  # noqa: E402
-from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
-
-logging.getLogger().setLevel(_level)
+import apache_beam as beam
+from apache_beam.io import fileio
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
+from apache_beam.options.pipeline_options import PipelineOptions
 
 INVALID = "invalid"
 """Tag of the dead-letter output."""
 DEAD_LETTER_HEADER = "file\trecord\treason"
 
 
-@dataclasses.dataclass
-class LoadedModel:
-    """What a worker loads once: the Keras model, its class names, and the homology search and fusion rule (None
-    for the network alone)."""
-
-    network: object
-    class_names: list
-    search: object = None
-    rule: object = None
-    profile_search: object = None
-
-
 class ProtlocModelHandler(ModelHandler):
-    """RunInference handler: a protloc model (with its homology evidence) per worker, a batch of
+    """RunInference handler: a protloc predictor (:class:`protloc.predictor.Localizer`) per worker, a batch of
     :class:`protloc.sequences.ProteinRecord` in, one ``protloc predict`` row (str) per record out.
 
     Args:
-        model_name: ``pretrained``, ``pretrained-ensemble``, a run directory or a ``.keras`` file (readable by
-            every worker).
-        homology: use homology evidence as ``protloc predict`` does (shipped models, or ``reference``).
+        model_name: as ``protloc predict --model``: a shipped preset's name, a preset or run directory, or a
+            ``.keras`` file (readable by every worker).
+        homology: use the preset's homology evidence as ``protloc predict`` does.
         reference: labelled FASTA to search instead of the shipped reference.
         fusion_file: fusion parameters JSON.
         profile_db: a profile model's database (default: its run directory's).
@@ -78,22 +61,18 @@ class ProtlocModelHandler(ModelHandler):
 
         runtime.select_backend()
         runtime.quiet_tensorflow()
-        from protloc import models, predict
+        from protloc.predictor import Localizer
 
-        model = models.load_model(self.model_name)
-        names = models.class_names_of(model)
-        search, rule = (predict.homology_evidence(self.model_name, names, self.reference, self.fusion_file)
-                        if self.homology else (None, None))
-        return LoadedModel(model, names, search, rule, predict.profile_evidence(self.model_name, model, self.profile_db))
+        return Localizer.from_preset(self.model_name, homology_evidence=self.homology, reference=self.reference,
+                                     fusion=self.fusion_file, profile_db=self.profile_db)
 
-    def run_inference(self, batch: Sequence[sequences.ProteinRecord], model: LoadedModel, inference_args=None
+    def run_inference(self, batch: Sequence[sequences.ProteinRecord], model, inference_args=None
                       ) -> Iterable[PredictionResult]:
-        from protloc import predict
+        from protloc import table
 
-        found = predict.predict_records(model.network, batch, homology=model.search, fusion=model.rule,
-                                        chunk_size=max(1, len(batch)), profile_search=model.profile_search)
-        for record, prediction in zip(batch, found):
-            yield PredictionResult(record, predict.format_row(prediction, model.class_names, model.search is not None))
+        model.chunk_size = max(1, len(batch))
+        for record, prediction in zip(batch, model.predict(batch)):
+            yield PredictionResult(record, table.format_row(prediction, model.class_names, model.uses_homology))
 
     def batch_elements_kwargs(self):
         return self.batch_sizes
@@ -103,12 +82,11 @@ class ProtlocModelHandler(ModelHandler):
 
 
 def read_records(readable: fileio.ReadableFile) -> Iterable[sequences.ProteinRecord]:
-    """Every record of one matched FASTA file (gzip read by its extension), unchecked."""
-    import codecs
+    """Every record of one matched FASTA file (plain or gzipped, told apart by content), unchecked."""
+    from apache_beam.io.filesystem import CompressionTypes
 
-    with readable.open() as raw:
-        yield from sequences.read_fasta(codecs.getreader("utf-8")(raw, errors="replace"), validate=False,
-                                        name=readable.metadata.path)
+    with readable.open(compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+        yield from sequences.read_fasta(raw, validate=False, name=readable.metadata.path)
 
 
 class CheckRecords(beam.DoFn):
@@ -176,13 +154,13 @@ def main(argv=None) -> int:
         logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
         if not any(arg.startswith("--default_sdk_harness_log_level") for arg in beam_args):
             beam_args = [*beam_args, "--default_sdk_harness_log_level=ERROR"]  # worker processes' logs
-    from protloc import predict
+    from protloc import table
 
     handler = ProtlocModelHandler(args.model, not args.no_homology, args.reference, args.fusion, args.profile_db,
                                   max_batch_size=args.max_batch_size)
     try:  # loaded here once so that a bad model, reference or fusion file fails before any worker starts
         loaded = handler.load_model()
-        table_header = "\t".join(predict.header(loaded.class_names, loaded.search is not None))
+        table_header = "\t".join(table.header(loaded.class_names, loaded.uses_homology))
         with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
             build(pipeline, args.input, args.output, handler, table_header, args.skip_invalid)
     except Exception as error:  # noqa: BLE001  (a worker's failure comes back as whatever Beam re-raises)

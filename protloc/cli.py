@@ -10,15 +10,16 @@ import contextlib
 import functools
 import json
 import pathlib
+import shlex
 import sys
 
 from protloc.homology import HomologyError
+from protloc.profiles import ProfileError
 from protloc.sequences import SequenceError
 
 
-DESCRIPTION = ("Predicts where in the cell a protein lives (11 compartments) from its amino-acid sequence with "
-               "convolutional LSTMs and homology to labelled proteins, and trains, evaluates, exports and "
-               "explains such models.")
+DESCRIPTION = ("Predicts where in the cell a protein lives from its amino-acid sequence with convolutional LSTMs "
+               "and homology to labelled proteins, and trains, evaluates, exports and explains such models.")
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -55,21 +56,23 @@ def _add_hparam_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_config(args):
-    """The RunConfig of ``protloc train``: --config's JSON, overridden by the options given."""
+    """The RunConfig of ``protloc train``: the options given, else --config's JSON, else the recipe's values (resolved
+    once, by :meth:`protloc.run_config.RunConfig.resolve`)."""
     from protloc.hyperparameters import HYPERPARAMETERS
-    from protloc.recipes import DEFAULT_RECIPE
-    from protloc.training import RunConfig
+    from protloc.run_config import RunConfig
 
     settings = json.loads(args.config.read_text()) if args.config else {}
+    if not isinstance(settings, dict):
+        raise ValueError(f"--config {args.config}: not a JSON object")
     hparams = dict(settings.get("hparams", {}))
     learning_rate = hparams.pop("learning_rate", settings.get("learning_rate"))
     hparams.update({name: getattr(args, name) for name in HYPERPARAMETERS
                     if getattr(args, name, None) is not None})
-    recipe = args.recipe or settings.get("recipe") or DEFAULT_RECIPE
-    return RunConfig(model=args.model or settings.get("model", "rlstm"), hparams=hparams, recipe=recipe,
-                     epochs=args.epochs, learning_rate=args.learning_rate or learning_rate, schedule=args.schedule,
-                     batch_size=args.batch_size, train_max_length=args.train_max_length, seed=args.seed,
-                     fold=args.fold, dataset=args.dataset, profile_db=args.profile_db)
+    return RunConfig.resolve(model=args.model or settings.get("model", "rlstm"), hparams=hparams,
+                             recipe=args.recipe or settings.get("recipe"), epochs=args.epochs,
+                             learning_rate=args.learning_rate or learning_rate, schedule=args.schedule,
+                             batch_size=args.batch_size, train_max_length=args.train_max_length, seed=args.seed,
+                             fold=args.fold, dataset=args.dataset, profile_db=args.profile_db)
 
 
 def _train(args) -> None:
@@ -87,72 +90,91 @@ def _train(args) -> None:
     if processes:
         runtime.join_processes(processes)
     training.train(args.out, config, data_dir=args.data_dir, verbose="auto" if sys.stdout.isatty() else 2,
-                   processes=processes, strategy=None if processes else runtime.tensorflow_strategy())
+                   processes=processes, strategy=None if processes else runtime.tensorflow_strategy(),
+                   command=shlex.join(["protloc", *args.argv]))
     if processes is None or processes.writes:
         print(f"model written to {pathlib.Path(args.out) / 'model.keras'}")
 
 
 def _evaluate(args) -> None:
-    from protloc import datasets, evaluation, models, predict, profiles, training
+    from protloc import datasets, evaluation, run_config
+    from protloc.predictor import Localizer
 
-    run_dir = pathlib.Path(args.run)
-    model = models.load_model(run_dir)
-    name = run_dir.name if run_dir.is_dir() else run_dir.stem
-    config = training.read_config(run_dir) if (run_dir / "config.json").exists() else None
-    spec = datasets.get(args.dataset or (config.dataset if config else datasets.DEFAULT))
+    run = pathlib.Path(args.run)
+    if args.homology and args.split != "test":
+        raise ValueError("--homology scores the test split only: the reference holds the training split")
+    localizer = Localizer.from_preset(args.run, homology_evidence=args.homology, profile_db=args.profile_db,
+                                      batch_size=args.batch_size)
+    if args.homology and not localizer.uses_homology:
+        raise ValueError(f"--homology: {args.run} has no reference and fusion rule")
+    config = run_config.read_config(run) if (run / run_config.CONFIG_FILE).is_file() else None
+    spec = datasets.get(args.dataset or localizer.card.get("dataset") or datasets.DEFAULT)
     if args.split == "validation":
         if config is None or config.fold is None:
-            raise ValueError(f"{run_dir} held out no fold: there is no validation split to evaluate")
+            raise ValueError(f"{args.run} held out no fold: there is no validation split to evaluate")
         examples = spec.examples("train", [config.fold], args.data_dir)
     else:
         examples = spec.examples(args.split, None, args.data_dir)
-    profile_search = predict.profile_evidence(args.run, model, args.profile_db)
-    if profile_search is not None:
-        examples = profiles.with_profiles(examples, profile_search)
-    report = evaluation.evaluate_examples(model, examples, args.batch_size)
-    out = pathlib.Path(args.out) if args.out else (run_dir if run_dir.is_dir() else run_dir.parent)
-    title = f"{name}: {spec.name} {args.split} split"
-    evaluation.write_report(report, out, f"evaluation-{args.split}", title)
+    final, _ = localizer.predict_examples(examples)
+    report = evaluation.classification_report(datasets.labels_of(examples), final.argmax(axis=-1),
+                                              localizer.class_names)
+    out = pathlib.Path(args.out) if args.out else (run if run.is_dir() else run.parent)
+    name = run.name if run.is_dir() else run.stem
+    stem = f"evaluation-{args.split}" + ("-homology" if args.homology else "")
+    title = f"{name}: {spec.name} {args.split} split" + (", with homology evidence" if args.homology else "")
+    evaluation.write_report(report, out, stem, title)
     print(evaluation.markdown_report(report, title))
 
 
 def _predict(args) -> None:
-    from protloc import files, models, predict, sequences
+    from protloc import files, sequences, table
+    from protloc.predictor import Localizer
 
-    if args.batch_size < 1:
-        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
-    model = models.load_model(args.model)
-    names = models.class_names_of(model)
-    search, rule = (None, None) if args.no_homology else predict.homology_evidence(args.model, names, args.reference,
-                                                                                  args.fusion)
+    localizer = Localizer.from_preset(args.model, homology_evidence=not args.no_homology, reference=args.reference,
+                                      fusion=args.fusion, profile_db=args.profile_db,
+                                      attention=args.attention is not None, batch_size=args.batch_size)
     source = "<stdin>" if args.input == "-" else args.input
     records = sequences.read_fasta(args.input, validate=False)
-    results = predict.predict_records(model, records, source, args.batch_size,
-                                      on_invalid=predict.report_invalid if args.skip_invalid else None,
-                                      attention=args.attention is not None, homology=search, fusion=rule,
-                                      profile_search=predict.profile_evidence(args.model, model, args.profile_db))
+    results = localizer.predict(records, source, on_invalid=_report_invalid if args.skip_invalid else None)
     if sys.stderr.isatty():
         from tqdm import tqdm
 
         results = tqdm(results, unit=" proteins", desc="protloc predict")
+    names, homology = localizer.class_names, localizer.uses_homology
     with contextlib.ExitStack() as stack:
         if args.attention is not None:
             temporary = stack.enter_context(files.atomic_path(args.attention))
-            results = predict.tee_attention(results, stack.enter_context(open(temporary, "w")))
+            results = table.tee_attention(results, stack.enter_context(open(temporary, "w")))
         if args.output == "-":
-            predict.write_table(results, names, sys.stdout, homology=search is not None)
+            table.write_table(results, names, sys.stdout, homology=homology)
             return
         temporary = stack.enter_context(files.atomic_path(args.output))
-        count = predict.write_table(results, names, stack.enter_context(open(temporary, "w")),
-                                    homology=search is not None)
+        count = table.write_table(results, names, stack.enter_context(open(temporary, "w")), homology=homology)
     print(f"{count} predictions written to {args.output}", file=sys.stderr)
 
 
-def _export(args) -> None:
-    from protloc import export, models
+def _report_invalid(error: SequenceError) -> None:
+    """``on_invalid`` for ``--skip-invalid``: one line on stderr per skipped record."""
+    print(f"skipped: {error}", file=sys.stderr)
 
-    path = export.export_saved_model(models.load_model(args.model), args.out, overwrite=args.overwrite,
-                                     source=str(args.model))
+
+def _fuse(args) -> None:
+    from protloc import fitting
+
+    rule = fitting.fuse_preset(args.preset, args.fold_run, args.data_dir, shlex.join(["protloc", *args.argv]))
+    fit = rule.provenance["fit"]
+    print(f"fusion written to {pathlib.Path(args.preset) / fitting.FUSION_FILE}: weights network "
+          f"{rule.network_weight:.3f}, identity {rule.identity_weight:.3f}, bits {rule.bits_weight:.3f}; on the "
+          f"held-out fold {fit['accuracy_network']:.3f} alone, {fit['accuracy_fused']:.3f} fused "
+          f"({fit['proteins']} proteins)")
+
+
+def _export(args) -> None:
+    from protloc import export
+    from protloc.predictor import Localizer
+
+    localizer = Localizer.from_preset(args.model, homology_evidence=False)
+    path = export.export_saved_model(localizer, args.out, overwrite=args.overwrite, source=str(args.model))
     signatures = json.loads((path / "assets.extra" / "protloc.json").read_text())["signatures"]
     print(f"SavedModel written to {path} (signatures: {', '.join(signatures)})")
     if "profile" in signatures["serve_tokens"]:
@@ -163,9 +185,9 @@ def _export(args) -> None:
 
 
 def _plot(args) -> None:
-    from protloc import datasets, evaluation, files, interpret, models, pipeline
+    from protloc import datasets, evaluation, files, interpret, models, pipeline, preset
 
-    model = models.load_model(args.model)
+    model = models.load_model(preset.load(args.model).file("model"))
     names = models.class_names_of(model)
     members = models.member_count(model)
     if members > 1 and args.figure != "confusion":
@@ -217,15 +239,16 @@ def _add_data_options(parser: argparse.ArgumentParser, run_default: bool = False
     """--dataset (a registered spec) and --data-dir; with ``run_default`` the data set defaults to the run's."""
     from protloc import datasets
 
-    parser.add_argument("--dataset", choices=datasets.names(), default=None if run_default else datasets.DEFAULT,
-                        help="registered data set (default: " + (
-                            f"the run's own, else {datasets.DEFAULT})" if run_default else f"{datasets.DEFAULT})"))
+    parser.add_argument("--dataset", default=None if run_default else datasets.DEFAULT, metavar="NAME",
+                        help=f"data set: built in ({', '.join(datasets.names())}), or MODULE:ATTRIBUTE naming a "
+                             f"protloc.datasets.DatasetSpec (default: " + (
+                                 f"the run's own, else {datasets.DEFAULT})" if run_default else f"{datasets.DEFAULT})"))
     parser.add_argument("--data-dir", help="directory of the data set's files (default: the data set's own, "
                                            "e.g. $PROTLOC_DATA_DIR)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from protloc import __version__
+    from protloc import __version__, presets
     from protloc.hyperparameters import FAMILY_DESCRIPTIONS
     from protloc.recipes import DEFAULT_BATCH_SIZE
 
@@ -258,8 +281,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_hparam_options(train)
     train.set_defaults(handler=_train)
 
-    evaluate = commands.add_parser("evaluate", help="accuracy, per-class MCC and confusion matrix of a run")
-    evaluate.add_argument("run", help="run directory or .keras file")
+    evaluate = commands.add_parser("evaluate", help="accuracy, per-class MCC and confusion matrix of a preset or run")
+    evaluate.add_argument("run", help="run or preset directory, a shipped preset's name, or a .keras file")
+    evaluate.add_argument("--homology", action="store_true",
+                          help="score the predictions fused with homology evidence (the preset's reference and "
+                               "fusion; test split only) instead of the network alone")
     evaluate.add_argument("--split", choices=["test", "train", "validation"], default="test",
                           help="data set split to score (validation: the fold the run held out)")
     evaluate.add_argument("--out", help="directory for evaluation-SPLIT.json/.md (default: the run directory)")
@@ -273,37 +299,47 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("input", help="FASTA file, or - for standard input")
     predict.add_argument("-o", "--output", default="-", help="TSV file (written atomically), or - for standard "
                                                               "output (default)")
-    predict.add_argument("--model", default="pretrained", help="run directory, .keras file, 'pretrained' (one "
-                                                               "R-LSTM, the default) or 'pretrained-ensemble'")
-    predict.add_argument("--batch-size", type=int, default=64, help="proteins per network batch")
+    predict.add_argument("--model", default=presets.DEFAULT,
+                         help=f"a shipped preset ({', '.join(presets.names())}), a preset or run directory, or a "
+                              f".keras file")
+    predict.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="proteins per network batch")
     predict.add_argument("--skip-invalid", action="store_true",
                          help="report bad records on stderr and leave them out instead of stopping")
     predict.add_argument("--attention", metavar="OUT", help="also write per-residue attention (A-LSTM models): "
                                                           "one row per protein, id then one weight per residue")
     predict.add_argument("--no-homology", action="store_true",
-                         help="the network alone: no MMseqs2 search of a reference set (on by default for the "
-                              "shipped models, which carry their training proteins as reference)")
+                         help="the network alone: no MMseqs2 search of a reference set (on by default for presets "
+                              "that carry a labelled reference and a fusion rule fitted for their network)")
     predict.add_argument("--reference", metavar="FASTA",
                          help="labelled proteins to search (headers '>ID CLASS ...', gzip allowed) instead of the "
-                              "shipped reference; turns homology on for any model")
+                              "preset's reference; a preset without a fusion rule needs --fusion too")
     predict.add_argument("--profile-db", nargs="+", metavar="PATH",
                          help="profile models: the database of their sequence profiles (default: the one the run "
                               "was trained with)")
     predict.add_argument("--fusion", metavar="JSON",
-                         help="fusion parameters (default: the shipped model's; for other models the default "
-                              "model's)")
+                         help="fusion parameters fitted for this network (default: the preset's fusion.json)")
     predict.set_defaults(handler=_predict)
 
+    fuse = commands.add_parser("fuse", help="fit a preset's homology fusion rule from runs of its configuration "
+                                            "that held out a training fold")
+    fuse.add_argument("preset", help="preset or run directory (writes its fusion.json and updates its card)")
+    fuse.add_argument("--fold-run", required=True, action="append", metavar="RUN",
+                      help="a run of the same configuration trained with one training fold held out (repeatable, "
+                           "the same fold each time; their probabilities are averaged, e.g. as many as an ensemble "
+                           "preset has members)")
+    fuse.add_argument("--data-dir", help="directory of the data set's files (default: the data set's own)")
+    fuse.set_defaults(handler=_fuse)
+
     export = commands.add_parser("export", help="write a TF Serving SavedModel with a raw-sequence signature")
-    export.add_argument("model", help="run directory, .keras file, 'pretrained' or 'pretrained-ensemble'")
+    export.add_argument("model", help="a shipped preset's name, a preset or run directory, or a .keras file")
     export.add_argument("--out", required=True, help="version directory, e.g. models/protloc/1")
     export.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     export.set_defaults(handler=_export)
 
     plot = commands.add_parser("plot", help="filter logos, attention map, t-SNE or confusion matrix figures")
     plot.add_argument("figure", choices=["filters", "attention", "tsne", "confusion"])
-    plot.add_argument("model", help="run directory, .keras file, 'pretrained' or 'pretrained-ensemble' "
-                      "(confusion only)")
+    plot.add_argument("model", help="run or preset directory, a shipped preset's name, or a .keras file (an "
+                                    "ensemble: confusion only)")
     plot.add_argument("--split", choices=["test", "train"], default="test", help="data set split to plot on")
     plot.add_argument("--out", default="figures", help="output directory (default: figures)")
     plot.add_argument("--format", choices=["png", "svg", "pdf"], default="png")
@@ -326,12 +362,13 @@ def main(argv=None) -> int:
         print(f"protloc: error: {error}", file=sys.stderr)
         return 2
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if not known.verbose:
         runtime.quiet_tensorflow()
     runtime.run_branches_in_parallel()
     try:
         args.handler(args)
-    except (SequenceError, ValueError, OSError, HomologyError) as error:  # OSError: unreadable files, directories
+    except (SequenceError, ValueError, OSError, HomologyError, ProfileError) as error:  # OSError: unreadable files
         print(f"protloc {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -1,7 +1,7 @@
 """``make demo`` / ``python -m protloc.demo``: the shipped model on 11 proteins whose compartment is known.
 
-Predicts :data:`protloc.pretrained.EXAMPLES` (MultiLoc test proteins, one per compartment, never seen in training)
-with the shipped R-LSTM and homology to its training proteins, and prints a table of what each protein is, what was
+Predicts :data:`protloc.presets.EXAMPLES` (MultiLoc test proteins, one per compartment, never seen in training)
+with the default preset (an R-LSTM and homology to its training proteins), and prints a table of what each protein is, what was
 predicted, on which evidence, and how many are right. Works from an installed wheel (the proteins are package
 data).
 """
@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from protloc import pretrained, runtime
-
-MODEL = "pretrained"
+from protloc import presets, runtime
 
 
 def known_compartment(description: str) -> str:
@@ -19,18 +17,17 @@ def known_compartment(description: str) -> str:
     return description.rsplit("labelled", 1)[-1].strip()
 
 
-def rows(model_name: str = MODEL) -> list[dict]:
+def rows(preset: str = presets.DEFAULT) -> list[dict]:
     """One dict per example protein: id, length, known and predicted compartment, confidence, evidence, closest
     training protein and its identity."""
-    from protloc import models, predict, sequences
+    from protloc import sequences
+    from protloc.predictor import Localizer
 
-    model = models.load_model(model_name)
-    names = models.class_names_of(model)
-    search, rule = predict.homology_evidence(model_name, names)
-    records = list(sequences.read_fasta(pretrained.EXAMPLES))
+    localizer = Localizer.from_preset(preset)
+    names = localizer.class_names
+    records = list(sequences.read_fasta(presets.EXAMPLES))
     found = []
-    for record, result in zip(records, predict.predict_records(model, records, str(pretrained.EXAMPLES),
-                                                              homology=search, fusion=rule)):
+    for record, result in zip(records, localizer.predict(records, str(presets.EXAMPLES))):
         best = int(result.probabilities.argmax())
         hit = result.neighbour
         found.append({"id": result.id, "length": result.length, "known": known_compartment(record.description),
@@ -49,7 +46,7 @@ def format_table(found: list[dict]) -> str:
     text = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *lines]]
     right = sum(r["predicted"] == r["known"] for r in found)
     text.append(f"\n{right} of {len(found)} right; (x) marks a wrong prediction. The full table with every "
-                f"class's probability: protloc predict {pretrained.EXAMPLES}")
+                f"class's probability: protloc predict {presets.EXAMPLES}")
     return "\n".join(text)
 
 

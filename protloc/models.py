@@ -3,7 +3,7 @@
 Every model takes a dict of named per-residue inputs, keras-hub style: ``{"tokens": int32 (batch, length)}``
 (0 = padding; see :mod:`protloc.sequences`), plus one float input ``(batch, length, width)`` per entry of the
 ``residue_inputs`` hyper-parameter (``profile=True`` adds ``{"profile": 20}``,
-the sequence profile of :mod:`protloc.profiles`), whose values are appended to each residue's encoding. It returns class probabilities ``(batch, num_classes)`` from a :class:`ClassProbabilities` head that
+the sequence profile of :data:`protloc.features.PROFILE`), whose values are appended to each residue's encoding. It returns class probabilities ``(batch, num_classes)`` from a :class:`ClassProbabilities` head that
 carries the class names, so they travel inside the saved ``.keras`` file. Models are returned uncompiled:
 optimizer, loss and learning rate belong to training (:func:`protloc.training.compile_model`).
 
@@ -27,15 +27,11 @@ from typing import Callable
 import keras
 from keras import ops
 
-from protloc import pretrained
+from protloc.datasets.spec import check_class_names
+from protloc.features import PROFILE, PROFILE_WIDTH, TOKENS
 from protloc.hyperparameters import FAMILY_DESCRIPTIONS, HYPERPARAMETERS, PAPER_HPARAMS
 from protloc.layers import (AttentionPooling, ConvBank, MaskedGlobalMaxPooling1D, MaskedMaxPooling1D,
                             ResidueConcatenation, ResidueEncoding, ReversedLSTMPair)
-from protloc.profiles import PROFILE
-from protloc.profiles import WIDTH as PROFILE_WIDTH
-
-TOKENS = "tokens"
-"""Name of the token input of every zoo model."""
 ENCODING_LAYER, CONV_BANK_LAYER, REPRESENTATION_LAYER = "residue_encoding", "conv_bank", "representation"
 """Names of the layers that interpretation reads (filters, fixed-length representation, attention)."""
 
@@ -66,9 +62,7 @@ class ClassProbabilities(keras.layers.Dense):
     def __init__(self, class_names, **kwargs):
         kwargs.pop("units", None)
         kwargs.pop("activation", None)
-        class_names = [str(name) for name in class_names]
-        if len(class_names) < 2 or len(set(class_names)) != len(class_names):
-            raise ValueError(f"class_names must hold at least two distinct names, got {class_names}")
+        class_names = check_class_names(class_names)
         super().__init__(units=len(class_names), activation="softmax", **kwargs)
         self.class_names = class_names
 
@@ -225,7 +219,8 @@ def representation_model(model: keras.Model) -> keras.Model:
 
 
 def with_attention_output(model: keras.Model) -> tuple[keras.Model, bool]:
-    """For attention models, a model with outputs ``[probabilities, alpha (batch, length)]``; else the model.
+    """For attention models, a model with outputs ``{"probabilities": (batch, classes), "attention": alpha (batch,
+    length)}``; else the model itself.
 
     Returns ``(model, has_attention)``.
     """
@@ -235,7 +230,8 @@ def with_attention_output(model: keras.Model) -> tuple[keras.Model, bool]:
         return model, False
     if not isinstance(layer, AttentionPooling):
         return model, False
-    return keras.Model(model.input, [model.output, layer.output[1]], name=f"{model.name}_with_attention"), True
+    outputs = {"probabilities": model.output, "attention": layer.output[1]}
+    return keras.Model(model.input, outputs, name=f"{model.name}_with_attention"), True
 
 
 @keras.saving.register_keras_serializable(package="protloc")
@@ -280,34 +276,19 @@ def build_ensemble(members, name: str = "ensemble") -> keras.Model:
 
 
 def load_model(path) -> keras.Model:
-    """Loads a zoo model or ensemble from a ``.keras`` file, a run directory (its ``model.keras``), or the name
-    of a model shipped in :mod:`protloc.pretrained` (``"pretrained"``, ``"pretrained-ensemble"``).
+    """Loads a zoo model or ensemble from a ``.keras`` file (Keras's safe mode: no code from the file runs).
 
     Raises:
         FileNotFoundError: nothing at ``path``.
-        ValueError: the file is not a Keras model, or not a protloc one.
+        ValueError: the file is not a Keras model, or not a protloc one (one line naming the file).
     """
-    if str(path) in pretrained.SHIPPED:
-        path = pretrained.model_path(str(path))
     path = pathlib.Path(path)
-    if path.is_dir():
-        path = path / "model.keras"
-    if not path.exists():
-        raise FileNotFoundError(f"no model at {path}: give a run directory, a .keras file or a shipped model "
-                                f"({', '.join(pretrained.SHIPPED)})")
+    if not path.is_file():
+        raise FileNotFoundError(f"no model file at {path}")
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # Keras raises many types for a bad file; name the file instead
-        raise ValueError(f"{path} is not a loadable Keras model ({type(error).__name__}: {error})") from None
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise ValueError(f"{path} is not a loadable Keras model ({type(error).__name__}: {reason[:300]})") from None
     class_names_of(model)  # a Keras model that is not ours fails here, naming it
     return model
-
-
-def load_pretrained(name: str = "pretrained") -> keras.Model:
-    """A model shipped with the package (see :mod:`protloc.pretrained`: "pretrained", one R-LSTM, or
-    "pretrained-ensemble").
-
-    Raises:
-        ValueError: no shipped model of that name (the message lists them).
-    """
-    return load_model(pretrained.model_path(name))

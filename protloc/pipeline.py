@@ -5,18 +5,22 @@ backend: JAX, PyTorch, TensorFlow) or as a ``tf.data.Dataset`` (:meth:`BucketedB
 
 A batch is ``(features, labels)``: ``features`` maps each feature name to an array ``(batch, length, ...)``
 (``"tokens"`` int32 ``(batch, length)``, 0 = padding; a float feature such as ``"profile"``
-``(batch, length, 20)``, zero-padded), ``labels`` is int32 ``(batch,)``.
+``(batch, length, 20)``, zero-padded), ``labels`` is int32 ``(batch,)`` (a single-label data set) or float32
+``(batch, classes)`` multi-hot (a multi-label one: examples whose label is a tuple of class indices). Examples
+without labels (label None: proteins to predict) give batches of ``features`` alone.
 
 Batch plan:
-    Proteins are put in length buckets (bucket i holds proteins shorter than ``boundaries[i]``, the last bucket
-    the rest) and every batch comes from one bucket, padded to the bucket's upper bound (the last bucket to its
-    longest protein), so a compiled training step sees one shape per bucket (on JAX each new shape costs a
-    compilation). Training order (``shuffle_seed`` given): each epoch, every bucket's proteins are shuffled and
-    cut into full batches, a bucket's short last batch is filled up with proteins from the start of the same
-    bucket's order (seen twice that epoch), and the order of all batches is shuffled; epoch ``e``'s plan depends
-    only on ``(shuffle_seed, e)``, so a resumed run sees the batches it would have seen. Evaluation order
-    (``shuffle_seed`` None): bucket by bucket, proteins in input order, a bucket's last batch left short, so
-    every protein appears exactly once (:attr:`BucketedBatches.order` gives the order).
+    Length buckets: bucket i holds proteins shorter than ``boundaries[i]``, the last bucket the rest.
+    Training order (``shuffle_seed`` given): every batch comes from one bucket, padded to the bucket's upper bound
+    (the last bucket to its longest protein), so a compiled training step sees one shape per bucket (on JAX each
+    new shape costs a compilation). Each epoch, every bucket's proteins are shuffled and cut into full batches, a
+    bucket's short last batch is filled up with proteins from the start of the same bucket's order (seen twice that
+    epoch), and the order of all batches is shuffled; epoch ``e``'s plan depends only on ``(shuffle_seed, e)``, so a
+    resumed run sees the batches it would have seen.
+    Inference order (``shuffle_seed`` None; evaluation and prediction): proteins sorted by length (ties in input
+    order) and cut into consecutive batches, each padded to the first boundary above its longest protein (or to that
+    protein's length, above the last boundary or with ``boundaries=()``), so every protein appears exactly once,
+    next to proteins of about its length; :attr:`BucketedBatches.order` gives the order, to restore the input's.
 """
 from __future__ import annotations
 
@@ -37,7 +41,8 @@ class BucketedBatches(keras.utils.PyDataset):
 
     Args:
         examples: :class:`protloc.datasets.Example` s (or anything with ``features`` and ``label``); every one
-            has the same feature names, dtypes and trailing shapes, and a non-empty ``"tokens"``.
+            has the same feature names, dtypes and trailing shapes, and a non-empty ``"tokens"``; labels all class
+            indices, all tuples of them (multi-label, ``num_classes`` needed) or all None.
         batch_size: proteins per batch.
         shuffle_seed: seed of the training order; None for the fixed evaluation order.
         boundaries: bucket boundaries in residues, increasing; ``()`` puts every protein in one bucket padded to
@@ -47,11 +52,12 @@ class BucketedBatches(keras.utils.PyDataset):
             (each of ``count`` training processes takes its own part of the same global batches, so all see the
             same number of steps and, at every step, the same padded length); ``batch_size`` must be divisible by
             ``count``, and only full batches (a training plan) can be split. Default: whole batches.
+        num_classes: classes of a multi-label data set (the width of its multi-hot labels).
     """
 
     def __init__(self, examples: Sequence[Example], batch_size: int = DEFAULT_BATCH_SIZE,
                  shuffle_seed: int | None = None, boundaries=BUCKET_BOUNDARIES, epoch: int = 0,
-                 shard: tuple[int, int] = (0, 1)):
+                 shard: tuple[int, int] = (0, 1), num_classes: int | None = None):
         super().__init__()
         index, count = shard
         if count < 1 or not 0 <= index < count or batch_size % count:
@@ -71,34 +77,39 @@ class BucketedBatches(keras.utils.PyDataset):
         self.feature_specs = _feature_specs(examples)
         self.features = {name: [np.asarray(e.features[name], dtype) for e in examples]
                          for name, (dtype, _) in self.feature_specs.items()}
-        self.labels = np.array([e.label for e in examples], dtype=np.int32)
+        self.labels = _labels(examples, num_classes)
         self.batch_size, self.shuffle_seed, self.epoch = int(batch_size), shuffle_seed, int(epoch)
         lengths = np.array([len(tokens) for tokens in self.features["tokens"]])
         if lengths.min() < 1:
             index = int(np.argmin(lengths))
             raise ValueError(f"example {getattr(examples[index], 'id', index)!r} has no residues")
-        bucket_of = np.searchsorted(np.asarray(boundaries, dtype=np.int64), lengths, side="right")
+        self.lengths = lengths
+        self.boundaries = np.asarray(boundaries, dtype=np.int64)
+        bucket_of = np.searchsorted(self.boundaries, lengths, side="right")
         self.buckets = [np.flatnonzero(bucket_of == b) for b in range(len(boundaries) + 1)]
         self.padded_length = [*boundaries, int(lengths.max())]
         self.batches = self._plan()
 
     def _plan(self) -> list[tuple[int, np.ndarray]]:
-        """``(bucket, example indices)`` of every batch of epoch ``self.epoch``, in order."""
-        rng = np.random.default_rng([self.shuffle_seed, self.epoch]) if self.shuffle_seed is not None else None
+        """``(padded length, example indices)`` of every batch of epoch ``self.epoch``, in order."""
+        if self.shuffle_seed is None:
+            order = np.argsort(self.lengths, kind="stable")
+            planned = []
+            for start in range(0, len(order), self.batch_size):
+                members = order[start:start + self.batch_size]
+                longest = int(self.lengths[members[-1]])
+                above = self.boundaries[self.boundaries > longest]
+                planned.append((int(above[0]) if len(above) else longest, members))
+            return planned
+        rng = np.random.default_rng([self.shuffle_seed, self.epoch])
         planned = []
         for bucket, members in enumerate(self.buckets):
             if len(members) == 0:
                 continue
-            if rng is None:
-                planned += [(bucket, members[start:start + self.batch_size])
-                            for start in range(0, len(members), self.batch_size)]
-                continue
             order = rng.permutation(members)
             order = np.concatenate([order, np.resize(order, -len(order) % self.batch_size)])
-            planned += [(bucket, batch) for batch in order.reshape(-1, self.batch_size)]
-        if rng is not None:
-            planned = [planned[i] for i in rng.permutation(len(planned))]
-        return planned
+            planned += [(self.padded_length[bucket], batch) for batch in order.reshape(-1, self.batch_size)]
+        return [planned[i] for i in rng.permutation(len(planned))]
 
     @property
     def order(self) -> np.ndarray:
@@ -108,11 +119,10 @@ class BucketedBatches(keras.utils.PyDataset):
     def __len__(self) -> int:
         return len(self.batches)
 
-    def __getitem__(self, index: int) -> tuple[dict, np.ndarray]:
-        bucket, members = self.batches[index]
+    def __getitem__(self, index: int):
+        length, members = self.batches[index]
         part, parts = self.shard
         members = members[part * len(members) // parts:(part + 1) * len(members) // parts]
-        length = self.padded_length[bucket]
         batch = {}
         for name, (dtype, trailing) in self.feature_specs.items():
             values = np.zeros((len(members), length, *trailing), dtype=dtype)
@@ -120,7 +130,7 @@ class BucketedBatches(keras.utils.PyDataset):
                 value = self.features[name][example]
                 values[row, :len(value)] = value
             batch[name] = values
-        return batch, self.labels[members]
+        return batch if self.labels is None else (batch, self.labels[members])
 
     def on_epoch_end(self):
         if self.shuffle_seed is not None:
@@ -137,9 +147,10 @@ class BucketedBatches(keras.utils.PyDataset):
                 yield self[index]
             self.on_epoch_end()
 
-        signature = ({name: tf.TensorSpec((None, None, *trailing), tf.as_dtype(dtype))
-                      for name, (dtype, trailing) in self.feature_specs.items()},
-                     tf.TensorSpec((None,), tf.int32))
+        signature = {name: tf.TensorSpec((None, None, *trailing), tf.as_dtype(dtype))
+                     for name, (dtype, trailing) in self.feature_specs.items()}
+        if self.labels is not None:
+            signature = (signature, tf.TensorSpec((None, *self.labels.shape[1:]), tf.as_dtype(self.labels.dtype)))
         dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
         # every epoch has as many batches (a bucket's count does not depend on its order): tell Keras
         return dataset.apply(tf.data.experimental.assert_cardinality(len(self))).prefetch(2)
@@ -147,13 +158,31 @@ class BucketedBatches(keras.utils.PyDataset):
 
 def batches(examples: Sequence[Example], batch_size: int = DEFAULT_BATCH_SIZE, shuffle_seed: int | None = None,
             boundaries=BUCKET_BOUNDARIES, epoch: int = 0, as_tf_data: bool | None = None,
-            shard: tuple[int, int] = (0, 1)):
+            shard: tuple[int, int] = (0, 1), num_classes: int | None = None):
     """:class:`BucketedBatches` in the form the current Keras backend trains fastest from: a ``tf.data.Dataset``
     on TensorFlow (``as_tf_data`` None), the ``PyDataset`` itself on the other backends."""
-    planned = BucketedBatches(examples, batch_size, shuffle_seed, boundaries, epoch, shard)
+    planned = BucketedBatches(examples, batch_size, shuffle_seed, boundaries, epoch, shard, num_classes)
     if as_tf_data is None:
         as_tf_data = keras.backend.backend() == "tensorflow"
     return planned.as_tf_dataset() if as_tf_data else planned
+
+
+def _labels(examples, num_classes: int | None) -> np.ndarray | None:
+    """int32 ``(n,)`` class indices, float32 ``(n, num_classes)`` multi-hot rows (tuple labels), or None (no
+    labels)."""
+    labels = [e.label for e in examples]
+    if all(label is None for label in labels):
+        return None
+    if any(label is None for label in labels):
+        raise ValueError("either every example has a label or none has")
+    if all(np.ndim(label) == 0 for label in labels):
+        return np.array(labels, dtype=np.int32)
+    if not num_classes:
+        raise ValueError("multi-label examples (tuples of class indices) need num_classes")
+    multi_hot = np.zeros((len(labels), num_classes), dtype=np.float32)
+    for row, label in enumerate(labels):
+        multi_hot[row, list(label)] = 1.0
+    return multi_hot
 
 
 def _feature_specs(examples) -> dict[str, tuple[np.dtype, tuple]]:

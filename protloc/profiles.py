@@ -30,19 +30,16 @@ import gzip
 import hashlib
 import os
 import pathlib
+import sys
 import tempfile
 import zipfile
 from typing import Sequence
 
 import numpy as np
 
-from protloc import files, runtime, sequences
+from protloc import files, mmseqs, runtime, sequences
 from protloc.datasets import Example
-from protloc.homology import HomologyError, cached_database, run_mmseqs
-
-PROFILE = "profile"
-"""Name of the profile feature of an example and input of a profile model."""
-WIDTH = len(sequences.STANDARD_RESIDUES)
+from protloc.features import PROFILE, PROFILE_WIDTH as WIDTH
 DEFAULT_ITERATIONS = 3
 DEFAULT_SENSITIVITY = 4.0
 DEFAULT_EVALUE = 1e-3
@@ -50,6 +47,11 @@ FASTA_SUFFIXES = (".fasta", ".fa", ".faa", ".fas", ".fasta.gz", ".fa.gz", ".faa.
 """File names taken as FASTA inside a directory given as database."""
 _BATCH = 2000
 """Queries per MMseqs2 run (bounds the size of its text output)."""
+
+
+class ProfileError(RuntimeError):
+    """Profiles could not be computed: MMseqs2 is missing or failed, or its output cannot be read; the message says
+    which and why."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,7 +123,11 @@ class ProfileDatabase:
         """The MMseqs2 database prefix: the one given, or the one built from the FASTA files on first use."""
         if self.mmseqs_database is not None:
             return self.mmseqs_database
-        return cached_database(self.cache_dir / f"profile-db-{self.fingerprint[:20]}", lambda staging: self.fasta_files)
+        try:
+            return mmseqs.cached_database(self.cache_dir / f"profile-db-{self.fingerprint[:20]}",
+                                          lambda staging: self.fasta_files)
+        except mmseqs.MMseqsError as error:
+            raise ProfileError(f"building the profile database: {error}") from None
 
 
 def _checked_fasta(path: pathlib.Path) -> pathlib.Path:
@@ -177,7 +183,7 @@ class ProfileSearch:
         others computed by MMseqs2 (each distinct sequence once) and cached.
 
         Raises:
-            protloc.homology.HomologyError: MMseqs2 is missing or failed, or its output cannot be read.
+            ProfileError: MMseqs2 is missing or failed, or its output cannot be read.
         """
         found: dict[str, Profile] = {}
         for sequence in dict.fromkeys(queries):
@@ -187,7 +193,14 @@ class ProfileSearch:
         missing = [sequence for sequence in dict.fromkeys(queries) if sequence not in found]
         for start in range(0, len(missing), _BATCH):
             batch = missing[start:start + _BATCH]
-            for sequence, profile in zip(batch, self._search(batch)):
+            try:
+                if self.database.mmseqs_database is not None:  # the user's own database: never rebuilt here
+                    computed = self._search(self.database.path(), batch)
+                else:
+                    computed = mmseqs.healing(self.database.path, lambda database: self._search(database, batch))
+            except mmseqs.MMseqsError as error:
+                raise ProfileError(f"profiles: {error}") from None
+            for sequence, profile in zip(batch, computed):
                 self._write(sequence, profile)
                 found[sequence] = self._read(sequence)  # as stored: a fresh and a cached profile are equal
             self.searched += len(batch)
@@ -206,20 +219,21 @@ class ProfileSearch:
         with files.atomic_path(self.entry(sequence)) as temporary, open(temporary, "wb") as out:
             np.savez(out, values=profile.values.astype(np.float16), hits=np.int64(profile.hits))
 
-    def _search(self, queries: list[str]) -> list[Profile]:
-        database = self.database.path()
+    def _search(self, database: pathlib.Path, queries: list[str]) -> list[Profile]:
         with tempfile.TemporaryDirectory(prefix="protloc-profiles-") as scratch:
             scratch = pathlib.Path(scratch)
             (scratch / "queries.fasta").write_text("".join(f">{i}\n{seq}\n" for i, seq in enumerate(queries)))
-            run_mmseqs(["createdb", str(scratch / "queries.fasta"), str(scratch / "queries"), "-v", "1"])
-            run_mmseqs(["search", str(scratch / "queries"), str(database), str(scratch / "result"),
+            mmseqs.run(["createdb", str(scratch / "queries.fasta"), str(scratch / "queries"), "-v", "1"])
+            mmseqs.run(["search", str(scratch / "queries"), str(database), str(scratch / "result"),
                         str(scratch / "tmp"), "--num-iterations", str(self.iterations), "-s", str(self.sensitivity),
-                        "-e", str(self.evalue), "--e-profile", str(self.evalue), "-v", "1"], self.threads)
-            run_mmseqs(["result2profile", str(scratch / "queries"), str(database), str(scratch / "result"),
+                        "-e", str(self.evalue), "--e-profile", str(self.evalue), "-v", "1"], self.threads,
+                       databases=[database])
+            mmseqs.run(["result2profile", str(scratch / "queries"), str(database), str(scratch / "result"),
                         str(scratch / "profiles.txt"), "--profile-output-mode", "1", "--e-profile", str(self.evalue),
-                        "-v", "1"], self.threads)
-            run_mmseqs(["convertalis", str(scratch / "queries"), str(database), str(scratch / "result"),
-                        str(scratch / "hits.tsv"), "--format-output", "query", "-v", "1"], self.threads)
+                        "-v", "1"], self.threads, databases=[database])
+            mmseqs.run(["convertalis", str(scratch / "queries"), str(database), str(scratch / "result"),
+                        str(scratch / "hits.tsv"), "--format-output", "query", "-v", "1"], self.threads,
+                       databases=[database])
             names = _lookup(scratch / "queries.lookup")
             values = _parse_profiles(scratch / "profiles.txt", names, [len(q) for q in queries])
             hits = np.zeros(len(queries), dtype=np.int64)
@@ -250,11 +264,23 @@ def with_profiles(examples: Sequence[Example], search: ProfileSearch) -> list[Ex
         profile.values, len(e.features["tokens"]))}) for e, profile in zip(examples, found)]
 
 
+def with_database_profiles(examples: Sequence[Example], paths) -> list[Example]:
+    """:func:`with_profiles` from the database at ``paths`` (:class:`ProfileDatabase`), with a line on stderr
+    counting cached and computed profiles; ``examples`` unchanged when ``paths`` is empty."""
+    if not paths:
+        return list(examples)
+    search = ProfileSearch(ProfileDatabase(paths))
+    found = with_profiles(examples, search)
+    print(f"profiles of {len(found)} proteins: {len(found) - search.searched} from the cache, {search.searched} "
+          f"computed", file=sys.stderr)
+    return found
+
+
 def _read_lines(path: pathlib.Path) -> list[str]:
     try:
         return path.read_text().split()
     except OSError as error:
-        raise HomologyError(f"MMseqs2 wrote no readable result ({error})") from None
+        raise ProfileError(f"MMseqs2 wrote no readable result ({error})") from None
 
 
 def _lookup(path: pathlib.Path) -> dict[int, int]:
@@ -268,7 +294,7 @@ def _parse_profiles(path: pathlib.Path, names: dict[int, int], lengths: list[int
     KEY``, a line of the 20 residue letters, then one line of 20 frequencies per residue.
 
     Raises:
-        HomologyError: the text is not of that form, or a profile's rows do not match its query's length.
+        ProfileError: the text is not of that form, or a profile's rows do not match its query's length.
     """
     found: dict[int, np.ndarray] = {}
     blocks = path.read_text().split("Query profile of sequence ")[1:] if path.exists() else []
@@ -279,13 +305,13 @@ def _parse_profiles(path: pathlib.Path, names: dict[int, int], lengths: list[int
             columns = [sequences.STANDARD_RESIDUES.index(c) for c in letters.split()]
             values = np.array(" ".join(rows).split(), dtype=np.float32).reshape(len(rows), WIDTH)
         except (KeyError, ValueError):
-            raise HomologyError(f"unreadable MMseqs2 profile output near {head[:40]!r}") from None
+            raise ProfileError(f"unreadable MMseqs2 profile output near {head[:40]!r}") from None
         if len(columns) != WIDTH or values.shape[0] != lengths[query]:
-            raise HomologyError(f"MMseqs2 profile of query {query} has {values.shape[0]} rows of {len(columns)} "
+            raise ProfileError(f"MMseqs2 profile of query {query} has {values.shape[0]} rows of {len(columns)} "
                                 f"columns; expected {lengths[query]} of {WIDTH}")
         profile = np.empty_like(values)
         profile[:, columns] = values
         found[query] = profile
     if len(found) != len(lengths):
-        raise HomologyError(f"MMseqs2 wrote profiles for {len(found)} of {len(lengths)} queries")
+        raise ProfileError(f"MMseqs2 wrote profiles for {len(found)} of {len(lengths)} queries")
     return [found[i] for i in range(len(lengths))]

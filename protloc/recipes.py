@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 
 DEFAULT_BATCH_SIZE = 32
-"""Proteins per batch for training and evaluation unless a recipe or option says otherwise."""
+"""Proteins per batch wherever no recipe or option says otherwise (evaluation, prediction, plots); a recipe names
+its own."""
 PAPER_LEARNING_RATE = 2e-4
 """Adam's learning rate in Sønderby et al. 2015."""
 SCHEDULES = ("constant", "warmup_cosine")
@@ -65,5 +66,5 @@ benchmarks/train_speed.py compares the default with the 50-epoch recipe of the s
   filter's maximum over the whole protein given to the R-LSTM's classifier beside the LSTMs' states (``global_max``).
 """
 DEFAULT_RECIPE = "coarse"
-LEARNING_RATE_SEARCH = ("choice", (1e-4, 2e-4, 5e-4, 1e-3))
+LEARNING_RATE_SEARCH = ("choice", (2e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3))
 """The tuner's space for the learning rate (same form as ``models.HyperParameter.search``)."""

@@ -27,10 +27,13 @@ Truncation
 from __future__ import annotations
 
 import dataclasses
+import gzip
+import io
 import itertools
 import os
 import sys
-from typing import Iterator, TextIO, Union
+import zlib
+from typing import BinaryIO, Iterator, TextIO, Union
 
 import numpy as np
 
@@ -63,8 +66,15 @@ def token_lookup() -> np.ndarray:
     return _LOOKUP.copy()
 
 
+def printable(text) -> str:
+    """``text`` for a one-line message: quoted, with control and other non-printable characters escaped
+    (``'caf\\x1b[31m'``), so that nothing a file holds can reach the terminal as a control sequence."""
+    return repr(str(text))
+
+
 class SequenceError(ValueError):
-    """A protein record or file that cannot be used; the message names the source and the record."""
+    """A protein record or file that cannot be used; the message names the source and the record (non-printable
+    characters escaped, see :func:`printable`)."""
 
     def __init__(self, problem: str, source: str | None = None, record_id: str | None = None,
                  position: int | None = None):
@@ -74,9 +84,9 @@ class SequenceError(ValueError):
         self.position = position
         where = []
         if source:
-            where.append(str(source))
+            where.append(str(source) if str(source).isprintable() else printable(source))
         if record_id is not None:
-            where.append(f"record '{record_id}'")
+            where.append(f"record {printable(record_id)}")
         if position is not None:
             where.append(f"position {position}")
         super().__init__(f"{', '.join(where)}: {problem}" if where else problem)
@@ -165,14 +175,20 @@ class ProteinRecord:
     index: int
 
 
-def read_fasta(source: Union[str, os.PathLike, TextIO], validate: bool = True,
+GZIP_MAGIC = b"\x1f\x8b"
+"""The first two bytes of a gzip (or bgzip) stream: FASTA input is read through gzip when it starts with them."""
+
+
+def read_fasta(source: Union[str, os.PathLike, TextIO, BinaryIO], validate: bool = True,
                name: str | None = None) -> Iterator[ProteinRecord]:
     """Streams the records of a FASTA file, one at a time (memory does not grow with the file).
 
-    Parsing is done by Biopython's ``SimpleFastaParser``; this function adds the checks it does not make.
+    Plain and gzipped (or bgzipped) input are told apart by content, not by name. Text must be UTF-8 (ASCII in
+    practice): a byte sequence that is not is an error naming the record and the byte offset, never silently
+    replaced. Parsing is done by Biopython's ``SimpleFastaParser``; this function adds the checks it does not make.
 
     Args:
-        source: a path, ``"-"`` for standard input, or an open text handle.
+        source: a path, ``"-"`` for standard input, or an open handle (binary, or text already decoded).
         validate: check every record with :func:`check_record` (identifier, non-empty, letter policy).
             Without it only the file's structure is checked, so a caller can skip bad records and go on;
             a header without identifier then gives ``id == ""``.
@@ -182,30 +198,59 @@ def read_fasta(source: Union[str, os.PathLike, TextIO], validate: bool = True,
         :class:`ProteinRecord` in file order.
 
     Raises:
-        FastaFormatError: the input is empty or does not start with a ``>`` header; with ``validate``, a
-            header has no identifier.
+        FastaFormatError: the input is empty, is a damaged gzip stream, is not UTF-8 text, or does not start
+            with a ``>`` header; with ``validate``, a header has no identifier.
         EmptySequenceError: (with ``validate``) a record has no sequence.
         InvalidResidueError: (with ``validate``) a sequence holds a character outside the policy.
     """
     if isinstance(source, (str, os.PathLike)) and str(source) != "-":
-        with open(source, encoding="utf-8", errors="replace") as handle:
-            yield from _parse(handle, name or str(source), validate)
-    else:
-        handle = sys.stdin if source == "-" else source
-        yield from _parse(handle, name or getattr(handle, "name", "<stdin>" if handle is sys.stdin else "<stream>"),
-                          validate)
+        with open(source, "rb") as handle:
+            yield from _parse(_lines(handle, name or str(source)), name or str(source), validate)
+        return
+    handle = sys.stdin if source == "-" else source
+    label = name or getattr(handle, "name", None) or "<stream>"
+    label = "<stdin>" if handle is sys.stdin and not name else str(label)
+    if isinstance(handle, io.TextIOBase) and not hasattr(handle, "buffer"):
+        yield from _parse(handle, label, validate)  # text already decoded (e.g. io.StringIO)
+        return
+    yield from _parse(_lines(getattr(handle, "buffer", handle), label), label, validate)
 
 
-def _parse(handle: TextIO, name: str, validate: bool) -> Iterator[ProteinRecord]:
+def _lines(raw: BinaryIO, name: str) -> Iterator[str]:
+    """The decoded lines of a binary FASTA stream, gunzipped when it starts with the gzip magic bytes."""
+    buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
+    compressed = buffered.peek(2)[:2] == GZIP_MAGIC
+    stream = gzip.GzipFile(fileobj=buffered, mode="rb") if compressed else buffered
+    offset, records = 0, 0
+    try:
+        for line in stream:
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                where = f"record #{records}" if records else "before the first record"
+                raise FastaFormatError(f"not UTF-8 text: byte {line[error.start:error.start + 1]!r} at byte offset "
+                                       f"{offset + error.start}{' of the uncompressed data' if compressed else ''} "
+                                       f"({where})", name) from None
+            records += text.startswith(">")
+            offset += len(line)
+            yield text
+    except (OSError, EOFError, zlib.error) as error:
+        if not compressed:
+            raise
+        raise FastaFormatError(f"not a readable gzip file ({error})", name) from None
+
+
+def _parse(lines, name: str, validate: bool) -> Iterator[ProteinRecord]:
     from Bio.SeqIO.FastaIO import SimpleFastaParser
 
-    first = next((line for line in handle if line.strip()), None)
+    lines = iter(lines)
+    first = next((line for line in lines if line.strip()), None)
     if first is None:
         raise FastaFormatError("no FASTA records (the input is empty)", name)
     if not first.startswith(">"):
         raise FastaFormatError(
-            f"not a FASTA file: the first line should start with '>' but is {first.rstrip()[:40]!r}", name)
-    for index, (title, sequence) in enumerate(SimpleFastaParser(itertools.chain([first], handle))):
+            f"not a FASTA file: the first line should start with '>' but is {printable(first.rstrip()[:40])}", name)
+    for index, (title, sequence) in enumerate(SimpleFastaParser(itertools.chain([first], lines))):
         words = title.split(None, 1)
         record = ProteinRecord(words[0] if words else "", title, sequence, index)
         if validate:

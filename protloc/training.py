@@ -1,15 +1,18 @@
-"""Training with per-epoch checkpoints and resume, TensorBoard logs and seeds; writes a run directory.
+"""Training with per-epoch checkpoints and resume, TensorBoard logs and seeds; writes a run directory, which is a
+preset (:mod:`protloc.preset`) once training has finished.
 
 A run directory holds:
-    config.json            every setting of the run (data set, model, hyper-parameters, recipe, fold, seed) and
-                           the Keras backend that trained it
+    config.json            every setting of the run, resolved (:mod:`protloc.run_config`)
     checkpoints/           epoch-NNN.keras after every epoch (model + optimizer state; the last 3 kept)
     history.csv            one row per epoch (loss, accuracy, val_* when a fold is held out, epoch_seconds)
     logs/                  TensorBoard (where TensorFlow is installed)
     model.keras            the model after the last epoch
+    reference.fasta.gz     the data set's training split, labelled: the run's homology reference
+    fusion.json            the fusion rule fitted on the held-out fold (runs that hold one out)
+    preset.json            the card (:mod:`protloc.fitting`)
 Re-running on the same directory resumes after the last finished epoch; asking for more epochs extends it.
 
-:func:`train` goes config -> data -> model -> callbacks -> fit, one function a step.
+:func:`train` goes config -> data -> model -> callbacks -> fit -> evidence, one function a step.
 """
 from __future__ import annotations
 
@@ -17,102 +20,20 @@ import contextlib
 import csv
 import dataclasses
 import importlib.util
-import json
 import pathlib
 import re
-import sys
 import tempfile
 import time
 
 import keras
 
-from protloc import datasets, files, models, pipeline, profiles, runtime, sequences
-from protloc.hyperparameters import HYPERPARAMETERS, PAPER_HPARAMS
-from protloc.recipes import DEFAULT_RECIPE, PAPER_LEARNING_RATE, RECIPES, SCHEDULES
+from protloc import datasets, files, fitting, models, pipeline, preset, profiles, runtime, sequences
+from protloc.features import TOKENS
+from protloc.recipes import PAPER_LEARNING_RATE, SCHEDULES
+from protloc.run_config import CONFIG_FILE, RunConfig, read_config, write_config
 
 CHECKPOINTS_KEPT = 3
 _CHECKPOINT = re.compile(r"epoch-(\d+)\.keras$")
-
-@dataclasses.dataclass
-class RunConfig:
-    """Everything that defines a training run (saved as config.json).
-
-    The recipe's settings (``epochs``, ``learning_rate``, ``schedule``, ``batch_size``, ``train_max_length``, and
-    the architecture hyper-parameters it sets that the model family uses, such as ``dropout``) default to those of
-    the recipe named by ``recipe``; any given explicitly (in ``hparams`` for the architecture's) overrides it, and
-    config.json records the resolved values beside the recipe's name.
-
-    Attributes:
-        model: zoo family (a key of ``models.FAMILIES``).
-        hparams: architecture overrides of ``models.HYPERPARAMETERS``; config.json records the resolved values.
-        recipe: a key of ``RECIPES``.
-        epochs, learning_rate, schedule, batch_size, train_max_length: see :class:`Recipe`.
-        seed: seeds weights, dropout and shuffling.
-        fold: training fold held out for validation; None trains on the whole training split.
-        dataset: registered data set name (:func:`protloc.datasets.get`).
-        profile_db: the database(s) sequence profiles are computed from (:class:`protloc.profiles.ProfileDatabase`
-            paths, recorded absolute); giving one makes the model a profile model (``hparams["profile"]``), and a
-            profile model needs one.
-    """
-
-    model: str = "rlstm"
-    hparams: dict = dataclasses.field(default_factory=dict)
-    recipe: str = DEFAULT_RECIPE
-    epochs: int | None = None
-    learning_rate: float | None = None
-    schedule: str | None = None
-    batch_size: int | None = None
-    train_max_length: int | None = None
-    seed: int = 0
-    fold: int | None = None
-    dataset: str = datasets.DEFAULT
-    profile_db: list | None = None
-
-    def __post_init__(self):
-        if self.recipe not in RECIPES:
-            raise ValueError(f"unknown recipe {self.recipe!r}; choose from {', '.join(RECIPES)}")
-        hparams = dict(self.hparams)
-        if "learning_rate" in hparams:  # written inside hparams by protloc 0.1's run directories and tuner
-            self.learning_rate = hparams.pop("learning_rate")
-        recipe = dataclasses.asdict(RECIPES[self.recipe])
-        for name, value in recipe.pop("hparams").items():
-            if hparams.get(name) is None and HYPERPARAMETERS[name].used_by(self.model):
-                hparams[name] = value
-        for name, value in recipe.items():
-            if getattr(self, name) is None:
-                setattr(self, name, value)
-        if self.profile_db:
-            self.profile_db = [str(pathlib.Path(path).resolve()) for path in self.profile_db]
-            hparams["profile"] = True
-        self.hparams = models.resolve_hparams(**hparams)
-        if self.hparams["profile"] and not self.profile_db:
-            raise ValueError("a profile model (hparams profile=True) needs the database its profiles come from: "
-                             "give --profile-db")
-        models.check_family(self.model)
-        spec = self.spec  # an unknown data set fails here
-        if self.fold is not None:
-            spec.check_fold(self.fold)
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch size must be >= 1, got {self.batch_size}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning rate must be > 0, got {self.learning_rate}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.schedule!r}; choose from {', '.join(SCHEDULES)}")
-        if self.train_max_length < 2:
-            raise ValueError(f"train_max_length must be at least 2, got {self.train_max_length}")
-
-    @property
-    def spec(self) -> datasets.DatasetSpec:
-        """The data set the run trains on."""
-        return datasets.get(self.dataset)
-
-    def same_run_as(self, other: "RunConfig") -> bool:
-        """True when only the number of epochs differs, and the schedule allows that (a constant one)."""
-        ignored = {"epochs": 0} if self.schedule == "constant" else {}
-        return {**dataclasses.asdict(self), **ignored} == {**dataclasses.asdict(other), **ignored}
-
 
 def learning_rate_schedule(learning_rate: float, schedule: str = "constant", epochs: int = 1,
                            steps_per_epoch: int = 1):
@@ -179,22 +100,8 @@ def finished_epochs(run_dir) -> int:
     return int(_CHECKPOINT.search(saved[-1].name).group(1)) if saved else 0
 
 
-def read_config(run_dir) -> RunConfig:
-    """The RunConfig saved in ``run_dir/config.json``."""
-    path = pathlib.Path(run_dir) / "config.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{run_dir} is not a protloc run directory (no config.json)")
-    saved = json.loads(path.read_text())
-    saved.pop("backend", None)  # provenance, not a setting of the run
-    if "recipe" not in saved:  # protloc 0.1: a constant learning rate on whole proteins, named by no recipe
-        saved.update(recipe="paper", schedule="constant", train_max_length=1000)
-    # config.json records every hyper-parameter of its protloc version; one added since had its default then
-    saved["hparams"] = {**PAPER_HPARAMS, **saved.get("hparams", {})}
-    return RunConfig(**saved)
-
-
 def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=(),
-          processes: runtime.Processes | None = None, strategy=None) -> keras.Model:
+          processes: runtime.Processes | None = None, strategy=None, command: str | None = None) -> keras.Model:
     """Trains (or resumes) the run in ``run_dir``.
 
     Args:
@@ -211,13 +118,18 @@ def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=(
         strategy: on TensorFlow, a ``tf.distribute`` strategy to train under (e.g. from
             :func:`protloc.runtime.tensorflow_strategy`: ``MirroredStrategy`` over several local GPUs); each batch
             is split between its replicas.
+        command: how the run was started, for its card.
 
     Returns:
         the trained model (also saved as ``run_dir/model.keras``, which is left as it is, modification time
         included, when the run had no epoch left to train).
+
+    Raises:
+        ValueError: ``run_dir`` is a file, or a non-empty directory that is not a run of this configuration.
     """
     run_dir = pathlib.Path(run_dir)
     writes = processes is None or processes.writes
+    check_run_directory(run_dir)
     _write_config(run_dir, config, writes)
     keras.utils.set_random_seed(config.seed)
     initial_epoch = finished_epochs(run_dir)
@@ -231,19 +143,31 @@ def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=(
             model.fit(train_batches, validation_data=validation_batches, epochs=config.epochs,
                       initial_epoch=initial_epoch, callbacks=_callbacks(out, callbacks),
                       verbose=verbose if writes else 0, shuffle=False)
-        if initial_epoch < config.epochs or not (run_dir / "model.keras").exists():
+        trained = initial_epoch < config.epochs
+        if trained or not (run_dir / "model.keras").exists():
             files.save_model(model, out / "model.keras")  # untouched when nothing was trained: its time says when
+    if writes and (trained or not (run_dir / preset.CARD).exists()):
+        fitting.write_run_evidence(run_dir, config, model, data_dir, lambda found: with_run_features(config, found),
+                                   command)
     return model
 
 
+def check_run_directory(run_dir: pathlib.Path) -> None:
+    """Refuses an ``--out`` that is a file, or a non-empty directory without a run's config.json."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"--out {run_dir} is a file, not a run directory")
+    if run_dir.is_dir() and not (run_dir / CONFIG_FILE).exists() and any(run_dir.iterdir()):
+        raise ValueError(f"--out {run_dir} is a non-empty directory that is not a protloc run (no {CONFIG_FILE}); "
+                         f"choose a new or empty directory")
+
+
 def _write_config(run_dir: pathlib.Path, config: RunConfig, writes: bool = True) -> None:
-    """Step 1: the run's config.json (a resumed run must be the same run), with the Keras backend that trains it
-    (of the latest session, for a run resumed on another backend); only checked when this process does not
+    """Step 1: the run's config.json (a resumed run must be the same run); only checked when this process does not
     write the run directory."""
-    if (run_dir / "config.json").exists() and not read_config(run_dir).same_run_as(config):
-        raise ValueError(f"{run_dir} holds a different run (see its config.json); choose another --out")
+    if (run_dir / CONFIG_FILE).exists() and not read_config(run_dir).same_run_as(config):
+        raise ValueError(f"{run_dir} holds a different run (see its {CONFIG_FILE}); choose another --out")
     if writes:
-        files.write_json(run_dir / "config.json", {**dataclasses.asdict(config), "backend": keras.backend.backend()})
+        write_config(run_dir, config)
 
 
 def _data(config: RunConfig, data_dir, initial_epoch: int, processes: runtime.Processes | None = None):
@@ -264,13 +188,7 @@ def _data(config: RunConfig, data_dir, initial_epoch: int, processes: runtime.Pr
 def with_run_features(config: RunConfig, examples: list) -> list:
     """``examples`` with the per-residue features the run's model takes beyond its tokens (profiles from the run's
     database, computed or read from the cache), as training and evaluation of the run need them."""
-    if not config.profile_db:
-        return examples
-    search = profiles.ProfileSearch(profiles.ProfileDatabase(config.profile_db))
-    found = profiles.with_profiles(examples, search)
-    print(f"profiles of {len(examples)} proteins: {len(examples) - search.searched} from the cache, "
-          f"{search.searched} computed", file=sys.stderr)
-    return found
+    return profiles.with_database_profiles(examples, config.profile_db)
 
 
 def _model(run_dir: pathlib.Path, config: RunConfig, initial_epoch: int, steps_per_epoch: int,
@@ -289,7 +207,7 @@ def _model(run_dir: pathlib.Path, config: RunConfig, initial_epoch: int, steps_p
 
 def truncated(example: datasets.Example, max_length: int) -> datasets.Example:
     """``example`` with every per-residue feature cut to ``max_length`` residues, both termini kept."""
-    if len(example.features[models.TOKENS]) <= max_length:
+    if len(example.features[TOKENS]) <= max_length:
         return example
     features = {name: sequences.truncate_middle(value, max_length) for name, value in example.features.items()}
     return dataclasses.replace(example, features=features)

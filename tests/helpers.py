@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 
-from protloc import datasets
+from protloc import datasets, sequences
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -38,10 +38,14 @@ def motif_task(n_per_class=200, seed=0, min_length=25, max_length=60):
 TOY_CLASSES = ("n_motif", "c_motif", "none")
 
 
-def toy_spec(name: str = "toy", n_per_class: int = 30, num_folds: int = 3, extra_width: int = 0) -> datasets.DatasetSpec:
+def toy_spec(name: str, n_per_class: int = 30, num_folds: int = 3, extra_width: int = 0) -> datasets.DatasetSpec:
     """A synthetic data set defined here only: the motif task's 3 classes, ``num_folds`` folds, a fifth of the
-    proteins as test split. With ``extra_width``, every example also has a float feature ``"extra"``
-    ``(length, extra_width)`` that marks the motif's residues in its first column (the rest is noise)."""
+    proteins as test split; each example carries its sequence (letters of its tokens). With ``extra_width``, every
+    example also has a float feature ``"extra"`` ``(length, extra_width)`` that marks the motif's residues in its
+    first column (the rest is noise).
+
+    ``name`` is how :func:`protloc.datasets.get` finds the spec again: ``"MODULE:ATTRIBUTE"`` of the variable the
+    caller stores it in (e.g. ``toy_spec(f"{__name__}:SPEC")`` at a test module's top level)."""
     def read(split, directory=None):
         tokens, labels = motif_task(n_per_class=n_per_class, seed=0 if split == "train" else 1)
         rng = np.random.default_rng(2)
@@ -52,9 +56,14 @@ def toy_spec(name: str = "toy", n_per_class: int = 30, num_folds: int = 3, extra
                 extra[:, 0] = protein == MOTIF[0]
                 features["extra"] = extra
             yield datasets.Example(f"{split}{index}", features, int(label),
-                                   index % num_folds if split == "train" else datasets.TEST_FOLD)
+                                   index % num_folds if split == "train" else datasets.TEST_FOLD, letters(protein))
 
     return datasets.DatasetSpec(name, TOY_CLASSES, num_folds, read, "synthetic motif task")
+
+
+def letters(tokens) -> str:
+    """The one-letter sequence of standard-residue tokens."""
+    return "".join(sequences.VOCABULARY[token - 1] for token in tokens)
 
 
 def pad(token_lists, length=None):

@@ -224,7 +224,7 @@ def test_learning_curve_reports_every_epoch_and_extends_only_the_same_run(tmp_pa
     assert "| epochs | 6-10 |" in report and "| mean validation loss | 1.000 |" in report
     assert "| 12 | 0.500 | 1.000 | 0.700 | 1.000 |" in report
 
-    other = training.RunConfig(model="rlstm", epochs=5, fold=2, dataset="curve-fake")
+    other = training.RunConfig.resolve(model="rlstm", epochs=5, fold=2, dataset="curve-fake")
     try:
         curve.start_from(tmp_path / "runs" / "rlstm-fold1", tmp_path / "copy", other)
     except SystemExit as error:
@@ -237,7 +237,7 @@ def test_table1_extends_the_runs_of_a_shorter_command_and_reports_under_its_own_
     table1 = load_benchmark("table1")
     shorter = tmp_path / "table1-20"
     for model in ("rlstm", "alstm"):
-        config = training.RunConfig(model=model, recipe="paper", learning_rate=1e-3, epochs=20)
+        config = training.RunConfig.resolve(model=model, recipe="paper", learning_rate=1e-3, epochs=20)
         files.write_json(shorter / f"{model}-seed0" / "config.json", dataclasses.asdict(config))
     (shorter / "rlstm-seed0" / "model.keras").touch()  # the A-LSTM's 20-epoch run has no model yet
     trained = []  # (run, whether it started from a copy)
@@ -266,7 +266,7 @@ def test_table1_extends_the_runs_of_a_shorter_command_and_reports_under_its_own_
                                                         "p_value": pytest.approx(2 / 2 ** 11)}
     assert "rlstm after 50 epochs vs the same run after 20" in (tmp_path / "table1-50-epochs.md").read_text()
     assert not (tmp_path / "table1.json").exists()
-    longer_than_asked = training.RunConfig(recipe="paper", learning_rate=1e-3, epochs=10)
+    longer_than_asked = training.RunConfig.resolve(recipe="paper", learning_rate=1e-3, epochs=10)
     with pytest.raises(SystemExit, match="more than 10 epochs"):
         table1.start_from(shorter / "rlstm-seed0", tmp_path / "copy", longer_than_asked)
 
@@ -276,7 +276,7 @@ def test_cached_predictions_are_predicted_again_once_a_run_is_extended(tmp_path,
     spec = datasets.register(toy_spec("tiny-cache", n_per_class=2))
     run = tmp_path / "rlstm-seed0"
     files.save_model(models.build_model("rlstm", spec.class_names, **SMALL), run / "model.keras")
-    files.write_json(run / "config.json", dataclasses.asdict(training.RunConfig(dataset=spec.name)))
+    files.write_json(run / "config.json", dataclasses.asdict(training.RunConfig.resolve(dataset=spec.name)))
     calls = []
 
     def fake_predict(model, examples):
@@ -299,7 +299,7 @@ def test_ship_pretrained_writes_a_card_from_the_named_results(tmp_path, monkeypa
     ship = load_benchmark("ship_pretrained")
     run = tmp_path / "rlstm-seed0"
     files.save_model(models.build_model("rlstm", CLASS_NAMES, **SMALL), run / "model.keras")
-    files.write_json(run / "config.json", dataclasses.asdict(training.RunConfig(hparams=SMALL, epochs=50)))
+    files.write_json(run / "config.json", dataclasses.asdict(training.RunConfig.resolve(hparams=SMALL, epochs=50)))
     report = {"accuracy": 0.9, "accuracy_95ci": [0.8, 0.95], "mcc": 0.85, "n": 1193}
     files.write_json(tmp_path / "results" / "table1-50-epochs.json",
                      {"models": {"rlstm": {"report": report}}, "hparams": SMALL, "epochs": 50,
@@ -480,7 +480,7 @@ def test_homology_fits_one_fusion_per_number_of_fold_models(monkeypatch):
     fold_probabilities = {"a": np.array([[0.9, 0.1], [0.2, 0.8]] * 2), "b": np.array([[0.0, 1.0], [0.0, 1.0]] * 2)}
     monkeypatch.setattr(homology_script.models, "load_model", str)
     monkeypatch.setattr(homology_script.evaluation, "predict_probabilities", lambda run, e: fold_probabilities[run])
-    configs = [training.RunConfig(model="rlstm", fold=0, dataset="multiloc")] * 2
+    configs = [training.RunConfig.resolve(model="rlstm", fold=0, dataset="multiloc")] * 2
     rules = homology_script.fold_fusions(["a", "b"], configs, train, Search())
     assert [rule.provenance["fold_runs"] for rule in rules] == [["a"], ["a", "b"]]
     assert rules[0].provenance["fit"]["accuracy_network"] == 1.0
@@ -524,7 +524,7 @@ def test_recipe_trials_report_names_runs_by_folder_and_marks_stopped_ones():
 def test_keep_run_writes_a_run_directory_without_optimizer_state(tmp_path):
     spec = datasets.register(toy_spec("keep", n_per_class=6))
     run, kept = tmp_path / "run", tmp_path / "kept"
-    training.train(run, training.RunConfig(model="rlstm", hparams=SMALL, epochs=1, batch_size=8, dataset=spec.name),
+    training.train(run, training.RunConfig.resolve(model="rlstm", hparams=SMALL, epochs=1, batch_size=8, dataset=spec.name),
                    verbose=0)
     keep_run = load_benchmark("keep_run")
     assert keep_run.main([str(run), str(kept)]) == 0

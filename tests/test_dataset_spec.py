@@ -9,7 +9,7 @@ from protloc.cli import main
 from tests.helpers import SMALL, toy_spec
 from tuning import search
 
-SPEC = datasets.register(toy_spec("toy-e2e", n_per_class=12))
+SPEC = toy_spec(f"{__name__}:SPEC", n_per_class=12)
 SMALL_OPTIONS = ["--lstm-units", str(SMALL["lstm_units"]), "--dense-units", str(SMALL["dense_units"]),
                  "--conv-filters", *map(str, SMALL["conv_filters"])]
 

@@ -23,7 +23,7 @@ from tests.helpers import SMALL, toy_spec
 datasets.register(toy_spec("toy-processes", n_per_class=16))
 processes = runtime.Processes(sys.argv[1], 2, int(sys.argv[2]))
 runtime.join_processes(processes)
-config = training.RunConfig(model="rlstm", hparams=SMALL, recipe="paper", learning_rate=1e-3, epochs=int(sys.argv[4]),
+config = training.RunConfig.resolve(model="rlstm", hparams=SMALL, recipe="paper", learning_rate=1e-3, epochs=int(sys.argv[4]),
                             batch_size=8, fold=0, dataset="toy-processes")  # a constant rate: extended on resume
 model = training.train(sys.argv[3], config, verbose=0, processes=processes)
 print(json.dumps({"weights": float(sum(np.abs(w).astype(np.float64).sum() for w in model.get_weights()))}))
@@ -107,7 +107,7 @@ from tests.helpers import SMALL, toy_spec
 datasets.register(toy_spec("toy-mirrored", n_per_class=16))
 strategy = runtime.tensorflow_strategy([device.name for device in tf.config.list_logical_devices("CPU")])
 for epochs in (1, 2):
-    config = training.RunConfig(model="rlstm", hparams=SMALL, recipe="paper", learning_rate=1e-3, epochs=epochs,
+    config = training.RunConfig.resolve(model="rlstm", hparams=SMALL, recipe="paper", learning_rate=1e-3, epochs=epochs,
                                 batch_size=8, fold=0, dataset="toy-mirrored")
     model = training.train(sys.argv[1], config, verbose=0, strategy=strategy)
 print(json.dumps({"replicas": strategy.num_replicas_in_sync, "no_strategy_on_one_device":

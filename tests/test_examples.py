@@ -7,7 +7,7 @@ import pytest
 from protloc import datasets, pretrained
 from tests.helpers import REPO, toy_spec
 
-TOY = datasets.register(toy_spec("toy-examples", n_per_class=8))
+TOY = toy_spec(f"{__name__}:TOY", n_per_class=8)
 
 
 def load_example(name):

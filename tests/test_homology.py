@@ -6,7 +6,7 @@ import stat
 import numpy as np
 import pytest
 
-from protloc import fusion, homology, models, sequences
+from protloc import fusion, homology, mmseqs, models, sequences
 from protloc.cli import main
 
 CLASSES = ("alpha", "beta", "gamma")
@@ -29,7 +29,7 @@ def cache(tmp_path, monkeypatch):
 
 def test_reference_files_are_read_plain_or_gzipped(tmp_path):
     plain = homology.ReferenceSet.read(write_reference(tmp_path / "ref.fasta"), CLASSES)
-    assert plain.ids[:2] == ("R0", "R1") and plain.labels[:3] == (0, 1, 2) and len(plain) == 9
+    assert plain.ids[:2] == ("R0", "R1") and plain.labels[:3] == ((0,), (1,), (2,)) and len(plain) == 9
     packed = tmp_path / "ref.fasta.gz"
     plain.write(packed)
     assert gzip.decompress(packed.read_bytes()).decode().startswith(">R0 alpha\n")
@@ -39,7 +39,7 @@ def test_reference_files_are_read_plain_or_gzipped(tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     (">R1 alpha\nMKV\n>R2 delta\nMKV\n", "record 'R2': the second word of the header must be a class name "
-                                         "(alpha, beta, gamma); found 'delta'"),
+                                         "(alpha, beta, gamma), or several joined with '|'; found 'delta'"),
     (">R1\nMKV\n", "record 'R1': the second word of the header must be a class name"),
     (">R1 alpha\nMKV\n>R1 beta\nMKW\n", "record 'R1': identifier occurs twice in the reference set"),
     (">R1 alpha\nMK1V\n", "record 'R1', position 3: invalid character '1'"),
@@ -66,19 +66,19 @@ def test_identical_query_finds_its_reference_and_a_random_one_finds_nothing(tmp_
     reference = homology.ReferenceSet.read(write_reference(tmp_path / "ref.fasta"), CLASSES)
     search = homology.HomologySearch(reference)
     hits = search.search([REFERENCE[4][2], UNRELATED, REFERENCE[4][2][20:160]])
-    assert hits[0][0].accession == "R4" and hits[0][0].label == 1 and hits[0][0].identity == pytest.approx(1.0)
+    assert hits[0][0].accession == "R4" and hits[0][0].labels == (1,) and hits[0][0].identity == pytest.approx(1.0)
     assert hits[0][0].query_coverage == pytest.approx(1.0) and hits[0][0].evalue < 1e-30
     assert hits[1] == []
     assert hits[2][0].accession == "R4" and hits[2][0].target_coverage < 0.9
-    identity, relative_bits = homology.class_evidence(hits[0], 3)
-    np.testing.assert_allclose(identity, [0, 1, 0])
-    np.testing.assert_allclose(relative_bits, [0, 1, 0])
-    assert not np.any(homology.class_evidence(hits[1], 3))
-    mixed = [homology.Hit("A", 0, 0.9, 1e-50, 200.0, 1, 1), homology.Hit("B", 1, 0.3, 1e-5, 100.0, 1, 1),
-             homology.Hit("C", 1, 0.4, 1e-3, 50.0, 1, 1)]
-    identity, relative_bits = homology.class_evidence(mixed, 3)
-    np.testing.assert_allclose(identity, [0.9, 0.4, 0])
-    np.testing.assert_allclose(relative_bits, [1, 0.5, 0])
+    evidence = homology.class_evidence(hits[:2], 3)
+    np.testing.assert_allclose(evidence.identity, [[0, 1, 0], [0, 0, 0]])
+    np.testing.assert_allclose(evidence.relative_bits, [[0, 1, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(evidence.has_hit, [True, False])
+    mixed = [homology.Hit("A", (0,), 0.9, 1e-50, 200.0, 1, 1), homology.Hit("B", (1,), 0.3, 1e-5, 100.0, 1, 1),
+             homology.Hit("C", (1, 2), 0.4, 1e-3, 50.0, 1, 1)]
+    evidence = homology.class_evidence([mixed], 3)
+    np.testing.assert_allclose(evidence.identity, [[0.9, 0.4, 0.4]])  # a hit of two classes counts for both
+    np.testing.assert_allclose(evidence.relative_bits, [[1, 0.5, 0.25]])
     left_out = search.search([REFERENCE[4][2]], exclude=[4])
     assert all(hit.accession != "R4" for hit in left_out[0])
 
@@ -88,15 +88,15 @@ def test_the_database_is_built_once_and_a_failed_build_leaves_nothing(tmp_path, 
     database = homology.HomologySearch(reference).database()
     assert (database.parent / "done").exists() and database.parent.parent == cache
     calls = []
-    monkeypatch.setattr(homology, "run_mmseqs", lambda arguments, threads=None: calls.append(arguments[0]))
+    monkeypatch.setattr(mmseqs, "run", lambda arguments, *rest, **options: calls.append(arguments[0]))
     assert homology.HomologySearch(reference).database() == database and calls == []  # reused, not rebuilt
 
     other = homology.ReferenceSet.read(write_reference(tmp_path / "other.fasta", REFERENCE[:4]), CLASSES)
 
-    def killed(arguments, threads=None):
-        raise homology.HomologyError("mmseqs createdb failed (exit 137): killed")
+    def killed(arguments, *rest, **options):
+        raise mmseqs.MMseqsError("mmseqs createdb failed (exit 137): killed")
 
-    monkeypatch.setattr(homology, "run_mmseqs", killed)
+    monkeypatch.setattr(mmseqs, "run", killed)
     with pytest.raises(homology.HomologyError, match="killed"):
         homology.HomologySearch(other).database()
     assert sorted(p.name for p in cache.iterdir()) == [database.parent.name]  # no half-built database
@@ -125,9 +125,10 @@ def test_missing_failing_or_garbled_mmseqs_is_a_homology_error(tmp_path, cache, 
 
 def test_fusion_scores_fit_and_saved_parameters(tmp_path):
     rule = fusion.Fusion(network_weight=0.5, identity_weight=4.0, bits_weight=1.0)
-    hits = [[homology.Hit("R", 1, 0.9, 1e-50, 200.0, 1, 1), homology.Hit("S", 0, 0.3, 1e-5, 50.0, 1, 1)],
-            [homology.Hit("T", 1, 0.1, 1e-4, 40.0, 1, 1)], []]
-    scores, has_hit = rule.homology_scores(hits, 2)
+    hits = [[homology.Hit("R", (1,), 0.9, 1e-50, 200.0, 1, 1), homology.Hit("S", (0,), 0.3, 1e-5, 50.0, 1, 1)],
+            [homology.Hit("T", (1,), 0.1, 1e-4, 40.0, 1, 1)], []]
+    evidence = homology.class_evidence(hits, 2)
+    scores, has_hit = rule.homology_scores(evidence), evidence.has_hit
     np.testing.assert_allclose(scores, [[4 * 0.3 + 0.25, 4 * 0.9 + 1], [0, 4 * 0.1 + 1], [0, 0]])
     np.testing.assert_array_equal(has_hit, [True, True, False])
     network = np.array([[0.6, 0.4], [0.95, 0.05], [0.2, 0.8]])
@@ -142,17 +143,18 @@ def test_fusion_scores_fit_and_saved_parameters(tmp_path):
     labels = rng.integers(0, 2, 400)
     identity = rng.random(400)
     hit_class = np.where(identity > 0.6, labels, 1 - labels)
-    hits = [[homology.Hit("R", int(c), float(i), 1e-10, 100.0, 1.0, 1.0)] for c, i in zip(hit_class, identity)]
+    hits = [[homology.Hit("R", (int(c),), float(i), 1e-10, 100.0, 1.0, 1.0)] for c, i in zip(hit_class, identity)]
     hits[0] = []
+    evidence = homology.class_evidence(hits, 2)
     network = np.where(rng.random((400, 1)) < 0.7, np.eye(2)[labels] * 0.4 + 0.3, np.eye(2)[1 - labels] * 0.4 + 0.3)
-    fitted = fusion.fit(network, hits, labels, provenance={"data": "synthetic"})
+    fitted = fusion.fit(network, evidence, labels, provenance={"data": "synthetic"})
     summary = fitted.provenance["fit"]
     assert summary["with_hit"] == 399 and summary["accuracy_fused"] > summary["accuracy_network"] + 0.1
     assert fitted.identity_weight > 3 and fitted.network_weight > 0
     weights = np.array([fitted.network_weight, fitted.identity_weight, fitted.bits_weight])
 
     def objective(candidate):  # the documented one: mean log loss of the proteins with hits + the L2 penalty
-        fused = fusion.Fusion(*candidate).apply(network, hits)[0]
+        fused = fusion.Fusion(*candidate).apply(network, evidence)[0]
         return fusion.log_loss(fused[1:], labels[1:]) + fusion.PENALTY * candidate @ candidate
 
     for nudge in np.eye(3) * 0.05:  # a minimum: no nearby weights fit better
@@ -163,6 +165,10 @@ def test_fusion_scores_fit_and_saved_parameters(tmp_path):
     path.write_text('{"network_weight": 1}')
     with pytest.raises(ValueError, match="is not a fusion parameter file"):
         fusion.Fusion.load(path)
+    for bad in ("NaN", "Infinity", '"2"', "true"):
+        path.write_text(f'{{"network_weight": {bad}, "identity_weight": 1, "bits_weight": 0}}')
+        with pytest.raises(ValueError, match="is not a fusion parameter file"):
+            fusion.Fusion.load(path)
 
 
 @pytest.fixture
@@ -205,10 +211,13 @@ def test_predict_names_a_bad_reference_and_writes_nothing(tmp_path, cache, tiny_
     out = tmp_path / "out.tsv"
     queries = write_reference(tmp_path / "queries.fasta", REFERENCE[:2])
     assert main(["predict", str(queries), "--model", str(tiny_model), "--reference", str(bad), "-o", str(out)]) == 2
-    assert "record 'R1': identifier occurs twice in the reference set" in capsys.readouterr().err
-    assert not out.exists()
+    assert "--reference: tiny has no fusion fitted for it (fusion.json); give --fusion" in capsys.readouterr().err
     rule = tmp_path / "fusion.json"
     fusion.Fusion(network_weight=1.0, identity_weight=20.0, bits_weight=0.0).save(rule)
+    assert main(["predict", str(queries), "--model", str(tiny_model), "--reference", str(bad), "--fusion", str(rule),
+                 "-o", str(out)]) == 2
+    assert "record 'R1': identifier occurs twice in the reference set" in capsys.readouterr().err
+    assert not out.exists()
     monkeypatch.setenv("PROTLOC_MMSEQS", str(tmp_path / "nowhere"))
     assert main(["predict", str(queries), "--model", str(tiny_model), "--reference",
                  str(write_reference(tmp_path / "ref.fasta")), "--fusion", str(rule), "-o", str(out)]) == 2

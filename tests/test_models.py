@@ -120,7 +120,7 @@ def test_ensemble_averages_member_probabilities():
 
 
 def test_load_model_names_a_bad_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no model at"):
+    with pytest.raises(FileNotFoundError, match="no model file at"):
         models.load_model(tmp_path / "missing.keras")
     (tmp_path / "junk.keras").write_text("not a model")
     with pytest.raises(ValueError, match=r"junk\.keras is not a loadable Keras model"):
@@ -129,8 +129,6 @@ def test_load_model_names_a_bad_file(tmp_path):
     foreign.save(tmp_path / "foreign.keras")
     with pytest.raises(ValueError, match="not a protloc model"):
         models.load_model(tmp_path / "foreign.keras")
-    with pytest.raises(ValueError, match="no shipped model is called 'pretrained-ensemblee'; choose from"):
-        models.load_pretrained("pretrained-ensemblee")
 
 
 @pytest.mark.parametrize("name, extra", [("rlstm", {}), ("rlstm", POOLED), ("alstm", {})])
@@ -146,8 +144,22 @@ def test_model_learns_terminal_motifs(name, extra):
     assert accuracy >= 0.95
 
 
-def test_toy_spec_is_usable_by_name():
-    spec = datasets.register(toy_spec("toy-models"))
-    assert datasets.get("toy-models") is spec and "toy-models" in datasets.names()
-    with pytest.raises(ValueError, match="unknown data set 'nope'; registered:"):
+TOY = toy_spec(f"{__name__}:TOY")
+
+
+def test_data_sets_are_found_by_name_or_module_reference_and_nothing_registers():
+    assert datasets.get(TOY.name) is TOY and datasets.get("multiloc") is datasets.BUILT_IN["multiloc"]
+    assert "multiloc" in datasets.names() and not hasattr(datasets, "register")
+    with pytest.raises(ValueError, match="unknown data set 'nope'; known: .*multiloc"):
         datasets.get("nope")
+    with pytest.raises(ValueError, match="'tests.no_such_module:X': cannot import it"):
+        datasets.get("tests.no_such_module:X")
+    with pytest.raises(ValueError, match="is a str, not a protloc.datasets.DatasetSpec"):
+        datasets.get("tests.helpers:__name__")
+
+
+def test_class_names_that_would_break_a_table_are_refused():
+    for bad in (["a", "a"], ["a"], ["a", "b\tc"], ["a", "b\nc"], ["a", ""], ["a", "b c"], ["a", "b|c"],
+                ["a", "\x1b[31m"]):
+        with pytest.raises(ValueError, match="class"):
+            models.build_model("rlstm", bad, **SMALL)

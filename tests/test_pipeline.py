@@ -11,7 +11,8 @@ import tensorflow_datasets as tfds
 
 from protloc import datasets, pipeline
 from protloc.datasets import multiloc
-from tests.helpers import REPO, toy_spec
+from tests.helpers import REPO
+from tests.toy_data import EXTRA
 
 
 def test_fasta_split_is_the_tfds_split(multiloc_dir, multiloc_tfds_dir):
@@ -46,26 +47,41 @@ def examples(lengths, extra_width=0):
     return made
 
 
-def test_evaluation_order_holds_every_protein_once_padded_to_its_bucket():
+def test_inference_order_sorts_by_length_pads_to_the_next_boundary_and_holds_every_protein_once():
     lengths = [10, 70, 63, 64, 900, 1000, 5, 130]
     proteins = examples(lengths, extra_width=2)
     batches = pipeline.BucketedBatches(proteins, batch_size=2)
-    seen = []
+    seen, padded = [], []
     for index in range(len(batches)):
         features, batch_labels = batches[index]
         tokens = features["tokens"]
-        longest = int((tokens != 0).sum(1).max())
-        expected = 1000 if longest >= 896 else next(b for b in pipeline.BUCKET_BOUNDARIES if b > longest)
-        assert tokens.shape[1] == expected and features["extra"].shape == (len(tokens), expected, 2)
+        padded.append(tokens.shape[1])
+        assert features["extra"].shape == (len(tokens), tokens.shape[1], 2)
         for row, extra, label in zip(tokens, features["extra"], batch_labels):
             length = int((row != 0).sum())
             original = proteins[lengths.index(length)].features
             assert np.array_equal(row[:length], original["tokens"]) and not row[length:].any()
             assert np.array_equal(extra[:length], original["extra"]) and not extra[length:].any()
             seen.append((length, label))
+    assert [length for length, _ in seen] == sorted(lengths)  # neighbours in length
     assert sorted(seen) == sorted(zip(lengths, [p.label for p in proteins]))
-    assert len(batches) == 5  # below 64: 3 proteins (2 batches); below 128, below 192, 896 and up: 1 each
-    assert sorted(lengths[i] for i in batches.order) == sorted(lengths)
+    assert padded == [64, 128, 192, 1000]  # the first boundary above the longest; above the last: the longest
+    assert [lengths[i] for i in batches.order] == sorted(lengths)
+    exact = pipeline.BucketedBatches(proteins, batch_size=2, boundaries=())
+    assert [exact[i][0]["tokens"].shape[1] for i in range(len(exact))] == [10, 64, 130, 1000]
+
+
+def test_unlabelled_examples_give_features_alone_and_multi_label_ones_multi_hot_rows():
+    unlabelled = [datasets.Example(e.id, e.features, None, 0) for e in examples([5, 7])]
+    batch = pipeline.BucketedBatches(unlabelled, batch_size=2)[0]
+    assert isinstance(batch, dict) and set(batch) == {"tokens"}
+    multi = [datasets.Example(e.id, e.features, label, 0) for e, label in zip(examples([5, 7]), [(0, 2), (1,)])]
+    _, labels = pipeline.BucketedBatches(multi, batch_size=2, num_classes=3)[0]
+    np.testing.assert_array_equal(labels, [[1, 0, 1], [0, 1, 0]])
+    with pytest.raises(ValueError, match="need num_classes"):
+        pipeline.BucketedBatches(multi)
+    with pytest.raises(ValueError, match="either every example has a label or none"):
+        pipeline.BucketedBatches(unlabelled + examples([3]))
 
 
 def test_training_order_is_full_batches_reshuffled_each_epoch_seeded_and_resumable():
@@ -122,15 +138,13 @@ import sys
 import keras
 import numpy as np
 from protloc import datasets, evaluation, files, training
-from tests.helpers import toy_spec
-datasets.register(toy_spec("toy-extra", n_per_class=100, extra_width=3))
 keras.utils.set_random_seed(0)
 for name in ("rlstm", "alstm"):
-    config = training.RunConfig(model=name, hparams=dict(lstm_units=16, dense_units=16, attention_units=16,
+    config = training.RunConfig.resolve(model=name, hparams=dict(lstm_units=16, dense_units=16, attention_units=16,
                                 dropout=0.1, conv_filters=[4, 4, 4, 0, 0, 0], residue_inputs={"extra": 3}),
-                                epochs=8, learning_rate=1e-2, batch_size=16, dataset="toy-extra")
+                                epochs=8, learning_rate=1e-2, batch_size=16, dataset="tests.toy_data:EXTRA")
     model = training.train(f"{sys.argv[1]}/{name}", config, verbose=0)
-    test = datasets.get("toy-extra").examples("test")
+    test = datasets.get("tests.toy_data:EXTRA").examples("test")
     np.save(f"{sys.argv[1]}/{name}.npy", evaluation.predict_probabilities(model, test))
 """
 
@@ -148,11 +162,11 @@ def test_a_model_reading_an_extra_per_residue_feature_trains_through_the_batcher
 
     from protloc import evaluation, models
 
-    test = toy_spec("toy-extra", n_per_class=100, extra_width=3).examples("test")
+    test = EXTRA.examples("test")
     labels = datasets.labels_of(test)
     for name in ("rlstm", "alstm"):
         trained = np.load(tmp_path / f"{name}.npy")
         assert np.mean(trained.argmax(-1) == labels) >= 0.9, name
-        model = models.load_model(tmp_path / name)
+        model = models.load_model(tmp_path / name / "model.keras")
         assert sorted(models.input_names(model)) == ["extra", "tokens"]
         np.testing.assert_allclose(evaluation.predict_probabilities(model, test), trained, atol=1e-5)

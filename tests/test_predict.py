@@ -6,8 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-from protloc import datasets, input_flags, models, predict, sequences
+from protloc import datasets, input_flags, models, sequences
 from protloc.cli import main
+from protloc.predictor import Localizer
 
 CLASS_NAMES = datasets.get("multiloc").class_names
 
@@ -60,7 +61,7 @@ def test_streaming_reads_at_most_one_chunk_ahead(model_path):
             pulled.append(index)
             yield sequences.ProteinRecord(f"R{index}", "", "MKV" * (10 - index), index)
 
-    results = predict.predict_records(models.load_model(model_path), records(), chunk_size=3, batch_size=2)
+    results = Localizer.from_preset(model_path, chunk_size=3, batch_size=2).predict(records())
     first = next(results)
     assert first.id == "R0" and len(pulled) == 3
     assert [p.id for p in results] == [f"R{i}" for i in range(1, 10)]
@@ -68,9 +69,8 @@ def test_streaming_reads_at_most_one_chunk_ahead(model_path):
 
 def test_concurrent_batches_keep_input_order_and_values(model_path):
     records = [sequences.ProteinRecord(rid, "", seq, index) for index, (rid, seq) in enumerate(RECORDS)]
-    model = models.load_model(model_path)
-    serial = list(predict.predict_records(model, records, batch_size=1, workers=1))
-    concurrent = list(predict.predict_records(model, records, batch_size=1, chunk_size=4, workers=3))
+    serial = list(Localizer.from_preset(model_path, batch_size=1, workers=1).predict(records))
+    concurrent = list(Localizer.from_preset(model_path, batch_size=1, chunk_size=4, workers=3).predict(records))
     assert [p.id for p in concurrent] == [p.id for p in serial] == [rid for rid, _ in RECORDS]
     for a, b in zip(serial, concurrent):
         np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-6)
@@ -134,9 +134,28 @@ def test_a_model_needing_more_than_tokens_is_a_clear_error(tmp_path, capsys):
     assert "also needs the per-residue input(s) extra" in capsys.readouterr().err and not out.exists()
 
 
+def test_the_table_is_the_same_on_tensorflow_and_jax(tmp_path):
+    """The shipped preset, homology included, on both Keras backends (each in its own process)."""
+    pytest.importorskip("jax")
+    from protloc import presets
+
+    tables = {}
+    for backend in ("tensorflow", "jax"):
+        out = tmp_path / f"{backend}.tsv"
+        environment = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu"}
+        subprocess.run([sys.executable, "-m", "protloc.cli", "predict", str(presets.EXAMPLES), "-o", str(out)],
+                       env=environment, check=True, capture_output=True)
+        tables[backend] = read_table(out)
+    (header, tensorflow), (_, jax) = tables["tensorflow"], tables["jax"]
+    first = header.index("flags") + 1
+    assert [row[:first - 1] for row in tensorflow] == [row[:first - 1] for row in jax]
+    np.testing.assert_allclose(np.array([row[first:] for row in tensorflow], float),
+                               np.array([row[first:] for row in jax], float), atol=1e-5)
+
+
 def test_attention_needs_an_attention_model(model_path, tmp_path, capsys):
     assert main(["predict", str(fasta(tmp_path)), "--model", str(model_path), "--attention", str(tmp_path / "a")]) == 2
-    assert "needs an A-LSTM model" in capsys.readouterr().err
+    assert "attention needs an A-LSTM" in capsys.readouterr().err
 
 
 def test_stdin_to_stdout(model_path, tmp_path):
@@ -162,9 +181,10 @@ def test_directories_bad_numbers_unknown_models_and_version_are_one_line_errors(
     assert main(["predict", str(tmp_path), "--model", str(model_path)]) == 2
     assert "Is a directory" in capsys.readouterr().err
     assert main(["predict", str(fasta(tmp_path)), "--model", str(model_path), "--batch-size", "0"]) == 2
-    assert "--batch-size must be at least 1, got 0" in capsys.readouterr().err
+    assert "batch size must be at least 1, got 0" in capsys.readouterr().err
     assert main(["predict", str(fasta(tmp_path)), "--model", "pretrained-ensemblee"]) == 2
-    assert "a shipped model (pretrained, pretrained-ensemble)" in capsys.readouterr().err
+    assert "no preset called 'pretrained-ensemblee': give a shipped preset (pretrained, pretrained-ensemble)" in (
+        capsys.readouterr().err)
     with pytest.raises(SystemExit) as stopped:
         main(["--version"])
     assert stopped.value.code == 0 and capsys.readouterr().out.startswith("protloc 0.")

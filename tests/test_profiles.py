@@ -208,7 +208,7 @@ FAMILY_SET = datasets.register(datasets.DatasetSpec("profile-families", ("f0", "
 
 def test_a_profile_model_needs_its_database():
     with pytest.raises(ValueError, match="give --profile-db"):
-        training.RunConfig(dataset=FAMILY_SET, hparams={"profile": True})
+        training.RunConfig.resolve(dataset=FAMILY_SET, hparams={"profile": True})
 
 
 def test_train_predict_evaluate_and_export_a_profile_model(tmp_path, database_file, cache, capsys):

@@ -14,11 +14,12 @@ from protloc.cli import build_parser, _run_config
 from protloc.recipes import RECIPES
 from tests.helpers import REPO, SMALL, load_benchmark, toy_spec
 
-TINY = datasets.register(toy_spec("tiny", n_per_class=10)).name
+TINY_SPEC = toy_spec(f"{__name__}:TINY_SPEC", n_per_class=10)
+TINY = TINY_SPEC.name
 
 
 def tiny_config(**settings) -> training.RunConfig:
-    return training.RunConfig(**{"model": "rlstm", "hparams": SMALL, "epochs": 1, "batch_size": 8, "dataset": TINY,
+    return training.RunConfig.resolve(**{"model": "rlstm", "hparams": SMALL, "epochs": 1, "batch_size": 8, "dataset": TINY,
                                  "schedule": "constant", **settings})
 
 
@@ -80,13 +81,13 @@ def test_checkpoints_keep_only_the_last_three(tmp_path):
 
 def test_run_config_validation_uses_the_data_sets_folds():
     with pytest.raises(ValueError, match="fold must be 0-4 for data set 'multiloc', got 5"):
-        training.RunConfig(fold=5)
+        training.RunConfig.resolve(fold=5)
     with pytest.raises(ValueError, match=f"fold must be 0-2 for data set '{TINY}', got 3"):
         tiny_config(fold=3)
     with pytest.raises(ValueError, match="unknown model"):
-        training.RunConfig(model="gru")
+        training.RunConfig.resolve(model="gru")
     with pytest.raises(ValueError, match="unknown data set 'nowhere'"):
-        training.RunConfig(dataset="nowhere")
+        training.RunConfig.resolve(dataset="nowhere")
     with pytest.raises(ValueError, match="batch size must be >= 1"):
         tiny_config(batch_size=0)
 
@@ -98,33 +99,33 @@ def test_config_of_an_older_run_with_the_learning_rate_among_hparams_is_the_same
     config = training.read_config(tmp_path)
     assert (config.recipe, config.schedule, config.learning_rate, config.train_max_length) == (
         "paper", "constant", 1e-3, 1000) and "learning_rate" not in config.hparams
-    assert config.same_run_as(training.RunConfig(hparams=SMALL, recipe="paper", learning_rate=1e-3, epochs=50))
+    assert config.same_run_as(training.RunConfig.resolve(hparams=SMALL, recipe="paper", learning_rate=1e-3, epochs=50))
 
 
 def test_recipes_fill_in_what_is_not_given_and_a_cosine_run_cannot_be_extended():
-    fast, paper = training.RunConfig(recipe="fast"), training.RunConfig(recipe="paper", epochs=10)
+    fast, paper = training.RunConfig.resolve(recipe="fast"), training.RunConfig.resolve(recipe="paper", epochs=10)
     assert (fast.epochs, fast.learning_rate, fast.schedule, fast.train_max_length) == (30, 3e-3, "warmup_cosine", 400)
     assert fast.hparams["dropout"] == 0.25 and paper.hparams["dropout"] == 0.5  # the recipe's, the paper's
-    assert training.RunConfig(recipe="fast", hparams={"dropout": 0.4}).hparams["dropout"] == 0.4  # a run's own
+    assert training.RunConfig.resolve(recipe="fast", hparams={"dropout": 0.4}).hparams["dropout"] == 0.4  # a run's own
     assert (paper.epochs, paper.learning_rate, paper.schedule, paper.train_max_length) == (10, 2e-4, "constant", 1000)
-    assert paper.same_run_as(training.RunConfig(recipe="paper", epochs=30))
-    assert not fast.same_run_as(training.RunConfig(recipe="fast", epochs=40))
+    assert paper.same_run_as(training.RunConfig.resolve(recipe="paper", epochs=30))
+    assert not fast.same_run_as(training.RunConfig.resolve(recipe="fast", epochs=40))
     with pytest.raises(ValueError, match="unknown recipe 'quick'; choose from paper, fast, pooled, coarse"):
-        training.RunConfig(recipe="quick")
+        training.RunConfig.resolve(recipe="quick")
     with pytest.raises(ValueError, match="unknown schedule 'linear'"):
-        training.RunConfig(schedule="linear")
+        training.RunConfig.resolve(schedule="linear")
 
 
 def test_the_default_recipe_pools_only_models_that_pool_and_older_runs_keep_their_architecture(tmp_path):
-    rlstm, alstm = training.RunConfig(), training.RunConfig(model="alstm")
+    rlstm, alstm = training.RunConfig.resolve(), training.RunConfig.resolve(model="alstm")
     assert rlstm.recipe == alstm.recipe == "coarse" and (rlstm.epochs, rlstm.train_max_length) == (30, 1000)
     assert (rlstm.hparams["pool_size"], rlstm.hparams["global_max"]) == (4, True)
     assert (alstm.hparams["pool_size"], alstm.hparams["global_max"]) == (1, False)  # the A-LSTM has neither
     assert rlstm.hparams["dropout"] == alstm.hparams["dropout"] == 0.25
-    assert training.RunConfig(hparams={"pool_size": 3}).hparams["pool_size"] == 3  # a run's own value wins
-    assert not training.RunConfig(hparams={"global_max": False}).hparams["global_max"]
-    assert training.RunConfig(recipe="pooled").hparams["pool_size"] == 2
-    older = dataclasses.asdict(training.RunConfig(recipe="pooled"))
+    assert training.RunConfig.resolve(hparams={"pool_size": 3}).hparams["pool_size"] == 3  # a run's own value wins
+    assert not training.RunConfig.resolve(hparams={"global_max": False}).hparams["global_max"]
+    assert training.RunConfig.resolve(recipe="pooled").hparams["pool_size"] == 2
+    older = dataclasses.asdict(training.RunConfig.resolve(recipe="pooled"))
     del older["hparams"]["pool_size"], older["hparams"]["global_max"]  # written before either existed
     files.write_json(tmp_path / "config.json", older)
     assert training.read_config(tmp_path).hparams["pool_size"] == 1

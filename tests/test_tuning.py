@@ -12,7 +12,7 @@ from tests.helpers import toy_spec
 from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel
 from tuning.search import fixed_hyperparameters, run_search
 
-SPEC = datasets.register(toy_spec("tiny-tuning", n_per_class=8))
+SPEC = toy_spec(f"{__name__}:SPEC", n_per_class=8)
 
 
 def small_space():

@@ -1,6 +1,8 @@
 """A keras-tuner HyperModel over the zoo: declares the search space read from the registry, then calls
-``protloc.models.build_model``."""
+``protloc.models.build_model``; trials train the way a training recipe does (:mod:`protloc.recipes`)."""
 from __future__ import annotations
+
+import functools
 
 import keras_tuner
 
@@ -15,7 +17,7 @@ SEARCH_SPACE_NAMES = ("model", *(item for hp in SEARCHED.values() for item in (h
 
 def declare(hp: keras_tuner.HyperParameters, name: str, space: tuple, default):
     """Declares one tuner hyper-parameter from a registry space ``("choice", values)``, ``("int", low, high,
-    step)`` or ``("float", low, high, step)``; returns its value for this trial."""
+    step)``, ``("float", low, high, step)`` or ``("boolean",)``; returns its value for this trial."""
     kind, *arguments = space
     if kind == "choice":
         return hp.Choice(name, list(arguments[0]), default=default)
@@ -23,71 +25,109 @@ def declare(hp: keras_tuner.HyperParameters, name: str, space: tuple, default):
         return hp.Int(name, *arguments[:2], step=arguments[2], default=default)
     if kind == "float":
         return hp.Float(name, *arguments[:2], step=arguments[2], default=default)
+    if kind == "boolean":
+        return hp.Boolean(name, default=bool(default))
     raise ValueError(f"unknown search space kind {kind!r} for {name}")
 
 
 class ProtlocHyperModel(keras_tuner.HyperModel):
     """Search space: model family, every registry hyper-parameter with a ``search`` space (each item of a
-    list-valued one, e.g. filters per conv width, 0 turning a width off) and the learning rate; every default is
-    the registry's (the paper's) value. Family-specific parameters are conditional on the family.
+    list-valued one, e.g. filters per conv width, 0 turning a width off) and the learning rate. Defaults are the
+    recipe's values where it sets them (e.g. ``coarse``: dropout 0.25, pooling 4, filter maxima), else the
+    registry's (the paper's). Family-specific parameters are conditional on the family.
 
-    ``fit`` trains one fresh model per cross-validation fold and reports the mean of the last-epoch
-    validation accuracies as ``val_accuracy`` (the paper's protocol on the training part).
+    Every trial trains as the recipe does: its schedule (over ``max_epochs``, so a Hyperband trial continued
+    from an earlier round carries on along the same schedule), batch size and training length cap. ``fit`` trains
+    one model per validation fold and reports the validation accuracy (one fold: the Keras history, whose best
+    epoch keras-tuner scores; several: the mean of the last epochs' accuracies).
 
     Args:
         spec: the data set (:class:`protloc.datasets.DatasetSpec`).
-        folds: the folds to average over (all of the spec's, or one for a cheap search); default all.
-        batch_size: proteins per length-bucketed batch.
+        folds: the folds to validate on (all of the spec's, or one for a cheap search); default all.
+        recipe: a key of :data:`protloc.recipes.RECIPES`.
+        max_epochs: the schedule's length in epochs (default: the recipe's).
         seed: shuffling seed.
         data_dir: where the data set's files are (None: its default).
+        families: the model families searched (default: all of the registry's).
     """
 
-    def __init__(self, spec: datasets.DatasetSpec, folds=None, batch_size: int = pipeline.DEFAULT_BATCH_SIZE,
-                 seed: int = 0, data_dir=None, **kwargs):
+    def __init__(self, spec: datasets.DatasetSpec, folds=None, recipe: str = recipes.DEFAULT_RECIPE,
+                 max_epochs: int | None = None, seed: int = 0, data_dir=None, families=None, **kwargs):
         super().__init__(**kwargs)
-        self.spec, self.data_dir = spec, data_dir
+        if recipe not in recipes.RECIPES:
+            raise ValueError(f"unknown recipe {recipe!r}; choose from {', '.join(recipes.RECIPES)}")
+        self.spec, self.data_dir, self.recipe_name, self.recipe = spec, data_dir, recipe, recipes.RECIPES[recipe]
         self.folds = tuple(spec.check_fold(f) for f in folds) if folds is not None else tuple(range(spec.num_folds))
-        self.batch_size, self.seed = batch_size, seed
+        self.max_epochs, self.seed = int(max_epochs or self.recipe.epochs), seed
+        self.families = [models.check_family(name) for name in (families or models.FAMILIES)]
+
+    def default(self, name: str, family: str):
+        """A hyper-parameter's default in this search: the recipe's value for ``family``, else the registry's."""
+        parameter = hyperparameters.HYPERPARAMETERS[name]
+        if name in self.recipe.hparams and parameter.used_by(family):
+            return self.recipe.hparams[name]
+        return parameter.default
 
     def build(self, hp: keras_tuner.HyperParameters):
-        family = hp.Choice("model", list(models.FAMILIES), default="rlstm")
-        hparams = {}
+        family = hp.Choice("model", self.families, default=self.families[0])
+        hparams = {name: self.default(name, family) for name in self.recipe.hparams
+                   if hyperparameters.HYPERPARAMETERS[name].used_by(family)}
         for name, parameter in SEARCHED.items():
             if parameter.families:
                 if family in parameter.families:
                     with hp.conditional_scope("model", list(parameter.families)):
-                        hparams[name] = declare(hp, name, parameter.search, parameter.default)
+                        hparams[name] = declare(hp, name, parameter.search, self.default(name, family))
             elif parameter.item_names:
                 hparams[name] = [declare(hp, item, parameter.search, default)
-                                 for item, default in zip(parameter.item_names, parameter.default)]
+                                 for item, default in zip(parameter.item_names, self.default(name, family))]
             else:
-                hparams[name] = declare(hp, name, parameter.search, parameter.default)
+                hparams[name] = declare(hp, name, parameter.search, self.default(name, family))
         if not any(hparams["conv_filters"]):
             raise keras_tuner.errors.FailedTrialError("every conv width is off")
-        learning_rate = declare(hp, "learning_rate", recipes.LEARNING_RATE_SEARCH, recipes.PAPER_LEARNING_RATE)
-        return training.compile_model(models.build_model(family, self.spec.class_names, **hparams), learning_rate)
+        learning_rate = declare(hp, "learning_rate", recipes.LEARNING_RATE_SEARCH, self.recipe.learning_rate)
+        schedule = training.learning_rate_schedule(learning_rate, self.recipe.schedule, self.max_epochs,
+                                                   self.steps_per_epoch(self.folds[0]))
+        return training.compile_model(models.build_model(family, self.spec.class_names, **hparams), schedule)
 
-    def fit(self, hp, model, *args, **kwargs):
-        scores = []
+    @functools.lru_cache(maxsize=8)
+    def _examples(self, fold: int) -> tuple[list, list]:
+        """Training examples (cut to the recipe's length) and validation examples of one held-out fold."""
+        train = self.spec.examples("train", self.spec.folds_except(fold), self.data_dir)
+        return ([training.truncated(e, self.recipe.train_max_length) for e in train],
+                self.spec.examples("train", [fold], self.data_dir))
+
+    def steps_per_epoch(self, fold: int) -> int:
+        """Training batches per epoch with ``fold`` held out."""
+        return len(pipeline.BucketedBatches(self._examples(fold)[0], self.recipe.batch_size, self.seed))
+
+    def fit(self, hp, model, *args, initial_epoch: int = 0, **kwargs):
+        if initial_epoch and len(self.folds) > 1:
+            raise ValueError("a trial continued from an earlier round (Hyperband) validates on one fold: give --fold")
+        histories = []
         for index, fold in enumerate(self.folds):
             fold_model = model if index == 0 else self.build(hp)
-            train = self.spec.examples("train", self.spec.folds_except(fold), self.data_dir)
-            validation = self.spec.examples("train", [fold], self.data_dir)
-            history = fold_model.fit(pipeline.batches(train, self.batch_size, self.seed),
-                                     validation_data=pipeline.batches(validation, self.batch_size), shuffle=False,
-                                     **kwargs)
-            scores.append(history.history["val_accuracy"][-1])
-        return {"val_accuracy": sum(scores) / len(scores)}
+            train, validation = self._examples(fold)
+            # a continued trial restarts from saved weights: move the schedule to where that trial stopped
+            fold_model.optimizer.iterations.assign(initial_epoch * self.steps_per_epoch(fold))
+            histories.append(fold_model.fit(
+                pipeline.batches(train, self.recipe.batch_size, self.seed, epoch=initial_epoch),
+                validation_data=pipeline.batches(validation, self.recipe.batch_size), shuffle=False,
+                initial_epoch=initial_epoch, **kwargs))
+        if len(histories) == 1:
+            return histories[0]
+        return {"val_accuracy": sum(h.history["val_accuracy"][-1] for h in histories) / len(histories)}
 
-
-def run_config_of(hp: keras_tuner.HyperParameters) -> dict:
-    """Best values -> the ``{"model", "hparams", "learning_rate", "recipe"}`` JSON that ``protloc train --config``
-    reads; the recipe is ``paper``, a constant learning rate on whole proteins, as the search trains."""
-    values = hp.values
-    hparams = {}
-    for name, parameter in SEARCHED.items():
-        if parameter.item_names:
-            hparams[name] = [values[item] for item in parameter.item_names]
-        elif values.get(name) is not None:
-            hparams[name] = values[name]
-    return {"model": values["model"], "hparams": hparams, "learning_rate": values["learning_rate"], "recipe": "paper"}
+    def run_config(self, hp: keras_tuner.HyperParameters) -> dict:
+        """A trial's values -> the ``{"model", "hparams", "learning_rate", "recipe"}`` JSON that ``protloc train
+        --config`` reads (the recipe's own values for what the search did not declare)."""
+        values = hp.values
+        family = values["model"]
+        hparams = {name: self.default(name, family) for name in self.recipe.hparams
+                   if hyperparameters.HYPERPARAMETERS[name].used_by(family)}
+        for name, parameter in SEARCHED.items():
+            if parameter.item_names:
+                hparams[name] = [values[item] for item in parameter.item_names]
+            elif values.get(name) is not None:
+                hparams[name] = values[name]
+        return {"model": family, "hparams": hparams, "learning_rate": values["learning_rate"],
+                "recipe": self.recipe_name}

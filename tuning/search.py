@@ -15,18 +15,34 @@ results when all are done) and to a unique name (``tuner0``, ``tuner1``, ...) fo
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import pathlib
 import sys
+import time
 
+import keras
 import keras_tuner
 
-from protloc import datasets, files, pipeline, runtime
-from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel, run_config_of
+from protloc import datasets, files, models, recipes, runtime
+from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel
 
-TUNERS = {"random": keras_tuner.RandomSearch, "bayesian": keras_tuner.BayesianOptimization,
-          "hyperband": keras_tuner.Hyperband}
+def recording(tuner_class):
+    """``tuner_class`` whose trials also write their Keras history, epoch by epoch, to ``TRIAL_DIR/history.csv``."""
+    class Recording(tuner_class):
+        def run_trial(self, trial, *args, **kwargs):
+            history = pathlib.Path(self.get_trial_dir(trial.trial_id)) / HISTORY_FILE
+            kwargs["callbacks"] = [*kwargs.get("callbacks", []), keras.callbacks.CSVLogger(str(history))]
+            return super().run_trial(trial, *args, **kwargs)
+
+    Recording.__name__ = f"Recording{tuner_class.__name__}"
+    return Recording
+
+
+HISTORY_FILE = "history.csv"
+TUNERS = {"random": recording(keras_tuner.RandomSearch), "bayesian": recording(keras_tuner.BayesianOptimization),
+          "hyperband": recording(keras_tuner.Hyperband)}
 
 
 def fixed_hyperparameters(assignments) -> keras_tuner.HyperParameters:
@@ -55,29 +71,65 @@ def distributed_worker() -> str | None:
 
 
 def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.DatasetSpec, folds=None, seed: int = 0,
-               batch_size: int = pipeline.DEFAULT_BATCH_SIZE, hyperparameters=None, verbose=1, data_dir=None) -> dict:
+               recipe: str = recipes.DEFAULT_RECIPE, hyperparameters=None, verbose=1, data_dir=None,
+               families=None) -> dict:
     """Runs (or resumes) a search in ``out`` on ``spec``'s training split, validating on ``folds`` (default: all
-    of the spec's); returns the best run config (also written to best_hparams.json). A distributed worker
-    (:func:`distributed_worker`) runs the chief's trials and returns ``{"worker": its id}``; the chief writes the
-    results."""
+    of the spec's), every trial trained as ``recipe`` trains; returns the best run config (also written to
+    best_hparams.json, with every trial's history in history.json). ``epochs``: each trial's (random, bayesian)
+    or the most any trial gets (hyperband, factor 3), and the length of the recipe's schedule either way. A
+    distributed worker (:func:`distributed_worker`) runs the chief's trials and returns ``{"worker": its id}``; the
+    chief writes the results."""
     out = pathlib.Path(out)
-    hypermodel = ProtlocHyperModel(spec, folds, batch_size, seed, data_dir)
+    hypermodel = ProtlocHyperModel(spec, folds, recipe, epochs, seed, data_dir, families)
     options = dict(objective="val_accuracy", seed=seed, directory=str(out), project_name="tuner",
-                   overwrite=False, hyperparameters=hyperparameters)
+                   overwrite=False, hyperparameters=hyperparameters, max_consecutive_failed_trials=3)
+    timer = [EpochSeconds()]
     if tuner == "hyperband":
-        search = keras_tuner.Hyperband(hypermodel, max_epochs=epochs, max_consecutive_failed_trials=3, **options)
-        search.search(verbose=verbose)
+        search = TUNERS["hyperband"](hypermodel, max_epochs=epochs, factor=3, **options)
+        search.search(verbose=verbose, callbacks=timer)
     else:
-        search = TUNERS[tuner](hypermodel, max_trials=max_trials, max_consecutive_failed_trials=3, **options)
-        search.search(epochs=epochs, verbose=verbose)
+        search = TUNERS[tuner](hypermodel, max_trials=max_trials, **options)
+        search.search(epochs=epochs, verbose=verbose, callbacks=timer)
     if distributed_worker():
         return {"worker": distributed_worker()}
     best_trial = search.oracle.get_best_trials(1)[0]
-    best = {**run_config_of(best_trial.hyperparameters), "dataset": spec.name, "val_accuracy": best_trial.score,
-            "folds": list(hypermodel.folds), "epochs": epochs, "tuner": tuner}
+    best = {**hypermodel.run_config(best_trial.hyperparameters), "dataset": spec.name,
+            "val_accuracy": best_trial.score, "folds": list(hypermodel.folds), "epochs": epochs, "tuner": tuner}
     files.write_json(out / "best_hparams.json", best)
+    files.write_json(out / "history.json", trial_histories(search, hypermodel))
     files.write_text(out / "trials.md", trials_markdown(search, hypermodel.folds, epochs))
     return best
+
+
+class EpochSeconds(keras.callbacks.Callback):
+    """Adds each epoch's wall time (training and validation, seconds) to its logs as ``epoch_seconds``, which
+    keras-tuner then records with the trial's other metrics."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["epoch_seconds"] = time.perf_counter() - self.start
+
+
+def trial_histories(search, hypermodel: ProtlocHyperModel) -> list[dict]:
+    """Every trial of a finished search, in trial order: id, status, score, its run config (as ``protloc train
+    --config`` reads it), the epoch it continued from and reached (Hyperband), and per epoch (its
+    ``history.csv``) the training and validation accuracy and wall seconds."""
+    found = []
+    for trial in sorted(search.oracle.trials.values(), key=lambda t: int(t.trial_id)):
+        values = trial.hyperparameters.values
+        path = pathlib.Path(search.get_trial_dir(trial.trial_id)) / HISTORY_FILE
+        rows = list(csv.DictReader(path.open())) if path.exists() else []
+        history = {name: [float(row[name]) for row in rows] for name in ("accuracy", "val_accuracy", "epoch_seconds")
+                   if rows and name in rows[0]}
+        found.append({"trial": trial.trial_id, "status": trial.status, "score": trial.score,
+                      "config": hypermodel.run_config(trial.hyperparameters) if "model" in values else None,
+                      "continues": values.get("tuner/trial_id"), "initial_epoch": values.get("tuner/initial_epoch", 0),
+                      "epochs": values.get("tuner/epochs"), "history": history,
+                      "seconds": sum(history.get("epoch_seconds", []))})
+    return found
 
 
 def trials_markdown(search, folds, epochs) -> str:
@@ -94,10 +146,14 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     """The search options shared by this command and benchmarks/tuner_search.py (all but --out)."""
     parser.add_argument("--tuner", choices=sorted(TUNERS), default="bayesian")
     parser.add_argument("--max-trials", type=int, default=20)
-    parser.add_argument("--epochs", type=int, default=30, help="epochs per trial")
+    parser.add_argument("--epochs", type=int, default=30,
+                        help="epochs per trial (hyperband: the most a trial gets); the recipe's schedule spans them")
     parser.add_argument("--fold", type=int, help="validate on this fold only (cheap search)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, default=pipeline.DEFAULT_BATCH_SIZE)
+    parser.add_argument("--recipe", choices=list(recipes.RECIPES), default=recipes.DEFAULT_RECIPE,
+                        help="how each trial trains (schedule, batch size, length cap, default values)")
+    parser.add_argument("--families", nargs="+", choices=list(models.FAMILIES),
+                        help="model families searched (default: all)")
     parser.add_argument("--dataset", choices=datasets.names(), default=datasets.DEFAULT, help="registered data set")
     parser.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
                         help="fix one hyper-parameter of the space (repeatable), e.g. model=rlstm")
@@ -112,8 +168,8 @@ def search_from_arguments(parser: argparse.ArgumentParser, args, out, verbose=1)
         folds = None if args.fold is None else [spec.check_fold(args.fold)]
     except ValueError as error:
         parser.error(str(error))
-    return run_search(out, args.tuner, args.max_trials, args.epochs, spec, folds, args.seed, args.batch_size,
-                      hyperparameters=fixed, verbose=verbose, data_dir=args.data_dir)
+    return run_search(out, args.tuner, args.max_trials, args.epochs, spec, folds, args.seed, args.recipe,
+                      hyperparameters=fixed, verbose=verbose, data_dir=args.data_dir, families=args.families)
 
 
 def main(argv=None) -> int:

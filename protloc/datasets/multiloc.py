@@ -29,8 +29,24 @@ TEST_FRACTION = 0.2
 NUM_FOLDS = 5
 DATA_DIR_VARIABLE = "PROTLOC_DATA_DIR"
 """Environment variable naming the directory of the 11 FASTA files."""
-CHECKSUMS = pathlib.Path(__file__).resolve().parents[2] / "tfds_multiloc" / "multiloc" / "checksums.tsv"
-"""The pinned files' SHA-256 sums (the TFDS builder's checksums.tsv, read as data)."""
+SOURCE_URL = ("https://raw.githubusercontent.com/KohlbacherLab/MultiLoc2/8c4b6f4cc5f43093787f87a04b6edfc4044e307b/"
+              "MultiLoc2/data/datasets/multiloc/")
+"""Where the pinned files are published (KohlbacherLab/MultiLoc2 at a fixed commit); file URLs are this + name."""
+PINNED_FILES = {
+    "ER.fasta": (100953, "fc18cb9acaee46bd7706c4c2e613a43486f1450b3c3e94b265e8b84f2cedee06"),
+    "Golgi.fasta": (72171, "b2212ab516c14b31b73ed2142048b749c404aa6236b1bfd4dae6a0d4163f3287"),
+    "chloroplast.fasta": (168304, "7d5cd40b494e764549afdb438fd706bc9f21c7c2571b6785569dba9c19b8ce02"),
+    "cytoplasmic.fasta": (754700, "e5ea8fd4d23ed283c29bbb42a187011955be58b0ffe7b4c9fbf7bb8650e890d3"),
+    "extracellular.fasta": (260666, "3206687b2765d3f520b09cea72e7d29f885aea86ccd51960a38a3c07922ba750"),
+    "lysosomal.fasta": (51123, "8e47090270ae7d109f624e0f4b62ac58d2b24ccc941dab2bbf83fccba0978cb6"),
+    "mitochondrial.fasta": (205184, "b2eb51a178e4eff310443ec2ab7ec3a8ff911e6479a667cb753c2708c0934f93"),
+    "nuclear.fasta": (441745, "b35316170d1afe7977d11cc79c5c911f465e1edd87be3b03623fdc5c9e2903bd"),
+    "peroxisomal.fasta": (76217, "502deef9860319d1ccbde1fc13d7c46cd36aa414a06737947f2d4d428b8fc818"),
+    "plasma_membrane.fasta": (893714, "bf60ba8b52831ebf8367124ec871373632b889fb381e7190021ec70fb4a707b5"),
+    "vacuolar.fasta": (29450, "3ccb4e2de4d726dff53e693dd4cd1123cd774867cfd2647845afd5e5b467ce26"),
+}
+"""File name -> (size in bytes, SHA-256) of the pinned MultiLoc files; the TFDS builder's checksums.tsv is
+:func:`checksums_tsv`."""
 
 
 def assign_splits(accessions_by_class: dict[str, list[str]]) -> dict[str, tuple[str, int]]:
@@ -57,10 +73,14 @@ def assign_splits(accessions_by_class: dict[str, list[str]]) -> dict[str, tuple[
     return assignment
 
 
-def read_checksums(path=CHECKSUMS) -> dict[str, str]:
-    """File name -> expected SHA-256, from a TFDS checksums.tsv (url, size, sha256, file name per line)."""
-    rows = (line.split("\t") for line in pathlib.Path(path).read_text().splitlines())
-    return {row[3]: row[2] for row in rows if len(row) == 4}
+def checksums() -> dict[str, str]:
+    """File name -> expected SHA-256 of the pinned files."""
+    return {name: digest for name, (_, digest) in PINNED_FILES.items()}
+
+
+def checksums_tsv() -> str:
+    """The pinned files in the form of a TFDS ``checksums.tsv`` (url, size, SHA-256, file name per line)."""
+    return "".join(f"{SOURCE_URL}{name}\t{size}\t{digest}\t{name}\n" for name, (size, digest) in PINNED_FILES.items())
 
 
 def local_files(directory, expected: dict[str, str]) -> dict:
@@ -135,7 +155,7 @@ def read_examples(split: str, directory=None) -> list[Example]:
 @functools.lru_cache(maxsize=4)
 def _read_examples(split: str, directory: str) -> tuple[Example, ...]:
     """Cached per directory: training reads the same split for every fold and epoch."""
-    paths = local_files(pathlib.Path(directory), read_checksums())
+    paths = local_files(pathlib.Path(directory), checksums())
     records = {name: list(sequences.read_fasta(path)) for name, path in paths.items()}
     return tuple(
         Example(record.id, {"tokens": sequences.encode_sequence(residues, record_id=record.id)},

@@ -7,8 +7,25 @@ from typing import Callable, Iterable
 import numpy as np
 
 SPLITS = ("train", "test")
+SINGLE_LABEL, MULTI_LABEL = "single", "multi"
+"""Label schemes: one class per protein (an int label), or one or more (a tuple of class indices)."""
+LABEL_SCHEMES = (SINGLE_LABEL, MULTI_LABEL)
 TEST_FOLD = -1
 """Fold of every test-split example."""
+
+
+def check_class_names(names, what: str = "class_names") -> list[str]:
+    """``names`` as a list of str if they can name classes everywhere protloc writes them (tables, reference
+    headers, ``|``-joined label lists): at least two, distinct, each non-empty and printable without whitespace or
+    ``|``; else a ``ValueError`` naming the first bad one."""
+    names = [str(name) for name in names]
+    if len(names) < 2 or len(set(names)) != len(names):
+        raise ValueError(f"{what} must hold at least two distinct names, got {names}")
+    for name in names:
+        if not name or not name.isprintable() or any(c.isspace() or c == "|" for c in name):
+            raise ValueError(f"{what}: {name!r} cannot name a class (names must be non-empty, printable, without "
+                             f"whitespace, control characters or '|')")
+    return names
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -51,6 +68,7 @@ class DatasetSpec:
         num_folds: cross-validation folds of the training split.
         reader: see :data:`Reader`.
         description: one line for help texts.
+        label_scheme: ``single`` (an int label per example) or ``multi`` (a tuple of class indices).
     """
 
     name: str
@@ -58,10 +76,12 @@ class DatasetSpec:
     num_folds: int
     reader: Reader
     description: str = ""
+    label_scheme: str = SINGLE_LABEL
 
     def __post_init__(self):
-        if len(self.class_names) < 2 or len(set(self.class_names)) != len(self.class_names):
-            raise ValueError(f"data set {self.name!r}: class_names must hold at least two distinct names")
+        check_class_names(self.class_names, f"data set {self.name!r}: class_names")
+        if self.label_scheme not in LABEL_SCHEMES:
+            raise ValueError(f"data set {self.name!r}: label_scheme must be one of {', '.join(LABEL_SCHEMES)}")
         if self.num_folds < 2:
             raise ValueError(f"data set {self.name!r}: num_folds must be at least 2, got {self.num_folds}")
 

@@ -13,9 +13,9 @@ middle-truncated by :mod:`protloc.sequences`.
 Configs: ``multiloc/sequence`` (the default) holds tokens; ``multiloc/profiles`` adds each residue's 20-column
 sequence profile (:mod:`protloc.profiles`: 3 iterations of an MMseqs2 search, computed once and cached) against the
 database named by the ``PROTLOC_PROFILE_DB`` environment variable (FASTA files, directories of them or an MMseqs2
-database; several separated by ``:``). That config exists only where the variable is set when this module is
-imported (for building and for loading), e.g. ``PROTLOC_PROFILE_DB=/data/uniref50.fasta.gz tfds build multiloc
---imports tfds_multiloc --config profiles``; without it, ``tfds build multiloc`` builds the default config alone.
+database; several separated by ``:``), read when the config is built, e.g. ``PROTLOC_PROFILE_DB=/data/uniref50.fasta.gz
+tfds build multiloc --imports tfds_multiloc --config profiles``; building it without the variable stops at once,
+saying so. ``tfds build multiloc`` builds the default config.
 """
 from __future__ import annotations
 
@@ -27,22 +27,22 @@ from etils import epath
 import numpy as np
 import tensorflow_datasets.public_api as tfds
 
-from protloc import profiles, sequences
+from protloc import features, profiles, sequences
 from protloc.datasets import DataNotFoundError
-from protloc.datasets.multiloc import (CLASS_NAMES, DATA_DIR_VARIABLE, FILE_OF_CLASS, local_files, read_checksums,
-                                       split_members)
+from protloc.datasets.multiloc import (CLASS_NAMES, DATA_DIR_VARIABLE, FILE_OF_CLASS, SOURCE_URL, checksums,
+                                       local_files, split_members)
 
 
-_URL_BASE = ("https://raw.githubusercontent.com/KohlbacherLab/MultiLoc2/8c4b6f4cc5f43093787f87a04b6edfc4044e307b/"
-             "MultiLoc2/data/datasets/multiloc/")
+_URL_BASE = SOURCE_URL
 MAX_LENGTH = sequences.DEFAULT_MAX_LENGTH
 PROFILE_DB_VARIABLE = "PROTLOC_PROFILE_DB"
 """Environment variable naming the profile database of the ``profiles`` config (paths separated by ``:``)."""
 
 
 def _local_files(directory: epath.Path) -> dict[str, epath.Path]:
-    """Class -> file in ``directory``, each checked against this folder's checksums.tsv."""
-    return local_files(directory, read_checksums(epath.Path(__file__).parent / "checksums.tsv"))
+    """Class -> file in ``directory``, each checked against the pinned SHA-256 sums (those of this folder's
+    checksums.tsv, which is :func:`protloc.datasets.multiloc.checksums_tsv`)."""
+    return local_files(directory, checksums())
 
 
 def check_source_reachable(url: str = _URL_BASE, timeout: float = 10.0) -> None:
@@ -68,8 +68,6 @@ SEQUENCE_CONFIG = tfds.core.BuilderConfig(name="sequence", description="tokens o
 PROFILES_CONFIG = tfds.core.BuilderConfig(name="profiles", description=(
     f"tokens and a 20-column sequence profile per residue, from an MMseqs2 search (3 iterations) against the "
     f"database named by ${PROFILE_DB_VARIABLE}"))
-"""Offered only where ``PROTLOC_PROFILE_DB`` is set when the module is imported, so that a plain ``tfds build
-multiloc`` (which builds every config) needs no database."""
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
@@ -77,7 +75,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "Stratified 4/5 train, 1/5 test; 5 stratified folds in train."}
-    BUILDER_CONFIGS = [SEQUENCE_CONFIG, *([PROFILES_CONFIG] if environ.get(PROFILE_DB_VARIABLE) else [])]
+    BUILDER_CONFIGS = [SEQUENCE_CONFIG, PROFILES_CONFIG]
+    DEFAULT_BUILDER_CONFIG_NAME = SEQUENCE_CONFIG.name
     MANUAL_DOWNLOAD_INSTRUCTIONS = f"""
     Optional. Place the 11 MultiLoc FASTA files ({', '.join(FILE_OF_CLASS.values())}) in the manual
     directory, or point the {DATA_DIR_VARIABLE} environment variable at their directory. Without either,
@@ -87,8 +86,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def _info(self) -> tfds.core.DatasetInfo:
         profile = {}
         if self.builder_config.name == "profiles":
-            profile[profiles.PROFILE] = tfds.features.Tensor(
-                shape=(None, profiles.WIDTH), dtype=np.float32,
+            profile[features.PROFILE] = tfds.features.Tensor(
+                shape=(None, features.PROFILE_WIDTH), dtype=np.float32,
                 doc="per residue of `tokens`: amino-acid frequencies (sum 1), protloc.sequences.STANDARD_RESIDUES order")
         return self.dataset_info_from_configs(
             features=tfds.features.FeaturesDict({
@@ -106,6 +105,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         )
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
+        if self.builder_config.name == "profiles" and not environ.get(PROFILE_DB_VARIABLE):
+            raise DataNotFoundError(f"the profiles config needs a sequence database: set {PROFILE_DB_VARIABLE} to "
+                                    f"FASTA files, directories of them or an MMseqs2 database (':'-separated)")
         files = self._find_files(dl_manager)
         records = {name: _read_records(path) for name, path in files.items()}
         found = self._profiles(records) if self.builder_config.name == "profiles" else None
@@ -115,9 +117,6 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def _profiles(records) -> dict[str, np.ndarray]:
         """Residues -> profile (float32 ``(length, 20)``) of every protein, from the database of
         ``PROTLOC_PROFILE_DB``."""
-        if not environ.get(PROFILE_DB_VARIABLE):
-            raise DataNotFoundError(f"the profiles config needs a sequence database: set {PROFILE_DB_VARIABLE} to "
-                                    f"FASTA files, directories of them or an MMseqs2 database (':'-separated)")
         search = profiles.ProfileSearch(profiles.ProfileDatabase(environ[PROFILE_DB_VARIABLE].split(":")))
         residues = list(dict.fromkeys(record.sequence.rstrip("*").upper() for recs in records.values()
                                       for record in recs))
@@ -137,7 +136,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def _generate_examples(self, records, split, found=None):
         for name, record, fold, residues in split_members(records, split):
             profile = {} if found is None else {
-                profiles.PROFILE: sequences.truncate_middle(found[residues.upper()], MAX_LENGTH)}
+                features.PROFILE: sequences.truncate_middle(found[residues.upper()], MAX_LENGTH)}
             yield record.id, {
                 **profile,
                 "accession": record.id,

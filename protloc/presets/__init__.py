@@ -1,0 +1,24 @@
+"""The presets shipped with the package, one directory each (the layout: :mod:`protloc.preset`).
+
+* ``pretrained``: one R-LSTM trained on MultiLoc (the default of ``protloc predict``);
+* ``pretrained-ensemble``: an ensemble of R-LSTMs, as many times slower as it has members.
+
+Each directory's ``preset.json`` says what the model is, what it needs, how it was trained and what it measured (with
+the command that measured it). :data:`EXAMPLES` holds 11 MultiLoc test proteins, one per compartment, that
+``python -m protloc.demo`` predicts.
+"""
+from __future__ import annotations
+
+import pathlib
+
+DIRECTORY = pathlib.Path(__file__).parent
+DEFAULT = "pretrained"
+"""The preset ``protloc predict`` uses unless told otherwise."""
+EXAMPLES = DIRECTORY / "examples.fasta"
+"""11 MultiLoc test proteins, one per compartment (each its class's first test protein), the class in each header's
+description (``labelled CLASS``)."""
+
+
+def names() -> list[str]:
+    """The names of the shipped presets (their directories here)."""
+    return sorted(path.name for path in DIRECTORY.iterdir() if (path / "preset.json").is_file())

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # The MultiLoc FASTA files (never copied into the repository).
 export PROTLOC_DATA_DIR ?= $(abspath ../shared/data/multiloc)
 
-.PHONY: test demo bench clean
+.PHONY: test test-fast demo bench clean
 
 $(STAMP): setup.cfg setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(STAMP): setup.cfg setup.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# the fast tier: layers, pipeline, presets and the predictor on toy data (no subprocess-heavy or real-data tests)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 demo: $(STAMP)
 	$(BIN)/python -m protloc.demo
@@ -85,8 +89,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/fusion_forms.py $(FOLD_RUNS) --fold-run runs/fold0-paper50/seed0
 	# homology.md and the shipped reference + fusion files: fusion fitted per model on training fold 0 held out,
 	# from 1-3 fast-recipe models trained on folds 1-4 (runs/fold0-fast, above)
-	$(BIN)/python benchmarks/homology.py $(FOLD_RUNS) --ship --run alstm-fast=runs/alstm-fast --run rlstm-fast=runs/profiles/rlstm-60 --run rlstm-fast-profiles=runs/profiles/rlstm-80 --ensemble "7 fast R-LSTMs=$(FAST_MEMBERS)" --ensemble "10 R-LSTMs (3 shipped + 7 fast)=pretrained-ensemble,$(FAST_MEMBERS)"
-	# profiles.md's fused rows use the shipped fusion file that homology.py --ship wrote
+	$(BIN)/python benchmarks/homology.py $(FOLD_RUNS) --run alstm-fast=runs/alstm-fast --run rlstm-fast=runs/profiles/rlstm-60 --run rlstm-fast-profiles=runs/profiles/rlstm-80 --ensemble "7 fast R-LSTMs=$(FAST_MEMBERS)" --ensemble "10 R-LSTMs (3 shipped + 7 fast)=pretrained-ensemble,$(FAST_MEMBERS)"
+	# the shipped presets' fusion rules, fitted by the package as homology.py fits them (rule m = min(members, 3))
+	$(BIN)/protloc fuse protloc/presets/pretrained --fold-run runs/fold0-fast/seed0
+	$(BIN)/protloc fuse protloc/presets/pretrained-ensemble $(FOLD_RUNS)
+	# profiles.md's fused rows use the shipped fusion file
 	$(BIN)/python benchmarks/profiles.py --profile-db ../shared/data/proteomes ../shared/data/multiloc --sequence-run runs/profiles/rlstm-60 --profile-run runs/profiles/rlstm-80
 	# the finished models kept in the repository (benchmarks/weights/README.md)
 	for seed in 1 2 3 4 5 6; do $(BIN)/python benchmarks/keep_run.py runs/ensemble-fast/seed$$seed benchmarks/weights/ensemble-fast-seed$$seed || exit 1; done

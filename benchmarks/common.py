@@ -129,20 +129,11 @@ def cached_predictions(run_dir: pathlib.Path, data_dir=None, fold: int | None = 
         spec = config.spec
         examples = training.with_run_features(config, spec.examples("test", None, data_dir) if fold is None
                                               else spec.examples("train", [fold], data_dir))
-        probabilities = evaluation.predict_probabilities(models.load_model(run_dir), examples)
+        probabilities = evaluation.predict_probabilities(models.load_model(run_dir / "model.keras"), examples)
         with files.atomic_path(path) as temporary:
             np.savez(temporary, labels=datasets.labels_of(examples), probabilities=probabilities)
     with np.load(path) as saved:
         return saved["labels"], saved["probabilities"]
-
-
-def held_out_fold_hits(train: list, fold: int, search) -> tuple[list[int], np.ndarray, list]:
-    """The proteins of training fold ``fold``: their indices in ``train`` (the whole training split), their labels
-    ``(n,)`` and their hits from ``search`` (a :class:`protloc.homology.HomologySearch` of the whole training split),
-    each protein leaving itself out."""
-    held_out = [index for index, e in enumerate(train) if e.fold == fold]
-    hits = search.search([train[i].sequence for i in held_out], exclude=held_out)
-    return held_out, datasets.labels_of([train[i] for i in held_out]), hits
 
 
 def test_report(labels: np.ndarray, probabilities: np.ndarray, class_names) -> tuple[dict, np.ndarray]:

@@ -27,8 +27,8 @@ import sys
 
 import numpy as np
 
-from common import cached_predictions, command, held_out_fold_hits, machine, write_results
-from protloc import datasets, fusion, homology, training
+from common import cached_predictions, command, machine, write_results
+from protloc import datasets, fitting, fusion, homology, training
 
 SPEC = datasets.get("multiloc")
 PARTS = 5
@@ -54,7 +54,8 @@ def main(argv=None) -> int:
     fold = folds.pop()
     train = SPEC.examples("train", None, args.data_dir)
     search = homology.HomologySearch(homology.ReferenceSet.from_examples(train, SPEC.class_names))
-    _, labels, hits = held_out_fold_hits(train, fold, search)
+    held_out = fitting.held_out(train, fold, search)
+    labels, hits, evidence = held_out.labels, held_out.hits, held_out.evidence
     networks = {}
     for run in args.fold_run:
         run_labels, networks[str(run)] = cached_predictions(run, args.data_dir, fold=fold)
@@ -62,7 +63,7 @@ def main(argv=None) -> int:
             raise SystemExit(f"{run}: its fold {fold} proteins differ from the training split's")
     if len(args.fold_run) > 1:
         networks[f"mean of the {len(args.fold_run)}"] = np.mean(list(networks.values()), axis=0)
-    rows = {name: cross_validate(network, hits, labels, args.repeats) for name, network in networks.items()}
+    rows = {name: cross_validate(network, hits, evidence, labels, args.repeats) for name, network in networks.items()}
     results = {"command": command(), "machine": machine(), "fold": fold, "proteins": len(labels),
                "with_hit": int(sum(bool(found) for found in hits)), "repeats": args.repeats, "parts": PARTS,
                "networks": rows}
@@ -71,7 +72,7 @@ def main(argv=None) -> int:
     return 0
 
 
-def cross_validate(network: np.ndarray, hits: list, labels: np.ndarray, repeats: int) -> dict:
+def cross_validate(network: np.ndarray, hits: list, evidence, labels: np.ndarray, repeats: int) -> dict:
     """Per form (``network``, ``weighted_mean``, ``log_linear``): the accuracy and log loss of each repeat's
     out-of-part predictions, and per repeat the proteins right under only one of the two rules."""
     vote_sets = {key: weighted_mean_votes(hits, network.shape[1], *key)
@@ -89,8 +90,8 @@ def cross_validate(network: np.ndarray, hits: list, labels: np.ndarray, repeats:
             votes, identity = vote_sets[mean_rule[:2]]
             predicted["weighted_mean"][score_rows] = weighted_mean(network[score_rows], votes[score_rows],
                                                                    identity[score_rows], *mean_rule[2:])
-            rule = fusion.fit(network[fit_rows], [hits[i] for i in fit_rows], labels[fit_rows])
-            predicted["log_linear"][score_rows] = rule.apply(network[score_rows], [hits[i] for i in score_rows])[0]
+            rule = fusion.fit(network[fit_rows], evidence.select(fit_rows), labels[fit_rows])
+            predicted["log_linear"][score_rows] = rule.apply(network[score_rows], evidence.select(score_rows))[0]
             predicted["network"][score_rows] = network[score_rows]
         right = {name: np.argmax(p, axis=1) == labels for name, p in predicted.items()}
         for name, p in predicted.items():
@@ -108,7 +109,7 @@ def weighted_mean_votes(hits: list, num_classes: int, power: float, share: float
     for row, found in enumerate(hits):
         for hit in found:
             if hit.bits >= share * found[0].bits:
-                votes[row, hit.label] += hit.bits ** power
+                votes[row, list(hit.labels)] += hit.bits ** power
     total = votes.sum(axis=1, keepdims=True)
     return (np.divide(votes, total, out=votes, where=total > 0),
             np.array([found[0].identity if found else np.nan for found in hits]))

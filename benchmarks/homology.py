@@ -1,19 +1,20 @@
 """Homology evidence on MultiLoc: the shipped reference set, fusion fitted on training data, and the test split.
 
 Usage:
-    python benchmarks/homology.py --fold-run RUN_DIR [--fold-run RUN_DIR ...] [--ship] [--run NAME=RUN_DIR ...]
+    python benchmarks/homology.py --fold-run RUN_DIR [--fold-run RUN_DIR ...] [--run NAME=RUN_DIR ...]
         [--ensemble NAME=MEMBER,MEMBER,... ...]
 
-1. Reference set: the training split (whole sequences, labels), written to protloc/pretrained/reference.fasta.gz
-   with --ship. The test split is never part of it.
-2. Fusion fitted on training data only, per model: the proteins of the held-out fold of the --fold-run runs (each
-   trained on the other training folds, e.g. `protloc train --fold 0 --recipe fast --out runs/fold0-fast/seed0`;
-   all holding out the same fold) get hits from a search against the whole training split leaving themselves out,
-   and the network probabilities of the mean of the first m fold runs. :func:`protloc.fusion.fit` fits the rule's
-   weights for each m (the rule's form was chosen by benchmarks/fusion_forms.py, on the same fold). A predictor of
-   k members (a single model: 1) is fused with the rule fitted for m = min(k, number of fold runs), so that an
-   ensemble's rule is fitted on an ensemble's probabilities, which are less peaked than one model's. With --ship
-   each shipped model's rule is written beside it.
+1. Reference set: the training split (whole sequences, labels), as the shipped presets carry it. The test split is
+   never part of it.
+2. Fusion fitted on training data only, per model, as the package fits it (:mod:`protloc.fitting`; ``protloc fuse``
+   writes a preset's): the proteins of the held-out fold of the --fold-run runs (each trained on the other training
+   folds, e.g. `protloc train --fold 0 --recipe fast --out runs/fold0-fast/seed0`; all holding out the same fold)
+   get hits from a search against the whole training split leaving themselves out, and the network probabilities
+   of the mean of the first m fold runs. :func:`protloc.fusion.fit` fits the rule's weights for each m (the rule's
+   form was chosen by benchmarks/fusion_forms.py, on the same fold). A predictor of k members (a single model: 1)
+   is fused with the rule fitted for m = min(k, number of fold runs), so that an ensemble's rule is fitted on an
+   ensemble's probabilities, which are less peaked than one model's. The shipped presets' fusion.json are these
+   rules (`protloc fuse protloc/presets/NAME --fold-run ...`, in make bench).
 3. Test split, searched against the training split: homology alone (best hit's class; the top class of the
    fusion's homology term), each shipped model, each --run and each --ensemble (the mean of its members'
    probabilities, members being runs or shipped models, a shipped ensemble counting as its members) alone and
@@ -30,8 +31,8 @@ import time
 
 import numpy as np
 
-from common import cached_predictions, command, held_out_fold_hits, machine, test_report, write_results
-from protloc import datasets, evaluation, fusion, homology, models, pretrained, training
+from common import cached_predictions, command, machine, test_report, write_results
+from protloc import datasets, evaluation, fitting, fusion, homology, models, preset, presets, training
 
 SPEC = datasets.get("multiloc")
 IDENTITY_BANDS = ((0.0, 0.3), (0.3, 0.5), (0.5, 1.01))
@@ -44,7 +45,7 @@ def best_hit_table(labels: np.ndarray, best: list) -> list[dict]:
     for low, high in IDENTITY_BANDS:
         inside = [(hit, label) for hit, label in zip(best, labels) if hit and low <= hit.identity < high]
         rows.append({"identity": [low, min(high, 1.0)], "proteins": len(inside),
-                     "best_hit_right": float(np.mean([hit.label == label for hit, label in inside])) if inside
+                     "best_hit_right": float(np.mean([label in hit.labels for hit, label in inside])) if inside
                      else None})
     return rows
 
@@ -54,8 +55,6 @@ def main(argv=None) -> int:
     parser.add_argument("--fold-run", type=pathlib.Path, required=True, action="append",
                         help="run directory of a model trained with one training fold held out; repeatable (the "
                              "same fold each time), in the order their means are formed")
-    parser.add_argument("--ship", action="store_true",
-                        help="write the reference set and the fusion parameters into protloc/pretrained/")
     parser.add_argument("--run", action="append", default=[], type=lambda text: tuple(text.split("=", 1)),
                         metavar="NAME=RUN_DIR", help="also score this finished run (trained on the training split), "
                                                      "alone and fused, as NAME; repeatable")
@@ -75,8 +74,6 @@ def main(argv=None) -> int:
     test = SPEC.examples("test", None, args.data_dir)
     reference = homology.ReferenceSet.from_examples(train, SPEC.class_names)
     search = homology.HomologySearch(reference)
-    if args.ship:
-        reference.write(pretrained.REFERENCE)
     start = time.perf_counter()
     rules = fold_fusions(args.fold_run, fold_configs, train, search)
     fold_s = time.perf_counter() - start
@@ -84,19 +81,18 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     hits = search.search([e.sequence for e in test])
     test_search_s = time.perf_counter() - start
-    scores, has_hit = rules[0].homology_scores(hits, len(SPEC.class_names))
+    evidence = homology.class_evidence(hits, len(SPEC.class_names))
+    scores, has_hit = rules[0].homology_scores(evidence), evidence.has_hit
     best = [found[0] if found else None for found in hits]
     labels = datasets.labels_of(test)
-    best_hit = np.array([hit.label if hit else -1 for hit in best])
+    best_hit = np.array([hit.labels[0] if hit else -1 for hit in best])
     homology_call = np.where(has_hit, np.argmax(scores, axis=1), -1)
     rows = {"homology: best hit's class (no hit = wrong)": _row(labels, _one_hot(best_hit)),
             "homology: the fusion's homology term (no hit = wrong)": _row(labels, _one_hot(homology_call))}
     networks, sizes = {}, {}
-    for name in sorted(pretrained.SHIPPED):
-        model = models.load_pretrained(name)
+    for name in presets.names():
+        model = models.load_model(preset.load(name).file("model"))
         networks[name], sizes[name] = evaluation.predict_probabilities(model, test), models.member_count(model)
-        if args.ship:
-            _rule_for(rules, sizes[name]).save(pretrained.fusion_path(name))
     for name, run in args.run:
         networks[name], sizes[name] = _run_predictions(run, labels, args.data_dir), 1
     for name, members in args.ensemble:
@@ -104,7 +100,7 @@ def main(argv=None) -> int:
                                                             args.data_dir)
     for name, network in networks.items():
         rule = _rule_for(rules, sizes[name])
-        fused = rule.fuse(network, *rule.homology_scores(hits, len(SPEC.class_names)))
+        fused = rule.apply(network, evidence)[0]
         network_row, fused_row = _row(labels, network), _row(labels, fused)
         fused_row["vs_network"] = evaluation.mcnemar_exact(fused_row.pop("correct"), network_row.pop("correct"))
         fused_row["fusion_fold_models"] = len(rule.provenance["fold_runs"])
@@ -116,7 +112,7 @@ def main(argv=None) -> int:
                "test_proteins": len(test), "test_with_hit": int(has_hit.sum()),
                "best_hit_by_identity": best_hit_table(labels, best), "fusions": [rule.__dict__ for rule in rules],
                "rows": rows, "seconds": {"fold_fits": fold_s, "test_search": test_search_s},
-               "shipped": args.ship, "ensembles": {name: members.split(",") for name, members in args.ensemble}}
+               "ensembles": {name: members.split(",") for name, members in args.ensemble}}
     write_results("homology", results, markdown(results))
     print(markdown(results))
     return 0
@@ -127,12 +123,12 @@ def fold_fusions(fold_runs: list[pathlib.Path], fold_configs: list, train: list,
     """The fusion rules fitted on the held-out fold of ``fold_runs``: element m - 1 on the mean probabilities of the
     first m runs, with hits from a leave-one-out search of the fold against the whole training split."""
     fold = fold_configs[0].fold
-    held_out, fold_labels, fold_hits = held_out_fold_hits(train, fold, search)
-    fold_examples = [train[i] for i in held_out]
+    held_out = fitting.held_out(train, fold, search)
+    fold_examples = held_out.examples
     total, rules = 0.0, []
     for count, run in enumerate(fold_runs, 1):
-        total = total + evaluation.predict_probabilities(models.load_model(run), fold_examples)
-        rules.append(fusion.fit(total / count, fold_hits, fold_labels, provenance={
+        total = total + evaluation.predict_probabilities(models.load_model(run / "model.keras"), fold_examples)
+        rules.append(fusion.fit(total / count, held_out.evidence, held_out.labels, provenance={
             "command": command(), "fold_runs": [str(r) for r in fold_runs[:count]],
             "fold_run_configs": [c.__dict__ for c in fold_configs[:count]],
             "data": f"{SPEC.name} training fold {fold} ({len(fold_examples)} proteins): network probabilities of "
@@ -162,7 +158,7 @@ def _ensemble_predictions(members: list[str], shipped: dict, sizes: dict, labels
     zoo models."""
     total, count = 0.0, 0
     for member in members:
-        if member in pretrained.SHIPPED:
+        if member in presets.names():
             total, count = total + sizes[member] * shipped[member], count + sizes[member]
         else:
             total, count = total + _run_predictions(member, labels, data_dir), count + 1

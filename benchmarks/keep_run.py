@@ -23,7 +23,7 @@ KEPT = ("config.json", "history.csv")
 def keep(run: pathlib.Path, destination: pathlib.Path) -> None:
     """Writes ``destination`` (created if missing) from the finished run ``run``."""
     training.read_config(run)  # a run directory, or a one-line error naming it
-    model = models.load_model(run)  # uncompiled: no optimizer state
+    model = models.load_model(run / "model.keras")  # uncompiled: no optimizer state
     destination.mkdir(parents=True, exist_ok=True)
     for name in KEPT:
         with files.atomic_path(destination / name) as temporary:

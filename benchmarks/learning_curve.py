@@ -86,7 +86,7 @@ def write_results(results: dict) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="rlstm", choices=sorted(models.FAMILIES))
-    parser.add_argument("--dataset", default=datasets.DEFAULT, choices=datasets.names())
+    parser.add_argument("--dataset", default=datasets.DEFAULT, help="data set name or MODULE:ATTRIBUTE")
     parser.add_argument("--fold", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--learning-rate", type=float, help="default: the paper's 2e-4")
@@ -98,9 +98,11 @@ def main(argv=None) -> int:
     runtime.run_branches_in_parallel()
 
     learning_rate = args.learning_rate or recipes.PAPER_LEARNING_RATE
-    hparams = {**models.resolve_hparams(), "learning_rate": learning_rate}
-    config = training.RunConfig.resolve(model=args.model, hparams=hparams, recipe="paper", epochs=args.epochs, seed=args.seed,
-                                fold=args.fold, dataset=args.dataset)
+    architecture = models.resolve_hparams()
+    hparams = {**architecture, "learning_rate": learning_rate}
+    config = training.RunConfig.resolve(model=args.model, hparams=architecture, learning_rate=learning_rate,
+                                        recipe="paper", epochs=args.epochs, seed=args.seed, fold=args.fold,
+                                        dataset=args.dataset)
     run_dir = args.out / f"{args.model}-fold{args.fold}"
     if args.start_from and not run_dir.exists():
         start_from(args.start_from, run_dir, config)

@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from common import cached_predictions, command, machine, test_report, write_results
-from protloc import datasets, evaluation, fusion, homology, pretrained, profiles, training
+from protloc import datasets, evaluation, fusion, homology, preset, profiles, training
 
 SPEC = datasets.get("multiloc")
 
@@ -62,12 +62,13 @@ def run_rows(runs: dict[str, pathlib.Path], data_dir=None) -> tuple[list[dict], 
     sequence run."""
     test = SPEC.examples("test", None, data_dir)
     reference = homology.ReferenceSet.from_examples(SPEC.examples("train", None, data_dir), SPEC.class_names)
-    hits = homology.HomologySearch(reference).search([e.sequence for e in test])
-    rule = fusion.Fusion.load(pretrained.fusion_path("pretrained"))
+    evidence = homology.class_evidence(homology.HomologySearch(reference).search([e.sequence for e in test]),
+                                       len(SPEC.class_names))
+    rule = fusion.Fusion.load(preset.load("pretrained").file("fusion"))
     rows, right = [], {}
     for name, run in runs.items():
         labels, network = cached_predictions(run, data_dir)
-        fused = rule.apply(network, hits)[0]
+        fused = rule.apply(network, evidence)[0]
         config = training.read_config(run)
         for evidence, probabilities in (("network", network), ("fused with homology", fused)):
             report, correct = test_report(labels, probabilities, SPEC.class_names)

@@ -17,7 +17,7 @@ relatives (most, itself) in the shipped reference, so each is aligned to many of
 the same way from those proteomes are also predicted with and without homology: the typical case of a new
 proteome, where most proteins have no labelled relative.
 The single model's largest input is also predicted inside one process that has already started, imported
-TensorFlow, loaded the model and read the FASTA (``predict.predict_records`` over the records in memory): the
+TensorFlow, loaded the model and read the FASTA (``Localizer.predict`` over the records in memory, network alone): the
 rate the model itself sustains, and, by difference from the fresh process, what start-up, reading and writing
 cost.
 Every measurement runs in a fresh process with protloc's thread layout
@@ -40,7 +40,8 @@ import time
 import numpy as np
 
 from common import command, in_fresh_process, machine, multiloc_pool, sample_fasta, write_results
-from protloc import datasets, models, pipeline, predict, runtime, sequences, training
+from protloc import datasets, models, pipeline, preset, runtime, sequences, training
+from protloc.predictor import Localizer
 from protloc.datasets import multiloc
 
 TF_DEFAULT_THREADS = {"TF_NUM_INTRAOP_THREADS": "0", "TF_NUM_INTEROP_THREADS": "0"}
@@ -125,13 +126,13 @@ def predict_run(fasta: pathlib.Path, model: str, environment: dict | None = None
 
 
 def started_predict(fasta: pathlib.Path, model_name: str) -> dict:
-    """Seconds of ``predict.predict_records`` over the records of ``fasta``, read into memory first, in a
-    process whose model is loaded (the timed call still traces the model once, as every prediction does)."""
+    """Seconds of ``Localizer.predict`` (the network alone) over the records of ``fasta``, read into memory first,
+    in a process whose model is loaded (the timed call still traces the model once, as every prediction does)."""
     runtime.run_branches_in_parallel()
-    model = models.load_model(model_name)
+    localizer = Localizer.from_preset(model_name, homology_evidence=False)
     records = list(sequences.read_fasta(fasta, validate=False))
     start = time.perf_counter()
-    count = sum(1 for _ in predict.predict_records(model, records))
+    count = sum(1 for _ in localizer.predict(records))
     return {"seconds": time.perf_counter() - start, "proteins": count,
             "residues": sum(min(len(r.sequence), sequences.DEFAULT_MAX_LENGTH) for r in records)}
 
@@ -203,7 +204,7 @@ def main(argv=None) -> int:
          for name, (bucketed, environment) in TRAINING_SETUPS.items()} for _ in range(args.rounds)])
 
     pool = multiloc_pool(directory)
-    members = {model: models.member_count(models.load_model(model)) for model in (args.model, args.ensemble) if model}
+    members = {model: preset.load(model).card.get("members", 1) for model in (args.model, args.ensemble) if model}
     inference = []
     with tempfile.TemporaryDirectory() as scratch:
         for count in sorted({args.proteins // 4, args.proteins}):

@@ -158,7 +158,8 @@ def main(argv=None) -> int:
     runtime.run_branches_in_parallel()
 
     learning_rate = args.learning_rate or recipes.PAPER_LEARNING_RATE
-    hparams = {**models.resolve_hparams(lstm_units=args.lstm_units), "learning_rate": learning_rate}
+    architecture = models.resolve_hparams(lstm_units=args.lstm_units)
+    hparams = {**architecture, "learning_rate": learning_rate}
     results = {"command": command(), "machine": machine(), "epochs": args.epochs, "members": args.members, "hparams": hparams,
                "paper": PAPER,
                "models": {}, "ensemble_curve": [], "cv": {"rlstm": {}, "alstm": {}}, "missing": [], "trained_on": {},
@@ -179,8 +180,9 @@ def main(argv=None) -> int:
         if args.only is not None and run_dir.name not in args.only and training.finished_epochs(run_dir) < args.epochs:
             ensemble_gap |= name == "rlstm" and fold is None
             continue
-        config = training.RunConfig.resolve(model=name, hparams=hparams, recipe="paper", epochs=args.epochs, seed=seed,
-                                    fold=fold, dataset=SPEC.name)
+        config = training.RunConfig.resolve(model=name, hparams=architecture, learning_rate=learning_rate,
+                                            recipe="paper", epochs=args.epochs, seed=seed, fold=fold,
+                                            dataset=SPEC.name)
         if args.start_from and not run_dir.exists() and (args.start_from / run_dir.name).exists():
             start_from(args.start_from / run_dir.name, run_dir, config)
         wall_time = timed_train(run_dir, config, args.data_dir)
@@ -277,7 +279,7 @@ def save_ensemble(member_runs: list[pathlib.Path], path: pathlib.Path) -> None:
     """Saves the ensemble of ``member_runs`` at ``path`` unless it is newer than every member's model."""
     if path.exists() and all(path.stat().st_mtime > (run / "model.keras").stat().st_mtime for run in member_runs):
         return
-    members = [models.load_model(run) for run in member_runs]
+    members = [models.load_model(run / "model.keras") for run in member_runs]
     files.save_model(models.build_ensemble(members, name=f"ensemble_{len(members)}"), path)
 
 

@@ -11,6 +11,7 @@ import functools
 import json
 import pathlib
 import shlex
+import signal
 import sys
 
 from protloc.homology import HomologyError
@@ -130,11 +131,16 @@ def _predict(args) -> None:
     from protloc import files, sequences, table
     from protloc.predictor import Localizer
 
+    if args.output != "-":
+        files.check_output(args.output, args.parents)
+    if args.attention is not None:
+        files.check_output(args.attention, args.parents, "--attention")
     localizer = Localizer.from_preset(args.model, homology_evidence=not args.no_homology, reference=args.reference,
                                       fusion=args.fusion, profile_db=args.profile_db,
                                       attention=args.attention is not None, batch_size=args.batch_size)
     source = "<stdin>" if args.input == "-" else args.input
-    records = sequences.read_fasta(args.input, validate=False)
+    repeated: list = []
+    records = _noting_repeated_ids(sequences.read_fasta(args.input, validate=False), repeated)
     results = localizer.predict(records, source, on_invalid=_report_invalid if args.skip_invalid else None)
     if sys.stderr.isatty():
         from tqdm import tqdm
@@ -147,10 +153,26 @@ def _predict(args) -> None:
             results = table.tee_attention(results, stack.enter_context(open(temporary, "w")))
         if args.output == "-":
             table.write_table(results, names, sys.stdout, homology=homology)
-            return
-        temporary = stack.enter_context(files.atomic_path(args.output))
-        count = table.write_table(results, names, stack.enter_context(open(temporary, "w")), homology=homology)
-    print(f"{count} predictions written to {args.output}", file=sys.stderr)
+        else:
+            temporary = stack.enter_context(files.atomic_path(args.output))
+            count = table.write_table(results, names, stack.enter_context(open(temporary, "w")), homology=homology)
+    if repeated:
+        first = repeated[0]
+        print(f"protloc predict: warning: {len(repeated)} record(s) repeat an earlier record's identifier (first: "
+              f"{sequences.printable(first.id)}, record #{first.index + 1}); each has its own row, in input order",
+              file=sys.stderr)
+    if args.output != "-":
+        print(f"{count} predictions written to {args.output}", file=sys.stderr)
+
+
+def _noting_repeated_ids(records, repeated: list):
+    """``records`` passed on; each whose identifier an earlier one had is appended to ``repeated``."""
+    seen = set()
+    for record in records:
+        if record.id in seen:
+            repeated.append(record)
+        seen.add(record.id)
+        yield record
 
 
 def _report_invalid(error: SequenceError) -> None:
@@ -297,8 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="predict the compartment of every protein in a FASTA file")
     predict.add_argument("input", help="FASTA file, or - for standard input")
-    predict.add_argument("-o", "--output", default="-", help="TSV file (written atomically), or - for standard "
-                                                              "output (default)")
+    predict.add_argument("-o", "--output", default="-", help="TSV file (written atomically; its directory must exist "
+                                                              "unless --parents), or - for standard output (default)")
+    predict.add_argument("--parents", action="store_true",
+                         help="create the output's missing directories instead of refusing them")
     predict.add_argument("--model", default=presets.DEFAULT,
                          help=f"a shipped preset ({', '.join(presets.names())}), a preset or run directory, or a "
                               f".keras file")
@@ -349,6 +373,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Stopped(Exception):
+    """A signal (SIGINT, SIGTERM) stopped the command."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _stop(signum, frame):
+    """Signal handler: stops every MMseqs2 process (they run in other threads and their own sessions) and raises
+    :class:`Stopped` in the main thread, whose exit removes temporary files."""
+    from protloc import mmseqs
+
+    mmseqs.kill_running()
+    raise Stopped(signum)
+
+
+AFTER_STOP = {"train": "run the same command again to resume after the last finished epoch",
+              "predict": "nothing was written (an existing output file is as it was)"}
+
+
 def main(argv=None) -> int:
     from protloc import runtime
 
@@ -366,11 +411,19 @@ def main(argv=None) -> int:
     if not known.verbose:
         runtime.quiet_tensorflow()
     runtime.run_branches_in_parallel()
+    previous = {number: signal.signal(number, _stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         args.handler(args)
     except (SequenceError, ValueError, OSError, HomologyError, ProfileError) as error:  # OSError: unreadable files
         print(f"protloc {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except Stopped as stop:
+        print(f"protloc {args.command}: stopped by {stop}; "
+              f"{AFTER_STOP.get(args.command, 'its output is not written')}", file=sys.stderr)
+        return 128 + stop.signum
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     return 0
 
 

@@ -1,22 +1,54 @@
-"""Atomic writes: a reader never sees a half-written result or model."""
+"""Atomic writes and output paths: a reader never sees a half-written result or model, an interrupted run leaves
+nothing behind, and a bad output path is refused before any work.
+
+A result is written to a temporary file beside its target, named ``.NAME.protloc-PID-RANDOM[SUFFIX]``, and renamed
+over the target once complete. A run that is killed outright (SIGKILL, a power cut) cannot remove its temporary
+file; the next write to the same target removes every such file whose process no longer runs.
+"""
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import pathlib
+import re
 import tempfile
+
+_TEMPORARY = re.compile(r"\.protloc-(\d+)-")
+
+
+def check_output(path, make_parents: bool = False, option: str = "-o") -> pathlib.Path:
+    """``path`` as a Path if a file can be written there, else a ``ValueError`` naming ``option`` and ``path``: it
+    is a directory, it lies under a file, its directory is missing (unless ``make_parents``) or not writable."""
+    path = pathlib.Path(path)
+    if path.is_dir():
+        raise ValueError(f"{option} {path} is a directory; give a file name")
+    parent = path.parent
+    existing = next((p for p in (parent, *parent.parents) if p.exists()), pathlib.Path("."))
+    if not existing.is_dir():
+        raise ValueError(f"{option} {path}: {existing} is a file, not a directory")
+    if existing != parent and not make_parents:
+        raise ValueError(f"{option} {path}: the directory {parent} does not exist (create it, or pass --parents)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {path}: cannot write in {existing} (permission denied)")
+    return path
 
 
 @contextlib.contextmanager
-def atomic_path(path, suffix: str | None = None):
-    """Yields a temporary path beside ``path``; on success it replaces ``path`` in one rename.
+def atomic_path(path, suffix: str | None = None, make_parents: bool = True):
+    """Yields a temporary path beside ``path``; on success it replaces ``path`` in one rename, on any failure
+    (an exception, Ctrl-C) it is removed and ``path`` keeps its previous content.
 
-    ``suffix`` defaults to the target's own suffix (Keras insists on ``.keras`` when saving models).
+    ``suffix`` defaults to the target's own suffix (Keras insists on ``.keras`` when saving models). Temporary files
+    of earlier writes to ``path`` whose process has died are removed first.
     """
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
+    if make_parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.protloc-{os.getpid()}-", suffix=suffix or path.suffix,
+                                         dir=path.parent)
     os.close(handle)
     umask = os.umask(0)
     os.umask(umask)
@@ -27,6 +59,32 @@ def atomic_path(path, suffix: str | None = None):
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+def remove_stale_temporaries(path) -> list[pathlib.Path]:
+    """Removes the temporary files that writes to ``path`` left behind in processes that no longer run; returns
+    them."""
+    path = pathlib.Path(path)
+    removed = []
+    for candidate in glob.glob(glob.escape(str(path.parent / f".{path.name}.protloc-")) + "*"):
+        found = _TEMPORARY.search(os.path.basename(candidate))
+        if found and not _running(int(found.group(1))):
+            with contextlib.suppress(OSError):
+                os.remove(candidate)
+                removed.append(pathlib.Path(candidate))
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_text(path, text: str) -> None:

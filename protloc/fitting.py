@@ -13,6 +13,7 @@ import pathlib
 import sys
 from typing import Sequence
 
+import keras
 import numpy as np
 
 from protloc import datasets, evaluation, fusion, homology, models, preset, profiles, run_config
@@ -29,11 +30,13 @@ class HeldOut:
     Attributes:
         examples: the fold's examples, in the data set's order.
         labels: their labels (``datasets.labels_of``).
-        evidence: their class evidence from a leave-one-out search of the whole training split.
+        hits: each one's hits (best first) from a search of the whole training split that leaves it out.
+        evidence: their class evidence (:func:`protloc.homology.class_evidence` of ``hits``).
     """
 
     examples: list
     labels: np.ndarray
+    hits: list
     evidence: object
 
 
@@ -45,7 +48,7 @@ def held_out(train: Sequence[Example], fold: int, search: homology.HomologySearc
         raise ValueError(f"training fold {fold} holds no proteins")
     hits = search.search([train[i].sequence for i in members], exclude=members)
     examples = [train[i] for i in members]
-    return HeldOut(examples, datasets.labels_of(examples),
+    return HeldOut(examples, datasets.labels_of(examples), hits,
                    homology.class_evidence(hits, len(search.reference.class_names)))
 
 
@@ -97,6 +100,14 @@ def write_run_evidence(run_dir, config: run_config.RunConfig, network, data_dir=
     return card
 
 
+def write_run_card(run_dir, config: run_config.RunConfig, network, command: str | None = None) -> dict:
+    """Writes the card of a run without evidence (e.g. after a multi-process training); returns it."""
+    card = run_card(pathlib.Path(run_dir), config, network, command)
+    card["evidence_note"] = "no evidence fitted by this training (protloc fuse RUN --fold-run FOLD_RUN fits it)"
+    preset.write_card(run_dir, card)
+    return card
+
+
 def run_card(run_dir: pathlib.Path, config: run_config.RunConfig, network, command: str | None) -> dict:
     """The card of a run directory (no evidence yet): what it is, its inputs, its provenance."""
     spec = config.spec
@@ -108,7 +119,8 @@ def run_card(run_dir: pathlib.Path, config: run_config.RunConfig, network, comma
             "inputs": models.input_names(network), "members": models.member_count(network), "model": "model.keras",
             "reference": None, "fusion": None,
             "profile_db": config.to_json(run_dir)["profile_db"] if config.profile_db else None,
-            "training": {"run_config": run_config.CONFIG_FILE, "command": command}, "figures": {}}
+            "training": {"run_config": run_config.CONFIG_FILE, "command": command,
+                         "backend": keras.backend.backend()}, "figures": {}}
 
 
 def fuse_preset(directory, fold_runs: Sequence, data_dir=None, command: str | None = None) -> fusion.Fusion:
@@ -144,7 +156,8 @@ def fuse_preset(directory, fold_runs: Sequence, data_dir=None, command: str | No
         "data": f"{spec.name} training fold {configs[0].fold} ({len(fold.examples)} proteins): the mean "
                 f"probabilities of {len(fold_runs)} model(s) of this configuration trained on the other folds; hits "
                 f"from a search of the whole training split leaving each protein itself out",
-        "fold_runs": [str(run) for run in fold_runs], "command": command})
+        "fold_runs": [str(run) for run in fold_runs],
+        "fold_run_configs": [config.to_json(run) for run, config in zip(fold_runs, configs)], "command": command})
     rule.save(directory / FUSION_FILE)
     card = dict(found.card)
     card["fusion"] = FUSION_FILE

@@ -10,7 +10,6 @@ the outputs are put back in input order.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 from typing import Sequence
 
 import keras
@@ -65,11 +64,14 @@ class Forward:
         unlabelled = [Example(e.id, {name: e.features[name] for name in self.input_names}, None, e.fold)
                       for e in examples]
         planned = pipeline.BucketedBatches(unlabelled, self.batch_size, boundaries=self.boundaries)
-        with contextlib.ExitStack() as stack:
-            if pool is None:
-                pool = stack.enter_context(concurrent.futures.ThreadPoolExecutor(self.workers))
+        own = pool is None
+        pool = concurrent.futures.ThreadPoolExecutor(self.workers) if own else pool
+        try:
             outputs = list(pool.map(lambda index: self._named(self.network.predict_on_batch(planned[index])),
                                     range(len(planned))))
+        finally:
+            if own:
+                pool.shutdown(wait=True, cancel_futures=True)
         order = planned.order
         lengths = [len(e.features[self.input_names[0]]) for e in examples]
         restored = {}

@@ -6,14 +6,16 @@ failed; the evidence modules built on this one (:mod:`protloc.homology`, :mod:`p
 their own error.
 
 Cached databases (:func:`cached_database`) live in a folder of the cache directory, built in a staging folder
-beside it and renamed into place once complete, so concurrent or interrupted runs never see half a database. A
-cached database that MMseqs2 cannot read (a truncated file, a disk that filled up) is removed and rebuilt once
-(:func:`healing`).
+beside it and renamed into place once complete, so concurrent or interrupted runs never see half a database. The
+folder's ``done`` file lists every file with its size: a cached database whose files no longer match (a truncated
+or deleted file, a disk that filled up), or that MMseqs2 cannot read, is removed and rebuilt once with a one-line
+notice (:func:`healing`); if it fails again, the error names the folder to delete.
 """
 from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import pathlib
 import shutil
@@ -142,6 +144,10 @@ def cached_database(folder: pathlib.Path, fasta_files: Callable[[pathlib.Path], 
     into place once complete, so concurrent or interrupted runs never see half a database; files written into the
     staging folder are removed after the build.
     """
+    if (folder / DONE).exists() and not _intact(folder):
+        print(f"protloc: the cached MMseqs2 database {folder} is damaged (a file is missing or has changed size); "
+              f"rebuilding it", file=sys.stderr)
+        shutil.rmtree(folder, ignore_errors=True)
     if not (folder / DONE).exists():
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = pathlib.Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
@@ -154,7 +160,8 @@ def cached_database(folder: pathlib.Path, fasta_files: Callable[[pathlib.Path], 
             if index:
                 run(["createindex", str(staging / "db"), str(staging / "tmp"), "-v", "1"])
                 shutil.rmtree(staging / "tmp", ignore_errors=True)
-            (staging / DONE).write_text(f"built from {len(inputs)} FASTA file(s)\n")
+            sizes = {path.name: path.stat().st_size for path in sorted(staging.iterdir())}
+            (staging / DONE).write_text(json.dumps({"fasta_files": len(inputs), "sizes": sizes}) + "\n")
             try:
                 os.rename(staging, folder)
             except OSError:  # another process finished first: use its database
@@ -163,6 +170,19 @@ def cached_database(folder: pathlib.Path, fasta_files: Callable[[pathlib.Path], 
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return folder / "db"
+
+
+def _intact(folder: pathlib.Path) -> bool:
+    """Whether every file a cached database's ``done`` lists is there with its size (older ``done`` files, which
+    list nothing, count as intact)."""
+    try:
+        sizes = json.loads((folder / DONE).read_text()).get("sizes", {})
+    except (OSError, ValueError, AttributeError):
+        return False
+    try:
+        return all((folder / name).stat().st_size == size for name, size in sizes.items())
+    except OSError:
+        return False
 
 
 def healing(build: Callable[[], pathlib.Path], use: Callable[[pathlib.Path], object]):

@@ -287,8 +287,11 @@ def load_model(path) -> keras.Model:
         raise FileNotFoundError(f"no model file at {path}")
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as error:  # Keras raises many types for a bad file; name the file instead
-        reason = " ".join(str(error).split()) or type(error).__name__
-        raise ValueError(f"{path} is not a loadable Keras model ({type(error).__name__}: {reason[:300]})") from None
+    except Exception as error:  # Keras raises many types for a bad file, often wrapping the cause: name the cause
+        cause = error
+        while (cause.__cause__ or cause.__context__) is not None:
+            cause = cause.__cause__ or cause.__context__
+        reason = " ".join(str(cause).split()) or type(cause).__name__
+        raise ValueError(f"{path} is not a loadable Keras model ({type(cause).__name__}: {reason[:300]})") from None
     class_names_of(model)  # a Keras model that is not ours fails here, naming it
     return model

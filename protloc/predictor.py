@@ -13,7 +13,6 @@ the examples and the web page all predict through this class.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import dataclasses
 from typing import Callable, Iterable, Iterator
 
@@ -171,9 +170,9 @@ class Localizer:
             protloc.sequences.SequenceError: a bad record, when ``on_invalid`` is None.
             protloc.homology.HomologyError, protloc.profiles.ProfileError: MMseqs2 is missing or failed.
         """
-        with contextlib.ExitStack() as stack:
-            pool = stack.enter_context(concurrent.futures.ThreadPoolExecutor(self.forward.workers))
-            searcher = stack.enter_context(concurrent.futures.ThreadPoolExecutor(1)) if self.search else None
+        pool = concurrent.futures.ThreadPoolExecutor(self.forward.workers)
+        searcher = concurrent.futures.ThreadPoolExecutor(1) if self.search else None
+        try:
             chunk: list[tuple[sequences.ProteinRecord, np.ndarray]] = []
             for record in records:
                 try:
@@ -187,6 +186,10 @@ class Localizer:
                     yield from self._chunk(chunk, pool, searcher)
                     chunk = []
             yield from self._chunk(chunk, pool, searcher)
+        finally:  # stopped early (an error, a signal, a consumer that quit): drop the work not yet started
+            for executor in (pool, searcher):
+                if executor is not None:
+                    executor.shutdown(wait=True, cancel_futures=True)
 
     def _chunk(self, chunk, pool, searcher) -> Iterator[Prediction]:
         if not chunk:

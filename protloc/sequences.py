@@ -224,6 +224,7 @@ def _lines(raw: BinaryIO, name: str) -> Iterator[str]:
     offset, records = 0, 0
     try:
         for line in stream:
+            records += line.startswith(b">")
             try:
                 text = line.decode("utf-8")
             except UnicodeDecodeError as error:
@@ -231,7 +232,6 @@ def _lines(raw: BinaryIO, name: str) -> Iterator[str]:
                 raise FastaFormatError(f"not UTF-8 text: byte {line[error.start:error.start + 1]!r} at byte offset "
                                        f"{offset + error.start}{' of the uncompressed data' if compressed else ''} "
                                        f"({where})", name) from None
-            records += text.startswith(">")
             offset += len(line)
             yield text
     except (OSError, EOFError, zlib.error) as error:

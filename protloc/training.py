@@ -120,6 +120,9 @@ def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=(
             is split between its replicas.
         command: how the run was started, for its card.
 
+    A finished run's directory is a preset: its reference, the fusion rule fitted on its held-out fold and its card
+    are written (:func:`protloc.fitting.write_run_evidence`; after a multi-process training, the card alone).
+
     Returns:
         the trained model (also saved as ``run_dir/model.keras``, which is left as it is, modification time
         included, when the run had no epoch left to train).
@@ -146,9 +149,12 @@ def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=(
         trained = initial_epoch < config.epochs
         if trained or not (run_dir / "model.keras").exists():
             files.save_model(model, out / "model.keras")  # untouched when nothing was trained: its time says when
-    if writes and (trained or not (run_dir / preset.CARD).exists()):
-        fitting.write_run_evidence(run_dir, config, model, data_dir, lambda found: with_run_features(config, found),
+    if processes is None and (trained or not (run_dir / preset.CARD).exists()):
+        saved = models.load_model(run_dir / "model.keras")  # as a user loads it: outside any distribution strategy
+        fitting.write_run_evidence(run_dir, config, saved, data_dir, lambda found: with_run_features(config, found),
                                    command)
+    elif processes is not None and writes:  # predicting the held-out fold would need every process: card only
+        fitting.write_run_card(run_dir, config, model, command)
     return model
 
 

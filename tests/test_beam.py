@@ -5,14 +5,14 @@ import gzip
 import numpy as np
 import pytest
 
-from protloc import beam, pretrained, sequences
+from protloc import beam, presets, sequences
 from protloc.cli import main as protloc_main
 
 WORKERS = ["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"]
 
 
 def write_shards(directory, bad=False):
-    records = list(sequences.read_fasta(pretrained.EXAMPLES))
+    records = list(sequences.read_fasta(presets.EXAMPLES))
     text = lambda chosen: "".join(f">{r.description}\n{r.sequence}\n" for r in chosen)  # noqa: E731
     (directory / "a.fasta").write_text(text(records[:4]))
     with gzip.open(directory / "b.fasta.gz", "wt") as handle:
@@ -40,7 +40,7 @@ def test_two_workers_give_protloc_predicts_rows_and_a_dead_letter_for_the_bad_re
     assert beam.main(["--input", str(inputs / "*.fasta*"), "--output", str(out), "--skip-invalid", *WORKERS]) == 0
     header, rows = rows_of(out.parent.glob("pred-0*.tsv"))
     whole = tmp_path / "whole.fasta"
-    whole.write_text("".join(f">{r.description}\n{r.sequence}\n" for r in sequences.read_fasta(pretrained.EXAMPLES)))
+    whole.write_text("".join(f">{r.description}\n{r.sequence}\n" for r in sequences.read_fasta(presets.EXAMPLES)))
     assert protloc_main(["predict", str(whole), "-o", str(tmp_path / "direct.tsv")]) == 0
     direct_header, direct = rows_of([tmp_path / "direct.tsv"])
     assert header == direct_header and "neighbour" in header and len(rows) == len(direct) == 11
@@ -66,12 +66,14 @@ def test_a_bad_record_without_skip_invalid_fails_the_run_naming_it(inputs, tmp_p
 def test_a_missing_model_fails_before_the_pipeline_starts(inputs, tmp_path, capsys):
     assert beam.main(["--input", str(inputs / "*.fasta*"), "--output", str(tmp_path / "p"),
                       "--model", str(tmp_path / "none.keras")]) == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("protloc.beam: error: no model at ")
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("protloc.beam: error: no preset called ")
 
 
-def test_the_module_imports_without_beam_s_start_up_warning():
+def test_importing_the_module_changes_no_logging():
     import subprocess
     import sys
 
-    finished = subprocess.run([sys.executable, "-c", "import protloc.beam"], capture_output=True, text=True)
-    assert finished.returncode == 0 and finished.stderr == ""
+    code = ("import logging; before = (logging.getLogger().level, logging.getLogger('apache_beam').level); "
+            "import protloc.beam; print(before == (logging.getLogger().level, logging.getLogger('apache_beam').level))")
+    finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert finished.returncode == 0 and finished.stdout.strip() == "True"

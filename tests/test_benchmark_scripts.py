@@ -1,18 +1,21 @@
 """The benchmark scripts' own code (their long runs are not tests): table1.py's ensemble file, report and plan, and
 its extension of a shorter command's runs; speed.py's in-process measurement, report and check of its data;
 tuner_search.py's composition of search, retraining and test report; learning_curve.py's per-epoch report and
-extension of a shorter run; ship_pretrained.py's card from the named results."""
-import dataclasses
+extension of a shorter run."""
 import json
 import os
+import pathlib
+import sys
 
 import numpy as np
 import pytest
 
-from protloc import datasets, evaluation, files, homology, models, pretrained, sequences, training
+from protloc import datasets, evaluation, files, homology, models, presets, run_config, sequences, training
 from tests.helpers import SMALL, load_benchmark, toy_spec
 
 CLASS_NAMES = datasets.get("multiloc").class_names
+TINY_CACHE = toy_spec(f"{__name__}:TINY_CACHE", n_per_class=2)
+KEEP = toy_spec(f"{__name__}:KEEP", n_per_class=6)
 
 
 def test_table1_rebuilds_the_ensemble_only_when_a_member_is_newer(tmp_path):
@@ -51,7 +54,7 @@ def test_table1_markdown_shows_the_ensemble_curve_and_the_paired_test():
 
 
 def test_started_predict_counts_every_protein_and_its_truncated_residues():
-    fasta = pretrained.EXAMPLES
+    fasta = presets.EXAMPLES
     records = list(sequences.read_fasta(fasta))
     started = load_benchmark("speed").started_predict(fasta, "pretrained")
     assert started["proteins"] == len(records) == 11
@@ -195,7 +198,7 @@ def test_learning_curve_reports_every_epoch_and_extends_only_the_same_run(tmp_pa
 
     def fake_train(run_dir, config, data_dir, verbose, callbacks):
         """Writes history.csv epoch by epoch and calls the callbacks as Keras would."""
-        files.write_json(run_dir / "config.json", dataclasses.asdict(config))
+        run_config.write_config(run_dir, config)
         rows = ["epoch,accuracy,loss,val_accuracy,val_loss"]
         for epoch in range(config.epochs):
             for callback in callbacks:
@@ -211,9 +214,11 @@ def test_learning_curve_reports_every_epoch_and_extends_only_the_same_run(tmp_pa
         for index in range(950):
             yield datasets.Example(str(index), {"tokens": np.ones(3, np.int32)}, 0, 1)
 
-    datasets.register(datasets.DatasetSpec("curve-fake", CLASS_NAMES, 5, fake_fold_reader))
+    monkeypatch.setattr(sys.modules[__name__], "CURVE_FAKE", datasets.DatasetSpec(
+        f"{__name__}:CURVE_FAKE", CLASS_NAMES, 5, fake_fold_reader), raising=False)
     monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
-    assert curve.main(["--fold", "1", "--epochs", "12", "--out", str(tmp_path / "runs"), "--dataset", "curve-fake"]) == 0
+    assert curve.main(["--fold", "1", "--epochs", "12", "--out", str(tmp_path / "runs"), "--dataset",
+                       f"{__name__}:CURVE_FAKE"]) == 0
     assert reports_seen[:3] == [2, 3, 4]  # rewritten after every epoch: header row + one row per epoch
     results = json.loads((tmp_path / "learning-curve-rlstm-fold1.json").read_text())
     assert results["summary"]["best_epoch"] == 10 and results["validation_proteins"] == 950
@@ -224,7 +229,7 @@ def test_learning_curve_reports_every_epoch_and_extends_only_the_same_run(tmp_pa
     assert "| epochs | 6-10 |" in report and "| mean validation loss | 1.000 |" in report
     assert "| 12 | 0.500 | 1.000 | 0.700 | 1.000 |" in report
 
-    other = training.RunConfig.resolve(model="rlstm", epochs=5, fold=2, dataset="curve-fake")
+    other = training.RunConfig.resolve(model="rlstm", epochs=5, fold=2, dataset=f"{__name__}:CURVE_FAKE")
     try:
         curve.start_from(tmp_path / "runs" / "rlstm-fold1", tmp_path / "copy", other)
     except SystemExit as error:
@@ -238,7 +243,7 @@ def test_table1_extends_the_runs_of_a_shorter_command_and_reports_under_its_own_
     shorter = tmp_path / "table1-20"
     for model in ("rlstm", "alstm"):
         config = training.RunConfig.resolve(model=model, recipe="paper", learning_rate=1e-3, epochs=20)
-        files.write_json(shorter / f"{model}-seed0" / "config.json", dataclasses.asdict(config))
+        run_config.write_config(shorter / f"{model}-seed0", config)
     (shorter / "rlstm-seed0" / "model.keras").touch()  # the A-LSTM's 20-epoch run has no model yet
     trained = []  # (run, whether it started from a copy)
     labels = np.arange(len(CLASS_NAMES))
@@ -273,10 +278,10 @@ def test_table1_extends_the_runs_of_a_shorter_command_and_reports_under_its_own_
 
 def test_cached_predictions_are_predicted_again_once_a_run_is_extended(tmp_path, monkeypatch):
     common = load_benchmark("common")
-    spec = datasets.register(toy_spec("tiny-cache", n_per_class=2))
+    spec = TINY_CACHE
     run = tmp_path / "rlstm-seed0"
     files.save_model(models.build_model("rlstm", spec.class_names, **SMALL), run / "model.keras")
-    files.write_json(run / "config.json", dataclasses.asdict(training.RunConfig.resolve(dataset=spec.name)))
+    run_config.write_config(run, training.RunConfig.resolve(dataset=spec.name))
     calls = []
 
     def fake_predict(model, examples):
@@ -293,49 +298,6 @@ def test_cached_predictions_are_predicted_again_once_a_run_is_extended(tmp_path,
     os.utime(run / "model.keras", ns=(later, later))  # the run trained further after the predictions
     common.cached_predictions(run)
     assert calls == [6, 2, 6]
-
-
-def test_ship_pretrained_writes_a_card_from_the_named_results(tmp_path, monkeypatch):
-    ship = load_benchmark("ship_pretrained")
-    run = tmp_path / "rlstm-seed0"
-    files.save_model(models.build_model("rlstm", CLASS_NAMES, **SMALL), run / "model.keras")
-    files.write_json(run / "config.json", dataclasses.asdict(training.RunConfig.resolve(hparams=SMALL, epochs=50)))
-    report = {"accuracy": 0.9, "accuracy_95ci": [0.8, 0.95], "mcc": 0.85, "n": 1193}
-    files.write_json(tmp_path / "results" / "table1-50-epochs.json",
-                     {"models": {"rlstm": {"report": report}}, "hparams": SMALL, "epochs": 50,
-                      "command": "python benchmarks/table1.py --epochs 50", "machine": "2 CPU cores"})
-    monkeypatch.setattr(ship, "RESULTS", tmp_path / "results")
-    monkeypatch.setattr(ship.pretrained, "DIRECTORY", tmp_path / "shipped")
-    assert ship.main(["--run", str(run), "--entry", "rlstm", "--results", "table1-50-epochs"]) == 0
-
-    card = json.loads((tmp_path / "shipped" / "model.json").read_text())
-    assert card["test_accuracy"] == 0.9 and card["test_mcc"] == 0.85 and card["epochs_per_model"] == 50
-    assert card["benchmark_results"] == "benchmarks/results/table1-50-epochs.json"
-    assert card["benchmark_command"] == "python benchmarks/table1.py --epochs 50"
-    assert models.member_count(models.load_model(tmp_path / "shipped" / "model.keras")) == 1
-
-
-def test_ship_pretrained_ensemble_takes_its_curve_point_and_names_the_results_lacking_it(tmp_path, monkeypatch):
-    ship = load_benchmark("ship_pretrained")
-    ensemble_file = tmp_path / "ensemble.keras"
-    members = [models.build_model("rlstm", CLASS_NAMES, **SMALL) for _ in range(2)]
-    files.save_model(models.build_ensemble(members), ensemble_file)
-    results = {"models": {"rlstm": {"report": {"n": 1193}}}, "hparams": SMALL, "epochs": 50,
-               "command": "python benchmarks/table1.py --epochs 50", "machine": "2 CPU cores",
-               "ensemble_curve": [{"members": 1, "accuracy": 0.8, "accuracy_95ci": [0.78, 0.82]}]}
-    files.write_json(tmp_path / "results" / "table1-50-epochs.json", results)
-    monkeypatch.setattr(ship, "RESULTS", tmp_path / "results")
-    monkeypatch.setattr(ship.pretrained, "DIRECTORY", tmp_path / "shipped")
-    arguments = ["--run", str(ensemble_file), "--as", "pretrained-ensemble", "--results", "table1-50-epochs"]
-    with pytest.raises(SystemExit, match=r"table1-50-epochs\.json has no ensemble of 2 members"):
-        ship.main(arguments)
-
-    results["ensemble_curve"].append({"members": 2, "accuracy": 0.83, "accuracy_95ci": [0.81, 0.85]})
-    files.write_json(tmp_path / "results" / "table1-50-epochs.json", results)
-    assert ship.main(arguments) == 0
-    card = json.loads((tmp_path / "shipped" / "ensemble.json").read_text())
-    assert (card["members"], card["test_accuracy"], card["run_config"]) == (2, 0.83, None)
-    assert card["benchmark_results"] == "benchmarks/results/table1-50-epochs.json"
 
 
 def test_proteome_pool_reads_gzipped_proteomes_and_leaves_out_unusable_records(tmp_path):
@@ -392,7 +354,7 @@ def test_train_speed_times_both_backends_in_fresh_processes_and_reports_the_comp
 
 
 def test_train_speed_times_one_epoch_of_both_recipes_batch_by_batch_in_turn():
-    spec = datasets.register(toy_spec("interleaved", n_per_class=6))
+    spec = KEEP
     found = load_benchmark("train_speed").interleaved_epoch_seconds(0, spec.name)
     assert found["batches"] == 1 and found["old"] > 0 and found["new"] > 0
 
@@ -469,19 +431,21 @@ def test_homology_ensemble_weighs_every_zoo_model_once(monkeypatch):
 def test_homology_fits_one_fusion_per_number_of_fold_models(monkeypatch):
     homology_script = load_benchmark("homology")
     train = [datasets.Example(f"p{i}", {}, i % 2, fold=0 if i < 4 else 1, sequence="MKV") for i in range(6)]
-    hit = homology.Hit("p5", 1, 0.9, 1e-30, 200.0, 1.0, 1.0)
+    hit = homology.Hit("p5", (1,), 0.9, 1e-30, 200.0, 1.0, 1.0)
     held_out_hits = [[hit]] * 4
 
     class Search:
+        reference = homology.ReferenceSet(("x",), ("MKV",), ((0,),), ("a", "b"))
+
         def search(self, queries, exclude):
             assert exclude == [0, 1, 2, 3] and len(queries) == 4
             return held_out_hits
 
     fold_probabilities = {"a": np.array([[0.9, 0.1], [0.2, 0.8]] * 2), "b": np.array([[0.0, 1.0], [0.0, 1.0]] * 2)}
-    monkeypatch.setattr(homology_script.models, "load_model", str)
+    monkeypatch.setattr(homology_script.models, "load_model", lambda path: path.parent.name)
     monkeypatch.setattr(homology_script.evaluation, "predict_probabilities", lambda run, e: fold_probabilities[run])
     configs = [training.RunConfig.resolve(model="rlstm", fold=0, dataset="multiloc")] * 2
-    rules = homology_script.fold_fusions(["a", "b"], configs, train, Search())
+    rules = homology_script.fold_fusions([pathlib.Path("a"), pathlib.Path("b")], configs, train, Search())
     assert [rule.provenance["fold_runs"] for rule in rules] == [["a"], ["a", "b"]]
     assert rules[0].provenance["fit"]["accuracy_network"] == 1.0
     assert rules[1].provenance["fit"]["accuracy_network"] == 0.5
@@ -522,7 +486,7 @@ def test_recipe_trials_report_names_runs_by_folder_and_marks_stopped_ones():
 
 
 def test_keep_run_writes_a_run_directory_without_optimizer_state(tmp_path):
-    spec = datasets.register(toy_spec("keep", n_per_class=6))
+    spec = KEEP
     run, kept = tmp_path / "run", tmp_path / "kept"
     training.train(run, training.RunConfig.resolve(model="rlstm", hparams=SMALL, epochs=1, batch_size=8, dataset=spec.name),
                    verbose=0)
@@ -532,8 +496,9 @@ def test_keep_run_writes_a_run_directory_without_optimizer_state(tmp_path):
     assert training.read_config(kept) == training.read_config(run)
     assert (kept / "model.keras").stat().st_size < (run / "model.keras").stat().st_size
     examples = spec.examples("test", None)
-    np.testing.assert_allclose(evaluation.predict_probabilities(models.load_model(kept), examples),
-                               evaluation.predict_probabilities(models.load_model(run), examples), atol=1e-6)
+    np.testing.assert_allclose(evaluation.predict_probabilities(models.load_model(kept / "model.keras"), examples),
+                               evaluation.predict_probabilities(models.load_model(run / "model.keras"), examples),
+                               atol=1e-6)
     with pytest.raises(SystemExit):
         keep_run.main([str(tmp_path), str(tmp_path / "other")])
 
@@ -544,10 +509,11 @@ def test_fusion_forms_cross_validates_both_rules_and_reports_them():
     labels = rng.integers(0, 2, 200)
     identity = rng.random(200)
     hit_class = np.where(identity > 0.5, labels, 1 - labels)
-    hits = [[homology.Hit("R", int(c), float(i), 1e-10, 100.0, 1.0, 1.0)] if i > 0.1 else []
+    hits = [[homology.Hit("R", (int(c),), float(i), 1e-10, 100.0, 1.0, 1.0)] if i > 0.1 else []
             for c, i in zip(hit_class, identity)]
+    evidence = homology.class_evidence(hits, 2)
     network = np.where(rng.random((200, 1)) < 0.6, np.eye(2)[labels] * 0.4 + 0.3, np.eye(2)[1 - labels] * 0.4 + 0.3)
-    row = forms.cross_validate(network, hits, labels, repeats=2)
+    row = forms.cross_validate(network, hits, evidence, labels, repeats=2)
     assert [len(scores) for scores in row["forms"].values()] == [2, 2, 2]
     assert row["forms"]["network"][0]["accuracy"] == pytest.approx(np.mean(network.argmax(1) == labels))
     for form in ("weighted_mean", "log_linear"):

@@ -15,7 +15,7 @@ for argv in ([], {commands}):
 heavy = sorted(name for name in ("keras", "tensorflow", "jax") if name in sys.modules)
 print("imported:", ",".join(heavy))
 """
-COMMANDS = ["train", "evaluate", "predict", "export", "plot"]
+COMMANDS = ["train", "evaluate", "predict", "fuse", "export", "plot"]
 
 
 def run_protloc(*argv, **kwargs):
@@ -36,7 +36,7 @@ def test_help_shows_defaults_and_plain_text():
     assert "epochs (default: the recipe's, see --recipe)" in train
     assert "dropout rate of every layer (default 0.5)" in train
     predict = " ".join(run_protloc("predict", "--help", check=True).stdout.split())
-    assert "proteins per network batch (default: 64)" in predict
+    assert "proteins per network batch (default: 32)" in predict
 
 
 @pytest.mark.parametrize("verbose", [False, True])

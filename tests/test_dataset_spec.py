@@ -1,10 +1,10 @@
 """A data set defined only here (3 classes, 3 folds, tiny synthetic proteins) goes through train, evaluate, the
-tuner's search and predict, with no package module naming it."""
+tuner's search and predict, named as MODULE:ATTRIBUTE, with no package module naming it and nothing registered."""
 import json
 
 import numpy as np
 
-from protloc import datasets, sequences
+from protloc import sequences
 from protloc.cli import main
 from tests.helpers import SMALL, toy_spec
 from tuning import search
@@ -21,7 +21,7 @@ def test_train_evaluate_search_and_predict_on_a_data_set_defined_in_a_test(tmp_p
     config = json.loads((run / "config.json").read_text())
     assert config["dataset"] == SPEC.name and config["fold"] == 2
     assert main(["train", "--dataset", SPEC.name, "--fold", "3", "--epochs", "1", "--out", str(tmp_path / "x")]) == 2
-    assert "fold must be 0-2 for data set 'toy-e2e', got 3" in capsys.readouterr().err
+    assert f"fold must be 0-2 for data set '{SPEC.name}', got 3" in capsys.readouterr().err
 
     assert main(["evaluate", str(run), "--split", "validation"]) == 0
     validation = json.loads((run / "evaluation-validation.json").read_text())
@@ -30,7 +30,7 @@ def test_train_evaluate_search_and_predict_on_a_data_set_defined_in_a_test(tmp_p
     assert json.loads((run / "evaluation-test.json").read_text())["n"] == 36
 
     assert search.main(["--dataset", SPEC.name, "--tuner", "random", "--max-trials", "1", "--epochs", "1",
-                        "--fold", "1", "--batch-size", "8", "--fix", "lstm_units=4", "--fix", "dense_units=4",
+                        "--fold", "1", "--fix", "lstm_units=4", "--fix", "dense_units=4",
                         "--out", str(tmp_path / "search")]) == 0
     best = json.loads((tmp_path / "search" / "best_hparams.json").read_text())
     assert best["dataset"] == SPEC.name and best["folds"] == [1]
@@ -42,7 +42,8 @@ def test_train_evaluate_search_and_predict_on_a_data_set_defined_in_a_test(tmp_p
     out = tmp_path / "predicted.tsv"
     assert main(["predict", str(fasta), "--model", str(run), "-o", str(out)]) == 0
     rows = [line.split("\t") for line in out.read_text().splitlines()]
-    assert rows[0] == ["id", "length", "prediction", "confidence", "flags", *SPEC.class_names]
+    assert rows[0] == ["id", "length", "prediction", "confidence", "evidence", "neighbour", "neighbour_identity",
+                       "neighbour_class", "flags", *SPEC.class_names]  # the run's own reference and fusion
     assert [row[0] for row in rows[1:]] == [e.id for e in test]
     assert {row[2] for row in rows[1:]} <= set(SPEC.class_names)
-    assert np.allclose([sum(map(float, row[5:])) for row in rows[1:]], 1, atol=1e-4)
+    assert np.allclose([sum(map(float, row[9:])) for row in rows[1:]], 1, atol=1e-4)

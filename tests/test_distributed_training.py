@@ -19,12 +19,11 @@ from protloc import runtime
 runtime.select_backend("jax")
 import numpy as np
 from protloc import datasets, training
-from tests.helpers import SMALL, toy_spec
-datasets.register(toy_spec("toy-processes", n_per_class=16))
+from tests.helpers import SMALL
 processes = runtime.Processes(sys.argv[1], 2, int(sys.argv[2]))
 runtime.join_processes(processes)
 config = training.RunConfig.resolve(model="rlstm", hparams=SMALL, recipe="paper", learning_rate=1e-3, epochs=int(sys.argv[4]),
-                            batch_size=8, fold=0, dataset="toy-processes")  # a constant rate: extended on resume
+                            batch_size=8, fold=0, dataset="tests.toy_data:SMALL")  # a constant rate: extended on resume
 model = training.train(sys.argv[3], config, verbose=0, processes=processes)
 print(json.dumps({"weights": float(sum(np.abs(w).astype(np.float64).sum() for w in model.get_weights()))}))
 """
@@ -56,7 +55,7 @@ def test_two_processes_train_one_run_with_identical_weights_and_resume(tmp_path)
     history = training.read_history(run)
     assert len(history) == 1 and history[0].get("val_accuracy") is None  # one epoch, no validation while training
     assert [p.name for p in (run / "checkpoints").iterdir()] == ["epoch-001.keras"]
-    assert json.loads((run / "config.json").read_text())["backend"] == "jax"
+    assert json.loads((run / "preset.json").read_text())["training"]["backend"] == "jax"
     resumed = train_on_two_processes(run, 2)
     assert resumed[0] == pytest.approx(resumed[1], rel=1e-6) and resumed[0] != pytest.approx(first[0], rel=1e-9)
     assert [row["epoch"] for row in training.read_history(run)] == [0, 1]
@@ -103,12 +102,11 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from protloc import datasets, training
-from tests.helpers import SMALL, toy_spec
-datasets.register(toy_spec("toy-mirrored", n_per_class=16))
+from tests.helpers import SMALL
 strategy = runtime.tensorflow_strategy([device.name for device in tf.config.list_logical_devices("CPU")])
 for epochs in (1, 2):
     config = training.RunConfig.resolve(model="rlstm", hparams=SMALL, recipe="paper", learning_rate=1e-3, epochs=epochs,
-                                batch_size=8, fold=0, dataset="toy-mirrored")
+                                batch_size=8, fold=0, dataset="tests.toy_data:SMALL")
     model = training.train(sys.argv[1], config, verbose=0, strategy=strategy)
 print(json.dumps({"replicas": strategy.num_replicas_in_sync, "no_strategy_on_one_device":
                   runtime.tensorflow_strategy(["/cpu:0"]) is None}))

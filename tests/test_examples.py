@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from protloc import datasets, pretrained
+from protloc import presets
 from tests.helpers import REPO, toy_spec
 
 TOY = toy_spec(f"{__name__}:TOY", n_per_class=8)
@@ -28,7 +28,7 @@ def test_train_with_model_fit_from_tfds(multiloc_tfds_dir, tmp_path, capsys):
 
 @pytest.mark.parametrize("homology", [True, False])
 def test_predict_in_python(capsys, homology):
-    rows = load_example("predict_in_python").main([str(pretrained.EXAMPLES), *([] if homology else ["--no-homology"])])
+    rows = load_example("predict_in_python").main([str(presets.EXAMPLES), *([] if homology else ["--no-homology"])])
     printed = capsys.readouterr().out.splitlines()
     assert len(rows) == len(printed) == 11 and printed[0].startswith("Q10061\t")
     assert {line.split("\t")[3] for line in printed} <= ({"network", "homology", "both"} if homology else {"network"})

@@ -1,5 +1,6 @@
-"""The project's modules import each other without cycles (function-level imports included), and the package never
-imports the TFDS builder or the benchmark scripts."""
+"""The project's modules import each other without cycles (function-level imports included), dependencies point
+down (models and layers import no evidence module; only protloc.mmseqs starts MMseqs2), and the package never
+imports, nor reads files of, the TFDS builder or the benchmark scripts."""
 import ast
 import pathlib
 
@@ -79,8 +80,48 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_the_import_graph_is_read_from_function_level_imports_too():
     edges = graph()
-    assert "protloc.models" in edges["protloc"]  # protloc.load_pretrained imports it inside the function
-    assert {"protloc.pretrained", "protloc.layers"} <= edges["protloc.models"]
+    assert "protloc.predictor" in edges["protloc"]  # protloc.Localizer imports it inside a function
+    assert {"protloc.features", "protloc.layers"} <= edges["protloc.models"]
+
+
+EVIDENCE = {"protloc.homology", "protloc.profiles", "protloc.mmseqs", "protloc.fusion", "protloc.evidence",
+            "protloc.fitting", "protloc.predictor"}
+
+
+def reachable(edges: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for target in edges[todo.pop()] - seen:
+            seen.add(target)
+            todo.append(target)
+    return seen
+
+
+def test_models_and_layers_import_no_evidence_module_even_indirectly():
+    edges = graph()
+    for name in ("protloc.models", "protloc.layers", "protloc.pipeline", "protloc.inference", "protloc.datasets"):
+        assert not reachable(edges, name) & EVIDENCE, name
+    assert not reachable(edges, "protloc.fusion") & {"protloc.homology", "protloc.mmseqs"}  # fusion reads arrays
+
+
+def test_only_the_mmseqs_module_starts_mmseqs():
+    for name, path in project_modules().items():
+        text = path.read_text()
+        if name != "protloc.mmseqs":
+            assert "subprocess" not in text or not name.startswith("protloc"), name
+            assert "mmseqs.binary()" not in text and "run_mmseqs" not in text, name
+
+
+def test_nothing_in_the_package_reads_files_of_the_builder_folder():
+    """No string in the package's code (docstrings aside) names the builder's folder: no path is built to it."""
+    for path in (REPO / "protloc").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and node.body
+                      and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                assert "tfds_multiloc" not in node.value, path
 
 
 def test_no_import_cycle_among_the_projects_modules():

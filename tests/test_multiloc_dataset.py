@@ -45,7 +45,7 @@ def test_examples_are_truncated_and_tokenized_by_protloc(multiloc_tfds_dir):
 
 def test_tfds_build_cli_with_manual_dir(multiloc_dir, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PROTLOC_DATA_DIR"}
-    subprocess.run([os.path.join(os.path.dirname(sys.executable), "tfds"), "build", "multiloc",
+    subprocess.run([os.path.join(os.path.dirname(sys.executable), "tfds"), "build", "multiloc", "--config", "sequence",
                     "--imports", "tfds_multiloc", "--manual_dir", str(multiloc_dir), "--data_dir", str(tmp_path),
                     "--noforce_checksums_validation"], check=True, env=env, capture_output=True)
     assert len(load("test", tmp_path)) == 1193

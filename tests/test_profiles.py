@@ -3,11 +3,12 @@
 databases."""
 import gzip
 import json
+import os
 
 import numpy as np
 import pytest
 
-from protloc import datasets, homology, models, profiles, sequences, training
+from protloc import datasets, mmseqs, models, profiles, sequences, training
 from protloc.cli import main
 from tests.helpers import SMALL
 
@@ -75,7 +76,7 @@ def test_a_query_without_hits_gets_its_own_sequence_under_blosum(search):
 def test_profiles_are_cached_and_not_searched_again(search, database_file, cache, monkeypatch):
     first = search.profiles([UNRELATED, FAMILIES[1], UNRELATED])
     assert search.searched == 2 and len(list(cache.rglob("*.npz"))) == 2
-    monkeypatch.setattr(profiles, "run_mmseqs", lambda *a, **k: pytest.fail("searched again"))
+    monkeypatch.setattr(mmseqs, "run", lambda *a, **k: pytest.fail("searched again"))
     again = profiles.ProfileSearch(profiles.ProfileDatabase([database_file]))
     second = again.profiles([FAMILIES[1], UNRELATED])
     assert again.searched == 0
@@ -173,11 +174,12 @@ def test_bad_databases_are_clear_errors(tmp_path, make, error, message):
     assert message in str(raised.value) and str(path) in str(raised.value)
 
 
-def test_a_failing_search_is_a_homology_error(search, monkeypatch):
+def test_a_failing_search_is_a_profile_error_and_a_users_database_is_never_removed(search, monkeypatch):
     bad = search.database.path().parent / "missing-db"
     search.database.mmseqs_database = bad
-    with pytest.raises(homology.HomologyError, match="mmseqs search failed"):
+    with pytest.raises(profiles.ProfileError, match="profiles: mmseqs search"):
         search.profiles([FAMILIES[2]])
+    assert search.database.path().parent.exists()  # its folder is the user's: nothing was deleted
 
 
 def test_a_profile_model_round_trips_through_save_and_load(tmp_path):
@@ -203,7 +205,8 @@ def _read_families(split, directory=None):
                                index % 2 if split == "train" else datasets.TEST_FOLD, sequence)
 
 
-FAMILY_SET = datasets.register(datasets.DatasetSpec("profile-families", ("f0", "f1", "f2"), 2, _read_families)).name
+FAMILY_SPEC = datasets.DatasetSpec(f"{__name__}:FAMILY_SPEC", ("f0", "f1", "f2"), 2, _read_families)
+FAMILY_SET = FAMILY_SPEC.name
 
 
 def test_a_profile_model_needs_its_database():
@@ -216,15 +219,19 @@ def test_train_predict_evaluate_and_export_a_profile_model(tmp_path, database_fi
     assert main(["train", "--out", str(run), "--dataset", FAMILY_SET, "--epochs", "1", "--fold", "0",
                  "--profile-db", str(database_file), "--lstm-units", "4", "--dense-units", "4"]) == 0
     config = json.loads((run / "config.json").read_text())
-    assert config["hparams"]["profile"] is True and config["profile_db"] == [str(database_file.resolve())]
+    assert config["hparams"]["profile"] is True  # the database relative to the run, so the two can move together
+    assert config["profile_db"] == [os.path.relpath(database_file.resolve(), run.resolve())]
     assert "computed" in capsys.readouterr().err
     assert main(["evaluate", str(run), "--split", "test"]) == 0  # the run's own database
     assert json.loads((run / "evaluation-test.json").read_text())["n"] == 6
 
     fasta = tmp_path / "q.fasta"
     fasta.write_text(f">fam\n{FAMILIES[0]}\n>other\n{UNRELATED}\n")
+    fused = tmp_path / "fused.tsv"
+    assert main(["predict", str(fasta), "--model", str(run), "-o", str(fused)]) == 0
+    assert "\tevidence\t" in fused.read_text().splitlines()[0]  # the run's own reference and fusion
     out = tmp_path / "out.tsv"
-    assert main(["predict", str(fasta), "--model", str(run), "-o", str(out)]) == 0
+    assert main(["predict", str(fasta), "--model", str(run), "--no-homology", "-o", str(out)]) == 0
     assert [row.split("\t")[0] for row in out.read_text().splitlines()[1:]] == ["fam", "other"]
     capsys.readouterr()
     assert main(["predict", str(fasta), "--model", str(run / "model.keras"), "-o", str(tmp_path / "x.tsv")]) == 2
@@ -248,7 +255,7 @@ def test_train_predict_evaluate_and_export_a_profile_model(tmp_path, database_fi
     signature = tf.saved_model.load(str(saved)).signatures
     assert sorted(signature) == ["serve_tokens", "serving_default"]
     assert sorted(signature["serving_default"].structured_input_signature[1]) == ["profile", "tokens"]
-    model = models.load_model(run)
+    model = models.load_model(run / "model.keras")
     tokens = sequences.encode_sequence(FAMILIES[0])[None]
     profile = profiles.ProfileSearch(profiles.ProfileDatabase([database_file])).profiles([FAMILIES[0]])[0].values[None]
     served = signature["serve_tokens"](tokens=tf.constant(tokens), profile=tf.constant(profile))

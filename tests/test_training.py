@@ -33,7 +33,9 @@ def test_run_directory_and_resume_without_repeating_epochs(tmp_path):
     assert (saved["recipe"], saved["learning_rate"], saved["train_max_length"]) == ("coarse", 3e-3, 1000)  # default
     assert (saved["hparams"]["dropout"], saved["hparams"]["pool_size"], saved["hparams"]["global_max"]) == (
         0.25, 4, True)  # set by the recipe
-    assert saved["backend"] == "tensorflow" and training.read_config(run).recipe == "coarse"
+    assert saved["format"] == 2 and "backend" not in saved and training.read_config(run).recipe == "coarse"
+    card = json.loads((run / "preset.json").read_text())
+    assert card["training"]["backend"] == "tensorflow" and card["class_names"] == list(TINY_SPEC.class_names)
 
     # An "interrupted" run asked for 3 epochs: continues at epoch 2, never redoes epoch 1.
     training.train(run, tiny_config(epochs=3), verbose=0)
@@ -93,13 +95,15 @@ def test_run_config_validation_uses_the_data_sets_folds():
 
 
 def test_config_of_an_older_run_with_the_learning_rate_among_hparams_is_the_same_run(tmp_path):
-    old = {"model": "rlstm", "hparams": {**SMALL, "learning_rate": 1e-3}, "epochs": 20, "batch_size": 32, "seed": 0,
-           "fold": None, "dataset": "multiloc"}  # a protloc 0.1 config.json: no recipe, constant learning rate
+    card = json.loads((REPO / "protloc" / "presets" / "pretrained" / "preset.json").read_text())
+    old = card["training"]["run_config"]  # protloc 0.1's config.json: no recipe, learning rate among hparams
+    assert "recipe" not in old and "learning_rate" in old["hparams"]
     files.write_json(tmp_path / "config.json", old)
     config = training.read_config(tmp_path)
     assert (config.recipe, config.schedule, config.learning_rate, config.train_max_length) == (
         "paper", "constant", 1e-3, 1000) and "learning_rate" not in config.hparams
-    assert config.same_run_as(training.RunConfig.resolve(hparams=SMALL, recipe="paper", learning_rate=1e-3, epochs=50))
+    assert (config.hparams["pool_size"], config.hparams["global_max"], config.hparams["profile"]) == (1, False, False)
+    assert config.same_run_as(training.RunConfig.resolve(recipe="paper", learning_rate=1e-3, epochs=50))
 
 
 def test_recipes_fill_in_what_is_not_given_and_a_cosine_run_cannot_be_extended():
@@ -154,10 +158,8 @@ def test_a_fast_run_trains_on_capped_proteins_with_its_schedule_and_resumes_it(t
 
 BACKEND_RUN = """
 import json, os, sys
-from protloc import cli, datasets
-from tests.helpers import toy_spec
-datasets.register(toy_spec("tiny-backend", n_per_class=10))
-code = cli.main(["train", "--backend", sys.argv[1], "--dataset", "tiny-backend", "--epochs", "1", "--batch-size", "8",
+from protloc import cli
+code = cli.main(["train", "--backend", sys.argv[1], "--dataset", "tests.toy_data:TINY", "--epochs", "1", "--batch-size", "8",
                  "--lstm-units", "4", "--dense-units", "4", "--out", sys.argv[2]])
 import keras
 print(json.dumps({"code": code, "backend": keras.backend.backend(), "cache": os.environ.get("JAX_COMPILATION_CACHE_DIR")}))
@@ -175,7 +177,7 @@ def test_train_runs_on_the_backend_it_is_given(backend, tmp_path):
     assert finished.returncode == 0, finished.stderr[-3000:]
     report = json.loads(finished.stdout.splitlines()[-1])
     assert report["code"] == 0 and report["backend"] == backend and (tmp_path / "run" / "model.keras").exists()
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["backend"] == backend
+    assert json.loads((tmp_path / "run" / "preset.json").read_text())["training"]["backend"] == backend
     if backend == "jax":
         assert report["cache"] == str(tmp_path / "cache" / "jax") and any((tmp_path / "cache" / "jax").iterdir())
 
@@ -203,6 +205,54 @@ def test_cli_options_override_a_config_file(tmp_path):
     for flag, expected in (("--global-max", True), ("--no-global-max", False)):  # switches set the recipe's default
         args = build_parser().parse_args(["train", "--out", "x", flag, "--recipe", "pooled" if expected else "coarse"])
         assert _run_config(args).hparams["global_max"] is expected
+
+
+def test_a_config_round_trip_gives_identical_settings_and_reading_fills_in_nothing(tmp_path):
+    path = tmp_path / "best.json"
+    path.write_text(json.dumps({"model": "rlstm", "hparams": {**SMALL, "dropout": 0.3}, "learning_rate": 5e-3,
+                                "recipe": "fast"}))
+    args = build_parser().parse_args(["train", "--out", str(tmp_path / "run"), "--config", str(path), "--dataset",
+                                      TINY, "--epochs", "1", "--batch-size", "8"])
+    config = _run_config(args)
+    training.train(tmp_path / "run", config, verbose=0)
+    assert training.read_config(tmp_path / "run") == config
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert set(saved["hparams"]) == set(config.hparams) and saved["hparams"]["dropout"] == 0.3
+    assert (saved["recipe"], saved["train_max_length"], saved["learning_rate"]) == ("fast", 400, 5e-3)
+    del saved["hparams"]["pool_size"]  # a current config.json missing a setting is an error, not today's default
+    files.write_json(tmp_path / "run" / "config.json", saved)
+    with pytest.raises(ValueError, match="hparams must name every hyper-parameter.*pool_size"):
+        training.read_config(tmp_path / "run")
+
+
+def test_old_run_directories_still_load_and_predict_as_before(tmp_path):
+    """The benchmark runs kept in the repository predate presets: config.json of every earlier format (migrated as
+    run_config.MIGRATIONS says), no card, no evidence."""
+    from protloc import run_config, sequences
+    from protloc.predictor import Localizer
+
+    kept = sorted((REPO / "benchmarks" / "weights").glob("*/config.json"))
+    assert len(kept) >= 5
+    for path in kept:
+        config = run_config.read_config(path.parent)
+        assert config.dataset == "multiloc" and set(config.hparams) == set(run_config.HYPERPARAMETERS)
+    run = REPO / "benchmarks" / "weights" / "coarse-seed0"
+    localizer = Localizer.from_preset(run)
+    assert not localizer.uses_homology and localizer.class_names == list(datasets.get("multiloc").class_names)
+    records = list(sequences.read_fasta(REPO / "protloc" / "presets" / "examples.fasta"))
+    network = keras.saving.load_model(run / "model.keras", compile=False)
+    direct = network.predict({"tokens": sequences.encode_sequence(records[0].sequence)[None]}, verbose=0)[0]
+    np.testing.assert_allclose(next(localizer.predict(records)).probabilities, direct, atol=1e-6)
+
+
+def test_train_refuses_a_file_or_a_foreign_directory_as_its_out_at_once(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="is a file, not a run directory"):
+        training.train(tmp_path / "file", tiny_config(), verbose=0)
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "cat.jpg").write_text("x")
+    with pytest.raises(ValueError, match="non-empty directory that is not a protloc run"):
+        training.train(tmp_path / "photos", tiny_config(), verbose=0)
 
 
 def test_wilson_interval_and_mcc_known_values():
@@ -238,7 +288,7 @@ def test_cli_reports_errors_without_traceback(tmp_path, capsys):
     from protloc.cli import main
 
     assert main(["evaluate", str(tmp_path / "nowhere")]) == 2
-    assert "protloc evaluate: error: no model at" in capsys.readouterr().err
+    assert "protloc evaluate: error: no preset called" in capsys.readouterr().err
 
 
 def test_atomic_writes_get_normal_permissions(tmp_path):

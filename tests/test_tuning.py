@@ -1,16 +1,21 @@
-"""tuning: the search space comes from the registry; a 2-trial, 1-epoch search on a tiny synthetic data set;
-per-width 0 filters; the result trains; resume."""
+"""tuning: the search space comes from the registry and the defaults from the recipe; trials train as the recipe
+does (a Hyperband round continues the schedule); a 2-trial search on a tiny synthetic data set keeps every
+trial's history and resumes after being killed; chief and workers."""
 import json
+import os
+import socket
+import subprocess
+import sys
 
 import keras_tuner
 import numpy as np
 import pytest
 
-from protloc import datasets, models, training
+from protloc import models, training
 from protloc.cli import _run_config, build_parser
-from tests.helpers import toy_spec
+from tests.helpers import REPO, toy_spec
 from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel
-from tuning.search import fixed_hyperparameters, run_search
+from tuning.search import fixed_hyperparameters
 
 SPEC = toy_spec(f"{__name__}:SPEC", n_per_class=8)
 
@@ -24,42 +29,83 @@ def small_space():
     return hp
 
 
-def test_default_hyperparameters_are_the_papers_and_the_space_is_the_registrys():
+def test_the_space_is_the_registrys_and_the_defaults_the_recipes():
     hp = keras_tuner.HyperParameters()
-    model = ProtlocHyperModel(SPEC).build(hp)
+    model = ProtlocHyperModel(SPEC, recipe="paper").build(hp)
     assert model.name == "rlstm" and model.get_layer("conv_bank").filters == (10,) * 6
-    assert model.get_layer("conv_dropout").rate == 0.5
-    assert float(model.optimizer.learning_rate) == np.float32(2e-4)
+    assert model.get_layer("conv_dropout").rate == 0.5 and float(model.optimizer.learning_rate) == np.float32(2e-4)
     assert models.class_names_of(model) == list(SPEC.class_names)
     searched = {name for name, hp in models.HYPERPARAMETERS.items() if hp.search and not hp.families}
     declared = set(hp.values)
-    assert {"model", "learning_rate", "filters_w1", "filters_w21"} <= declared
+    assert {"model", "learning_rate", "filters_w1", "filters_w21", "pool_size", "global_max"} <= declared
     assert searched - {"conv_filters"} <= declared and declared <= set(SEARCH_SPACE_NAMES)
     assert "attention_units" not in declared  # conditional on the A-LSTM
 
+    coarse = keras_tuner.HyperParameters()
+    model = ProtlocHyperModel(SPEC).build(coarse)  # the default recipe: coarse
+    assert (coarse.values["pool_size"], coarse.values["global_max"], coarse.values["dropout"]) == (4, True, 0.25)
+    assert model.get_layer("pooling").pool_size == 4 and model.get_layer("conv_dropout").rate == 0.25
+    alstm = fixed_hyperparameters(["model=alstm"])
+    ProtlocHyperModel(SPEC).build(alstm)
+    assert "attention_units" in alstm.values and "pool_size" not in alstm.values
 
-def test_search_respects_zero_filters_trains_and_resumes(tmp_path):
-    best = run_search(tmp_path / "search", "random", max_trials=2, epochs=1, spec=SPEC, folds=(0, 1),
-                      batch_size=8, hyperparameters=small_space(), verbose=0)
-    assert best["hparams"]["conv_filters"][4:] == [0, 0] and best["folds"] == [0, 1]
-    assert best["dataset"] == SPEC.name and best["learning_rate"] in (1e-4, 2e-4, 5e-4, 1e-3)
-    trials = list((tmp_path / "search" / "tuner").glob("trial_*"))
-    assert len(trials) == 2 and (tmp_path / "search" / "trials.md").exists()
 
-    saved = json.loads((tmp_path / "search" / "best_hparams.json").read_text())
-    args = build_parser().parse_args(["train", "--out", str(tmp_path / "run"), "--epochs", "1",
-                                      "--dataset", SPEC.name,
-                                      "--config", str(tmp_path / "search" / "best_hparams.json")])
+def test_a_continued_trial_carries_on_along_the_recipes_schedule():
+    hypermodel = ProtlocHyperModel(SPEC, folds=[0], max_epochs=4)
+    hp = small_space()
+    model = hypermodel.build(hp)
+    steps = hypermodel.steps_per_epoch(0)
+    hypermodel.fit(hp, model, initial_epoch=2, epochs=3, verbose=0)
+    assert int(model.optimizer.iterations.numpy()) == 3 * steps  # as if epochs 1-2 had run in this model
+    with pytest.raises(ValueError, match="validates on one fold"):
+        ProtlocHyperModel(SPEC, folds=[0, 1]).fit(hp, model, initial_epoch=1, epochs=2, verbose=0)
+
+
+KILLED_SEARCH = """
+import os, sys
+from tuning import hypermodel, search
+fit = hypermodel.ProtlocHyperModel.fit
+calls = []
+def fit_then_die(self, *args, **kwargs):
+    calls.append(1)
+    if len(calls) == 2 and sys.argv[2] == "kill":
+        os._exit(9)  # killed in the middle of the second trial
+    return fit(self, *args, **kwargs)
+hypermodel.ProtlocHyperModel.fit = fit_then_die
+sys.exit(search.main(["--dataset", "tests.test_tuning:SPEC", "--tuner", "random", "--max-trials", "2", "--epochs",
+                      "1", "--fold", "0", "--fix", "lstm_units=4", "--fix", "dense_units=4", "--fix", "filters_w21=0",
+                      "--out", sys.argv[1]]))
+"""
+
+
+def test_a_two_trial_search_keeps_histories_and_resumes_after_being_killed(tmp_path):
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = tmp_path / "search"
+    killed = subprocess.run([sys.executable, "-c", KILLED_SEARCH, str(out), "kill"], cwd=REPO, env=environment,
+                            capture_output=True, text=True, timeout=600)
+    assert killed.returncode == 9 and not (out / "best_hparams.json").exists()
+    saved = [json.loads(path.read_text()) for path in sorted((out / "tuner").glob("trial_*/trial.json"))]
+    assert [trial["status"] for trial in saved] == ["COMPLETED", "RUNNING"]
+    first = saved[0]
+    finished = subprocess.run([sys.executable, "-c", KILLED_SEARCH, str(out), "resume"], cwd=REPO, env=environment,
+                              capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    history = json.loads((out / "history.json").read_text())
+    assert [trial["trial"] for trial in history] == ["0", "1"]
+    assert all(trial["status"] == "COMPLETED" and len(trial["history"]["val_accuracy"]) == 1 for trial in history)
+    assert history[0]["score"] == first["score"]  # the finished trial was kept, not run again
+    assert all(trial["config"]["recipe"] == "coarse" and trial["seconds"] > 0 for trial in history)
+    best = json.loads((out / "best_hparams.json").read_text())
+    assert best["hparams"]["conv_filters"][5] == 0 and best["folds"] == [0] and best["dataset"] == SPEC.name
+
+    args = build_parser().parse_args(["train", "--out", str(tmp_path / "run"), "--epochs", "1", "--dataset",
+                                      SPEC.name, "--config", str(out / "best_hparams.json")])
     config = _run_config(args)
-    assert config.model == saved["model"] and config.hparams["conv_filters"][4:] == [0, 0]
-    assert config.learning_rate == saved["learning_rate"] and (config.recipe, config.schedule) == ("paper", "constant")
+    assert config.model == best["model"] and config.hparams["conv_filters"] == best["hparams"]["conv_filters"]
+    assert (config.learning_rate, config.recipe) == (best["learning_rate"], "coarse")
     model = training.train(tmp_path / "run", config, verbose=0)
-    kept = [width for width, count in zip((1, 3, 5, 9, 15, 21), saved["hparams"]["conv_filters"]) if count]
-    assert [c.kernel_size[0] for c in model.get_layer("conv_bank").convolutions] == kept and kept[-1] <= 9
-
-    run_search(tmp_path / "search", "random", max_trials=2, epochs=1, spec=SPEC, folds=(0, 1),
-               batch_size=8, hyperparameters=small_space(), verbose=0)
-    assert len(list((tmp_path / "search" / "tuner").glob("trial_*"))) == 2
+    kept = [width for width, count in zip((1, 3, 5, 9, 15, 21), best["hparams"]["conv_filters"]) if count]
+    assert [c.kernel_size[0] for c in model.get_layer("conv_bank").convolutions] == kept
 
 
 def test_fix_option_pins_values_and_rejects_unknown_names():
@@ -67,32 +113,24 @@ def test_fix_option_pins_values_and_rejects_unknown_names():
     assert hp.values == {"model": "alstm", "lstm_units": 64, "learning_rate": 1e-3, "filters_w21": 0}
     model = ProtlocHyperModel(SPEC).build(hp)
     assert model.name == "alstm" and model.get_layer("conv_bank").filters[-1] == 0
-    assert "attention_units" in hp.values  # declared for the A-LSTM
     with pytest.raises(ValueError, match="NAME=VALUE.*'units=3'"):
         fixed_hyperparameters(["units=3"])
     with pytest.raises(ValueError, match="NAME=VALUE"):
         fixed_hyperparameters(["model"])
     with pytest.raises(ValueError, match="fold must be 0-2"):
         ProtlocHyperModel(SPEC, folds=[3])
+    with pytest.raises(ValueError, match="unknown recipe 'slow'"):
+        ProtlocHyperModel(SPEC, recipe="slow")
 
 
 def test_one_chief_and_two_workers_complete_a_two_trial_search_on_localhost(tmp_path):
-    import os
-    import socket
-    import subprocess
-    import sys
-
-    from tests.helpers import REPO
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    code = ("import sys; from protloc import datasets; from tests.helpers import toy_spec; "
-            "datasets.register(toy_spec('toy-distributed', n_per_class=8)); from tuning import search; "
-            "sys.exit(search.main(sys.argv[1:]))")
-    argv = [sys.executable, "-c", code, "--tuner", "random", "--max-trials", "2", "--epochs", "1", "--fold", "0",
-            "--dataset", "toy-distributed", "--out", str(tmp_path / "search")]
-    environment = {**os.environ, "KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(port)}
+    argv = [sys.executable, "-m", "tuning.search", "--tuner", "random", "--max-trials", "2", "--epochs", "1",
+            "--fold", "0", "--dataset", "tests.toy_data:TINY", "--fix", "lstm_units=4", "--out", str(tmp_path / "s")]
+    environment = {**os.environ, "KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(port),
+                   "PYTHONPATH": str(REPO)}
     processes = [subprocess.Popen(argv, cwd=REPO, env={**environment, "KERASTUNER_TUNER_ID": tuner_id},
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for tuner_id in ("chief", "tuner0", "tuner1")]
@@ -102,8 +140,8 @@ def test_one_chief_and_two_workers_complete_a_two_trial_search_on_localhost(tmp_
         for process in processes:
             process.kill()
     assert [process.returncode for process in processes] == [0, 0, 0], [err[-2000:] for _, err in outputs]
-    best = json.loads((tmp_path / "search" / "best_hparams.json").read_text())
-    assert best["dataset"] == "toy-distributed" and best["folds"] == [0]
-    trials = (tmp_path / "search" / "trials.md").read_text()
+    best = json.loads((tmp_path / "s" / "best_hparams.json").read_text())
+    assert best["dataset"] == "tests.toy_data:TINY" and best["folds"] == [0]
+    trials = (tmp_path / "s" / "trials.md").read_text()
     assert trials.startswith("# Search trials (2;") and trials.count("| COMPLETED |") == 2
     assert '"worker": "tuner0"' in outputs[1][0] and '"worker": "tuner1"' in outputs[2][0]

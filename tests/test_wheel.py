@@ -13,7 +13,8 @@ def test_the_demo_runs_from_a_wheel_installed_in_a_fresh_venv(tmp_path):
                     "--wheel-dir", str(tmp_path / "dist")], check=True, capture_output=True)
     wheel = next((tmp_path / "dist").glob("protloc-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    assert "protloc/pretrained/examples.fasta" in names and "protloc/pretrained/reference.fasta.gz" in names
+    assert {"protloc/presets/examples.fasta", "protloc/presets/pretrained/reference.fasta.gz",
+            "protloc/presets/pretrained/preset.json", "protloc/presets/pretrained-ensemble/model.keras"} <= set(names)
     assert not any(name.startswith(("tests/", "benchmarks/", "examples/")) for name in names)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)

@@ -154,7 +154,8 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how each trial trains (schedule, batch size, length cap, default values)")
     parser.add_argument("--families", nargs="+", choices=list(models.FAMILIES),
                         help="model families searched (default: all)")
-    parser.add_argument("--dataset", choices=datasets.names(), default=datasets.DEFAULT, help="registered data set")
+    parser.add_argument("--dataset", default=datasets.DEFAULT, metavar="NAME",
+                        help=f"data set: built in ({', '.join(datasets.names())}) or MODULE:ATTRIBUTE")
     parser.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
                         help="fix one hyper-parameter of the space (repeatable), e.g. model=rlstm")
     parser.add_argument("--data-dir", help="directory of the data set's files (default: the data set's own)")
@@ -162,8 +163,8 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
 
 def search_from_arguments(parser: argparse.ArgumentParser, args, out, verbose=1) -> dict:
     """Runs (or resumes) the search that ``add_search_arguments`` options describe; returns the best config."""
-    spec = datasets.get(args.dataset)
     try:
+        spec = datasets.get(args.dataset)
         fixed = fixed_hyperparameters(args.fix)
         folds = None if args.fold is None else [spec.check_fold(args.fold)]
     except ValueError as error:

@@ -27,9 +27,6 @@ class MultilocTest(tfds.testing.DatasetBuilderTestCase):
         cls._environment.start()
         cls._online = mock.patch.object(builder_module, "check_source_reachable")  # downloads are mocked too
         cls._online.start()
-        cls._configs = mock.patch.object(builder_module.Builder, "BUILDER_CONFIGS",
-                                         [builder_module.SEQUENCE_CONFIG, builder_module.PROFILES_CONFIG])
-        cls._configs.start()  # both configs, as where PROTLOC_PROFILE_DB is set at import
         os.environ.pop(builder_module.DATA_DIR_VARIABLE, None)  # use the dummy downloads, not real data
         cls._cache = tempfile.TemporaryDirectory()
         os.environ["PROTLOC_CACHE_DIR"] = cls._cache.name
@@ -41,7 +38,6 @@ class MultilocTest(tfds.testing.DatasetBuilderTestCase):
     def tearDownClass(cls):
         super().tearDownClass()
         cls._online.stop()
-        cls._configs.stop()
         cls._environment.stop()
         cls._cache.cleanup()
 
@@ -61,24 +57,29 @@ def test_offline_without_local_files_names_the_alternatives_before_any_download(
     manager.download.assert_not_called()
 
 
-def test_the_profiles_config_is_offered_only_with_a_database():
+def test_both_configs_always_exist_whatever_the_environment_at_import():
     import subprocess
     import sys
 
     script = ("from tfds_multiloc.multiloc import multiloc_dataset_builder as b; "
               "print(' '.join(c.name for c in b.Builder.BUILDER_CONFIGS))")
     plain = {k: v for k, v in os.environ.items() if k != builder_module.PROFILE_DB_VARIABLE}
-    for environment, expected in ((plain, "sequence"),
-                                  ({**plain, builder_module.PROFILE_DB_VARIABLE: "/data/db.fasta"}, "sequence profiles")):
+    for environment in (plain, {**plain, builder_module.PROFILE_DB_VARIABLE: "/data/db.fasta"}):
         found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment,
                                check=True)
-        assert found.stdout.split("\n")[-2] == expected
+        assert found.stdout.split("\n")[-2] == "sequence profiles"
 
 
-def test_the_profiles_config_without_a_database_names_the_variable(monkeypatch):
+def test_building_the_profiles_config_without_a_database_stops_naming_the_variable(monkeypatch, tmp_path):
     monkeypatch.delenv(builder_module.PROFILE_DB_VARIABLE, raising=False)
+    builder = builder_module.Builder(config="profiles", data_dir=str(tmp_path))
     with pytest.raises(FileNotFoundError, match=builder_module.PROFILE_DB_VARIABLE):
-        builder_module.Builder._profiles({})
+        builder._split_generators(mock.Mock())
+
+
+def test_the_checksums_file_is_the_packages_pinned_files():
+    path = builder_module.epath.Path(__file__).parent / "checksums.tsv"
+    assert path.read_text() == multiloc.checksums_tsv()
 
 
 def test_split_is_stratified_disjoint_and_independent_of_order():

@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # The MultiLoc FASTA files (never copied into the repository).
 export PROTLOC_DATA_DIR ?= $(abspath ../shared/data/multiloc)
+# DeepLoc 2.0's five partition files (never copied into the repository).
+export PROTLOC_DEEPLOC2_DIR ?= $(abspath ../shared/data/deeploc2)
 
 .PHONY: test test-fast demo bench clean
 

@@ -71,8 +71,9 @@ class ProtlocModelHandler(ModelHandler):
         from protloc import table
 
         model.chunk_size = max(1, len(batch))
+        layout = table.Layout.of(model)
         for record, prediction in zip(batch, model.predict(batch)):
-            yield PredictionResult(record, table.format_row(prediction, model.class_names, model.uses_homology))
+            yield PredictionResult(record, table.format_row(prediction, layout))
 
     def batch_elements_kwargs(self):
         return self.batch_sizes
@@ -160,7 +161,7 @@ def main(argv=None) -> int:
                                   max_batch_size=args.max_batch_size)
     try:  # loaded here once so that a bad model, reference or fusion file fails before any worker starts
         loaded = handler.load_model()
-        table_header = "\t".join(table.header(loaded.class_names, loaded.uses_homology))
+        table_header = "\t".join(table.header(table.Layout.of(loaded)))
         with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
             build(pipeline, args.input, args.output, handler, table_header, args.skip_invalid)
     except Exception as error:  # noqa: BLE001  (a worker's failure comes back as whatever Beam re-raises)

@@ -73,7 +73,7 @@ def _run_config(args):
                              recipe=args.recipe or settings.get("recipe"), epochs=args.epochs,
                              learning_rate=args.learning_rate or learning_rate, schedule=args.schedule,
                              batch_size=args.batch_size, train_max_length=args.train_max_length, seed=args.seed,
-                             fold=args.fold, dataset=args.dataset, profile_db=args.profile_db)
+                             fold=args.fold, dataset=args.dataset, profile_db=args.profile_db, loss=args.loss)
 
 
 def _train(args) -> None:
@@ -116,15 +116,21 @@ def _evaluate(args) -> None:
         examples = spec.examples("train", [config.fold], args.data_dir)
     else:
         examples = spec.examples(args.split, None, args.data_dir)
-    final, _ = localizer.predict_examples(examples)
-    report = evaluation.classification_report(datasets.labels_of(examples), final.argmax(axis=-1),
-                                              localizer.class_names)
+    found = localizer.predict_examples(examples)
+    if localizer.multi_label:
+        membrane = [e.membrane for e in examples]
+        report = evaluation.multilabel_report(
+            datasets.labels_of(examples, len(localizer.class_names)), found.decided, localizer.class_names,
+            membrane if found.membrane is not None and None not in membrane else None, found.membrane)
+    else:
+        report = evaluation.classification_report(datasets.labels_of(examples), found.final.argmax(axis=-1),
+                                                  localizer.class_names)
     out = pathlib.Path(args.out) if args.out else (run if run.is_dir() else run.parent)
     name = run.name if run.is_dir() else run.stem
     stem = f"evaluation-{args.split}" + ("-homology" if args.homology else "")
     title = f"{name}: {spec.name} {args.split} split" + (", with homology evidence" if args.homology else "")
     evaluation.write_report(report, out, stem, title)
-    print(evaluation.markdown_report(report, title))
+    print((evaluation.multilabel_markdown if localizer.multi_label else evaluation.markdown_report)(report, title))
 
 
 def _predict(args) -> None:
@@ -146,16 +152,16 @@ def _predict(args) -> None:
         from tqdm import tqdm
 
         results = tqdm(results, unit=" proteins", desc="protloc predict")
-    names, homology = localizer.class_names, localizer.uses_homology
+    layout = table.Layout.of(localizer)
     with contextlib.ExitStack() as stack:
         if args.attention is not None:
             temporary = stack.enter_context(files.atomic_path(args.attention))
             results = table.tee_attention(results, stack.enter_context(open(temporary, "w")))
         if args.output == "-":
-            table.write_table(results, names, sys.stdout, homology=homology)
+            table.write_table(results, layout, sys.stdout)
         else:
             temporary = stack.enter_context(files.atomic_path(args.output))
-            count = table.write_table(results, names, stack.enter_context(open(temporary, "w")), homology=homology)
+            count = table.write_table(results, layout, stack.enter_context(open(temporary, "w")))
     if repeated:
         first = repeated[0]
         print(f"protloc predict: warning: {len(repeated)} record(s) repeat an earlier record's identifier (first: "
@@ -185,10 +191,15 @@ def _fuse(args) -> None:
 
     rule = fitting.fuse_preset(args.preset, args.fold_run, args.data_dir, shlex.join(["protloc", *args.argv]))
     fit = rule.provenance["fit"]
-    print(f"fusion written to {pathlib.Path(args.preset) / fitting.FUSION_FILE}: weights network "
-          f"{rule.network_weight:.3f}, identity {rule.identity_weight:.3f}, bits {rule.bits_weight:.3f}; on the "
-          f"held-out fold {fit['accuracy_network']:.3f} alone, {fit['accuracy_fused']:.3f} fused "
-          f"({fit['proteins']} proteins)")
+    if "accuracy_fused" in fit:
+        summary = (f"weights network {rule.network_weight:.3f}, identity {rule.identity_weight:.3f}, bits "
+                   f"{rule.bits_weight:.3f}; on the held-out fold {fit['accuracy_network']:.3f} alone, "
+                   f"{fit['accuracy_fused']:.3f} fused")
+    else:
+        summary = (f"one rule per location and thresholds ({fitting.THRESHOLDS_FILE}); on the held-out fold a log "
+                   f"loss of {fit['log_loss_network']:.3f} alone, {fit['log_loss_fused']:.3f} fused")
+    print(f"fusion written to {pathlib.Path(args.preset) / fitting.FUSION_FILE}: {summary} ({fit['proteins']} "
+          f"proteins)")
 
 
 def _export(args) -> None:
@@ -252,6 +263,9 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--batch-size", type=int, help="proteins per batch")
     group.add_argument("--train-max-length", type=int, metavar="N",
                        help="residues kept per training protein, both termini (prediction sees 1000)")
+    group.add_argument("--loss", choices=["crossentropy", "focal"], default="crossentropy",
+                       help="loss of a multi-label data set's locations: binary cross-entropy, or binary focal "
+                            "cross-entropy (gamma 2)")
     group.add_argument("--backend", choices=["tensorflow", "jax"],
                        help="Keras backend to train on (default: $KERAS_BACKEND, else tensorflow); JAX compiles "
                             "once per length bucket and keeps compilations in the cache directory")

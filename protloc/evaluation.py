@@ -1,7 +1,7 @@
-"""Accuracy with a 95% interval, per-class precision / recall / MCC, and the confusion matrix.
-
-The confusion matrix uses the layout of the paper's Table 2: one row per true compartment, one column per
-predicted compartment, counts of proteins.
+"""Scores of predictions. Single-label: accuracy with a 95% interval, per-class precision / recall / MCC, and the
+confusion matrix (the layout of the paper's Table 2: one row per true compartment, one column per predicted
+compartment, counts of proteins). Multi-label: micro and macro F1, subset accuracy, Jaccard, per-location MCC and
+the membrane's accuracy and MCC (:func:`multilabel_report`).
 """
 from __future__ import annotations
 
@@ -116,9 +116,11 @@ def markdown_report(report: dict, title: str) -> str:
 
 
 def write_report(report: dict, directory, stem: str, title: str) -> None:
-    """Writes ``stem.json`` and ``stem.md`` in ``directory``, each atomically."""
+    """Writes ``stem.json`` and ``stem.md`` (single- or multi-label, as the report is) in ``directory``, each
+    atomically."""
     files.write_json(f"{directory}/{stem}.json", report)
-    files.write_text(f"{directory}/{stem}.md", markdown_report(report, title))
+    text = multilabel_markdown(report, title) if "micro_f1" in report else markdown_report(report, title)
+    files.write_text(f"{directory}/{stem}.md", text)
 
 
 def predict_probabilities(model, examples, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
@@ -132,3 +134,56 @@ def evaluate_examples(model, examples, batch_size: int = DEFAULT_BATCH_SIZE) -> 
     probabilities = predict_probabilities(model, examples, batch_size)
     return classification_report(datasets.labels_of(examples), np.argmax(probabilities, axis=-1),
                                  models.class_names_of(model))
+
+
+def multilabel_report(labels, decided, class_names, membrane=None, membrane_probability=None) -> dict:
+    """The scores of multi-label predictions (scikit-learn's metrics), as DeepLoc 2.0 reports them.
+
+    Args:
+        labels: ``(n, classes)`` 0/1, the true locations.
+        decided: ``(n, classes)`` 0/1, the predicted ones.
+        class_names: the locations, in column order.
+        membrane: ``(n,)`` 0/1 true membrane association, or None.
+        membrane_probability: ``(n,)`` predicted membrane probability (called at 0.5), or None.
+
+    Returns:
+        a JSON-ready dict: ``n``; ``micro_f1``, ``macro_f1``, ``subset_accuracy`` (exact match), ``jaccard``
+        (mean over proteins of |true & predicted| / |true | predicted|); ``per_class`` (precision, recall, F1, MCC,
+        support, predicted); with the membrane, ``membrane`` (accuracy, MCC, support).
+    """
+    from sklearn import metrics
+
+    labels, decided = np.asarray(labels).astype(int), np.asarray(decided).astype(int)
+    report = {"n": int(len(labels)), "class_names": list(class_names),
+              "micro_f1": float(metrics.f1_score(labels, decided, average="micro", zero_division=0)),
+              "macro_f1": float(metrics.f1_score(labels, decided, average="macro", zero_division=0)),
+              "subset_accuracy": float(metrics.accuracy_score(labels, decided)),
+              "jaccard": float(metrics.jaccard_score(labels, decided, average="samples", zero_division=0)),
+              "per_class": {}}
+    for column, name in enumerate(class_names):
+        true, predicted = labels[:, column], decided[:, column]
+        report["per_class"][name] = {
+            "precision": float(metrics.precision_score(true, predicted, zero_division=0)),
+            "recall": float(metrics.recall_score(true, predicted, zero_division=0)),
+            "f1": float(metrics.f1_score(true, predicted, zero_division=0)),
+            "mcc": float(metrics.matthews_corrcoef(true, predicted)),
+            "support": int(true.sum()), "predicted": int(predicted.sum())}
+    if membrane is not None and membrane_probability is not None:
+        true, called = np.asarray(membrane).astype(int), (np.asarray(membrane_probability) >= 0.5).astype(int)
+        report["membrane"] = {"accuracy": float(metrics.accuracy_score(true, called)),
+                              "mcc": float(metrics.matthews_corrcoef(true, called)), "support": int(true.sum())}
+    return report
+
+
+def multilabel_markdown(report: dict, title: str) -> str:
+    """A multi-label report as Markdown: the summary line, then per-location scores."""
+    lines = [f"# {title}", "",
+             f"Micro F1 **{report['micro_f1']:.3f}**, macro F1 {report['macro_f1']:.3f}, subset accuracy "
+             f"{report['subset_accuracy']:.3f}, Jaccard {report['jaccard']:.3f} on {report['n']} proteins"
+             + (f"; membrane accuracy {report['membrane']['accuracy']:.3f}, MCC {report['membrane']['mcc']:.3f}"
+                if "membrane" in report else "") + ".", "",
+             "| location | support | predicted | precision | recall | F1 | MCC |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, row in report["per_class"].items():
+        lines.append(f"| {name} | {row['support']} | {row['predicted']} | {row['precision']:.3f} | "
+                     f"{row['recall']:.3f} | {row['f1']:.3f} | {row['mcc']:.3f} |")
+    return "\n".join(lines) + "\n"

@@ -1,10 +1,12 @@
-"""Evidence fitted on held-out training data: a run's labelled reference and its fusion rule, written into the
-run's preset directory, and fusion refitted for a preset from fold models of its configuration.
+"""Evidence fitted on held-out training data: a run's labelled reference, its fusion rule and (multi-label) its
+decision thresholds, written into the run's preset directory; and the same refitted for a preset from fold models
+of its configuration.
 
 Protocol (the same for ``protloc train`` and ``protloc fuse``): the reference is the data set's whole training
-split; the fusion rule is fitted on one held-out training fold, whose proteins get the network probabilities of
-models that did not train on them and hits from a search of the whole training split that leaves each protein
-itself out. The test split is never read.
+split; the fusion rule (and thresholds) are fitted on one held-out training fold, whose proteins get the network
+outputs of models that did not train on them and hits from a search of the whole training split that leaves each
+protein itself out. A multi-label preset gets two sets of thresholds (:mod:`protloc.thresholds`): for the network's
+probabilities alone and for the fused ones. The test split is never read.
 """
 from __future__ import annotations
 
@@ -16,11 +18,13 @@ from typing import Sequence
 import keras
 import numpy as np
 
-from protloc import datasets, evaluation, fusion, homology, models, preset, profiles, run_config
-from protloc.datasets import Example
+from protloc import (datasets, fusion, homology, inference, models, preset, profiles, run_config,
+                     thresholds as decision_thresholds)
+from protloc.datasets import MULTI_LABEL, Example
 
 REFERENCE_FILE = "reference.fasta.gz"
 FUSION_FILE = "fusion.json"
+THRESHOLDS_FILE = "thresholds.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,7 +33,7 @@ class HeldOut:
 
     Attributes:
         examples: the fold's examples, in the data set's order.
-        labels: their labels (``datasets.labels_of``).
+        labels: their labels: int32 ``(n,)`` class indices, or int8 ``(n, classes)`` multi-hot rows.
         hits: each one's hits (best first) from a search of the whole training split that leaves it out.
         evidence: their class evidence (:func:`protloc.homology.class_evidence` of ``hits``).
     """
@@ -40,7 +44,8 @@ class HeldOut:
     evidence: object
 
 
-def held_out(train: Sequence[Example], fold: int, search: homology.HomologySearch) -> HeldOut:
+def held_out(train: Sequence[Example], fold: int, search: homology.HomologySearch,
+             label_scheme: str = datasets.SINGLE_LABEL) -> HeldOut:
     """The proteins of training fold ``fold`` and their class evidence from ``search`` (a search of the whole
     training split ``train``, in the same order), each protein leaving itself out."""
     members = [index for index, example in enumerate(train) if example.fold == fold]
@@ -48,22 +53,54 @@ def held_out(train: Sequence[Example], fold: int, search: homology.HomologySearc
         raise ValueError(f"training fold {fold} holds no proteins")
     hits = search.search([train[i].sequence for i in members], exclude=members)
     examples = [train[i] for i in members]
-    return HeldOut(examples, datasets.labels_of(examples), hits,
-                   homology.class_evidence(hits, len(search.reference.class_names)))
+    classes = len(search.reference.class_names)
+    labels = datasets.labels_of(examples, classes if label_scheme == MULTI_LABEL else None)
+    return HeldOut(examples, labels, hits, homology.class_evidence(hits, classes))
 
 
-def write_run_evidence(run_dir, config: run_config.RunConfig, network, data_dir=None, features=None,
+def network_outputs(network, examples, profile_db=None) -> dict:
+    """A network's outputs by name on examples (profiles from ``profile_db`` added for a profile network)."""
+    return inference.Forward(network)(profiles.with_database_profiles(examples, profile_db))
+
+
+def fit_evidence(directory: pathlib.Path, card: dict, outputs: dict, fold: HeldOut, data: str,
+                 command: str | None) -> dict:
+    """Fits the fusion rule (and, multi-label, both sets of thresholds) on a held-out fold from the network
+    ``outputs`` on its proteins, writes them into ``directory`` and returns the card naming them.
+
+    Args:
+        data: what the outputs and hits are, for the provenance.
+    """
+    provenance = {"data": data, "command": command}
+    card = {**card, "fusion": FUSION_FILE, "figures": dict(card.get("figures", {}))}
+    if card["label_scheme"] == MULTI_LABEL:
+        network = outputs[models.LOCATIONS_OUTPUT]
+        rule = fusion.fit_multi_label(network, fold.evidence, fold.labels, provenance)
+        fused = rule.apply(network, fold.evidence)[0]
+        found = {"network": decision_thresholds.fit(network, fold.labels),
+                 "fused": decision_thresholds.fit(fused, fold.labels)}
+        decision_thresholds.save(directory / THRESHOLDS_FILE, found, card["class_names"],
+                                 {**provenance, "rule": "per location, the largest MCC on the held-out fold"})
+        card["thresholds"] = THRESHOLDS_FILE
+    else:
+        rule = fusion.fit(outputs[inference.MAIN_OUTPUT], fold.evidence, fold.labels, provenance)
+    rule.save(directory / FUSION_FILE)
+    card["figures"]["fusion_fit"] = rule.provenance["fit"]
+    return card
+
+
+def write_run_evidence(run_dir, config: run_config.RunConfig, network, data_dir=None,
                        command: str | None = None) -> dict:
     """Writes a finished run's reference (its data set's training split) and, when the run held out a fold, the
-    fusion rule fitted on that fold; then its card. Without MMseqs2, or for a data set whose examples carry no
-    sequences, the card says the run has no evidence. Returns the card.
+    fusion rule (and thresholds) fitted on that fold; then its card. Without MMseqs2, or for a data set whose
+    examples carry no sequences, the card says the run has no evidence (a multi-label run then decides at
+    thresholds of 0.5). Returns the card.
 
     Args:
         run_dir: the run directory (holding model.keras and config.json).
         config: the run's settings.
         network: the trained network.
         data_dir: where the data set's files are.
-        features: adds the per-residue inputs the network takes beyond tokens to examples (profiles), or None.
         command: how the run was made, for the card.
     """
     run_dir = pathlib.Path(run_dir)
@@ -71,41 +108,42 @@ def write_run_evidence(run_dir, config: run_config.RunConfig, network, data_dir=
     train = spec.examples("train", None, data_dir)
     card = run_card(run_dir, config, network, command)
     if not all(example.sequence for example in train):
-        card["evidence_note"] = f"data set {spec.name} gives no sequences: no homology evidence"
-        preset.write_card(run_dir, card)
-        return card
+        return _written(run_dir, card, f"data set {spec.name} gives no sequences: no homology evidence")
     reference = homology.ReferenceSet.from_examples(train, spec.class_names)
     reference.write(run_dir / REFERENCE_FILE)
     card["reference"] = REFERENCE_FILE
     if config.fold is None:
-        card["evidence_note"] = ("no fold held out: no fusion fitted (protloc fuse RUN --fold-run FOLD_RUN fits one "
-                                 "from models of this configuration trained with a fold held out)")
-    else:
-        try:
-            fold = held_out(train, config.fold, homology.HomologySearch(reference))
-        except homology.HomologyError as error:
-            print(f"protloc train: no fusion fitted ({error})", file=sys.stderr)
-            card["evidence_note"] = f"no fusion fitted: {error}"
-        else:
-            probabilities = evaluation.predict_probabilities(network, features(fold.examples) if features
-                                                             else fold.examples)
-            rule = fusion.fit(probabilities, fold.evidence, fold.labels, provenance={
-                "data": f"{spec.name} training fold {config.fold} ({len(fold.examples)} proteins): this network's "
-                        f"probabilities (it did not train on them); hits from a search of the whole training split "
-                        f"leaving each protein itself out", "command": command})
-            rule.save(run_dir / FUSION_FILE)
-            card["fusion"] = FUSION_FILE
-            card["figures"]["validation"] = rule.provenance["fit"]
+        return _written(run_dir, card, "no fold held out: no fusion fitted (protloc fuse RUN --fold-run FOLD_RUN "
+                                       "fits one from runs of this configuration trained with a fold held out)")
+    try:
+        fold = held_out(train, config.fold, homology.HomologySearch(reference), spec.label_scheme)
+    except homology.HomologyError as error:
+        print(f"protloc train: no fusion fitted ({error})", file=sys.stderr)
+        return _written(run_dir, card, f"no fusion fitted: {error}")
+    outputs = network_outputs(network, fold.examples, config.profile_db)
+    card = fit_evidence(run_dir, card, outputs, fold,
+                        f"{spec.name} training fold {config.fold} ({len(fold.examples)} proteins): this network's "
+                        f"outputs (it did not train on them); hits from a search of the whole training split "
+                        f"leaving each protein itself out", command)
+    preset.write_card(run_dir, card)
+    return card
+
+
+def _written(run_dir: pathlib.Path, card: dict, note: str) -> dict:
+    """Writes a card without a fitted fusion, saying why (a multi-label one with thresholds of 0.5)."""
+    card = {**card, "evidence_note": note}
+    if card["label_scheme"] == MULTI_LABEL:
+        decision_thresholds.save(run_dir / THRESHOLDS_FILE, {"network": np.full(len(card["class_names"]), 0.5)},
+                                 card["class_names"], {"rule": "not fitted: 0.5 for every location", "note": note})
+        card["thresholds"] = THRESHOLDS_FILE
     preset.write_card(run_dir, card)
     return card
 
 
 def write_run_card(run_dir, config: run_config.RunConfig, network, command: str | None = None) -> dict:
     """Writes the card of a run without evidence (e.g. after a multi-process training); returns it."""
-    card = run_card(pathlib.Path(run_dir), config, network, command)
-    card["evidence_note"] = "no evidence fitted by this training (protloc fuse RUN --fold-run FOLD_RUN fits it)"
-    preset.write_card(run_dir, card)
-    return card
+    return _written(pathlib.Path(run_dir), run_card(pathlib.Path(run_dir), config, network, command),
+                    "no evidence fitted by this training (protloc fuse RUN --fold-run FOLD_RUN fits it)")
 
 
 def run_card(run_dir: pathlib.Path, config: run_config.RunConfig, network, command: str | None) -> dict:
@@ -123,10 +161,11 @@ def run_card(run_dir: pathlib.Path, config: run_config.RunConfig, network, comma
                          "backend": keras.backend.backend()}, "figures": {}}
 
 
-def fuse_preset(directory, fold_runs: Sequence, data_dir=None, command: str | None = None) -> fusion.Fusion:
-    """Fits the fusion rule of the preset in ``directory`` from runs of its configuration that held out one same
-    training fold (their mean probabilities on that fold), against the preset's reference, which must be the data
-    set's training split; writes ``fusion.json`` and updates the card.
+def fuse_preset(directory, fold_runs: Sequence, data_dir=None, command: str | None = None):
+    """Fits the fusion rule (and, multi-label, the thresholds) of the preset in ``directory`` from runs of its
+    configuration that held out one same training fold (their mean outputs on that fold), against the preset's
+    reference, which must be the data set's training split; writes ``fusion.json`` (``thresholds.json``) and updates
+    the card. Returns the rule.
 
     Raises:
         ValueError: the fold runs do not share one held-out fold of the preset's data set, or the preset has no
@@ -145,22 +184,21 @@ def fuse_preset(directory, fold_runs: Sequence, data_dir=None, command: str | No
     reference = homology.ReferenceSet.read(found.file("reference"), spec.class_names)
     if sorted(reference.ids) != sorted(example.id for example in train):
         raise ValueError(f"{found.file('reference')} is not the training split of {spec.name}")
-    fold = held_out(train, folds.pop(), homology.HomologySearch(reference))
-    total = 0.0
+    fold = held_out(train, folds.pop(), homology.HomologySearch(reference), spec.label_scheme)
+    totals: dict = {}
     for run, config in zip(fold_runs, configs):
         network = models.load_model(preset.load(run).file("model"))
-        total = total + evaluation.predict_probabilities(network, profiles.with_database_profiles(fold.examples,
-                                                                                                 config.profile_db))
-    probabilities = total / len(fold_runs)
-    rule = fusion.fit(probabilities, fold.evidence, fold.labels, provenance={
-        "data": f"{spec.name} training fold {configs[0].fold} ({len(fold.examples)} proteins): the mean "
-                f"probabilities of {len(fold_runs)} model(s) of this configuration trained on the other folds; hits "
-                f"from a search of the whole training split leaving each protein itself out",
-        "fold_runs": [str(run) for run in fold_runs],
-        "fold_run_configs": [config.to_json(run) for run, config in zip(fold_runs, configs)], "command": command})
+        for name, values in network_outputs(network, fold.examples, config.profile_db).items():
+            totals[name] = totals.get(name, 0.0) + values
+    outputs = {name: total / len(fold_runs) for name, total in totals.items()}
+    card = fit_evidence(directory, found.card, outputs, fold,
+                        f"{spec.name} training fold {configs[0].fold} ({len(fold.examples)} proteins): the mean "
+                        f"outputs of {len(fold_runs)} model(s) of this configuration trained on the other folds; "
+                        f"hits from a search of the whole training split leaving each protein itself out", command)
+    rule = fusion.load(directory / FUSION_FILE)
+    rule = dataclasses.replace(rule, provenance={
+        **rule.provenance, "fold_runs": [str(run) for run in fold_runs],
+        "fold_run_configs": [config.to_json(run) for run, config in zip(fold_runs, configs)]})
     rule.save(directory / FUSION_FILE)
-    card = dict(found.card)
-    card["fusion"] = FUSION_FILE
-    card.setdefault("figures", {})["fusion_fit"] = rule.provenance["fit"]
     preset.write_card(directory, card)
     return rule

@@ -1,6 +1,7 @@
 """Fusion of the network's probabilities with homology evidence into the final probabilities.
 
-A log-linear rule (a product of experts). A protein with at least one hit gets, for each class c,
+Single-label (:class:`Fusion`): a log-linear rule (a product of experts). A protein with at least one hit gets, for
+each class c,
 
     score_c = network_weight * log(p_c) + identity_weight * identity_c + bits_weight * relative_bits_c
     fused = softmax(score)
@@ -11,7 +12,10 @@ class without a hit; :class:`protloc.evidence.ClassEvidence`). A protein without
 probabilities. The three weights are fitted on training data only (:func:`fit`: the smallest mean log loss, a
 convex problem), and saved as JSON beside the model they were fitted for, with how they were fitted.
 
-Evidence of a call: homology's own class is the top class of its term (``identity_weight * identity_c +
+Multi-label (:class:`MultiLabelFusion`): one logistic rule per location, on the logit of the network's probability
+and the location's evidence.
+
+Evidence of a single-label call: homology's own class is the top class of its term (``identity_weight * identity_c +
 bits_weight * relative_bits_c``). ``both`` when it is the network's top class too, ``homology`` when the fused call
 is homology's class against the network's, ``network`` otherwise (no hit, or the network's call kept against
 homology's).
@@ -166,3 +170,117 @@ def evidence(network: np.ndarray, scores: np.ndarray, fused: np.ndarray, has_hit
     network_call, homology_call, fused_call = (np.argmax(a, -1) for a in (network, scores, fused))
     return ["both" if hit and n == h else "homology" if hit and f == h else "network"
             for n, h, f, hit in zip(network_call, homology_call, fused_call, has_hit)]
+
+
+@dataclasses.dataclass(frozen=True)
+class MultiLabelFusion:
+    """Fusion of a multi-label network's per-location probabilities with homology evidence: for each location c
+    (one logistic model per location, fitted on held-out training data by :func:`fit_multi_label`), a protein with
+    at least one hit gets
+
+        fused_c = sigmoid(w_c0 * logit(p_c) + w_c1 * identity_c + w_c2 * relative_bits_c + w_c3)
+
+    where ``p_c`` is the network's probability (clipped to [FLOOR, 1 - FLOOR]) and identity / relative bits are the
+    class evidence of its hits (:class:`protloc.evidence.ClassEvidence`); a protein without a hit keeps the
+    network's probabilities.
+
+    Attributes:
+        weights: float64 ``(classes, 4)``: per location, the weights of logit(p), identity, relative bits and the
+            bias.
+        provenance: the data and command that fitted them, and the fit's figures.
+    """
+
+    weights: np.ndarray
+    provenance: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        weights = np.asarray(self.weights, np.float64)
+        if weights.ndim != 2 or weights.shape[1] != 4 or not np.all(np.isfinite(weights)):
+            raise ValueError(f"multi-label fusion weights must be finite numbers of shape (classes, 4), got "
+                             f"{np.shape(self.weights)}")
+        object.__setattr__(self, "weights", weights)
+
+    def __eq__(self, other):
+        return (isinstance(other, MultiLabelFusion) and np.array_equal(self.weights, other.weights)
+                and self.provenance == other.provenance)
+
+    def apply(self, network: np.ndarray, evidence: ClassEvidence) -> tuple[np.ndarray, np.ndarray]:
+        """``(fused float32 (n, classes), homology's term of each logit (n, classes))``."""
+        network = np.asarray(network, np.float64)
+        if network.shape[1] != len(self.weights):
+            raise ValueError(f"the fusion has {len(self.weights)} locations, the network {network.shape[1]}")
+        scores = self.weights[:, 1] * evidence.identity + self.weights[:, 2] * evidence.relative_bits
+        logits = self.weights[:, 0] * _logit(network) + scores + self.weights[:, 3]
+        fused = 1 / (1 + np.exp(-logits))
+        return np.where(evidence.has_hit[:, None], fused, network).astype(np.float32), scores
+
+    def save(self, path) -> None:
+        """Writes the weights and provenance as JSON, atomically."""
+        files.write_json(path, {"kind": "multi_label", "weights": self.weights.tolist(),
+                                "provenance": self.provenance})
+
+
+def _logit(probabilities: np.ndarray) -> np.ndarray:
+    clipped = np.clip(probabilities, FLOOR, 1 - FLOOR)
+    return np.log(clipped) - np.log1p(-clipped)
+
+
+def fit_multi_label(network: np.ndarray, evidence: ClassEvidence, labels: np.ndarray, provenance=None,
+                    penalty: float = 1.0) -> MultiLabelFusion:
+    """Per location, the logistic regression (scikit-learn, L2-penalised with ``C = 1 / penalty``) of the location's
+    label on the logit of the network's probability, the identity and the
+    relative bits of the proteins with hits; a location whose labels among them are all alike keeps the network's
+    probability (weights 1, 0, 0, 0).
+
+    Args:
+        network: the network's probabilities ``(n, classes)`` on proteins it did not train on.
+        evidence: their class evidence from hits against references other than themselves.
+        labels: ``(n, classes)`` 0/1.
+        provenance: recorded in the result (data, command).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    network, labels = np.asarray(network, np.float64), np.asarray(labels).astype(int)
+    rows = evidence.has_hit
+    weights = np.tile([1.0, 0.0, 0.0, 0.0], (network.shape[1], 1))
+    for c in range(network.shape[1]):
+        target = labels[rows, c]
+        if len(np.unique(target)) < 2:
+            continue
+        inputs = np.stack([_logit(network[rows, c]), evidence.identity[rows, c], evidence.relative_bits[rows, c]],
+                          axis=1)
+        model = LogisticRegression(C=1 / penalty, max_iter=1000).fit(inputs, target)
+        weights[c] = [*model.coef_[0], model.intercept_[0]]
+    rule = MultiLabelFusion(weights)
+    fused = rule.apply(network, evidence)[0]
+    summary = {"proteins": int(len(labels)), "with_hit": int(rows.sum()),
+               "log_loss_network": _binary_log_loss(network, labels),
+               "log_loss_fused": _binary_log_loss(fused, labels)}
+    return dataclasses.replace(rule, provenance={**(provenance or {}), "fit": summary})
+
+
+def _binary_log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    p = np.clip(np.asarray(probabilities, np.float64), FLOOR, 1 - FLOOR)
+    return float(-np.mean(labels * np.log(p) + (1 - labels) * np.log1p(-p)))
+
+
+def load(path) -> "Fusion | MultiLabelFusion":
+    """The fusion rule saved in ``path``: a multi-label one (``"kind": "multi_label"``) or :class:`Fusion`.
+
+    Raises:
+        FileNotFoundError: no file; ValueError: not a fusion file, or weights that are not finite numbers (named).
+    """
+    path = pathlib.Path(path)
+    try:
+        saved = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path} is not a fusion parameter file ({type(error).__name__}: {error})") from None
+    if not (isinstance(saved, dict) and saved.get("kind") == "multi_label"):
+        return Fusion.load(path)
+    try:
+        weights = np.array(saved["weights"], dtype=np.float64)
+        return MultiLabelFusion(weights, dict(saved.get("provenance", {})))
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is not a fusion parameter file ({type(error).__name__}: {error})") from None

@@ -27,7 +27,7 @@ from typing import Callable
 import keras
 from keras import ops
 
-from protloc.datasets.spec import check_class_names
+from protloc.datasets.spec import LABEL_SCHEMES, MULTI_LABEL, SINGLE_LABEL, check_class_names
 from protloc.features import PROFILE, PROFILE_WIDTH, TOKENS
 from protloc.hyperparameters import FAMILY_DESCRIPTIONS, HYPERPARAMETERS, PAPER_HPARAMS
 from protloc.layers import (AttentionPooling, ConvBank, MaskedGlobalMaxPooling1D, MaskedMaxPooling1D,
@@ -36,9 +36,15 @@ ENCODING_LAYER, CONV_BANK_LAYER, REPRESENTATION_LAYER = "residue_encoding", "con
 """Names of the layers that interpretation reads (filters, fixed-length representation, attention)."""
 
 
+LOCATIONS_OUTPUT, MEMBRANE_OUTPUT = "locations", "membrane"
+"""Names of a multi-label model's outputs: per-location probabilities ``(batch, classes)`` and the membrane
+probability ``(batch, 1)``."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Family:
-    """A model family: its builder ``(resolved hparams, class_names) -> keras.Model`` and a one-line summary."""
+    """A model family: its builder ``(resolved hparams, class_names, label_scheme, membrane) -> keras.Model`` and a
+    one-line summary."""
 
     builder: Callable
     description: str
@@ -59,15 +65,36 @@ class ClassProbabilities(keras.layers.Dense):
         float tensor ``(batch, len(class_names))`` of probabilities.
     """
 
+    ACTIVATION = "softmax"
+
     def __init__(self, class_names, **kwargs):
         kwargs.pop("units", None)
         kwargs.pop("activation", None)
         class_names = check_class_names(class_names)
-        super().__init__(units=len(class_names), activation="softmax", **kwargs)
+        super().__init__(units=len(class_names), activation=self.ACTIVATION, **kwargs)
         self.class_names = class_names
 
     def get_config(self):
         return {**super().get_config(), "class_names": list(self.class_names)}
+
+
+@keras.saving.register_keras_serializable(package="protloc")
+class LocationProbabilities(ClassProbabilities):
+    """Multi-label output layer: one sigmoid probability per location (a protein may be in several), with the
+    location names in its config.
+
+    Args:
+        class_names: one name per location, in label order.
+        **kwargs: passed to ``keras.layers.Dense`` (``units`` and ``activation`` are fixed).
+
+    Call arguments:
+        inputs: float tensor ``(batch, features)``.
+
+    Returns:
+        float tensor ``(batch, len(class_names))``, each entry the probability of one location, independently.
+    """
+
+    ACTIVATION = "sigmoid"
 
 
 def resolve_hparams(**hparams) -> dict:
@@ -117,16 +144,26 @@ def _encoder(inputs: dict, hp: dict, initializer):
     return keras.layers.Dropout(hp["dropout"], name="conv_dropout")(features)
 
 
-def _classifier(representation, hp: dict, initializer, class_names):
-    """Fixed-length representation -> dropout -> dense ReLU -> dropout -> class probabilities."""
+def _classifier(representation, hp: dict, initializer, class_names, label_scheme: str = SINGLE_LABEL,
+                membrane: bool = False):
+    """Fixed-length representation -> dropout -> dense ReLU -> dropout -> the head: class probabilities
+    (single-label), or ``{"locations": per-location probabilities, "membrane": its probability}`` (multi-label;
+    the membrane output only with ``membrane``)."""
     hidden = keras.layers.Dropout(hp["dropout"], name="representation_dropout")(representation)
     hidden = keras.layers.Dense(hp["dense_units"], activation="relu", kernel_initializer=initializer,
                                 name="dense")(hidden)
     hidden = keras.layers.Dropout(hp["dropout"], name="dense_dropout")(hidden)
-    return ClassProbabilities(class_names, kernel_initializer=initializer, name="probabilities")(hidden)
+    if label_scheme == SINGLE_LABEL:
+        return ClassProbabilities(class_names, kernel_initializer=initializer, name="probabilities")(hidden)
+    outputs = {LOCATIONS_OUTPUT: LocationProbabilities(class_names, kernel_initializer=initializer,
+                                                       name=LOCATIONS_OUTPUT)(hidden)}
+    if membrane:
+        outputs[MEMBRANE_OUTPUT] = keras.layers.Dense(1, activation="sigmoid", kernel_initializer=initializer,
+                                                      name=MEMBRANE_OUTPUT)(hidden)
+    return outputs
 
 
-def build_rlstm(hp: dict, class_names) -> keras.Model:
+def build_rlstm(hp: dict, class_names, label_scheme: str = SINGLE_LABEL, membrane: bool = False) -> keras.Model:
     """R-LSTM: conv bank -> dropout -> (max pooling over ``pool_size`` residues, when above 1) ->
     ReversedLSTMPair (-> concatenated with each conv filter's maximum over the protein, when ``global_max``) ->
     dense ReLU -> softmax."""
@@ -140,10 +177,11 @@ def build_rlstm(hp: dict, class_names) -> keras.Model:
     if hp["global_max"]:
         conv_max = MaskedGlobalMaxPooling1D(name="conv_max")(conv)
         representation = keras.layers.Concatenate(name="representation_and_conv_max")([representation, conv_max])
-    return keras.Model(inputs, _classifier(representation, hp, initializer, class_names), name="rlstm")
+    return keras.Model(inputs, _classifier(representation, hp, initializer, class_names, label_scheme, membrane),
+                       name="rlstm")
 
 
-def build_alstm(hp: dict, class_names) -> keras.Model:
+def build_alstm(hp: dict, class_names, label_scheme: str = SINGLE_LABEL, membrane: bool = False) -> keras.Model:
     """A-LSTM: conv bank -> dropout -> bidirectional LSTM (every position) -> AttentionPooling -> dense -> softmax."""
     initializer = keras.initializers.RandomUniform(-hp["init_scale"], hp["init_scale"])
     inputs = model_inputs(hp)
@@ -152,7 +190,8 @@ def build_alstm(hp: dict, class_names) -> keras.Model:
     states = keras.layers.Bidirectional(lstm, name="bidirectional_lstm")(_encoder(inputs, hp, initializer))
     context, _ = AttentionPooling(hp["attention_units"], kernel_initializer=initializer,
                                   name=REPRESENTATION_LAYER)(states)
-    return keras.Model(inputs, _classifier(context, hp, initializer, class_names), name="alstm")
+    return keras.Model(inputs, _classifier(context, hp, initializer, class_names, label_scheme, membrane),
+                       name="alstm")
 
 
 FAMILIES = {
@@ -169,18 +208,24 @@ def check_family(name: str) -> str:
     return name
 
 
-def build_model(name: str, class_names, **hparams) -> keras.Model:
+def build_model(name: str, class_names, label_scheme: str = SINGLE_LABEL, membrane: bool = False,
+                **hparams) -> keras.Model:
     """Builds an uncompiled zoo model.
 
     Args:
         name: a key of ``FAMILIES`` ("rlstm", "alstm").
         class_names: output class names, in label order (a data set's ``spec.class_names``).
+        label_scheme: ``single`` (softmax over the classes) or ``multi`` (a sigmoid per class).
+        membrane: (multi-label) also a membrane-association output.
         **hparams: overrides of the registry defaults (``HYPERPARAMETERS``).
 
     Returns:
-        a ``keras.Model`` from ``{"tokens", *residue_inputs}`` to probabilities ``(batch, len(class_names))``.
+        a ``keras.Model`` from ``{"tokens", *residue_inputs}`` to probabilities ``(batch, len(class_names))``
+        (single-label) or to ``{"locations": (batch, len(class_names)), "membrane": (batch, 1)}`` (multi-label).
     """
-    return FAMILIES[check_family(name)].builder(resolve_hparams(**hparams), class_names)
+    if label_scheme not in LABEL_SCHEMES:
+        raise ValueError(f"label_scheme must be one of {', '.join(LABEL_SCHEMES)}, got {label_scheme!r}")
+    return FAMILIES[check_family(name)].builder(resolve_hparams(**hparams), class_names, label_scheme, membrane)
 
 
 def input_names(model: keras.Model) -> list[str]:
@@ -194,6 +239,11 @@ def class_names_of(model: keras.Model) -> list[str]:
         if isinstance(layer, ClassProbabilities):
             return list(layer.class_names)
     raise ValueError(f"model {model.name!r} has no ClassProbabilities layer: not a protloc model")
+
+
+def label_scheme_of(model: keras.Model) -> str:
+    """``multi`` for a model with per-location (sigmoid) outputs, else ``single``."""
+    return MULTI_LABEL if any(isinstance(layer, LocationProbabilities) for layer in _walk(model)) else SINGLE_LABEL
 
 
 def member_count(model: keras.Model) -> int:
@@ -220,7 +270,7 @@ def representation_model(model: keras.Model) -> keras.Model:
 
 def with_attention_output(model: keras.Model) -> tuple[keras.Model, bool]:
     """For attention models, a model with outputs ``{"probabilities": (batch, classes), "attention": alpha (batch,
-    length)}``; else the model itself.
+    length)}`` (a multi-label model: its own outputs and ``"attention"``); else the model itself.
 
     Returns ``(model, has_attention)``.
     """
@@ -230,7 +280,8 @@ def with_attention_output(model: keras.Model) -> tuple[keras.Model, bool]:
         return model, False
     if not isinstance(layer, AttentionPooling):
         return model, False
-    outputs = {"probabilities": model.output, "attention": layer.output[1]}
+    main = model.output if isinstance(model.output, dict) else {"probabilities": model.output}
+    outputs = {**main, "attention": layer.output[1]}
     return keras.Model(model.input, outputs, name=f"{model.name}_with_attention"), True
 
 
@@ -249,10 +300,11 @@ def build_ensemble(members, name: str = "ensemble") -> keras.Model:
     """One Keras model that averages the probabilities of trained members (saved and loaded as one file).
 
     Args:
-        members: trained zoo models with the same class names and the same inputs.
+        members: trained zoo models with the same class names, outputs and inputs.
 
     Returns:
-        an uncompiled model from the members' inputs to their mean probabilities.
+        an uncompiled model from the members' inputs to their mean probabilities (a multi-label ensemble: each
+        output's mean).
     """
     members = list(members)
     if not members:
@@ -271,7 +323,13 @@ def build_ensemble(members, name: str = "ensemble") -> keras.Model:
         copy.set_weights(member.get_weights())
         copy.name = f"member_{index}"
         outputs.append(copy(shared))
-    average = AverageProbabilities(name="average")(outputs) if len(outputs) > 1 else outputs[0]
+    if len(outputs) == 1:
+        return keras.Model(shared, outputs[0], name=name)
+    if isinstance(outputs[0], dict):  # a multi-label model: each output averaged on its own
+        average = {key: AverageProbabilities(name=f"average_{key}")([output[key] for output in outputs])
+                   for key in outputs[0]}
+    else:
+        average = AverageProbabilities(name="average")(outputs)
     return keras.Model(shared, average, name=name)
 
 

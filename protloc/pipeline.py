@@ -130,7 +130,11 @@ class BucketedBatches(keras.utils.PyDataset):
                 value = self.features[name][example]
                 values[row, :len(value)] = value
             batch[name] = values
-        return batch if self.labels is None else (batch, self.labels[members])
+        if self.labels is None:
+            return batch
+        if isinstance(self.labels, dict):
+            return batch, {name: values[members] for name, values in self.labels.items()}
+        return batch, self.labels[members]
 
     def on_epoch_end(self):
         if self.shuffle_seed is not None:
@@ -149,7 +153,10 @@ class BucketedBatches(keras.utils.PyDataset):
 
         signature = {name: tf.TensorSpec((None, None, *trailing), tf.as_dtype(dtype))
                      for name, (dtype, trailing) in self.feature_specs.items()}
-        if self.labels is not None:
+        if isinstance(self.labels, dict):
+            signature = (signature, {name: tf.TensorSpec((None, *values.shape[1:]), tf.as_dtype(values.dtype))
+                                     for name, values in self.labels.items()})
+        elif self.labels is not None:
             signature = (signature, tf.TensorSpec((None, *self.labels.shape[1:]), tf.as_dtype(self.labels.dtype)))
         dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
         # every epoch has as many batches (a bucket's count does not depend on its order): tell Keras
@@ -167,9 +174,9 @@ def batches(examples: Sequence[Example], batch_size: int = DEFAULT_BATCH_SIZE, s
     return planned.as_tf_dataset() if as_tf_data else planned
 
 
-def _labels(examples, num_classes: int | None) -> np.ndarray | None:
-    """int32 ``(n,)`` class indices, float32 ``(n, num_classes)`` multi-hot rows (tuple labels), or None (no
-    labels)."""
+def _labels(examples, num_classes: int | None):
+    """int32 ``(n,)`` class indices; for tuple labels ``{"locations": float32 (n, num_classes) multi-hot rows}`` and,
+    where every example has a membrane flag, ``"membrane": float32 (n, 1)``; or None (no labels)."""
     labels = [e.label for e in examples]
     if all(label is None for label in labels):
         return None
@@ -182,7 +189,11 @@ def _labels(examples, num_classes: int | None) -> np.ndarray | None:
     multi_hot = np.zeros((len(labels), num_classes), dtype=np.float32)
     for row, label in enumerate(labels):
         multi_hot[row, list(label)] = 1.0
-    return multi_hot
+    targets = {"locations": multi_hot}
+    membrane = [getattr(e, "membrane", None) for e in examples]
+    if all(flag is not None for flag in membrane):
+        targets["membrane"] = np.array(membrane, dtype=np.float32)[:, None]
+    return targets
 
 
 def _feature_specs(examples) -> dict[str, tuple[np.dtype, tuple]]:

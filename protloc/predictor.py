@@ -20,7 +20,8 @@ import numpy as np
 
 from protloc import fusion as fusion_rule
 from protloc import homology, inference, input_flags, models, preset, presets, profiles, sequences
-from protloc.datasets import SINGLE_LABEL, Example
+from protloc import thresholds as decision_thresholds
+from protloc.datasets import MULTI_LABEL, Example
 from protloc.features import PROFILE, TOKENS
 from protloc.recipes import DEFAULT_BATCH_SIZE
 
@@ -36,13 +37,17 @@ class Prediction:
         id: the record identifier.
         length: input length in residues (before truncation).
         probabilities: float32 ``(num_classes,)``: the final probabilities (fused with homology where it was
-            used).
+            used): a distribution over the classes (single-label), or one probability per location (multi-label).
         network: float32 ``(num_classes,)``: the network's own probabilities.
         attention: alpha over the residues the network saw (after truncation), or None.
         neighbour: the closest reference protein (best bit score), or None (no hit, or no homology search).
-        evidence: ``both``, ``homology`` or ``network`` (see :func:`protloc.fusion.evidence`); None without a
-            homology search.
+        evidence: ``both``, ``homology`` or ``network`` (see :func:`protloc.fusion.evidence`; multi-label:
+            ``homology`` when the hits changed the locations decided, ``both`` when they have hits and did not);
+            None without a homology search.
         flags: reasons to trust the prediction less (names from :data:`protloc.input_flags.FLAGS`).
+        locations: (multi-label) the class indices decided by the thresholds (at least one); else the most
+            probable class alone.
+        membrane: (multi-label with a membrane output) the probability of membrane association, else None.
     """
 
     id: str
@@ -53,6 +58,32 @@ class Prediction:
     neighbour: homology.Hit | None = None
     evidence: str | None = None
     flags: tuple[str, ...] = ()
+    locations: tuple[int, ...] = ()
+    membrane: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Outputs:
+    """A batch of proteins' results as arrays (:meth:`Localizer.predict_examples`).
+
+    Attributes:
+        final: float32 ``(n, classes)``: the final probabilities (fused where homology was used).
+        network: float32 ``(n, classes)``: the network's own.
+        decided: bool ``(n, classes)``: the locations decided (multi-label thresholds; single-label: the most
+            probable class).
+        membrane: float32 ``(n,)`` membrane probabilities, or None.
+        attention: per protein, alpha over its residues, or None.
+        hits: per protein, its hits (best first), or None without homology.
+        calls: per protein, its evidence call, or None without homology.
+    """
+
+    final: np.ndarray
+    network: np.ndarray
+    decided: np.ndarray
+    membrane: np.ndarray | None = None
+    attention: list | None = None
+    hits: list | None = None
+    calls: list | None = None
 
 
 class Localizer:
@@ -62,8 +93,11 @@ class Localizer:
         network: the Keras network (its inputs: ``tokens`` and, for a profile model, ``profile``).
         card: the preset's card (class names, label scheme, inputs, provenance).
         search: the homology search of the preset's reference, or None for the network alone.
-        fusion: the fusion rule fitted for this network (needed with ``search``).
+        fusion: the fusion rule fitted for this network (needed with ``search``; :class:`protloc.fusion.Fusion`,
+            or :class:`protloc.fusion.MultiLabelFusion` for a multi-label network).
         profile_search: where a profile model's profiles come from (needed by profile models).
+        thresholds: a multi-label network's decision thresholds by source (``network``, ``fused``; see
+            :mod:`protloc.thresholds`); default 0.5 for every location.
         attention: also return each protein's attention (attention models only).
         batch_size: proteins per network batch.
         chunk_size: records read ahead and processed together.
@@ -71,15 +105,20 @@ class Localizer:
     """
 
     def __init__(self, network, card: dict, search: homology.HomologySearch | None = None,
-                 fusion: fusion_rule.Fusion | None = None, profile_search: profiles.ProfileSearch | None = None,
-                 attention: bool = False, batch_size: int = DEFAULT_BATCH_SIZE, chunk_size: int = DEFAULT_CHUNK_SIZE,
-                 workers: int | None = None):
+                 fusion=None, profile_search: profiles.ProfileSearch | None = None, attention: bool = False,
+                 batch_size: int = DEFAULT_BATCH_SIZE, chunk_size: int = DEFAULT_CHUNK_SIZE, workers: int | None = None,
+                 thresholds: dict | None = None):
         if (search is None) != (fusion is None):
             raise ValueError("homology evidence needs both a reference search and a fusion rule")
         if chunk_size < 1:
             raise ValueError(f"chunk size must be at least 1, got {chunk_size}")
         self.card, self.search, self.fusion, self.chunk_size = card, search, fusion, int(chunk_size)
         self.class_names = models.class_names_of(network)
+        self.multi_label = models.label_scheme_of(network) == MULTI_LABEL
+        if self.multi_label != isinstance(fusion, fusion_rule.MultiLabelFusion) and fusion is not None:
+            raise ValueError("the fusion rule is not for this network's label scheme")
+        default = {"network": np.full(len(self.class_names), 0.5)}
+        self.thresholds = {**default, **(thresholds or {})} if self.multi_label else None
         if search is not None and list(search.reference.class_names) != self.class_names:
             raise ValueError(f"the reference set's classes ({', '.join(search.reference.class_names)}) are not the "
                              f"network's ({', '.join(self.class_names)})")
@@ -133,7 +172,7 @@ class Localizer:
             if fusion is not None and reference_path is None:
                 raise ValueError(f"--fusion: {found.name} has no labelled reference to fuse with; give --reference")
             if fusion_path is not None and reference_path is not None:
-                rule = fusion_rule.Fusion.load(fusion_path)
+                rule = fusion_rule.load(fusion_path)
                 search = homology.HomologySearch(homology.ReferenceSet.read(reference_path, card["class_names"]),
                                                  cache_dir=cache_dir, threads=threads)
         profile_search = None
@@ -146,7 +185,10 @@ class Localizer:
                                                     threads=threads)
         elif profile_db:
             raise ValueError(f"--profile-db: {found.name} takes no sequence profiles")
-        return cls(network, card, search, rule, profile_search, attention, batch_size, chunk_size, workers)
+        saved = found.file("thresholds")
+        found_thresholds = decision_thresholds.load(saved, card["class_names"]) if saved is not None else None
+        return cls(network, card, search, rule, profile_search, attention, batch_size, chunk_size, workers,
+                   found_thresholds)
 
     @property
     def label_scheme(self) -> str:
@@ -197,16 +239,17 @@ class Localizer:
         residues = [record.sequence.rstrip("*").upper() for record, _ in chunk]
         examples = [Example(record.id, {TOKENS: tokens}, None, 0, sequence)
                     for (record, tokens), sequence in zip(chunk, residues)]
-        final, network, attention, hits, calls = self._outputs(examples, pool, searcher)
+        found = self._outputs(examples, pool, searcher)
         for index, (example, sequence) in enumerate(zip(examples, residues)):
-            yield Prediction(example.id, len(sequence), final[index], network[index],
-                             attention[index] if attention is not None else None,
-                             hits[index][0] if hits is not None and hits[index] else None,
-                             calls[index] if calls is not None else None, input_flags.flags_of(sequence))
+            yield Prediction(example.id, len(sequence), found.final[index], found.network[index],
+                             found.attention[index] if found.attention is not None else None,
+                             found.hits[index][0] if found.hits is not None and found.hits[index] else None,
+                             found.calls[index] if found.calls is not None else None, input_flags.flags_of(sequence),
+                             tuple(int(i) for i in np.flatnonzero(found.decided[index])),
+                             float(found.membrane[index]) if found.membrane is not None else None)
 
-    def _outputs(self, examples: list[Example], pool=None, searcher=None, exclude=None):
-        """``(final (n, k), network (n, k), attention or None, hits or None, evidence calls or None)`` of examples
-        that carry tokens and their whole ``sequence``."""
+    def _outputs(self, examples: list[Example], pool=None, searcher=None, exclude=None) -> Outputs:
+        """The outputs of examples that carry tokens and their whole ``sequence``."""
         searching = None
         if self.search is not None:
             work = (self.search.search, [e.sequence for e in examples], exclude)
@@ -214,32 +257,49 @@ class Localizer:
         if self.profile_search is not None:
             examples = profiles.with_profiles(examples, self.profile_search)
         outputs = self.forward(examples, pool)
-        network = outputs[inference.MAIN_OUTPUT]
+        network = outputs[models.LOCATIONS_OUTPUT if self.multi_label else inference.MAIN_OUTPUT]
+        membrane = outputs[models.MEMBRANE_OUTPUT][:, 0] if models.MEMBRANE_OUTPUT in outputs else None
         attention = outputs.get("attention")
+        decided = self.decide(network, "network")
         if self.search is None:
-            return network, network, attention, None, None
+            return Outputs(network, network, decided, membrane, attention)
         hits = searching.result() if searching is not None else work[0](*work[1:])
         evidence = homology.class_evidence(hits, len(self.class_names))
         final, scores = self.fusion.apply(network, evidence)
-        return final, network, attention, hits, fusion_rule.evidence(network, scores, final, evidence.has_hit)
+        if self.multi_label:
+            fused = self.decide(final, "fused")
+            changed = np.any(fused != decided, axis=1)
+            calls = ["homology" if hit and change else "both" if hit else "network"
+                     for hit, change in zip(evidence.has_hit, changed)]
+            return Outputs(final, network, fused, membrane, attention, hits, calls)
+        calls = fusion_rule.evidence(network, scores, final, evidence.has_hit)
+        return Outputs(final, network, self.decide(final, "fused"), membrane, attention, hits, calls)
 
-    def predict_examples(self, examples: list[Example], exclude=None) -> tuple[np.ndarray, np.ndarray]:
-        """Final and network probabilities, each ``(n, classes)``, of data set examples (carrying tokens and, for
-        homology, their whole ``sequence``), in their order; ``exclude``: per example, a reference index its
-        search must not report (leave-one-out), or None."""
-        final, network, *_ = self._outputs(list(examples), exclude=exclude)
-        return final, network
+    def decide(self, probabilities: np.ndarray, source: str) -> np.ndarray:
+        """bool ``(n, classes)``: the locations of each protein: for a multi-label network the thresholds fitted for
+        ``source`` (``network`` or ``fused``; the network's where no fused ones were fitted); else the most
+        probable class."""
+        if not self.multi_label:
+            return np.eye(len(self.class_names), dtype=bool)[np.argmax(probabilities, axis=1)]
+        return decision_thresholds.decide(probabilities, self.thresholds.get(source, self.thresholds["network"]))
+
+    def predict_examples(self, examples: list[Example], exclude=None) -> Outputs:
+        """The outputs of data set examples (carrying tokens and, for homology, their whole ``sequence``), in their
+        order; ``exclude``: per example, a reference index its search must not report (leave-one-out), or None."""
+        return self._outputs(list(examples), exclude=exclude)
 
 
 def _card_of(found: preset.Preset, network) -> dict:
     """The preset's card, checked against its network (a bare ``.keras`` file's card is the network's own)."""
     names, inputs = models.class_names_of(network), models.input_names(network)
     if found.card.get("bare"):
-        return {**found.card, "class_names": names, "inputs": inputs, "label_scheme": SINGLE_LABEL,
+        return {**found.card, "class_names": names, "inputs": inputs, "label_scheme": models.label_scheme_of(network),
                 "members": models.member_count(network)}
     if found.class_names != names:
         raise preset.PresetError(f"{found.name}: the card's class names ({', '.join(found.class_names)}) are not the "
                                  f"network's ({', '.join(names)})")
+    if found.label_scheme != models.label_scheme_of(network):
+        raise preset.PresetError(f"{found.name}: the card's label scheme ({found.label_scheme}) is not the network's")
     if sorted(found.inputs) != sorted(inputs):
         raise preset.PresetError(f"{found.name}: the card's inputs ({', '.join(found.inputs)}) are not the network's "
                                  f"({', '.join(inputs)})")

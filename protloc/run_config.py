@@ -19,10 +19,12 @@ import os
 import pathlib
 
 from protloc import datasets, files
+from protloc.datasets import MULTI_LABEL
 from protloc.hyperparameters import HYPERPARAMETERS
 from protloc.recipes import DEFAULT_RECIPE, RECIPES, SCHEDULES
 
 FORMAT = 2
+LOSSES = ("crossentropy", "focal")
 """``format`` of the config.json files this version writes."""
 CONFIG_FILE = "config.json"
 MIGRATIONS = (
@@ -34,6 +36,7 @@ MIGRATIONS = (
     ("hparams.residue_inputs", {}, "runs before extra per-residue inputs were added took none"),
     ("hparams.pool_size", 1, "runs before pool_size was added did not pool (the paper's model)"),
     ("hparams.global_max", False, "runs before global_max was added had no filter maxima"),
+    ("loss", "crossentropy", "runs before focal loss was offered trained with cross-entropy"),
 )
 """How a config.json without ``format`` (protloc before 0.2) is read: each missing setting, the value that
 version trained with, and why. ``learning_rate`` inside ``hparams`` (protloc 0.1) moves out of it; ``backend`` is
@@ -50,6 +53,8 @@ class RunConfig:
         recipe: the recipe the settings came from (a key of ``protloc.recipes.RECIPES``).
         epochs, learning_rate, schedule, batch_size, train_max_length: see :class:`protloc.recipes.Recipe`.
         seed: seeds weights, dropout and shuffling.
+        loss: ``crossentropy``, or ``focal`` (binary focal cross-entropy, gamma 2, for a multi-label data set's
+            locations).
         fold: training fold held out for validation; None trains on the whole training split.
         dataset: the data set's name (:func:`protloc.datasets.get`).
         profile_db: absolute paths of the database(s) profiles are computed from
@@ -66,6 +71,7 @@ class RunConfig:
     batch_size: int
     train_max_length: int
     seed: int
+    loss: str
     fold: int | None
     dataset: str
     profile_db: tuple | None
@@ -93,6 +99,10 @@ class RunConfig:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose from {', '.join(SCHEDULES)}")
         if self.train_max_length < 2:
             raise ValueError(f"train_max_length must be at least 2, got {self.train_max_length}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; choose from {', '.join(LOSSES)}")
+        if self.loss == "focal" and spec.label_scheme != MULTI_LABEL:
+            raise ValueError(f"focal loss is for multi-label data sets; {self.dataset} is single-label")
         if self.hparams["profile"] and not self.profile_db:
             raise ValueError("a profile model (hparams profile=True) needs the database its profiles come from: "
                              "give --profile-db")
@@ -101,7 +111,8 @@ class RunConfig:
     def resolve(cls, model: str = "rlstm", hparams: dict | None = None, recipe: str | None = None,
                 epochs: int | None = None, learning_rate: float | None = None, schedule: str | None = None,
                 batch_size: int | None = None, train_max_length: int | None = None, seed: int = 0,
-                fold: int | None = None, dataset: str = datasets.DEFAULT, profile_db=None) -> "RunConfig":
+                fold: int | None = None, dataset: str = datasets.DEFAULT, profile_db=None,
+                loss: str = "crossentropy") -> "RunConfig":
         """The run config of these settings: None (or a missing hyper-parameter) takes the recipe's value, else
         the registry's default (module docstring). ``profile_db`` paths are made absolute; giving one makes the
         model a profile model."""
@@ -125,7 +136,7 @@ class RunConfig:
                    batch_size=int(batch_size if batch_size is not None else chosen.batch_size),
                    train_max_length=int(train_max_length if train_max_length is not None
                                         else chosen.train_max_length),
-                   seed=int(seed), fold=fold, dataset=dataset, profile_db=profile_db or None)
+                   seed=int(seed), loss=loss, fold=fold, dataset=dataset, profile_db=profile_db or None)
 
     @property
     def spec(self) -> datasets.DatasetSpec:

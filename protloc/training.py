@@ -48,11 +48,23 @@ def learning_rate_schedule(learning_rate: float, schedule: str = "constant", epo
     raise ValueError(f"unknown schedule {schedule!r}; choose from {', '.join(SCHEDULES)}")
 
 
-def compile_model(model: keras.Model, learning_rate=PAPER_LEARNING_RATE) -> keras.Model:
-    """Compiles a zoo model for training: Adam(``learning_rate``, a float or a schedule), sparse categorical
-    cross-entropy, accuracy."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+def compile_model(model: keras.Model, learning_rate=PAPER_LEARNING_RATE, loss: str = "crossentropy") -> keras.Model:
+    """Compiles a zoo model for training with Adam(``learning_rate``, a float or a schedule): a single-label model
+    with sparse categorical cross-entropy and accuracy; a multi-label one with binary cross-entropy (``loss
+    "focal"``: binary focal cross-entropy, gamma 2) on its locations, scored by micro-averaged AUC, and binary
+    cross-entropy on its membrane output, scored by accuracy."""
+    optimizer = keras.optimizers.Adam(learning_rate)
+    if models.label_scheme_of(model) == datasets.SINGLE_LABEL:
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+    locations = (keras.losses.BinaryFocalCrossentropy(gamma=2.0) if loss == "focal"
+                 else keras.losses.BinaryCrossentropy())
+    losses = {models.LOCATIONS_OUTPUT: locations}
+    metrics = {models.LOCATIONS_OUTPUT: [keras.metrics.AUC(name="auc")]}
+    if models.MEMBRANE_OUTPUT in model.output:
+        losses[models.MEMBRANE_OUTPUT] = keras.losses.BinaryCrossentropy()
+        metrics[models.MEMBRANE_OUTPUT] = [keras.metrics.BinaryAccuracy(name="accuracy")]
+    model.compile(optimizer=optimizer, loss=losses, metrics=metrics)
     return model
 
 
@@ -151,8 +163,7 @@ def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=(
             files.save_model(model, out / "model.keras")  # untouched when nothing was trained: its time says when
     if processes is None and (trained or not (run_dir / preset.CARD).exists()):
         saved = models.load_model(run_dir / "model.keras")  # as a user loads it: outside any distribution strategy
-        fitting.write_run_evidence(run_dir, config, saved, data_dir, lambda found: with_run_features(config, found),
-                                   command)
+        fitting.write_run_evidence(run_dir, config, saved, data_dir, command)
     elif processes is not None and writes:  # predicting the held-out fold would need every process: card only
         fitting.write_run_card(run_dir, config, model, command)
     return model
@@ -184,11 +195,13 @@ def _data(config: RunConfig, data_dir, initial_epoch: int, processes: runtime.Pr
     examples = with_run_features(config, spec.examples("train", spec.folds_except(config.fold), data_dir))
     train_examples = [truncated(example, config.train_max_length) for example in examples]
     shard = (processes.index, processes.count) if processes else (0, 1)
-    train_batches = pipeline.batches(train_examples, config.batch_size, config.seed, epoch=initial_epoch, shard=shard)
+    classes = len(spec.class_names) if spec.label_scheme == datasets.MULTI_LABEL else None
+    train_batches = pipeline.batches(train_examples, config.batch_size, config.seed, epoch=initial_epoch, shard=shard,
+                                     num_classes=classes)
     if config.fold is None or processes is not None:
         return train_batches, None
     validation = with_run_features(config, spec.examples("train", [config.fold], data_dir))
-    return train_batches, pipeline.batches(validation, config.batch_size)
+    return train_batches, pipeline.batches(validation, config.batch_size, num_classes=classes)
 
 
 def with_run_features(config: RunConfig, examples: list) -> list:
@@ -206,9 +219,10 @@ def _model(run_dir: pathlib.Path, config: RunConfig, initial_epoch: int, steps_p
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         if initial_epoch:
             return keras.saving.load_model(checkpoints(run_dir / "checkpoints")[-1], safe_mode=True)
-        model = models.build_model(config.model, config.spec.class_names, **config.hparams)
+        spec = config.spec
+        model = models.build_model(config.model, spec.class_names, spec.label_scheme, spec.membrane, **config.hparams)
         return compile_model(model, learning_rate_schedule(config.learning_rate, config.schedule, config.epochs,
-                                                           steps_per_epoch))
+                                                           steps_per_epoch), config.loss)
 
 
 def truncated(example: datasets.Example, max_length: int) -> datasets.Example:

@@ -27,3 +27,14 @@ def multiloc_tfds_dir(multiloc_dir, tmp_path_factory):
     config = tfds.download.DownloadConfig(manual_dir=str(multiloc_dir))
     tfds.builder("multiloc", data_dir=str(data_dir)).download_and_prepare(download_config=config)
     return data_dir
+
+
+DEEPLOC2_DIR = pathlib.Path(os.environ.get("PROTLOC_DEEPLOC2_DIR") or REPO.parent / "shared" / "data" / "deeploc2")
+
+
+@pytest.fixture(scope="session")
+def deeploc2_dir():
+    """Directory holding DeepLoc 2.0's five partition files; tests that need it skip, saying why, when absent."""
+    if not (DEEPLOC2_DIR / "partition0.csv.gz").exists() and not (DEEPLOC2_DIR / "partition0.csv").exists():
+        pytest.skip(f"DeepLoc 2.0 data not found at {DEEPLOC2_DIR} (set PROTLOC_DEEPLOC2_DIR)")
+    return DEEPLOC2_DIR

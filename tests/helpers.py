@@ -105,3 +105,34 @@ def family_spec(name: str, n_per_class: int = 24, num_folds: int = 3, families: 
             yield datasets.Example(f"{split}{index}", {"tokens": tokens}, label, fold, letters(tokens))
 
     return datasets.DatasetSpec(name, TOY_CLASSES, num_folds, read, "synthetic protein families")
+
+
+MULTI_CLASSES = ("alpha", "beta", "gamma", "delta")
+
+
+def multi_label_spec(name: str, families: int = 12, per_family: int = 6, num_folds: int = 3) -> datasets.DatasetSpec:
+    """A synthetic multi-label data set with homology and membrane flags: ``families`` protein families (an
+    ancestor of 100 random residues; members with 20% of residues substituted), each with one or two of 4
+    locations, written as motifs near the N-terminus (one position per location); membrane-associated where the
+    family is in ``delta``. Folds deal each family's members round-robin, so relatives span folds; no test split.
+    ``name``: as :func:`toy_spec`."""
+    rng = np.random.default_rng(7)
+    found = []
+    for family in range(families):
+        ancestor = rng.integers(1, 21, 100)
+        locations = tuple(sorted({family % 4, *((family * 3 + 1) % 4,) * (family % 3 == 0)}))
+        for member in range(per_family):
+            tokens = ancestor.copy()
+            changed = rng.random(len(tokens)) < 0.2
+            tokens[changed] = rng.integers(1, 21, int(changed.sum()))
+            tokens[tokens == 19] = 1
+            for location in locations:
+                tokens[3 + 6 * location:7 + 6 * location] = [19, 19, 9, 9]
+            found.append(datasets.Example(f"f{family}m{member}", {"tokens": tokens.astype(np.int32)}, locations,
+                                          len(found) % num_folds, letters(tokens), float(3 in locations)))
+
+    def read(split, directory=None):
+        return list(found)
+
+    return datasets.DatasetSpec(name, MULTI_CLASSES, num_folds, read, "synthetic multi-label families",
+                                label_scheme=datasets.MULTI_LABEL, splits=("train",), membrane=True)

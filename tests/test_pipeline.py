@@ -77,7 +77,10 @@ def test_unlabelled_examples_give_features_alone_and_multi_label_ones_multi_hot_
     assert isinstance(batch, dict) and set(batch) == {"tokens"}
     multi = [datasets.Example(e.id, e.features, label, 0) for e, label in zip(examples([5, 7]), [(0, 2), (1,)])]
     _, labels = pipeline.BucketedBatches(multi, batch_size=2, num_classes=3)[0]
-    np.testing.assert_array_equal(labels, [[1, 0, 1], [0, 1, 0]])
+    np.testing.assert_array_equal(labels["locations"], [[1, 0, 1], [0, 1, 0]]) and set(labels) == {"locations"}
+    flagged = [datasets.Example(e.id, e.features, e.label, 0, membrane=flag) for e, flag in zip(multi, (1.0, 0.0))]
+    _, labels = pipeline.BucketedBatches(flagged, batch_size=2, num_classes=3)[0]
+    np.testing.assert_array_equal(labels["membrane"], [[1.0], [0.0]])
     with pytest.raises(ValueError, match="need num_classes"):
         pipeline.BucketedBatches(multi)
     with pytest.raises(ValueError, match="either every example has a label or none"):

@@ -40,9 +40,46 @@ def recording(tuner_class):
     return Recording
 
 
+class BracketedHyperbandOracle(keras_tuner.oracles.HyperbandOracle):
+    """Hyperband's oracle, run for its ``brackets`` most aggressive brackets only (None: all, one iteration): the
+    successive-halving sweeps that try the most configurations for the least training."""
+
+    def __init__(self, *args, brackets: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.brackets = brackets
+
+    def populate_space(self, trial_id):
+        try:
+            return super().populate_space(trial_id)
+        except _BracketLimit:
+            return {"status": "IDLE"} if self.ongoing_trials else {"status": "STOPPED"}
+
+    def _increment_bracket_num(self):
+        started = self._get_num_brackets() - self._current_bracket
+        if self.brackets is not None and started >= self.brackets:
+            raise _BracketLimit
+        super()._increment_bracket_num()
+
+
+class _BracketLimit(Exception):
+    """Raised inside the oracle when the next bracket would exceed its limit."""
+
+
+class BracketedHyperband(recording(keras_tuner.Hyperband)):
+    """keras-tuner's Hyperband tuner (trials continued from earlier rounds' weights, per-trial histories) on a
+    :class:`BracketedHyperbandOracle`."""
+
+    def __init__(self, hypermodel, objective, max_epochs: int, factor: int = 3, brackets: int | None = None,
+                 seed=None, hyperparameters=None, max_consecutive_failed_trials: int = 3, **kwargs):
+        oracle = BracketedHyperbandOracle(objective, max_epochs=max_epochs, factor=factor, seed=seed,
+                                          hyperparameters=hyperparameters, brackets=brackets,
+                                          max_consecutive_failed_trials=max_consecutive_failed_trials)
+        keras_tuner.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
+
+
 HISTORY_FILE = "history.csv"
 TUNERS = {"random": recording(keras_tuner.RandomSearch), "bayesian": recording(keras_tuner.BayesianOptimization),
-          "hyperband": recording(keras_tuner.Hyperband)}
+          "hyperband": BracketedHyperband}
 
 
 def fixed_hyperparameters(assignments) -> keras_tuner.HyperParameters:
@@ -72,11 +109,12 @@ def distributed_worker() -> str | None:
 
 def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.DatasetSpec, folds=None, seed: int = 0,
                recipe: str = recipes.DEFAULT_RECIPE, hyperparameters=None, verbose=1, data_dir=None,
-               families=None) -> dict:
+               families=None, brackets: int | None = None) -> dict:
     """Runs (or resumes) a search in ``out`` on ``spec``'s training split, validating on ``folds`` (default: all
     of the spec's), every trial trained as ``recipe`` trains; returns the best run config (also written to
     best_hparams.json, with every trial's history in history.json). ``epochs``: each trial's (random, bayesian)
-    or the most any trial gets (hyperband, factor 3), and the length of the recipe's schedule either way. A
+    or the most any trial gets (hyperband, factor 3, its ``brackets`` most aggressive brackets), and the length of
+    the recipe's schedule either way. A
     distributed worker (:func:`distributed_worker`) runs the chief's trials and returns ``{"worker": its id}``; the
     chief writes the results."""
     out = pathlib.Path(out)
@@ -85,7 +123,7 @@ def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.Dat
                    overwrite=False, hyperparameters=hyperparameters, max_consecutive_failed_trials=3)
     timer = [EpochSeconds()]
     if tuner == "hyperband":
-        search = TUNERS["hyperband"](hypermodel, max_epochs=epochs, factor=3, **options)
+        search = TUNERS["hyperband"](hypermodel, max_epochs=epochs, factor=3, brackets=brackets, **options)
         search.search(verbose=verbose, callbacks=timer)
     else:
         search = TUNERS[tuner](hypermodel, max_trials=max_trials, **options)
@@ -154,6 +192,8 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how each trial trains (schedule, batch size, length cap, default values)")
     parser.add_argument("--families", nargs="+", choices=list(models.FAMILIES),
                         help="model families searched (default: all)")
+    parser.add_argument("--brackets", type=int,
+                        help="hyperband: run only its N most aggressive brackets (default: all, one iteration)")
     parser.add_argument("--dataset", default=datasets.DEFAULT, metavar="NAME",
                         help=f"data set: built in ({', '.join(datasets.names())}) or MODULE:ATTRIBUTE")
     parser.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
@@ -170,7 +210,8 @@ def search_from_arguments(parser: argparse.ArgumentParser, args, out, verbose=1)
     except ValueError as error:
         parser.error(str(error))
     return run_search(out, args.tuner, args.max_trials, args.epochs, spec, folds, args.seed, args.recipe,
-                      hyperparameters=fixed, verbose=verbose, data_dir=args.data_dir, families=args.families)
+                      hyperparameters=fixed, verbose=verbose, data_dir=args.data_dir, families=args.families,
+                      brackets=args.brackets)
 
 
 def main(argv=None) -> int:

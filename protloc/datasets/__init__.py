@@ -4,7 +4,8 @@ A :class:`DatasetSpec` is all that training, evaluation, tuning, plots and bench
 outside a data set's own module names it or its files. A data set is named by a string, the one recorded in a run's
 ``config.json``:
 
-* a built-in data set: ``multiloc``;
+* a built-in data set: ``multiloc`` (single-label, a test split) or ``deeploc2`` (multi-label with membrane flags,
+  cross-validation over five partitions);
 * ``MODULE:ATTRIBUTE``, a spec defined in any importable module (the current directory is searched too), e.g.
   ``mylab.data:SPEC`` or, in this repository's tests, ``tests.toy_data:TINY``;
 * a spec an installed package declares in the ``protloc.datasets`` entry-point group (``NAME = module:ATTRIBUTE``).
@@ -22,14 +23,14 @@ import importlib.metadata
 import os
 import sys
 
-from protloc.datasets import multiloc
+from protloc.datasets import deeploc2, multiloc
 from protloc.datasets.spec import (LABEL_SCHEMES, MULTI_LABEL, SINGLE_LABEL, SPLITS, TEST_FOLD, DataNotFoundError,
                                    DatasetSpec, Example, check_class_names, labels_of)
 
 __all__ = ["BUILT_IN", "DEFAULT", "ENTRY_POINT_GROUP", "LABEL_SCHEMES", "MULTI_LABEL", "SINGLE_LABEL", "SPLITS",
            "TEST_FOLD", "DataNotFoundError", "DatasetSpec", "Example", "check_class_names", "get", "labels_of", "names"]
 
-BUILT_IN = {multiloc.SPEC.name: multiloc.SPEC}
+BUILT_IN = {multiloc.SPEC.name: multiloc.SPEC, deeploc2.SPEC.name: deeploc2.SPEC}
 """The data sets that come with protloc, by name."""
 DEFAULT = multiloc.SPEC.name
 """The data set of a run that names none."""

@@ -40,17 +40,22 @@ class Example:
     Attributes:
         id: record identifier (accession).
         features: name -> array whose first axis is the residue axis; ``"tokens"`` int32 ``(length,)``.
-        label: class index into the spec's ``class_names``.
+        label: class index into the spec's ``class_names`` (single-label), a tuple of them (multi-label), or None
+            (a protein to predict).
         fold: cross-validation fold ``0 .. num_folds - 1`` for training examples, ``TEST_FOLD`` for test ones.
         sequence: the whole amino-acid sequence before truncation, where the reader has it (homology searches use
             it); "" otherwise.
+        membrane: 1.0 for a membrane-associated protein, 0.0 for another, None where the data set does not say.
+        kingdom: the organism group where the data set gives it (e.g. ``Metazoa``), else "".
     """
 
     id: str
     features: dict
-    label: int
+    label: object
     fold: int
     sequence: str = ""
+    membrane: float | None = None
+    kingdom: str = ""
 
 
 Reader = Callable[[str, object], Iterable[Example]]
@@ -69,6 +74,9 @@ class DatasetSpec:
         reader: see :data:`Reader`.
         description: one line for help texts.
         label_scheme: ``single`` (an int label per example) or ``multi`` (a tuple of class indices).
+        splits: the splits the data set has (a data set evaluated by cross-validation alone has only ``train``).
+        membrane: whether its examples say if a protein is membrane-associated (multi-label models then get a
+            membrane output).
     """
 
     name: str
@@ -77,6 +85,8 @@ class DatasetSpec:
     reader: Reader
     description: str = ""
     label_scheme: str = SINGLE_LABEL
+    splits: tuple = SPLITS
+    membrane: bool = False
 
     def __post_init__(self):
         check_class_names(self.class_names, f"data set {self.name!r}: class_names")
@@ -110,8 +120,11 @@ class DatasetSpec:
             ValueError: unknown split or fold.
             DataNotFoundError: the files are not found.
         """
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+        if split not in self.splits:
+            if split in SPLITS:
+                raise ValueError(f"data set {self.name!r} has no {split} split (its protocol: cross-validation over "
+                                 f"its {self.num_folds} folds; hold one out with --fold)")
+            raise ValueError(f"split must be one of {', '.join(self.splits)}, got {split!r}")
         wanted = None if folds is None else {self.check_fold(fold) for fold in folds}
         found = [example for example in self.reader(split, directory)
                  if wanted is None or example.fold in wanted]
@@ -121,6 +134,13 @@ class DatasetSpec:
         return found
 
 
-def labels_of(examples: Iterable[Example]) -> np.ndarray:
-    """int32 ``(n,)`` class indices of ``examples``, in order."""
-    return np.array([example.label for example in examples], dtype=np.int32)
+def labels_of(examples: Iterable[Example], num_classes: int | None = None) -> np.ndarray:
+    """int32 ``(n,)`` class indices of single-label ``examples``, or with ``num_classes`` int8 ``(n, num_classes)``
+    multi-hot rows of multi-label ones, in order."""
+    examples = list(examples)
+    if num_classes is None:
+        return np.array([example.label for example in examples], dtype=np.int32)
+    multi_hot = np.zeros((len(examples), num_classes), dtype=np.int8)
+    for row, example in enumerate(examples):
+        multi_hot[row, list(example.label)] = 1
+    return multi_hot

@@ -44,13 +44,24 @@ SOURCE_URL = (f"https://raw.githubusercontent.com/bivekpok/esm_deeploc/{SOURCE_C
               "Outer_Fold_{fold}/Inner_Fold_1/valid_manifest.csv")
 """Where partition k is published: this with ``fold = k + 1``."""
 PINNED_FILES = {
-    "partition0.csv": "d1c228a9629393fa58e49d78a194f0d09ab28b8960e733f4f80e0836f5eac00b",
-    "partition1.csv": "2124229774e3f428e54aeaef3daac1185ea829d824be78728786a6859e439f66",
-    "partition2.csv": "13ab31712687950e6eedbffc28a2374f35919480a20996837571ece03fe739e9",
-    "partition3.csv": "f9bd455a8e6f25af58bbab054d9e27e8077c2b0ff003057d89d3176c6112295f",
-    "partition4.csv": "c16c3648b27e9de835b81b68dcf7cda685c532d7286d07d9bec7c1c48183fa3b",
+    "partition0.csv": (3567190, "d1c228a9629393fa58e49d78a194f0d09ab28b8960e733f4f80e0836f5eac00b"),
+    "partition1.csv": (3318782, "2124229774e3f428e54aeaef3daac1185ea829d824be78728786a6859e439f66"),
+    "partition2.csv": (3360890, "13ab31712687950e6eedbffc28a2374f35919480a20996837571ece03fe739e9"),
+    "partition3.csv": (3338485, "f9bd455a8e6f25af58bbab054d9e27e8077c2b0ff003057d89d3176c6112295f"),
+    "partition4.csv": (3243027, "c16c3648b27e9de835b81b68dcf7cda685c532d7286d07d9bec7c1c48183fa3b"),
 }
-"""Partition file name -> SHA-256 of its uncompressed content."""
+"""Partition file name -> (size in bytes, SHA-256) of its uncompressed content."""
+
+
+def checksums() -> dict[str, str]:
+    """Partition file name -> SHA-256 of its uncompressed content."""
+    return {name: digest for name, (_, digest) in PINNED_FILES.items()}
+
+
+def checksums_tsv() -> str:
+    """The pinned files in the form of a TFDS ``checksums.tsv`` (url, size, SHA-256, file name per line)."""
+    return "".join(f"{SOURCE_URL.format(fold=k + 1)}\t{size}\t{digest}\tvalid_manifest.csv\n"
+                   for k, (size, digest) in enumerate(PINNED_FILES.values()))
 COLUMNS = ("accession", "sequence", "label", "partition", "kingdom", "membrane")
 
 
@@ -71,9 +82,9 @@ def data_directory() -> pathlib.Path:
     return pathlib.Path(os.environ[DATA_DIR_VARIABLE])
 
 
-def partition_text(directory, partition: int, expected: dict = PINNED_FILES) -> tuple[pathlib.Path, str]:
+def partition_text(directory, partition: int, expected: dict | None = None) -> tuple[pathlib.Path, str]:
     """The path and decoded content of partition ``partition``'s file in ``directory`` (``.csv`` or ``.csv.gz``),
-    checked against ``expected`` (file name -> SHA-256 of the uncompressed content).
+    checked against ``expected`` (file name -> SHA-256 of the uncompressed content; default :func:`checksums`).
 
     Raises:
         DataNotFoundError: neither file is there.
@@ -93,6 +104,7 @@ def partition_text(directory, partition: int, expected: dict = PINNED_FILES) -> 
     except (OSError, EOFError) as error:
         raise DataError(f"{path}: not readable ({error})") from None
     digest = hashlib.sha256(data).hexdigest()
+    expected = expected or checksums()
     if digest != expected[name]:
         raise DataError(f"{path} has SHA-256 {digest} (uncompressed), expected {expected[name]}: not the pinned "
                         f"DeepLoc 2.0 partition {partition}")

@@ -1,0 +1,113 @@
+"""DeepLoc 2.0's data (28,303 Swiss-Prot proteins, one or more of 10 locations, membrane flag, kingdom, five
+homology partitions) as a TFDS builder.
+
+Sources, in order of precedence:
+  1. the directory named by the ``PROTLOC_DEEPLOC2_DIR`` environment variable;
+  2. the manual directory (``tfds build ... --manual_dir DIR`` or ``download_config``), if it holds the files;
+  3. the pinned raw files of bivekpok/esm_deeploc on GitHub (checksums in ``checksums.tsv``).
+Local files (``partition{0..4}.csv``, or gzipped ``.csv.gz``) are checked against the same SHA-256 sums as
+downloads (of the uncompressed content). Rows are read and checked by :mod:`protloc.datasets.deeploc2`, so a model
+sees the same proteins whichever way it reads them.
+
+One split, ``train``: the data set's protocol is cross-validation over the five partitions (``fold``); hold one out
+with ``split="train"`` and a filter on ``fold``, or use ``protloc train --dataset deeploc2 --fold K``.
+"""
+from __future__ import annotations
+
+import socket
+import urllib.parse
+from os import environ  # only the environment: builders read files through epath
+
+from etils import epath
+import numpy as np
+import tensorflow_datasets.public_api as tfds
+
+from protloc import sequences
+from protloc.datasets import DataNotFoundError
+from protloc.datasets.deeploc2 import (CLASS_NAMES, DATA_DIR_VARIABLE, KINGDOMS, LOCATIONS, NUM_PARTITIONS,
+                                       SOURCE_URL, parse_rows, partition_text)
+
+MAX_LENGTH = sequences.DEFAULT_MAX_LENGTH
+
+
+def check_source_reachable(url: str = SOURCE_URL, timeout: float = 10.0) -> None:
+    """Raises :class:`DataNotFoundError` naming the local alternatives when ``url``'s host cannot be reached."""
+    host = urllib.parse.urlsplit(url).hostname
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError as error:
+        raise DataNotFoundError(
+            f"cannot reach {host} to download DeepLoc 2.0 ({error}); offline, set {DATA_DIR_VARIABLE} to a directory "
+            f"holding partition0.csv .. partition{NUM_PARTITIONS - 1}.csv (or .csv.gz), or put them in the manual "
+            f"directory (`tfds build --manual_dir DIR`)") from None
+
+
+def local_examples(directory) -> list:
+    """The examples of the five partition files in ``directory``, each checked against its pinned SHA-256."""
+    found = []
+    for k in range(NUM_PARTITIONS):
+        path, text = partition_text(directory, k)
+        found += parse_rows(text, k, str(path))
+    return found
+
+
+class Builder(tfds.core.GeneratorBasedBuilder):
+    """DeepLoc 2.0: proteins labelled with one or more of 10 subcellular locations and membrane association."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES = {"1.0.0": "The five homology partitions of DeepLoc 2.0 as one train split with a fold feature."}
+    MANUAL_DOWNLOAD_INSTRUCTIONS = f"""
+    Optional. Place partition0.csv .. partition{NUM_PARTITIONS - 1}.csv (plain or gzipped, .csv.gz) in the manual
+    directory, or point the {DATA_DIR_VARIABLE} environment variable at their directory. Without either, the files
+    are downloaded from {SOURCE_URL.format(fold="K")} (K = partition + 1).
+    """
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        return self.dataset_info_from_configs(
+            features=tfds.features.FeaturesDict({
+                "accession": tfds.features.Text(),
+                "sequence": tfds.features.Text(doc=f"residues after middle truncation to {MAX_LENGTH}"),
+                "length": tfds.features.Scalar(np.int32, doc="original sequence length"),
+                "tokens": tfds.features.Tensor(shape=(None,), dtype=np.int32,
+                                               doc="protloc.sequences tokens of `sequence`"),
+                "locations": tfds.features.Tensor(shape=(len(CLASS_NAMES),), dtype=np.int32, doc=(
+                    "multi-hot, one column per location: " + ", ".join(CLASS_NAMES) + " (DeepLoc 2.0's "
+                    + ", ".join(LOCATIONS) + ")")),
+                "membrane": tfds.features.Scalar(np.float32, doc="1.0 for a membrane-associated protein, else 0.0"),
+                "kingdom": tfds.features.ClassLabel(names=KINGDOMS),
+                "fold": tfds.features.Scalar(np.int32, doc="homology partition 0-4 (at most 30% identity between)"),
+            }),
+            supervised_keys=("tokens", "locations"),
+            homepage="https://services.healthtech.dtu.dk/services/DeepLoc-2.0/",
+        )
+
+    def _split_generators(self, dl_manager: tfds.download.DownloadManager):
+        return {"train": self._generate_examples(self._read(dl_manager))}
+
+    def _read(self, dl_manager) -> list:
+        """The examples of every partition, from the local files or the downloads."""
+        if environ.get(DATA_DIR_VARIABLE):
+            return local_examples(epath.Path(environ[DATA_DIR_VARIABLE]))
+        try:
+            return local_examples(dl_manager.manual_dir)
+        except (AssertionError, FileNotFoundError):  # no manual directory, or not the DeepLoc 2.0 files there
+            pass
+        check_source_reachable()
+        paths = dl_manager.download({k: SOURCE_URL.format(fold=k + 1) for k in range(NUM_PARTITIONS)})
+        return [example for k in range(NUM_PARTITIONS)
+                for example in parse_rows(epath.Path(paths[k]).read_text(), k, str(paths[k]))]
+
+    def _generate_examples(self, examples):
+        for example in examples:
+            locations = np.zeros(len(CLASS_NAMES), dtype=np.int32)
+            locations[list(example.label)] = 1
+            yield example.id, {
+                "accession": example.id,
+                "sequence": sequences.truncate_middle(example.sequence, MAX_LENGTH),
+                "length": len(example.sequence),
+                "tokens": example.features["tokens"],
+                "locations": locations,
+                "membrane": example.membrane,
+                "kingdom": example.kingdom,
+                "fold": example.fold,
+            }

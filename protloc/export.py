@@ -4,7 +4,10 @@ Signatures:
     ``serving_default``: ``sequences`` tf.string ``[batch]`` (raw amino-acid strings of any length) ->
         ``probabilities`` float32 ``[batch, classes]``, ``prediction`` tf.string ``[batch]`` (class name),
         ``confidence`` float32 ``[batch]``, and for attention models ``attention`` float32 ``[batch, length]``
-        (alpha over the residues kept after truncation; 0 beyond each protein's end).
+        (alpha over the residues kept after truncation; 0 beyond each protein's end). A multi-label preset's:
+        ``probabilities`` (one per location), ``decisions`` int32 ``[batch, locations]`` (the preset's thresholds
+        for the network alone, at least one location each) and ``membrane`` float32 ``[batch]`` instead of
+        ``prediction`` and ``confidence`` (:func:`multi_label_outputs`).
     ``serve_tokens``: ``tokens`` int32 ``[batch, length]`` (0 = padding, already truncated) -> the same outputs.
 
 Profile models (:mod:`protloc.profiles`) need each residue's profile, which MMseqs2 computes outside the graph: their
@@ -105,9 +108,14 @@ def export_saved_model(localizer, out, max_length: int = sequences.DEFAULT_MAX_L
     serving, has_attention = models.with_attention_output(model)
     names = tf.constant(class_names)
 
+    multi_label = localizer.multi_label
+    limits = tf.constant(localizer.thresholds["network"], tf.float32) if multi_label else None
+
     def outputs(tokens, profile=None):
         features = {TOKENS: tokens, **({PROFILE: profile} if with_profile else {})}
         result = serving(features, training=False)
+        if multi_label:
+            return multi_label_outputs(result, limits, has_attention)
         probabilities, alpha = (result["probabilities"], result["attention"]) if has_attention else (result, None)
         named = {"probabilities": probabilities,
                  "prediction": tf.gather(names, tf.argmax(probabilities, axis=-1)),
@@ -149,6 +157,25 @@ def export_saved_model(localizer, out, max_length: int = sequences.DEFAULT_MAX_L
         if staging.exists():
             shutil.rmtree(staging)
     return out
+
+
+def multi_label_outputs(result: dict, thresholds: tf.Tensor, has_attention: bool) -> dict:
+    """A multi-label network's serving outputs: ``probabilities`` float32 ``[batch, locations]``, ``decisions`` int32
+    ``[batch, locations]`` (1 where the location is decided: its probability reaches its threshold, and at least
+    one per protein, as :func:`protloc.thresholds.decide`), ``membrane`` float32 ``[batch]`` where the network has
+    that output, and ``attention`` for attention models."""
+    probabilities = result[models.LOCATIONS_OUTPUT]
+    decided = probabilities >= thresholds
+    furthest = tf.one_hot(tf.argmax(probabilities - thresholds, axis=-1), tf.shape(probabilities)[-1],
+                          on_value=True, off_value=False)
+    nothing = tf.logical_not(tf.reduce_any(decided, axis=-1, keepdims=True))
+    named = {"probabilities": probabilities,
+             "decisions": tf.cast(tf.logical_or(decided, tf.logical_and(furthest, nothing)), tf.int32)}
+    if models.MEMBRANE_OUTPUT in result:
+        named["membrane"] = result[models.MEMBRANE_OUTPUT][:, 0]
+    if has_attention:
+        named["attention"] = result["attention"]
+    return named
 
 
 WARMUP_FILE = "tf_serving_warmup_requests"

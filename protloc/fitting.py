@@ -44,13 +44,15 @@ class HeldOut:
     evidence: object
 
 
-def held_out(train: Sequence[Example], fold: int, search: homology.HomologySearch,
+def held_out(train: Sequence[Example], fold, search: homology.HomologySearch,
              label_scheme: str = datasets.SINGLE_LABEL) -> HeldOut:
-    """The proteins of training fold ``fold`` and their class evidence from ``search`` (a search of the whole
-    training split ``train``, in the same order), each protein leaving itself out."""
-    members = [index for index, example in enumerate(train) if example.fold == fold]
+    """The proteins of training fold ``fold`` (or of several: a collection of folds) and their class evidence from
+    ``search`` (a search of the whole training split ``train``, in the same order), each protein leaving itself
+    out."""
+    folds = {fold} if isinstance(fold, int) else set(fold)
+    members = [index for index, example in enumerate(train) if example.fold in folds]
     if not members:
-        raise ValueError(f"training fold {fold} holds no proteins")
+        raise ValueError(f"training fold(s) {sorted(folds)} hold no proteins")
     hits = search.search([train[i].sequence for i in members], exclude=members)
     examples = [train[i] for i in members]
     classes = len(search.reference.class_names)
@@ -163,20 +165,21 @@ def run_card(run_dir: pathlib.Path, config: run_config.RunConfig, network, comma
 
 def fuse_preset(directory, fold_runs: Sequence, data_dir=None, command: str | None = None):
     """Fits the fusion rule (and, multi-label, the thresholds) of the preset in ``directory`` from runs of its
-    configuration that held out one same training fold (their mean outputs on that fold), against the preset's
-    reference, which must be the data set's training split; writes ``fusion.json`` (``thresholds.json``) and updates
-    the card. Returns the rule.
+    configuration that each held out a training fold, against the preset's reference, which must be the data set's
+    training split; writes ``fusion.json`` (``thresholds.json``) and updates the card. Returns the rule.
+
+    Runs that held out the same fold are averaged on it (several seeds, as an ensemble preset's members); runs of
+    different folds each predict their own (cross-validation: every protein of those folds predicted by a model that
+    did not train on it).
 
     Raises:
-        ValueError: the fold runs do not share one held-out fold of the preset's data set, or the preset has no
-            reference.
+        ValueError: a run holds out no fold or is of another data set, or the preset has no reference.
     """
     directory = pathlib.Path(directory)
     found = preset.load(directory)
     configs = [run_config.read_config(run) for run in fold_runs]
-    folds = {config.fold for config in configs}
-    if not configs or None in folds or len(folds) > 1 or {c.dataset for c in configs} != {found.card["dataset"]}:
-        raise ValueError(f"the fold runs must each hold out the same training fold of {found.card['dataset']}")
+    if not configs or any(c.fold is None for c in configs) or {c.dataset for c in configs} != {found.card["dataset"]}:
+        raise ValueError(f"the fold runs must each hold out a training fold of {found.card['dataset']}")
     if found.file("reference") is None:
         raise ValueError(f"{directory} has no reference to fit a fusion rule against")
     spec = configs[0].spec
@@ -184,17 +187,25 @@ def fuse_preset(directory, fold_runs: Sequence, data_dir=None, command: str | No
     reference = homology.ReferenceSet.read(found.file("reference"), spec.class_names)
     if sorted(reference.ids) != sorted(example.id for example in train):
         raise ValueError(f"{found.file('reference')} is not the training split of {spec.name}")
-    fold = held_out(train, folds.pop(), homology.HomologySearch(reference), spec.label_scheme)
-    totals: dict = {}
-    for run, config in zip(fold_runs, configs):
-        network = models.load_model(preset.load(run).file("model"))
-        for name, values in network_outputs(network, fold.examples, config.profile_db).items():
-            totals[name] = totals.get(name, 0.0) + values
-    outputs = {name: total / len(fold_runs) for name, total in totals.items()}
-    card = fit_evidence(directory, found.card, outputs, fold,
-                        f"{spec.name} training fold {configs[0].fold} ({len(fold.examples)} proteins): the mean "
-                        f"outputs of {len(fold_runs)} model(s) of this configuration trained on the other folds; "
-                        f"hits from a search of the whole training split leaving each protein itself out", command)
+    folds = sorted({config.fold for config in configs})
+    pooled = held_out(train, folds, homology.HomologySearch(reference), spec.label_scheme)
+    outputs = {}
+    for fold in folds:
+        runs = [(run, config) for run, config in zip(fold_runs, configs) if config.fold == fold]
+        members = [example for example in pooled.examples if example.fold == fold]
+        totals: dict = {}
+        for run, config in runs:
+            network = models.load_model(preset.load(run).file("model"))
+            for name, values in network_outputs(network, members, config.profile_db).items():
+                totals[name] = totals.get(name, 0.0) + values
+        for name, total in totals.items():
+            outputs.setdefault(name, np.zeros((len(pooled.examples), *np.shape(total)[1:]), np.float32))
+            outputs[name][np.array([e.fold == fold for e in pooled.examples])] = total / len(runs)
+    card = fit_evidence(directory, found.card, outputs, pooled,
+                        f"{spec.name} training fold(s) {folds} ({len(pooled.examples)} proteins): the outputs of "
+                        f"{len(fold_runs)} model(s) of this configuration, each protein's by the model(s) that held "
+                        f"its fold out (averaged); hits from a search of the whole training split leaving each "
+                        f"protein itself out", command)
     rule = fusion.load(directory / FUSION_FILE)
     rule = dataclasses.replace(rule, provenance={
         **rule.provenance, "fold_runs": [str(run) for run in fold_runs],

@@ -162,3 +162,19 @@ def test_the_reference_of_a_multi_label_preset_holds_every_location_of_a_protein
     reference = homology.ReferenceSet.read(multi_run / "reference.fasta.gz", MULTI_CLASSES)
     by_id = dict(zip(reference.ids, reference.labels))
     assert all(by_id[e.id] == e.label for e in SPEC.examples("train"))
+
+
+def test_the_saved_model_of_a_multi_label_preset_returns_probabilities_decisions_and_membrane(multi_run, tmp_path):
+    import tensorflow as tf
+
+    from protloc import export
+
+    localizer = Localizer.from_preset(multi_run, homology_evidence=False)
+    signature = tf.saved_model.load(str(export.export_saved_model(localizer, tmp_path / "1"))).signatures
+    examples = SPEC.examples("train")[:5]
+    served = signature["serving_default"](sequences=tf.constant([e.sequence for e in examples]))
+    expected = localizer.predict_examples(examples)
+    assert sorted(served) == ["decisions", "membrane", "probabilities"]
+    np.testing.assert_allclose(served["probabilities"].numpy(), expected.final, atol=1e-5)
+    np.testing.assert_array_equal(served["decisions"].numpy().astype(bool), expected.decided)
+    np.testing.assert_allclose(served["membrane"].numpy(), expected.membrane, atol=1e-5)

@@ -1,0 +1,168 @@
+"""DeepLoc 2.0's protocol on its own data: 5-fold cross-validation over the homology partitions, network alone and
+fused with homology, beside DeepLoc 2.0's published figures.
+
+Usage:
+    python benchmarks/deeploc2_cv.py --cv-run runs/deeploc2/cv/fold0 ... --cv-run runs/deeploc2/cv/fold4
+
+Each --cv-run is a `protloc train --dataset deeploc2 --fold K` run: trained on the other four partitions, it
+predicts partition K (out of fold). Nothing about partition K is chosen on partition K:
+
+* Network alone: partition K's decisions use per-location thresholds (largest MCC, :mod:`protloc.thresholds`)
+  fitted on the out-of-fold predictions of the other four partitions, each by its own model.
+* Fused: within the cross-validation the reference is the four training partitions only. Each partition J is
+  searched once against the other four (MMseqs2, the package's settings, 30 best hits kept); for scoring partition
+  K the fusion rule (:func:`protloc.fusion.fit_multi_label`) and the fused thresholds are fitted on partitions J != K,
+  each with its model's out-of-fold probabilities and its hits outside J and K (those in K dropped, then the 10 best
+  kept), and applied to partition K with its hits in the other four.
+
+Scores (scikit-learn): micro and macro F1, subset accuracy, Jaccard, per-location MCC, membrane accuracy and MCC
+(network, called at 0.5), over all 28,303 proteins (pooled out-of-fold decisions) and per fold (mean and standard
+deviation), and each fold's training time. Writes benchmarks/results/deeploc2-cv.{json,md}.
+"""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+from common import command, machine, write_results
+from protloc import datasets, evaluation, files, fusion, homology, inference, models, preset, thresholds, training
+
+SPEC = datasets.get("deeploc2")
+PUBLISHED = {"source": "DeepLoc 2.0 (Thumuluri et al. 2022, Table 1), ProtT5 model, 5-fold cross-validation over "
+                       "these partitions, as quoted in ../shared/data/deeploc2/README.md",
+             "micro_f1": 0.73, "macro_f1": 0.66, "subset_accuracy": 0.55, "jaccard": 0.69}
+SEARCH_HITS = 30
+"""Hits kept per query in the partition searches, before those of a scored partition are dropped (10 kept)."""
+SCORES = ("micro_f1", "macro_f1", "subset_accuracy", "jaccard")
+
+
+def out_of_fold(run: pathlib.Path, examples: list) -> dict:
+    """A CV run's outputs on its held-out partition ``{"locations": (n, 10), "membrane": (n,)}``, computed once and
+    kept in the run directory (``cv_predictions.npz``) until its model is newer."""
+    path = run / "cv_predictions.npz"
+    if not path.exists() or path.stat().st_mtime < (run / "model.keras").stat().st_mtime:
+        network = models.load_model(preset.load(run).file("model"))
+        found = inference.Forward(network)(examples)
+        with files.atomic_path(path) as temporary:
+            np.savez(temporary, ids=np.array([e.id for e in examples]), locations=found[models.LOCATIONS_OUTPUT],
+                     membrane=found[models.MEMBRANE_OUTPUT][:, 0])
+    with np.load(path) as saved:
+        if list(saved["ids"]) != [e.id for e in examples]:
+            raise SystemExit(f"{run}: its cached predictions are of other proteins")
+        return {"locations": saved["locations"], "membrane": saved["membrane"]}
+
+
+def partition_hits(train: list, partition: int, cache_dir=None) -> list:
+    """The hits (best first, ``SEARCH_HITS`` at most) of partition ``partition``'s proteins against the other four,
+    with each hit's ``accession`` looked up to its partition by the caller."""
+    others = [e for e in train if e.fold != partition]
+    reference = homology.ReferenceSet.from_examples(others, SPEC.class_names)
+    search = homology.HomologySearch(reference, cache_dir=cache_dir, max_hits=SEARCH_HITS)
+    return search.search([e.sequence for e in train if e.fold == partition])
+
+
+def without(hits: list, accessions: set, keep: int = homology.DEFAULT_MAX_HITS) -> list:
+    """Each protein's hits without those to ``accessions``, the ``keep`` best."""
+    return [[hit for hit in found if hit.accession not in accessions][:keep] for found in hits]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cv-run", type=pathlib.Path, action="append", required=True,
+                        help="a `protloc train --dataset deeploc2 --fold K` run; one per partition")
+    parser.add_argument("--data-dir", help="directory of the partition files (default: $PROTLOC_DEEPLOC2_DIR)")
+    args = parser.parse_args(argv)
+    configs = {training.read_config(run).fold: run for run in args.cv_run}
+    if sorted(configs) != list(range(SPEC.num_folds)) or len(args.cv_run) != SPEC.num_folds:
+        parser.error(f"give one --cv-run per partition 0-{SPEC.num_folds - 1}")
+    if any(training.read_config(run).dataset != SPEC.name for run in args.cv_run):
+        parser.error("every --cv-run must be a run of deeploc2")
+
+    train = SPEC.examples("train", None, args.data_dir)
+    classes = len(SPEC.class_names)
+    by_fold = {k: [e for e in train if e.fold == k] for k in range(SPEC.num_folds)}
+    labels = {k: datasets.labels_of(by_fold[k], classes) for k in by_fold}
+    membrane = {k: np.array([e.membrane for e in by_fold[k]]) for k in by_fold}
+    predicted = {k: out_of_fold(configs[k], by_fold[k]) for k in by_fold}
+    partition_of = {e.id: e.fold for e in train}
+
+    start = time.perf_counter()
+    hits = {k: partition_hits(train, k) for k in by_fold}
+    search_seconds = time.perf_counter() - start
+
+    rows = {"network alone": {}, "fused with homology": {}}
+    decided = {name: {} for name in rows}
+    fusion_fits = {}
+    for k in by_fold:
+        others = [j for j in by_fold if j != k]
+        network_others = np.concatenate([predicted[j]["locations"] for j in others])
+        labels_others = np.concatenate([labels[j] for j in others])
+        decided["network alone"][k] = thresholds.decide(predicted[k]["locations"],
+                                                        thresholds.fit(network_others, labels_others))
+        in_k = {accession for accession, partition in partition_of.items() if partition == k}
+        evidence_others = homology.class_evidence([found for j in others for found in without(hits[j], in_k)],
+                                                  classes)
+        rule = fusion.fit_multi_label(network_others, evidence_others, labels_others)
+        fused_others = rule.apply(network_others, evidence_others)[0]
+        evidence_k = homology.class_evidence(without(hits[k], set()), classes)
+        fused_k = rule.apply(predicted[k]["locations"], evidence_k)[0]
+        decided["fused with homology"][k] = thresholds.decide(fused_k, thresholds.fit(fused_others, labels_others))
+        fusion_fits[str(k)] = {"weights": rule.weights.tolist(), "with_hit": int(evidence_k.has_hit.sum()),
+                               "proteins": len(by_fold[k])}
+    all_labels = np.concatenate([labels[k] for k in by_fold])
+    all_membrane = np.concatenate([membrane[k] for k in by_fold])
+    all_membrane_probability = np.concatenate([predicted[k]["membrane"] for k in by_fold])
+    for name in rows:
+        pooled = evaluation.multilabel_report(all_labels, np.concatenate([decided[name][k] for k in by_fold]),
+                                              SPEC.class_names, all_membrane, all_membrane_probability)
+        per_fold = {str(k): evaluation.multilabel_report(labels[k], decided[name][k], SPEC.class_names,
+                                                         membrane[k], predicted[k]["membrane"]) for k in by_fold}
+        spread = {score: {"mean": float(np.mean([r[score] for r in per_fold.values()])),
+                          "sd": float(np.std([r[score] for r in per_fold.values()], ddof=1))} for score in SCORES}
+        rows[name] = {"pooled": pooled, "per_fold": per_fold, "spread": spread}
+    timing = {str(k): {"seconds": sum(row.get("epoch_seconds") or 0 for row in training.read_history(configs[k])),
+                       "epochs": training.read_config(configs[k]).epochs} for k in by_fold}
+    results = {"command": command(), "machine": machine(), "proteins": len(train), "published": PUBLISHED,
+               "rows": rows, "fusion": fusion_fits, "training": timing, "search_seconds": search_seconds,
+               "run_config": training.read_config(configs[0]).to_json(configs[0])}
+    write_results("deeploc2-cv", results, markdown(results))
+    print(markdown(results))
+    return 0
+
+
+def markdown(results: dict) -> str:
+    published = results["published"]
+    lines = ["# DeepLoc 2.0 data: 5-fold cross-validation over its homology partitions", "",
+             f"Command: `{results['command']}`  ", f"Machine: {results['machine']}", "",
+             f"{results['proteins']:,} proteins, each predicted by the model that did not train on its partition; "
+             "thresholds (and the fusion rule) for a partition fitted on the other four partitions' out-of-fold "
+             "predictions; homology within the cross-validation against the four training partitions only.", "",
+             "| predictor | micro F1 | macro F1 | subset accuracy | Jaccard | membrane accuracy / MCC |",
+             "|---|---|---|---|---|---|"]
+    for name, row in results["rows"].items():
+        pooled, spread = row["pooled"], row["spread"]
+        cells = [f"{pooled[score]:.3f} ({spread[score]['mean']:.3f} ± {spread[score]['sd']:.3f})" for score in SCORES]
+        lines.append(f"| protloc, {name} | {' | '.join(cells)} | {pooled['membrane']['accuracy']:.3f} / "
+                     f"{pooled['membrane']['mcc']:.3f} |")
+    lines.append(f"| DeepLoc 2.0 (ProtT5), published | {' | '.join(f'{published[s]:.2f}' for s in SCORES)} | |")
+    lines += ["", "Pooled over all proteins; in brackets the mean ± standard deviation over the five folds. "
+              f"Published figures: {published['source']}.", "",
+              "Per location (pooled, MCC): network alone / fused:", "",
+              "| location | support | MCC, network alone | MCC, fused |", "|---|---:|---:|---:|"]
+    alone, fused = (results["rows"][name]["pooled"]["per_class"] for name in ("network alone", "fused with homology"))
+    for location, row in alone.items():
+        lines.append(f"| {location} | {row['support']} | {row['mcc']:.3f} | {fused[location]['mcc']:.3f} |")
+    minutes = [t["seconds"] / 60 for t in results["training"].values()]
+    epochs = {t["epochs"] for t in results["training"].values()}
+    lines += ["", f"Training: {', '.join(f'{m:.0f}' for m in minutes)} min per fold ({sum(minutes):.0f} min for the "
+              f"five; {', '.join(map(str, sorted(epochs)))} epochs each, on the machine above). Partition searches "
+              f"(each against the other four): {results['search_seconds'] / 60:.1f} min."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

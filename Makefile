@@ -12,7 +12,7 @@ export PROTLOC_DEEPLOC2_DIR ?= $(abspath ../shared/data/deeploc2)
 
 $(STAMP): setup.cfg setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,tfds-cli,serving,beam]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,tfds-cli,serving,beam,serve]"
 	touch $@
 
 test: $(STAMP)

@@ -141,13 +141,22 @@ def _predict(args) -> None:
         files.check_output(args.output, args.parents)
     if args.attention is not None:
         files.check_output(args.attention, args.parents, "--attention")
+    if args.explain is not None and not pathlib.Path(args.explain).is_dir():
+        if pathlib.Path(args.explain).exists():
+            raise ValueError(f"--explain {args.explain} is a file; give a directory")
+        files.check_output(args.explain, args.parents, "--explain")
     localizer = Localizer.from_preset(args.model, homology_evidence=not args.no_homology, reference=args.reference,
                                       fusion=args.fusion, profile_db=args.profile_db,
                                       attention=args.attention is not None, batch_size=args.batch_size)
     source = "<stdin>" if args.input == "-" else args.input
     repeated: list = []
     records = _noting_repeated_ids(sequences.read_fasta(args.input, validate=False), repeated)
+    kept, calls = {}, []
+    if args.explain is not None:
+        records = _keeping_sequences(records, kept)
     results = localizer.predict(records, source, on_invalid=_report_invalid if args.skip_invalid else None)
+    if args.explain is not None:
+        results = _keeping_calls(results, calls)
     if sys.stderr.isatty():
         from tqdm import tqdm
 
@@ -158,10 +167,13 @@ def _predict(args) -> None:
             temporary = stack.enter_context(files.atomic_path(args.attention))
             results = table.tee_attention(results, stack.enter_context(open(temporary, "w")))
         if args.output == "-":
-            table.write_table(results, layout, sys.stdout)
+            table.write_table(results, layout, sys.stdout, args.format)
         else:
             temporary = stack.enter_context(files.atomic_path(args.output))
-            count = table.write_table(results, layout, stack.enter_context(open(temporary, "w")))
+            count = table.write_table(results, layout, stack.enter_context(open(temporary, "w", newline="")),
+                                      args.format)
+    if args.explain is not None:
+        _explain(localizer, kept, calls, pathlib.Path(args.explain))
     if repeated:
         first = repeated[0]
         print(f"protloc predict: warning: {len(repeated)} record(s) repeat an earlier record's identifier (first: "
@@ -169,6 +181,40 @@ def _predict(args) -> None:
               file=sys.stderr)
     if args.output != "-":
         print(f"{count} predictions written to {args.output}", file=sys.stderr)
+
+
+def _keeping_sequences(records, kept: dict):
+    """``records`` passed on; the residues of each kept in ``kept`` by a file name for its explanation."""
+    for record in records:
+        name = record.id or f"record{record.index + 1}"
+        kept[name if name not in kept else f"{name}-{record.index + 1}"] = record.sequence
+        yield record
+
+
+def _keeping_calls(predictions, calls: list):
+    """``predictions`` passed on; each one's call (the most probable of its final classes) appended to ``calls``."""
+    import numpy as np
+
+    for prediction in predictions:
+        calls.append(int(np.argmax(prediction.probabilities)))
+        yield prediction
+
+
+def _explain(localizer, kept: dict, calls: list, directory: pathlib.Path) -> None:
+    from protloc import explain, sequences
+
+    explainer = explain.Explainer(localizer)
+    directory.mkdir(parents=True, exist_ok=True)
+    targets = iter(calls)
+    written = 0
+    for name, residues in kept.items():
+        try:
+            sequences.tokenize(residues.rstrip("*"))
+        except sequences.SequenceError:
+            continue  # a record --skip-invalid left out
+        explain.write_track(explainer.track(residues, next(targets)), directory, name, localizer.class_names)
+        written += 1
+    print(f"{written} {explainer.kind} tracks (CSV and PNG) written to {directory}", file=sys.stderr)
 
 
 def _noting_repeated_ids(records, repeated: list):
@@ -200,6 +246,20 @@ def _fuse(args) -> None:
                    f"loss of {fit['log_loss_network']:.3f} alone, {fit['log_loss_fused']:.3f} fused")
     print(f"fusion written to {pathlib.Path(args.preset) / fitting.FUSION_FILE}: {summary} ({fit['proteins']} "
           f"proteins)")
+
+
+def _serve(args) -> None:
+    import uvicorn
+
+    from protloc.predictor import Localizer
+    from protloc.serve.app import create_app
+
+    if args.max_upload_mb <= 0 or args.max_jobs < 1:
+        raise ValueError("--max-upload-mb must be positive and --max-jobs at least 1")
+    localizer = Localizer.from_preset(args.model, homology_evidence=not args.no_homology, chunk_size=64)
+    app = create_app(localizer, int(args.max_upload_mb * 2**20), args.max_jobs)
+    print(f"protloc serve: {localizer.card.get('name')} on http://{args.host}:{args.port}/", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 
 def _export(args) -> None:
@@ -337,6 +397,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                               "unless --parents), or - for standard output (default)")
     predict.add_argument("--parents", action="store_true",
                          help="create the output's missing directories instead of refusing them")
+    predict.add_argument("--format", choices=["tsv", "csv", "json"], default="tsv",
+                         help="the table's format: TSV, CSV, or JSON (a list of objects keyed by the same columns)")
+    predict.add_argument("--explain", metavar="DIR",
+                         help="also write, per protein, which residues the call rests on (attention for attention "
+                              "models, else occlusion importance): DIR/ID.csv and DIR/ID.png")
     predict.add_argument("--model", default=presets.DEFAULT,
                          help=f"a shipped preset ({', '.join(presets.names())}), a preset or run directory, or a "
                               f".keras file")
@@ -367,6 +432,16 @@ def build_parser() -> argparse.ArgumentParser:
                            "preset has members)")
     fuse.add_argument("--data-dir", help="directory of the data set's files (default: the data set's own)")
     fuse.set_defaults(handler=_fuse)
+
+    serve = commands.add_parser("serve", help="a local web page and JSON API for predictions")
+    serve.add_argument("--model", default=presets.DEFAULT, help="the preset every job uses (as predict's --model)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (127.0.0.1: this machine only; 0.0.0.0 opens it to the network)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--max-upload-mb", type=float, default=20.0, help="largest FASTA upload accepted, in MiB")
+    serve.add_argument("--max-jobs", type=int, default=20, help="jobs waiting or running at once")
+    serve.add_argument("--no-homology", action="store_true", help="the network alone")
+    serve.set_defaults(handler=_serve)
 
     export = commands.add_parser("export", help="write a TF Serving SavedModel with a raw-sequence signature")
     export.add_argument("model", help="a shipped preset's name, a preset or run directory, or a .keras file")

@@ -1,15 +1,22 @@
-"""The prediction table: one row per protein, as ``protloc predict`` writes it (TSV).
+"""The prediction table: one row per protein, as ``protloc predict`` writes it (TSV, CSV or JSON) and the web page's
+API returns it.
 
 Columns (:func:`header`): ``id``, ``length``, then for a single-label preset ``prediction`` and ``confidence`` (its
 probability), for a multi-label one ``locations`` (the locations decided, ``|``-joined as DeepLoc 2.0 writes them)
 and, with a membrane output, ``membrane`` (its probability); with homology evidence ``evidence``, ``neighbour``,
 ``neighbour_identity``, ``neighbour_class``; then ``flags`` (comma-separated :data:`protloc.input_flags.FLAGS`, empty
 for none); then one probability per class (6 decimals).
+
+Formats (:data:`FORMATS`): ``tsv`` and ``csv`` (the same columns and text), ``json`` (a list of objects, one per
+protein, keyed by the same column names: numbers as numbers rounded to 6 decimals, empty homology fields as null,
+``flags`` as a list of names).
 """
 from __future__ import annotations
 
+import csv
 import dataclasses
 import itertools
+import json
 from typing import Iterable, TextIO
 
 import numpy as np
@@ -18,6 +25,7 @@ from protloc.predictor import Prediction
 
 HOMOLOGY_COLUMNS = ("evidence", "neighbour", "neighbour_identity", "neighbour_class")
 """Columns after the call when homology evidence is used."""
+FORMATS = ("tsv", "csv", "json")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,38 +61,74 @@ def header(layout: Layout) -> list[str]:
     return ["id", "length", *call, *(HOMOLOGY_COLUMNS if layout.homology else ()), "flags", *layout.class_names]
 
 
-def format_row(prediction: Prediction, layout: Layout) -> str:
-    """One row of the table (no newline): the columns of :func:`header`, the homology columns empty where there is
-    no neighbour."""
+def record(prediction: Prediction, layout: Layout) -> dict:
+    """One row as a dict keyed by the columns of :func:`header`, typed (numbers rounded to 6 decimals, homology
+    fields None without a neighbour, flags a list)."""
     names = layout.class_names
+    row = {"id": prediction.id, "length": prediction.length}
     if layout.multi_label:
-        call = "|".join(names[i] for i in prediction.locations)
+        row["locations"] = "|".join(names[i] for i in prediction.locations)
         if layout.membrane:
-            call += f"\t{prediction.membrane:.6f}"
+            row["membrane"] = round(float(prediction.membrane), 6)
     else:
         best = int(np.argmax(prediction.probabilities))
-        call = f"{names[best]}\t{prediction.probabilities[best]:.6f}"
-    extra = ""
+        row["prediction"], row["confidence"] = names[best], round(float(prediction.probabilities[best]), 6)
     if layout.homology:
         hit = prediction.neighbour
-        extra = (f"{prediction.evidence}\t{hit.accession}\t{hit.identity:.3f}\t"
-                 f"{'|'.join(names[label] for label in hit.labels)}\t" if hit else f"{prediction.evidence}\t\t\t\t")
-    values = "\t".join(f"{p:.6f}" for p in prediction.probabilities)
-    return f"{prediction.id}\t{prediction.length}\t{call}\t{extra}{','.join(prediction.flags)}\t{values}"
+        row.update(evidence=prediction.evidence, neighbour=hit.accession if hit else None,
+                   neighbour_identity=round(hit.identity, 3) if hit else None,
+                   neighbour_class="|".join(names[label] for label in hit.labels) if hit else None)
+    row["flags"] = list(prediction.flags)
+    row.update((name, round(float(p), 6)) for name, p in zip(names, prediction.probabilities))
+    return row
 
 
-def write_table(predictions: Iterable[Prediction], layout: Layout, out: TextIO) -> int:
-    """Writes the table; returns the number of rows.
+def text_cells(row: dict) -> list[str]:
+    """The cells of a :func:`record` as the TSV and CSV write them."""
+    def cell(key, value):
+        if value is None:
+            return ""
+        if key == "flags":
+            return ",".join(value)
+        if isinstance(value, float):
+            return f"{value:.3f}" if key == "neighbour_identity" else f"{value:.6f}"
+        return str(value)
+
+    return [cell(key, value) for key, value in row.items()]
+
+
+def format_row(prediction: Prediction, layout: Layout) -> str:
+    """One TSV row (no newline): the columns of :func:`header`."""
+    return "\t".join(text_cells(record(prediction, layout)))
+
+
+def write_table(predictions: Iterable[Prediction], layout: Layout, out: TextIO, format: str = "tsv") -> int:
+    """Writes the table of ``predictions`` in ``format`` (one of :data:`FORMATS`); returns the number of rows.
 
     Nothing is written until the first prediction is ready, i.e. until the first chunk of the input has been read
     and checked, so a bad input caught there leaves ``out`` untouched (stdout included)."""
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     remaining = iter(predictions)
     first = next(remaining, None)
-    out.write("\t".join(header(layout)) + "\n")
+    rows = (record(p, layout) for p in itertools.chain([first] if first is not None else [], remaining))
+    return write_records(rows, layout, out, format)
+
+
+def write_records(rows: Iterable[dict], layout: Layout, out: TextIO, format: str = "tsv") -> int:
+    """Writes rows made by :func:`record` in ``format``; returns how many."""
     count = 0
-    for prediction in itertools.chain([first] if first is not None else [], remaining):
-        out.write(format_row(prediction, layout) + "\n")
-        count += 1
+    if format == "json":
+        out.write("[")
+        for count, row in enumerate(rows, 1):
+            out.write(("\n" if count == 1 else ",\n") + json.dumps(row))
+        out.write("\n]\n")
+        return count
+    writer = csv.writer(out, delimiter="\t" if format == "tsv" else ",", lineterminator="\n",
+                        quoting=csv.QUOTE_NONE if format == "tsv" else csv.QUOTE_MINIMAL, escapechar="\\")
+    writer.writerow(header(layout))
+    for count, row in enumerate(rows, 1):
+        writer.writerow(text_cells(row))
     return count
 
 

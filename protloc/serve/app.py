@@ -1,0 +1,116 @@
+"""The ASGI app of ``protloc serve`` (FastAPI: typed routes and an OpenAPI description at ``/openapi.json`` for
+scripts, on Starlette and uvicorn).
+
+JSON API:
+    ``POST /api/jobs`` with the FASTA file (plain or gzipped) as the request body -> 202 ``{"id", "status", "done",
+        "total", "error"}``; a bad file -> 400 ``{"detail": "<the CLI's one-line message>"}``; a body over the
+        upload limit -> 413; too many jobs waiting -> 429.
+    ``GET /api/jobs/{id}`` -> the job's status and progress (404 for an unknown id).
+    ``GET /api/jobs/{id}/results[?format=json|tsv|csv]`` -> the table (409 until the job is done): JSON
+        ``{"columns": [...], "rows": [{column: value}]}``, each row ``protloc predict --format json``'s.
+    ``GET /api/jobs/{id}/proteins/{index}`` -> one row, its sequence and its per-residue track
+        (``{"kind", "target", "residues", "values"}``).
+    ``GET /api/model`` -> the preset: name, description, label scheme, class names, homology, track kind.
+
+Nothing a request sends names a file on the server; everything a user typed is shown by the page as text (the
+JavaScript sets ``textContent``, never HTML).
+"""
+from __future__ import annotations
+
+import io
+import pathlib
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
+
+from protloc import sequences, table
+from protloc.serve.jobs import Jobs, TooManyJobs
+
+STATIC = pathlib.Path(__file__).parent / "static"
+MEDIA_TYPES = {"tsv": "text/tab-separated-values", "csv": "text/csv"}
+
+
+def create_app(localizer, max_upload_bytes: int = 20 * 2**20, max_jobs: int = 20) -> FastAPI:
+    """The web page and JSON API (module docstring) over ``localizer``.
+
+    Args:
+        localizer: the :class:`protloc.predictor.Localizer` every job uses (loaded once).
+        max_upload_bytes: the largest request body accepted.
+        max_jobs: jobs waiting or running at once.
+    """
+    jobs = Jobs(localizer, max_jobs)
+    app = FastAPI(title="protloc", version="1", docs_url=None, redoc_url=None,
+                  description="Subcellular localization of proteins: submit FASTA, poll, fetch the table.")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page():
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/api/model")
+    def model() -> dict:
+        """The preset every job uses."""
+        card = localizer.card
+        return {"name": card.get("name"), "description": card.get("description", ""),
+                "label_scheme": card.get("label_scheme"), "class_names": list(localizer.class_names),
+                "homology": localizer.uses_homology, "membrane": jobs.layout.membrane,
+                "columns": table.header(jobs.layout)}
+
+    @app.post("/api/jobs", status_code=202)
+    async def submit(request: Request) -> dict:
+        """Submits a FASTA file (the request body, plain or gzipped); the job runs in the background."""
+        body = bytearray()
+        async for part in request.stream():
+            body += part
+            if len(body) > max_upload_bytes:
+                raise HTTPException(413, f"the upload is larger than {max_upload_bytes:,} bytes")
+        try:
+            records = list(sequences.read_fasta(io.BytesIO(bytes(body)), validate=True, name="upload"))
+        except sequences.SequenceError as error:
+            raise HTTPException(400, str(error)) from None
+        try:
+            return jobs.submit(records).summary()
+        except TooManyJobs as error:
+            raise HTTPException(429, str(error)) from None
+
+    def found(job_id: str):
+        job = jobs.get(job_id)
+        if job is None:
+            raise HTTPException(404, f"no job {job_id!r}")
+        return job
+
+    @app.get("/api/jobs/{job_id}")
+    def status(job_id: str) -> dict:
+        """A job's status (``queued``, ``running``, ``done``, ``failed``) and progress."""
+        return found(job_id).summary()
+
+    @app.get("/api/jobs/{job_id}/results")
+    def results(job_id: str, format: str = "json"):
+        """A finished job's table: JSON (columns and rows), or ``format=tsv`` / ``csv`` as a download."""
+        job = found(job_id)
+        if job.status != "done":
+            raise HTTPException(409, f"job {job_id} is {job.status}" + (f": {job.error}" if job.error else ""))
+        if format == "json":
+            return JSONResponse({"columns": table.header(jobs.layout), "rows": job.rows})
+        if format not in MEDIA_TYPES:
+            raise HTTPException(400, f"format must be json, tsv or csv, got {format!r}")
+        out = io.StringIO()
+        table.write_records(job.rows, jobs.layout, out, format)
+        return PlainTextResponse(out.getvalue(), media_type=MEDIA_TYPES[format], headers={
+            "Content-Disposition": f'attachment; filename="protloc-{job_id[:8]}.{format}"'})
+
+    @app.get("/api/jobs/{job_id}/proteins/{index}")
+    def protein(job_id: str, index: int) -> dict:
+        """One protein of a finished job: its row, sequence and per-residue track."""
+        job = found(job_id)
+        if job.status != "done":
+            raise HTTPException(409, f"job {job_id} is {job.status}")
+        if not 0 <= index < len(job.rows):
+            raise HTTPException(404, f"job {job_id} has no protein {index}")
+        track = jobs.track(job, index)
+        return {"row": job.rows[index], "sequence": job.records[index].sequence.rstrip("*").upper(),
+                "track": {"kind": track.kind, "target": localizer.class_names[track.target],
+                          "residues": track.residues, "values": [round(float(v), 6) for v in track.values]}}
+
+    return app

@@ -8,6 +8,8 @@ import pytest
 from protloc import beam, presets, sequences
 from protloc.cli import main as protloc_main
 
+pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
+
 WORKERS = ["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"]
 
 

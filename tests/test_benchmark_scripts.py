@@ -13,6 +13,8 @@ import pytest
 from protloc import datasets, evaluation, files, homology, models, presets, run_config, sequences, training
 from tests.helpers import SMALL, load_benchmark, toy_spec
 
+pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
+
 CLASS_NAMES = datasets.get("multiloc").class_names
 TINY_CACHE = toy_spec(f"{__name__}:TINY_CACHE", n_per_class=2)
 KEEP = toy_spec(f"{__name__}:KEEP", n_per_class=6)

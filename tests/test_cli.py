@@ -22,6 +22,7 @@ def run_protloc(*argv, **kwargs):
     return subprocess.run([sys.executable, "-m", "protloc.cli", *argv], capture_output=True, text=True, **kwargs)
 
 
+@pytest.mark.slow
 def test_help_of_every_command_imports_no_keras_tensorflow_or_jax():
     code = HELP_WITHOUT_BACKEND.format(commands=", ".join(f"[{c!r}]" for c in COMMANDS))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -50,6 +51,7 @@ def test_an_error_is_one_line_on_stderr_and_tensorflow_logs_only_with_verbose(tm
         assert len(lines) == 1, result.stderr
 
 
+@pytest.mark.slow
 def test_a_truncated_model_file_is_named_as_not_loadable(tmp_path):
     from protloc import models
 
@@ -65,6 +67,7 @@ def test_a_truncated_model_file_is_named_as_not_loadable(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_plot_without_the_data_names_protloc_data_dir_at_once(tmp_path):
     import os
 

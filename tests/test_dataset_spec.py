@@ -8,6 +8,9 @@ from protloc import sequences
 from protloc.cli import main
 from tests.helpers import SMALL, toy_spec
 from tuning import search
+import pytest
+
+pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 
 SPEC = toy_spec(f"{__name__}:SPEC", n_per_class=12)
 SMALL_OPTIONS = ["--lstm-units", str(SMALL["lstm_units"]), "--dense-units", str(SMALL["dense_units"]),

@@ -13,6 +13,8 @@ from protloc import runtime, training
 from protloc.cli import main
 from tests.helpers import REPO
 
+pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
+
 PROCESS = """
 import json, sys
 from protloc import runtime
@@ -103,6 +105,7 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from protloc import datasets, training
 from tests.helpers import SMALL
+
 strategy = runtime.tensorflow_strategy([device.name for device in tf.config.list_logical_devices("CPU")])
 for epochs in (1, 2):
     config = training.RunConfig.resolve(model="rlstm", hparams=SMALL, recipe="paper", learning_rate=1e-3, epochs=epochs,

@@ -7,6 +7,8 @@ import pytest
 from protloc import presets
 from tests.helpers import REPO, toy_spec
 
+pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
+
 TOY = toy_spec(f"{__name__}:TOY", n_per_class=8)
 
 

@@ -14,6 +14,8 @@ import tensorflow as tf
 from protloc import export, models, sequences
 from protloc.cli import main
 
+pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 RNG = np.random.default_rng(5)
 SEQUENCES = ["".join(RNG.choice(list("ACDEFGHIKLMNPQRSTVWY"), n)) for n in (40, 1500, 7)]
@@ -24,6 +26,7 @@ FRESH_PROCESS = """
 import json, sys
 sys.modules["protloc"] = None
 import tensorflow as tf
+
 model = tf.saved_model.load(sys.argv[1])
 out = model.signatures["serving_default"](sequences=tf.constant(json.loads(sys.argv[2])))
 print(json.dumps({k: (v.numpy().astype(str) if v.dtype == tf.string else v.numpy()).tolist() for k, v in out.items()}))

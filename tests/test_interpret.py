@@ -8,6 +8,8 @@ from protloc import datasets, encoding, evaluation, interpret, models, pipeline
 from protloc.cli import main
 from tests.helpers import motif_task
 
+pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
+
 NAMES = [f"class{i}" for i in range(11)]
 
 SMALL = dict(lstm_units=4, dense_units=4, attention_units=4, conv_filters=[2, 2, 0, 0, 0, 3])

@@ -9,6 +9,9 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from protloc import sequences
+import pytest
+
+pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 
 # sha256 of the sorted test accessions joined by "\n": the split must be identical on every machine.
 TEST_SPLIT_FINGERPRINT = "f91fd5d42cd7d1f2759d04cdfa99c855d6c567e469b8232af9fd40d10c325717"

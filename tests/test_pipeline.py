@@ -15,6 +15,7 @@ from tests.helpers import REPO
 from tests.toy_data import EXTRA
 
 
+@pytest.mark.slow
 def test_fasta_split_is_the_tfds_split(multiloc_dir, multiloc_tfds_dir):
     spec = datasets.get("multiloc")
     for split, folds in (("test", None), ("train", [2])):
@@ -152,6 +153,7 @@ for name in ("rlstm", "alstm"):
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["tensorflow", "jax"])
 def test_a_model_reading_an_extra_per_residue_feature_trains_through_the_batcher(backend, tmp_path):
     """A run directory trained on either backend from examples with an extra feature: it learns the toy task, and

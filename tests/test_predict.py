@@ -134,6 +134,7 @@ def test_a_model_needing_more_than_tokens_is_a_clear_error(tmp_path, capsys):
     assert "also needs the per-residue input(s) extra" in capsys.readouterr().err and not out.exists()
 
 
+@pytest.mark.slow
 def test_the_table_is_the_same_on_tensorflow_and_jax(tmp_path):
     """The shipped preset, homology included, on both Keras backends (each in its own process)."""
     pytest.importorskip("jax")
@@ -158,6 +159,7 @@ def test_attention_needs_an_attention_model(model_path, tmp_path, capsys):
     assert "attention needs an A-LSTM" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_stdin_to_stdout(model_path, tmp_path):
     text = "".join(f">{rid}\n{seq}\n" for rid, seq in RECORDS[:3])
     result = subprocess.run([sys.executable, "-m", "protloc.cli", "predict", "-", "--model", str(model_path)],
@@ -167,6 +169,7 @@ def test_stdin_to_stdout(model_path, tmp_path):
     assert [line.split("\t")[0] for line in lines[1:]] == ["P0", "P1", "P2"]
 
 
+@pytest.mark.slow
 def test_a_bad_first_record_writes_nothing_to_stdout(model_path):
     text = ">P0\nMKV\n>P1\nMK1V\n"
     result = subprocess.run([sys.executable, "-m", "protloc.cli", "predict", "-", "--model", str(model_path)],

@@ -35,7 +35,7 @@ def test_a_trained_run_is_a_preset_with_its_own_reference_and_fitted_fusion(toy_
     assert card["training"]["command"].startswith("protloc train --dataset")
     rule = fusion.Fusion.load(toy_run / "fusion.json")
     assert rule.identity_weight > 0 and "training fold 0" in rule.provenance["data"]
-    assert card["figures"]["validation"]["with_hit"] > 0
+    assert card["figures"]["fusion_fit"]["with_hit"] > 0
 
     train = FAMILIES.examples("train")
     query = train[7]  # fold 1: a training protein; its identical copy must find it and take its class

@@ -11,6 +11,8 @@ from protloc import datasets, demo, evaluation, fusion, homology, models, preset
 from protloc.cli import main
 from protloc.predictor import Localizer
 
+pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 CLASS_NAMES = datasets.get("multiloc").class_names
 SHIPPED = presets.names()

@@ -12,6 +12,8 @@ from protloc import datasets, mmseqs, models, profiles, sequences, training
 from protloc.cli import main
 from tests.helpers import SMALL
 
+pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
+
 RNG = np.random.default_rng(5)
 RESIDUES = np.array(list(sequences.STANDARD_RESIDUES))
 
@@ -105,6 +107,7 @@ KILLED_WHILE_WRITING = """
 import pathlib, sys, time
 import numpy as np
 from protloc import profiles
+
 
 def half_then_hang(out, **arrays):
     out.write(b"PK\\x03\\x04 half of an entry")

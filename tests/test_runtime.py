@@ -4,6 +4,9 @@ import subprocess
 import sys
 
 from protloc import runtime
+import pytest
+
+pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 
 PROBE = ("from protloc import runtime; applied = runtime.run_branches_in_parallel(3); import tensorflow as tf; "
          "print(applied, tf.config.threading.get_intra_op_parallelism_threads(), "

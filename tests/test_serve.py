@@ -205,7 +205,7 @@ def test_the_page_in_headless_chromium_shows_the_table_and_a_proteins_track(serv
         page.select_option("#filter-location", "golgi")
         assert page.locator("#results tbody tr").count() == 1  # the hostile record carries a Golgi protein
         page.select_option("#filter-location", "")
-        page.click(f"#results tbody tr:first-child a")
+        page.click("#results tbody tr:first-child a")
         page.wait_for_selector("#track svg rect", timeout=120_000)
         assert page.text_content("#protein-title").startswith(EXAMPLES[0].id)
         assert page.locator("#bars svg rect").count() == 11

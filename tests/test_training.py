@@ -166,6 +166,7 @@ print(json.dumps({"code": code, "backend": keras.backend.backend(), "cache": os.
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["jax", "tensorflow"])
 def test_train_runs_on_the_backend_it_is_given(backend, tmp_path):
     pytest.importorskip(backend)
@@ -225,6 +226,7 @@ def test_a_config_round_trip_gives_identical_settings_and_reading_fills_in_nothi
         training.read_config(tmp_path / "run")
 
 
+@pytest.mark.slow
 def test_old_run_directories_still_load_and_predict_as_before(tmp_path):
     """The benchmark runs kept in the repository predate presets: config.json of every earlier format (migrated as
     run_config.MIGRATIONS says), no card, no evidence."""

@@ -17,6 +17,8 @@ from tests.helpers import REPO, toy_spec
 from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel
 from tuning.search import fixed_hyperparameters
 
+pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
+
 SPEC = toy_spec(f"{__name__}:SPEC", n_per_class=8)
 
 
@@ -64,6 +66,7 @@ def test_a_continued_trial_carries_on_along_the_recipes_schedule():
 KILLED_SEARCH = """
 import os, sys
 from tuning import hypermodel, search
+
 fit = hypermodel.ProtlocHyperModel.fit
 calls = []
 def fit_then_die(self, *args, **kwargs):

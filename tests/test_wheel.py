@@ -4,6 +4,9 @@ import subprocess
 import sys
 import sysconfig
 import zipfile
+import pytest
+
+pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 

@@ -11,6 +11,8 @@ from protloc import sequences
 from protloc.datasets import deeploc2
 from tfds_multiloc.deeploc2 import deeploc2_dataset_builder as builder_module
 
+pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
+
 
 class DeepLoc2Test(tfds.testing.DatasetBuilderTestCase):
     """Downloads are mocked by dummy_data/download/; the manual dir (dummy_data/) holds no data files."""

@@ -11,6 +11,8 @@ import tensorflow_datasets as tfds
 from protloc.datasets import multiloc
 from tfds_multiloc.multiloc import multiloc_dataset_builder as builder_module
 
+pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
+
 FILES = builder_module.FILE_OF_CLASS.values()
 
 

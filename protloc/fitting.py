@@ -82,7 +82,8 @@ def fit_evidence(directory: pathlib.Path, card: dict, outputs: dict, fold: HeldO
         found = {"network": decision_thresholds.fit(network, fold.labels),
                  "fused": decision_thresholds.fit(fused, fold.labels)}
         decision_thresholds.save(directory / THRESHOLDS_FILE, found, card["class_names"],
-                                 {**provenance, "rule": "per location, the largest MCC on the held-out fold"})
+                                 {**provenance, "rule": "the largest micro-averaged F1 on the held-out fold "
+                                                        "(protloc.thresholds.fit)"})
         card["thresholds"] = THRESHOLDS_FILE
     else:
         rule = fusion.fit(outputs[inference.MAIN_OUTPUT], fold.evidence, fold.labels, provenance)

@@ -19,7 +19,7 @@ def test_thresholds_maximise_each_locations_mcc_and_every_protein_gets_a_locatio
     labels = np.array([[1, 0], [1, 1], [0, 1], [0, 0], [1, 1]])
     from sklearn.metrics import matthews_corrcoef
 
-    found = thresholds.fit(probabilities, labels)
+    found = thresholds.fit(probabilities, labels, objective="mcc")
     for column in range(2):  # no threshold at all separates them better than the one chosen
         best = max(matthews_corrcoef(labels[:, column], probabilities[:, column] >= t)
                    for t in [*probabilities[:, column], 1.0])
@@ -30,6 +30,26 @@ def test_thresholds_maximise_each_locations_mcc_and_every_protein_gets_a_locatio
     decided = thresholds.decide(np.array([[0.1, 0.3], [0.6, 0.45], [0.2, 0.2]]), np.array([0.5, 0.4]))
     np.testing.assert_array_equal(decided, [[0, 1], [1, 1], [0, 1]])  # none reached: the least below (-0.2 vs -0.4)
     assert decided.any(axis=1).all()
+
+
+def test_the_default_thresholds_maximise_micro_f1_over_all_locations():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(3)
+    labels = (rng.random((400, 4)) < [0.5, 0.3, 0.1, 0.05]).astype(int)
+    probabilities = np.clip(labels * rng.uniform(0.1, 0.6, (400, 4)) + rng.uniform(0, 0.5, (400, 4)), 0, 1)
+    found = thresholds.fit(probabilities, labels)
+    best = thresholds.micro_f1(thresholds.decide(probabilities, found), labels)
+    assert best == pytest.approx(f1_score(labels, thresholds.decide(probabilities, found), average="micro"))
+    for other in (np.full(4, 0.5), thresholds.fit(probabilities, labels, objective="mcc")):
+        assert best >= thresholds.micro_f1(thresholds.decide(probabilities, other), labels)
+    for c in range(4):  # no single threshold changed alone does better: a coordinate-wise optimum
+        for nudge in (-0.05, 0.05):
+            moved = found.copy()
+            moved[c] += nudge
+            assert thresholds.micro_f1(thresholds.decide(probabilities, moved), labels) <= best + 1e-12
+    with pytest.raises(ValueError, match="objective must be one of"):
+        thresholds.fit(probabilities, labels, objective="accuracy")
 
 
 def test_thresholds_files_round_trip_and_bad_values_are_named(tmp_path):

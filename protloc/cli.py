@@ -130,7 +130,24 @@ def _evaluate(args) -> None:
     stem = f"evaluation-{args.split}" + ("-homology" if args.homology else "")
     title = f"{name}: {spec.name} {args.split} split" + (", with homology evidence" if args.homology else "")
     evaluation.write_report(report, out, stem, title)
+    if args.card:
+        _record_figures(run, stem, report, out, shlex.join(["protloc", *args.argv]))
     print((evaluation.multilabel_markdown if localizer.multi_label else evaluation.markdown_report)(report, title))
+
+
+def _record_figures(directory: pathlib.Path, stem: str, report: dict, out: pathlib.Path, command: str) -> None:
+    """Adds a report's headline scores to the card of the preset in ``directory``, with the command and file."""
+    from protloc import preset
+
+    found = preset.load(directory)
+    if found.directory is None or not (found.directory / preset.CARD).is_file():
+        raise ValueError(f"--card: {directory} is not a preset directory with a card")
+    keys = ("n", "micro_f1", "macro_f1", "subset_accuracy", "jaccard", "membrane") if "micro_f1" in report else (
+        "n", "accuracy", "accuracy_95ci", "mcc")
+    figures = {**found.card.get("figures", {}), stem: {**{key: report[key] for key in keys if key in report},
+                                                       "command": command,
+                                                       "results": str(out / f"{stem}.json")}}
+    preset.write_card(found.directory, {**found.card, "figures": figures})
 
 
 def _predict(args) -> None:
@@ -230,6 +247,15 @@ def _noting_repeated_ids(records, repeated: list):
 def _report_invalid(error: SequenceError) -> None:
     """``on_invalid`` for ``--skip-invalid``: one line on stderr per skipped record."""
     print(f"skipped: {error}", file=sys.stderr)
+
+
+def _preset(args) -> None:
+    from protloc import packaging
+
+    card = packaging.make_preset(args.runs, args.out, args.name or pathlib.Path(args.out).name, args.description,
+                                 args.reference, shlex.join(["protloc", *args.argv]))
+    print(f"preset written to {args.out}: {card['members']} network(s) of {card['dataset']}; fit its fusion with "
+          f"protloc fuse {args.out} --fold-run FOLD_RUN ...")
 
 
 def _fuse(args) -> None:
@@ -379,6 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="accuracy, per-class MCC and confusion matrix of a preset or run")
     evaluate.add_argument("run", help="run or preset directory, a shipped preset's name, or a .keras file")
+    evaluate.add_argument("--card", action="store_true",
+                          help="also record the scores in the preset's card (figures), with this command")
     evaluate.add_argument("--homology", action="store_true",
                           help="score the predictions fused with homology evidence (the preset's reference and "
                                "fusion; test split only) instead of the network alone")
@@ -422,6 +450,16 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--fusion", metavar="JSON",
                          help="fusion parameters fitted for this network (default: the preset's fusion.json)")
     predict.set_defaults(handler=_predict)
+
+    make = commands.add_parser("preset", help="make a preset from finished runs: one network, or an ensemble")
+    make.add_argument("runs", nargs="+", help="run directories of one data set (several: an ensemble of them)")
+    make.add_argument("--out", required=True, help="the preset's directory")
+    make.add_argument("--name", help="the preset's name (default: the directory's)")
+    make.add_argument("--description", default="", help="one line for the card")
+    make.add_argument("--reference", metavar="FILE",
+                      help="name this labelled reference instead of copying the runs' (e.g. a sibling preset's: "
+                           "../pretrained/reference.fasta.gz)")
+    make.set_defaults(handler=_preset)
 
     fuse = commands.add_parser("fuse", help="fit a preset's homology fusion rule from runs of its configuration "
                                             "that held out a training fold")

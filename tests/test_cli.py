@@ -15,7 +15,7 @@ for argv in ([], {commands}):
 heavy = sorted(name for name in ("keras", "tensorflow", "jax") if name in sys.modules)
 print("imported:", ",".join(heavy))
 """
-COMMANDS = ["train", "evaluate", "predict", "fuse", "export", "plot"]
+COMMANDS = ["train", "evaluate", "predict", "preset", "fuse", "serve", "export", "plot"]
 
 
 def run_protloc(*argv, **kwargs):

@@ -112,3 +112,27 @@ def test_a_card_that_disagrees_with_its_network_is_refused(toy_run, tmp_path):
     (directory / "preset.json").write_text(json.dumps(card))
     with pytest.raises(preset.PresetError, match=r"the card's class names \(x, y, z\) are not the network's"):
         Localizer.from_preset(directory)
+
+
+def test_protloc_preset_makes_an_ensemble_of_runs_that_protloc_fuse_and_evaluate_complete(toy_run, tmp_path):
+    runs = []
+    for seed in (0, 1):
+        run = tmp_path / f"seed{seed}"
+        assert main(["train", "--dataset", FAMILIES.name, "--epochs", "1", "--batch-size", "8", "--seed", str(seed),
+                     "--out", str(run), *SMALL_OPTIONS]) == 0
+        runs.append(str(run))
+    out = tmp_path / "ensemble"
+    assert main(["preset", *runs, "--out", str(out), "--name", "toy-ensemble", "--description", "two seeds"]) == 0
+    card = json.loads((out / "preset.json").read_text())
+    assert (card["name"], card["members"], card["fusion"]) == ("toy-ensemble", 2, None)
+    assert card["training"]["runs"] == runs and len(card["training"]["run_configs"]) == 2
+    assert not Localizer.from_preset(out).uses_homology
+    assert main(["fuse", str(out), "--fold-run", str(toy_run)]) == 0
+    assert main(["evaluate", str(out), "--split", "test", "--homology", "--card"]) == 0
+    figures = json.loads((out / "preset.json").read_text())["figures"]
+    report = json.loads((out / "evaluation-test-homology.json").read_text())
+    assert figures["evaluation-test-homology"]["accuracy"] == report["accuracy"]
+    assert "protloc evaluate" in figures["evaluation-test-homology"]["command"]
+    shared = tmp_path / "shared"
+    assert main(["preset", runs[0], "--out", str(shared), "--reference", "../ensemble/reference.fasta.gz"]) == 0
+    assert Localizer.from_preset(shared).card["reference"] == "../ensemble/reference.fasta.gz"

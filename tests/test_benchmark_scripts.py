@@ -112,27 +112,39 @@ def test_speed_refuses_to_start_without_its_data_or_with_no_rounds(tmp_path, mon
     assert "--rounds and --train-steps must be at least 1, got 0 and 30" in capsys.readouterr().err
 
 
-def test_tuner_search_reports_the_search_and_the_retrained_models_test_accuracy(tmp_path, monkeypatch):
+def test_tuner_search_retrains_the_best_configurations_and_the_recipes_and_chooses_on_the_fold(tmp_path, monkeypatch):
     tuner_search = load_benchmark("tuner_search")
-    best = {"model": "rlstm", "hparams": {"lstm_units": 128}, "learning_rate": 1e-3, "folds": [0],
-            "val_accuracy": 0.5}
+    small = {"lstm_units": 4, "dense_units": 4, "conv_filters": [2, 2, 0, 0, 0, 0]}
+    trial = lambda i, score, units: {"trial": str(i), "status": "COMPLETED", "score": score, "continues": None,  # noqa
+                                     "initial_epoch": 0, "epochs": 2, "history": {"epoch_seconds": [3.0]},
+                                     "config": {"model": "rlstm", "hparams": {**small, "dense_units": units},
+                                                "learning_rate": 1e-3, "recipe": "coarse"}, "seconds": 3.0}
+    history = [trial(0, 0.5, 4), trial(1, 0.7, 8), trial(2, 0.6, 4), trial(3, None, 16)]
 
     def fake_search(parser, args, out, verbose):
-        (out / "tuner" / "trial_0").mkdir(parents=True)
-        (out / "trials.md").write_text("# Search trials\n")
-        return best
+        out.mkdir(parents=True, exist_ok=True)
+        files.write_json(out / "history.json", history)
+        return {"val_accuracy": 0.7}
 
-    labels = np.arange(len(CLASS_NAMES))
-    probabilities = np.eye(len(CLASS_NAMES))[[*labels[:-1], 0]]  # the last protein wrong
+    trained = []
+
+    def fake_train(run_dir, config, data_dir):
+        trained.append((run_dir.name, config.hparams["dense_units"], config.fold))
+        run_dir.mkdir(parents=True)
+        files.save_model(models.build_model("rlstm", CLASS_NAMES, **small), run_dir / "model.keras")
+        accuracy = {"search-1": 0.8, "search-2": 0.6, "recipe-coarse": 0.7}[run_dir.name]
+        (run_dir / "history.csv").write_text("epoch,val_accuracy\n" + "".join(f"{e},{accuracy}\n" for e in range(6)))
+        return 60.0
+
     monkeypatch.setattr(tuner_search.search, "search_from_arguments", fake_search)
-    monkeypatch.setattr(tuner_search, "timed_train", lambda run_dir, config, data_dir: 60.0)
-    monkeypatch.setattr(tuner_search, "cached_predictions", lambda run_dir, data_dir: (labels, probabilities))
+    monkeypatch.setattr(tuner_search, "timed_train", fake_train)
     monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
-    assert tuner_search.main(["--max-trials", "1", "--out", str(tmp_path / "run")]) == 0
+    assert tuner_search.main(["--top", "2", "--out", str(tmp_path / "run")]) == 0
+    assert trained == [("search-1", 8, 0), ("search-2", 4, 0), ("recipe-coarse", 128, 0)]
     results = json.loads((tmp_path / "tuning.json").read_text())
-    assert results["trials_done"] == 1 and results["best"] == best
-    assert results["retrained"]["report"]["accuracy"] == 10 / 11
-    assert "Test accuracy 0.909" in (tmp_path / "tuning.md").read_text()
+    assert results["chosen"] == "search-1" and results["distinct_configurations"] == 2
+    assert json.loads((tmp_path / "run" / "chosen.json").read_text())["hparams"]["dense_units"] == 8
+    assert "| search-1 **(chosen)** | 0.800 / 0.800 |" in (tmp_path / "tuning.md").read_text()
 
 
 def test_table1_runs_its_plan_in_order_and_reports_models_ensemble_and_cv(tmp_path, monkeypatch):

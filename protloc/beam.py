@@ -46,14 +46,19 @@ class ProtlocModelHandler(ModelHandler):
         fusion_file: fusion parameters JSON.
         profile_db: a profile model's database (default: its run directory's).
         min_batch_size, max_batch_size: records per inference batch (each batch is one MMseqs2 search).
+        threads: CPU threads each worker uses (TensorFlow's concurrent ops, network batches in flight, MMseqs2's
+            threads); None: every core of the machine, as ``protloc predict``. With several workers on one machine,
+            1 each makes them share the cores instead of contending for all of them.
     """
 
     def __init__(self, model_name: str = "pretrained", homology: bool = True, reference: str | None = None,
                  fusion_file: str | None = None, profile_db: Sequence[str] | None = None, min_batch_size: int = 64,
-                 max_batch_size: int = 2048):
+                 max_batch_size: int = 2048, threads: int | None = None):
         super().__init__()
+        if threads is not None and threads < 1:
+            raise ValueError(f"--worker-threads must be at least 1, got {threads}")
         self.model_name, self.homology, self.profile_db = model_name, homology, profile_db
-        self.reference, self.fusion_file = reference, fusion_file
+        self.reference, self.fusion_file, self.threads = reference, fusion_file, threads
         self.batch_sizes = {"min_batch_size": min_batch_size, "max_batch_size": max_batch_size}
 
     def load_model(self):
@@ -61,10 +66,12 @@ class ProtlocModelHandler(ModelHandler):
 
         runtime.select_backend()
         runtime.quiet_tensorflow()
+        runtime.run_branches_in_parallel(self.threads)
         from protloc.predictor import Localizer
 
         return Localizer.from_preset(self.model_name, homology_evidence=self.homology, reference=self.reference,
-                                     fusion=self.fusion_file, profile_db=self.profile_db)
+                                     fusion=self.fusion_file, profile_db=self.profile_db, workers=self.threads,
+                                     threads=self.threads)
 
     def run_inference(self, batch: Sequence[sequences.ProteinRecord], model, inference_args=None
                       ) -> Iterable[PredictionResult]:
@@ -143,6 +150,8 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-invalid", action="store_true",
                         help="send bad records to PREFIX-invalid-*.tsv instead of failing the run")
     parser.add_argument("--verbose", action="store_true", help="keep Beam's own logs, tracebacks included")
+    parser.add_argument("--worker-threads", type=int, metavar="N",
+                        help="CPU threads per worker (default: all cores; 1 when several workers share a machine)")
     parser.add_argument("--max-batch-size", type=int, default=2048,
                         help="records per inference batch, one MMseqs2 search each (default: 2048)")
     args, beam_args = parser.parse_known_args(argv)
@@ -158,7 +167,7 @@ def main(argv=None) -> int:
     from protloc import table
 
     handler = ProtlocModelHandler(args.model, not args.no_homology, args.reference, args.fusion, args.profile_db,
-                                  max_batch_size=args.max_batch_size)
+                                  max_batch_size=args.max_batch_size, threads=args.worker_threads)
     try:  # loaded here once so that a bad model, reference or fusion file fails before any worker starts
         loaded = handler.load_model()
         table_header = "\t".join(table.header(table.Layout.of(loaded)))

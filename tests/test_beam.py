@@ -39,7 +39,8 @@ def inputs(tmp_path_factory):
 
 def test_two_workers_give_protloc_predicts_rows_and_a_dead_letter_for_the_bad_record(inputs, tmp_path):
     out = tmp_path / "out" / "pred"
-    assert beam.main(["--input", str(inputs / "*.fasta*"), "--output", str(out), "--skip-invalid", *WORKERS]) == 0
+    assert beam.main(["--input", str(inputs / "*.fasta*"), "--output", str(out), "--skip-invalid", "--worker-threads",
+                      "1", *WORKERS]) == 0
     header, rows = rows_of(out.parent.glob("pred-0*.tsv"))
     whole = tmp_path / "whole.fasta"
     whole.write_text("".join(f">{r.description}\n{r.sequence}\n" for r in sequences.read_fasta(presets.EXAMPLES)))
@@ -79,3 +80,11 @@ def test_importing_the_module_changes_no_logging():
             "import protloc.beam; print(before == (logging.getLogger().level, logging.getLogger('apache_beam').level))")
     finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert finished.returncode == 0 and finished.stdout.strip() == "True"
+
+
+def test_the_worker_threads_option_limits_each_workers_network_batches_and_mmseqs2():
+    localizer = beam.ProtlocModelHandler("pretrained", threads=1).load_model()
+    assert localizer.forward.workers == 1 and localizer.search.threads == 1
+    assert beam.ProtlocModelHandler("pretrained").load_model().search.threads is None  # MMseqs2's own: every core
+    with pytest.raises(ValueError, match="--worker-threads must be at least 1"):
+        beam.ProtlocModelHandler("pretrained", threads=0)

@@ -205,3 +205,36 @@ def test_flags_mark_short_truncated_ambiguous_and_low_complexity_inputs(model_pa
         "plain": "", "all_x": "ambiguous,low_complexity", "repeat": "low_complexity", "huge": "truncated",
         "tiny": "short", "short_x": "short,ambiguous"}
     assert set(input_flags.FLAGS) == {"truncated", "short", "ambiguous", "low_complexity"}
+
+
+def test_explain_writes_a_track_per_protein_as_csv_and_png_and_format_gives_csv_and_json(model_path, tmp_path):
+    out = tmp_path / "explained"
+    records = RECORDS[:3]
+    assert main(["predict", str(fasta(tmp_path, records)), "--model", str(model_path), "--explain", str(out),
+                 "--format", "json", "-o", str(tmp_path / "out.json")]) == 0
+    rows = __import__("json").loads((tmp_path / "out.json").read_text())
+    assert [row["id"] for row in rows] == [rid for rid, _ in records] and isinstance(rows[0]["flags"], list)
+    for (rid, seq), row in zip(records, rows):
+        lines = (out / f"{rid}.csv").read_text().splitlines()
+        assert lines[0] == "position,residue,occlusion" and len(lines) == 1 + min(len(seq), 1000)
+        assert lines[1].split(",")[:2] == ["1", seq[0]]
+        assert (out / f"{rid}.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["predict", str(fasta(tmp_path, records)), "--model", str(model_path), "--format", "csv",
+                 "-o", str(tmp_path / "out.csv")]) == 0
+    assert (tmp_path / "out.csv").read_text().splitlines()[0].startswith("id,length,prediction,confidence,flags,")
+
+
+def test_occlusion_importance_is_the_mean_drop_of_the_windows_covering_each_residue(model_path):
+    from protloc import explain
+
+    localizer = Localizer.from_preset(model_path, homology_evidence=False)
+    sequence = RECORDS[4][1]
+    track = explain.Explainer(localizer, window=5, stride=5).track(sequence)
+    network = localizer.network
+    tokens = sequences.encode_sequence(sequence)
+    base = network.predict({"tokens": tokens[None]}, verbose=0)[0][track.target]
+    masked = tokens.copy()
+    masked[10:15] = explain.MASK_TOKEN
+    drop = base - network.predict({"tokens": masked[None]}, verbose=0)[0][track.target]
+    np.testing.assert_allclose(track.values[10:15], drop, atol=1e-5)  # residues 11-15: one window each
+    assert track.kind == "occlusion" and track.residues == sequence and len(track.values) == len(sequence)

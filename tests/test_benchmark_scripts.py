@@ -145,6 +145,10 @@ def test_tuner_search_retrains_the_best_configurations_and_the_recipes_and_choos
     assert results["chosen"] == "search-1" and results["distinct_configurations"] == 2
     assert json.loads((tmp_path / "run" / "chosen.json").read_text())["hparams"]["dense_units"] == 8
     assert "| search-1 **(chosen)** | 0.800 / 0.800 |" in (tmp_path / "tuning.md").read_text()
+    assert results["retrained"]["search-1"]["ensemble_fits"]
+    trained.clear()
+    with pytest.raises(SystemExit, match="no candidate's 10-member ensemble fits"):
+        tuner_search.main(["--top", "2", "--out", str(tmp_path / "small"), "--max-ensemble-mib", "0.0001"])
 
 
 def test_table1_runs_its_plan_in_order_and_reports_models_ensemble_and_cv(tmp_path, monkeypatch):

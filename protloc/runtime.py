@@ -46,23 +46,34 @@ def quiet_tensorflow() -> None:
 
     Sets ``TF_CPP_MIN_LOG_LEVEL`` to 3 unless the user set it, and on the TensorFlow backend imports TensorFlow
     and lists its devices with the process's stderr pointed at /dev/null, since some of those lines are printed
-    before that setting is read or regardless of it. Python exceptions raised there still surface. Must be called before TensorFlow is imported to
-    have any effect.
+    before that setting is read or regardless of it. In a process whose ``sys.stderr`` is still its own (a command
+    line run, not one whose stderr a caller has replaced), it then keeps file descriptor 2, where C++ code writes,
+    on /dev/null for good and gives Python's ``sys.stderr`` a copy of the real one: lines that TensorFlow's kernels
+    log while running (e.g. oneDNN's notes on the first use of an op) never reach the user, every message of
+    protloc's still does. Python exceptions raised there still surface. Must be called before TensorFlow is
+    imported to have any effect.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "tensorflow" in sys.modules or os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
         return
     sys.stderr.flush()
     saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
     try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            import tensorflow as tf
+        import tensorflow as tf
 
-            tf.config.list_physical_devices()  # probes for GPUs now, while its failure lines go nowhere
-    finally:
+        tf.config.list_physical_devices()  # probes for GPUs now, while its failure lines go nowhere
+    except BaseException:
         os.dup2(saved, 2)
         os.close(saved)
+        raise
+    if sys.stderr is not sys.__stderr__:  # someone else's stream (a test's capture): give fd 2 back
+        os.dup2(saved, 2)
+        os.close(saved)
+        return
+    encoding, errors = sys.stderr.encoding, sys.stderr.errors
+    sys.stderr = sys.__stderr__ = open(saved, "w", buffering=1, encoding=encoding, errors=errors, closefd=True)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -30,6 +30,7 @@ import dataclasses
 import gzip
 import io
 import itertools
+import lzma
 import os
 import sys
 import zlib
@@ -177,13 +178,15 @@ class ProteinRecord:
 
 GZIP_MAGIC = b"\x1f\x8b"
 """The first two bytes of a gzip (or bgzip) stream: FASTA input is read through gzip when it starts with them."""
+XZ_MAGIC = b"\xfd7zXZ\x00"
+"""The first six bytes of an xz stream (read through lzma)."""
 
 
 def read_fasta(source: Union[str, os.PathLike, TextIO, BinaryIO], validate: bool = True,
                name: str | None = None) -> Iterator[ProteinRecord]:
     """Streams the records of a FASTA file, one at a time (memory does not grow with the file).
 
-    Plain and gzipped (or bgzipped) input are told apart by content, not by name. Text must be UTF-8 (ASCII in
+    Plain, gzipped (or bgzipped) and xz-compressed input are told apart by content, not by name. Text must be UTF-8 (ASCII in
     practice): a byte sequence that is not is an error naming the record and the byte offset, never silently
     replaced. Parsing is done by Biopython's ``SimpleFastaParser``; this function adds the checks it does not make.
 
@@ -217,10 +220,13 @@ def read_fasta(source: Union[str, os.PathLike, TextIO, BinaryIO], validate: bool
 
 
 def _lines(raw: BinaryIO, name: str) -> Iterator[str]:
-    """The decoded lines of a binary FASTA stream, gunzipped when it starts with the gzip magic bytes."""
+    """The decoded lines of a binary FASTA stream, decompressed when it starts with gzip's or xz's magic bytes."""
     buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
-    compressed = buffered.peek(2)[:2] == GZIP_MAGIC
-    stream = gzip.GzipFile(fileobj=buffered, mode="rb") if compressed else buffered
+    start = buffered.peek(6)[:6]
+    kind = "gzip" if start[:2] == GZIP_MAGIC else "xz" if start == XZ_MAGIC else None
+    compressed = kind is not None
+    stream = (gzip.GzipFile(fileobj=buffered, mode="rb") if kind == "gzip"
+              else lzma.LZMAFile(buffered, mode="rb") if kind == "xz" else buffered)
     offset, records = 0, 0
     try:
         for line in stream:
@@ -234,10 +240,10 @@ def _lines(raw: BinaryIO, name: str) -> Iterator[str]:
                                        f"({where})", name) from None
             offset += len(line)
             yield text
-    except (OSError, EOFError, zlib.error) as error:
+    except (OSError, EOFError, zlib.error, lzma.LZMAError) as error:
         if not compressed:
             raise
-        raise FastaFormatError(f"not a readable gzip file ({error})", name) from None
+        raise FastaFormatError(f"not a readable {kind} file ({error})", name) from None
 
 
 def _parse(lines, name: str, validate: bool) -> Iterator[ProteinRecord]:

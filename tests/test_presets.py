@@ -134,5 +134,10 @@ def test_protloc_preset_makes_an_ensemble_of_runs_that_protloc_fuse_and_evaluate
     assert figures["evaluation-test-homology"]["accuracy"] == report["accuracy"]
     assert "protloc evaluate" in figures["evaluation-test-homology"]["command"]
     shared = tmp_path / "shared"
+    assert main(["preset", runs[0], "--out", str(tmp_path / "xz"), "--xz"]) == 0
+    from protloc import homology
+
+    read = lambda path: homology.ReferenceSet.read(path, FAMILIES.class_names)  # noqa: E731
+    assert read(tmp_path / "xz" / "reference.fasta.xz") == read(out / "reference.fasta.gz")
     assert main(["preset", runs[0], "--out", str(shared), "--reference", "../ensemble/reference.fasta.gz"]) == 0
     assert Localizer.from_preset(shared).card["reference"] == "../ensemble/reference.fasta.gz"

@@ -131,3 +131,16 @@ def test_invalid_residue_in_file_names_file_record_and_position(tmp_path):
     path = write(tmp_path, ">P1\nMKV\n>Q9 something\nMKVL\nAA#A\n")
     with pytest.raises(seq.InvalidResidueError, match=r"in\.fasta, record 'Q9', position 7: invalid character '#'"):
         list(seq.read_fasta(path))
+
+
+def test_gzip_and_xz_are_read_by_content_and_a_damaged_stream_is_named(tmp_path):
+    import gzip
+    import lzma
+
+    text = b">P1 first\nMKV\nLLA\n>P2\nMKW\n"
+    for name, data in (("a.txt", gzip.compress(text)), ("b.fasta", lzma.compress(text))):
+        (tmp_path / name).write_bytes(data)
+        assert [(r.id, r.sequence) for r in seq.read_fasta(tmp_path / name)] == [("P1", "MKVLLA"), ("P2", "MKW")]
+    (tmp_path / "cut.xz").write_bytes(lzma.compress(text * 50)[:40])
+    with pytest.raises(seq.FastaFormatError, match=r"cut\.xz: not a readable xz file"):
+        list(seq.read_fasta(tmp_path / "cut.xz"))

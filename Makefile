@@ -8,7 +8,7 @@ export PROTLOC_DATA_DIR ?= $(abspath ../shared/data/multiloc)
 # DeepLoc 2.0's five partition files (never copied into the repository).
 export PROTLOC_DEEPLOC2_DIR ?= $(abspath ../shared/data/deeploc2)
 
-.PHONY: test test-fast demo bench clean
+.PHONY: test test-fast demo bench bench-deeploc2 bench-multiloc clean
 
 $(STAMP): setup.cfg setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -109,3 +109,22 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# DeepLoc 2.0 (benchmarks/results/deeploc2-cv.md, cross-evaluation.md): the five cross-validation runs, each holding
+# out one partition, and the shipped preset, one network on all five partitions, its fusion and thresholds fitted on
+# the five runs' out-of-fold predictions
+bench-deeploc2: $(STAMP)
+	for k in 0 1 2 3 4; do $(BIN)/protloc train --dataset deeploc2 --fold $$k --epochs 15 --seed 0 --out runs/deeploc2/cv/fold$$k || exit 1; done
+	$(BIN)/python benchmarks/deeploc2_cv.py $(foreach k,0 1 2 3 4,--cv-run runs/deeploc2/cv/fold$(k))
+	$(BIN)/protloc train --dataset deeploc2 --epochs 15 --seed 0 --out runs/deeploc2/all/seed0
+	$(BIN)/protloc preset runs/deeploc2/all/seed0 --out protloc/presets/deeploc2 --name deeploc2 --xz --description "R-LSTM (coarse recipe, 15 epochs) on DeepLoc 2.0's 28,303 Swiss-Prot proteins: one or more of 10 locations and membrane association"
+	$(BIN)/protloc fuse protloc/presets/deeploc2 $(foreach k,0 1 2 3 4,--fold-run runs/deeploc2/cv/fold$(k))
+	$(BIN)/python benchmarks/cross_evaluation.py --deeploc2 deeploc2 --multiloc multiloc
+
+# the shipped MultiLoc presets (benchmarks/results/tuning.md): the search and its retrained candidates, then the
+# chosen configuration on the whole training split (10 seeds: the ensemble; seed 0: the single preset), fusion
+# fitted on fold-0 runs of the same configuration (1 for the single preset, 3 for the ensemble), test split once
+bench-multiloc: $(STAMP)
+	$(BIN)/python benchmarks/tuner_search.py --tuner hyperband --epochs 30 --brackets 1 --fold 0 --families rlstm --out runs/tuning
+	for seed in 1 2; do $(BIN)/protloc train --config runs/tuning/chosen.json --fold 0 --seed $$seed --out runs/multiloc/fold0/seed$$seed || exit 1; done
+	for seed in 0 1 2 3 4 5 6 7 8 9; do $(BIN)/protloc train --config runs/tuning/chosen.json --seed $$seed --out runs/multiloc/all/seed$$seed || exit 1; done

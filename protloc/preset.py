@@ -86,8 +86,9 @@ def load(name_or_path) -> Preset:
         PresetError: nothing usable there (the message lists the shipped presets), or an invalid card.
     """
     text = str(name_or_path)
-    if text in presets.names():
-        return _from_directory(presets.DIRECTORY / text, text)
+    shipped = presets.resolve(text)
+    if shipped is not None:
+        return _from_directory(presets.DIRECTORY / shipped, shipped)
     path = pathlib.Path(text)
     if path.is_dir():
         if (path / CARD).is_file():

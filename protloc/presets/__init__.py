@@ -19,6 +19,16 @@ EXAMPLES = DIRECTORY / "examples.fasta"
 description (``labelled CLASS``)."""
 
 
+ALIASES: dict[str, str] = {}
+"""Names that earlier versions shipped presets under -> the preset they stand for now."""
+
+
 def names() -> list[str]:
     """The names of the shipped presets (their directories here)."""
     return sorted(path.name for path in DIRECTORY.iterdir() if (path / "preset.json").is_file())
+
+
+def resolve(name: str) -> str | None:
+    """The shipped preset a name (or an alias) stands for, or None."""
+    name = ALIASES.get(name, name)
+    return name if name in names() else None

@@ -76,3 +76,38 @@ def test_plot_without_the_data_names_protloc_data_dir_at_once(tmp_path):
     assert result.returncode == 2 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "set PROTLOC_DATA_DIR (or pass --data-dir)" in lines[0], result.stderr
+
+
+@pytest.mark.slow
+def test_predict_shows_a_progress_line_on_a_terminal_and_is_silent_otherwise(tmp_path):
+    import os
+    import pty
+
+    fasta = tmp_path / "in.fasta"
+    fasta.write_text(">P1\nMKVLAAGIVALLLAAG\n>P2\nMSTNPKPQRKTKRNT\n")
+    command = [sys.executable, "-m", "protloc.cli", "predict", str(fasta), "--no-homology", "-o",
+               str(tmp_path / "out.tsv")]
+    plain = subprocess.run(command, capture_output=True, text=True)
+    assert plain.returncode == 0 and plain.stderr.strip().splitlines() == ["2 predictions written to " +
+                                                                          str(tmp_path / "out.tsv")]
+    import fcntl
+    import struct
+    import termios
+
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal 100 columns wide
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=terminal)
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed: the process is done
+            break
+        if not chunk:
+            break
+        shown += chunk
+    process.wait(timeout=120)
+    os.close(controller)
+    text = shown.decode(errors="replace")
+    assert process.returncode == 0 and "protloc predict: " in text and " proteins" in text, text

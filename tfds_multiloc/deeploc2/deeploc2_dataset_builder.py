@@ -14,8 +14,6 @@ with ``split="train"`` and a filter on ``fold``, or use ``protloc train --datase
 """
 from __future__ import annotations
 
-import socket
-import urllib.parse
 from os import environ  # only the environment: builders read files through epath
 
 from etils import epath
@@ -23,23 +21,18 @@ import numpy as np
 import tensorflow_datasets.public_api as tfds
 
 from protloc import sequences
-from protloc.datasets import DataNotFoundError
 from protloc.datasets.deeploc2 import (CLASS_NAMES, DATA_DIR_VARIABLE, KINGDOMS, LOCATIONS, NUM_PARTITIONS,
                                        SOURCE_URL, parse_rows, partition_text)
+from tfds_multiloc import reachable
 
 MAX_LENGTH = sequences.DEFAULT_MAX_LENGTH
 
 
-def check_source_reachable(url: str = SOURCE_URL, timeout: float = 10.0) -> None:
-    """Raises :class:`DataNotFoundError` naming the local alternatives when ``url``'s host cannot be reached."""
-    host = urllib.parse.urlsplit(url).hostname
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-    except OSError as error:
-        raise DataNotFoundError(
-            f"cannot reach {host} to download DeepLoc 2.0 ({error}); offline, set {DATA_DIR_VARIABLE} to a directory "
-            f"holding partition0.csv .. partition{NUM_PARTITIONS - 1}.csv (or .csv.gz), or put them in the manual "
-            f"directory (`tfds build --manual_dir DIR`)") from None
+def check_source_reachable(url: str = SOURCE_URL) -> None:
+    """Stops an offline build at once, naming the local alternatives (:mod:`tfds_multiloc.reachable`)."""
+    reachable.check_source_reachable(url, (
+        f"set {DATA_DIR_VARIABLE} to a directory holding partition0.csv .. partition{NUM_PARTITIONS - 1}.csv (or "
+        f".csv.gz), or put them in the manual directory (`tfds build --manual_dir DIR`)"), "DeepLoc 2.0")
 
 
 def local_examples(directory) -> list:

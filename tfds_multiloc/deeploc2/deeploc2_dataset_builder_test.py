@@ -10,6 +10,7 @@ import tensorflow_datasets as tfds
 from protloc import sequences
 from protloc.datasets import deeploc2
 from tfds_multiloc.deeploc2 import deeploc2_dataset_builder as builder_module
+from tfds_multiloc import reachable
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 
@@ -71,7 +72,7 @@ def test_offline_without_local_files_names_the_alternatives(monkeypatch, tmp_pat
         raise OSError("Network is unreachable")
 
     monkeypatch.delenv(deeploc2.DATA_DIR_VARIABLE, raising=False)
-    monkeypatch.setattr(builder_module.socket, "create_connection", unreachable)
+    monkeypatch.setattr(reachable.socket, "create_connection", unreachable)
     manager = mock.Mock(manual_dir=builder_module.epath.Path(tmp_path))
     with pytest.raises(FileNotFoundError, match="cannot reach raw.githubusercontent.com to download DeepLoc 2.0"):
         builder_module.Builder._read(None, manager)

@@ -19,8 +19,6 @@ saying so. ``tfds build multiloc`` builds the default config.
 """
 from __future__ import annotations
 
-import socket
-import urllib.parse
 from os import environ  # only the environment: builders read files through epath
 
 from etils import epath
@@ -28,6 +26,7 @@ import numpy as np
 import tensorflow_datasets.public_api as tfds
 
 from protloc import features, profiles, sequences
+from tfds_multiloc import reachable
 from protloc.datasets import DataNotFoundError
 from protloc.datasets.multiloc import (CLASS_NAMES, DATA_DIR_VARIABLE, FILE_OF_CLASS, SOURCE_URL, checksums,
                                        local_files, split_members)
@@ -45,18 +44,12 @@ def _local_files(directory: epath.Path) -> dict[str, epath.Path]:
     return local_files(directory, checksums())
 
 
-def check_source_reachable(url: str = _URL_BASE, timeout: float = 10.0) -> None:
-    """Raises :class:`DataNotFoundError` naming the local alternatives when ``url``'s host cannot be reached, so
-    an offline build stops at once with what to do instead of a network traceback after retries."""
-    host = urllib.parse.urlsplit(url).hostname
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-    except OSError as error:
-        raise DataNotFoundError(
-            f"cannot reach {host} to download MultiLoc ({error}); offline, set {DATA_DIR_VARIABLE} to a directory "
-            f"holding its 11 FASTA files ({', '.join(FILE_OF_CLASS.values())}), or put them in the manual directory "
-            f"(`tfds build --manual_dir DIR`, or download_config=tfds.download.DownloadConfig(manual_dir=DIR) in "
-            f"Python)") from None
+def check_source_reachable(url: str = _URL_BASE) -> None:
+    """Stops an offline build at once, naming the local alternatives (:mod:`tfds_multiloc.reachable`)."""
+    reachable.check_source_reachable(url, (
+        f"set {DATA_DIR_VARIABLE} to a directory holding its 11 FASTA files ({', '.join(FILE_OF_CLASS.values())}), or "
+        f"put them in the manual directory (`tfds build --manual_dir DIR`, or "
+        f"download_config=tfds.download.DownloadConfig(manual_dir=DIR) in Python)"), "MultiLoc")
 
 
 def _read_records(path: epath.Path) -> list[sequences.ProteinRecord]:

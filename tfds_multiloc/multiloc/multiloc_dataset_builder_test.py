@@ -10,6 +10,7 @@ import tensorflow_datasets as tfds
 
 from protloc.datasets import multiloc
 from tfds_multiloc.multiloc import multiloc_dataset_builder as builder_module
+from tfds_multiloc import reachable
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 
@@ -49,7 +50,7 @@ def test_offline_without_local_files_names_the_alternatives_before_any_download(
         raise OSError("Network is unreachable")
 
     monkeypatch.delenv(builder_module.DATA_DIR_VARIABLE, raising=False)
-    monkeypatch.setattr(builder_module.socket, "create_connection", unreachable)
+    monkeypatch.setattr(reachable.socket, "create_connection", unreachable)
     manager = mock.Mock(manual_dir=builder_module.epath.Path(tmp_path))
     with pytest.raises(FileNotFoundError) as stopped:
         builder_module.Builder._find_files(None, manager)

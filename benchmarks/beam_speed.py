@@ -7,7 +7,10 @@ Usage:
 Input: --proteins sampled (with replacement, seed 0) from all of MultiLoc, dealt over --shards FASTA files.
 Timed, each a fresh process, one after the other: ``protloc predict`` of the whole input (one file), then
 ``python -m protloc.beam`` over the shards with the DirectRunner's multi-processing mode and 1, then 2, worker
-processes. Reports proteins/s, the 2-worker / 1-worker speed-up, Beam's overhead against ``protloc predict``,
+processes, each worker on every core (the default) and then on one thread (``--worker-threads 1``: TensorFlow,
+batches in flight and MMseqs2 on one thread each, so that 2 workers measure scaling over 2 cores, not contention).
+Every Beam run's rows must equal ``protloc predict``'s (as sets of lines: shards come in no particular order).
+Reports proteins/s, the 2-worker / 1-worker speed-up in each setting, Beam's overhead against ``protloc predict``,
 and from the measured rate per core an estimate for UniProtKB (250 million proteins): core-hours, and the cost
 per million proteins at --core-hour-price (US dollars per core-hour: an assumption, stated in the report).
 Writes benchmarks/results/beam-speed.{json,md}.
@@ -27,6 +30,8 @@ from protloc import runtime
 
 UNIPROT_PROTEINS = 250e6
 """Proteins in UniProtKB (order of magnitude, 2025)."""
+SETTINGS = {"every core": [], "one thread each": ["--worker-threads", "1"]}
+"""Worker thread setting -> the options of ``python -m protloc.beam`` that make it."""
 
 
 def timed(argv: list[str]) -> float:
@@ -39,10 +44,10 @@ def timed(argv: list[str]) -> float:
     return seconds
 
 
-def count_rows(pattern: str) -> int:
-    """Data rows (header excluded) of the TSV shards matching ``pattern``."""
-    return sum(len(path.read_text().splitlines()) - 1 for path in pathlib.Path(pattern).parent.glob(
-        pathlib.Path(pattern).name))
+def shard_rows(pattern: str) -> list[str]:
+    """Data rows (headers excluded) of the TSV shards matching ``pattern``, sorted."""
+    return sorted(line for path in pathlib.Path(pattern).parent.glob(pathlib.Path(pattern).name)
+                  for line in path.read_text().splitlines()[1:])
 
 
 def markdown(results: dict) -> str:
@@ -55,12 +60,16 @@ def markdown(results: dict) -> str:
     for row in rows:
         lines.append(f"| {row['run']} | {row['seconds']:.1f} | {results['proteins'] / row['seconds']:.1f} |")
     by_name = {row["run"]: row["seconds"] for row in rows}
-    one, two, direct = by_name["beam, 1 worker"], by_name["beam, 2 workers"], by_name["protloc predict"]
+    direct = by_name["protloc predict"]
     per_core = results["proteins"] / direct / results["cores"]
     core_hours = UNIPROT_PROTEINS / per_core / 3600
     price = results["core_hour_price"]
-    lines += ["", f"2 workers / 1 worker: **{one / two:.2f}x** the speed. Beam with 1 worker takes "
-              f"{one / direct:.2f}x the wall time of `protloc predict` on the same proteins.", "",
+    lines.append("")
+    for setting in SETTINGS:
+        one, two = by_name[f"beam, 1 worker, {setting}"], by_name[f"beam, 2 workers, {setting}"]
+        lines.append(f"Workers on {setting}: 2 workers / 1 worker **{one / two:.2f}x** the speed; 1 worker takes "
+                     f"{one / direct:.2f}x the wall time of `protloc predict`.  ")
+    lines += ["", "Every Beam run's rows are `protloc predict`'s (compared as sets of lines).", "",
               f"Estimate for UniProtKB ({UNIPROT_PROTEINS / 1e6:.0f} million proteins) from `protloc predict`'s rate "
               f"here, {per_core:.1f} proteins/s per core: {core_hours:,.0f} core-hours "
               f"({core_hours / 1000:,.1f} hours on 1,000 cores), about ${price * 1e6 / per_core / 3600:.2f} per "
@@ -96,15 +105,18 @@ def main(argv=None) -> int:
         seconds = timed([sys.executable, "-m", "protloc.cli", "predict", str(whole), "-o", str(scratch / "direct.tsv"),
                          "--model", args.model, *homology])
         runs.append({"run": "protloc predict", "seconds": seconds})
-        for workers in (1, 2):
-            prefix = scratch / f"beam{workers}" / "pred"
-            seconds = timed([sys.executable, "-m", "protloc.beam", "--input", str(scratch / "in-*.fasta"),
-                             "--output", str(prefix), "--model", args.model, *homology,
-                             "--direct_num_workers", str(workers), "--direct_running_mode", "multi_processing"])
-            found = count_rows(f"{prefix}-0*.tsv")
-            if found != args.proteins:
-                raise RuntimeError(f"Beam with {workers} worker(s) wrote {found} rows for {args.proteins} proteins")
-            runs.append({"run": f"beam, {workers} worker{'s' if workers > 1 else ''}", "seconds": seconds})
+        expected = sorted((scratch / "direct.tsv").read_text().splitlines()[1:])
+        for setting, options in SETTINGS.items():
+            for workers in (1, 2):
+                prefix = scratch / f"beam{workers}-{len(options)}" / "pred"
+                seconds = timed([sys.executable, "-m", "protloc.beam", "--input", str(scratch / "in-*.fasta"),
+                                 "--output", str(prefix), "--model", args.model, *homology, *options,
+                                 "--direct_num_workers", str(workers), "--direct_running_mode", "multi_processing"])
+                if shard_rows(f"{prefix}-0*.tsv") != expected:
+                    raise RuntimeError(f"Beam with {workers} worker(s) on {setting} wrote other rows than protloc "
+                                       f"predict")
+                runs.append({"run": f"beam, {workers} worker{'s' if workers > 1 else ''}, {setting}",
+                             "seconds": seconds})
     results = {"command": command(), "machine": machine(), "cores": runtime.usable_cores(), "proteins": args.proteins,
                "shards": args.shards, "homology": not args.no_homology, "model": args.model,
                "core_hour_price": args.core_hour_price, "runs": runs}

@@ -65,9 +65,21 @@ def command() -> str:
     return shlex.join(["python", f"benchmarks/{pathlib.Path(sys.argv[0]).name}", *sys.argv[1:]])
 
 
+def cpu_model() -> str:
+    """The CPU's model name as the kernel reports it (``/proc/cpuinfo``), else the platform's processor field."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.system()
+
+
 def machine() -> str:
-    """The CPUs, and the Keras backend with its accelerator where it is not the CPU."""
-    cpus = f"{os.cpu_count()} CPU cores, {platform.machine()}, {platform.processor() or platform.system()}"
+    """The CPUs (count, architecture, model), and the Keras backend with its accelerator where it is not the CPU."""
+    cpus = f"{os.cpu_count()} CPU cores, {platform.machine()}, {cpu_model()}"
     backend = keras.backend.backend()
     if backend == "jax":
         import jax

@@ -151,7 +151,7 @@ def _record_figures(directory: pathlib.Path, stem: str, report: dict, out: pathl
 
 
 def _predict(args) -> None:
-    from protloc import files, sequences, table
+    from protloc import files, progress, sequences, table
     from protloc.predictor import Localizer
 
     if args.output != "-":
@@ -166,20 +166,21 @@ def _predict(args) -> None:
                                       fusion=args.fusion, profile_db=args.profile_db,
                                       attention=args.attention is not None, batch_size=args.batch_size)
     source = "<stdin>" if args.input == "-" else args.input
+    size = progress.file_size(args.input)
+    handle = open(args.input, "rb") if size is not None else None  # its position tells the progress line
     repeated: list = []
-    records = _noting_repeated_ids(sequences.read_fasta(args.input, validate=False), repeated)
+    records = _noting_repeated_ids(sequences.read_fasta(handle or args.input, validate=False, name=source), repeated)
     kept, calls = {}, []
     if args.explain is not None:
         records = _keeping_sequences(records, kept)
     results = localizer.predict(records, source, on_invalid=_report_invalid if args.skip_invalid else None)
     if args.explain is not None:
         results = _keeping_calls(results, calls)
-    if sys.stderr.isatty():
-        from tqdm import tqdm
-
-        results = tqdm(results, unit=" proteins", desc="protloc predict")
+    results = progress.shown(results, "protloc predict", "proteins", size, handle.tell if handle else None)
     layout = table.Layout.of(localizer)
     with contextlib.ExitStack() as stack:
+        if handle is not None:
+            stack.enter_context(handle)
         if args.attention is not None:
             temporary = stack.enter_context(files.atomic_path(args.attention))
             results = table.tee_attention(results, stack.enter_context(open(temporary, "w")))

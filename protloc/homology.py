@@ -212,14 +212,19 @@ class HomologySearch:
         except mmseqs.MMseqsError as error:
             raise HomologyError(f"homology search: {error}") from None
 
+    def easy_search_arguments(self, queries: pathlib.Path, database: pathlib.Path, scratch: pathlib.Path) -> list:
+        """The ``mmseqs`` arguments of this search: ``easy-search`` of the FASTA file ``queries`` against
+        ``database``, hits written to ``scratch/hits.m8`` (MMseqs2's temporary files in ``scratch/tmp``)."""
+        return ["easy-search", str(queries), str(database), str(scratch / "hits.m8"), str(scratch / "tmp"),
+                "-s", str(self.sensitivity), "-e", str(self.evalue), "--max-seqs", str(self.prefilter_hits),
+                "--format-output", _COLUMNS, "-v", "1"]
+
     def _search(self, database: pathlib.Path, queries: Sequence[str], exclude) -> list[list[Hit]]:
         with tempfile.TemporaryDirectory(prefix="protloc-homology-") as scratch:
             scratch = pathlib.Path(scratch)
             (scratch / "queries.fasta").write_text("".join(f">{i}\n{seq}\n" for i, seq in enumerate(queries)))
-            mmseqs.run(["easy-search", str(scratch / "queries.fasta"), str(database), str(scratch / "hits.m8"),
-                        str(scratch / "tmp"), "-s", str(self.sensitivity), "-e", str(self.evalue),
-                        "--max-seqs", str(self.prefilter_hits), "--format-output", _COLUMNS, "-v", "1"],
-                       self.threads, databases=[database])
+            mmseqs.run(self.easy_search_arguments(scratch / "queries.fasta", database, scratch), self.threads,
+                       databases=[database])
             return self._parse(scratch / "hits.m8", len(queries), exclude)
 
     def _parse(self, path: pathlib.Path, count: int, exclude) -> list[list[Hit]]:

@@ -1,5 +1,6 @@
 """The benchmark scripts' own code (their long runs are not tests): table1.py's ensemble file, report and plan, and
-its extension of a shorter command's runs; speed.py's in-process measurement, report and check of its data;
+its extension of a shorter command's runs; speed.py's report and check of its data; predict_speed.py's arithmetic
+count, in-process measurement and verdicts;
 tuner_search.py's composition of search, retraining and test report; learning_curve.py's per-epoch report and
 extension of a shorter run."""
 import json
@@ -55,13 +56,64 @@ def test_table1_markdown_shows_the_ensemble_curve_and_the_paired_test():
     assert "ensemble: 2 of 3 planned R-LSTM members trained" in markdown
 
 
-def test_started_predict_counts_every_protein_and_its_truncated_residues():
+def test_started_network_counts_every_protein_and_its_truncated_residues():
     fasta = presets.EXAMPLES
     records = list(sequences.read_fasta(fasta))
-    started = load_benchmark("speed").started_predict(fasta, "pretrained")
+    started = load_benchmark("predict_speed").started_network(fasta, "pretrained")
     assert started["proteins"] == len(records) == 11
     assert started["residues"] == sum(min(len(r.sequence), 1000) for r in records)
     assert started["seconds"] > 0
+
+
+def test_flops_per_residue_count_the_bank_the_pooled_lstms_and_every_ensemble_member():
+    predict_speed = load_benchmark("predict_speed")
+    widths, filters, units = (1, 3), (2, 3), 4
+    paper = models.build_model("rlstm", ["a", "b"], conv_widths=widths, conv_filters=filters, lstm_units=units,
+                               dense_units=5)
+    pooled = models.build_model("rlstm", ["a", "b"], conv_widths=widths, conv_filters=filters, lstm_units=units,
+                                dense_units=5, pool_size=4)
+    bank = paper.get_layer(models.CONV_BANK_LAYER)
+    channels = 20 if bank.residue_blocks is not None else 60
+    conv = 2 * (1 * channels * 2 + 3 * channels * 3) + (2 * 60 * 20 if bank.residue_blocks is not None else 0)
+    lstm = 2 * 2 * (5 + units) * 4 * units  # two LSTMs over the bank's 5 channels
+    assert predict_speed.flops_per_residue(paper)["conv"] == conv
+    assert predict_speed.flops_per_residue(paper)["recurrent"] == lstm
+    assert predict_speed.flops_per_residue(pooled)["recurrent"] == lstm / 4
+    assert predict_speed.flops_per_residue(pooled)["total"] == conv + lstm / 4
+    ensemble = models.build_ensemble([paper, pooled])
+    assert predict_speed.flops_per_residue(ensemble)["total"] == 2 * conv + lstm + lstm / 4
+    assert predict_speed.lstm_shape(paper, 32) == (32, 5 + units, 4 * units)
+
+
+def test_matmul_peak_is_a_positive_rate():
+    assert load_benchmark("predict_speed").matmul_gflops(64, 64, 64, threads=1, seconds=0.05) > 0
+
+
+def test_predict_speed_report_states_each_target_met_or_missed():
+    predict_speed = load_benchmark("predict_speed")
+    run = lambda seconds, memory: {"seconds": seconds, "peak_rss_mib": memory, "proteins_per_s": 100 / seconds}  # noqa
+    model = {"model": "multiloc", "members": 1, "lstm_shape": [32, 188, 512],
+             "flops": {"conv": 20e3, "recurrent": 100e3, "attention": 0.0, "total": 120e3, "per_protein": 1e5},
+             "started": {"seconds": 1.0, "proteins": 100, "residues": 500_000, "gflops": 60.0},
+             "startup": {"seconds": 2.5, "peak_rss_mib": 700.0},
+             "inputs": {"proteomes 50": {"network": run(1.0, 800), "homology": run(2.0, 800),
+                                         "bare_mmseqs": run(1.5, 100)},
+                        "proteomes 100": {"network": run(2.0, 800), "homology": run(2.5, 850),
+                                          "bare_mmseqs": run(2.0, 100)}}}
+    results = {"command": "python benchmarks/predict_speed.py", "machine": "2 CPU cores", "proteins": [50, 100],
+               "peaks": {"square": {"shape": [2048] * 3, "threads": 2, "gflops": 120.0}}, "models": [model],
+               "baseline": {"revision": "abc123", "model": "pretrained", "proteins": 100, "startup": run(8.0, 900),
+                            "homology": run(10.0, 900)}}
+    verdicts = {row["target"]: row for row in predict_speed.verdicts(results)}
+    assert verdicts["speed_up"]["measured"] == 4.0 and verdicts["speed_up"]["met"]
+    assert verdicts["homology_overhead"]["measured"] == 1.25 and not verdicts["homology_overhead"]["met"]
+    assert verdicts["peak_share"]["measured"] == 0.5 and not verdicts["peak_share"]["met"]
+    assert verdicts["startup_seconds"]["met"] and verdicts["memory_growth"]["met"]
+    results["verdicts"] = list(verdicts.values())
+    report = predict_speed.markdown(results)
+    assert "| multiloc | 1 | 120 (20 / 100 / 0) | 500,000 | 60.0 | 50% |" in report
+    assert "| multiloc | proteomes 100 | 50 | 40 | 50 | 1.25x | 800 / 850 |" in report
+    assert "| multiloc: with homology / max(network alone, bare MMseqs2) | <= 1.1 | 1.25 | no |" in report
 
 
 def test_training_ratios_are_taken_within_rounds_and_summarized_by_median_and_range():
@@ -74,32 +126,10 @@ def test_training_ratios_are_taken_within_rounds_and_summarized_by_median_and_ra
     assert summary["bucketed"] == {"proteins_per_s": 40.0, "residues_per_s": 16000.0}
     assert summary["speedup"] == {"median": 2.0, "min": 1.5, "max": 3.0}
     assert summary["thread_layout_speedup"] == {"median": 1.0, "min": 1.0, "max": 2.0}
-    report = speed.markdown({"command": "python benchmarks/speed.py", "machine": "2 CPU cores", "training": summary,
-                             "inference": [{"input": "MultiLoc sample", "model": "single (pretrained)", "members": 1,
-                                            "proteins": 200, "seconds": 10.0, "peak_rss_mib": 900.0}],
-                             "started": {"seconds": 2.0, "proteins": 200, "residues": 80000, "fresh_row": 0}})
+    report = speed.markdown({"command": "python benchmarks/speed.py", "machine": "2 CPU cores", "training": summary})
     assert "| bucketed | 40.0 | 16000 | 30.0, 60.0, 40.0 |" in report
     assert ("Bucketed / padded speed-up: **2.00x** (proteins/s, within each round; median of 3, range 1.50-3.00x)"
             in report)
-
-
-def test_report_states_the_started_rate_and_the_start_up_cost_by_difference():
-    speed = load_benchmark("speed")
-    rate = {"proteins_per_s": 10.0, "residues_per_s": 4000.0}
-    results = {"command": "python benchmarks/speed.py", "machine": "2 CPU cores",
-               "training": speed.summarize_training([{name: rate for name in speed.TRAINING_SETUPS}]),
-               "inference": [{"input": "MultiLoc sample", "model": "single, network alone (pretrained)",
-                              "members": 1, "proteins": 200, "seconds": 10.0, "peak_rss_mib": 900.0},
-                             {"input": "proteomes sample", "model": "single, network alone (pretrained)",
-                              "members": 1, "proteins": 200, "seconds": 8.0, "peak_rss_mib": 900.0},
-                             {"input": "proteomes sample", "model": "single, with homology (pretrained)",
-                              "members": 1, "proteins": 200, "seconds": 12.0, "peak_rss_mib": 950.0}],
-               "started": {"seconds": 2.0, "proteins": 200, "residues": 80000, "fresh_row": 0}}
-    report = speed.markdown(results)
-    assert "| MultiLoc sample | single, network alone (pretrained) | 1 | 200 | 10.0 | 20.0 | 900 |" in report
-    assert "Homology on 200 proteins (proteomes sample): 1.50x the network alone's wall time" in report
-    assert "2.0 s, **100.0 proteins/s** (40000 residues/s" in report
-    assert "took the other 8.0 s of the fresh process's 10.0 s" in report
 
 
 def test_speed_refuses_to_start_without_its_data_or_with_no_rounds(tmp_path, monkeypatch, capsys):
@@ -394,11 +424,15 @@ def test_beam_speed_report_gives_the_worker_speed_up_the_overhead_and_the_unipro
     beam_speed = load_benchmark("beam_speed")
     results = {"command": "python benchmarks/beam_speed.py", "machine": "2 CPU cores", "cores": 2, "proteins": 1000,
                "shards": 4, "homology": True, "model": "pretrained", "core_hour_price": 0.04,
-               "runs": [{"run": "protloc predict", "seconds": 5.0}, {"run": "beam, 1 worker", "seconds": 10.0},
-                        {"run": "beam, 2 workers", "seconds": 8.0}]}
+               "runs": [{"run": "protloc predict", "seconds": 5.0},
+                        {"run": "beam, 1 worker, every core", "seconds": 10.0},
+                        {"run": "beam, 2 workers, every core", "seconds": 8.0},
+                        {"run": "beam, 1 worker, one thread each", "seconds": 16.0},
+                        {"run": "beam, 2 workers, one thread each", "seconds": 8.5}]}
     report = beam_speed.markdown(results)
-    assert "| beam, 2 workers | 8.0 | 125.0 |" in report
-    assert "2 workers / 1 worker: **1.25x** the speed. Beam with 1 worker takes 2.00x the wall time" in report
+    assert "| beam, 2 workers, every core | 8.0 | 125.0 |" in report
+    assert "Workers on every core: 2 workers / 1 worker **1.25x** the speed; 1 worker takes 2.00x the wall time" in report
+    assert "Workers on one thread each: 2 workers / 1 worker **1.88x** the speed" in report
     # 100 proteins/s per core: 250e6 / 100 / 3600 = 694 core-hours; $0.04 * 1e6 / 100 / 3600 = $0.11 per million
     assert "100.0 proteins/s per core: 694 core-hours" in report and "about $0.11 per million proteins" in report
 

@@ -7,8 +7,8 @@ MMseqs2 runs through :mod:`protloc.mmseqs`; a missing binary, a failing run or u
 A reference set is a labelled FASTA file: ``>ID CLASS [anything]``, the class one of the model's class names, as the
 second word of the header, or several joined with ``|`` (``>ID cytoplasm|nucleus``) for a multi-label model (gzipped
 files are read too). The MMseqs2 database of a reference set is built on first
-use in a cache directory (``PROTLOC_CACHE_DIR``, default ``~/.cache/protloc``), named by the SHA-256 of the set, and
-written atomically (built beside, then renamed), so concurrent or interrupted runs never see half a database; one
+use in a cache directory (``PROTLOC_CACHE_DIR``, default ``~/.cache/protloc``), named by the SHA-256 of the set (with
+a precomputed k-mer index for a large set: :data:`INDEX_MIN_PROTEINS`), and written atomically (built beside, then renamed), so concurrent or interrupted runs never see half a database; one
 that cannot be read is rebuilt once (:func:`protloc.mmseqs.healing`).
 
 Searches: ``mmseqs easy-search`` with sensitivity ``-s 4``, E-value cut-off 1e-3 and 20 prefilter candidates
@@ -33,6 +33,11 @@ from protloc.evidence import ClassEvidence
 DEFAULT_SENSITIVITY = 4.0
 DEFAULT_EVALUE = 1e-3
 DEFAULT_MAX_HITS = 10
+INDEX_MIN_PROTEINS = 2000
+"""A reference set of at least this many proteins gets a precomputed MMseqs2 k-mer index in its cached database
+(``mmseqs createindex``, once: some 0.9 GB on disk and a few seconds): every later search then skips building that
+index, which costs a search 2 s (MultiLoc's 4,766 proteins) to 4 s (DeepLoc 2.0's 28,303) on 2 CPU cores, whatever
+the number of queries. Smaller sets (a toy reference) are searched without one."""
 DEFAULT_PREFILTER_HITS = 20
 """MMseqs2 ``--max-seqs``: candidates per query that pass the k-mer prefilter to alignment (MMseqs2's own default
 is 300; 20 is enough for the 10 best hits kept, and faster)."""
@@ -182,15 +187,17 @@ class HomologySearch:
         self.prefilter_hits = prefilter_hits
 
     def database(self) -> pathlib.Path:
-        """The reference's MMseqs2 database (its path prefix), built on first use, atomically."""
+        """The reference's MMseqs2 database (its path prefix), built on first use, atomically, with a k-mer index for
+        a set of :data:`INDEX_MIN_PROTEINS` or more."""
         def write_fasta(staging: pathlib.Path) -> list[pathlib.Path]:
             fasta = staging / "reference.fasta"
             fasta.write_text("".join(f">{index}\n{seq}\n" for index, seq in enumerate(self.reference.sequences)))
             return [fasta]
 
+        indexed = len(self.reference) >= INDEX_MIN_PROTEINS
+        folder = f"reference-{self.reference.fingerprint[:20]}" + ("-indexed" if indexed else "")
         try:
-            return mmseqs.cached_database(self.cache_dir / f"reference-{self.reference.fingerprint[:20]}",
-                                          write_fasta)
+            return mmseqs.cached_database(self.cache_dir / folder, write_fasta, index=indexed)
         except mmseqs.MMseqsError as error:
             raise HomologyError(f"building the reference database: {error}") from None
 

@@ -102,6 +102,18 @@ def test_the_database_is_built_once_and_a_failed_build_leaves_nothing(tmp_path, 
     assert sorted(p.name for p in cache.iterdir()) == [database.parent.name]  # no half-built database
 
 
+def test_a_large_reference_gets_a_k_mer_index_that_changes_no_hit(tmp_path, cache, monkeypatch):
+    reference = homology.ReferenceSet.read(write_reference(tmp_path / "ref.fasta"), CLASSES)
+    queries = [REFERENCE[4][2], UNRELATED, REFERENCE[7][2][10:150]]
+    plain = homology.HomologySearch(reference)
+    unindexed, found = plain.database(), plain.search(queries)
+    assert not list(unindexed.parent.glob("db.idx*"))  # 9 proteins: below the size that pays for an index
+    monkeypatch.setattr(homology, "INDEX_MIN_PROTEINS", len(reference))
+    indexed = homology.HomologySearch(reference)
+    assert (indexed.database().parent / "db.idx").is_file() and indexed.database() != unindexed
+    assert indexed.search(queries) == found
+
+
 def fake_mmseqs(tmp_path, script):
     path = tmp_path / "mmseqs"
     path.write_text("#!/bin/sh\n" + script)

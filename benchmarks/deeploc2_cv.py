@@ -32,7 +32,6 @@ import numpy as np
 from common import command, machine, write_results
 from protloc import datasets, evaluation, files, fusion, homology, inference, models, preset, thresholds, training
 
-SPEC = datasets.get("deeploc2")
 PUBLISHED = {"source": "DeepLoc 2.0 (Thumuluri et al. 2022, Table 1), ProtT5 model, 5-fold cross-validation over "
                        "these partitions, as quoted in ../shared/data/deeploc2/README.md",
              "micro_f1": 0.73, "macro_f1": 0.66, "subset_accuracy": 0.55, "jaccard": 0.69}
@@ -57,11 +56,11 @@ def out_of_fold(run: pathlib.Path, examples: list) -> dict:
         return {"locations": saved["locations"], "membrane": saved["membrane"]}
 
 
-def partition_hits(train: list, partition: int, cache_dir=None) -> list:
-    """The hits (best first, ``SEARCH_HITS`` at most) of partition ``partition``'s proteins against the other four,
-    with each hit's ``accession`` looked up to its partition by the caller."""
+def partition_hits(train: list, partition: int, class_names, cache_dir=None) -> list:
+    """The hits (best first, ``SEARCH_HITS`` at most) of partition ``partition``'s proteins against the other
+    partitions, with each hit's ``accession`` looked up to its partition by the caller."""
     others = [e for e in train if e.fold != partition]
-    reference = homology.ReferenceSet.from_examples(others, SPEC.class_names)
+    reference = homology.ReferenceSet.from_examples(others, class_names)
     search = homology.HomologySearch(reference, cache_dir=cache_dir, max_hits=SEARCH_HITS)
     return search.search([e.sequence for e in train if e.fold == partition])
 
@@ -83,23 +82,26 @@ def main(argv=None) -> int:
     parser.add_argument("--cv-run", type=pathlib.Path, action="append", required=True,
                         help="a `protloc train --dataset deeploc2 --fold K` run; one per partition")
     parser.add_argument("--data-dir", help="directory of the partition files (default: $PROTLOC_DEEPLOC2_DIR)")
+    parser.add_argument("--dataset", default="deeploc2",
+                        help="a multi-label data set whose folds are its partitions (default: deeploc2)")
     args = parser.parse_args(argv)
+    spec = datasets.get(args.dataset)
     configs = {training.read_config(run).fold: run for run in args.cv_run}
-    if sorted(configs) != list(range(SPEC.num_folds)) or len(args.cv_run) != SPEC.num_folds:
-        parser.error(f"give one --cv-run per partition 0-{SPEC.num_folds - 1}")
-    if any(training.read_config(run).dataset != SPEC.name for run in args.cv_run):
-        parser.error("every --cv-run must be a run of deeploc2")
+    if sorted(configs) != list(range(spec.num_folds)) or len(args.cv_run) != spec.num_folds:
+        parser.error(f"give one --cv-run per partition 0-{spec.num_folds - 1}")
+    if any(training.read_config(run).dataset != spec.name for run in args.cv_run):
+        parser.error(f"every --cv-run must be a run of {spec.name}")
 
-    train = SPEC.examples("train", None, args.data_dir)
-    classes = len(SPEC.class_names)
-    by_fold = {k: [e for e in train if e.fold == k] for k in range(SPEC.num_folds)}
+    train = spec.examples("train", None, args.data_dir)
+    classes = len(spec.class_names)
+    by_fold = {k: [e for e in train if e.fold == k] for k in range(spec.num_folds)}
     labels = {k: datasets.labels_of(by_fold[k], classes) for k in by_fold}
     membrane = {k: np.array([e.membrane for e in by_fold[k]]) for k in by_fold}
     predicted = {k: out_of_fold(configs[k], by_fold[k]) for k in by_fold}
     partition_of = {e.id: e.fold for e in train}
 
     start = time.perf_counter()
-    hits = {k: partition_hits(train, k) for k in by_fold}
+    hits = {k: partition_hits(train, k, spec.class_names) for k in by_fold}
     search_seconds = time.perf_counter() - start
 
     rows = {"network alone": {}, "fused with homology": {}}
@@ -126,14 +128,15 @@ def main(argv=None) -> int:
     all_membrane_probability = np.concatenate([predicted[k]["membrane"] for k in by_fold])
     for name in rows:
         pooled = evaluation.multilabel_report(all_labels, np.concatenate([decided[name][k] for k in by_fold]),
-                                              SPEC.class_names, all_membrane, all_membrane_probability)
-        per_fold = {str(k): evaluation.multilabel_report(labels[k], decided[name][k], SPEC.class_names,
+                                              spec.class_names, all_membrane, all_membrane_probability)
+        per_fold = {str(k): evaluation.multilabel_report(labels[k], decided[name][k], spec.class_names,
                                                          membrane[k], predicted[k]["membrane"]) for k in by_fold}
         spread = {score: {"mean": float(np.mean([r[score] for r in per_fold.values()])),
                           "sd": float(np.std([r[score] for r in per_fold.values()], ddof=1))} for score in SCORES}
         rows[name] = {"pooled": pooled, "per_fold": per_fold, "spread": spread}
     timing = {str(k): epoch_times(configs[k]) for k in by_fold}
-    results = {"command": command(), "machine": machine(), "proteins": len(train), "published": PUBLISHED,
+    results = {"command": command(), "machine": machine(), "dataset": spec.name, "proteins": len(train),
+               "published": PUBLISHED if spec.name == "deeploc2" else None,
                "rows": rows, "fusion": fusion_fits, "training": timing, "search_seconds": search_seconds,
                "run_config": training.read_config(configs[0]).to_json(configs[0])}
     write_results("deeploc2-cv", results, markdown(results))
@@ -146,8 +149,8 @@ def markdown(results: dict) -> str:
     lines = ["# DeepLoc 2.0 data: 5-fold cross-validation over its homology partitions", "",
              f"Command: `{results['command']}`  ", f"Machine: {results['machine']}", "",
              f"{results['proteins']:,} proteins, each predicted by the model that did not train on its partition; "
-             "thresholds (and the fusion rule) for a partition fitted on the other four partitions' out-of-fold "
-             "predictions; homology within the cross-validation against the four training partitions only.", "",
+             "thresholds (and the fusion rule) for a partition fitted on the other partitions' out-of-fold "
+             "predictions; homology within the cross-validation against the training partitions only.", "",
              "| predictor | micro F1 | macro F1 | subset accuracy | Jaccard | membrane accuracy / MCC |",
              "|---|---|---|---|---|---|"]
     for name, row in results["rows"].items():
@@ -155,9 +158,10 @@ def markdown(results: dict) -> str:
         cells = [f"{pooled[score]:.3f} ({spread[score]['mean']:.3f} ± {spread[score]['sd']:.3f})" for score in SCORES]
         lines.append(f"| protloc, {name} | {' | '.join(cells)} | {pooled['membrane']['accuracy']:.3f} / "
                      f"{pooled['membrane']['mcc']:.3f} |")
-    lines.append(f"| DeepLoc 2.0 (ProtT5), published | {' | '.join(f'{published[s]:.2f}' for s in SCORES)} | |")
-    lines += ["", "Pooled over all proteins; in brackets the mean ± standard deviation over the five folds. "
-              f"Published figures: {published['source']}.", "",
+    if published:
+        lines.append(f"| DeepLoc 2.0 (ProtT5), published | {' | '.join(f'{published[s]:.2f}' for s in SCORES)} | |")
+    lines += ["", f"Pooled over all proteins; in brackets the mean ± standard deviation over the {len(results['training'])} "
+              "folds." + (f" Published figures: {published['source']}." if published else ""), "",
               "Per location (pooled, MCC): network alone / fused:", "",
               "| location | support | MCC, network alone | MCC, fused |", "|---|---:|---:|---:|"]
     alone, fused = (results["rows"][name]["pooled"]["per_class"] for name in ("network alone", "fused with homology"))
@@ -168,10 +172,10 @@ def markdown(results: dict) -> str:
     typical = [t["median_epoch_seconds"] * t["epochs"] / 60 for t in timing]
     epochs = {t["epochs"] for t in timing}
     lines += ["", f"Training, {', '.join(map(str, sorted(epochs)))} epochs per fold on the machine above: "
-              f"{', '.join(f'{m:.0f}' for m in minutes)} min per fold as measured ({sum(minutes):.0f} min for the "
-              f"five), or {sum(typical):.0f} min for the five at each fold's median epoch time (epochs that ran "
+              f"{', '.join(f'{m:.0f}' for m in minutes)} min per fold as measured ({sum(minutes):.0f} min for all "
+              f"{len(minutes)}), or {sum(typical):.0f} min for all {len(minutes)} at each fold's median epoch time (epochs that ran "
               f"beside other work on the same cores count at their typical time). Partition searches (each against "
-              f"the other four): {results['search_seconds'] / 60:.1f} min."]
+              f"the others): {results['search_seconds'] / 60:.1f} min."]
     return "\n".join(lines) + "\n"
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from protloc import datasets, evaluation, files, homology, models, presets, run_config, sequences, training
-from tests.helpers import SMALL, load_benchmark, toy_spec
+from tests.helpers import SMALL, load_benchmark, multi_label_spec, toy_spec
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 
@@ -578,3 +578,37 @@ def test_fusion_forms_cross_validates_both_rules_and_reports_them():
     report = forms.markdown({"command": "c", "machine": "m", "fold": 0, "proteins": 200, "with_hit": 180,
                              "repeats": 2, "parts": 5, "networks": {"run": row}})
     assert "| `run` | log-linear (shipped rule) |" in report and "| `run` | network alone |" in report
+
+
+MULTI5 = multi_label_spec(f"{__name__}:MULTI5", num_folds=5)
+
+
+def test_deeploc2_cv_scores_each_partition_once_with_thresholds_and_fusion_fitted_on_the_others(tmp_path, monkeypatch):
+    from protloc.cli import main
+
+    monkeypatch.setenv("PROTLOC_CACHE_DIR", str(tmp_path / "cache"))
+    runs = []
+    for fold in range(MULTI5.num_folds):
+        run = tmp_path / f"fold{fold}"
+        assert main(["train", "--dataset", MULTI5.name, "--fold", str(fold), "--epochs", "2", "--batch-size", "8",
+                     "--lstm-units", "4", "--dense-units", "4", "--out", str(run)]) == 0
+        runs += ["--cv-run", str(run)]
+    cv = load_benchmark("deeploc2_cv")
+    fitted = []
+    original_fit = cv.thresholds.fit
+    monkeypatch.setattr(cv.thresholds, "fit", lambda probabilities, labels: fitted.append(len(labels))
+                        or original_fit(probabilities, labels))
+    monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
+    assert cv.main([*runs, "--dataset", MULTI5.name]) == 0
+    results = json.loads((tmp_path / "deeploc2-cv.json").read_text())
+    examples = MULTI5.examples("train")
+    sizes = [sum(e.fold == k for e in examples) for k in range(MULTI5.num_folds)]
+    assert results["proteins"] == len(examples) and results["published"] is None
+    # per partition, network and fused thresholds fitted on the other partitions' proteins only
+    assert fitted == [size for size in (len(examples) - n for n in sizes) for _ in range(2)]
+    network, fused = (results["rows"][name] for name in ("network alone", "fused with homology"))
+    assert [network["per_fold"][str(k)]["n"] for k in range(5)] == sizes
+    assert fused["pooled"]["micro_f1"] >= network["pooled"]["micro_f1"]  # relatives span the partitions here
+    report = (tmp_path / "deeploc2-cv.md").read_text()
+    assert "| protloc, network alone |" in report and "| protloc, fused with homology |" in report
+    assert "epochs per fold" in report and "DeepLoc 2.0 (ProtT5)" not in report

@@ -2,7 +2,11 @@
 (about a third of the size), checkpoints and logs left out.
 
 Usage:
-    python benchmarks/keep_run.py runs/ensemble-fast/seed1 benchmarks/weights/ensemble-fast-seed1
+    python benchmarks/keep_run.py runs/ensemble-fast/seed1 benchmarks/weights/ensemble-fast-seed1 [--half]
+
+With ``--half`` the weights are stored as float16 (:func:`protloc.packaging.save_half`: half the size again; the
+network computes in float32 with rounded weights, so results recomputed from the kept run are those of the rounded
+weights: compute them from the kept folder).
 
 The kept folder is itself a run directory: every benchmark that takes a run reads it (its test predictions are
 computed again on first use).
@@ -14,31 +18,33 @@ import pathlib
 import shutil
 import sys
 
-from protloc import files, models, training
+from protloc import files, models, packaging, training
 
 KEPT = ("config.json", "history.csv")
 """The run's files copied as they are, besides the model."""
 
 
-def keep(run: pathlib.Path, destination: pathlib.Path) -> None:
-    """Writes ``destination`` (created if missing) from the finished run ``run``."""
+def keep(run: pathlib.Path, destination: pathlib.Path, half: bool = False) -> None:
+    """Writes ``destination`` (created if missing) from the finished run ``run``, its weights as float16 with
+    ``half``."""
     training.read_config(run)  # a run directory, or a one-line error naming it
     model = models.load_model(run / "model.keras")  # uncompiled: no optimizer state
     destination.mkdir(parents=True, exist_ok=True)
     for name in KEPT:
         with files.atomic_path(destination / name) as temporary:
             shutil.copyfile(run / name, temporary)
-    files.save_model(model, destination / "model.keras")
+    (packaging.save_half if half else files.save_model)(model, destination / "model.keras")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", type=pathlib.Path, help="run directory of a finished training")
     parser.add_argument("destination", type=pathlib.Path, help="folder to write, e.g. benchmarks/weights/NAME")
+    parser.add_argument("--half", action="store_true", help="store the weights as float16")
     args = parser.parse_args(argv)
     if not (args.run / "model.keras").exists():
         parser.error(f"{args.run}: no model.keras (not a finished run)")
-    keep(args.run, args.destination)
+    keep(args.run, args.destination, args.half)
     return 0
 
 

@@ -254,7 +254,8 @@ def _preset(args) -> None:
     from protloc import packaging
 
     card = packaging.make_preset(args.runs, args.out, args.name or pathlib.Path(args.out).name, args.description,
-                                 args.reference, shlex.join(["protloc", *args.argv]), args.xz)
+                                 args.reference, shlex.join(["protloc", *args.argv]), args.xz,
+                                 args.half)
     print(f"preset written to {args.out}: {card['members']} network(s) of {card['dataset']}; fit its fusion with "
           f"protloc fuse {args.out} --fold-run FOLD_RUN ...")
 
@@ -461,6 +462,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="name this labelled reference instead of copying the runs' (e.g. a sibling preset's: "
                            "../pretrained/reference.fasta.gz)")
     make.add_argument("--xz", action="store_true", help="store the reference xz-compressed (a sixth smaller)")
+    make.add_argument("--half", action="store_true",
+                      help="store the weights as float16 (half the size; the network still computes in float32)")
     make.set_defaults(handler=_preset)
 
     fuse = commands.add_parser("fuse", help="fit a preset's homology fusion rule from runs of its configuration "

@@ -551,6 +551,10 @@ def test_keep_run_writes_a_run_directory_without_optimizer_state(tmp_path):
     np.testing.assert_allclose(evaluation.predict_probabilities(models.load_model(kept / "model.keras"), examples),
                                evaluation.predict_probabilities(models.load_model(run / "model.keras"), examples),
                                atol=1e-6)
+    assert keep_run.main([str(run), str(tmp_path / "half"), "--half"]) == 0
+    np.testing.assert_allclose(
+        evaluation.predict_probabilities(models.load_model(tmp_path / "half" / "model.keras"), examples),
+        evaluation.predict_probabilities(models.load_model(run / "model.keras"), examples), atol=5e-3)
     with pytest.raises(SystemExit):
         keep_run.main([str(tmp_path), str(tmp_path / "other")])
 

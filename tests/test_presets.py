@@ -141,3 +141,27 @@ def test_protloc_preset_makes_an_ensemble_of_runs_that_protloc_fuse_and_evaluate
     assert read(tmp_path / "xz" / "reference.fasta.xz") == read(out / "reference.fasta.gz")
     assert main(["preset", runs[0], "--out", str(shared), "--reference", "../ensemble/reference.fasta.gz"]) == 0
     assert Localizer.from_preset(shared).card["reference"] == "../ensemble/reference.fasta.gz"
+
+
+def test_a_preset_stored_at_half_precision_is_half_the_size_and_predicts_as_its_run(toy_run, tmp_path):
+    big = dict(lstm_units=96, dense_units=64, conv_filters=[8, 8, 8, 0, 0, 0])  # mostly weights, little config
+    from protloc import models, packaging, sequences
+
+    network = models.build_model("rlstm", FAMILIES.class_names, **big)
+    full, half = tmp_path / "full.keras", tmp_path / "half.keras"
+    from protloc import files
+
+    files.save_model(network, full)
+    packaging.save_half(network, half)
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    loaded = models.load_model(half)  # safe mode, float32 variables
+    assert all(weight.dtype == "float32" for weight in loaded.weights)
+    records = [sequences.ProteinRecord(e.id, e.id, e.sequence, i)
+               for i, e in enumerate(FAMILIES.examples("train")[:12])]
+    first, second = (np.array([p.probabilities for p in Localizer(model, {}).predict(records)])
+                     for model in (network, loaded))
+    np.testing.assert_allclose(first, second, atol=5e-3)
+    assert main(["preset", str(toy_run), "--out", str(tmp_path / "preset"), "--half"]) == 0
+    card = json.loads((tmp_path / "preset" / "preset.json").read_text())
+    assert card["weights_dtype"] == "float16" and Localizer.from_preset(tmp_path / "preset").class_names == list(
+        FAMILIES.class_names)

@@ -111,20 +111,34 @@ clean:
 	rm -rf $(VENV) build *.egg-info
 
 # DeepLoc 2.0 (benchmarks/results/deeploc2-cv.md, cross-evaluation.md): the five cross-validation runs, each holding
-# out one partition, and the shipped preset, one network on all five partitions, its fusion and thresholds fitted on
-# the five runs' out-of-fold predictions
+# out one partition (kept in benchmarks/weights as float16, and scored from there), and the shipped preset, one network
+# on all five partitions, its fusion and thresholds fitted on the five runs' out-of-fold predictions
+DEEPLOC2_FOLDS = $(foreach k,0 1 2 3 4,benchmarks/weights/deeploc2-fold$(k))
 bench-deeploc2: $(STAMP)
 	for k in 0 1 2 3 4; do $(BIN)/protloc train --dataset deeploc2 --fold $$k --epochs 15 --seed 0 --out runs/deeploc2/cv/fold$$k || exit 1; done
-	$(BIN)/python benchmarks/deeploc2_cv.py $(foreach k,0 1 2 3 4,--cv-run runs/deeploc2/cv/fold$(k))
+	for k in 0 1 2 3 4; do $(BIN)/python benchmarks/keep_run.py runs/deeploc2/cv/fold$$k benchmarks/weights/deeploc2-fold$$k --half || exit 1; done
+	$(BIN)/python benchmarks/deeploc2_cv.py $(foreach run,$(DEEPLOC2_FOLDS),--cv-run $(run))
 	$(BIN)/protloc train --dataset deeploc2 --epochs 15 --seed 0 --out runs/deeploc2/all/seed0
-	$(BIN)/protloc preset runs/deeploc2/all/seed0 --out protloc/presets/deeploc2 --name deeploc2 --xz --description "R-LSTM (coarse recipe, 15 epochs) on DeepLoc 2.0's 28,303 Swiss-Prot proteins: one or more of 10 locations and membrane association"
-	$(BIN)/protloc fuse protloc/presets/deeploc2 $(foreach k,0 1 2 3 4,--fold-run runs/deeploc2/cv/fold$(k))
+	$(BIN)/protloc preset runs/deeploc2/all/seed0 --out protloc/presets/deeploc2 --name deeploc2 --xz --half --description "R-LSTM (coarse recipe, 15 epochs) on DeepLoc 2.0's 28,303 Swiss-Prot proteins: one or more of 10 locations and membrane association"
+	$(BIN)/protloc fuse protloc/presets/deeploc2 $(foreach run,$(DEEPLOC2_FOLDS),--fold-run $(run))
 	$(BIN)/python benchmarks/cross_evaluation.py --deeploc2 deeploc2 --multiloc multiloc
 
-# the shipped MultiLoc presets (benchmarks/results/tuning.md): the search and its retrained candidates, then the
-# chosen configuration on the whole training split (10 seeds: the ensemble; seed 0: the single preset), fusion
-# fitted on fold-0 runs of the same configuration (1 for the single preset, 3 for the ensemble), test split once
+# The shipped MultiLoc presets (benchmarks/results/tuning.md): the search and its retrained candidates, then the chosen
+# configuration on the whole training split (10 seeds: the ensemble; seed 0: the single preset), stored as float16,
+# fusion fitted on fold-0 runs of the same configuration (the search's retraining for the single preset; with seeds 1
+# and 2 for the ensemble), then the test split once; and profiles again (profiles.md), from DeepLoc 2.0's sequences
+# and the proteomes
+CHOSEN = $$(python3 -c "import json; print(json.load(open('runs/tuning/chosen.json'))['name'])")
+MULTILOC_SEEDS = 0 1 2 3 4 5 6 7 8 9
 bench-multiloc: $(STAMP)
 	$(BIN)/python benchmarks/tuner_search.py --tuner hyperband --epochs 30 --brackets 1 --fold 0 --families rlstm --out runs/tuning
 	for seed in 1 2; do $(BIN)/protloc train --config runs/tuning/chosen.json --fold 0 --seed $$seed --out runs/multiloc/fold0/seed$$seed || exit 1; done
-	for seed in 0 1 2 3 4 5 6 7 8 9; do $(BIN)/protloc train --config runs/tuning/chosen.json --seed $$seed --out runs/multiloc/all/seed$$seed || exit 1; done
+	for seed in $(MULTILOC_SEEDS); do $(BIN)/protloc train --config runs/tuning/chosen.json --seed $$seed --out runs/multiloc/all/seed$$seed || exit 1; done
+	$(BIN)/protloc preset runs/multiloc/all/seed0 --out protloc/presets/multiloc --name multiloc --half --description "R-LSTM chosen by a keras-tuner search, on MultiLoc's training split: 11 compartments"
+	$(BIN)/protloc preset $(foreach seed,$(MULTILOC_SEEDS),runs/multiloc/all/seed$(seed)) --out protloc/presets/multiloc-ensemble --name multiloc-ensemble --half --reference ../multiloc/reference.fasta.gz --description "Ensemble of 10 R-LSTMs (the multiloc preset's configuration, seeds 0-9, probabilities averaged) on MultiLoc's training split"
+	chosen=$(CHOSEN) && $(BIN)/protloc fuse protloc/presets/multiloc --fold-run runs/tuning/fold0/$$chosen
+	chosen=$(CHOSEN) && $(BIN)/protloc fuse protloc/presets/multiloc-ensemble --fold-run runs/tuning/fold0/$$chosen --fold-run runs/multiloc/fold0/seed1 --fold-run runs/multiloc/fold0/seed2
+	for preset in multiloc multiloc-ensemble; do $(BIN)/protloc evaluate protloc/presets/$$preset --split test --card --out benchmarks/results/$$preset && $(BIN)/protloc evaluate protloc/presets/$$preset --split test --homology --card --out benchmarks/results/$$preset || exit 1; done
+	$(BIN)/python benchmarks/deeploc2_fasta.py runs/deeploc2-sequences.fasta
+	$(BIN)/protloc train --config runs/tuning/chosen.json --seed 0 --profile-db runs/deeploc2-sequences.fasta ../shared/data/proteomes --out runs/multiloc/profiles/seed0
+	$(BIN)/python benchmarks/profiles.py --profile-db runs/deeploc2-sequences.fasta ../shared/data/proteomes --sequence-run runs/multiloc/all/seed0 --profile-run runs/multiloc/profiles/seed0

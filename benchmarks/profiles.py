@@ -10,8 +10,9 @@ Usage:
    (both splits), how many have a relative in the database besides themselves.
 2. With both runs (`protloc train` with the same recipe, seed and split; the second with --profile-db, i.e. the
    80-feature model): test accuracy with 95% intervals and an exact McNemar test of 80 against 60 features; and
-   each fused with homology (the shipped reference, i.e. the training split, and the shipped fusion rule, fitted on
-   training data only). The test split is used for nothing else.
+   each fused with homology (MultiLoc's training split as reference, and one fusion rule for both: that of
+   --fusion-preset, fitted on training data only for a network of the same configuration). The test split is used
+   for nothing else.
 Writes benchmarks/results/profiles.{json,md}.
 """
 from __future__ import annotations
@@ -57,14 +58,14 @@ def profile_cost(database: list[str], sample: int, data_dir=None) -> dict:
     }
 
 
-def run_rows(runs: dict[str, pathlib.Path], data_dir=None) -> tuple[list[dict], dict]:
-    """Test accuracy of each run alone and fused with homology, and McNemar tests of the profile run against the
-    sequence run."""
+def run_rows(runs: dict[str, pathlib.Path], fusion_preset: str, data_dir=None) -> tuple[list[dict], dict]:
+    """Test accuracy of each run alone and fused with homology (``fusion_preset``'s rule), and McNemar tests of the
+    profile run against the sequence run."""
     test = SPEC.examples("test", None, data_dir)
     reference = homology.ReferenceSet.from_examples(SPEC.examples("train", None, data_dir), SPEC.class_names)
     evidence = homology.class_evidence(homology.HomologySearch(reference).search([e.sequence for e in test]),
                                        len(SPEC.class_names))
-    rule = fusion.Fusion.load(preset.load("pretrained").file("fusion"))
+    rule = fusion.Fusion.load(preset.load(fusion_preset).file("fusion"))
     rows, right = [], {}
     for name, run in runs.items():
         labels, network = cached_predictions(run, data_dir)
@@ -116,18 +117,22 @@ def main(argv=None) -> int:
     parser.add_argument("--sequence-run", type=pathlib.Path, help="run directory of the 60-feature R-LSTM")
     parser.add_argument("--profile-run", type=pathlib.Path, help="run directory of the 80-feature R-LSTM")
     parser.add_argument("--cost-sample", type=int, default=500, help="proteins whose profiles are timed")
+    parser.add_argument("--fusion-preset", default="multiloc",
+                        help="the preset whose fusion rule fuses both runs (default: multiloc)")
     parser.add_argument("--data-dir", help="directory of MultiLoc's FASTA files (default: $PROTLOC_DATA_DIR)")
     args = parser.parse_args(argv)
     if (args.sequence_run is None) != (args.profile_run is None):
         parser.error("give both --sequence-run and --profile-run, or neither")
     results = {"command": command(), "machine": machine(), "profile_db": args.profile_db,
+               "fusion_preset": args.fusion_preset,
                "cost": profile_cost(args.profile_db, args.cost_sample, args.data_dir)}
     if args.sequence_run:
         for run, wanted in ((args.sequence_run, False), (args.profile_run, True)):
             if training.read_config(run).hparams["profile"] != wanted:
                 parser.error(f"{run} is {'not ' if wanted else ''}a profile model")
         results["rows"], results["mcnemar"] = run_rows(
-            {"60 (sequence only)": args.sequence_run, "80 (with profiles)": args.profile_run}, args.data_dir)
+            {"60 (sequence only)": args.sequence_run, "80 (with profiles)": args.profile_run}, args.fusion_preset,
+            args.data_dir)
     write_results("profiles", results, markdown(results))
     print(markdown(results))
     return 0

@@ -93,7 +93,7 @@ bench: $(STAMP)
 	# from 1-3 fast-recipe models trained on folds 1-4 (runs/fold0-fast, above)
 	$(BIN)/python benchmarks/homology.py $(FOLD_RUNS) --run alstm-fast=runs/alstm-fast --run rlstm-fast=runs/profiles/rlstm-60 --run rlstm-fast-profiles=runs/profiles/rlstm-80 --ensemble "7 fast R-LSTMs=$(FAST_MEMBERS)" --ensemble "10 R-LSTMs (3 shipped + 7 fast)=pretrained-ensemble,$(FAST_MEMBERS)"
 	# the shipped presets' fusion rules, fitted by the package as homology.py fits them (rule m = min(members, 3))
-	$(BIN)/protloc fuse protloc/presets/pretrained --fold-run runs/fold0-fast/seed0
+	$(BIN)/protloc fuse protloc/presets/multiloc-paper --fold-run runs/fold0-fast/seed0
 	$(BIN)/protloc fuse protloc/presets/pretrained-ensemble $(FOLD_RUNS)
 	# profiles.md's fused rows use the shipped fusion file
 	$(BIN)/python benchmarks/profiles.py --profile-db ../shared/data/proteomes ../shared/data/multiloc --sequence-run runs/profiles/rlstm-60 --profile-run runs/profiles/rlstm-80

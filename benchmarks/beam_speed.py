@@ -1,7 +1,7 @@
 """Prediction with Apache Beam against ``protloc predict``, on the same input, in one run on one machine.
 
 Usage:
-    python benchmarks/beam_speed.py [--proteins 20000] [--shards 4] [--model pretrained] [--no-homology]
+    python benchmarks/beam_speed.py [--proteins 20000] [--shards 4] [--model PRESET] [--no-homology]
                                     [--core-hour-price 0.04]
 
 Input: --proteins sampled (with replacement, seed 0) from all of MultiLoc, dealt over --shards FASTA files.
@@ -26,7 +26,7 @@ import tempfile
 import time
 
 from common import command, machine, multiloc_pool, sample_fasta, write_results
-from protloc import runtime
+from protloc import presets, runtime
 
 UNIPROT_PROTEINS = 250e6
 """Proteins in UniProtKB (order of magnitude, 2025)."""
@@ -82,7 +82,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--proteins", type=int, default=20000)
     parser.add_argument("--shards", type=int, default=4)
-    parser.add_argument("--model", default="pretrained")
+    parser.add_argument("--model", default=presets.DEFAULT)
     parser.add_argument("--no-homology", action="store_true")
     parser.add_argument("--core-hour-price", type=float, default=0.04,
                         help="US dollars per core-hour for the cost estimate (an assumption; default 0.04)")

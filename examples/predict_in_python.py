@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import argparse
 
-from protloc import sequences
+from protloc import presets, sequences
 from protloc.predictor import Localizer, Prediction
 
 
 def main(argv=None) -> list[Prediction]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("fasta", help="FASTA file of proteins")
-    parser.add_argument("--model", default="pretrained", help="a shipped preset's name, a preset or run directory "
-                                                              "(default: pretrained)")
+    parser.add_argument("--model", default=presets.DEFAULT, help="a shipped preset's name, a preset or run directory "
+                                                              "(default: %(default)s)")
     parser.add_argument("--no-homology", action="store_true", help="the network alone")
     args = parser.parse_args(argv)
 

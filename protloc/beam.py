@@ -1,7 +1,7 @@
 """``protloc predict`` as an Apache Beam pipeline, for inputs past one machine (Dataflow, Flink, Spark, or local
 processes with the DirectRunner / PrismRunner).
 
-    python -m protloc.beam --input 'proteomes/*.fasta.gz' --output out/predictions [--model pretrained]
+    python -m protloc.beam --input 'proteomes/*.fasta.gz' --output out/predictions [--model PRESET]
         [--no-homology] [--skip-invalid] [Beam pipeline options, e.g. --runner DataflowRunner ...]
 
 Steps: match the input glob; read each (optionally gzipped) FASTA file record by record; check every record
@@ -22,7 +22,7 @@ import shutil
 import sys
 from typing import Iterable, Sequence
 
-from protloc import sequences
+from protloc import presets, sequences
 
 import apache_beam as beam
 from apache_beam.io import fileio
@@ -51,7 +51,7 @@ class ProtlocModelHandler(ModelHandler):
             1 each makes them share the cores instead of contending for all of them.
     """
 
-    def __init__(self, model_name: str = "pretrained", homology: bool = True, reference: str | None = None,
+    def __init__(self, model_name: str = presets.DEFAULT, homology: bool = True, reference: str | None = None,
                  fusion_file: str | None = None, profile_db: Sequence[str] | None = None, min_batch_size: int = 64,
                  max_batch_size: int = 2048, threads: int | None = None):
         super().__init__()
@@ -141,7 +141,8 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input", required=True, help="glob of FASTA files (.gz read as gzip)")
     parser.add_argument("--output", required=True, help="prefix of the TSV shards (PREFIX-00000-of-0000N.tsv)")
-    parser.add_argument("--model", default="pretrained", help="as protloc predict's --model (default: pretrained)")
+    parser.add_argument("--model", default=presets.DEFAULT,
+                        help="as protloc predict's --model (default: %(default)s)")
     parser.add_argument("--no-homology", action="store_true", help="the network alone")
     parser.add_argument("--reference", help="labelled FASTA to search instead of the shipped reference")
     parser.add_argument("--fusion", help="fusion parameters JSON")

@@ -1,6 +1,6 @@
 """The predictor: a preset loaded (network, inputs, evidence, fusion), the one way to turn sequences into results.
 
-    localizer = Localizer.from_preset("pretrained")          # or a run directory, a preset directory
+    localizer = Localizer.from_preset("multiloc-paper")      # or a run directory, a preset directory
     for prediction in localizer.predict(sequences.read_fasta("proteins.fasta")):
         print(prediction.id, localizer.class_names[prediction.probabilities.argmax()], prediction.evidence)
 

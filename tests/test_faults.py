@@ -90,7 +90,7 @@ def test_fusion_weights_that_are_not_finite_are_refused(tmp_path, environment, w
 
 def edited_model(tmp_path, name, edit):
     """The shipped model's file with its config.json edited by ``edit(config) -> config``."""
-    source = zipfile.ZipFile(presets.DIRECTORY / "pretrained" / "model.keras")
+    source = zipfile.ZipFile(presets.DIRECTORY / "multiloc-paper" / "model.keras")
     path = tmp_path / name
     with zipfile.ZipFile(path, "w") as target:
         for item in source.infolist():

@@ -19,7 +19,7 @@ SHIPPED = presets.names()
 
 
 def test_the_shipped_presets_are_the_documented_ones():
-    assert SHIPPED == ["pretrained", "pretrained-ensemble"] and presets.DEFAULT in SHIPPED
+    assert SHIPPED == ["multiloc-paper", "pretrained-ensemble"] and presets.DEFAULT in SHIPPED
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -33,8 +33,15 @@ def test_shipped_presets_load_are_small_and_their_cards_match_their_networks(nam
         assert found.file(key) is None or found.file(key).is_file()
 
 
+def test_names_of_earlier_versions_still_load_the_presets_they_stand_for():
+    for old, new in presets.ALIASES.items():
+        assert old not in SHIPPED and new in SHIPPED
+        assert preset.load(old).directory == preset.load(new).directory
+    assert preset.load("pretrained").name == "multiloc-paper"
+
+
 def test_the_default_is_one_model_and_the_ensemble_has_several():
-    assert preset.load("pretrained").card["members"] == 1 and preset.load("pretrained-ensemble").card["members"] > 1
+    assert preset.load("multiloc-paper").card["members"] == 1 and preset.load("pretrained-ensemble").card["members"] > 1
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -53,7 +60,8 @@ def test_card_numbers_come_from_the_benchmark(name):
 @pytest.mark.parametrize("evidence", ["homology", "network"])
 def test_shipped_presets_predict_the_examples_as_before_the_move_into_preset_directories(name, evidence, tmp_path):
     """tests/data/NAME-examples-EVIDENCE.tsv: `protloc predict protloc/presets/examples.fasta --model NAME
-    [--no-homology]` by protloc 0.1 at commit 1fb155d, when the shipped files lay flat in protloc/pretrained/."""
+    [--no-homology]` by protloc 0.1 at commit 1fb155d, when the shipped files lay flat in protloc/pretrained/ (the
+    multiloc-paper preset was then `pretrained`)."""
     out = tmp_path / "now.tsv"
     assert main(["predict", str(presets.EXAMPLES), "-o", str(out), "--model", name,
                  *(["--no-homology"] if evidence == "network" else [])]) == 0
@@ -102,12 +110,12 @@ def test_the_shipped_presets_test_split_accuracy_is_their_cards(name, multiloc_d
 
 def test_the_shipped_reference_is_the_training_split_and_never_the_test_split(multiloc_dir):
     spec = datasets.get("multiloc")
-    reference = homology.ReferenceSet.read(preset.load("pretrained").file("reference"), CLASS_NAMES)
+    reference = homology.ReferenceSet.read(preset.load("multiloc-paper").file("reference"), CLASS_NAMES)
     train = spec.examples("train", directory=multiloc_dir)
     assert reference.ids == tuple(e.id for e in train) and reference.labels == tuple((e.label,) for e in train)
     assert reference.sequences == tuple(e.sequence for e in train)
     assert not set(reference.ids) & {e.id for e in spec.examples("test", directory=multiloc_dir)}
-    assert preset.load("pretrained-ensemble").file("reference").resolve() == preset.load("pretrained").file(
+    assert preset.load("pretrained-ensemble").file("reference").resolve() == preset.load("multiloc-paper").file(
         "reference").resolve()
 
 
@@ -131,7 +139,7 @@ def test_the_shipped_presets_use_homology_by_default(tmp_path, monkeypatch):
     rows = [line.split("\t") for line in out.read_text().splitlines()]
     assert rows[0][4:8] == ["evidence", "neighbour", "neighbour_identity", "neighbour_class"]
     assert len(rows) == 12 and {row[4] for row in rows[1:]} <= {"both", "homology", "network"}
-    shipped = homology.ReferenceSet.read(preset.load("pretrained").file("reference"), CLASS_NAMES)
+    shipped = homology.ReferenceSet.read(preset.load("multiloc-paper").file("reference"), CLASS_NAMES)
     label_of = dict(zip(shipped.ids, shipped.labels))
     for row in rows[1:]:
         if row[5]:  # a neighbour: a training protein, with its class
@@ -142,7 +150,7 @@ def test_the_shipped_presets_use_homology_by_default(tmp_path, monkeypatch):
 def test_the_shipped_test_accuracy_with_homology_is_the_benchmarks(multiloc_dir, tmp_path, monkeypatch):
     """protloc evaluate --homology reproduces homology.md's fused row of the default preset."""
     monkeypatch.setenv("PROTLOC_CACHE_DIR", str(tmp_path / "cache"))
-    assert main(["evaluate", "pretrained", "--homology", "--out", str(tmp_path), "--data-dir", str(multiloc_dir)]) == 0
+    assert main(["evaluate", "multiloc-paper", "--homology", "--out", str(tmp_path), "--data-dir", str(multiloc_dir)]) == 0
     report = json.loads((tmp_path / "evaluation-test-homology.json").read_text())
     results = json.loads((REPO / "benchmarks" / "results" / "homology.json").read_text())
     assert report["accuracy"] == pytest.approx(results["rows"]["pretrained: fused with homology"]["accuracy"],

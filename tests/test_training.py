@@ -95,7 +95,7 @@ def test_run_config_validation_uses_the_data_sets_folds():
 
 
 def test_config_of_an_older_run_with_the_learning_rate_among_hparams_is_the_same_run(tmp_path):
-    card = json.loads((REPO / "protloc" / "presets" / "pretrained" / "preset.json").read_text())
+    card = json.loads((REPO / "protloc" / "presets" / "multiloc-paper" / "preset.json").read_text())
     old = card["training"]["run_config"]  # protloc 0.1's config.json: no recipe, learning rate among hparams
     assert "recipe" not in old and "learning_rate" in old["hparams"]
     files.write_json(tmp_path / "config.json", old)

@@ -6,6 +6,8 @@ import sysconfig
 import zipfile
 import pytest
 
+from protloc import presets
+
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -16,8 +18,9 @@ def test_the_demo_runs_from_a_wheel_installed_in_a_fresh_venv(tmp_path):
                     "--wheel-dir", str(tmp_path / "dist")], check=True, capture_output=True)
     wheel = next((tmp_path / "dist").glob("protloc-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    assert {"protloc/presets/examples.fasta", "protloc/presets/pretrained/reference.fasta.gz",
-            "protloc/presets/pretrained/preset.json", "protloc/presets/pretrained-ensemble/model.keras"} <= set(names)
+    shipped = {str(path.relative_to(REPO)) for name in presets.names() for path in (REPO / "protloc" / "presets" / name)
+               .iterdir()}  # every file of every shipped preset: card, network, reference, fusion, thresholds
+    assert {"protloc/presets/examples.fasta", *shipped} <= set(names)
     assert not any(name.startswith(("tests/", "benchmarks/", "examples/")) for name in names)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)

@@ -1,6 +1,7 @@
 """The presets shipped with the package, one directory each (the layout: :mod:`protloc.preset`).
 
-* ``pretrained``: one R-LSTM trained on MultiLoc (the default of ``protloc predict``);
+* ``multiloc-paper``: one R-LSTM trained on MultiLoc with the paper's recipe, 50 epochs (the default of
+  ``protloc predict``; earlier versions named it ``pretrained``);
 * ``pretrained-ensemble``: an ensemble of R-LSTMs, as many times slower as it has members.
 
 Each directory's ``preset.json`` says what the model is, what it needs, how it was trained and what it measured (with
@@ -12,14 +13,14 @@ from __future__ import annotations
 import pathlib
 
 DIRECTORY = pathlib.Path(__file__).parent
-DEFAULT = "pretrained"
+DEFAULT = "multiloc-paper"
 """The preset ``protloc predict`` uses unless told otherwise."""
 EXAMPLES = DIRECTORY / "examples.fasta"
 """11 MultiLoc test proteins, one per compartment (each its class's first test protein), the class in each header's
 description (``labelled CLASS``)."""
 
 
-ALIASES: dict[str, str] = {}
+ALIASES: dict[str, str] = {"pretrained": "multiloc-paper"}
 """Names that earlier versions shipped presets under -> the preset they stand for now."""
 
 

@@ -46,6 +46,23 @@ def multiloc_pool(directory) -> list:
             for record in sequences.read_fasta(pathlib.Path(directory) / file)]
 
 
+def proteome_pool(directory) -> list:
+    """Every protein of the gzipped FASTA proteomes under ``directory`` (any depth) whose letters protloc accepts."""
+    from protloc import sequences
+
+    pool = []
+    for path in sorted(p for p in pathlib.Path(directory).rglob("*.gz") if p.is_file()):
+        for record in sequences.read_fasta(path, validate=False):
+            try:
+                sequences.check_record(record, str(path))
+            except sequences.SequenceError:
+                continue
+            pool.append(record)
+    if not pool:
+        raise FileNotFoundError(f"no gzipped FASTA proteomes under {directory}")
+    return pool
+
+
 def sample_fasta(paths: list[pathlib.Path], count: int, pool) -> None:
     """Writes ``count`` proteins sampled with replacement (seed 0) from ``pool`` (records with ``id`` and
     ``sequence``), dealt round-robin over the FASTA files ``paths`` (shards of one input)."""

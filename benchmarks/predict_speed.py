@@ -45,7 +45,7 @@ import time
 import keras
 import numpy as np
 
-from common import command, in_fresh_process, machine, multiloc_pool, sample_fasta, write_results
+from common import command, in_fresh_process, machine, multiloc_pool, proteome_pool, sample_fasta, write_results
 from protloc import encoding, homology, layers, models, preset, presets, runtime, sequences
 from protloc.predictor import Localizer
 
@@ -310,11 +310,11 @@ def main(argv=None) -> int:
 
     with tempfile.TemporaryDirectory() as scratch:
         scratch = pathlib.Path(scratch)
-        proteome_pool = proteome_records(args.proteomes)
+        proteomes = proteome_pool(args.proteomes)
         inputs = {}
         for count in sorted(set(args.proteins)):
             path = scratch / f"proteomes-{count}.fasta"
-            sample_fasta([path], count, proteome_pool)
+            sample_fasta([path], count, proteomes)
             inputs[f"proteomes {count}"] = (path, count)
         largest = max(args.proteins)
         path = scratch / f"multiloc-{largest}.fasta"
@@ -340,21 +340,6 @@ def main(argv=None) -> int:
     write_results("predict-speed", results, markdown(results))
     print(markdown(results))
     return 0
-
-
-def proteome_records(directory: pathlib.Path) -> list:
-    """Every protein of the gzipped FASTA proteomes under ``directory`` whose letters protloc accepts."""
-    pool = []
-    for path in sorted(p for p in directory.rglob("*.gz") if p.is_file()):
-        for record in sequences.read_fasta(path, validate=False):
-            try:
-                sequences.check_record(record, str(path))
-            except sequences.SequenceError:
-                continue
-            pool.append(record)
-    if not pool:
-        raise SystemExit(f"no gzipped FASTA proteomes under {directory}")
-    return pool
 
 
 if __name__ == "__main__":

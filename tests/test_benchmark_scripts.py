@@ -356,10 +356,10 @@ def test_proteome_pool_reads_gzipped_proteomes_and_leaves_out_unusable_records(t
         handle.write(">gi|1|ref|A\nMKVLA\n>gi|2|ref|B\nMK1LA\n")
     with gzip.open(tmp_path / "4932.gz", "wt") as handle:
         handle.write(">gi|3|ref|C\nMSTNP*\n")
-    pool = load_benchmark("speed").proteome_pool(tmp_path)
+    pool = load_benchmark("common").proteome_pool(tmp_path)
     assert sorted(record.sequence for record in pool) == ["MKVLA", "MSTNP*"]
     with pytest.raises(FileNotFoundError, match="no gzipped FASTA proteomes"):
-        load_benchmark("speed").proteome_pool(tmp_path / "Bacteria" / "none")
+        load_benchmark("common").proteome_pool(tmp_path / "Bacteria" / "none")
 
 
 def test_train_speed_times_both_backends_in_fresh_processes_and_reports_the_comparison(tmp_path):

@@ -98,13 +98,6 @@ bench: $(STAMP)
 	# profiles.md's fused rows use the shipped fusion file
 	$(BIN)/python benchmarks/profiles.py --profile-db ../shared/data/proteomes ../shared/data/multiloc --sequence-run runs/profiles/rlstm-60 --profile-run runs/profiles/rlstm-80
 	# the finished models kept in the repository (benchmarks/weights/README.md)
-	for seed in 1 2 3 4 5 6; do $(BIN)/python benchmarks/keep_run.py runs/ensemble-fast/seed$$seed benchmarks/weights/ensemble-fast-seed$$seed || exit 1; done
-	for seed in 0 1 2; do $(BIN)/python benchmarks/keep_run.py runs/fold0-fast/seed$$seed benchmarks/weights/fold0-fast-seed$$seed || exit 1; done
-	$(BIN)/python benchmarks/keep_run.py runs/fold0-paper50/seed0 benchmarks/weights/fold0-paper50-seed0
-	$(BIN)/python benchmarks/keep_run.py runs/alstm-fast benchmarks/weights/alstm-fast
-	$(BIN)/python benchmarks/keep_run.py runs/profiles/rlstm-60 benchmarks/weights/profiles-rlstm-60
-	$(BIN)/python benchmarks/keep_run.py runs/profiles/rlstm-80 benchmarks/weights/profiles-rlstm-80
-	$(BIN)/python benchmarks/keep_run.py runs/pooled/seed0 benchmarks/weights/pooled-seed0
 	$(BIN)/python benchmarks/keep_run.py runs/coarse/seed0 benchmarks/weights/coarse-seed0
 
 clean:

@@ -2,7 +2,7 @@
 (about a third of the size), checkpoints and logs left out.
 
 Usage:
-    python benchmarks/keep_run.py runs/ensemble-fast/seed1 benchmarks/weights/ensemble-fast-seed1 [--half]
+    python benchmarks/keep_run.py runs/deeploc2/cv/fold0 benchmarks/weights/deeploc2-fold0 [--half]
 
 With ``--half`` the weights are stored as float16 (:func:`protloc.packaging.save_half`: half the size again; the
 network computes in float32 with rounded weights, so results recomputed from the kept run are those of the rounded

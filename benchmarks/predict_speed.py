@@ -169,16 +169,18 @@ def predict_argv(fasta: pathlib.Path, model: str, homology_evidence: bool) -> li
 
 
 def bare_mmseqs(fasta: pathlib.Path, model: str) -> dict:
-    """``mmseqs easy-search`` of ``fasta`` against ``model``'s cached reference database with protloc's settings,
-    one call, all cores (the database is built first if needed, not timed)."""
+    """Wall seconds of ``mmseqs easy-search`` of ``fasta`` against ``model``'s cached reference database with
+    protloc's settings: one call through :func:`protloc.mmseqs.run`, all cores (the database is built first if
+    needed, not timed)."""
     from protloc import mmseqs
 
     found = preset.load(model)
     search = homology.HomologySearch(homology.ReferenceSet.read(found.file("reference"), found.class_names))
     database = search.database()
     with tempfile.TemporaryDirectory() as scratch:
-        scratch = pathlib.Path(scratch)
-        return timed_process([str(mmseqs.binary()), *search.easy_search_arguments(fasta, database, scratch)])
+        start = time.perf_counter()
+        mmseqs.run(search.easy_search_arguments(fasta, database, pathlib.Path(scratch)), databases=[database])
+        return {"seconds": time.perf_counter() - start}
 
 
 @contextlib.contextmanager

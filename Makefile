@@ -80,6 +80,14 @@ bench: $(STAMP)
 	$(BIN)/protloc evaluate runs/pooled/seed0 --split test --out benchmarks/results/pooled-rlstm
 	$(BIN)/protloc train --out runs/coarse/seed0 --seed 0
 	$(BIN)/protloc evaluate runs/coarse/seed0 --split test --out benchmarks/results/coarse-rlstm
+	# the multiloc preset: the coarse run above (float16), the MultiLoc reference of multiloc-paper, fusion fitted on
+	# the coarse recipe's fold-0 run (runs/coarse-fold0/seed1, above); scored on the test split alone and fused
+	$(BIN)/protloc preset runs/coarse/seed0 --out protloc/presets/multiloc --name multiloc --half --reference ../multiloc-paper/reference.fasta.gz --description "R-LSTM, coarse recipe (max pooling over 4 residues, each filter's maximum over the protein), 30 epochs on MultiLoc's training split: 11 compartments"
+	$(BIN)/protloc fuse protloc/presets/multiloc --fold-run runs/coarse-fold0/seed1
+	$(BIN)/protloc evaluate protloc/presets/multiloc --split test --card --out benchmarks/results/multiloc
+	$(BIN)/protloc evaluate protloc/presets/multiloc --split test --homology --card --out benchmarks/results/multiloc
+	# prediction speed of the shipped presets against protloc before this speed work (787715b, its shipped model)
+	$(BIN)/python benchmarks/predict_speed.py --proteomes ../shared/data/proteomes --model deeploc2 --model multiloc --baseline 787715b --baseline-model pretrained
 	$(BIN)/python benchmarks/beam_speed.py --proteins 20000 --shards 4
 	# profiles.md: 60 against 80 features (same recipe, seed and split), profile cost
 	$(BIN)/protloc train --out runs/profiles/rlstm-60 --recipe fast --seed 0
@@ -110,11 +118,11 @@ DEEPLOC2_FOLDS = $(foreach k,0 1 2 3 4,benchmarks/weights/deeploc2-fold$(k))
 bench-deeploc2: $(STAMP)
 	for k in 0 1 2 3 4; do $(BIN)/protloc train --dataset deeploc2 --fold $$k --epochs 15 --seed 0 --out runs/deeploc2/cv/fold$$k || exit 1; done
 	for k in 0 1 2 3 4; do $(BIN)/python benchmarks/keep_run.py runs/deeploc2/cv/fold$$k benchmarks/weights/deeploc2-fold$$k --half || exit 1; done
-	$(BIN)/python benchmarks/deeploc2_cv.py $(foreach run,$(DEEPLOC2_FOLDS),--cv-run $(run))
 	$(BIN)/protloc train --dataset deeploc2 --epochs 15 --seed 0 --out runs/deeploc2/all/seed0
 	$(BIN)/protloc preset runs/deeploc2/all/seed0 --out protloc/presets/deeploc2 --name deeploc2 --xz --half --description "R-LSTM (coarse recipe, 15 epochs) on DeepLoc 2.0's 28,303 Swiss-Prot proteins: one or more of 10 locations and membrane association"
 	$(BIN)/protloc fuse protloc/presets/deeploc2 $(foreach run,$(DEEPLOC2_FOLDS),--fold-run $(run))
-	$(BIN)/python benchmarks/cross_evaluation.py --deeploc2 deeploc2 --multiloc multiloc
+	$(BIN)/python benchmarks/deeploc2_cv.py $(foreach run,$(DEEPLOC2_FOLDS),--cv-run $(run)) --card protloc/presets/deeploc2
+	$(BIN)/python benchmarks/cross_evaluation.py --deeploc2 deeploc2 --multiloc multiloc $(foreach run,$(DEEPLOC2_FOLDS),--cv-run $(run))
 
 # The shipped MultiLoc presets (benchmarks/results/tuning.md): the search and its retrained candidates, then the chosen
 # configuration on the whole training split (10 seeds: the ensemble; seed 0: the single preset), stored as float16,

@@ -2,7 +2,7 @@
 fused with homology, beside DeepLoc 2.0's published figures.
 
 Usage:
-    python benchmarks/deeploc2_cv.py --cv-run runs/deeploc2/cv/fold0 ... --cv-run runs/deeploc2/cv/fold4
+    python benchmarks/deeploc2_cv.py --cv-run runs/deeploc2/cv/fold0 ... --cv-run runs/deeploc2/cv/fold4 [--card PRESET]
 
 Each --cv-run is a `protloc train --dataset deeploc2 --fold K` run: trained on the other four partitions, it
 predicts partition K (out of fold). Nothing about partition K is chosen on partition K:
@@ -18,7 +18,9 @@ predicts partition K (out of fold). Nothing about partition K is chosen on parti
 
 Scores (scikit-learn): micro and macro F1, subset accuracy, Jaccard, per-location MCC, membrane accuracy and MCC
 (network, called at 0.5), over all 28,303 proteins (pooled out-of-fold decisions) and per fold (mean and standard
-deviation), and each fold's training time. Writes benchmarks/results/deeploc2-cv.{json,md}.
+deviation), and each fold's training time. Writes benchmarks/results/deeploc2-cv.{json,md}; with ``--card``, also
+the pooled scores (network alone and fused) into the card of the preset trained with the same recipe on all the
+partitions, as its cross-validation figures.
 """
 from __future__ import annotations
 
@@ -84,7 +86,12 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", help="directory of the partition files (default: $PROTLOC_DEEPLOC2_DIR)")
     parser.add_argument("--dataset", default="deeploc2",
                         help="a multi-label data set whose folds are its partitions (default: deeploc2)")
+    parser.add_argument("--card", type=pathlib.Path, metavar="PRESET",
+                        help="a preset directory trained with the runs' recipe on every partition: record the pooled "
+                             "scores in its card")
     args = parser.parse_args(argv)
+    if args.card and preset.load(args.card).card.get("dataset") != args.dataset:
+        parser.error(f"--card: {args.card} is not a preset of {args.dataset}")
     spec = datasets.get(args.dataset)
     configs = {training.read_config(run).fold: run for run in args.cv_run}
     if sorted(configs) != list(range(spec.num_folds)) or len(args.cv_run) != spec.num_folds:
@@ -140,8 +147,22 @@ def main(argv=None) -> int:
                "rows": rows, "fusion": fusion_fits, "training": timing, "search_seconds": search_seconds,
                "run_config": training.read_config(configs[0]).to_json(configs[0])}
     write_results("deeploc2-cv", results, markdown(results))
+    if args.card:
+        record_card(args.card, results)
     print(markdown(results))
     return 0
+
+
+def record_card(directory: pathlib.Path, results: dict) -> None:
+    """The pooled out-of-fold scores of ``results`` as the ``cross-validation`` figures of the preset's card."""
+    found = preset.load(directory)
+    keys = ("n", *SCORES, "membrane")
+    figures = {name.replace(" ", "_"): {key: row["pooled"][key] for key in keys} for name, row in results["rows"].items()}
+    figures.update(command=results["command"], results="benchmarks/results/deeploc2-cv.json",
+                   source=f"{len(results['rows']['network alone']['per_fold'])}-fold cross-validation of the same "
+                          f"recipe over the data set's partitions, out of fold")
+    preset.write_card(found.directory, {**found.card, "figures": {**found.card.get("figures", {}),
+                                                                  "cross-validation": figures}})
 
 
 def markdown(results: dict) -> str:

@@ -603,8 +603,13 @@ def test_deeploc2_cv_scores_each_partition_once_with_thresholds_and_fusion_fitte
     monkeypatch.setattr(cv.thresholds, "fit", lambda probabilities, labels: fitted.append(len(labels))
                         or original_fit(probabilities, labels))
     monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
-    assert cv.main([*runs, "--dataset", MULTI5.name]) == 0
+    assert main(["preset", str(tmp_path / "fold0"), "--out", str(tmp_path / "preset")]) == 0
+    assert cv.main([*runs, "--dataset", MULTI5.name, "--card", str(tmp_path / "preset")]) == 0
     results = json.loads((tmp_path / "deeploc2-cv.json").read_text())
+    figures = json.loads((tmp_path / "preset" / "preset.json").read_text())["figures"]["cross-validation"]
+    assert figures["command"] == results["command"] and figures["results"] == "benchmarks/results/deeploc2-cv.json"
+    assert figures["fused_with_homology"]["micro_f1"] == results["rows"]["fused with homology"]["pooled"]["micro_f1"]
+    assert figures["network_alone"]["membrane"] == results["rows"]["network alone"]["pooled"]["membrane"]
     examples = MULTI5.examples("train")
     sizes = [sum(e.fold == k for e in examples) for k in range(MULTI5.num_folds)]
     assert results["proteins"] == len(examples) and results["published"] is None

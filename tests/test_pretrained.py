@@ -1,5 +1,6 @@
-"""The shipped presets: directories whose cards say what they hold, small, carrying their class names; their tables
-on the example proteins unchanged by the move into preset directories; their cards' figures reproduced."""
+"""The shipped presets: directories whose cards say what they hold, small, carrying their class names; the tables of
+the older MultiLoc presets on the example proteins unchanged by the move into preset directories; every card's
+figures reproduced."""
 import json
 import pathlib
 
@@ -16,17 +17,37 @@ pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 CLASS_NAMES = datasets.get("multiloc").class_names
 SHIPPED = presets.names()
+MULTILOC = ["multiloc", "multiloc-paper", "pretrained-ensemble"]
+"""The single-label presets of MultiLoc's 11 compartments."""
+LEGACY = ["multiloc-paper", "pretrained-ensemble"]
+"""The presets shipped before presets had directories, whose figures came from the Table 1 and homology benchmarks."""
+
+
+def test_accuracy(name: str, homology_evidence: bool = False) -> float:
+    """A MultiLoc preset's test-split accuracy, as its card records it."""
+    figures = preset.load(name).card["figures"]
+    if name in LEGACY and not homology_evidence:
+        return figures["test_accuracy"]
+    if name in LEGACY:
+        results = json.loads((REPO / "benchmarks" / "results" / "homology.json").read_text())
+        return results["rows"]["pretrained: fused with homology"]["accuracy"]
+    return figures["evaluation-test-homology" if homology_evidence else "evaluation-test"]["accuracy"]
+
+
+test_accuracy.__test__ = False  # a helper, not a test
 
 
 def test_the_shipped_presets_are_the_documented_ones():
-    assert SHIPPED == ["multiloc-paper", "pretrained-ensemble"] and presets.DEFAULT in SHIPPED
+    assert SHIPPED == ["deeploc2", *MULTILOC] and presets.DEFAULT in SHIPPED and demo.PRESET in MULTILOC
 
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_presets_load_are_small_and_their_cards_match_their_networks(name):
     found = preset.load(name)
     localizer = Localizer.from_preset(name)
-    assert localizer.uses_homology and localizer.class_names == found.class_names == list(CLASS_NAMES)
+    classes = list(datasets.get(found.card["dataset"]).class_names)
+    assert localizer.uses_homology and localizer.class_names == found.class_names == classes
+    assert localizer.multi_label == (found.card["dataset"] == "deeploc2")
     assert models.member_count(localizer.network) == found.card["members"]
     assert found.file("model").stat().st_size < 1_500_000 * found.card["members"]
     for key in preset.FILE_KEYS:  # every file the card names is there, relative to the preset
@@ -41,11 +62,11 @@ def test_names_of_earlier_versions_still_load_the_presets_they_stand_for():
 
 
 def test_the_default_is_one_model_and_the_ensemble_has_several():
-    assert preset.load("multiloc-paper").card["members"] == 1 and preset.load("pretrained-ensemble").card["members"] > 1
+    assert preset.load(presets.DEFAULT).card["members"] == 1 and preset.load("pretrained-ensemble").card["members"] > 1
 
 
-@pytest.mark.parametrize("name", SHIPPED)
-def test_card_numbers_come_from_the_benchmark(name):
+@pytest.mark.parametrize("name", LEGACY)
+def test_legacy_card_numbers_come_from_the_benchmark(name):
     figures = preset.load(name).card["figures"]
     results = json.loads((REPO / figures["results"]).read_text())
     assert results["command"] == figures["command"]
@@ -56,7 +77,52 @@ def test_card_numbers_come_from_the_benchmark(name):
     assert figures["test_accuracy"] == measured["accuracy"] and figures["test_proteins"] == 1193
 
 
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("name", ["multiloc"])
+def test_card_numbers_are_the_evaluation_reports_they_name(name):
+    figures = preset.load(name).card["figures"]
+    for stem in ("evaluation-test", "evaluation-test-homology"):
+        report = json.loads((REPO / figures[stem]["results"]).read_text())
+        assert figures[stem]["accuracy"] == report["accuracy"] and figures[stem]["n"] == report["n"] == 1193
+        assert figures[stem]["command"].startswith(f"protloc evaluate protloc/presets/{name} --split test")
+    assert ("--homology" in figures["evaluation-test-homology"]["command"]) and (
+        "--homology" not in figures["evaluation-test"]["command"])
+
+
+def test_the_deeploc2_card_holds_the_cross_validation_it_names():
+    figures = preset.load("deeploc2").card["figures"]["cross-validation"]
+    results = json.loads((REPO / figures["results"]).read_text())
+    assert figures["command"] == results["command"] and "--card protloc/presets/deeploc2" in figures["command"]
+    for row in ("network alone", "fused with homology"):
+        pooled = results["rows"][row]["pooled"]
+        assert figures[row.replace(" ", "_")] == {key: pooled[key] for key in figures[row.replace(" ", "_")]}
+        assert pooled["n"] == 28303
+
+
+def test_the_deeploc2_preset_holds_all_the_data_its_thresholds_and_a_rule_per_location(deeploc2_dir):
+    found = preset.load("deeploc2")
+    spec = datasets.get("deeploc2")
+    examples = spec.examples("train", None, deeploc2_dir)
+    reference = homology.ReferenceSet.read(found.file("reference"), spec.class_names)
+    assert reference.ids == tuple(e.id for e in examples) and len(reference) == 28303
+    assert reference.labels == tuple(tuple(e.label) for e in examples)
+    localizer = Localizer.from_preset("deeploc2")
+    assert localizer.multi_label and isinstance(localizer.fusion, fusion.MultiLabelFusion)
+    assert len(set(localizer.thresholds["network"])) > 1 and len(set(localizer.thresholds["fused"])) > 1
+    assert "--fold-run benchmarks/weights/deeploc2-fold4" in localizer.fusion.provenance["command"]
+
+
+def test_the_deeploc2_preset_answers_with_locations_and_membrane(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROTLOC_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "out.tsv"
+    assert main(["predict", str(presets.EXAMPLES), "-o", str(out), "--model", "deeploc2"]) == 0
+    rows = [line.split("\t") for line in out.read_text().splitlines()]
+    classes = datasets.get("deeploc2").class_names
+    assert rows[0][:5] == ["id", "length", "locations", "membrane", "evidence"] and rows[0][-len(classes):] == list(classes)
+    for row in rows[1:]:
+        assert row[2] and set(row[2].split("|")) <= set(classes) and 0 <= float(row[3]) <= 1
+
+
+@pytest.mark.parametrize("name", LEGACY)
 @pytest.mark.parametrize("evidence", ["homology", "network"])
 def test_shipped_presets_predict_the_examples_as_before_the_move_into_preset_directories(name, evidence, tmp_path):
     """tests/data/NAME-examples-EVIDENCE.tsv: `protloc predict protloc/presets/examples.fasta --model NAME
@@ -75,7 +141,7 @@ def test_shipped_presets_predict_the_examples_as_before_the_move_into_preset_dir
 
 
 def test_demo_shows_known_and_predicted_compartments_of_the_example_proteins(capsys):
-    found = demo.rows()
+    found = demo.rows()  # demo.PRESET
     records = list(sequences.read_fasta(presets.EXAMPLES))
     assert [r["id"] for r in found] == [r.id for r in records] and len(found) == 11
     assert [r["known"] for r in found] == list(CLASS_NAMES)  # one protein per compartment, in class order
@@ -99,13 +165,13 @@ def test_the_ensemble_predicts_the_example_proteins_as_its_members_average():
     np.testing.assert_allclose(next(localizer.predict([first])).probabilities, expected, atol=2e-6)
 
 
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("name", MULTILOC)
 def test_the_shipped_presets_test_split_accuracy_is_their_cards(name, multiloc_dir):
     localizer = Localizer.from_preset(name, homology_evidence=False)
     test = datasets.get("multiloc").examples("test", directory=multiloc_dir)
     final = localizer.predict_examples(test).final
     accuracy = float(np.mean(final.argmax(-1) == datasets.labels_of(test)))
-    assert len(test) == 1193 and accuracy == preset.load(name).card["figures"]["test_accuracy"]
+    assert len(test) == 1193 and accuracy == test_accuracy(name)
 
 
 def test_the_shipped_reference_is_the_training_split_and_never_the_test_split(multiloc_dir):
@@ -115,44 +181,46 @@ def test_the_shipped_reference_is_the_training_split_and_never_the_test_split(mu
     assert reference.ids == tuple(e.id for e in train) and reference.labels == tuple((e.label,) for e in train)
     assert reference.sequences == tuple(e.sequence for e in train)
     assert not set(reference.ids) & {e.id for e in spec.examples("test", directory=multiloc_dir)}
-    assert preset.load("pretrained-ensemble").file("reference").resolve() == preset.load("multiloc-paper").file(
-        "reference").resolve()
+    for name in MULTILOC:
+        assert preset.load(name).file("reference").resolve() == preset.load("multiloc-paper").file("reference").resolve()
 
 
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("name", MULTILOC)
 def test_shipped_fusion_parameters_were_fitted_on_a_training_fold(name):
     rule = fusion.Fusion.load(preset.load(name).file("fusion"))
     provenance = rule.provenance
     assert all(config["fold"] is not None for config in provenance["fold_run_configs"])
     assert "training fold" in provenance["data"]
     assert provenance["fit"]["accuracy_fused"] > provenance["fit"]["accuracy_network"]
+    if name not in LEGACY:
+        return
     results = json.loads((REPO / "benchmarks" / "results" / "homology.json").read_text())
     members = preset.load(name).card["members"]
     fitted = results["fusions"][min(members, len(results["fusions"])) - 1]
     assert fusion.Fusion(**fitted) == rule
 
 
-def test_the_shipped_presets_use_homology_by_default(tmp_path, monkeypatch):
+def test_the_default_preset_uses_homology_by_default(tmp_path, monkeypatch):
     monkeypatch.setenv("PROTLOC_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "out.tsv"
     assert main(["predict", str(presets.EXAMPLES), "-o", str(out)]) == 0
     rows = [line.split("\t") for line in out.read_text().splitlines()]
     assert rows[0][4:8] == ["evidence", "neighbour", "neighbour_identity", "neighbour_class"]
     assert len(rows) == 12 and {row[4] for row in rows[1:]} <= {"both", "homology", "network"}
-    shipped = homology.ReferenceSet.read(preset.load("multiloc-paper").file("reference"), CLASS_NAMES)
+    found = preset.load(presets.DEFAULT)
+    shipped = homology.ReferenceSet.read(found.file("reference"), found.class_names)
     label_of = dict(zip(shipped.ids, shipped.labels))
+    assert any(row[5] for row in rows[1:])
     for row in rows[1:]:
-        if row[5]:  # a neighbour: a training protein, with its class
-            assert CLASS_NAMES[label_of[row[5]][0]] == row[7] and 0 < float(row[6]) <= 1
-        np.testing.assert_allclose(sum(map(float, row[9:])), 1, atol=1e-4)
+        if row[5]:  # a neighbour: a training protein, with its classes
+            assert "|".join(found.class_names[i] for i in label_of[row[5]]) == row[7] and 0 < float(row[6]) <= 1
 
 
-def test_the_shipped_test_accuracy_with_homology_is_the_benchmarks(multiloc_dir, tmp_path, monkeypatch):
-    """protloc evaluate --homology reproduces homology.md's fused row of the default preset."""
+@pytest.mark.parametrize("name", ["multiloc", "multiloc-paper"])
+def test_the_shipped_test_accuracy_with_homology_is_the_cards(name, multiloc_dir, tmp_path, monkeypatch):
+    """protloc evaluate --homology reproduces the card's fused figure (for multiloc-paper, homology.md's row)."""
     monkeypatch.setenv("PROTLOC_CACHE_DIR", str(tmp_path / "cache"))
-    assert main(["evaluate", "multiloc-paper", "--homology", "--out", str(tmp_path), "--data-dir", str(multiloc_dir)]) == 0
+    assert main(["evaluate", name, "--homology", "--out", str(tmp_path), "--data-dir", str(multiloc_dir)]) == 0
     report = json.loads((tmp_path / "evaluation-test-homology.json").read_text())
-    results = json.loads((REPO / "benchmarks" / "results" / "homology.json").read_text())
-    assert report["accuracy"] == pytest.approx(results["rows"]["pretrained: fused with homology"]["accuracy"],
-                                               abs=1 / 1193)
+    assert report["accuracy"] == pytest.approx(test_accuracy(name, homology_evidence=True), abs=1 / 1193)
     assert evaluation.wilson_interval(round(report["accuracy"] * 1193), 1193)[0] > 0.88

@@ -17,7 +17,7 @@ import time
 import keras
 import numpy as np
 
-from protloc import datasets, evaluation, files, models, training
+from protloc import datasets, evaluation, files, inference, models, preset, training
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 """Where every script writes its NAME.json and NAME.md."""
@@ -179,3 +179,19 @@ def start_from(source: pathlib.Path, run_dir: pathlib.Path, config: training.Run
         raise SystemExit(f"--start-from {source}: its config.json differs from this run's beyond the epochs, or "
                          f"has more than {config.epochs} epochs")
     shutil.copytree(source, run_dir)
+
+
+def out_of_fold(run: pathlib.Path, examples: list) -> dict:
+    """A CV run's outputs on its held-out partition ``{"locations": (n, 10), "membrane": (n,)}``, computed once and
+    kept in the run directory (``cv_predictions.npz``) until its model is newer."""
+    path = run / "cv_predictions.npz"
+    if not path.exists() or path.stat().st_mtime < (run / "model.keras").stat().st_mtime:
+        network = models.load_model(preset.load(run).file("model"))
+        found = inference.Forward(network)(examples)
+        with files.atomic_path(path) as temporary:
+            np.savez(temporary, ids=np.array([e.id for e in examples]), locations=found[models.LOCATIONS_OUTPUT],
+                     membrane=found[models.MEMBRANE_OUTPUT][:, 0])
+    with np.load(path) as saved:
+        if list(saved["ids"]) != [e.id for e in examples]:
+            raise SystemExit(f"{run}: its cached predictions are of other proteins")
+        return {"locations": saved["locations"], "membrane": saved["membrane"]}

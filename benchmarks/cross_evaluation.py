@@ -25,8 +25,7 @@ import sys
 
 import numpy as np
 
-from common import command, machine, write_results
-from deeploc2_cv import out_of_fold
+from common import command, machine, out_of_fold, write_results
 from protloc import datasets, evaluation, homology, training
 from protloc.predictor import Localizer
 

@@ -31,8 +31,8 @@ import time
 
 import numpy as np
 
-from common import command, machine, write_results
-from protloc import datasets, evaluation, files, fusion, homology, inference, models, preset, thresholds, training
+from common import command, machine, out_of_fold, write_results
+from protloc import datasets, evaluation, fusion, homology, preset, thresholds, training
 
 PUBLISHED = {"source": "DeepLoc 2.0 (Thumuluri et al. 2022, Table 1), ProtT5 model, 5-fold cross-validation over "
                        "these partitions, as quoted in ../shared/data/deeploc2/README.md",
@@ -40,22 +40,6 @@ PUBLISHED = {"source": "DeepLoc 2.0 (Thumuluri et al. 2022, Table 1), ProtT5 mod
 SEARCH_HITS = 30
 """Hits kept per query in the partition searches, before those of a scored partition are dropped (10 kept)."""
 SCORES = ("micro_f1", "macro_f1", "subset_accuracy", "jaccard")
-
-
-def out_of_fold(run: pathlib.Path, examples: list) -> dict:
-    """A CV run's outputs on its held-out partition ``{"locations": (n, 10), "membrane": (n,)}``, computed once and
-    kept in the run directory (``cv_predictions.npz``) until its model is newer."""
-    path = run / "cv_predictions.npz"
-    if not path.exists() or path.stat().st_mtime < (run / "model.keras").stat().st_mtime:
-        network = models.load_model(preset.load(run).file("model"))
-        found = inference.Forward(network)(examples)
-        with files.atomic_path(path) as temporary:
-            np.savez(temporary, ids=np.array([e.id for e in examples]), locations=found[models.LOCATIONS_OUTPUT],
-                     membrane=found[models.MEMBRANE_OUTPUT][:, 0])
-    with np.load(path) as saved:
-        if list(saved["ids"]) != [e.id for e in examples]:
-            raise SystemExit(f"{run}: its cached predictions are of other proteins")
-        return {"locations": saved["locations"], "membrane": saved["membrane"]}
 
 
 def partition_hits(train: list, partition: int, class_names, cache_dir=None) -> list:

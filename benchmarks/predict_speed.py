@@ -297,7 +297,7 @@ def main(argv=None) -> int:
     parser.add_argument("--proteins", type=int, nargs="+", default=[5000, 20000])
     parser.add_argument("--model", action="append", help="preset to measure (repeatable; default: the default)")
     parser.add_argument("--baseline", metavar="REV", help="an earlier revision of protloc to measure beside")
-    parser.add_argument("--baseline-model", default=presets.DEFAULT, help="the baseline's preset (default: %(default)s)")
+    parser.add_argument("--baseline-model", default="pretrained", help="the baseline's preset (default: %(default)s)")
     parser.add_argument("--data-dir", help="MultiLoc FASTA directory (default $PROTLOC_DATA_DIR)")
     args = parser.parse_args(argv)
     directory = args.data_dir or os.environ.get("PROTLOC_DATA_DIR")

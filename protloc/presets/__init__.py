@@ -1,8 +1,11 @@
 """The presets shipped with the package, one directory each (the layout: :mod:`protloc.preset`).
 
-* ``multiloc-paper``: one R-LSTM trained on MultiLoc with the paper's recipe, 50 epochs (the default of
-  ``protloc predict``; earlier versions named it ``pretrained``);
-* ``pretrained-ensemble``: an ensemble of R-LSTMs, as many times slower as it has members.
+* ``deeploc2``: one R-LSTM (coarse recipe) trained on DeepLoc 2.0's 28,303 Swiss-Prot proteins: one or more of 10
+  locations and membrane association, homology to those proteins (the default of ``protloc predict``);
+* ``multiloc``: one R-LSTM (coarse recipe) trained on MultiLoc's training split: 11 compartments;
+* ``multiloc-paper``: one R-LSTM trained on MultiLoc with the paper's recipe, 50 epochs (the default of earlier
+  versions, as ``pretrained``);
+* ``pretrained-ensemble``: an ensemble of 3 such R-LSTMs, as many times slower as it has members.
 
 Each directory's ``preset.json`` says what the model is, what it needs, how it was trained and what it measured (with
 the command that measured it). :data:`EXAMPLES` holds 11 MultiLoc test proteins, one per compartment, that
@@ -13,7 +16,7 @@ from __future__ import annotations
 import pathlib
 
 DIRECTORY = pathlib.Path(__file__).parent
-DEFAULT = "multiloc-paper"
+DEFAULT = "deeploc2"
 """The preset ``protloc predict`` uses unless told otherwise."""
 EXAMPLES = DIRECTORY / "examples.fasta"
 """11 MultiLoc test proteins, one per compartment (each its class's first test protein), the class in each header's

@@ -122,6 +122,11 @@ bench-deeploc2: $(STAMP)
 	$(BIN)/protloc preset runs/deeploc2/all/seed0 --out protloc/presets/deeploc2 --name deeploc2 --xz --half --description "R-LSTM (coarse recipe, 15 epochs) on DeepLoc 2.0's 28,303 Swiss-Prot proteins: one or more of 10 locations and membrane association"
 	$(BIN)/protloc fuse protloc/presets/deeploc2 $(foreach run,$(DEEPLOC2_FOLDS),--fold-run $(run))
 	$(BIN)/python benchmarks/deeploc2_cv.py $(foreach run,$(DEEPLOC2_FOLDS),--cv-run $(run)) --card protloc/presets/deeploc2
+	# focal loss against binary cross-entropy: a focal run on partitions 1-4, both runs scored on partition 0 (each
+	# with its thresholds fitted there by protloc train, the same for both)
+	$(BIN)/protloc train --dataset deeploc2 --fold 0 --epochs 15 --seed 0 --loss focal --out runs/deeploc2/focal/fold0
+	$(BIN)/protloc evaluate runs/deeploc2/cv/fold0 --split validation --out benchmarks/results/deeploc2-loss/cross-entropy
+	$(BIN)/protloc evaluate runs/deeploc2/focal/fold0 --split validation --out benchmarks/results/deeploc2-loss/focal
 	$(BIN)/python benchmarks/cross_evaluation.py --deeploc2 deeploc2 --multiloc multiloc $(foreach run,$(DEEPLOC2_FOLDS),--cv-run $(run))
 
 # The shipped MultiLoc presets (benchmarks/results/tuning.md): the search and its retrained candidates, then the chosen

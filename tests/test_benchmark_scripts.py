@@ -652,3 +652,12 @@ def test_cross_evaluation_leaves_out_relatives_and_counts_a_call_right_when_it_i
     assert row["accuracy_95ci"] == list(evaluation.wilson_interval(2, 3))
     assert cross.per_location([{"a"}, {"a", "c"}]) == {"a": 2, "c": 1}
     assert cross.MULTILOC_TO_DEEPLOC2["vacuole"] == cross.MULTILOC_TO_DEEPLOC2["lysosome"] == "lysosome_vacuole"
+
+
+def test_beam_rows_equal_predicts_in_any_order_within_the_last_digit():
+    beam_speed = load_benchmark("beam_speed")
+    direct = ["P1\t10\tnucleus\t0.073068\t0.5", "P2\t12\tcytoplasm|nucleus\t0.541269\t0.25"]
+    assert beam_speed.same_rows(direct, ["P2\t12\tcytoplasm|nucleus\t0.541268\t0.25", "P1\t10\tnucleus\t0.073069\t0.5"])
+    assert not beam_speed.same_rows(direct, ["P2\t12\tcytoplasm\t0.541269\t0.25", direct[0]])
+    assert not beam_speed.same_rows(direct, [direct[0], "P2\t12\tcytoplasm|nucleus\t0.5413\t0.25"])
+    assert not beam_speed.same_rows(direct, direct[:1])

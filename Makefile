@@ -89,6 +89,8 @@ bench: $(STAMP)
 	# prediction speed of the shipped presets against protloc before this speed work (787715b, its shipped model)
 	$(BIN)/python benchmarks/predict_speed.py --proteomes ../shared/data/proteomes --model deeploc2 --model multiloc --baseline 787715b --baseline-model pretrained
 	$(BIN)/python benchmarks/beam_speed.py --proteins 20000 --shards 4
+	# the README's pictures of protloc serve (needs Chromium)
+	$(BIN)/python benchmarks/screenshots.py
 	# profiles.md: 60 against 80 features (same recipe, seed and split), profile cost
 	$(BIN)/protloc train --out runs/profiles/rlstm-60 --recipe fast --seed 0
 	$(BIN)/protloc train --out runs/profiles/rlstm-80 --recipe fast --seed 0 --profile-db ../shared/data/proteomes ../shared/data/multiloc

@@ -1,7 +1,7 @@
 """The README's pictures of ``protloc serve``: the results table and a protein's page, in headless Chromium.
 
 Usage:
-    python benchmarks/screenshots.py [--model pretrained] [--out docs/screenshots]
+    python benchmarks/screenshots.py [--model PRESET (default: the default preset)] [--out docs/screenshots]
 
 Starts ``protloc serve`` on a free port of 127.0.0.1, pastes four of the example proteins (protloc/presets/
 examples.fasta), waits for the table, opens the first protein and saves ``results.png`` and ``protein.png``.

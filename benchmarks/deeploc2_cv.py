@@ -139,14 +139,12 @@ def main(argv=None) -> int:
 
 def record_card(directory: pathlib.Path, results: dict) -> None:
     """The pooled out-of-fold scores of ``results`` as the ``cross-validation`` figures of the preset's card."""
-    found = preset.load(directory)
     keys = ("n", *SCORES, "membrane")
     figures = {name.replace(" ", "_"): {key: row["pooled"][key] for key in keys} for name, row in results["rows"].items()}
     figures.update(command=results["command"], results="benchmarks/results/deeploc2-cv.json",
                    source=f"{len(results['rows']['network alone']['per_fold'])}-fold cross-validation of the same "
                           f"recipe over the data set's partitions, out of fold")
-    preset.write_card(found.directory, {**found.card, "figures": {**found.card.get("figures", {}),
-                                                                  "cross-validation": figures}})
+    preset.record_figures(directory, "cross-validation", figures)
 
 
 def markdown(results: dict) -> str:

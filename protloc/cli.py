@@ -139,15 +139,13 @@ def _record_figures(directory: pathlib.Path, stem: str, report: dict, out: pathl
     """Adds a report's headline scores to the card of the preset in ``directory``, with the command and file."""
     from protloc import preset
 
-    found = preset.load(directory)
-    if found.directory is None or not (found.directory / preset.CARD).is_file():
-        raise ValueError(f"--card: {directory} is not a preset directory with a card")
     keys = ("n", "micro_f1", "macro_f1", "subset_accuracy", "jaccard", "membrane") if "micro_f1" in report else (
         "n", "accuracy", "accuracy_95ci", "mcc")
-    figures = {**found.card.get("figures", {}), stem: {**{key: report[key] for key in keys if key in report},
-                                                       "command": command,
-                                                       "results": str(out / f"{stem}.json")}}
-    preset.write_card(found.directory, {**found.card, "figures": figures})
+    try:
+        preset.record_figures(directory, stem, {**{key: report[key] for key in keys if key in report},
+                                                "command": command, "results": str(out / f"{stem}.json")})
+    except preset.PresetError as error:
+        raise ValueError(f"--card: {error}") from None
 
 
 def _predict(args) -> None:

@@ -185,3 +185,16 @@ def write_card(directory, card: dict) -> pathlib.Path:
     check_card(card, directory / CARD, directory)
     files.write_json(directory / CARD, card)
     return directory / CARD
+
+
+def record_figures(directory, name: str, figures: dict) -> pathlib.Path:
+    """Adds (or replaces) the figures called ``name`` in the card of the preset in ``directory``, keeping the others;
+    returns the card's path.
+
+    Raises:
+        PresetError: ``directory`` is not a preset directory with a card.
+    """
+    found = load(directory)
+    if found.directory is None or not (found.directory / CARD).is_file():
+        raise PresetError(f"{directory} is not a preset directory with a card")
+    return write_card(found.directory, {**found.card, "figures": {**found.card.get("figures", {}), name: figures}})

@@ -23,7 +23,7 @@ LEGACY = ["multiloc-paper", "pretrained-ensemble"]
 """The presets shipped before presets had directories, whose figures came from the Table 1 and homology benchmarks."""
 
 
-def test_accuracy(name: str, homology_evidence: bool = False) -> float:
+def card_accuracy(name: str, homology_evidence: bool = False) -> float:
     """A MultiLoc preset's test-split accuracy, as its card records it."""
     figures = preset.load(name).card["figures"]
     if name in LEGACY and not homology_evidence:
@@ -32,9 +32,6 @@ def test_accuracy(name: str, homology_evidence: bool = False) -> float:
         results = json.loads((REPO / "benchmarks" / "results" / "homology.json").read_text())
         return results["rows"]["pretrained: fused with homology"]["accuracy"]
     return figures["evaluation-test-homology" if homology_evidence else "evaluation-test"]["accuracy"]
-
-
-test_accuracy.__test__ = False  # a helper, not a test
 
 
 def test_the_shipped_presets_are_the_documented_ones():
@@ -171,7 +168,7 @@ def test_the_shipped_presets_test_split_accuracy_is_their_cards(name, multiloc_d
     test = datasets.get("multiloc").examples("test", directory=multiloc_dir)
     final = localizer.predict_examples(test).final
     accuracy = float(np.mean(final.argmax(-1) == datasets.labels_of(test)))
-    assert len(test) == 1193 and accuracy == test_accuracy(name)
+    assert len(test) == 1193 and accuracy == card_accuracy(name)
 
 
 def test_the_shipped_reference_is_the_training_split_and_never_the_test_split(multiloc_dir):
@@ -222,5 +219,5 @@ def test_the_shipped_test_accuracy_with_homology_is_the_cards(name, multiloc_dir
     monkeypatch.setenv("PROTLOC_CACHE_DIR", str(tmp_path / "cache"))
     assert main(["evaluate", name, "--homology", "--out", str(tmp_path), "--data-dir", str(multiloc_dir)]) == 0
     report = json.loads((tmp_path / "evaluation-test-homology.json").read_text())
-    assert report["accuracy"] == pytest.approx(test_accuracy(name, homology_evidence=True), abs=1 / 1193)
+    assert report["accuracy"] == pytest.approx(card_accuracy(name, homology_evidence=True), abs=1 / 1193)
     assert evaluation.wilson_interval(round(report["accuracy"] * 1193), 1193)[0] > 0.88

@@ -14,6 +14,7 @@ import shlex
 import signal
 import sys
 
+from protloc.features import KINGDOMS
 from protloc.homology import HomologyError
 from protloc.profiles import ProfileError
 from protloc.sequences import SequenceError
@@ -162,7 +163,8 @@ def _predict(args) -> None:
         files.check_output(args.explain, args.parents, "--explain")
     localizer = Localizer.from_preset(args.model, homology_evidence=not args.no_homology, reference=args.reference,
                                       fusion=args.fusion, profile_db=args.profile_db,
-                                      attention=args.attention is not None, batch_size=args.batch_size)
+                                      attention=args.attention is not None, batch_size=args.batch_size,
+                                      kingdom=args.kingdom)
     source = "<stdin>" if args.input == "-" else args.input
     size = progress.file_size(args.input)
     handle = open(args.input, "rb") if size is not None else None  # its position tells the progress line
@@ -449,6 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "was trained with)")
     predict.add_argument("--fusion", metavar="JSON",
                          help="fusion parameters fitted for this network (default: the preset's fusion.json)")
+    predict.add_argument("--kingdom", choices=KINGDOMS,
+                         help="models trained with the kingdom input: the organism group of every protein (default: "
+                              "not given)")
     predict.set_defaults(handler=_predict)
 
     make = commands.add_parser("preset", help="make a preset from finished runs: one network, or an ensemble")

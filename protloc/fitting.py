@@ -18,8 +18,9 @@ from typing import Sequence
 import keras
 import numpy as np
 
-from protloc import (datasets, fusion, homology, inference, models, preset, profiles, run_config,
+from protloc import (datasets, fusion, homology, inference, kingdoms, models, preset, profiles, run_config,
                      thresholds as decision_thresholds)
+from protloc.features import KINGDOM
 from protloc.datasets import MULTI_LABEL, Example
 
 REFERENCE_FILE = "reference.fasta.gz"
@@ -61,8 +62,12 @@ def held_out(train: Sequence[Example], fold, search: homology.HomologySearch,
 
 
 def network_outputs(network, examples, profile_db=None) -> dict:
-    """A network's outputs by name on examples (profiles from ``profile_db`` added for a profile network)."""
-    return inference.Forward(network)(profiles.with_database_profiles(examples, profile_db))
+    """A network's outputs by name on examples (profiles from ``profile_db`` added for a profile network; each
+    protein's kingdom for a kingdom network)."""
+    examples = profiles.with_database_profiles(examples, profile_db)
+    if KINGDOM in models.input_names(network):
+        examples = kingdoms.with_kingdoms(examples)
+    return inference.Forward(network)(examples)
 
 
 def fit_evidence(directory: pathlib.Path, card: dict, outputs: dict, fold: HeldOut, data: str,

@@ -53,6 +53,9 @@ HYPERPARAMETERS = {hp.name: hp for hp in (
                    "(protloc.profiles; needs a profile database)"),
     HyperParameter("residue_inputs", {}, "extra float per-residue inputs: name -> width (profile=True adds "
                                          "profile: 20)"),
+    HyperParameter("kingdom", False, "also take the organism group (Metazoa, Fungi, Viridiplantae, Other), an optional "
+                   "per-protein input named 'kingdom' (all zeros: not given; training withholds it from a share of "
+                   "the proteins so the model predicts without it too)"),
     HyperParameter("conv_widths", list(PAPER_WIDTHS), "widths of the convolution bank"),
     HyperParameter("conv_filters", list(PAPER_FILTERS), "filters per conv width (0 turns a width off)",
                    search=("int", 0, 30, 5), item_names=tuple(f"filters_w{width}" for width in PAPER_WIDTHS)),

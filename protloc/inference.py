@@ -17,6 +17,7 @@ import numpy as np
 
 from protloc import pipeline, runtime
 from protloc.datasets import Example
+from protloc.features import TOKENS
 from protloc.recipes import DEFAULT_BATCH_SIZE
 
 PER_RESIDUE_OUTPUTS = ("attention",)
@@ -73,7 +74,7 @@ class Forward:
             if own:
                 pool.shutdown(wait=True, cancel_futures=True)
         order = planned.order
-        lengths = [len(e.features[self.input_names[0]]) for e in examples]
+        lengths = [len(e.features[TOKENS]) for e in examples]
         restored = {}
         for name in outputs[0]:
             if name in PER_RESIDUE_OUTPUTS:

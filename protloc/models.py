@@ -1,9 +1,11 @@
 """The model zoo: the registry of model families and their hyper-parameters, and ensembles as one Keras model.
 
-Every model takes a dict of named per-residue inputs, keras-hub style: ``{"tokens": int32 (batch, length)}``
+Every model takes a dict of named inputs, keras-hub style: ``{"tokens": int32 (batch, length)}``
 (0 = padding; see :mod:`protloc.sequences`), plus one float input ``(batch, length, width)`` per entry of the
 ``residue_inputs`` hyper-parameter (``profile=True`` adds ``{"profile": 20}``,
-the sequence profile of :data:`protloc.features.PROFILE`), whose values are appended to each residue's encoding. It returns class probabilities ``(batch, num_classes)`` from a :class:`ClassProbabilities` head that
+the sequence profile of :data:`protloc.features.PROFILE`), whose values are appended to each residue's encoding,
+and with ``kingdom=True`` the organism group ``(batch, 4)`` (:data:`protloc.features.KINGDOM`), appended to the
+fixed-length representation before the classifier. It returns class probabilities ``(batch, num_classes)`` from a :class:`ClassProbabilities` head that
 carries the class names, so they travel inside the saved ``.keras`` file. Models are returned uncompiled:
 optimizer, loss and learning rate belong to training (:func:`protloc.training.compile_model`).
 
@@ -28,12 +30,15 @@ import keras
 from keras import ops
 
 from protloc.datasets.spec import LABEL_SCHEMES, MULTI_LABEL, SINGLE_LABEL, check_class_names
-from protloc.features import PROFILE, PROFILE_WIDTH, TOKENS
+from protloc.features import KINGDOM, PROFILE, PROFILE_WIDTH, PROTEIN_INPUTS, TOKENS
 from protloc.hyperparameters import FAMILY_DESCRIPTIONS, HYPERPARAMETERS, PAPER_HPARAMS
 from protloc.layers import (AttentionPooling, ConvBank, MaskedGlobalMaxPooling1D, MaskedMaxPooling1D,
-                            ResidueConcatenation, ResidueEncoding, ReversedLSTMPair)
+                            ResidueConcatenation, ResidueEncoding, ReversedLSTMPair, WithheldInput)
 ENCODING_LAYER, CONV_BANK_LAYER, REPRESENTATION_LAYER = "residue_encoding", "conv_bank", "representation"
 """Names of the layers that interpretation reads (filters, fixed-length representation, attention)."""
+KINGDOM_WITHHELD = 0.25
+"""Share of training proteins whose kingdom input is withheld (zeroed) in each batch, so that a kingdom model also
+predicts for proteins whose organism group is not given (set by hand, not tuned)."""
 
 
 LOCATIONS_OUTPUT, MEMBRANE_OUTPUT = "locations", "membrane"
@@ -116,20 +121,31 @@ def resolve_hparams(**hparams) -> dict:
         resolved["profile"] = True
     resolved["residue_inputs"] = extra
     for name, width in resolved["residue_inputs"].items():
-        if name == TOKENS or int(width) < 1:
+        if name in (TOKENS, *PROTEIN_INPUTS) or int(width) < 1:
             raise ValueError(f"residue_inputs: {name!r} -> {width} is not a valid extra input (name other than "
-                             f"{TOKENS!r}, width >= 1)")
+                             f"{', '.join(map(repr, (TOKENS, *PROTEIN_INPUTS)))}, width >= 1)")
     resolved["residue_inputs"] = {str(name): int(width) for name, width in resolved["residue_inputs"].items()}
     return resolved
 
 
 def model_inputs(hp: dict) -> dict:
     """The ``keras.Input`` s of a zoo model with resolved hyper-parameters ``hp``: tokens, then each extra
-    per-residue input, by name."""
+    per-residue input, then the kingdom ``(batch, 4)`` where ``hp["kingdom"]``, by name."""
     inputs = {TOKENS: keras.Input(shape=(None,), dtype="int32", name=TOKENS)}
     for name, width in hp["residue_inputs"].items():
         inputs[name] = keras.Input(shape=(None, width), dtype="float32", name=name)
+    if hp["kingdom"]:
+        inputs[KINGDOM] = keras.Input(shape=(PROTEIN_INPUTS[KINGDOM],), dtype="float32", name=KINGDOM)
     return inputs
+
+
+def _with_protein_inputs(representation, inputs: dict):
+    """The fixed-length representation ``(batch, features)`` followed by the kingdom input where the model takes it
+    (withheld from :data:`KINGDOM_WITHHELD` of the training proteins)."""
+    if KINGDOM not in inputs:
+        return representation
+    kingdom = WithheldInput(KINGDOM_WITHHELD, name="kingdom_withheld")(inputs[KINGDOM])
+    return keras.layers.Concatenate(name="representation_and_kingdom")([representation, kingdom])
 
 
 def _encoder(inputs: dict, hp: dict, initializer):
@@ -177,6 +193,7 @@ def build_rlstm(hp: dict, class_names, label_scheme: str = SINGLE_LABEL, membran
     if hp["global_max"]:
         conv_max = MaskedGlobalMaxPooling1D(name="conv_max")(conv)
         representation = keras.layers.Concatenate(name="representation_and_conv_max")([representation, conv_max])
+    representation = _with_protein_inputs(representation, inputs)
     return keras.Model(inputs, _classifier(representation, hp, initializer, class_names, label_scheme, membrane),
                        name="rlstm")
 
@@ -190,7 +207,8 @@ def build_alstm(hp: dict, class_names, label_scheme: str = SINGLE_LABEL, membran
     states = keras.layers.Bidirectional(lstm, name="bidirectional_lstm")(_encoder(inputs, hp, initializer))
     context, _ = AttentionPooling(hp["attention_units"], kernel_initializer=initializer,
                                   name=REPRESENTATION_LAYER)(states)
-    return keras.Model(inputs, _classifier(context, hp, initializer, class_names, label_scheme, membrane),
+    representation = _with_protein_inputs(context, inputs)
+    return keras.Model(inputs, _classifier(representation, hp, initializer, class_names, label_scheme, membrane),
                        name="alstm")
 
 

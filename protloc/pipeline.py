@@ -5,7 +5,8 @@ backend: JAX, PyTorch, TensorFlow) or as a ``tf.data.Dataset`` (:meth:`BucketedB
 
 A batch is ``(features, labels)``: ``features`` maps each feature name to an array ``(batch, length, ...)``
 (``"tokens"`` int32 ``(batch, length)``, 0 = padding; a float feature such as ``"profile"``
-``(batch, length, 20)``, zero-padded), ``labels`` is int32 ``(batch,)`` (a single-label data set) or float32
+``(batch, length, 20)``, zero-padded), or ``(batch, width)`` for a per-protein feature
+(:data:`protloc.features.PROTEIN_INPUTS`, e.g. ``"kingdom"``), ``labels`` is int32 ``(batch,)`` (a single-label data set) or float32
 ``(batch, classes)`` multi-hot (a multi-label one: examples whose label is a tuple of class indices). Examples
 without labels (label None: proteins to predict) give batches of ``features`` alone.
 
@@ -30,6 +31,7 @@ import keras
 import numpy as np
 
 from protloc.datasets import Example
+from protloc.features import PROTEIN_INPUTS
 from protloc.recipes import DEFAULT_BATCH_SIZE
 
 BUCKET_BOUNDARIES = (64, 128, 192, 256, 320, 384, 448, 512, 640, 768, 896)
@@ -76,7 +78,7 @@ class BucketedBatches(keras.utils.PyDataset):
             raise ValueError(f"bucket boundaries must increase, got {list(boundaries)}")
         self.feature_specs = _feature_specs(examples)
         self.features = {name: [np.asarray(e.features[name], dtype) for e in examples]
-                         for name, (dtype, _) in self.feature_specs.items()}
+                         for name, (dtype, _, _) in self.feature_specs.items()}
         self.labels = _labels(examples, num_classes)
         self.batch_size, self.shuffle_seed, self.epoch = int(batch_size), shuffle_seed, int(epoch)
         lengths = np.array([len(tokens) for tokens in self.features["tokens"]])
@@ -124,7 +126,10 @@ class BucketedBatches(keras.utils.PyDataset):
         part, parts = self.shard
         members = members[part * len(members) // parts:(part + 1) * len(members) // parts]
         batch = {}
-        for name, (dtype, trailing) in self.feature_specs.items():
+        for name, (dtype, trailing, per_residue) in self.feature_specs.items():
+            if not per_residue:
+                batch[name] = np.stack([self.features[name][example] for example in members]).astype(dtype)
+                continue
             values = np.zeros((len(members), length, *trailing), dtype=dtype)
             for row, example in enumerate(members):
                 value = self.features[name][example]
@@ -151,8 +156,9 @@ class BucketedBatches(keras.utils.PyDataset):
                 yield self[index]
             self.on_epoch_end()
 
-        signature = {name: tf.TensorSpec((None, None, *trailing), tf.as_dtype(dtype))
-                     for name, (dtype, trailing) in self.feature_specs.items()}
+        signature = {name: tf.TensorSpec((None, None, *trailing) if per_residue else (None, *trailing),
+                                         tf.as_dtype(dtype))
+                     for name, (dtype, trailing, per_residue) in self.feature_specs.items()}
         if isinstance(self.labels, dict):
             signature = (signature, {name: tf.TensorSpec((None, *values.shape[1:]), tf.as_dtype(values.dtype))
                                      for name, values in self.labels.items()})
@@ -196,21 +202,27 @@ def _labels(examples, num_classes: int | None):
     return targets
 
 
-def _feature_specs(examples) -> dict[str, tuple[np.dtype, tuple]]:
-    """Feature name -> (dtype, trailing shape after the residue axis), checked to agree across examples."""
+def _feature_specs(examples) -> dict[str, tuple[np.dtype, tuple, bool]]:
+    """Feature name -> (dtype, shape after the residue axis or, for a per-protein feature, its whole shape, whether
+    it is per residue), checked to agree across examples."""
     first = examples[0].features
     if "tokens" not in first:
         raise ValueError("examples need a 'tokens' feature")
-    specs = {name: (np.asarray(value).dtype if name != "tokens" else np.dtype(np.int32),
-                    np.asarray(value).shape[1:]) for name, value in first.items()}
+    specs = {}
+    for name, value in first.items():
+        per_residue = name not in PROTEIN_INPUTS
+        shape = np.shape(value)
+        specs[name] = (np.asarray(value).dtype if name != "tokens" else np.dtype(np.int32),
+                       shape[1:] if per_residue else shape, per_residue)
     for example in examples:
         if set(example.features) != set(specs):
             raise ValueError(f"example {getattr(example, 'id', '?')!r} has features {sorted(example.features)}, "
                              f"expected {sorted(specs)}")
         length = len(example.features["tokens"])
-        for name, (_, trailing) in specs.items():
+        for name, (_, trailing, per_residue) in specs.items():
             shape = np.shape(example.features[name])
-            if shape != (length, *trailing):
+            expected = (length, *trailing) if per_residue else trailing
+            if shape != expected:
                 raise ValueError(f"example {getattr(example, 'id', '?')!r}: feature {name!r} has shape {shape}, "
-                                 f"expected {(length, *trailing)} (one row per residue)")
+                                 f"expected {expected}" + (" (one row per residue)" if per_residue else ""))
     return specs

@@ -19,10 +19,10 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from protloc import fusion as fusion_rule
-from protloc import homology, inference, input_flags, models, preset, presets, profiles, sequences
+from protloc import homology, inference, input_flags, kingdoms, models, preset, presets, profiles, sequences
 from protloc import thresholds as decision_thresholds
 from protloc.datasets import MULTI_LABEL, Example
-from protloc.features import PROFILE, TOKENS
+from protloc.features import KINGDOM, PROFILE, TOKENS
 from protloc.recipes import DEFAULT_BATCH_SIZE
 
 DEFAULT_CHUNK_SIZE = 4096
@@ -90,7 +90,8 @@ class Localizer:
     """Predicts where proteins live with one preset (use :meth:`from_preset`).
 
     Args:
-        network: the Keras network (its inputs: ``tokens`` and, for a profile model, ``profile``).
+        network: the Keras network (its inputs: ``tokens`` and, for a profile model, ``profile``; for a kingdom
+            model, ``kingdom``).
         card: the preset's card (class names, label scheme, inputs, provenance).
         search: the homology search of the preset's reference, or None for the network alone.
         fusion: the fusion rule fitted for this network (needed with ``search``; :class:`protloc.fusion.Fusion`,
@@ -102,12 +103,14 @@ class Localizer:
         batch_size: proteins per network batch.
         chunk_size: records read ahead and processed together.
         workers: network batches run at once (default: one per usable core).
+        kingdom: the organism group of every protein, for a kingdom model (:data:`protloc.features.KINGDOMS`);
+            None: each data set example's own, and not given for sequences read from FASTA.
     """
 
     def __init__(self, network, card: dict, search: homology.HomologySearch | None = None,
                  fusion=None, profile_search: profiles.ProfileSearch | None = None, attention: bool = False,
                  batch_size: int = DEFAULT_BATCH_SIZE, chunk_size: int = DEFAULT_CHUNK_SIZE, workers: int | None = None,
-                 thresholds: dict | None = None):
+                 thresholds: dict | None = None, kingdom: str | None = None):
         if (search is None) != (fusion is None):
             raise ValueError("homology evidence needs both a reference search and a fusion rule")
         if chunk_size < 1:
@@ -123,7 +126,7 @@ class Localizer:
             raise ValueError(f"the reference set's classes ({', '.join(search.reference.class_names)}) are not the "
                              f"network's ({', '.join(self.class_names)})")
         names = models.input_names(network)
-        extra = [name for name in names if name not in (TOKENS, PROFILE)]
+        extra = [name for name in names if name not in (TOKENS, PROFILE, KINGDOM)]
         if extra:
             raise ValueError(f"the network also needs the per-residue input(s) {', '.join(extra)}, which cannot be "
                              f"computed from sequences here")
@@ -131,6 +134,9 @@ class Localizer:
             raise ValueError("the network takes sequence profiles: give the profile database it was trained with "
                              "(--profile-db)")
         self.profile_search = profile_search if PROFILE in names else None
+        if kingdom and KINGDOM not in names:
+            raise ValueError("--kingdom: the network takes no kingdom input")
+        self.kingdom, self.takes_kingdom = kingdoms.check_kingdom(kingdom), KINGDOM in names
         if attention:
             network, has_attention = models.with_attention_output(network)
             if not has_attention:
@@ -142,7 +148,7 @@ class Localizer:
     def from_preset(cls, name_or_path=presets.DEFAULT, *, homology_evidence: bool = True, reference=None,
                     fusion=None, profile_db=None, attention: bool = False, batch_size: int = DEFAULT_BATCH_SIZE,
                     chunk_size: int = DEFAULT_CHUNK_SIZE, workers: int | None = None, cache_dir=None,
-                    threads: int | None = None) -> "Localizer":
+                    threads: int | None = None, kingdom: str | None = None) -> "Localizer":
         """Loads a preset (a shipped name, a preset or run directory, a ``.keras`` file) with its evidence.
 
         Args:
@@ -151,7 +157,7 @@ class Localizer:
             reference: labelled FASTA to search instead of the preset's reference (its fusion is kept).
             fusion: a fusion file instead of the preset's (needed with ``reference`` for a preset without one).
             profile_db: a profile model's database instead of the one its card names.
-            attention, batch_size, chunk_size, workers: see the class.
+            attention, batch_size, chunk_size, workers, kingdom: see the class.
             cache_dir: where MMseqs2 databases and profiles are cached (default: the runtime's cache directory).
             threads: MMseqs2 threads (default: all cores).
 
@@ -188,7 +194,7 @@ class Localizer:
         saved = found.file("thresholds")
         found_thresholds = decision_thresholds.load(saved, card["class_names"]) if saved is not None else None
         return cls(network, card, search, rule, profile_search, attention, batch_size, chunk_size, workers,
-                   found_thresholds)
+                   found_thresholds, kingdom)
 
     @property
     def label_scheme(self) -> str:
@@ -256,6 +262,8 @@ class Localizer:
             searching = searcher.submit(*work) if searcher is not None else None
         if self.profile_search is not None:
             examples = profiles.with_profiles(examples, self.profile_search)
+        if self.takes_kingdom:
+            examples = kingdoms.with_kingdoms(examples, self.kingdom)
         outputs = self.forward(examples, pool)
         network = outputs[models.LOCATIONS_OUTPUT if self.multi_label else inference.MAIN_OUTPUT]
         membrane = outputs[models.MEMBRANE_OUTPUT][:, 0] if models.MEMBRANE_OUTPUT in outputs else None

@@ -23,23 +23,24 @@ from protloc.datasets import MULTI_LABEL
 from protloc.hyperparameters import HYPERPARAMETERS
 from protloc.recipes import DEFAULT_RECIPE, RECIPES, SCHEDULES
 
-FORMAT = 2
+FORMAT = 3
 LOSSES = ("crossentropy", "focal")
 """``format`` of the config.json files this version writes."""
 CONFIG_FILE = "config.json"
 MIGRATIONS = (
-    ("recipe", "paper", "protloc 0.1 named no recipe: it trained at a constant learning rate on whole proteins"),
-    ("schedule", "constant", "protloc 0.1: a constant learning rate"),
-    ("train_max_length", 1000, "protloc 0.1: whole proteins (cut to 1,000 residues, as prediction sees them)"),
-    ("profile_db", None, "runs before profiles were added had no profile database"),
-    ("hparams.profile", False, "runs before profiles were added took no profile input"),
-    ("hparams.residue_inputs", {}, "runs before extra per-residue inputs were added took none"),
-    ("hparams.pool_size", 1, "runs before pool_size was added did not pool (the paper's model)"),
-    ("hparams.global_max", False, "runs before global_max was added had no filter maxima"),
-    ("loss", "crossentropy", "runs before focal loss was offered trained with cross-entropy"),
+    ("recipe", "paper", "protloc 0.1 named no recipe: it trained at a constant learning rate on whole proteins", 2),
+    ("schedule", "constant", "protloc 0.1: a constant learning rate", 2),
+    ("train_max_length", 1000, "protloc 0.1: whole proteins (cut to 1,000 residues, as prediction sees them)", 2),
+    ("profile_db", None, "runs before profiles were added had no profile database", 2),
+    ("hparams.profile", False, "runs before profiles were added took no profile input", 2),
+    ("hparams.residue_inputs", {}, "runs before extra per-residue inputs were added took none", 2),
+    ("hparams.pool_size", 1, "runs before pool_size was added did not pool (the paper's model)", 2),
+    ("hparams.global_max", False, "runs before global_max was added had no filter maxima", 2),
+    ("loss", "crossentropy", "runs before focal loss was offered trained with cross-entropy", 2),
+    ("hparams.kingdom", False, "runs before the kingdom input was added took none", 3),
 )
-"""How a config.json without ``format`` (protloc before 0.2) is read: each missing setting, the value that
-version trained with, and why. ``learning_rate`` inside ``hparams`` (protloc 0.1) moves out of it; ``backend`` is
+"""How an older config.json is read (no ``format``: protloc before 0.2, read as format 1): each setting missing from
+it, the value that version trained with, why, and the format that added the setting (applied to older files only). ``learning_rate`` inside ``hparams`` (protloc 0.1) moves out of it; ``backend`` is
 provenance, not a setting."""
 
 
@@ -165,11 +166,10 @@ class RunConfig:
         """
         data = dict(data)
         data.pop("backend", None)  # provenance, not a setting of the run
-        version = data.pop("format", None)
-        if version is None:
-            data = migrated(data)
-        elif version != FORMAT:
-            raise ValueError(f"config format {version} is not one this protloc reads ({FORMAT})")
+        version = data.pop("format", None) or 1
+        if version not in range(1, FORMAT + 1):
+            raise ValueError(f"config format {version} is not one this protloc reads (1 to {FORMAT})")
+        data = migrated(data, version)
         fields = {field.name for field in dataclasses.fields(cls)}
         if set(data) != fields:
             raise ValueError(f"settings missing: {sorted(fields - set(data))}; unknown: {sorted(set(data) - fields)}")
@@ -178,12 +178,15 @@ class RunConfig:
         return cls(**data)
 
 
-def migrated(saved: dict) -> dict:
-    """An old config.json's settings with :data:`MIGRATIONS` applied (nothing overwritten)."""
+def migrated(saved: dict, version: int = 1) -> dict:
+    """The settings of a config.json of format ``version`` with the :data:`MIGRATIONS` of later formats applied
+    (nothing overwritten)."""
     saved = {**saved, "hparams": dict(saved.get("hparams", {}))}
     if "learning_rate" in saved["hparams"]:  # protloc 0.1 kept it among the hyper-parameters
         saved["learning_rate"] = saved["hparams"].pop("learning_rate")
-    for key, value, _ in MIGRATIONS:
+    for key, value, _, added in MIGRATIONS:
+        if added <= version:
+            continue
         target, name = (saved["hparams"], key.split(".", 1)[1]) if key.startswith("hparams.") else (saved, key)
         target.setdefault(name, value)
     return saved

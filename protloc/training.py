@@ -27,8 +27,8 @@ import time
 
 import keras
 
-from protloc import datasets, files, fitting, models, pipeline, preset, profiles, runtime, sequences
-from protloc.features import TOKENS
+from protloc import datasets, files, fitting, kingdoms, models, pipeline, preset, profiles, runtime, sequences
+from protloc.features import PROTEIN_INPUTS, TOKENS
 from protloc.recipes import PAPER_LEARNING_RATE, SCHEDULES
 from protloc.run_config import CONFIG_FILE, RunConfig, read_config, write_config
 
@@ -205,9 +205,11 @@ def _data(config: RunConfig, data_dir, initial_epoch: int, processes: runtime.Pr
 
 
 def with_run_features(config: RunConfig, examples: list) -> list:
-    """``examples`` with the per-residue features the run's model takes beyond its tokens (profiles from the run's
-    database, computed or read from the cache), as training and evaluation of the run need them."""
-    return profiles.with_database_profiles(examples, config.profile_db)
+    """``examples`` with the features the run's model takes beyond its tokens (profiles from the run's database,
+    computed or read from the cache; each protein's kingdom, for a kingdom model), as training and evaluation of the
+    run need them."""
+    examples = profiles.with_database_profiles(examples, config.profile_db)
+    return kingdoms.with_kingdoms(examples) if config.hparams["kingdom"] else examples
 
 
 def _model(run_dir: pathlib.Path, config: RunConfig, initial_epoch: int, steps_per_epoch: int,
@@ -229,7 +231,8 @@ def truncated(example: datasets.Example, max_length: int) -> datasets.Example:
     """``example`` with every per-residue feature cut to ``max_length`` residues, both termini kept."""
     if len(example.features[TOKENS]) <= max_length:
         return example
-    features = {name: sequences.truncate_middle(value, max_length) for name, value in example.features.items()}
+    features = {name: value if name in PROTEIN_INPUTS else sequences.truncate_middle(value, max_length)
+                for name, value in example.features.items()}
     return dataclasses.replace(example, features=features)
 
 

@@ -6,6 +6,7 @@ import sys
 import numpy as np
 
 from protloc import datasets, sequences
+from protloc.features import KINGDOMS
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -114,7 +115,7 @@ def multi_label_spec(name: str, families: int = 12, per_family: int = 6, num_fol
     """A synthetic multi-label data set with homology and membrane flags: ``families`` protein families (an
     ancestor of 100 random residues; members with 20% of residues substituted), each with one or two of 4
     locations, written as motifs near the N-terminus (one position per location); membrane-associated where the
-    family is in ``delta``. Folds deal each family's members round-robin, so relatives span folds; no test split.
+    family is in ``delta``; family ``f``'s kingdom is ``KINGDOMS[f % 4]``. Folds deal each family's members round-robin, so relatives span folds; no test split.
     ``name``: as :func:`toy_spec`."""
     rng = np.random.default_rng(7)
     found = []
@@ -129,7 +130,8 @@ def multi_label_spec(name: str, families: int = 12, per_family: int = 6, num_fol
             for location in locations:
                 tokens[3 + 6 * location:7 + 6 * location] = [19, 19, 9, 9]
             found.append(datasets.Example(f"f{family}m{member}", {"tokens": tokens.astype(np.int32)}, locations,
-                                          len(found) % num_folds, letters(tokens), float(3 in locations)))
+                                          len(found) % num_folds, letters(tokens), float(3 in locations),
+                                          KINGDOMS[family % len(KINGDOMS)]))
 
     def read(split, directory=None):
         return list(found)

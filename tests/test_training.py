@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from protloc import datasets, evaluation, files, training
+from protloc import datasets, evaluation, files, run_config, training
 from protloc.cli import build_parser, _run_config
 from protloc.recipes import RECIPES
 from tests.helpers import REPO, SMALL, load_benchmark, toy_spec
@@ -33,7 +33,8 @@ def test_run_directory_and_resume_without_repeating_epochs(tmp_path):
     assert (saved["recipe"], saved["learning_rate"], saved["train_max_length"]) == ("coarse", 3e-3, 1000)  # default
     assert (saved["hparams"]["dropout"], saved["hparams"]["pool_size"], saved["hparams"]["global_max"]) == (
         0.25, 4, True)  # set by the recipe
-    assert saved["format"] == 2 and "backend" not in saved and training.read_config(run).recipe == "coarse"
+    assert saved["format"] == run_config.FORMAT and "backend" not in saved
+    assert training.read_config(run).recipe == "coarse"
     card = json.loads((run / "preset.json").read_text())
     assert card["training"]["backend"] == "tensorflow" and card["class_names"] == list(TINY_SPEC.class_names)
 

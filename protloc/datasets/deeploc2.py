@@ -26,7 +26,7 @@ import io
 import os
 import pathlib
 
-from protloc import sequences
+from protloc import features, sequences
 from protloc.datasets.spec import MULTI_LABEL, DataNotFoundError, DatasetSpec, Example
 
 LOCATIONS = {"Cytoplasm": "cytoplasm", "Nucleus": "nucleus", "Extracellular": "extracellular",
@@ -35,7 +35,7 @@ LOCATIONS = {"Cytoplasm": "cytoplasm", "Nucleus": "nucleus", "Extracellular": "e
              "Peroxisome": "peroxisome"}
 """DeepLoc 2.0's location name -> protloc's class name, in label order."""
 CLASS_NAMES = tuple(LOCATIONS.values())
-KINGDOMS = ("Metazoa", "Fungi", "Viridiplantae", "Other")
+KINGDOMS = features.KINGDOMS
 NUM_PARTITIONS = 5
 DATA_DIR_VARIABLE = "PROTLOC_DEEPLOC2_DIR"
 """Environment variable naming the directory of the five partition files."""

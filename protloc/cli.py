@@ -294,7 +294,7 @@ def _export(args) -> None:
     from protloc import export
     from protloc.predictor import Localizer
 
-    localizer = Localizer.from_preset(args.model, homology_evidence=False)
+    localizer = Localizer.from_preset(args.model, homology_evidence=False, kingdom=args.kingdom)
     path = export.export_saved_model(localizer, args.out, overwrite=args.overwrite, source=str(args.model))
     signatures = json.loads((path / "assets.extra" / "protloc.json").read_text())["signatures"]
     print(f"SavedModel written to {path} (signatures: {', '.join(signatures)})")
@@ -493,6 +493,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("model", help="a shipped preset's name, a preset or run directory, or a .keras file")
     export.add_argument("--out", required=True, help="version directory, e.g. models/protloc/1")
     export.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    export.add_argument("--kingdom", choices=KINGDOMS,
+                        help="models trained with the kingdom input: the organism group the exported model assumes "
+                             "for every protein (default: not given)")
     export.set_defaults(handler=_export)
 
     plot = commands.add_parser("plot", help="filter logos, attention map, t-SNE or confusion matrix figures")

@@ -39,8 +39,8 @@ import numpy as np
 import tensorflow as tf
 
 import protloc
-from protloc import models, sequences
-from protloc.features import PROFILE, PROFILE_WIDTH, TOKENS
+from protloc import kingdoms, models, sequences
+from protloc.features import KINGDOM, PROFILE, PROFILE_WIDTH, TOKENS
 
 WARMUP_SEQUENCES = ("MKVLAAGIVALLLAAGCSSSKEETPA", "mstnpkpqrktkrnt*", "M" + "ACDEFGHIKLMNPQRSTVWY" * 60)
 """Warm-up requests: short, lower case with a stop, and one longer than 1000 (so truncation is traced)."""
@@ -104,6 +104,9 @@ def export_saved_model(localizer, out, max_length: int = sequences.DEFAULT_MAX_L
         raise FileExistsError(f"{out} already exists (use --overwrite, or a new version number)")
     model = localizer.network
     with_profile = PROFILE in models.input_names(model)
+    # a kingdom model is exported for the localizer's kingdom (all zeros where none was given: "not given")
+    kingdom = (tf.constant(kingdoms.kingdom_vector(localizer.kingdom))[None]
+               if KINGDOM in models.input_names(model) else None)
     class_names = localizer.class_names
     serving, has_attention = models.with_attention_output(model)
     names = tf.constant(class_names)
@@ -113,6 +116,8 @@ def export_saved_model(localizer, out, max_length: int = sequences.DEFAULT_MAX_L
 
     def outputs(tokens, profile=None):
         features = {TOKENS: tokens, **({PROFILE: profile} if with_profile else {})}
+        if kingdom is not None:
+            features[KINGDOM] = tf.tile(kingdom, [tf.shape(tokens)[0], 1])
         result = serving(features, training=False)
         if multi_label:
             return multi_label_outputs(result, limits, has_attention)
@@ -146,7 +151,7 @@ def export_saved_model(localizer, out, max_length: int = sequences.DEFAULT_MAX_L
         extra.mkdir(exist_ok=True)
         (extra / "protloc.json").write_text(json.dumps({
             "protloc_version": protloc.__version__, "class_names": class_names, "max_length": max_length,
-            "attention": has_attention, "source": source, "card": localizer.card, "model_config": model.get_config(),
+            "attention": has_attention, "source": source, "kingdom": localizer.kingdom, "card": localizer.card, "model_config": model.get_config(),
             "signatures": signatures}, indent=2, default=str))
         if importlib.util.find_spec("tensorflow_serving") is not None and not with_profile:
             write_warmup_requests(extra / WARMUP_FILE)

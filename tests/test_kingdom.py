@@ -112,3 +112,16 @@ def test_kingdom_for_a_model_without_the_input_is_refused_in_one_line(tmp_path, 
     with pytest.raises(SystemExit):
         main(["predict", str(fasta), "--kingdom", "Bacteria"])
     assert "invalid choice: 'Bacteria'" in capsys.readouterr().err
+
+
+def test_a_kingdom_model_is_exported_for_the_kingdom_given(kingdom_run, tmp_path):
+    import tensorflow as tf
+
+    out = tmp_path / "protloc" / "1"
+    assert main(["export", str(kingdom_run), "--out", str(out), "--kingdom", "Fungi"]) == 0
+    assert json.loads((out / "assets.extra" / "protloc.json").read_text())["kingdom"] == "Fungi"
+    examples = SPEC.examples("train")[:3]
+    served = tf.saved_model.load(str(out)).signatures["serving_default"](
+        sequences=tf.constant([e.sequence for e in examples]))
+    expected = Localizer.from_preset(kingdom_run, homology_evidence=False, kingdom="Fungi").predict_examples(examples)
+    np.testing.assert_allclose(served["probabilities"].numpy(), expected.network, atol=1e-5)

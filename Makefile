@@ -130,6 +130,11 @@ bench-deeploc2: $(STAMP)
 	$(BIN)/protloc evaluate runs/deeploc2/cv/fold0 --split validation --out benchmarks/results/deeploc2-loss/cross-entropy
 	$(BIN)/protloc evaluate runs/deeploc2/focal/fold0 --split validation --out benchmarks/results/deeploc2-loss/focal
 	$(BIN)/python benchmarks/cross_evaluation.py --deeploc2 deeploc2 --multiloc multiloc $(foreach run,$(DEEPLOC2_FOLDS),--cv-run $(run))
+	# the kingdom as an optional input: a fold-0 run with --kingdom against the cross-validation's fold-0 run, on
+	# partition 0 (benchmarks/results/kingdom.md)
+	$(BIN)/protloc train --dataset deeploc2 --fold 0 --epochs 15 --seed 0 --kingdom --out runs/deeploc2/kingdom/fold0
+	$(BIN)/python benchmarks/keep_run.py runs/deeploc2/kingdom/fold0 benchmarks/weights/deeploc2-kingdom-fold0 --half
+	$(BIN)/python benchmarks/kingdom.py --without benchmarks/weights/deeploc2-fold0 --with benchmarks/weights/deeploc2-kingdom-fold0
 
 # The shipped MultiLoc presets (benchmarks/results/tuning.md): the search and its retrained candidates, then the chosen
 # configuration on the whole training split (10 seeds: the ensemble; seed 0: the single preset), stored as float16,

@@ -65,7 +65,8 @@ def score(found: dict, labels: np.ndarray, membrane: np.ndarray, halves: np.ndar
     row["membrane_accuracy"] = report["membrane"]["accuracy"]
     row["micro_f1_by_kingdom"] = {
         kingdom: float(metrics.f1_score(labels[kingdom_of == kingdom], decided[kingdom_of == kingdom],
-                                        average="micro", zero_division=0)) for kingdom in KINGDOMS}
+                                        average="micro", zero_division=0))
+        for kingdom in KINGDOMS if np.any(kingdom_of == kingdom)}
     return row, np.all(decided == labels.astype(bool), axis=1)
 
 
@@ -118,7 +119,8 @@ def markdown(results: dict) -> str:
     for name, row in results["arms"].items():
         lines.append(f"| {name} | " + " | ".join(f"{row[s]:.3f}" for s in (*SCORES, "average_precision",
                                                                            "membrane_accuracy"))
-                     + " | " + " | ".join(f"{row['micro_f1_by_kingdom'][k]:.3f}" for k in KINGDOMS) + " |")
+                     + " | " + " | ".join(f"{row['micro_f1_by_kingdom'].get(k, float('nan')):.3f}" for k in KINGDOMS)
+                     + " |")
     lines += ["", "Exact-match hits compared (exact McNemar test):", ""]
     for name, test in results["exact_match_tests"].items():
         lines.append(f"- {name}: {test['only_first']} proteins right only with the first, {test['only_second']} "

@@ -661,3 +661,22 @@ def test_beam_rows_equal_predicts_in_any_order_within_the_last_digit():
     assert not beam_speed.same_rows(direct, ["P2\t12\tcytoplasm\t0.541269\t0.25", direct[0]])
     assert not beam_speed.same_rows(direct, [direct[0], "P2\t12\tcytoplasm|nucleus\t0.5413\t0.25"])
     assert not beam_speed.same_rows(direct, direct[:1])
+
+
+def test_kingdom_benchmark_decides_each_half_with_thresholds_fitted_on_the_other():
+    kingdom = load_benchmark("kingdom")
+    rng = np.random.default_rng(0)
+    labels = (rng.random((200, 3)) < 0.3).astype(np.int8)
+    labels[~labels.any(axis=1), 0] = 1  # every protein is somewhere
+    halves = np.arange(200) % 2
+    # half 0's positives score 0.6, half 1's 0.9, negatives 0.5: thresholds fitted on half 1 (above 0.6) call nothing
+    # in half 0 but each protein's one location of the at-least-one rule; those fitted on half 0 call every positive
+    # of half 1
+    probabilities = np.where(labels == 1, np.where(halves[:, None] == 0, 0.6, 0.9), 0.5)
+    decided = kingdom.cross_fitted_decisions(probabilities, labels, halves)
+    assert decided[halves == 1][labels[halves == 1] == 1].all()
+    assert (decided[halves == 0].sum(axis=1) == 1).all()
+    found = {"locations": np.where(labels == 1, 0.9, 0.1), "membrane": np.full(200, 0.9)}
+    row, exact = kingdom.score(found, labels, np.ones(200), halves, np.array(["Fungi"] * 200), ["a", "b", "c"])
+    assert exact.all() and row["micro_f1"] == 1.0 and row["average_precision"] == 1.0
+    assert row["micro_f1_by_kingdom"]["Fungi"] == 1.0 and row["membrane_accuracy"] == 1.0

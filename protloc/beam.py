@@ -10,13 +10,15 @@ Steps: match the input glob; read each (optionally gzipped) FASTA file record by
 good ones and run them through Beam's ``RunInference`` with :class:`ProtlocModelHandler`, which loads the preset
 (:class:`protloc.predictor.Localizer`: network, homology reference, fusion) once per worker and predicts each batch
 (the network, and the MMseqs2 search and fusion of the batch); write TSV shards ``OUTPUT-*.tsv`` whose header
-and rows are exactly ``protloc predict``'s (rows in no particular order across shards).
+and rows are exactly ``protloc predict``'s (rows in no particular order across shards). When stderr is a terminal,
+each worker shows a progress line there (proteins, rate and, on local runners, time left).
 """
 from __future__ import annotations
 
 import argparse
 import glob
 import logging
+import os
 import pathlib
 import shutil
 import sys
@@ -27,7 +29,7 @@ from protloc import presets, sequences
 import apache_beam as beam
 from apache_beam.io import fileio
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 INVALID = "invalid"
 """Tag of the dead-letter output."""
@@ -49,17 +51,20 @@ class ProtlocModelHandler(ModelHandler):
         threads: CPU threads each worker uses (TensorFlow's concurrent ops, network batches in flight, MMseqs2's
             threads); None: every core of the machine, as ``protloc predict``. With several workers on one machine,
             1 each makes them share the cores instead of contending for all of them.
+        expected: records a worker expects to predict, for its progress line's time left (None: unknown). Each
+            worker shows a progress line on its stderr when that is a terminal (:func:`protloc.progress.counter`).
     """
 
     def __init__(self, model_name: str = presets.DEFAULT, homology: bool = True, reference: str | None = None,
                  fusion_file: str | None = None, profile_db: Sequence[str] | None = None, min_batch_size: int = 64,
-                 max_batch_size: int = 2048, threads: int | None = None):
+                 max_batch_size: int = 2048, threads: int | None = None, expected: int | None = None):
         super().__init__()
         if threads is not None and threads < 1:
             raise ValueError(f"--worker-threads must be at least 1, got {threads}")
         self.model_name, self.homology, self.profile_db = model_name, homology, profile_db
         self.reference, self.fusion_file, self.threads = reference, fusion_file, threads
         self.batch_sizes = {"min_batch_size": min_batch_size, "max_batch_size": max_batch_size}
+        self.expected, self.line = expected, None
 
     def load_model(self):
         from protloc import runtime
@@ -75,18 +80,36 @@ class ProtlocModelHandler(ModelHandler):
 
     def run_inference(self, batch: Sequence[sequences.ProteinRecord], model, inference_args=None
                       ) -> Iterable[PredictionResult]:
-        from protloc import table
+        from protloc import progress, table
 
+        if self.line is None:  # in the worker: one line per worker process
+            self.line = progress.counter(f"protloc.beam worker {os.getpid()}", "proteins", self.expected)
         model.chunk_size = max(1, len(batch))
         layout = table.Layout.of(model)
         for record, prediction in zip(batch, model.predict(batch)):
             yield PredictionResult(record, table.format_row(prediction, layout))
+        self.line.update(len(batch))
+
+    def __getstate__(self):  # the progress line stays with the process that drew it
+        return {**self.__dict__, "line": None}
 
     def batch_elements_kwargs(self):
         return self.batch_sizes
 
     def share_model_across_processes(self) -> bool:
         return False
+
+
+def count_records(pattern: str) -> int:
+    """Records in the FASTA files matching ``pattern`` (plain or gzipped), on any Beam file system."""
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    count = 0
+    for found in FileSystems.match([pattern])[0].metadata_list:
+        with FileSystems.open(found.path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+            count += sum(1 for _ in sequences.read_fasta(raw, validate=False, name=found.path))
+    return count
 
 
 def read_records(readable: fileio.ReadableFile) -> Iterable[sequences.ProteinRecord]:
@@ -167,12 +190,18 @@ def main(argv=None) -> int:
             beam_args = [*beam_args, "--default_sdk_harness_log_level=ERROR"]  # worker processes' logs
     from protloc import table
 
+    options = PipelineOptions(beam_args)
+    expected = None
+    if sys.stderr.isatty() and options.view_as(StandardOptions).runner in (None, "DirectRunner", "PrismRunner"):
+        # the progress lines' time left: each local worker's share of the records (0 workers: one per core)
+        workers = options.view_as(DirectOptions).direct_num_workers or os.cpu_count() or 1
+        expected = -(-count_records(args.input) // workers)
     handler = ProtlocModelHandler(args.model, not args.no_homology, args.reference, args.fusion, args.profile_db,
-                                  max_batch_size=args.max_batch_size, threads=args.worker_threads)
+                                  max_batch_size=args.max_batch_size, threads=args.worker_threads, expected=expected)
     try:  # loaded here once so that a bad model, reference or fusion file fails before any worker starts
         loaded = handler.load_model()
         table_header = "\t".join(table.header(table.Layout.of(loaded)))
-        with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
+        with beam.Pipeline(options=options) as pipeline:
             build(pipeline, args.input, args.output, handler, table_header, args.skip_invalid)
     except Exception as error:  # noqa: BLE001  (a worker's failure comes back as whatever Beam re-raises)
         lines = str(error).strip().splitlines() or [type(error).__name__]

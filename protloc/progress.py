@@ -44,6 +44,15 @@ def shown(items: Iterable[Item], description: str, unit: str, size: int | None =
         line.close()
 
 
+def counter(description: str, unit: str, total: int | None = None):
+    """A self-updating stderr line for work done in batches (call ``update(n)`` after each): count, rate and, with
+    ``total``, the share done and the time left; a tqdm object whose updates print nothing when stderr is not a
+    terminal."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=description, unit=f" {unit}", file=sys.stderr, disable=not sys.stderr.isatty())
+
+
 def file_size(path) -> int | None:
     """The size in bytes of a regular file (None for standard input, a pipe or a missing file)."""
     try:

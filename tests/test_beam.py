@@ -1,6 +1,10 @@
 """python -m protloc.beam: sharded, gzipped FASTA through the Beam pipeline on two local worker processes gives
 protloc predict's rows; bad records go to the dead-letter output or fail the run naming them."""
 import gzip
+import io
+import os
+import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -92,3 +96,28 @@ def test_the_worker_threads_option_limits_each_workers_network_batches_and_mmseq
     assert beam.ProtlocModelHandler("pretrained").load_model().search.threads is None  # MMseqs2's own: every core
     with pytest.raises(ValueError, match="--worker-threads must be at least 1"):
         beam.ProtlocModelHandler("pretrained", threads=0)
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_each_worker_shows_a_progress_line_on_a_terminal_only(inputs, monkeypatch, terminal):
+    assert beam.count_records(str(inputs / "*.fasta*")) == 12  # the 11 examples and the bad record
+    stderr = Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    handler = beam.ProtlocModelHandler("multiloc", homology=False, threads=1, expected=11)
+    records = list(sequences.read_fasta(presets.EXAMPLES))
+    localizer = handler.load_model()
+    rows = [result.inference for batch in (records[:6], records[6:])
+            for result in handler.run_inference(batch, localizer)]
+    assert len(rows) == 11
+    shown = stderr.getvalue()
+    if terminal:
+        last = shown.split("\r")[-1]
+        assert f"protloc.beam worker {os.getpid()}" in last and "11/11" in last and "proteins" in last
+    else:
+        assert shown == ""
+    assert pickle.loads(pickle.dumps(handler)).line is None  # a worker draws its own line

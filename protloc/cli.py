@@ -532,6 +532,19 @@ AFTER_STOP = {"train": "run the same command again to resume after the last fini
               "predict": "nothing was written (an existing output file is as it was)"}
 
 
+def _default_backend(args) -> str:
+    """The Keras backend of a ``protloc`` process where none is chosen: ``numpy`` for ``protloc predict`` on a small
+    FASTA file (below :data:`protloc.runtime.SMALL_INPUT_BYTES`, without ``--explain``), where start-up is most of
+    the time; else TensorFlow."""
+    from protloc import progress, runtime
+
+    if args.command == "predict" and args.explain is None:
+        size = progress.file_size(args.input)
+        if size is not None and size < runtime.SMALL_INPUT_BYTES:
+            return "numpy"
+    return "tensorflow"
+
+
 def main(argv=None) -> int:
     from protloc import runtime
 
@@ -540,11 +553,14 @@ def main(argv=None) -> int:
     early.add_argument("--verbose", action="store_true")
     known = early.parse_known_args(argv)[0]
     try:
-        runtime.select_backend(known.backend)
+        if known.backend is not None:
+            runtime.select_backend(known.backend)
+        args = build_parser().parse_args(argv)
+        # a program started for one command may choose its backend by its input; a caller's process keeps one
+        runtime.select_backend(known.backend, _default_backend(args) if argv is None else "tensorflow")
     except ValueError as error:
         print(f"protloc: error: {error}", file=sys.stderr)
         return 2
-    args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     if not known.verbose:
         runtime.quiet_tensorflow()

@@ -2,7 +2,7 @@
 
 Examples are cut into inference batches by :class:`protloc.pipeline.BucketedBatches` (sorted by length, each
 batch padded to about its longest protein) and run through ``model.predict_on_batch`` (Keras's compiled
-prediction step: ``tf.function`` on TensorFlow, ``jax.jit`` on JAX), several batches at a time on a thread pool
+prediction step: ``tf.function`` on TensorFlow, ``jax.jit`` on JAX; plain NumPy on the numpy backend), several batches at a time on a thread pool
 (one per core on TensorFlow, where :func:`protloc.runtime.run_branches_in_parallel` gives each op its own core; one
 at a time on JAX, whose compiled step reuses its state buffers and spreads each batch over the cores itself), and
 the outputs are put back in input order.
@@ -36,7 +36,8 @@ class Forward:
         workers: batches predicted at once on TensorFlow (default: one per usable core); always 1 on JAX.
         boundaries: padding lengths of the inference batches (:class:`protloc.pipeline.BucketedBatches`); default:
             the length buckets on JAX, where every new shape is a compilation, and exact lengths (the least
-            arithmetic) on TensorFlow, whose prediction step stops retracing once it has seen varying shapes.
+            arithmetic) on TensorFlow, whose prediction step stops retracing once it has seen varying shapes, and on
+            numpy, which compiles nothing.
     """
 
     def __init__(self, network: keras.Model, batch_size: int = DEFAULT_BATCH_SIZE, workers: int | None = None,
@@ -47,7 +48,7 @@ class Forward:
         tensorflow = keras.backend.backend() == "tensorflow"
         self.workers = (workers or runtime.usable_cores()) if tensorflow else 1
         if boundaries is None:
-            boundaries = () if tensorflow else pipeline.BUCKET_BOUNDARIES
+            boundaries = pipeline.BUCKET_BOUNDARIES if keras.backend.backend() == "jax" else ()
         self.boundaries = tuple(boundaries)
         self.input_names = [tensor.name for tensor in network.inputs]
         self.network.make_predict_function()  # once, before threads share it

@@ -9,7 +9,11 @@ import sys
 
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 CACHE_VARIABLE = "PROTLOC_CACHE_DIR"
-BACKENDS = ("tensorflow", "jax")
+BACKENDS = ("tensorflow", "jax", "numpy")
+"""Keras backends protloc runs on; ``numpy`` predicts only (no training), and starts in about half the time."""
+SMALL_INPUT_BYTES = 16_000
+"""FASTA inputs below this size (about 50 proteins) are predicted on the numpy backend unless a backend is chosen:
+its start-up saves more than its slower network costs (benchmarks/predict_speed.py measures both)."""
 
 
 def cache_directory() -> pathlib.Path:
@@ -17,8 +21,9 @@ def cache_directory() -> pathlib.Path:
     return pathlib.Path(os.environ.get(CACHE_VARIABLE) or pathlib.Path.home() / ".cache" / "protloc")
 
 
-def select_backend(name: str | None = None) -> str:
-    """Makes ``name`` Keras's backend (``KERAS_BACKEND``; None keeps the environment's, default TensorFlow); on
+def select_backend(name: str | None = None, default: str = "tensorflow") -> str:
+    """Makes ``name`` Keras's backend (``KERAS_BACKEND``; None keeps the environment's, else ``default``, or the
+    backend of a Keras imported already); on
     JAX, compiled steps are kept in ``cache_directory()/jax`` (unless ``JAX_COMPILATION_CACHE_DIR`` says
     otherwise), so a bucket's training step compiles once per machine, not once per run. Must be called before
     Keras is imported.
@@ -29,7 +34,9 @@ def select_backend(name: str | None = None) -> str:
     Raises:
         ValueError: unknown backend, or Keras already runs on another one.
     """
-    backend = name or os.environ.get("KERAS_BACKEND") or "tensorflow"
+    if "keras" in sys.modules:  # imported already: its backend is the default
+        default = sys.modules["keras"].backend.backend()
+    backend = name or os.environ.get("KERAS_BACKEND") or default
     if backend not in BACKENDS:
         raise ValueError(f"unknown Keras backend {backend!r}; choose from {', '.join(BACKENDS)}")
     if "keras" in sys.modules and sys.modules["keras"].backend.backend() != backend:

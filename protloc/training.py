@@ -140,8 +140,11 @@ def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=(
         included, when the run had no epoch left to train).
 
     Raises:
-        ValueError: ``run_dir`` is a file, or a non-empty directory that is not a run of this configuration.
+        ValueError: ``run_dir`` is a file, or a non-empty directory that is not a run of this configuration, or
+            Keras runs on its numpy backend.
     """
+    if keras.backend.backend() == "numpy":
+        raise ValueError("Keras's numpy backend only predicts: train on tensorflow or jax (KERAS_BACKEND)")
     run_dir = pathlib.Path(run_dir)
     writes = processes is None or processes.writes
     check_run_directory(run_dir)

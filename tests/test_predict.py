@@ -9,6 +9,7 @@ import pytest
 from protloc import datasets, input_flags, models, sequences
 from protloc.cli import main
 from protloc.predictor import Localizer
+from tests.helpers import REPO
 
 CLASS_NAMES = datasets.get("multiloc").class_names
 
@@ -135,23 +136,52 @@ def test_a_model_needing_more_than_tokens_is_a_clear_error(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_the_table_is_the_same_on_tensorflow_and_jax(tmp_path):
-    """The shipped preset, homology included, on both Keras backends (each in its own process)."""
+def test_the_table_is_the_same_on_tensorflow_jax_and_numpy(tmp_path):
+    """The shipped preset, homology included, on every Keras backend (each in its own process; numpy is what a
+    small input gets by default)."""
     pytest.importorskip("jax")
     from protloc import presets
 
     tables = {}
-    for backend in ("tensorflow", "jax"):
+    for backend in ("tensorflow", "jax", None):
         out = tmp_path / f"{backend}.tsv"
-        environment = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu"}
-        subprocess.run([sys.executable, "-m", "protloc.cli", "predict", str(presets.EXAMPLES), "-o", str(out)],
-                       env=environment, check=True, capture_output=True)
+        environment = {**os.environ, "JAX_PLATFORMS": "cpu"}
+        environment.pop("KERAS_BACKEND", None)
+        environment.update({"KERAS_BACKEND": backend} if backend else {})
+        code = ("import sys; from protloc.cli import main; status = main(); import keras; "
+                "print(keras.backend.backend(), 'tensorflow' in sys.modules); sys.exit(status)")
+        finished = subprocess.run([sys.executable, "-c", code, "predict", str(presets.EXAMPLES), "-o", str(out)],
+                                  env=environment, check=True, capture_output=True, text=True)
+        ran_on, imported_tensorflow = finished.stdout.split()
+        assert ran_on == (backend or "numpy") and (backend or imported_tensorflow == "False")
         tables[backend] = read_table(out)
-    (header, tensorflow), (_, jax) = tables["tensorflow"], tables["jax"]
+    header, tensorflow = tables["tensorflow"]
     first = header.index("flags") + 1
-    assert [row[:first - 1] for row in tensorflow] == [row[:first - 1] for row in jax]
-    np.testing.assert_allclose(np.array([row[first:] for row in tensorflow], float),
-                               np.array([row[first:] for row in jax], float), atol=1e-5)
+    for other in ("jax", None):
+        assert [row[:first - 1] for row in tensorflow] == [row[:first - 1] for row in tables[other][1]]
+        np.testing.assert_allclose(np.array([row[first:] for row in tensorflow], float),
+                                   np.array([row[first:] for row in tables[other][1]], float), atol=1e-5)
+
+
+def test_a_small_fasta_file_is_predicted_on_numpy_and_anything_else_on_tensorflow(tmp_path):
+    from protloc import runtime
+    from protloc.cli import _default_backend, build_parser
+
+    small, large = tmp_path / "small.fasta", tmp_path / "large.fasta"
+    small.write_text(">a\nMKV\n")
+    large.write_text(">a\n" + "M" * runtime.SMALL_INPUT_BYTES + "\n")
+    chosen = {tuple(argv): _default_backend(build_parser().parse_args(argv)) for argv in (
+        ["predict", str(small)], ["predict", str(large)], ["predict", "-"], ["predict", str(small), "--explain", "x"],
+        ["evaluate", "multiloc"])}
+    assert list(chosen.values()) == ["numpy", "tensorflow", "tensorflow", "tensorflow", "tensorflow"]
+
+
+def test_the_numpy_backend_refuses_to_train(tmp_path):
+    code = ("import sys; from protloc import training; "
+            "training.train(sys.argv[1], training.RunConfig.resolve(dataset='tests.toy_data:TINY', epochs=1))")
+    finished = subprocess.run([sys.executable, "-c", code, str(tmp_path / "run")], capture_output=True, text=True,
+                              env={**os.environ, "KERAS_BACKEND": "numpy"}, cwd=REPO)
+    assert finished.returncode != 0 and "numpy backend only predicts" in finished.stderr
 
 
 def test_attention_needs_an_attention_model(model_path, tmp_path, capsys):

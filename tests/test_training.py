@@ -188,7 +188,7 @@ def test_an_unknown_backend_is_a_clear_error(capsys):
     from protloc.cli import main
 
     assert main(["train", "--backend", "torch", "--out", "x"]) == 2
-    assert "unknown Keras backend 'torch'; choose from tensorflow, jax" in capsys.readouterr().err
+    assert "unknown Keras backend 'torch'; choose from tensorflow, jax, numpy" in capsys.readouterr().err
 
 
 def test_cli_options_override_a_config_file(tmp_path):

@@ -21,7 +21,9 @@ memory read from the kernel):
   homology on each input; bare MMseqs2 (``mmseqs easy-search`` with protloc's settings, one call over all queries,
   against the same cached reference database); the network's rate inside a started process (model loaded, input
   read) and the GFLOP/s that rate means, as a share of the peak;
-* start-up: 11 proteins end to end with homology (the second of two runs, so the reference database is built);
+* start-up: 11 proteins end to end with homology (the second of two runs, so the reference database is built), on
+  the backend protloc chooses for so small an input (Keras's numpy backend) and on TensorFlow; and
+  :data:`CROSSOVER_PROTEINS` proteome proteins on both, where the numpy backend's default ends;
 * the baseline: ``--baseline REV`` is checked out (``git worktree``) into a scratch folder and its own ``protloc
   predict`` (``--baseline-model``, with homology) is timed on the largest proteome input and on the 11 proteins, with
   this environment's packages.
@@ -50,6 +52,8 @@ from protloc import encoding, homology, layers, models, preset, presets, runtime
 from protloc.predictor import Localizer
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
+CROSSOVER_PROTEINS = 50
+"""Proteins of the input timed on both backends: about the size below which the numpy backend is the default."""
 TARGETS = {"speed_up": 3.0, "homology_overhead": 1.1, "peak_share": 0.6, "startup_seconds": 3.0, "memory_growth": 1.1}
 """What each figure should reach (see the module docstring)."""
 SQUARE = 2048
@@ -154,8 +158,9 @@ def started_network(fasta: pathlib.Path, model: str) -> dict:
 def timed_process(argv: list[str], environment: dict | None = None, cwd=None) -> dict:
     """A command's wall seconds and its own peak resident memory (MiB); it must succeed."""
     start = time.perf_counter()
+    inherited = {name: value for name, value in os.environ.items() if name != "KERAS_BACKEND"}  # protloc's choice
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd,
-                               env={**os.environ, **(environment or {})})
+                               env={**inherited, **(environment or {})})
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     if status != 0:
@@ -232,7 +237,9 @@ def verdicts(results: dict) -> list[dict]:
                      if lstm_peak else ""))
         rows.append(("startup_seconds", f"{model['model']}: 11 proteins end to end, with homology (s)",
                      model["startup"]["seconds"], "<=",
-                     f"importing Keras and TensorFlow alone takes {results['import_seconds']:.1f} s"))
+                     f"importing Keras alone (numpy backend, which this input runs on) takes "
+                     f"{results['import_seconds_numpy']:.1f} s; on TensorFlow the same run takes "
+                     f"{model['startup_tensorflow']['seconds']:.1f} s"))
         smallest = str(min(results["proteins"]))
         rows.append(("memory_growth", f"{model['model']}: peak memory, {largest} / {smallest} proteome proteins, "
                                       f"with homology", run["homology"]["peak_rss_mib"]
@@ -278,8 +285,13 @@ def markdown(results: dict) -> str:
                       f"{baseline['homology']['peak_rss_mib']:.0f} MiB), network alone "
                       f"{baseline['network']['proteins_per_s']:.0f} proteins/s; 11 proteins end to end "
                       f"{baseline['startup']['seconds']:.1f} s."]
-    lines += ["", "Start-up, 11 proteins end to end with homology: " + "; ".join(
-        f"{model['model']} {model['startup']['seconds']:.1f} s" for model in results["models"]) + ".", "",
+    lines += ["", "Start-up, 11 proteins end to end with homology (Keras's numpy backend, the default for an input "
+              "under 16 kB; on TensorFlow in brackets): " + "; ".join(
+                  f"{model['model']} {model['startup']['seconds']:.1f} s "
+                  f"({model['startup_tensorflow']['seconds']:.1f} s)" for model in results["models"]) + ".", "",
+              f"Crossover: {CROSSOVER_PROTEINS} proteome proteins with homology on numpy / on TensorFlow: " + "; ".join(
+                  f"{model['model']} {model['crossover']['numpy']['seconds']:.1f} s / "
+                  f"{model['crossover']['tensorflow']['seconds']:.1f} s" for model in results["models"]) + ".", "",
               "## Targets", "", "| target | goal | measured | met | missed by, and why (figures of this run) |",
               "|---|---|---:|---|---|"]
     for row in results["verdicts"]:
@@ -295,7 +307,15 @@ def measure_model(model: str, inputs: dict, batch_size: int) -> dict:
     found = {"model": model, "flops": costs["flops"], "members": costs["members"], "inputs": {}}
     for _ in range(2):  # the first builds the reference database (and its index) in the cache
         found["startup"] = timed_process(predict_argv(presets.EXAMPLES, model, True))
+    # the small input runs on Keras's numpy backend by default; the same on TensorFlow, and the crossover input
+    found["startup_tensorflow"] = timed_process(predict_argv(presets.EXAMPLES, model, True),
+                                                {"KERAS_BACKEND": "tensorflow"})
+    fasta, count = inputs["crossover"]
+    found["crossover"] = {backend: timed_process(predict_argv(fasta, model, True), {"KERAS_BACKEND": backend})
+                          for backend in ("numpy", "tensorflow")}
     for name, (fasta, count) in inputs.items():
+        if name == "crossover":
+            continue
         run = {}
         for key, with_homology in (("network", False), ("homology", True)):
             run[key] = timed_process(predict_argv(fasta, model, with_homology))
@@ -342,6 +362,9 @@ def main(argv=None) -> int:
         path = scratch / f"multiloc-{largest}.fasta"
         sample_fasta([path], largest, multiloc_pool(directory))
         inputs[f"MultiLoc {largest}"] = (path, largest)
+        path = scratch / "crossover.fasta"  # proteome proteins filling about runtime.SMALL_INPUT_BYTES
+        sample_fasta([path], CROSSOVER_PROTEINS, proteomes)
+        inputs["crossover"] = (path, CROSSOVER_PROTEINS)
         measured = [measure_model(name, inputs, DEFAULT_BATCH_SIZE) for name in model_names]
         baseline = None
         if args.baseline:
@@ -359,7 +382,9 @@ def main(argv=None) -> int:
     results = {"command": command(), "machine": machine(), "cores": runtime.usable_cores(), "proteins": args.proteins,
                "batch_size": DEFAULT_BATCH_SIZE, "models": measured, "baseline": baseline,
                "peaks": in_fresh_process(peaks, measured[0]["lstm_shape"], runtime.usable_cores()),
-               "import_seconds": timed_process([sys.executable, "-c", "import keras, tensorflow"])["seconds"]}
+               "import_seconds": timed_process([sys.executable, "-c", "import keras, tensorflow"])["seconds"],
+               "import_seconds_numpy": timed_process([sys.executable, "-c", "import keras"],
+                                                     {"KERAS_BACKEND": "numpy"})["seconds"]}
     results["verdicts"] = verdicts(results)
     write_results("predict-speed", results, markdown(results))
     print(markdown(results))

@@ -95,13 +95,14 @@ def test_predict_speed_report_states_each_target_met_or_missed():
     model = {"model": "multiloc", "members": 1, "lstm_shape": [32, 188, 512],
              "flops": {"conv": 20e3, "recurrent": 100e3, "attention": 0.0, "total": 120e3, "per_protein": 1e5},
              "started": {"seconds": 1.0, "proteins": 100, "residues": 500_000, "gflops": 60.0},
-             "startup": {"seconds": 2.5, "peak_rss_mib": 700.0},
+             "startup": {"seconds": 2.5, "peak_rss_mib": 700.0}, "startup_tensorflow": run(5.0, 900),
+             "crossover": {"numpy": run(4.0, 600), "tensorflow": run(6.0, 900)},
              "inputs": {"proteomes 50": {"network": run(1.0, 800), "homology": run(2.0, 800),
                                          "bare_mmseqs": run(1.5, 100)},
                         "proteomes 100": {"network": run(2.0, 800), "homology": run(2.5, 850),
                                           "bare_mmseqs": run(2.0, 100)}}}
     results = {"command": "python benchmarks/predict_speed.py", "machine": "2 CPU cores", "proteins": [50, 100],
-               "cores": 2, "import_seconds": 4.0, "models": [model],
+               "cores": 2, "import_seconds": 4.0, "import_seconds_numpy": 1.5, "models": [model],
                "peaks": {"square": {"shape": [2048] * 3, "threads": 2, "gflops": 120.0},
                          "lstm_2": {"shape": [32, 188, 512], "threads": 2, "gflops": 80.0}},
                "baseline": {"revision": "abc123", "model": "pretrained", "proteins": 100, "startup": run(8.0, 900),
@@ -119,6 +120,7 @@ def test_predict_speed_report_states_each_target_met_or_missed():
             "homology / (network alone + bare MMseqs2) = 0.62: each uses all 2 cores" in report)
     assert "the BLAS itself reaches 80 GFLOP/s (67% of the square peak); the network 75% of that |" in report
     assert verdicts["speed_up"]["why"] == "" and "network alone 2.00x the baseline's" not in report
+    assert "multiloc 2.5 s (5.0 s)" in report and "multiloc 4.0 s / 6.0 s" in report
 
 
 def test_training_ratios_are_taken_within_rounds_and_summarized_by_median_and_range():

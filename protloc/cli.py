@@ -149,9 +149,9 @@ def _record_figures(directory: pathlib.Path, stem: str, report: dict, out: pathl
         raise ValueError(f"--card: {error}") from None
 
 
-def _predict(args) -> None:
-    from protloc import files, progress, sequences, table
-    from protloc.predictor import Localizer
+def _check_predict_outputs(args) -> None:
+    """``protloc predict``'s output paths, checked before Keras starts (a wrong path is refused at once)."""
+    from protloc import files
 
     if args.output != "-":
         files.check_output(args.output, args.parents)
@@ -161,6 +161,12 @@ def _predict(args) -> None:
         if pathlib.Path(args.explain).exists():
             raise ValueError(f"--explain {args.explain} is a file; give a directory")
         files.check_output(args.explain, args.parents, "--explain")
+
+
+def _predict(args) -> None:
+    from protloc import files, progress, sequences, table
+    from protloc.predictor import Localizer
+
     localizer = Localizer.from_preset(args.model, homology_evidence=not args.no_homology, reference=args.reference,
                                       fusion=args.fusion, profile_db=args.profile_db,
                                       attention=args.attention is not None, batch_size=args.batch_size,
@@ -454,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--kingdom", choices=KINGDOMS,
                          help="models trained with the kingdom input: the organism group of every protein (default: "
                               "not given)")
-    predict.set_defaults(handler=_predict)
+    predict.set_defaults(handler=_predict, check=_check_predict_outputs)
 
     make = commands.add_parser("preset", help="make a preset from finished runs: one network, or an ensemble")
     make.add_argument("runs", nargs="+", help="run directories of one data set (several: an ensemble of them)")
@@ -562,11 +568,13 @@ def main(argv=None) -> int:
         print(f"protloc: error: {error}", file=sys.stderr)
         return 2
     args.argv = list(sys.argv[1:] if argv is None else argv)
-    if not known.verbose:
-        runtime.quiet_tensorflow()
-    runtime.run_branches_in_parallel()
     previous = {number: signal.signal(number, _stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
+        if getattr(args, "check", None) is not None:  # the command line's own checks, before Keras starts
+            args.check(args)
+        if not known.verbose:
+            runtime.quiet_tensorflow()
+        runtime.run_branches_in_parallel()
         args.handler(args)
     except (SequenceError, ValueError, OSError, HomologyError, ProfileError) as error:  # OSError: unreadable files
         print(f"protloc {args.command}: error: {error}", file=sys.stderr)

@@ -95,8 +95,9 @@ def main(argv=None) -> int:
     for name, found in arms.items():
         rows[name], exact[name] = score(found, labels, membrane, halves, kingdom_of, spec.class_names)
     names = list(arms)
-    tests = {f"{names[1]} vs {names[0]}": evaluation.mcnemar_exact(exact[names[1]], exact[names[0]]),
-             f"{names[2]} vs {names[0]}": evaluation.mcnemar_exact(exact[names[2]], exact[names[0]])}
+    pairs = ((1, 0), (2, 0), (1, 2))  # the last: the input's own effect, within one model
+    tests = {f"{names[a]} vs {names[b]}": evaluation.mcnemar_exact(exact[names[a]], exact[names[b]])
+             for a, b in pairs}
     results = {"command": command(), "machine": machine(), "fold": FOLD, "proteins": len(examples),
                "runs": {"without": str(args.without), "with": str(args.with_run)},
                "proteins_by_kingdom": {k: int(np.sum(kingdom_of == k)) for k in KINGDOMS},

@@ -25,6 +25,7 @@ import sys
 from typing import Iterable, Sequence
 
 from protloc import presets, sequences
+from protloc.features import KINGDOMS
 
 import apache_beam as beam
 from apache_beam.io import fileio
@@ -51,20 +52,22 @@ class ProtlocModelHandler(ModelHandler):
         threads: CPU threads each worker uses (TensorFlow's concurrent ops, network batches in flight, MMseqs2's
             threads); None: every core of the machine, as ``protloc predict``. With several workers on one machine,
             1 each makes them share the cores instead of contending for all of them.
+        kingdom: the organism group of every protein, for a model trained with the kingdom input.
         expected: records a worker expects to predict, for its progress line's time left (None: unknown). Each
             worker shows a progress line on its stderr when that is a terminal (:func:`protloc.progress.counter`).
     """
 
     def __init__(self, model_name: str = presets.DEFAULT, homology: bool = True, reference: str | None = None,
                  fusion_file: str | None = None, profile_db: Sequence[str] | None = None, min_batch_size: int = 64,
-                 max_batch_size: int = 2048, threads: int | None = None, expected: int | None = None):
+                 max_batch_size: int = 2048, threads: int | None = None, kingdom: str | None = None,
+                 expected: int | None = None):
         super().__init__()
         if threads is not None and threads < 1:
             raise ValueError(f"--worker-threads must be at least 1, got {threads}")
         self.model_name, self.homology, self.profile_db = model_name, homology, profile_db
         self.reference, self.fusion_file, self.threads = reference, fusion_file, threads
         self.batch_sizes = {"min_batch_size": min_batch_size, "max_batch_size": max_batch_size}
-        self.expected, self.line = expected, None
+        self.kingdom, self.expected, self.line = kingdom, expected, None
 
     def load_model(self):
         from protloc import runtime
@@ -76,7 +79,7 @@ class ProtlocModelHandler(ModelHandler):
 
         return Localizer.from_preset(self.model_name, homology_evidence=self.homology, reference=self.reference,
                                      fusion=self.fusion_file, profile_db=self.profile_db, workers=self.threads,
-                                     threads=self.threads)
+                                     threads=self.threads, kingdom=self.kingdom)
 
     def run_inference(self, batch: Sequence[sequences.ProteinRecord], model, inference_args=None
                       ) -> Iterable[PredictionResult]:
@@ -176,6 +179,8 @@ def main(argv=None) -> int:
     parser.add_argument("--verbose", action="store_true", help="keep Beam's own logs, tracebacks included")
     parser.add_argument("--worker-threads", type=int, metavar="N",
                         help="CPU threads per worker (default: all cores; 1 when several workers share a machine)")
+    parser.add_argument("--kingdom", choices=KINGDOMS,
+                        help="models trained with the kingdom input: the organism group of every protein")
     parser.add_argument("--max-batch-size", type=int, default=2048,
                         help="records per inference batch, one MMseqs2 search each (default: 2048)")
     args, beam_args = parser.parse_known_args(argv)
@@ -197,7 +202,8 @@ def main(argv=None) -> int:
         workers = options.view_as(DirectOptions).direct_num_workers or os.cpu_count() or 1
         expected = -(-count_records(args.input) // workers)
     handler = ProtlocModelHandler(args.model, not args.no_homology, args.reference, args.fusion, args.profile_db,
-                                  max_batch_size=args.max_batch_size, threads=args.worker_threads, expected=expected)
+                                  max_batch_size=args.max_batch_size, threads=args.worker_threads,
+                                  kingdom=args.kingdom, expected=expected)
     try:  # loaded here once so that a bad model, reference or fusion file fails before any worker starts
         loaded = handler.load_model()
         table_header = "\t".join(table.header(table.Layout.of(loaded)))

@@ -1,6 +1,7 @@
 """Data sets and the one batcher: the MultiLoc spec read from FASTA equals the TFDS split; bucketed batches of
 named features are the same as a PyDataset and as tf.data; models with an extra per-residue feature train through
 them on TensorFlow and on JAX, and TensorFlow predicts what JAX trained."""
+import json
 import os
 import subprocess
 import sys
@@ -138,38 +139,51 @@ def test_bad_batching_arguments_are_named():
 
 
 EXTRA_FEATURE_TRAINING = """
-import sys
-import keras
+import json, os, sys
 import numpy as np
-from protloc import datasets, evaluation, files, training
-keras.utils.set_random_seed(0)
+from protloc import cli
+backend, out = sys.argv[1:]
 for name in ("rlstm", "alstm"):
-    config = training.RunConfig.resolve(model=name, hparams=dict(lstm_units=16, dense_units=16, attention_units=16,
-                                dropout=0.1, conv_filters=[4, 4, 4, 0, 0, 0], residue_inputs={"extra": 3}),
-                                epochs=8, learning_rate=1e-2, batch_size=16, dataset="tests.toy_data:EXTRA")
-    model = training.train(f"{sys.argv[1]}/{name}", config, verbose=0)
+    config = f"{out}/{name}.json"
+    with open(config, "w") as handle:
+        json.dump({"model": name, "learning_rate": 1e-2, "hparams": dict(
+            lstm_units=16, dense_units=16, attention_units=16, dropout=0.1, conv_filters=[4, 4, 4, 0, 0, 0],
+            residue_inputs={"extra": 3})}, handle)
+    assert cli.main(["train", "--backend", backend, "--config", config, "--dataset", "tests.toy_data:EXTRA",
+                     "--epochs", "8", "--batch-size", "16", "--out", f"{out}/{name}"]) == 0
+    import keras  # on the backend the command chose
+    from protloc import datasets, evaluation
+    model = keras.saving.load_model(f"{out}/{name}/model.keras")
     test = datasets.get("tests.toy_data:EXTRA").examples("test")
-    np.save(f"{sys.argv[1]}/{name}.npy", evaluation.predict_probabilities(model, test))
+    np.save(f"{out}/{name}.npy", evaluation.predict_probabilities(model, test))
+print(json.dumps({"backend": keras.backend.backend(), "cache": os.environ.get("JAX_COMPILATION_CACHE_DIR")}))
 """
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["tensorflow", "jax"])
-def test_a_model_reading_an_extra_per_residue_feature_trains_through_the_batcher(backend, tmp_path):
-    """A run directory trained on either backend from examples with an extra feature: it learns the toy task, and
-    TensorFlow loads it and predicts the same probabilities."""
-    if backend == "jax":
-        pytest.importorskip("jax")
-    environment = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(REPO)}
-    finished = subprocess.run([sys.executable, "-c", EXTRA_FEATURE_TRAINING, str(tmp_path)], env=environment,
+def test_protloc_train_on_either_backend_learns_from_an_extra_per_residue_feature(backend, tmp_path):
+    """`protloc train --backend B` from examples with an extra feature, through the batcher: the run directory
+    records the backend (JAX's compilations kept in the cache), the models learn the toy task, and TensorFlow loads
+    them and predicts the same probabilities."""
+    pytest.importorskip(backend)
+    environment = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "JAX_COMPILATION_CACHE_DIR")}
+    environment.update(PROTLOC_CACHE_DIR=str(tmp_path / "cache"), JAX_PLATFORMS="cpu",
+                       JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0", PYTHONPATH=str(REPO))
+    finished = subprocess.run([sys.executable, "-c", EXTRA_FEATURE_TRAINING, backend, str(tmp_path)], env=environment,
                               cwd=REPO, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr[-3000:]
+    report = json.loads(finished.stdout.splitlines()[-1])
+    assert report["backend"] == backend
+    if backend == "jax":
+        assert report["cache"] == str(tmp_path / "cache" / "jax") and any((tmp_path / "cache" / "jax").iterdir())
 
     from protloc import evaluation, models
 
     test = EXTRA.examples("test")
     labels = datasets.labels_of(test)
     for name in ("rlstm", "alstm"):
+        assert json.loads((tmp_path / name / "preset.json").read_text())["training"]["backend"] == backend
         trained = np.load(tmp_path / f"{name}.npy")
         assert np.mean(trained.argmax(-1) == labels) >= 0.9, name
         model = models.load_model(tmp_path / name / "model.keras")

@@ -29,10 +29,10 @@ def test_user_thread_variables_win():
 
 
 def test_running_tensorflow_is_left_alone():
-    import tensorflow as tf
-
-    tf.constant(1.0) + 1.0  # TensorFlow's thread pools now exist
-    assert runtime.run_branches_in_parallel() is False
+    code = ("import tensorflow as tf; tf.constant(1.0) + 1.0; "  # TensorFlow's thread pools now exist
+            "from protloc import runtime; print(runtime.run_branches_in_parallel(3))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False"]
 
 
 def test_usable_cores_follow_the_affinity_mask():

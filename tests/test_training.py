@@ -157,33 +157,6 @@ def test_a_fast_run_trains_on_capped_proteins_with_its_schedule_and_resumes_it(t
     np.testing.assert_array_equal(cut.features["tokens"][15:], example.features["tokens"][-15:])
 
 
-BACKEND_RUN = """
-import json, os, sys
-from protloc import cli
-code = cli.main(["train", "--backend", sys.argv[1], "--dataset", "tests.toy_data:TINY", "--epochs", "1", "--batch-size", "8",
-                 "--lstm-units", "4", "--dense-units", "4", "--out", sys.argv[2]])
-import keras
-print(json.dumps({"code": code, "backend": keras.backend.backend(), "cache": os.environ.get("JAX_COMPILATION_CACHE_DIR")}))
-"""
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("backend", ["jax", "tensorflow"])
-def test_train_runs_on_the_backend_it_is_given(backend, tmp_path):
-    pytest.importorskip(backend)
-    environment = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "JAX_COMPILATION_CACHE_DIR")}
-    environment.update(PROTLOC_CACHE_DIR=str(tmp_path / "cache"), JAX_PLATFORMS="cpu",
-                       JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0", PYTHONPATH=str(REPO))
-    finished = subprocess.run([sys.executable, "-c", BACKEND_RUN, backend, str(tmp_path / "run")], env=environment,
-                              cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    report = json.loads(finished.stdout.splitlines()[-1])
-    assert report["code"] == 0 and report["backend"] == backend and (tmp_path / "run" / "model.keras").exists()
-    assert json.loads((tmp_path / "run" / "preset.json").read_text())["training"]["backend"] == backend
-    if backend == "jax":
-        assert report["cache"] == str(tmp_path / "cache" / "jax") and any((tmp_path / "cache" / "jax").iterdir())
-
-
 def test_an_unknown_backend_is_a_clear_error(capsys):
     from protloc.cli import main
 

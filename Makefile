@@ -15,13 +15,14 @@ $(STAMP): setup.cfg setup.py
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,tfds-cli,serving,beam,serve]"
 	touch $@
 
-# both tiers run on every core (pytest-xdist: one worker process per core)
+# both tiers run on every core (pytest-xdist: one worker process per core, a test file's tests on one worker so that
+# its shared fixtures are built once)
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # the fast tier: layers, pipeline, presets and the predictor on toy data (no subprocess-heavy or real-data tests)
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto -m "not slow"
+	$(BIN)/python -m pytest -q -n auto --dist loadfile -m "not slow"
 
 demo: $(STAMP)
 	$(BIN)/python -m protloc.demo

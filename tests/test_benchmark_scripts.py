@@ -601,7 +601,7 @@ def test_deeploc2_cv_scores_each_partition_once_with_thresholds_and_fusion_fitte
     runs = []
     for fold in range(MULTI5.num_folds):
         run = tmp_path / f"fold{fold}"
-        assert main(["train", "--dataset", MULTI5.name, "--fold", str(fold), "--epochs", "2", "--batch-size", "8",
+        assert main(["train", "--dataset", MULTI5.name, "--fold", str(fold), "--epochs", "1", "--batch-size", "8",
                      "--lstm-units", "4", "--dense-units", "4", "--out", str(run)]) == 0
         runs += ["--cv-run", str(run)]
     cv = load_benchmark("deeploc2_cv")

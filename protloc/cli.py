@@ -149,10 +149,19 @@ def _record_figures(directory: pathlib.Path, stem: str, report: dict, out: pathl
         raise ValueError(f"--card: {error}") from None
 
 
-def _check_predict_outputs(args) -> None:
-    """``protloc predict``'s output paths, checked before Keras starts (a wrong path is refused at once)."""
-    from protloc import files
+def _check_train_out(args) -> None:
+    """``protloc train``'s ``--out``, checked before Keras starts (a wrong path is refused at once)."""
+    from protloc import run_config
 
+    run_config.check_run_directory(pathlib.Path(args.out))
+
+
+def _check_predict_files(args) -> None:
+    """``protloc predict``'s output paths and ``--fusion`` file, checked before Keras starts (refused at once)."""
+    from protloc import files, fusion
+
+    if args.fusion is not None:
+        fusion.load(args.fusion)
     if args.output != "-":
         files.check_output(args.output, args.parents)
     if args.attention is not None:
@@ -409,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recipe_options(train)
     _add_data_options(train)
     _add_hparam_options(train)
-    train.set_defaults(handler=_train)
+    train.set_defaults(handler=_train, check=_check_train_out)
 
     evaluate = commands.add_parser("evaluate", help="accuracy, per-class MCC and confusion matrix of a preset or run")
     evaluate.add_argument("run", help="run or preset directory, a shipped preset's name, or a .keras file")
@@ -460,7 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--kingdom", choices=KINGDOMS,
                          help="models trained with the kingdom input: the organism group of every protein (default: "
                               "not given)")
-    predict.set_defaults(handler=_predict, check=_check_predict_outputs)
+    predict.set_defaults(handler=_predict, check=_check_predict_files)
 
     make = commands.add_parser("preset", help="make a preset from finished runs: one network, or an ensemble")
     make.add_argument("runs", nargs="+", help="run directories of one data set (several: an ensemble of them)")

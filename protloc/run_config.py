@@ -208,6 +208,15 @@ def read_config(run_dir) -> RunConfig:
         raise ValueError(f"{path}: not a readable run config ({error})") from None
 
 
+def check_run_directory(run_dir: pathlib.Path) -> None:
+    """Refuses an ``--out`` that is a file, or a non-empty directory without a run's config.json."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"--out {run_dir} is a file, not a run directory")
+    if run_dir.is_dir() and not (run_dir / CONFIG_FILE).exists() and any(run_dir.iterdir()):
+        raise ValueError(f"--out {run_dir} is a non-empty directory that is not a protloc run (no {CONFIG_FILE}); "
+                         f"choose a new or empty directory")
+
+
 def write_config(run_dir, config: RunConfig) -> None:
     """Writes ``run_dir/config.json`` atomically."""
     files.write_json(pathlib.Path(run_dir) / CONFIG_FILE, config.to_json(run_dir))

@@ -30,7 +30,7 @@ import keras
 from protloc import datasets, files, fitting, kingdoms, models, pipeline, preset, profiles, runtime, sequences
 from protloc.features import PROTEIN_INPUTS, TOKENS
 from protloc.recipes import PAPER_LEARNING_RATE, SCHEDULES
-from protloc.run_config import CONFIG_FILE, RunConfig, read_config, write_config
+from protloc.run_config import CONFIG_FILE, RunConfig, check_run_directory, read_config, write_config
 
 CHECKPOINTS_KEPT = 3
 _CHECKPOINT = re.compile(r"epoch-(\d+)\.keras$")
@@ -170,15 +170,6 @@ def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=(
     elif processes is not None and writes:  # predicting the held-out fold would need every process: card only
         fitting.write_run_card(run_dir, config, model, command)
     return model
-
-
-def check_run_directory(run_dir: pathlib.Path) -> None:
-    """Refuses an ``--out`` that is a file, or a non-empty directory without a run's config.json."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise ValueError(f"--out {run_dir} is a file, not a run directory")
-    if run_dir.is_dir() and not (run_dir / CONFIG_FILE).exists() and any(run_dir.iterdir()):
-        raise ValueError(f"--out {run_dir} is a non-empty directory that is not a protloc run (no {CONFIG_FILE}); "
-                         f"choose a new or empty directory")
 
 
 def _write_config(run_dir: pathlib.Path, config: RunConfig, writes: bool = True) -> None:

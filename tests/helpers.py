@@ -4,6 +4,7 @@ import pathlib
 import sys
 
 import numpy as np
+import pytest
 
 from protloc import datasets, sequences
 from protloc.features import KINGDOMS
@@ -138,3 +139,17 @@ def multi_label_spec(name: str, families: int = 12, per_family: int = 6, num_fol
 
     return datasets.DatasetSpec(name, MULTI_CLASSES, num_folds, read, "synthetic multi-label families",
                                 label_scheme=datasets.MULTI_LABEL, splits=("train",), membrane=True)
+
+
+def trained_run(root: pathlib.Path, *train_options: str):
+    """Body of a module fixture (``yield from``): a run trained by ``protloc train TRAIN_OPTIONS --out ROOT/run``, with
+    protloc's cache (MMseqs2 databases) in ``ROOT/cache`` while the fixture lives."""
+    from protloc.cli import main
+
+    environment = pytest.MonkeyPatch()
+    environment.setenv("PROTLOC_CACHE_DIR", str(root / "cache"))
+    try:
+        assert main(["train", *train_options, "--out", str(root / "run")]) == 0
+        yield root / "run"
+    finally:
+        environment.undo()

@@ -12,7 +12,7 @@ from protloc.datasets import Example
 from protloc.features import KINGDOM
 from protloc.layers import WithheldInput
 from protloc.predictor import Localizer
-from tests.helpers import MULTI_CLASSES, multi_label_spec
+from tests.helpers import MULTI_CLASSES, multi_label_spec, trained_run
 
 SPEC = multi_label_spec(f"{__name__}:SPEC")
 
@@ -66,14 +66,8 @@ def test_a_format_2_config_reads_as_a_run_without_the_kingdom_input(tmp_path):
 
 @pytest.fixture(scope="module")
 def kingdom_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("kingdom")
-    environment = pytest.MonkeyPatch()
-    environment.setenv("PROTLOC_CACHE_DIR", str(root / "cache"))
-    run = root / "run"
-    assert main(["train", "--dataset", SPEC.name, "--fold", "0", "--epochs", "2", "--batch-size", "8",
-                 "--lstm-units", "8", "--dense-units", "8", "--kingdom", "--out", str(run)]) == 0
-    yield run
-    environment.undo()
+    yield from trained_run(tmp_path_factory.mktemp("kingdom"), "--dataset", SPEC.name, "--fold", "0", "--epochs",
+                           "2", "--batch-size", "8", "--lstm-units", "8", "--dense-units", "8", "--kingdom")
 
 
 def test_a_kingdom_run_takes_the_input_and_predicts_with_and_without_it(kingdom_run, tmp_path, capsys):

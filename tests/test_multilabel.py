@@ -9,7 +9,7 @@ from protloc import evaluation, fusion, homology, models, preset, thresholds
 from protloc.cli import main
 from protloc.evidence import ClassEvidence
 from protloc.predictor import Localizer
-from tests.helpers import MULTI_CLASSES, multi_label_spec
+from tests.helpers import MULTI_CLASSES, multi_label_spec, trained_run
 
 SPEC = multi_label_spec(f"{__name__}:SPEC")
 
@@ -99,14 +99,8 @@ def test_per_location_fusion_learns_from_hits_and_keeps_proteins_without_hits():
 
 @pytest.fixture(scope="module")
 def multi_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("multi")
-    environment = pytest.MonkeyPatch()
-    environment.setenv("PROTLOC_CACHE_DIR", str(root / "cache"))
-    run = root / "run"
-    assert main(["train", "--dataset", SPEC.name, "--fold", "0", "--epochs", "3", "--batch-size", "8",
-                 "--lstm-units", "8", "--dense-units", "8", "--out", str(run)]) == 0
-    yield run
-    environment.undo()
+    yield from trained_run(tmp_path_factory.mktemp("multi"), "--dataset", SPEC.name, "--fold", "0", "--epochs", "3",
+                           "--batch-size", "8", "--lstm-units", "8", "--dense-units", "8")
 
 
 def test_a_multi_label_run_is_a_preset_with_thresholds_and_a_per_location_fusion(multi_run, tmp_path):

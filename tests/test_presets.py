@@ -8,7 +8,7 @@ import pytest
 from protloc import fusion, preset
 from protloc.cli import main
 from protloc.predictor import Localizer
-from tests.helpers import SMALL, family_spec
+from tests.helpers import SMALL, family_spec, trained_run
 
 FAMILIES = family_spec(f"{__name__}:FAMILIES")
 SMALL_OPTIONS = ["--lstm-units", str(SMALL["lstm_units"]), "--dense-units", str(SMALL["dense_units"]),
@@ -18,14 +18,8 @@ SMALL_OPTIONS = ["--lstm-units", str(SMALL["lstm_units"]), "--dense-units", str(
 @pytest.fixture(scope="module")
 def toy_run(tmp_path_factory):
     """`protloc train` on the family data set with fold 0 held out: a run directory that is a preset."""
-    root = tmp_path_factory.mktemp("preset")
-    run = root / "run"
-    environment = pytest.MonkeyPatch()
-    environment.setenv("PROTLOC_CACHE_DIR", str(root / "cache"))
-    assert main(["train", "--dataset", FAMILIES.name, "--fold", "0", "--epochs", "2", "--batch-size", "8",
-                 "--out", str(run), *SMALL_OPTIONS]) == 0
-    yield run
-    environment.undo()
+    yield from trained_run(tmp_path_factory.mktemp("preset"), "--dataset", FAMILIES.name, "--fold", "0", "--epochs",
+                           "2", "--batch-size", "8", *SMALL_OPTIONS)
 
 
 def test_a_trained_run_is_a_preset_with_its_own_reference_and_fitted_fusion(toy_run, tmp_path, capsys):

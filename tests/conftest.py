@@ -38,3 +38,9 @@ def deeploc2_dir():
     if not (DEEPLOC2_DIR / "partition0.csv.gz").exists() and not (DEEPLOC2_DIR / "partition0.csv").exists():
         pytest.skip(f"DeepLoc 2.0 data not found at {DEEPLOC2_DIR} (set PROTLOC_DEEPLOC2_DIR)")
     return DEEPLOC2_DIR
+
+
+def pytest_collection_modifyitems(items):
+    """Slow tests first (order otherwise kept): spread over worker processes (``make test``), the long files start
+    early and the short ones fill in at the end, instead of one long file running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

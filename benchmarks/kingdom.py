@@ -100,6 +100,9 @@ def main(argv=None) -> int:
              for a, b in pairs}
     results = {"command": command(), "machine": machine(), "fold": FOLD, "proteins": len(examples),
                "runs": {"without": str(args.without), "with": str(args.with_run)},
+               "training": {name: {"recipe": config.recipe, "epochs": config.epochs, "seed": config.seed}
+                            for name, config in (("without", training.read_config(args.without)),
+                                                 ("with", training.read_config(args.with_run)))},
                "proteins_by_kingdom": {k: int(np.sum(kingdom_of == k)) for k in KINGDOMS},
                "arms": rows, "exact_match_tests": tests}
     write_results("kingdom", results, markdown(results))
@@ -111,6 +114,10 @@ def markdown(results: dict) -> str:
     counts = ", ".join(f"{k} {n:,}" for k, n in results["proteins_by_kingdom"].items())
     lines = [f"# The kingdom as an optional input (DeepLoc 2.0, partition {results['fold']} held out)", "",
              f"Command: `{results['command']}`  ", f"Machine: {results['machine']}", "",
+             f"Runs: `{results['runs']['without']}` and `{results['runs']['with']}` (the latter `--kingdom`), each "
+             f"`protloc train --dataset deeploc2 --fold 0`, recipe {results['training']['with']['recipe']}, "
+             f"{results['training']['with']['epochs']} epochs, seed {results['training']['with']['seed']} (see "
+             "benchmarks/weights/README.md), trained on partitions 1-4.", "",
              f"{results['proteins']:,} proteins ({counts}); network alone; thresholds cross-fitted on halves of the "
              "partition (no protein decided by thresholds fitted on it). Average precision: micro-averaged over the "
              "locations, threshold-free.", "",

@@ -151,7 +151,8 @@ def export_saved_model(localizer, out, max_length: int = sequences.DEFAULT_MAX_L
         extra.mkdir(exist_ok=True)
         (extra / "protloc.json").write_text(json.dumps({
             "protloc_version": protloc.__version__, "class_names": class_names, "max_length": max_length,
-            "attention": has_attention, "source": source, "kingdom": localizer.kingdom, "card": localizer.card, "model_config": model.get_config(),
+            "attention": has_attention, "source": source, "kingdom": localizer.kingdom, "card": localizer.card,
+            "model_config": model.get_config(),
             "signatures": signatures}, indent=2, default=str))
         if importlib.util.find_spec("tensorflow_serving") is not None and not with_profile:
             write_warmup_requests(extra / WARMUP_FILE)

@@ -2,7 +2,8 @@
 
 Examples are cut into inference batches by :class:`protloc.pipeline.BucketedBatches` (sorted by length, each
 batch padded to about its longest protein) and run through ``model.predict_on_batch`` (Keras's compiled
-prediction step: ``tf.function`` on TensorFlow, ``jax.jit`` on JAX; plain NumPy on the numpy backend), several batches at a time on a thread pool
+prediction step: ``tf.function`` on TensorFlow, ``jax.jit`` on JAX; plain NumPy on the numpy backend), several
+batches at a time on a thread pool
 (one per core on TensorFlow, where :func:`protloc.runtime.run_branches_in_parallel` gives each op its own core; one
 at a time on JAX, whose compiled step reuses its state buffers and spreads each batch over the cores itself), and
 the outputs are put back in input order.

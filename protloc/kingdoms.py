@@ -32,7 +32,7 @@ def kingdom_vector(name: str | None) -> np.ndarray:
 def with_kingdoms(examples: Sequence[Example], kingdom: str | None = None, withheld: bool = False) -> list[Example]:
     """``examples`` with the :data:`KINGDOM` feature: ``kingdom`` for every one where given, else each example's own
     ``kingdom`` attribute (a data set's); all zeros with ``withheld`` (as if nobody had said)."""
-    vector = kingdom_vector(None if withheld else check_kingdom(kingdom))
-    return [dataclasses.replace(example, features={
-        **example.features, KINGDOM: vector if withheld or kingdom else kingdom_vector(example.kingdom)})
-        for example in examples]
+    if withheld or kingdom:
+        vector = kingdom_vector(None if withheld else kingdom)
+        return [dataclasses.replace(e, features={**e.features, KINGDOM: vector}) for e in examples]
+    return [dataclasses.replace(e, features={**e.features, KINGDOM: kingdom_vector(e.kingdom)}) for e in examples]

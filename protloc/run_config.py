@@ -40,7 +40,8 @@ MIGRATIONS = (
     ("hparams.kingdom", False, "runs before the kingdom input was added took none", 3),
 )
 """How an older config.json is read (no ``format``: protloc before 0.2, read as format 1): each setting missing from
-it, the value that version trained with, why, and the format that added the setting (applied to older files only). ``learning_rate`` inside ``hparams`` (protloc 0.1) moves out of it; ``backend`` is
+it, the value that version trained with, why, and the format that added the setting (applied to older files only).
+``learning_rate`` inside ``hparams`` (protloc 0.1) moves out of it; ``backend`` is
 provenance, not a setting."""
 
 

@@ -116,7 +116,8 @@ def multi_label_spec(name: str, families: int = 12, per_family: int = 6, num_fol
     """A synthetic multi-label data set with homology and membrane flags: ``families`` protein families (an
     ancestor of 100 random residues; members with 20% of residues substituted), each with one or two of 4
     locations, written as motifs near the N-terminus (one position per location); membrane-associated where the
-    family is in ``delta``; family ``f``'s kingdom is ``KINGDOMS[f % 4]``. Folds deal each family's members round-robin, so relatives span folds; no test split.
+    family is in ``delta``; family ``f``'s kingdom is ``KINGDOMS[f % 4]``. Folds deal each family's members
+    round-robin, so relatives span folds; no test split.
     ``name``: as :func:`toy_spec`."""
     rng = np.random.default_rng(7)
     found = []

@@ -80,7 +80,8 @@ def test_a_kingdom_run_takes_the_input_and_predicts_with_and_without_it(kingdom_
     tables = {}
     for name, options in (("none", []), ("fungi", ["--kingdom", "Fungi"]), ("plants", ["--kingdom", "Viridiplantae"])):
         out = tmp_path / f"{name}.tsv"
-        assert main(["predict", str(fasta), "--model", str(kingdom_run), "--no-homology", "-o", str(out), *options]) == 0
+        assert main(["predict", str(fasta), "--model", str(kingdom_run), "--no-homology", "-o", str(out),
+                     *options]) == 0
         tables[name] = np.array([[float(v) for v in line.split("\t")[-len(MULTI_CLASSES):]]
                                  for line in out.read_text().splitlines()[1:]])
     assert not np.allclose(tables["fungi"], tables["plants"])  # the input reaches the output

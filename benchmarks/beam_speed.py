@@ -9,7 +9,7 @@ Timed, each a fresh process, one after the other: ``protloc predict`` of the who
 ``python -m protloc.beam`` over the shards with the DirectRunner's multi-processing mode and 1, then 2, worker
 processes, each worker on every core (the default) and then on one thread (``--worker-threads 1``: TensorFlow,
 batches in flight and MMseqs2 on one thread each, so that 2 workers measure scaling over 2 cores, not contention).
-Every Beam run's rows must equal ``protloc predict``'s (:func:`same_rows`: as multisets, shards come in no particular
+Every Beam run's rows must equal ``protloc predict``'s (:func:`protloc.table.same_rows`: as multisets, shards come in no particular
 order; numbers within 1e-5, as batches of other proteins round differently in the last digit).
 Reports proteins/s, the 2-worker / 1-worker speed-up in each setting, Beam's overhead against ``protloc predict``,
 and from the measured rate per core an estimate for UniProtKB (250 million proteins): core-hours, and the cost
@@ -27,7 +27,7 @@ import tempfile
 import time
 
 from common import command, machine, multiloc_pool, sample_fasta, write_results
-from protloc import presets, runtime
+from protloc import presets, runtime, table
 
 UNIPROT_PROTEINS = 250e6
 """Proteins in UniProtKB (order of magnitude, 2025)."""
@@ -45,29 +45,9 @@ def timed(argv: list[str]) -> float:
     return seconds
 
 
-def shard_rows(pattern: str) -> list[str]:
-    """Data rows (headers excluded) of the TSV shards matching ``pattern``, sorted."""
-    return sorted(line for path in pathlib.Path(pattern).parent.glob(pathlib.Path(pattern).name)
-                  for line in path.read_text().splitlines()[1:])
-
-
-def same_rows(first: list[str], second: list[str], tolerance: float = 1e-5) -> bool:
-    """Whether two lists of TSV rows hold the same rows in any order: text cells equal, numeric cells within
-    ``tolerance``."""
-    def parsed(line: str) -> tuple[tuple, tuple]:
-        text, numbers = [], []
-        for cell in line.split("\t"):
-            try:
-                numbers.append(float(cell))
-            except ValueError:
-                text.append(cell)
-        return tuple(text), tuple(numbers)
-
-    first, second = sorted(map(parsed, first)), sorted(map(parsed, second))
-    return len(first) == len(second) and all(
-        a_text == b_text and len(a_numbers) == len(b_numbers)
-        and all(abs(x - y) <= tolerance for x, y in zip(a_numbers, b_numbers))
-        for (a_text, a_numbers), (b_text, b_numbers) in zip(first, second))
+def table_rows(*paths: pathlib.Path) -> list[list[str]]:
+    """Data rows (headers excluded) of TSV tables, each split into its cells."""
+    return [line.split("\t") for path in paths for line in path.read_text().splitlines()[1:]]
 
 
 def markdown(results: dict) -> str:
@@ -125,14 +105,14 @@ def main(argv=None) -> int:
         seconds = timed([sys.executable, "-m", "protloc.cli", "predict", str(whole), "-o", str(scratch / "direct.tsv"),
                          "--model", args.model, *homology])
         runs.append({"run": "protloc predict", "seconds": seconds})
-        expected = sorted((scratch / "direct.tsv").read_text().splitlines()[1:])
+        expected = table_rows(scratch / "direct.tsv")
         for setting, options in SETTINGS.items():
             for workers in (1, 2):
                 prefix = scratch / f"beam{workers}-{len(options)}" / "pred"
                 seconds = timed([sys.executable, "-m", "protloc.beam", "--input", str(scratch / "in-*.fasta"),
                                  "--output", str(prefix), "--model", args.model, *homology, *options,
                                  "--direct_num_workers", str(workers), "--direct_running_mode", "multi_processing"])
-                if not same_rows(shard_rows(f"{prefix}-0*.tsv"), expected):
+                if not table.same_rows(table_rows(*prefix.parent.glob("pred-0*.tsv")), expected, ordered=False):
                     raise RuntimeError(f"Beam with {workers} worker(s) on {setting} wrote other rows than protloc "
                                        f"predict")
                 runs.append({"run": f"beam, {workers} worker{'s' if workers > 1 else ''}, {setting}",

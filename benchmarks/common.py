@@ -17,7 +17,7 @@ import time
 import keras
 import numpy as np
 
-from protloc import datasets, evaluation, files, inference, models, preset, training
+from protloc import datasets, evaluation, files, inference, models, network_inputs, preset, training
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 """Where every script writes its NAME.json and NAME.md."""
@@ -156,7 +156,7 @@ def cached_predictions(run_dir: pathlib.Path, data_dir=None, fold: int | None = 
     if not path.exists() or path.stat().st_mtime < (run_dir / "model.keras").stat().st_mtime:
         config = training.read_config(run_dir)
         spec = config.spec
-        examples = training.with_run_features(config, spec.examples("test", None, data_dir) if fold is None
+        examples = network_inputs.with_run_inputs(config, spec.examples("test", None, data_dir) if fold is None
                                               else spec.examples("train", [fold], data_dir))
         probabilities = evaluation.predict_probabilities(models.load_model(run_dir / "model.keras"), examples)
         with files.atomic_path(path) as temporary:

@@ -149,7 +149,8 @@ def record_card(directory: pathlib.Path, results: dict) -> None:
 
 def markdown(results: dict) -> str:
     published = results["published"]
-    lines = ["# DeepLoc 2.0 data: 5-fold cross-validation over its homology partitions", "",
+    folds = len(results["rows"]["network alone"]["per_fold"])
+    lines = [f"# DeepLoc 2.0 data: {folds}-fold cross-validation over its homology partitions", "",
              f"Command: `{results['command']}`  ", f"Machine: {results['machine']}", "",
              f"{results['proteins']:,} proteins, each predicted by the model that did not train on its partition; "
              "thresholds (and the fusion rule) for a partition fitted on the other partitions' out-of-fold "

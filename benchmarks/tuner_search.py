@@ -76,10 +76,19 @@ def main(argv=None) -> int:
     runtime.run_branches_in_parallel()
     best = search.search_from_arguments(parser, args, args.out / "search", verbose=2)
     history = json.loads((args.out / "search" / "history.json").read_text())
+    epoch_seconds = [second for trial in history for second in trial["history"].get("epoch_seconds", [])]
+    results = {"command": command(), "machine": machine(), "tuner": args.tuner, "epochs": args.epochs,
+               "brackets": args.brackets, "fold": args.fold, "recipe": args.recipe, "families": args.families,
+               "best_of_search": best, "trials": history, "search_seconds": float(sum(epoch_seconds)),
+               "epoch_seconds_median": float(np.median(epoch_seconds)), "epochs_trained": len(epoch_seconds),
+               "distinct_configurations": len(ranked_configs(history)), "retrained": {}, "chosen": None,
+               "members": args.members, "max_ensemble_mib": args.max_ensemble_mib,
+               "recipe_settings": recipes.RECIPES[args.recipe].describe()}
+    write_results("tuning", results, markdown(results))  # the search's results, before the long retraining
     spec = datasets.get(args.dataset)
     candidates = {f"search-{rank + 1}": config for rank, (_, config) in enumerate(ranked_configs(history)[:args.top])}
     candidates[f"recipe-{args.recipe}"] = {"model": "rlstm", "hparams": {}, "recipe": args.recipe}
-    retrained = {}
+    retrained = results["retrained"]
     for name, config in candidates.items():
         run_config = training.RunConfig.resolve(model=config["model"], hparams=config["hparams"],
                                                 learning_rate=config.get("learning_rate"), recipe=config["recipe"],
@@ -93,18 +102,12 @@ def main(argv=None) -> int:
                            "stored_bytes": stored_bytes(network)}
         retrained[name]["ensemble_fits"] = (retrained[name]["stored_bytes"] * args.members
                                             <= args.max_ensemble_mib * 2**20)
+        write_results("tuning", results, markdown(results))
     fitting = [name for name in retrained if retrained[name]["ensemble_fits"]]
     if not fitting:
         raise SystemExit(f"no candidate's {args.members}-member ensemble fits {args.max_ensemble_mib} MiB")
-    chosen = max(fitting, key=lambda name: retrained[name]["val_accuracy_last5"])
-    files.write_json(args.out / "chosen.json", {**retrained[chosen]["config"], "name": chosen})
-    seconds = [sum(trial["history"].get("epoch_seconds", [])) for trial in history]
-    results = {"command": command(), "machine": machine(), "tuner": args.tuner, "epochs": args.epochs,
-               "brackets": args.brackets, "fold": args.fold, "recipe": args.recipe, "families": args.families,
-               "best_of_search": best, "trials": history, "search_seconds": float(sum(seconds)),
-               "distinct_configurations": len(ranked_configs(history)), "retrained": retrained, "chosen": chosen,
-               "members": args.members, "max_ensemble_mib": args.max_ensemble_mib,
-               "recipe_settings": recipes.RECIPES[args.recipe].describe()}
+    results["chosen"] = max(fitting, key=lambda name: retrained[name]["val_accuracy_last5"])
+    files.write_json(args.out / "chosen.json", {**retrained[results["chosen"]]["config"], "name": results["chosen"]})
     write_results("tuning", results, markdown(results))
     print(markdown(results))
     return 0
@@ -118,8 +121,10 @@ def markdown(results: dict) -> str:
              + (f", its {results['brackets']} most aggressive bracket(s)" if results.get("brackets") else "")
              + f"; every trial trained as the `{results['recipe']}` recipe ({results['recipe_settings']}), the "
                f"schedule spanning {results['epochs']} epochs; families {', '.join(results['families'] or ['all'])}. "
-             f"{len(trials)} trials of {results['distinct_configurations']} distinct configurations in "
-             f"{results['search_seconds'] / 3600:.1f} h of training.", "",
+             f"{len(trials)} trials of {results['distinct_configurations']} distinct configurations: "
+             f"{results['epochs_trained']} epochs, a median of {results['epoch_seconds_median']:.0f} s each, "
+             f"{results['search_seconds'] / 3600:.1f} h of training summed (wall clock: it includes any time the "
+             f"search was paused while other measurements ran on the machine, so the median is its cost).", "",
              f"## Retrained in full (fold {results['fold']} held out, seed 0, the recipe's epochs)", "",
              f"| candidate | validation accuracy, mean of last 5 epochs / last | parameters | stored | "
              f"{results['members']}-member ensemble fits {results['max_ensemble_mib']:g} MiB | training | "
@@ -130,10 +135,13 @@ def markdown(results: dict) -> str:
                      f"{row['parameters']:,} | {row['stored_bytes'] / 2**20:.2f} MiB | "
                      f"{'yes' if row['ensemble_fits'] else 'no'} | {row['train_seconds'] / 60:.0f} min | "
                      f"`{json.dumps(row['config'])}` |")
-    lines += ["", f"Chosen: among the candidates whose {results['members']}-member ensemble fits "
+    if not results["retrained"]:
+        lines.append("| (retraining not started) | | | | | | |")
+    choice = (f"Chosen: {results['chosen']}" if results["chosen"] else "Not chosen yet (the retraining is running)")
+    lines += ["", f"{choice}. The rule: among the candidates whose {results['members']}-member ensemble fits "
               f"{results['max_ensemble_mib']:g} MiB (the repository that ships it has a size limit), the best mean "
-              "validation accuracy of its last 5 epochs (runs/tuning/chosen.json, for `protloc train --config`). "
-              "The rule was fixed before any candidate's retraining was seen.", "",
+              "validation accuracy of its last 5 epochs (runs/tuning/chosen.json, for `protloc train --config`); "
+              "it was fixed before any candidate's retraining was seen.", "",
               "## Every trial", "", "| trial | epochs | from trial | score | seconds | configuration |",
               "|---|---:|---|---:|---:|---|"]
     for trial in sorted(trials, key=lambda t: (t["score"] is None, -(t["score"] or 0))):

@@ -157,11 +157,12 @@ def _check_train_out(args) -> None:
 
 
 def _check_predict_files(args) -> None:
-    """``protloc predict``'s output paths and ``--fusion`` file, checked before Keras starts (refused at once)."""
+    """``protloc predict``'s output paths and ``--fusion`` file, checked before Keras starts (refused at once); the
+    rule read from ``--fusion`` replaces its path in ``args``."""
     from protloc import files, fusion
 
     if args.fusion is not None:
-        fusion.load(args.fusion)
+        args.fusion = fusion.load(args.fusion)
     if args.output != "-":
         files.check_output(args.output, args.parents)
     if args.attention is not None:

@@ -18,9 +18,8 @@ from typing import Sequence
 import keras
 import numpy as np
 
-from protloc import (datasets, fusion, homology, inference, kingdoms, models, preset, profiles, run_config,
+from protloc import (datasets, fusion, homology, inference, models, network_inputs, preset, run_config,
                      thresholds as decision_thresholds)
-from protloc.features import KINGDOM
 from protloc.datasets import MULTI_LABEL, Example
 
 REFERENCE_FILE = "reference.fasta.gz"
@@ -61,13 +60,9 @@ def held_out(train: Sequence[Example], fold, search: homology.HomologySearch,
     return HeldOut(examples, labels, hits, homology.class_evidence(hits, classes))
 
 
-def network_outputs(network, examples, profile_db=None) -> dict:
-    """A network's outputs by name on examples (profiles from ``profile_db`` added for a profile network; each
-    protein's kingdom for a kingdom network)."""
-    examples = profiles.with_database_profiles(examples, profile_db)
-    if KINGDOM in models.input_names(network):
-        examples = kingdoms.with_kingdoms(examples)
-    return inference.Forward(network)(examples)
+def network_outputs(network, examples, config: run_config.RunConfig) -> dict:
+    """The outputs by name of a run's ``network`` on data-set examples (with the inputs the run computes)."""
+    return inference.Forward(network)(network_inputs.with_run_inputs(config, examples))
 
 
 def fit_evidence(directory: pathlib.Path, card: dict, outputs: dict, fold: HeldOut, data: str,
@@ -128,7 +123,7 @@ def write_run_evidence(run_dir, config: run_config.RunConfig, network, data_dir=
     except homology.HomologyError as error:
         print(f"protloc train: no fusion fitted ({error})", file=sys.stderr)
         return _written(run_dir, card, f"no fusion fitted: {error}")
-    outputs = network_outputs(network, fold.examples, config.profile_db)
+    outputs = network_outputs(network, fold.examples, config)
     card = fit_evidence(run_dir, card, outputs, fold,
                         f"{spec.name} training fold {config.fold} ({len(fold.examples)} proteins): this network's "
                         f"outputs (it did not train on them); hits from a search of the whole training split "
@@ -202,7 +197,7 @@ def fuse_preset(directory, fold_runs: Sequence, data_dir=None, command: str | No
         totals: dict = {}
         for run, config in runs:
             network = models.load_model(preset.load(run).file("model"))
-            for name, values in network_outputs(network, members, config.profile_db).items():
+            for name, values in network_outputs(network, members, config).items():
                 totals[name] = totals.get(name, 0.0) + values
         for name, total in totals.items():
             outputs.setdefault(name, np.zeros((len(pooled.examples), *np.shape(total)[1:]), np.float32))

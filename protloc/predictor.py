@@ -19,7 +19,8 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from protloc import fusion as fusion_rule
-from protloc import homology, inference, input_flags, kingdoms, models, preset, presets, profiles, sequences
+from protloc import (homology, inference, input_flags, kingdoms, models, network_inputs, preset, presets, profiles,
+                     sequences)
 from protloc import thresholds as decision_thresholds
 from protloc.datasets import MULTI_LABEL, Example
 from protloc.features import KINGDOM, PROFILE, TOKENS
@@ -133,10 +134,10 @@ class Localizer:
         if PROFILE in names and profile_search is None:
             raise ValueError("the network takes sequence profiles: give the profile database it was trained with "
                              "(--profile-db)")
-        self.profile_search = profile_search if PROFILE in names else None
+        self.input_names, self.profile_search = names, profile_search if PROFILE in names else None
         if kingdom and KINGDOM not in names:
             raise ValueError("--kingdom: the network takes no kingdom input")
-        self.kingdom, self.takes_kingdom = kingdoms.check_kingdom(kingdom), KINGDOM in names
+        self.kingdom = kingdoms.check_kingdom(kingdom)
         if attention:
             network, has_attention = models.with_attention_output(network)
             if not has_attention:
@@ -155,7 +156,8 @@ class Localizer:
             name_or_path: see :func:`protloc.preset.load`.
             homology_evidence: use the preset's reference and fusion (False: the network alone).
             reference: labelled FASTA to search instead of the preset's reference (its fusion is kept).
-            fusion: a fusion file instead of the preset's (needed with ``reference`` for a preset without one).
+            fusion: a fusion file, or a rule :func:`protloc.fusion.load` read from one, instead of the preset's
+                (needed with ``reference`` for a preset without one).
             profile_db: a profile model's database instead of the one its card names.
             attention, batch_size, chunk_size, workers, kingdom: see the class.
             cache_dir: where MMseqs2 databases and profiles are cached (default: the runtime's cache directory).
@@ -178,7 +180,8 @@ class Localizer:
             if fusion is not None and reference_path is None:
                 raise ValueError(f"--fusion: {found.name} has no labelled reference to fuse with; give --reference")
             if fusion_path is not None and reference_path is not None:
-                rule = fusion_rule.load(fusion_path)
+                rule = (fusion_path if isinstance(fusion_path, (fusion_rule.Fusion, fusion_rule.MultiLabelFusion))
+                        else fusion_rule.load(fusion_path))
                 search = homology.HomologySearch(homology.ReferenceSet.read(reference_path, card["class_names"]),
                                                  cache_dir=cache_dir, threads=threads)
         profile_search = None
@@ -260,10 +263,7 @@ class Localizer:
         if self.search is not None:
             work = (self.search.search, [e.sequence for e in examples], exclude)
             searching = searcher.submit(*work) if searcher is not None else None
-        if self.profile_search is not None:
-            examples = profiles.with_profiles(examples, self.profile_search)
-        if self.takes_kingdom:
-            examples = kingdoms.with_kingdoms(examples, self.kingdom)
+        examples = network_inputs.with_network_inputs(examples, self.input_names, self.profile_search, self.kingdom)
         outputs = self.forward(examples, pool)
         network = outputs[models.LOCATIONS_OUTPUT if self.multi_label else inference.MAIN_OUTPUT]
         membrane = outputs[models.MEMBRANE_OUTPUT][:, 0] if models.MEMBRANE_OUTPUT in outputs else None

@@ -30,7 +30,6 @@ import gzip
 import hashlib
 import os
 import pathlib
-import sys
 import tempfile
 import zipfile
 from typing import Sequence
@@ -262,18 +261,6 @@ def with_profiles(examples: Sequence[Example], search: ProfileSearch) -> list[Ex
     found = search.profiles([e.sequence.upper() for e in examples])
     return [dataclasses.replace(e, features={**e.features, PROFILE: sequences.truncate_middle(
         profile.values, len(e.features["tokens"]))}) for e, profile in zip(examples, found)]
-
-
-def with_database_profiles(examples: Sequence[Example], paths) -> list[Example]:
-    """:func:`with_profiles` from the database at ``paths`` (:class:`ProfileDatabase`), with a line on stderr
-    counting cached and computed profiles; ``examples`` unchanged when ``paths`` is empty."""
-    if not paths:
-        return list(examples)
-    search = ProfileSearch(ProfileDatabase(paths))
-    found = with_profiles(examples, search)
-    print(f"profiles of {len(found)} proteins: {len(found) - search.searched} from the cache, {search.searched} "
-          f"computed", file=sys.stderr)
-    return found
 
 
 def _read_lines(path: pathlib.Path) -> list[str]:

@@ -17,7 +17,7 @@ import csv
 import dataclasses
 import itertools
 import json
-from typing import Iterable, TextIO
+from typing import Iterable, Sequence, TextIO
 
 import numpy as np
 
@@ -137,3 +137,31 @@ def tee_attention(predictions: Iterable[Prediction], out: TextIO):
     for prediction in predictions:
         out.write(prediction.id + "\t" + "\t".join(f"{a:.6f}" for a in prediction.attention) + "\n")
         yield prediction
+
+
+def same_rows(first: Iterable[Sequence], second: Iterable[Sequence], tolerance: float = 1e-5,
+              ordered: bool = True) -> bool:
+    """Whether two prediction tables' rows agree, as tables written on other backends, machines or engines should:
+    text cells equal, numeric cells (numbers, or text that reads as one) within ``tolerance`` (and a relative 1e-7,
+    for cells written with 6 decimals whose binary values differ by a hair more than 1e-6).
+
+    Args:
+        first, second: rows, each a sequence of cells (a TSV line split at tabs, a JSON row's values).
+        ordered: False compares the rows in any order (Beam's shards come in none).
+    """
+    def parsed(row: Sequence) -> tuple[tuple, tuple]:
+        text, numbers = [], []
+        for cell in row:
+            try:
+                numbers.append(float(cell))
+            except (TypeError, ValueError):
+                text.append(cell)
+        return tuple(map(str, text)), tuple(numbers)
+
+    first, second = [parsed(row) for row in first], [parsed(row) for row in second]
+    if not ordered:
+        first, second = sorted(first), sorted(second)
+    return len(first) == len(second) and all(
+        a_text == b_text and len(a_numbers) == len(b_numbers)
+        and np.allclose(a_numbers, b_numbers, rtol=1e-7, atol=tolerance, equal_nan=True)
+        for (a_text, a_numbers), (b_text, b_numbers) in zip(first, second))

@@ -27,7 +27,7 @@ import time
 
 import keras
 
-from protloc import datasets, files, fitting, kingdoms, models, pipeline, preset, profiles, runtime, sequences
+from protloc import datasets, files, fitting, models, network_inputs, pipeline, preset, runtime, sequences
 from protloc.features import PROTEIN_INPUTS, TOKENS
 from protloc.recipes import PAPER_LEARNING_RATE, SCHEDULES
 from protloc.run_config import CONFIG_FILE, RunConfig, check_run_directory, read_config, write_config
@@ -186,7 +186,7 @@ def _data(config: RunConfig, data_dir, initial_epoch: int, processes: runtime.Pr
     ``initial_epoch``; this process's part of each, in a multi-process training) and validation batches of whole
     proteins (or None: no fold held out, or several processes)."""
     spec = config.spec
-    examples = with_run_features(config, spec.examples("train", spec.folds_except(config.fold), data_dir))
+    examples = network_inputs.with_run_inputs(config, spec.examples("train", spec.folds_except(config.fold), data_dir))
     train_examples = [truncated(example, config.train_max_length) for example in examples]
     shard = (processes.index, processes.count) if processes else (0, 1)
     classes = len(spec.class_names) if spec.label_scheme == datasets.MULTI_LABEL else None
@@ -194,16 +194,8 @@ def _data(config: RunConfig, data_dir, initial_epoch: int, processes: runtime.Pr
                                      num_classes=classes)
     if config.fold is None or processes is not None:
         return train_batches, None
-    validation = with_run_features(config, spec.examples("train", [config.fold], data_dir))
+    validation = network_inputs.with_run_inputs(config, spec.examples("train", [config.fold], data_dir))
     return train_batches, pipeline.batches(validation, config.batch_size, num_classes=classes)
-
-
-def with_run_features(config: RunConfig, examples: list) -> list:
-    """``examples`` with the features the run's model takes beyond its tokens (profiles from the run's database,
-    computed or read from the cache; each protein's kingdom, for a kingdom model), as training and evaluation of the
-    run need them."""
-    examples = profiles.with_database_profiles(examples, config.profile_db)
-    return kingdoms.with_kingdoms(examples) if config.hparams["kingdom"] else examples
 
 
 def _model(run_dir: pathlib.Path, config: RunConfig, initial_epoch: int, steps_per_epoch: int,

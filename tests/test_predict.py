@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from protloc import datasets, input_flags, models, sequences
+from protloc import datasets, input_flags, models, sequences, table
 from protloc.cli import main
 from protloc.predictor import Localizer
 from tests.helpers import REPO
@@ -155,12 +155,9 @@ def test_the_table_is_the_same_on_tensorflow_jax_and_numpy(tmp_path):
         ran_on, imported_tensorflow = finished.stdout.split()
         assert ran_on == (backend or "numpy") and (backend or imported_tensorflow == "False")
         tables[backend] = read_table(out)
-    header, tensorflow = tables["tensorflow"]
-    first = header.index("flags") + 1
-    for other in ("jax", None):
-        assert [row[:first - 1] for row in tensorflow] == [row[:first - 1] for row in tables[other][1]]
-        np.testing.assert_allclose(np.array([row[first:] for row in tensorflow], float),
-                                   np.array([row[first:] for row in tables[other][1]], float), atol=1e-5)
+    assert tables["tensorflow"][0] == tables["jax"][0] == tables[None][0]
+    assert table.same_rows(tables["tensorflow"][1], tables["jax"][1]) and table.same_rows(tables["tensorflow"][1],
+                                                                                           tables[None][1])
 
 
 def test_a_small_fasta_file_is_predicted_on_numpy_and_anything_else_on_tensorflow(tmp_path):
@@ -268,3 +265,13 @@ def test_occlusion_importance_is_the_mean_drop_of_the_windows_covering_each_resi
     drop = base - network.predict({"tokens": masked[None]}, verbose=0)[0][track.target]
     np.testing.assert_allclose(track.values[10:15], drop, atol=1e-5)  # residues 11-15: one window each
     assert track.kind == "occlusion" and track.residues == sequence and len(track.values) == len(sequence)
+
+
+def test_tables_agree_with_text_equal_and_numbers_within_the_tolerance_in_or_out_of_order():
+    direct = [line.split("\t") for line in ["P1\t10\tnucleus\t0.073068\t0.5", "P2\t12\tcytoplasm|nucleus\t0.541269\t"]]
+    other = [line.split("\t") for line in ["P2\t12\tcytoplasm|nucleus\t0.541268\t", "P1\t10\tnucleus\t0.073069\t0.5"]]
+    assert table.same_rows(direct, other, ordered=False) and not table.same_rows(direct, other)
+    assert not table.same_rows(direct, [["P2", "12", "cytoplasm", "0.541269", ""], direct[0]], ordered=False)
+    assert not table.same_rows(direct, [direct[0], ["P2", "12", "cytoplasm|nucleus", "0.5413", ""]])
+    assert not table.same_rows(direct, direct[:1])
+    assert table.same_rows([["P1", 0.5, None, float("nan")]], [["P1", 0.5000001, None, float("nan")]], 1e-6)

@@ -10,10 +10,9 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 
-from protloc import presets, sequences
+from protloc import presets, sequences, table
 from protloc.cli import main
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -59,11 +58,7 @@ def test_submit_poll_and_fetch_give_protloc_predicts_json_rows(client, tmp_path)
     assert main(["predict", str(path), "--format", "json", "-o", str(tmp_path / "out.json"), "--model", "pretrained"]) == 0
     expected = json.loads((tmp_path / "out.json").read_text())
     assert served["columns"] == list(expected[0]) and len(served["rows"]) == len(expected) == 11
-    for row, reference in zip(served["rows"], expected):
-        assert {k: v for k, v in row.items() if not isinstance(v, float)} == {
-            k: v for k, v in reference.items() if not isinstance(v, float)}
-        np.testing.assert_allclose([v for v in row.values() if isinstance(v, float)],
-                                   [v for v in reference.values() if isinstance(v, float)], atol=1e-6)
+    assert table.same_rows([row.values() for row in served["rows"]], [row.values() for row in expected], 1e-6)
     tsv = client.get(f"/api/jobs/{job}/results?format=tsv")
     assert tsv.headers["content-type"].startswith("text/tab-separated-values")
     assert tsv.text.splitlines()[0].split("\t") == served["columns"]
@@ -162,12 +157,8 @@ def test_twenty_concurrent_jobs_of_fifty_proteins_complete_correctly_with_bounde
     assert all(code == 200 for code, _ in finished_jobs)
     for (_, rows), records in zip(finished_jobs, jobs):
         assert [row["id"] for row in rows] == [r.id for r in records]
-        for row in rows:  # the default preset's rows (locations, membrane, ...), as protloc predict's
-            reference = expected[row["id"]]
-            assert {k: v for k, v in row.items() if not isinstance(v, float)} == {
-                k: v for k, v in reference.items() if not isinstance(v, float)}
-            np.testing.assert_allclose([v for v in row.values() if isinstance(v, float)],
-                                       [v for v in reference.values() if isinstance(v, float)], atol=1e-6)
+        # the default preset's rows (locations, membrane, ...), as protloc predict's
+        assert table.same_rows([row.values() for row in rows], [expected[row["id"]].values() for row in rows], 1e-6)
     print(f"server memory: {before:.0f} MiB before, {peak:.0f} MiB after 20 jobs of 50 proteins")
     assert peak < before + 500  # bounded: no copy of the model or the reference per job
 

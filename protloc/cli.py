@@ -582,9 +582,11 @@ def main(argv=None) -> int:
     try:
         if getattr(args, "check", None) is not None:  # the command line's own checks, before Keras starts
             args.check(args)
-        if not known.verbose:
-            runtime.quiet_tensorflow()
-        runtime.run_branches_in_parallel()
+        own_prediction = argv is None and args.command == "predict"  # a process of its own, where start-up counts
+        with runtime.keras_integrations_hidden() if own_prediction else contextlib.nullcontext():
+            if not known.verbose:
+                runtime.quiet_tensorflow()
+            runtime.run_branches_in_parallel()  # imports Keras
         args.handler(args)
     except (SequenceError, ValueError, OSError, HomologyError, ProfileError) as error:  # OSError: unreadable files
         print(f"protloc {args.command}: error: {error}", file=sys.stderr)

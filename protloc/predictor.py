@@ -182,8 +182,8 @@ class Localizer:
             if fusion_path is not None and reference_path is not None:
                 rule = (fusion_path if isinstance(fusion_path, (fusion_rule.Fusion, fusion_rule.MultiLabelFusion))
                         else fusion_rule.load(fusion_path))
-                search = homology.HomologySearch(homology.ReferenceSet.read(reference_path, card["class_names"]),
-                                                 cache_dir=cache_dir, threads=threads)
+                labelled = homology.ReferenceSet.read(reference_path, card["class_names"], cache_dir)
+                search = homology.HomologySearch(labelled, cache_dir=cache_dir, threads=threads)
         profile_search = None
         if PROFILE in card["inputs"]:
             database = profile_db or found.profile_db

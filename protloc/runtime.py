@@ -2,7 +2,9 @@
 recurrent models (independent branches side by side, one core each)."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import importlib.abc
 import os
 import pathlib
 import sys
@@ -14,6 +16,37 @@ BACKENDS = ("tensorflow", "jax", "numpy")
 SMALL_INPUT_BYTES = 16_000
 """FASTA inputs below this size (about 50 proteins) are predicted on the numpy backend unless a backend is chosen:
 its start-up saves more than its slower network costs (benchmarks/predict_speed.py measures both)."""
+
+
+KERAS_INTEGRATIONS = ("sklearn", "matplotlib", "pandas")
+"""Libraries Keras imports at its own import, where installed, only to offer integrations that prediction never
+uses (scikit-learn estimator wrappers, image-gallery plots, DataFrame inputs): about 2 s of start-up on 2 cores."""
+
+
+class _Hidden(importlib.abc.MetaPathFinder):
+    """An import finder under which the top-level packages ``names`` are not installed."""
+
+    def __init__(self, names):
+        self.names = frozenset(names)
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"{name} is hidden while Keras starts", name=name)
+        return None
+
+
+@contextlib.contextmanager
+def keras_integrations_hidden():
+    """Within it, :data:`KERAS_INTEGRATIONS` cannot be imported, so that Keras (and TensorFlow, which imports Keras)
+    started within it start without them; they stay importable afterwards (by protloc's plots, for example), but
+    Keras's own wrappers around them are then unavailable in the process. For a ``protloc predict`` process, whose
+    start-up is most of its time on a small input."""
+    hidden = _Hidden(name for name in KERAS_INTEGRATIONS if name not in sys.modules)
+    sys.meta_path.insert(0, hidden)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(hidden)
 
 
 def cache_directory() -> pathlib.Path:

@@ -17,7 +17,6 @@ import math
 import pathlib
 
 import numpy as np
-from sklearn.metrics import matthews_corrcoef
 
 from protloc import files
 
@@ -46,6 +45,8 @@ def fit(probabilities: np.ndarray, labels: np.ndarray, objective: str = "micro_f
     grids = [np.unique(np.concatenate([np.quantile(column, np.linspace(0.01, 0.999, candidates)), [0.5]]))
              for column in probabilities.T]
     if objective == "mcc":
+        from sklearn.metrics import matthews_corrcoef  # here: importing scikit-learn costs prediction 2 s of start-up
+
         return np.array([grid[int(np.argmax([matthews_corrcoef(labels[:, c], probabilities[:, c] >= t)
                                              for t in grid]))] for c, grid in enumerate(grids)])
     chosen = np.full(probabilities.shape[1], 0.5)

@@ -54,6 +54,31 @@ def test_bad_reference_files_name_the_file_and_record(tmp_path, text, message):
     assert str(error.value).startswith(str(path)) and message in str(error.value)
 
 
+def test_a_reference_file_is_parsed_once_then_read_from_the_cache_and_a_damaged_cache_is_rebuilt(tmp_path,
+                                                                                                   monkeypatch):
+    path = write_reference(tmp_path / "ref.fasta")
+    first = homology.ReferenceSet.read(path, CLASSES, tmp_path / "cache")
+    [cached] = (tmp_path / "cache" / "references").iterdir()
+    parsed = []
+    original = homology.ReferenceSet._parsed.__func__
+    monkeypatch.setattr(homology.ReferenceSet, "_parsed",
+                        classmethod(lambda cls, *args: parsed.append(args) or original(cls, *args)))
+    assert homology.ReferenceSet.read(path, CLASSES, tmp_path / "cache") == first and parsed == []
+    cached.write_bytes(cached.read_bytes()[:100])  # damaged: parsed again, and the cache rewritten
+    assert homology.ReferenceSet.read(path, CLASSES, tmp_path / "cache") == first and len(parsed) == 1
+    assert homology.ReferenceSet.read(path, CLASSES, tmp_path / "cache") == first and len(parsed) == 1
+    # other class names or other content are other sets, never an earlier one's cache
+    renamed = homology.ReferenceSet.read(path, ("alpha", "beta", "gamma", "delta"), tmp_path / "cache")
+    assert renamed.class_names[-1] == "delta" and len(parsed) == 2
+    write_reference(path, REFERENCE[:4])
+    assert homology.ReferenceSet.read(path, CLASSES, tmp_path / "cache").ids == first.ids[:4]
+    bad = write_reference(tmp_path / "bad.fasta", [("R1", "delta", "MKV")])
+    for _ in range(2):  # a bad file is refused each time: nothing of it is cached
+        with pytest.raises(sequences.SequenceError, match="found 'delta'"):
+            homology.ReferenceSet.read(bad, CLASSES, tmp_path / "cache")
+    assert len(list((tmp_path / "cache" / "references").iterdir())) == 3
+
+
 def test_a_missing_or_corrupt_reference_file_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no reference file at"):
         homology.ReferenceSet.read(tmp_path / "missing.fasta", CLASSES)

@@ -149,11 +149,14 @@ def test_the_table_is_the_same_on_tensorflow_jax_and_numpy(tmp_path):
         environment.pop("KERAS_BACKEND", None)
         environment.update({"KERAS_BACKEND": backend} if backend else {})
         code = ("import sys; from protloc.cli import main; status = main(); import keras; "
-                "print(keras.backend.backend(), 'tensorflow' in sys.modules); sys.exit(status)")
+                "print(keras.backend.backend(), 'tensorflow' in sys.modules, "
+                "','.join(name for name in ('sklearn', 'matplotlib', 'pandas') if name in sys.modules) or '-'); "
+                "sys.exit(status)")
         finished = subprocess.run([sys.executable, "-c", code, "predict", str(presets.EXAMPLES), "-o", str(out)],
                                   env=environment, check=True, capture_output=True, text=True)
-        ran_on, imported_tensorflow = finished.stdout.split()
+        ran_on, imported_tensorflow, integrations = finished.stdout.split()
         assert ran_on == (backend or "numpy") and (backend or imported_tensorflow == "False")
+        assert integrations == "-", backend  # Keras started without the integrations prediction never uses
         tables[backend] = read_table(out)
     assert tables["tensorflow"][0] == tables["jax"][0] == tables[None][0]
     assert table.same_rows(tables["tensorflow"][1], tables["jax"][1]) and table.same_rows(tables["tensorflow"][1],

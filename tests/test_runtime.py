@@ -1,10 +1,12 @@
 """The CPU thread layout is applied in a fresh process, and left alone where the user or TensorFlow decided."""
+import importlib
 import os
 import subprocess
 import sys
 
-from protloc import runtime
 import pytest
+
+from protloc import runtime
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 
@@ -41,3 +43,17 @@ def test_usable_cores_follow_the_affinity_mask():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["1"]
     assert runtime.usable_cores() == len(os.sched_getaffinity(0))
+
+
+def test_libraries_hidden_while_keras_starts_cannot_be_imported_within_and_can_after(monkeypatch):
+    monkeypatch.setattr(runtime, "KERAS_INTEGRATIONS", ("tabnanny",))  # a module nothing here imports
+    monkeypatch.delitem(sys.modules, "tabnanny", raising=False)
+    with runtime.keras_integrations_hidden():
+        with pytest.raises(ModuleNotFoundError, match="hidden while Keras starts"):
+            importlib.import_module("tabnanny")
+        try:  # the way Keras imports an optional integration
+            import tabnanny  # noqa: F401
+            found = True
+        except ImportError:
+            found = False
+    assert not found and importlib.import_module("tabnanny").__name__ == "tabnanny"

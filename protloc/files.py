@@ -14,6 +14,7 @@ import os
 import pathlib
 import re
 import tempfile
+import zipfile
 
 _TEMPORARY = re.compile(r"\.protloc-(\d+)-")
 
@@ -91,6 +92,26 @@ def write_text(path, text: str) -> None:
     """Writes ``text`` to ``path`` atomically."""
     with atomic_path(path) as temporary:
         temporary.write_text(text)
+
+
+def write_arrays(path, **arrays) -> None:
+    """Writes NumPy arrays by name to the ``.npz`` file ``path`` atomically (a cache entry)."""
+    import numpy as np
+
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def read_arrays(path) -> dict | None:
+    """The arrays by name in the ``.npz`` file ``path`` (no pickles), or None where it is absent or damaged (a cache
+    entry to compute again)."""
+    import numpy as np
+
+    try:
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as stored:
+            return {name: stored[name] for name in stored.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return None
 
 
 def write_json(path, data) -> None:

@@ -23,12 +23,11 @@ import hashlib
 import lzma
 import pathlib
 import tempfile
-import zipfile
 from typing import Iterable, Sequence
 
 import numpy as np
 
-from protloc import mmseqs, runtime, sequences
+from protloc import files, mmseqs, runtime, sequences
 from protloc.evidence import ClassEvidence
 
 DEFAULT_SENSITIVITY = 4.0
@@ -104,8 +103,6 @@ class ReferenceSet:
     def write(self, path) -> None:
         """Writes the set as labelled FASTA (gzipped when ``path`` ends in ``.gz``, xz-compressed, about a sixth
         smaller, in ``.xz``), atomically."""
-        from protloc import files
-
         data = self.fasta_text().encode()
         if str(path).endswith(".gz"):
             data = gzip.compress(data, mtime=0)
@@ -145,10 +142,9 @@ class ReferenceSet:
         names = tuple(class_names)
         key = hashlib.sha256(path.read_bytes() + "\n".join(names).encode()).hexdigest()[:32]
         cached = pathlib.Path(cache_dir or runtime.cache_directory()) / "references" / f"{key}.npz"
-        try:
-            return cls._load_arrays(cached, names)
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # not cached yet, or damaged
-            pass
+        found = cls._from_arrays(files.read_arrays(cached), names)
+        if found is not None:
+            return found
         found = cls._parsed(path, names)
         try:
             found._save_arrays(cached)
@@ -173,33 +169,36 @@ class ReferenceSet:
         return cls._checked(ids, seqs, labels, names, str(path))
 
     def _save_arrays(self, path: pathlib.Path) -> None:
-        """The set as arrays in an ``.npz`` file, written atomically: identifiers and sequences each joined into
-        one ASCII byte string with their ends, labels flattened with theirs."""
-        from protloc import files
-
-        with files.atomic_path(path) as temporary, open(temporary, "wb") as handle:
-            np.savez(handle, ids=np.frombuffer("".join(self.ids).encode(), np.uint8),
-                     id_ends=np.cumsum([len(i) for i in self.ids]),
-                     sequences=np.frombuffer("".join(self.sequences).encode(), np.uint8),
-                     sequence_ends=np.cumsum([len(s) for s in self.sequences]),
-                     labels=np.array([c for label in self.labels for c in label], np.int64),
-                     label_ends=np.cumsum([len(label) for label in self.labels]))
+        """The set as arrays in an ``.npz`` file: identifiers and sequences each joined into one ASCII byte string
+        with their ends, labels flattened with theirs."""
+        files.write_arrays(path, ids=np.frombuffer("".join(self.ids).encode(), np.uint8),
+                           id_ends=np.cumsum([len(i) for i in self.ids]),
+                           sequences=np.frombuffer("".join(self.sequences).encode(), np.uint8),
+                           sequence_ends=np.cumsum([len(s) for s in self.sequences]),
+                           labels=np.array([c for label in self.labels for c in label], np.int64),
+                           label_ends=np.cumsum([len(label) for label in self.labels]))
 
     @classmethod
-    def _load_arrays(cls, path: pathlib.Path, names: tuple) -> "ReferenceSet":
-        """The set :meth:`_save_arrays` wrote (checked when it was parsed); ``ValueError`` if the arrays disagree."""
+    def _from_arrays(cls, arrays: dict | None, names: tuple) -> "ReferenceSet | None":
+        """The set :meth:`_save_arrays` wrote (checked when it was parsed), or None for no arrays or arrays that do
+        not hold one."""
         def split(joined, ends) -> list:
             starts = np.concatenate([[0], ends[:-1]])
             return [joined[start:end] for start, end in zip(starts.tolist(), ends.tolist())]
 
-        with np.load(path, allow_pickle=False) as saved:
-            arrays = {name: saved[name] for name in saved.files}
-        ids = split(arrays["ids"].tobytes().decode(), arrays["id_ends"])
-        seqs = split(arrays["sequences"].tobytes().decode(), arrays["sequence_ends"])
+        keys = {"ids", "id_ends", "sequences", "sequence_ends", "labels", "label_ends"}
+        if arrays is None or not keys <= arrays.keys() or not arrays["ids"].size:
+            return None
+        try:
+            ids = split(arrays["ids"].tobytes().decode(), arrays["id_ends"])
+            seqs = split(arrays["sequences"].tobytes().decode(), arrays["sequence_ends"])
+        except UnicodeDecodeError:
+            return None
         labels = [tuple(label) for label in split(arrays["labels"].tolist(), arrays["label_ends"])]
-        if not ids or not len(ids) == len(seqs) == len(labels) or arrays["sequence_ends"][-1] != arrays[
-                "sequences"].size or any(not 0 <= c < len(names) for label in labels for c in label):
-            raise ValueError(f"{path} does not hold a reference set")
+        whole = arrays["sequence_ends"][-1] == arrays["sequences"].size and arrays["id_ends"][-1] == arrays["ids"].size
+        if not whole or not len(ids) == len(seqs) == len(labels) or any(
+                not 0 <= c < len(names) for label in labels for c in label):
+            return None
         return cls(tuple(ids), tuple(seqs), tuple(labels), names)
 
     @classmethod

@@ -31,7 +31,6 @@ import hashlib
 import os
 import pathlib
 import tempfile
-import zipfile
 from typing import Sequence
 
 import numpy as np
@@ -206,17 +205,14 @@ class ProfileSearch:
         return [found[sequence] for sequence in queries]
 
     def _read(self, sequence: str) -> Profile | None:
-        path = self.entry(sequence)
-        try:
-            with open(path, "rb") as handle, np.load(handle) as stored:
-                values, hits = stored["values"].astype(np.float32), int(stored["hits"])
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # absent or broken: compute it again
+        stored = files.read_arrays(self.entry(sequence))
+        if stored is None or not {"values", "hits"} <= stored.keys():  # absent or broken: compute it again
             return None
-        return Profile(_normalised(values), hits) if values.shape == (len(sequence), WIDTH) else None
+        values = stored["values"].astype(np.float32)
+        return Profile(_normalised(values), int(stored["hits"])) if values.shape == (len(sequence), WIDTH) else None
 
     def _write(self, sequence: str, profile: Profile) -> None:
-        with files.atomic_path(self.entry(sequence)) as temporary, open(temporary, "wb") as out:
-            np.savez(out, values=profile.values.astype(np.float16), hits=np.int64(profile.hits))
+        files.write_arrays(self.entry(sequence), values=profile.values.astype(np.float16), hits=np.int64(profile.hits))
 
     def _search(self, database: pathlib.Path, queries: list[str]) -> list[Profile]:
         with tempfile.TemporaryDirectory(prefix="protloc-profiles-") as scratch:

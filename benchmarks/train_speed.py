@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import pathlib
@@ -47,10 +48,10 @@ BACKEND_LENGTHS = (128, 384, 640)
 """Protein lengths (residues) at which the two Keras backends' training steps are timed."""
 
 
-def step_seconds(lengths, steps: int = 10, batch_size: int = 32) -> dict:
-    """Wall seconds and CPU cores used per training step of the paper's R-LSTM on this process's Keras backend,
-    batch ``batch_size`` of random proteins of each length (after 2 warm-up steps, so compilation is excluded),
-    with protloc's thread layout (:func:`protloc.runtime.run_branches_in_parallel`)."""
+def step_seconds(lengths, steps: int = 10, batch_size: int = 32, hparams=None) -> dict:
+    """Wall seconds and CPU cores used per training step of the paper's R-LSTM (or of an R-LSTM with ``hparams``)
+    on this process's Keras backend, batch ``batch_size`` of random proteins of each length (after 2 warm-up steps,
+    so compilation is excluded), with protloc's thread layout (:func:`protloc.runtime.run_branches_in_parallel`)."""
     import time
 
     import numpy as np
@@ -58,7 +59,8 @@ def step_seconds(lengths, steps: int = 10, batch_size: int = 32) -> dict:
     from protloc import models, runtime
 
     runtime.run_branches_in_parallel()
-    model = training.compile_model(models.build_model("rlstm", [str(i) for i in range(11)]), 1e-3)
+    model = training.compile_model(models.build_model("rlstm", [str(i) for i in range(11)], **(hparams or {})),
+                                   1e-3)
     rng = np.random.default_rng(0)
     found = {}
     for length in lengths:
@@ -74,9 +76,11 @@ def step_seconds(lengths, steps: int = 10, batch_size: int = 32) -> dict:
     return found
 
 
-def backend_comparison(lengths=BACKEND_LENGTHS) -> dict:
-    """:func:`step_seconds` on TensorFlow and on JAX, each in a fresh process, one after the other."""
-    return {backend: in_fresh_process(step_seconds, list(lengths), environment={"KERAS_BACKEND": backend})
+def backend_comparison(lengths=BACKEND_LENGTHS, **step_options) -> dict:
+    """:func:`step_seconds` (with ``step_options``) on TensorFlow and on JAX, each in a fresh process, one after the
+    other."""
+    return {backend: in_fresh_process(functools.partial(step_seconds, **step_options), list(lengths),
+                                      environment={"KERAS_BACKEND": backend})
             for backend in ("tensorflow", "jax")}
 
 

@@ -374,7 +374,7 @@ def test_proteome_pool_reads_gzipped_proteomes_and_leaves_out_unusable_records(t
 
 def test_train_speed_times_both_backends_in_fresh_processes_and_reports_the_comparison(tmp_path):
     train_speed = load_benchmark("train_speed")
-    backends = train_speed.backend_comparison(lengths=(16,))
+    backends = train_speed.backend_comparison(lengths=(16,), steps=1, batch_size=4, hparams=SMALL)
     assert set(backends) == {"tensorflow", "jax"}
     for found in backends.values():
         assert found["16"]["seconds"] > 0 and found["16"]["cores"] > 0

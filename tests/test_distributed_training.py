@@ -16,7 +16,7 @@ from tests.helpers import REPO
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 
 PROCESS = """
-import json, sys
+import json, os, sys
 from protloc import runtime
 runtime.select_backend("jax")
 import numpy as np
@@ -24,42 +24,48 @@ from protloc import datasets, training
 from tests.helpers import SMALL
 processes = runtime.Processes(sys.argv[1], 2, int(sys.argv[2]))
 runtime.join_processes(processes)
-config = training.RunConfig.resolve(model="rlstm", hparams=SMALL, recipe="paper", learning_rate=1e-3, epochs=int(sys.argv[4]),
-                            batch_size=8, fold=0, dataset="tests.toy_data:SMALL")  # a constant rate: extended on resume
-model = training.train(sys.argv[3], config, verbose=0, processes=processes)
-print(json.dumps({"weights": float(sum(np.abs(w).astype(np.float64).sum() for w in model.get_weights()))}))
+for epochs in (1, 2):  # the second call resumes the run from its checkpoint on disk
+    config = training.RunConfig.resolve(model="rlstm", hparams=SMALL, recipe="paper", learning_rate=1e-3, epochs=epochs,
+                                batch_size=8, fold=0, dataset="tests.toy_data:SMALL")  # a constant rate: extended on resume
+    model = training.train(sys.argv[3], config, verbose=0, processes=processes)
+    found = {"weights": float(sum(np.abs(w).astype(np.float64).sum() for w in model.get_weights()))}
+    if sys.argv[2] == "0":  # the process that writes the run directory
+        found.update(history=training.read_history(sys.argv[3]),
+                     checkpoints=sorted(os.listdir(os.path.join(sys.argv[3], "checkpoints"))))
+    print(json.dumps(found), flush=True)
 """
 
 
-def train_on_two_processes(run_dir, epochs):
+def train_on_two_processes(run_dir):
+    """Per process, what it printed after training 1 epoch and after resuming to 2: weights (and, from process 0,
+    the run's history and checkpoints)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     environment = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(REPO)}
     environment.pop("KERAS_BACKEND", None)
-    started = [subprocess.Popen([sys.executable, "-c", PROCESS, f"127.0.0.1:{port}", str(index), str(run_dir),
-                                 str(epochs)], cwd=REPO, env=environment, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True) for index in (0, 1)]
+    started = [subprocess.Popen([sys.executable, "-c", PROCESS, f"127.0.0.1:{port}", str(index), str(run_dir)],
+                                cwd=REPO, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for index in (0, 1)]
     try:
         outputs = [process.communicate(timeout=600) for process in started]
     finally:
         for process in started:
             process.kill()
     assert [process.returncode for process in started] == [0, 0], [err[-3000:] for _, err in outputs]
-    return [json.loads(out.splitlines()[-1])["weights"] for out, _ in outputs]
+    return [[json.loads(line) for line in out.splitlines() if line.startswith("{")] for out, _ in outputs]
 
 
 def test_two_processes_train_one_run_with_identical_weights_and_resume(tmp_path):
     pytest.importorskip("jax")
     run = tmp_path / "run"
-    first = train_on_two_processes(run, 1)
-    assert first[0] == pytest.approx(first[1], rel=1e-6)
-    history = training.read_history(run)
-    assert len(history) == 1 and history[0].get("val_accuracy") is None  # one epoch, no validation while training
-    assert [p.name for p in (run / "checkpoints").iterdir()] == ["epoch-001.keras"]
+    (first, resumed), (first_other, resumed_other) = train_on_two_processes(run)
+    assert first["weights"] == pytest.approx(first_other["weights"], rel=1e-6)
+    assert len(first["history"]) == 1 and first["history"][0].get("val_accuracy") is None  # no validation while training
+    assert first["checkpoints"] == ["epoch-001.keras"]
     assert json.loads((run / "preset.json").read_text())["training"]["backend"] == "jax"
-    resumed = train_on_two_processes(run, 2)
-    assert resumed[0] == pytest.approx(resumed[1], rel=1e-6) and resumed[0] != pytest.approx(first[0], rel=1e-9)
+    assert resumed["weights"] == pytest.approx(resumed_other["weights"], rel=1e-6)
+    assert resumed["weights"] != pytest.approx(first["weights"], rel=1e-9)
     assert [row["epoch"] for row in training.read_history(run)] == [0, 1]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["epoch-001.keras", "epoch-002.keras"]
 

@@ -139,7 +139,7 @@ def test_model_learns_terminal_motifs(name, extra):
     model = models.build_model(name, TOY_CLASSES, lstm_units=16, dense_units=16, attention_units=16, dropout=0.1,
                                **extra)
     training.compile_model(model, 5e-3)
-    model.fit(pipeline.batches(train, 16, shuffle_seed=0), epochs=8, verbose=0, shuffle=False)
+    model.fit(pipeline.batches(train, 16, shuffle_seed=0), epochs=3, verbose=0, shuffle=False)
     _, accuracy = model.evaluate(pipeline.batches(test, 32), verbose=0)
     assert accuracy >= 0.95
 

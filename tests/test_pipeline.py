@@ -150,7 +150,7 @@ for name in ("rlstm", "alstm"):
             lstm_units=16, dense_units=16, attention_units=16, dropout=0.1, conv_filters=[4, 4, 4, 0, 0, 0],
             residue_inputs={"extra": 3})}, handle)
     assert cli.main(["train", "--backend", backend, "--config", config, "--dataset", "tests.toy_data:EXTRA",
-                     "--epochs", "8", "--batch-size", "16", "--out", f"{out}/{name}"]) == 0
+                     "--epochs", "4", "--batch-size", "16", "--out", f"{out}/{name}"]) == 0
     import keras  # on the backend the command chose
     from protloc import datasets, evaluation
     model = keras.saving.load_model(f"{out}/{name}/model.keras")
@@ -185,7 +185,7 @@ def test_protloc_train_on_either_backend_learns_from_an_extra_per_residue_featur
     for name in ("rlstm", "alstm"):
         assert json.loads((tmp_path / name / "preset.json").read_text())["training"]["backend"] == backend
         trained = np.load(tmp_path / f"{name}.npy")
-        assert np.mean(trained.argmax(-1) == labels) >= 0.9, name
+        assert np.mean(trained.argmax(-1) == labels) >= 0.9, (name, np.mean(trained.argmax(-1) == labels))
         model = models.load_model(tmp_path / name / "model.keras")
         assert sorted(models.input_names(model)) == ["extra", "tokens"]
         np.testing.assert_allclose(evaluation.predict_probabilities(model, test), trained, atol=1e-5)

@@ -11,8 +11,10 @@ processes, each worker on every core (the default) and then on one thread (``--w
 batches in flight and MMseqs2 on one thread each, so that 2 workers measure scaling over 2 cores, not contention).
 Every Beam run's rows must equal ``protloc predict``'s (:func:`protloc.table.same_rows`: as multisets, shards come in no particular
 order; numbers within 1e-5, as batches of other proteins round differently in the last digit).
-Reports proteins/s, the 2-worker / 1-worker speed-up in each setting, Beam's overhead against ``protloc predict``,
-and from the measured rate per core an estimate for UniProtKB (250 million proteins): core-hours, and the cost
+Reports proteins/s and the CPU seconds of each run (all its processes: the runner and its workers), the 2-worker /
+1-worker speed-up in each setting, the target (:data:`TARGET`: 2 one-thread workers at least 1.8x one) met or by how
+much it is missed and, from the CPU seconds, why (more work in all, or cores left idle), Beam's overhead against
+``protloc predict``, and from the measured rate per core an estimate for UniProtKB (250 million proteins): core-hours, and the cost
 per million proteins at --core-hour-price (US dollars per core-hour: an assumption, stated in the report).
 Writes benchmarks/results/beam-speed.{json,md}.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
+import resource
 import subprocess
 import sys
 import tempfile
@@ -33,16 +36,23 @@ UNIPROT_PROTEINS = 250e6
 """Proteins in UniProtKB (order of magnitude, 2025)."""
 SETTINGS = {"every core": [], "one thread each": ["--worker-threads", "1"]}
 """Worker thread setting -> the options of ``python -m protloc.beam`` that make it."""
+TARGET = 1.8
+"""Goal for 2 workers on one thread each against 1 worker on one thread (proteins/s ratio) on 2 cores."""
 
 
-def timed(argv: list[str]) -> float:
-    """Wall seconds of a command, which must succeed."""
-    start = time.perf_counter()
+def timed(argv: list[str]) -> dict:
+    """{"seconds": wall seconds, "cpu_seconds": user + system CPU seconds of the command and every process it waited
+    for} of a command, which must succeed."""
+    def children_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    start, cpu = time.perf_counter(), children_cpu()
     finished = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, children_cpu() - cpu
     if finished.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed: {finished.stderr[-2000:]}")
-    return seconds
+    return {"seconds": seconds, "cpu_seconds": cpu}
 
 
 def table_rows(*paths: pathlib.Path) -> list[list[str]]:
@@ -56,10 +66,13 @@ def markdown(results: dict) -> str:
              f"Machine: {results['machine']} ({results['cores']} cores usable)", "",
              f"{results['proteins']} proteins sampled from MultiLoc in {results['shards']} FASTA shards; "
              f"homology {'on' if results['homology'] else 'off'}; each row a fresh process.", "",
-             "| run | wall time (s) | proteins/s |", "|---|---:|---:|"]
+             "| run | wall time (s) | proteins/s | CPU seconds, all processes | cores busy on average |",
+             "|---|---:|---:|---:|---:|"]
     for row in rows:
-        lines.append(f"| {row['run']} | {row['seconds']:.1f} | {results['proteins'] / row['seconds']:.1f} |")
+        lines.append(f"| {row['run']} | {row['seconds']:.1f} | {results['proteins'] / row['seconds']:.1f} | "
+                     f"{row['cpu_seconds']:.0f} | {row['cpu_seconds'] / row['seconds']:.2f} |")
     by_name = {row["run"]: row["seconds"] for row in rows}
+    cpu = {row["run"]: row["cpu_seconds"] for row in rows}
     direct = by_name["protloc predict"]
     per_core = results["proteins"] / direct / results["cores"]
     core_hours = UNIPROT_PROTEINS / per_core / 3600
@@ -69,6 +82,15 @@ def markdown(results: dict) -> str:
         one, two = by_name[f"beam, 1 worker, {setting}"], by_name[f"beam, 2 workers, {setting}"]
         lines.append(f"Workers on {setting}: 2 workers / 1 worker **{one / two:.2f}x** the speed; 1 worker takes "
                      f"{one / direct:.2f}x the wall time of `protloc predict`.  ")
+    one_run, two_run = "beam, 1 worker, one thread each", "beam, 2 workers, one thread each"
+    speed_up = by_name[one_run] / by_name[two_run]
+    work, busy = cpu[two_run] / cpu[one_run], cpu[two_run] / by_name[two_run]
+    lines += ["", f"Target, 2 workers on one thread each against 1: >= {TARGET}x; measured {speed_up:.2f}x: "
+                  + ("met." if speed_up >= TARGET else
+                     f"missed, {speed_up / TARGET:.2f}x the goal. Why, from the CPU seconds: the 2 workers did "
+                     f"{work:.2f}x the work of 1 ({cpu[two_run]:.0f} against {cpu[one_run]:.0f} CPU seconds) and kept "
+                     f"{busy:.2f} of the {results['cores']} cores busy on average; the speed-up is their product "
+                     f"over the one worker's {cpu[one_run] / by_name[one_run]:.2f} cores.")]
     lines += ["", "Every Beam run's rows are `protloc predict`'s (compared as multisets of rows, numbers within 1e-5).", "",
               f"Estimate for UniProtKB ({UNIPROT_PROTEINS / 1e6:.0f} million proteins) from `protloc predict`'s rate "
               f"here, {per_core:.1f} proteins/s per core: {core_hours:,.0f} core-hours "
@@ -102,21 +124,20 @@ def main(argv=None) -> int:
         sample_fasta(shards, args.proteins, pool)
         whole = scratch / "whole.fasta"
         whole.write_text("".join(path.read_text() for path in shards))
-        seconds = timed([sys.executable, "-m", "protloc.cli", "predict", str(whole), "-o", str(scratch / "direct.tsv"),
-                         "--model", args.model, *homology])
-        runs.append({"run": "protloc predict", "seconds": seconds})
+        timing = timed([sys.executable, "-m", "protloc.cli", "predict", str(whole), "-o", str(scratch / "direct.tsv"),
+                        "--model", args.model, *homology])
+        runs.append({"run": "protloc predict", **timing})
         expected = table_rows(scratch / "direct.tsv")
         for setting, options in SETTINGS.items():
             for workers in (1, 2):
                 prefix = scratch / f"beam{workers}-{len(options)}" / "pred"
-                seconds = timed([sys.executable, "-m", "protloc.beam", "--input", str(scratch / "in-*.fasta"),
+                timing = timed([sys.executable, "-m", "protloc.beam", "--input", str(scratch / "in-*.fasta"),
                                  "--output", str(prefix), "--model", args.model, *homology, *options,
                                  "--direct_num_workers", str(workers), "--direct_running_mode", "multi_processing"])
                 if not table.same_rows(table_rows(*prefix.parent.glob("pred-0*.tsv")), expected, ordered=False):
                     raise RuntimeError(f"Beam with {workers} worker(s) on {setting} wrote other rows than protloc "
                                        f"predict")
-                runs.append({"run": f"beam, {workers} worker{'s' if workers > 1 else ''}, {setting}",
-                             "seconds": seconds})
+                runs.append({"run": f"beam, {workers} worker{'s' if workers > 1 else ''}, {setting}", **timing})
     results = {"command": command(), "machine": machine(), "cores": runtime.usable_cores(), "proteins": args.proteins,
                "shards": args.shards, "homology": not args.no_homology, "model": args.model,
                "core_hour_price": args.core_hour_price, "runs": runs}

@@ -430,21 +430,37 @@ def test_conv_bank_speed_times_both_forms_of_the_bank_and_reports_their_ratio():
     assert "| 456 | forward | 0.0500 | 0.0400 | 1.25 | 0.2000 |" in report
 
 
-def test_beam_speed_report_gives_the_worker_speed_up_the_overhead_and_the_uniprot_estimate():
+def test_beam_speed_report_gives_the_worker_speed_up_the_target_the_overhead_and_the_uniprot_estimate():
     beam_speed = load_benchmark("beam_speed")
     results = {"command": "python benchmarks/beam_speed.py", "machine": "2 CPU cores", "cores": 2, "proteins": 1000,
                "shards": 4, "homology": True, "model": "pretrained", "core_hour_price": 0.04,
-               "runs": [{"run": "protloc predict", "seconds": 5.0},
-                        {"run": "beam, 1 worker, every core", "seconds": 10.0},
-                        {"run": "beam, 2 workers, every core", "seconds": 8.0},
-                        {"run": "beam, 1 worker, one thread each", "seconds": 16.0},
-                        {"run": "beam, 2 workers, one thread each", "seconds": 8.5}]}
+               "runs": [{"run": "protloc predict", "seconds": 5.0, "cpu_seconds": 9.0},
+                        {"run": "beam, 1 worker, every core", "seconds": 10.0, "cpu_seconds": 18.0},
+                        {"run": "beam, 2 workers, every core", "seconds": 8.0, "cpu_seconds": 15.0},
+                        {"run": "beam, 1 worker, one thread each", "seconds": 16.0, "cpu_seconds": 16.0},
+                        {"run": "beam, 2 workers, one thread each", "seconds": 8.5, "cpu_seconds": 16.5}]}
     report = beam_speed.markdown(results)
-    assert "| beam, 2 workers, every core | 8.0 | 125.0 |" in report
+    assert "| beam, 2 workers, every core | 8.0 | 125.0 | 15 | 1.88 |" in report
     assert "Workers on every core: 2 workers / 1 worker **1.25x** the speed; 1 worker takes 2.00x the wall time" in report
     assert "Workers on one thread each: 2 workers / 1 worker **1.88x** the speed" in report
+    assert "Target, 2 workers on one thread each against 1: >= 1.8x; measured 1.88x: met." in report
     # 100 proteins/s per core: 250e6 / 100 / 3600 = 694 core-hours; $0.04 * 1e6 / 100 / 3600 = $0.11 per million
     assert "100.0 proteins/s per core: 694 core-hours" in report and "about $0.11 per million proteins" in report
+    results["runs"][4] = {"run": "beam, 2 workers, one thread each", "seconds": 10.0, "cpu_seconds": 18.0}
+    # 16 / 10 = 1.6x = (18 / 16 = 1.125x the work) x (1.8 cores busy) / (1.0 core of one worker)
+    assert ("measured 1.60x: missed, 0.89x the goal. Why, from the CPU seconds: the 2 workers did 1.12x the work of 1 "
+            "(18 against 16 CPU seconds) and kept 1.80 of the 2 cores busy on average") in beam_speed.markdown(results)
+
+
+def test_beam_speed_times_a_command_with_the_cpu_seconds_of_its_children():
+    timing = load_benchmark("beam_speed").timed([sys.executable, "-c", BUSY_CHILD])
+    assert timing["seconds"] >= timing["cpu_seconds"] >= 0.2
+
+
+BUSY_CHILD = """
+import subprocess, sys
+subprocess.run([sys.executable, "-c", "sum(i * i for i in range(5_000_000))"])  # about 0.3 s of CPU in a grandchild
+"""
 
 
 def test_sample_fasta_deals_the_proteins_over_the_shards(tmp_path):

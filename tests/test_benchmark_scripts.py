@@ -463,6 +463,17 @@ subprocess.run([sys.executable, "-c", "sum(i * i for i in range(5_000_000))"])  
 """
 
 
+def test_import_time_times_a_module_in_fresh_processes_and_reports_a_missing_one():
+    import_time = load_benchmark("import_time")
+    found = import_time.import_seconds(sys.executable, "json", rounds=2)
+    assert found["seconds"] > 0 and found["version"] is not None  # json has a __version__
+    assert import_time.import_seconds(sys.executable, "no_such_module_here", rounds=2) is None
+    report = import_time.markdown({"command": "python benchmarks/import_time.py", "machine": "2 CPU cores", "rounds": 3,
+                                   "environments": {"a/python": {"ml_dtypes": {"seconds": 1.19, "version": "0.7.0"},
+                                                                 "jax": None}}})
+    assert "| `a/python` | 1,190 ms (0.7.0) | not installed |" in report
+
+
 def test_sample_fasta_deals_the_proteins_over_the_shards(tmp_path):
     sample_fasta = load_benchmark("common").sample_fasta
     pool = [sequences.ProteinRecord(f"P{i}", f"P{i}", "MKV" * (i + 1), i) for i in range(5)]

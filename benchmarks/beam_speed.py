@@ -23,13 +23,10 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 
-from common import command, machine, multiloc_pool, sample_fasta, write_results
+from common import command, machine, multiloc_pool, sample_fasta, timed_process, write_results
 from protloc import presets, runtime, table
 
 UNIPROT_PROTEINS = 250e6
@@ -38,21 +35,6 @@ SETTINGS = {"every core": [], "one thread each": ["--worker-threads", "1"]}
 """Worker thread setting -> the options of ``python -m protloc.beam`` that make it."""
 TARGET = 1.8
 """Goal for 2 workers on one thread each against 1 worker on one thread (proteins/s ratio) on 2 cores."""
-
-
-def timed(argv: list[str]) -> dict:
-    """{"seconds": wall seconds, "cpu_seconds": user + system CPU seconds of the command and every process it waited
-    for} of a command, which must succeed."""
-    def children_cpu() -> float:
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return usage.ru_utime + usage.ru_stime
-
-    start, cpu = time.perf_counter(), children_cpu()
-    finished = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    seconds, cpu = time.perf_counter() - start, children_cpu() - cpu
-    if finished.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed: {finished.stderr[-2000:]}")
-    return {"seconds": seconds, "cpu_seconds": cpu}
 
 
 def table_rows(*paths: pathlib.Path) -> list[list[str]]:
@@ -124,14 +106,14 @@ def main(argv=None) -> int:
         sample_fasta(shards, args.proteins, pool)
         whole = scratch / "whole.fasta"
         whole.write_text("".join(path.read_text() for path in shards))
-        timing = timed([sys.executable, "-m", "protloc.cli", "predict", str(whole), "-o", str(scratch / "direct.tsv"),
+        timing = timed_process([sys.executable, "-m", "protloc.cli", "predict", str(whole), "-o", str(scratch / "direct.tsv"),
                         "--model", args.model, *homology])
         runs.append({"run": "protloc predict", **timing})
         expected = table_rows(scratch / "direct.tsv")
         for setting, options in SETTINGS.items():
             for workers in (1, 2):
                 prefix = scratch / f"beam{workers}-{len(options)}" / "pred"
-                timing = timed([sys.executable, "-m", "protloc.beam", "--input", str(scratch / "in-*.fasta"),
+                timing = timed_process([sys.executable, "-m", "protloc.beam", "--input", str(scratch / "in-*.fasta"),
                                  "--output", str(prefix), "--model", args.model, *homology, *options,
                                  "--direct_num_workers", str(workers), "--direct_running_mode", "multi_processing"])
                 if not table.same_rows(table_rows(*prefix.parent.glob("pred-0*.tsv")), expected, ordered=False):

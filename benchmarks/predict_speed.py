@@ -38,7 +38,6 @@ import argparse
 import contextlib
 import os
 import pathlib
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -47,7 +46,8 @@ import time
 import keras
 import numpy as np
 
-from common import command, in_fresh_process, machine, multiloc_pool, proteome_pool, sample_fasta, write_results
+from common import (command, in_fresh_process, machine, multiloc_pool, proteome_pool, sample_fasta, timed_process,
+                    write_results)
 from protloc import encoding, homology, layers, models, preset, presets, runtime, sequences
 from protloc.predictor import Localizer
 
@@ -155,19 +155,6 @@ def started_network(fasta: pathlib.Path, model: str) -> dict:
     count = sum(1 for _ in localizer.predict(records))
     return {"seconds": time.perf_counter() - start, "proteins": count,
             "residues": sum(min(len(r.sequence.rstrip("*")), sequences.DEFAULT_MAX_LENGTH) for r in records)}
-
-
-def timed_process(argv: list[str], environment: dict | None = None, cwd=None) -> dict:
-    """A command's wall seconds and its own peak resident memory (MiB); it must succeed."""
-    start = time.perf_counter()
-    inherited = {name: value for name, value in os.environ.items() if name != "KERAS_BACKEND"}  # protloc's choice
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd,
-                               env={**inherited, **(environment or {})})
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    if status != 0:
-        raise RuntimeError(f"{shlex.join(argv)} failed: {process.stderr.read().decode()[-2000:]}")
-    return {"seconds": seconds, "peak_rss_mib": usage.ru_maxrss / 1024}
 
 
 def predict_argv(fasta: pathlib.Path, model: str, homology_evidence: bool) -> list[str]:

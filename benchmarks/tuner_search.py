@@ -8,14 +8,17 @@ Usage (resumable: re-running continues the search, then the retraining):
 Steps:
 1. ``tuning.search`` in OUT/search: every trial trains as the coarse recipe does (warm-up + cosine over 30 epochs,
    batch 32, whole proteins), validated on training fold 0; Hyperband's brackets continue the best trials of
-   each round from their weights along the same schedule.
-2. The ``--top`` best configurations (each configuration's best score over its rounds) and the coarse recipe's
-   own configuration are each trained in full (the recipe's 30 epochs, seed 0) with fold 0 held out, in
+   each round from their weights along the same schedule. A configuration with more parameters than one
+   ensemble member's share of ``--max-ensemble-mib`` at 2 bytes a parameter (``--max-parameters``) fails without
+   training: it could not ship.
+2. The ``--top`` best configurations (each configuration's best score over its rounds) among those whose
+   ``--members``-member ensemble fits ``--max-ensemble-mib`` (the networks' size as a preset stores them, float16
+   weights without optimizer state, measured on the built network: the package ships the ensemble in the
+   repository, whose size is limited; 6 MiB leaves room for the other presets), and the coarse recipe's own
+   configuration, are each trained in full (the recipe's 30 epochs, seed 0) with fold 0 held out, in
    OUT/fold0/NAME: the same protocol for all, scored by the mean validation accuracy of their last 5 epochs.
-3. Among the candidates whose ``--members``-member ensemble fits ``--max-ensemble-mib`` (the networks' size as a
-   preset stores them, float16 weights without optimizer state: the package ships the ensemble in the repository,
-   whose size is limited; 6 MiB leaves room for the other presets), the one with
-   the best such score is chosen; its ``protloc train --config`` file is OUT/chosen.json.
+   Better-ranked configurations that do not fit are listed, untrained.
+3. The candidate with the best such score is chosen; its ``protloc train --config`` file is OUT/chosen.json.
 Writes benchmarks/results/tuning.{json,md}: every trial (configuration, epochs, score, seconds), the retrained
 scores, the choice, and the costs (search wall time, parameters and stored size of each retrained model).
 """
@@ -63,6 +66,13 @@ def stored_bytes(network) -> int:
         return (pathlib.Path(scratch) / "model.keras").stat().st_size
 
 
+def ensemble_size(config: dict, spec, members: int) -> dict:
+    """A run config's network, built untrained: its parameters, stored bytes and ``members`` times those bytes."""
+    network = models.build_model(config["model"], spec.class_names, **config["hparams"])
+    size = stored_bytes(network)
+    return {"parameters": int(network.count_params()), "stored_bytes": size, "ensemble_bytes": size * members}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     search.add_search_arguments(parser)
@@ -73,6 +83,8 @@ def main(argv=None) -> int:
                         help="largest stored size of that ensemble, MiB (default 6)")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/tuning"))
     args = parser.parse_args(argv)
+    if args.max_parameters is None:  # float16 weights alone: a bound no network that fits exceeds
+        args.max_parameters = int(args.max_ensemble_mib * 2**20 / args.members / 2)
     runtime.run_branches_in_parallel()
     best = search.search_from_arguments(parser, args, args.out / "search", verbose=2)
     history = json.loads((args.out / "search" / "history.json").read_text())
@@ -83,10 +95,20 @@ def main(argv=None) -> int:
                "epoch_seconds_median": float(np.median(epoch_seconds)), "epochs_trained": len(epoch_seconds),
                "distinct_configurations": len(ranked_configs(history)), "retrained": {}, "chosen": None,
                "members": args.members, "max_ensemble_mib": args.max_ensemble_mib,
+               "max_parameters": args.max_parameters, "excluded": [],
                "recipe_settings": recipes.RECIPES[args.recipe].describe()}
     write_results("tuning", results, markdown(results))  # the search's results, before the long retraining
     spec = datasets.get(args.dataset)
-    candidates = {f"search-{rank + 1}": config for rank, (_, config) in enumerate(ranked_configs(history)[:args.top])}
+    budget = args.max_ensemble_mib * 2**20
+    candidates = {}
+    for score, config in ranked_configs(history):
+        if len(candidates) == args.top:
+            break
+        size = ensemble_size(config, spec, args.members)
+        if size["ensemble_bytes"] <= budget:
+            candidates[f"search-{len(candidates) + 1}"] = config
+        else:
+            results["excluded"].append({"config": config, "score": score, **size})
     candidates[f"recipe-{args.recipe}"] = {"model": "rlstm", "hparams": {}, "recipe": args.recipe}
     retrained = results["retrained"]
     for name, config in candidates.items():
@@ -100,8 +122,7 @@ def main(argv=None) -> int:
                            "val_accuracy_last": training.read_history(run)[-1]["val_accuracy"],
                            "train_seconds": seconds, "parameters": int(network.count_params()),
                            "stored_bytes": stored_bytes(network)}
-        retrained[name]["ensemble_fits"] = (retrained[name]["stored_bytes"] * args.members
-                                            <= args.max_ensemble_mib * 2**20)
+        retrained[name]["ensemble_fits"] = retrained[name]["stored_bytes"] * args.members <= budget
         write_results("tuning", results, markdown(results))
     fitting = [name for name in retrained if retrained[name]["ensemble_fits"]]
     if not fitting:
@@ -125,6 +146,7 @@ def markdown(results: dict) -> str:
              f"{results['epochs_trained']} epochs, a median of {results['epoch_seconds_median']:.0f} s each, "
              f"{results['search_seconds'] / 3600:.1f} h of training summed (wall clock: it includes any time the "
              f"search was paused while other measurements ran on the machine, so the median is its cost).", "",
+             *skipped_paragraph(results),
              f"## Retrained in full (fold {results['fold']} held out, seed 0, the recipe's epochs)", "",
              f"| candidate | validation accuracy, mean of last 5 epochs / last | parameters | stored | "
              f"{results['members']}-member ensemble fits {results['max_ensemble_mib']:g} MiB | training | "
@@ -137,6 +159,13 @@ def markdown(results: dict) -> str:
                      f"`{json.dumps(row['config'])}` |")
     if not results["retrained"]:
         lines.append("| (retraining not started) | | | | | | |")
+    if results.get("excluded"):
+        lines += ["", f"Ranked above the last candidate but not retrained: their {results['members']}-member ensemble "
+                  f"would not fit {results['max_ensemble_mib']:g} MiB (sizes of the built, untrained network).", "",
+                  "| search score | parameters | stored | ensemble | configuration |", "|---:|---:|---:|---:|---|"]
+        lines += [f"| {row['score']:.4f} | {row['parameters']:,} | {row['stored_bytes'] / 2**20:.2f} MiB | "
+                  f"{row['ensemble_bytes'] / 2**20:.2f} MiB | `{json.dumps(row['config'])}` |"
+                  for row in results["excluded"]]
     choice = (f"Chosen: {results['chosen']}" if results["chosen"] else "Not chosen yet (the retraining is running)")
     lines += ["", f"{choice}. The rule: among the candidates whose {results['members']}-member ensemble fits "
               f"{results['max_ensemble_mib']:g} MiB (the repository that ships it has a size limit), the best mean "
@@ -150,6 +179,15 @@ def markdown(results: dict) -> str:
                      f"{trial['seconds']:.0f} | `{json.dumps((trial['config'] or {}).get('hparams', {}))}` |")
     return "\n".join(lines) + "\n"
 
+
+def skipped_paragraph(results: dict) -> list[str]:
+    """The markdown lines on the trials that failed without training (none: no lines), each with its reason."""
+    failed = [f"{trial['trial']} ({trial['failure']})" for trial in results["trials"] if trial.get("failure")]
+    if not failed:
+        return []
+    return [f"Failed untrained: {'; '.join(failed)}. The parameter limit of this search is "
+            f"{results['max_parameters']:,}: one member's share of the {results['max_ensemble_mib']:g} MiB "
+            "ensemble at 2 bytes a parameter.", ""]
 
 if __name__ == "__main__":
     sys.exit(main())

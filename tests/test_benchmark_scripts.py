@@ -189,6 +189,18 @@ def test_tuner_search_retrains_the_best_configurations_and_the_recipes_and_choos
     trained.clear()
     with pytest.raises(SystemExit, match="no candidate's 10-member ensemble fits"):
         tuner_search.main(["--top", "2", "--out", str(tmp_path / "small"), "--max-ensemble-mib", "0.0001"])
+    assert trained == [("recipe-coarse", 128, 0)]  # neither search configuration fits: neither was trained
+    # the best configuration is too large to ship (10 x 219 kB > 1 MiB): listed, not trained, the next one is
+    history[1] = trial(1, 0.7, 4096)
+    trained.clear()
+    assert tuner_search.main(["--top", "2", "--out", str(tmp_path / "large"), "--max-ensemble-mib", "1"]) == 0
+    assert trained == [("search-1", 4, 0), ("recipe-coarse", 128, 0)]
+    results = json.loads((tmp_path / "tuning.json").read_text())
+    assert results["max_parameters"] == int(2**20 / 10 / 2)
+    [excluded] = results["excluded"]
+    assert excluded["config"]["hparams"]["dense_units"] == 4096 and excluded["score"] == 0.7
+    assert excluded["ensemble_bytes"] == 10 * excluded["stored_bytes"] > 2**20
+    assert "Ranked above the last candidate but not retrained" in (tmp_path / "tuning.md").read_text()
 
 
 def test_table1_runs_its_plan_in_order_and_reports_models_ensemble_and_cv(tmp_path, monkeypatch):

@@ -15,6 +15,7 @@ from protloc import models
 from protloc.cli import _run_config, build_parser
 from tests.helpers import REPO, toy_spec
 from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel
+from tuning import search
 from tuning.search import fixed_hyperparameters
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
@@ -109,6 +110,20 @@ def test_a_two_trial_search_keeps_histories_and_resumes_after_being_killed(tmp_p
     model = models.build_model(config.model, SPEC.class_names, **config.hparams)
     kept = [width for width, count in zip((1, 3, 5, 9, 15, 21), best["hparams"]["conv_filters"]) if count]
     assert [c.kernel_size[0] for c in model.get_layer("conv_bank").convolutions] == kept
+
+
+def test_configurations_over_the_parameter_limit_fail_untrained_with_their_reason(tmp_path, capsys):
+    argv = ["--dataset", "tests.test_tuning:SPEC", "--tuner", "random", "--max-trials", "2", "--epochs", "1",
+            "--fold", "0", "--fix", "lstm_units=4", "--fix", "dense_units=4", "--max-parameters", "100",
+            "--out", str(tmp_path / "search")]
+    with pytest.raises(SystemExit) as stopped:
+        search.main(argv)
+    assert stopped.value.code == 2
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert message.startswith("error: ") and "no trial of the search completed (Oversized model: " in message
+    history = json.loads((tmp_path / "search" / "history.json").read_text())
+    assert [trial["status"] for trial in history] == ["FAILED", "FAILED"]
+    assert all(trial["failure"].startswith("Oversized model: ") and not trial["history"] for trial in history)
 
 
 def test_fix_option_pins_values_and_rejects_unknown_names():

@@ -109,18 +109,19 @@ def distributed_worker() -> str | None:
 
 def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.DatasetSpec, folds=None, seed: int = 0,
                recipe: str = recipes.DEFAULT_RECIPE, hyperparameters=None, verbose=1, data_dir=None,
-               families=None, brackets: int | None = None) -> dict:
+               families=None, brackets: int | None = None, max_parameters: int | None = None) -> dict:
     """Runs (or resumes) a search in ``out`` on ``spec``'s training split, validating on ``folds`` (default: all
     of the spec's), every trial trained as ``recipe`` trains; returns the best run config (also written to
     best_hparams.json, with every trial's history in history.json). ``epochs``: each trial's (random, bayesian)
     or the most any trial gets (hyperband, factor 3, its ``brackets`` most aggressive brackets), and the length of
-    the recipe's schedule either way. A
-    distributed worker (:func:`distributed_worker`) runs the chief's trials and returns ``{"worker": its id}``; the
-    chief writes the results."""
+    the recipe's schedule either way. ``max_parameters``: a trial whose network has more parameters fails without
+    training (keras-tuner's ``max_model_size``). A distributed worker (:func:`distributed_worker`) runs the chief's
+    trials and returns ``{"worker": its id}``; the chief writes the results."""
     out = pathlib.Path(out)
     hypermodel = ProtlocHyperModel(spec, folds, recipe, epochs, seed, data_dir, families)
     options = dict(objective="val_accuracy", seed=seed, directory=str(out), project_name="tuner",
-                   overwrite=False, hyperparameters=hyperparameters, max_consecutive_failed_trials=3)
+                   overwrite=False, hyperparameters=hyperparameters, max_consecutive_failed_trials=3,
+                   max_model_size=max_parameters)
     timer = [EpochSeconds()]
     if tuner == "hyperband":
         search = TUNERS["hyperband"](hypermodel, max_epochs=epochs, factor=3, brackets=brackets, **options)
@@ -130,13 +131,21 @@ def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.Dat
         search.search(epochs=epochs, verbose=verbose, callbacks=timer)
     if distributed_worker():
         return {"worker": distributed_worker()}
-    best_trial = search.oracle.get_best_trials(1)[0]
+    histories = trial_histories(search, hypermodel)
+    files.write_json(out / "history.json", histories)
+    files.write_text(out / "trials.md", trials_markdown(search, hypermodel.folds, epochs))
+    best_trial = search.oracle.get_best_trials(1)[0]  # failed trials come last, after every completed one
+    if best_trial.status != "COMPLETED":
+        reasons = sorted({trial["failure"] or trial["status"] for trial in histories})
+        raise SearchFailed(f"{out}: no trial of the search completed ({'; '.join(reasons)})")
     best = {**hypermodel.run_config(best_trial.hyperparameters), "dataset": spec.name,
             "val_accuracy": best_trial.score, "folds": list(hypermodel.folds), "epochs": epochs, "tuner": tuner}
     files.write_json(out / "best_hparams.json", best)
-    files.write_json(out / "history.json", trial_histories(search, hypermodel))
-    files.write_text(out / "trials.md", trials_markdown(search, hypermodel.folds, epochs))
     return best
+
+
+class SearchFailed(RuntimeError):
+    """A search ended without a completed trial (e.g. every configuration over ``max_parameters``)."""
 
 
 class EpochSeconds(keras.callbacks.Callback):
@@ -154,7 +163,7 @@ class EpochSeconds(keras.callbacks.Callback):
 def trial_histories(search, hypermodel: ProtlocHyperModel) -> list[dict]:
     """Every trial of a finished search, in trial order: id, status, score, its run config (as ``protloc train
     --config`` reads it), the epoch it continued from and reached (Hyperband), and per epoch (its
-    ``history.csv``) the training and validation accuracy and wall seconds."""
+    ``history.csv``) the training and validation accuracy and wall seconds; a failed trial's reason."""
     found = []
     for trial in sorted(search.oracle.trials.values(), key=lambda t: int(t.trial_id)):
         values = trial.hyperparameters.values
@@ -166,8 +175,15 @@ def trial_histories(search, hypermodel: ProtlocHyperModel) -> list[dict]:
                       "config": hypermodel.run_config(trial.hyperparameters) if "model" in values else None,
                       "continues": values.get("tuner/trial_id"), "initial_epoch": values.get("tuner/initial_epoch", 0),
                       "epochs": values.get("tuner/epochs"), "history": history,
-                      "seconds": sum(history.get("epoch_seconds", []))})
+                      "seconds": sum(history.get("epoch_seconds", [])), "failure": failure(trial)})
     return found
+
+
+def failure(trial) -> str | None:
+    """Why a trial failed (the last line of keras-tuner's message: the exception), or None."""
+    if trial.status != "FAILED" or not trial.message:
+        return None
+    return trial.message.strip().splitlines()[-1].split(": ", 1)[-1]
 
 
 def trials_markdown(search, folds, epochs) -> str:
@@ -196,6 +212,8 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
                         help="hyperband: run only its N most aggressive brackets (default: all, one iteration)")
     parser.add_argument("--dataset", default=datasets.DEFAULT, metavar="NAME",
                         help=f"data set: built in ({', '.join(datasets.names())}) or MODULE:ATTRIBUTE")
+    parser.add_argument("--max-parameters", type=int, metavar="N",
+                        help="skip (as failed, untrained) every configuration whose network has more parameters")
     parser.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
                         help="fix one hyper-parameter of the space (repeatable), e.g. model=rlstm")
     parser.add_argument("--data-dir", help="directory of the data set's files (default: the data set's own)")
@@ -209,9 +227,12 @@ def search_from_arguments(parser: argparse.ArgumentParser, args, out, verbose=1)
         folds = None if args.fold is None else [spec.check_fold(args.fold)]
     except ValueError as error:
         parser.error(str(error))
-    return run_search(out, args.tuner, args.max_trials, args.epochs, spec, folds, args.seed, args.recipe,
-                      hyperparameters=fixed, verbose=verbose, data_dir=args.data_dir, families=args.families,
-                      brackets=args.brackets)
+    try:
+        return run_search(out, args.tuner, args.max_trials, args.epochs, spec, folds, args.seed, args.recipe,
+                          hyperparameters=fixed, verbose=verbose, data_dir=args.data_dir, families=args.families,
+                          brackets=args.brackets, max_parameters=args.max_parameters)
+    except SearchFailed as error:
+        parser.exit(2, f"error: {error}\n")
 
 
 def main(argv=None) -> int:

@@ -39,7 +39,6 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/learning_curve.py --model rlstm --fold 0 --epochs 60 --learning-rate 1e-3 --out runs/learning-curve
 	$(BIN)/python benchmarks/table1.py --epochs 50 --learning-rate 1e-3 --members 10 --out runs/table1-50-epochs --start-from runs/table1 --results table1-50-epochs
 	$(BIN)/python benchmarks/speed.py --train-steps 30 --rounds 1
-	$(BIN)/python benchmarks/tuner_search.py --tuner random --max-trials 5 --epochs 4 --fold 0 --fix model=rlstm --fix lstm_units=128 --retrain-epochs 20 --out runs/tuning
 	bash benchmarks/smoke_multiloc.sh 5
 	# the fusion's first rule (docs/homology.md, steps 1-3): fitted on this one fold model
 	$(BIN)/protloc train --backend jax --recipe fast --epochs 20 --train-max-length 600 --dropout 0.5 --fold 0 --seed 0 --out runs/fusion/rlstm-fold0

@@ -117,7 +117,8 @@ def _from_run_directory(directory: pathlib.Path) -> Preset:
 
     config = run_config.read_config(directory)
     card = {"format": FORMAT, "name": directory.name, "description": f"{config.model} trained by protloc train",
-            "dataset": config.dataset, "label_scheme": SINGLE_LABEL, "class_names": list(config.spec.class_names),
+            "dataset": config.dataset, "label_scheme": config.spec.label_scheme,
+            "class_names": list(config.spec.class_names),
             "inputs": [TOKENS, *config.hparams["residue_inputs"]], "members": 1, "model": "model.keras",
             "reference": None, "fusion": None,
             "profile_db": [os.path.relpath(p, directory.resolve()) for p in config.profile_db or ()] or None}

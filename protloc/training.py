@@ -140,8 +140,9 @@ def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=(
         included, when the run had no epoch left to train).
 
     Raises:
-        ValueError: ``run_dir`` is a file, or a non-empty directory that is not a run of this configuration, or
-            Keras runs on its numpy backend.
+        ValueError: ``run_dir`` is a file, or a non-empty directory that is not a run of this configuration, or a
+            run with finished epochs but no checkpoint (it would be trained again from scratch over them), or Keras
+            runs on its numpy backend.
     """
     if keras.backend.backend() == "numpy":
         raise ValueError("Keras's numpy backend only predicts: train on tensorflow or jax (KERAS_BACKEND)")
@@ -151,6 +152,9 @@ def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=(
     _write_config(run_dir, config, writes)
     keras.utils.set_random_seed(config.seed)
     initial_epoch = finished_epochs(run_dir)
+    if not initial_epoch and read_history(run_dir):  # a checkpoint is saved before each epoch's history row
+        raise ValueError(f"{run_dir}: its history.csv records {len(read_history(run_dir))} finished epochs but it has "
+                         "no checkpoint to resume from (a run kept without them?): train into a new --out")
     train_batches, validation_batches = _data(config, data_dir, initial_epoch, processes)
     model = _model(run_dir, config, initial_epoch, len(train_batches), strategy)
     with contextlib.ExitStack() as stack:

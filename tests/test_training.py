@@ -2,12 +2,13 @@
 import dataclasses
 import json
 import os
+import shutil
 
 import keras
 import numpy as np
 import pytest
 
-from protloc import datasets, evaluation, files, run_config, training
+from protloc import datasets, evaluation, files, models, preset, run_config, training
 from protloc.cli import build_parser, _run_config
 from protloc.recipes import RECIPES
 from tests.helpers import REPO, SMALL, load_benchmark, toy_spec
@@ -200,23 +201,31 @@ def test_a_config_round_trip_gives_identical_settings_and_reading_fills_in_nothi
 
 @pytest.mark.slow
 def test_old_run_directories_still_load_and_predict_as_before(tmp_path):
-    """The benchmark runs kept in the repository predate presets: config.json of every earlier format (migrated as
-    run_config.MIGRATIONS says), no card, no evidence."""
-    from protloc import run_config, sequences
+    """The benchmark runs kept in the repository predate presets: config.json of earlier formats (migrated as
+    run_config.MIGRATIONS says; tests/data/run-first-format is the first, from a MultiLoc run kept until 6656012), no
+    card, no evidence."""
+    from protloc import sequences
     from protloc.predictor import Localizer
 
     kept = sorted((REPO / "benchmarks" / "weights").glob("*/config.json"))
     assert len(kept) >= 5
-    for path in kept:
+    for path in [*kept, REPO / "tests" / "data" / "run-first-format" / "config.json"]:
         config = run_config.read_config(path.parent)
         assert config.dataset in datasets.names() and set(config.hparams) == set(run_config.HYPERPARAMETERS)
-    run = REPO / "benchmarks" / "weights" / "coarse-seed0"
+    first = run_config.read_config(REPO / "tests" / "data" / "run-first-format")
+    run = tmp_path / "old-run"  # a run of the first format: its config.json, history and network, nothing else
+    run.mkdir()
+    shutil.copy(REPO / "tests" / "data" / "run-first-format" / "config.json", run / "config.json")
+    (run / "history.csv").write_text("epoch,accuracy\n0,0.5\n")
+    network = models.build_model(first.model, datasets.get(first.dataset).class_names, **first.hparams)
+    network.save(run / "model.keras")
     localizer = Localizer.from_preset(run)
     assert not localizer.uses_homology and localizer.class_names == list(datasets.get("multiloc").class_names)
     records = list(sequences.read_fasta(REPO / "protloc" / "presets" / "examples.fasta"))
-    network = keras.saving.load_model(run / "model.keras", compile=False)
     direct = network.predict({"tokens": sequences.encode_sequence(records[0].sequence)[None]}, verbose=0)[0]
     np.testing.assert_allclose(next(localizer.predict(records)).probabilities, direct, atol=1e-6)
+    with pytest.raises(preset.PresetError, match="deeploc2-fold0.*a multi-label preset needs its 'thresholds' file"):
+        Localizer.from_preset(REPO / "benchmarks" / "weights" / "deeploc2-fold0")  # kept without its thresholds
 
 
 def test_train_refuses_a_file_or_a_foreign_directory_as_its_out_at_once(tmp_path):
@@ -227,6 +236,16 @@ def test_train_refuses_a_file_or_a_foreign_directory_as_its_out_at_once(tmp_path
     (tmp_path / "photos" / "cat.jpg").write_text("x")
     with pytest.raises(ValueError, match="non-empty directory that is not a protloc run"):
         training.train(tmp_path / "photos", tiny_config(), verbose=0)
+
+
+def test_train_refuses_a_finished_run_kept_without_its_checkpoints(tmp_path):
+    run = tmp_path / "kept"
+    run.mkdir()
+    training._write_config(run, tiny_config())
+    (run / "history.csv").write_text("epoch,accuracy\n0,0.5\n1,0.6\n")
+    with pytest.raises(ValueError, match="records 2 finished epochs but it has no checkpoint to resume from"):
+        training.train(run, tiny_config(), verbose=0)
+    assert (run / "history.csv").read_text().count("\n") == 3 and not (run / "model.keras").exists()
 
 
 def test_wilson_interval_and_mcc_known_values():

@@ -81,12 +81,6 @@ bench: $(STAMP)
 	$(BIN)/protloc evaluate runs/pooled/seed0 --split test --out benchmarks/results/pooled-rlstm
 	$(BIN)/protloc train --out runs/coarse/seed0 --seed 0
 	$(BIN)/protloc evaluate runs/coarse/seed0 --split test --out benchmarks/results/coarse-rlstm
-	# the multiloc preset: the coarse run above (float16), the MultiLoc reference of multiloc-paper, fusion fitted on
-	# the coarse recipe's fold-0 run (runs/coarse-fold0/seed1, above); scored on the test split alone and fused
-	$(BIN)/protloc preset runs/coarse/seed0 --out protloc/presets/multiloc --name multiloc --half --reference ../multiloc-paper/reference.fasta.gz --description "R-LSTM, coarse recipe (max pooling over 4 residues, each filter's maximum over the protein), 30 epochs on MultiLoc's training split: 11 compartments"
-	$(BIN)/protloc fuse protloc/presets/multiloc --fold-run runs/coarse-fold0/seed1
-	$(BIN)/protloc evaluate protloc/presets/multiloc --split test --card --out benchmarks/results/multiloc
-	$(BIN)/protloc evaluate protloc/presets/multiloc --split test --homology --card --out benchmarks/results/multiloc
 	# prediction speed of the shipped presets against protloc before this speed work (787715b, its shipped model)
 	$(BIN)/python benchmarks/predict_speed.py --proteomes ../shared/data/proteomes --model deeploc2 --model multiloc --baseline 787715b --baseline-model pretrained
 	$(BIN)/python benchmarks/beam_speed.py --proteins 20000 --shards 4
@@ -108,8 +102,6 @@ bench: $(STAMP)
 	$(BIN)/protloc fuse protloc/presets/pretrained-ensemble $(FOLD_RUNS)
 	# profiles.md's fused rows use the shipped fusion file
 	$(BIN)/python benchmarks/profiles.py --profile-db ../shared/data/proteomes ../shared/data/multiloc --sequence-run runs/profiles/rlstm-60 --profile-run runs/profiles/rlstm-80
-	# the finished models kept in the repository (benchmarks/weights/README.md)
-	$(BIN)/python benchmarks/keep_run.py runs/coarse/seed0 benchmarks/weights/coarse-seed0
 
 clean:
 	rm -rf $(VENV) build *.egg-info
@@ -148,8 +140,8 @@ bench-multiloc: $(STAMP)
 	$(BIN)/python benchmarks/tuner_search.py --tuner hyperband --epochs 30 --brackets 1 --fold 0 --families rlstm --out runs/tuning
 	for seed in 1 2; do $(BIN)/protloc train --config runs/tuning/chosen.json --fold 0 --seed $$seed --out runs/multiloc/fold0/seed$$seed || exit 1; done
 	for seed in $(MULTILOC_SEEDS); do $(BIN)/protloc train --config runs/tuning/chosen.json --seed $$seed --out runs/multiloc/all/seed$$seed || exit 1; done
-	$(BIN)/protloc preset runs/multiloc/all/seed0 --out protloc/presets/multiloc --name multiloc --half --description "R-LSTM chosen by a keras-tuner search, on MultiLoc's training split: 11 compartments"
-	$(BIN)/protloc preset $(foreach seed,$(MULTILOC_SEEDS),runs/multiloc/all/seed$(seed)) --out protloc/presets/multiloc-ensemble --name multiloc-ensemble --half --reference ../multiloc/reference.fasta.gz --description "Ensemble of 10 R-LSTMs (the multiloc preset's configuration, seeds 0-9, probabilities averaged) on MultiLoc's training split"
+	$(BIN)/protloc preset runs/multiloc/all/seed0 --out protloc/presets/multiloc --name multiloc --half --reference ../multiloc-paper/reference.fasta.gz --description "R-LSTM in the configuration a keras-tuner search chose (benchmarks/results/tuning.md), on MultiLoc's training split: 11 compartments"
+	$(BIN)/protloc preset $(foreach seed,$(MULTILOC_SEEDS),runs/multiloc/all/seed$(seed)) --out protloc/presets/multiloc-ensemble --name multiloc-ensemble --half --reference ../multiloc-paper/reference.fasta.gz --description "Ensemble of 10 R-LSTMs (the multiloc preset's configuration, seeds 0-9, probabilities averaged) on MultiLoc's training split"
 	chosen=$(CHOSEN) && $(BIN)/protloc fuse protloc/presets/multiloc --fold-run runs/tuning/fold0/$$chosen
 	chosen=$(CHOSEN) && $(BIN)/protloc fuse protloc/presets/multiloc-ensemble --fold-run runs/tuning/fold0/$$chosen --fold-run runs/multiloc/fold0/seed1 --fold-run runs/multiloc/fold0/seed2
 	for preset in multiloc multiloc-ensemble; do $(BIN)/protloc evaluate protloc/presets/$$preset --split test --card --out benchmarks/results/$$preset && $(BIN)/protloc evaluate protloc/presets/$$preset --split test --homology --card --out benchmarks/results/$$preset || exit 1; done

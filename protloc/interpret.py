@@ -5,6 +5,7 @@ PDF by the file suffix).
 """
 from __future__ import annotations
 
+import io
 import pathlib
 
 import numpy as np
@@ -92,6 +93,11 @@ DPI = 100
 """Figures are ``figsize * DPI`` pixels (no tight bounding box, so sizes are predictable)."""
 
 
+PNG_COLOURS = 256
+"""PNG figures are stored with a palette of this many colours (a third to a quarter of the bytes of full colour; the
+plots' flat colours and anti-aliased edges keep their look)."""
+
+
 def _save(figure, path) -> pathlib.Path:
     import matplotlib.pyplot as plt
 
@@ -99,7 +105,15 @@ def _save(figure, path) -> pathlib.Path:
 
     figure.tight_layout()
     with files.atomic_path(path) as temporary:
-        figure.savefig(temporary, format=path.suffix[1:], dpi=DPI)
+        if path.suffix == ".png":
+            from PIL import Image
+
+            drawn = io.BytesIO()
+            figure.savefig(drawn, format="png", dpi=DPI)
+            with Image.open(drawn) as image:
+                image.convert("RGB").quantize(PNG_COLOURS).save(temporary, format="png", optimize=True)
+        else:
+            figure.savefig(temporary, format=path.suffix[1:], dpi=DPI)
     plt.close(figure)
     return path
 

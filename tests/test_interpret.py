@@ -68,6 +68,8 @@ def test_figures_are_written_with_the_expected_size(alstm, tmp_path):
     assert [p.name for p in paths] == ["filters_width_1.png", "filters_width_3.png", "filters_width_21.png",
                                        "filters_top.png"]
     assert png_size(paths[2]) == (round(0.35 * 21 * 3 * interpret.DPI), round(2.6 * interpret.DPI))
+    with Image.open(paths[2]) as image:  # a palette of at most 256 colours
+        assert image.mode == "P" and len(image.getcolors(256)) <= interpret.PNG_COLOURS
     features, labels, alphas = interpret.representations(alstm, batches())
     assert features.shape == (24, 8) and len(alphas) == 24
     path, matrix = interpret.plot_attention(alphas, labels, models.class_names_of(alstm), tmp_path)

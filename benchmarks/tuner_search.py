@@ -189,5 +189,6 @@ def skipped_paragraph(results: dict) -> list[str]:
             f"{results['max_parameters']:,}: one member's share of the {results['max_ensemble_mib']:g} MiB "
             "ensemble at 2 bytes a parameter.", ""]
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -120,7 +120,7 @@ def test_configurations_over_the_parameter_limit_fail_untrained_with_their_reaso
         search.main(argv)
     assert stopped.value.code == 2
     message = capsys.readouterr().err.strip().splitlines()[-1]
-    assert message.startswith("error: ") and "no trial of the search completed (Oversized model: " in message
+    assert ": error: " in message and "no trial of the search completed (Oversized model: " in message
     history = json.loads((tmp_path / "search" / "history.json").read_text())
     assert [trial["status"] for trial in history] == ["FAILED", "FAILED"]
     assert all(trial["failure"].startswith("Oversized model: ") and not trial["history"] for trial in history)

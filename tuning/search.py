@@ -232,7 +232,7 @@ def search_from_arguments(parser: argparse.ArgumentParser, args, out, verbose=1)
                           hyperparameters=fixed, verbose=verbose, data_dir=args.data_dir, families=args.families,
                           brackets=args.brackets, max_parameters=args.max_parameters)
     except SearchFailed as error:
-        parser.exit(2, f"error: {error}\n")
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
 
 
 def main(argv=None) -> int:

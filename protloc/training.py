@@ -152,9 +152,10 @@ def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=(
     _write_config(run_dir, config, writes)
     keras.utils.set_random_seed(config.seed)
     initial_epoch = finished_epochs(run_dir)
-    if not initial_epoch and read_history(run_dir):  # a checkpoint is saved before each epoch's history row
-        raise ValueError(f"{run_dir}: its history.csv records {len(read_history(run_dir))} finished epochs but it has "
-                         "no checkpoint to resume from (a run kept without them?): train into a new --out")
+    recorded = 0 if initial_epoch else len(read_history(run_dir))  # checkpoints are saved before history rows
+    if recorded:
+        raise ValueError(f"{run_dir}: its history.csv records {recorded} finished epochs but it has no checkpoint to "
+                         "resume from (a run kept without them?): train into a new --out")
     train_batches, validation_batches = _data(config, data_dir, initial_epoch, processes)
     model = _model(run_dir, config, initial_epoch, len(train_batches), strategy)
     with contextlib.ExitStack() as stack:

@@ -100,8 +100,8 @@ bench: $(STAMP)
 	# the shipped presets' fusion rules, fitted by the package as homology.py fits them (rule m = min(members, 3))
 	$(BIN)/protloc fuse protloc/presets/multiloc-paper --fold-run runs/fold0-fast/seed0
 	$(BIN)/protloc fuse protloc/presets/pretrained-ensemble $(FOLD_RUNS)
-	# profiles.md's fused rows use the shipped fusion file
-	$(BIN)/python benchmarks/profiles.py --profile-db ../shared/data/proteomes ../shared/data/multiloc --sequence-run runs/profiles/rlstm-60 --profile-run runs/profiles/rlstm-80
+	# profiles.md's fused rows use the fusion fitted on a fast-recipe fold-0 run (multiloc-paper's)
+	$(BIN)/python benchmarks/profiles.py --profile-db ../shared/data/proteomes ../shared/data/multiloc --sequence-run runs/profiles/rlstm-60 --profile-run runs/profiles/rlstm-80 --fusion-preset multiloc-paper
 
 clean:
 	rm -rf $(VENV) build *.egg-info
@@ -132,7 +132,7 @@ bench-deeploc2: $(STAMP)
 # The shipped MultiLoc presets (benchmarks/results/tuning.md): the search and its retrained candidates, then the chosen
 # configuration on the whole training split (10 seeds: the ensemble; seed 0: the single preset), stored as float16,
 # fusion fitted on fold-0 runs of the same configuration (the search's retraining for the single preset; with seeds 1
-# and 2 for the ensemble), then the test split once; and profiles again (profiles.md), from DeepLoc 2.0's sequences
+# and 2 for the ensemble), then the test split once; and profiles again (profiles-swissprot.md), from DeepLoc 2.0's sequences
 # and the proteomes
 CHOSEN = $$(python3 -c "import json; print(json.load(open('runs/tuning/chosen.json'))['name'])")
 MULTILOC_SEEDS = 0 1 2 3 4 5 6 7 8 9
@@ -147,4 +147,4 @@ bench-multiloc: $(STAMP)
 	for preset in multiloc multiloc-ensemble; do $(BIN)/protloc evaluate protloc/presets/$$preset --split test --card --out benchmarks/results/$$preset && $(BIN)/protloc evaluate protloc/presets/$$preset --split test --homology --card --out benchmarks/results/$$preset || exit 1; done
 	$(BIN)/python benchmarks/deeploc2_fasta.py runs/deeploc2-sequences.fasta
 	$(BIN)/protloc train --config runs/tuning/chosen.json --seed 0 --profile-db runs/deeploc2-sequences.fasta ../shared/data/proteomes --out runs/multiloc/profiles/seed0
-	$(BIN)/python benchmarks/profiles.py --profile-db runs/deeploc2-sequences.fasta ../shared/data/proteomes --sequence-run runs/multiloc/all/seed0 --profile-run runs/multiloc/profiles/seed0
+	$(BIN)/python benchmarks/profiles.py --profile-db runs/deeploc2-sequences.fasta ../shared/data/proteomes --sequence-run runs/multiloc/all/seed0 --profile-run runs/multiloc/profiles/seed0 --results profiles-swissprot

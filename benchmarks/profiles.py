@@ -13,7 +13,7 @@ Usage:
    each fused with homology (MultiLoc's training split as reference, and one fusion rule for both: that of
    --fusion-preset, fitted on training data only for a network of the same configuration). The test split is used
    for nothing else.
-Writes benchmarks/results/profiles.{json,md}.
+Writes benchmarks/results/NAME.{json,md} (--results; default profiles).
 """
 from __future__ import annotations
 
@@ -98,7 +98,8 @@ def markdown(results: dict) -> str:
              f"| seconds per 1,000 proteins, read from the cache | {cost['cache_read_s_per_1000']:.2f} |",
              f"| cache size per 1,000 proteins (MiB) | {cost['cache_mb_per_1000']:.1f} |", ""]
     if results.get("rows"):
-        lines += ["MultiLoc test split:", "", "| features | evidence | accuracy (95% CI) | MCC | recipe, epochs, seed |",
+        lines += [f"MultiLoc test split (fused: homology against the training split, by the fusion rule of the "
+                  f"{results['fusion_preset']} preset):", "", "| features | evidence | accuracy (95% CI) | MCC | recipe, epochs, seed |",
                   "|---|---|---|---:|---|"]
         for row in results["rows"]:
             low, high = row["accuracy_95ci"]
@@ -120,6 +121,8 @@ def main(argv=None) -> int:
     parser.add_argument("--fusion-preset", default="multiloc",
                         help="the preset whose fusion rule fuses both runs (default: multiloc)")
     parser.add_argument("--data-dir", help="directory of MultiLoc's FASTA files (default: $PROTLOC_DATA_DIR)")
+    parser.add_argument("--results", default="profiles", metavar="NAME",
+                        help="write benchmarks/results/NAME.{json,md} (default: profiles)")
     args = parser.parse_args(argv)
     if (args.sequence_run is None) != (args.profile_run is None):
         parser.error("give both --sequence-run and --profile-run, or neither")
@@ -133,7 +136,7 @@ def main(argv=None) -> int:
         results["rows"], results["mcnemar"] = run_rows(
             {"60 (sequence only)": args.sequence_run, "80 (with profiles)": args.profile_run}, args.fusion_preset,
             args.data_dir)
-    write_results("profiles", results, markdown(results))
+    write_results(args.results, results, markdown(results))
     print(markdown(results))
     return 0
 

@@ -500,7 +500,7 @@ def test_sample_fasta_deals_the_proteins_over_the_shards(tmp_path):
 def test_profiles_report_gives_the_cost_the_relatives_and_the_paired_tests():
     report = load_benchmark("profiles").markdown({
         "command": "python benchmarks/profiles.py", "machine": "2 CPU cores", "profile_db": ["db.fasta"],
-        "cost": {"proteins": 100, "sample": 10, "computed_s_per_1000": 80.0, "cache_read_s_per_1000": 0.5,
+        "fusion_preset": "multiloc", "cost": {"proteins": 100, "sample": 10, "computed_s_per_1000": 80.0, "cache_read_s_per_1000": 0.5,
                  "cache_mb_per_1000": 12.0, "with_relatives": 40, "hits_median": 3.0, "settings": {"iterations": 3, "sensitivity": 4.0,
                                                                          "evalue": 1e-3}},
         "rows": [{"features": "80 (with profiles)", "evidence": "network", "accuracy": 0.81,
@@ -509,6 +509,7 @@ def test_profiles_report_gives_the_cost_the_relatives_and_the_paired_tests():
     assert "| with a relative in the database besides themselves | 40 (40%) |" in report
     assert "| seconds per 1,000 proteins, computed (10 proteins, empty cache) | 80.0 |" in report
     assert "| 80 (with profiles) | network | 0.810 (0.780-0.840) | 0.770 | fast, 30, 0 |" in report
+    assert "by the fusion rule of the multiloc preset" in report
     assert "* network: right only with profiles 12, only without 5, p = 0.14" in report
 
 

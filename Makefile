@@ -89,17 +89,17 @@ bench: $(STAMP)
 	# profiles.md: 60 against 80 features (same recipe, seed and split), profile cost
 	$(BIN)/protloc train --out runs/profiles/rlstm-60 --recipe fast --seed 0
 	$(BIN)/protloc train --out runs/profiles/rlstm-80 --recipe fast --seed 0 --profile-db ../shared/data/proteomes ../shared/data/multiloc
-	# homology.md's ten-R-LSTM ensemble: the 3 shipped members + 7 fast-recipe ones (seed 0 is runs/profiles/rlstm-60)
+	# homology.md's seven fast-recipe R-LSTMs (seed 0 is runs/profiles/rlstm-60); its ten-member row also had the three
+	# 50-epoch R-LSTMs of the retired pretrained-ensemble preset (git checkout 6656012 -- protloc/presets/pretrained-ensemble)
 	for seed in 1 2 3 4 5 6; do $(BIN)/protloc train --out runs/ensemble-fast/seed$$seed --recipe fast --seed $$seed || exit 1; done
 	# fusion-forms.md: the fusion rule's form, chosen by cross-validation within training fold 0, on the fast fold
 	# models and one of the shipped model's 50-epoch recipe (runs/fold0-paper50, above)
 	$(BIN)/python benchmarks/fusion_forms.py $(FOLD_RUNS) --fold-run runs/fold0-paper50/seed0
 	# homology.md and the shipped reference + fusion files: fusion fitted per model on training fold 0 held out,
 	# from 1-3 fast-recipe models trained on folds 1-4 (runs/fold0-fast, above)
-	$(BIN)/python benchmarks/homology.py $(FOLD_RUNS) --run alstm-fast=runs/alstm-fast --run rlstm-fast=runs/profiles/rlstm-60 --run rlstm-fast-profiles=runs/profiles/rlstm-80 --ensemble "7 fast R-LSTMs=$(FAST_MEMBERS)" --ensemble "10 R-LSTMs (3 shipped + 7 fast)=pretrained-ensemble,$(FAST_MEMBERS)"
-	# the shipped presets' fusion rules, fitted by the package as homology.py fits them (rule m = min(members, 3))
+	$(BIN)/python benchmarks/homology.py $(FOLD_RUNS) --run alstm-fast=runs/alstm-fast --run rlstm-fast=runs/profiles/rlstm-60 --run rlstm-fast-profiles=runs/profiles/rlstm-80 --ensemble "7 fast R-LSTMs=$(FAST_MEMBERS)"
+	# the multiloc-paper preset's fusion rule, fitted by the package as homology.py fits it
 	$(BIN)/protloc fuse protloc/presets/multiloc-paper --fold-run runs/fold0-fast/seed0
-	$(BIN)/protloc fuse protloc/presets/pretrained-ensemble $(FOLD_RUNS)
 	# profiles.md's fused rows use the fusion fitted on a fast-recipe fold-0 run (multiloc-paper's)
 	$(BIN)/python benchmarks/profiles.py --profile-db ../shared/data/proteomes ../shared/data/multiloc --sequence-run runs/profiles/rlstm-60 --profile-run runs/profiles/rlstm-80 --fusion-preset multiloc-paper
 

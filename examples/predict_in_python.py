@@ -1,6 +1,6 @@
 """Predict compartments from Python with a shipped preset, homology evidence included.
 
-    python examples/predict_in_python.py proteins.fasta [--model pretrained-ensemble] [--no-homology]
+    python examples/predict_in_python.py proteins.fasta [--model multiloc-ensemble] [--no-homology]
 
 Streams the FASTA file (memory does not grow with it) and prints, per protein, the predicted compartment, its
 probability, what it rests on (``network``, ``homology`` or ``both``), the closest labelled training protein and

@@ -518,12 +518,12 @@ def test_homology_ensemble_weighs_every_zoo_model_once(monkeypatch):
     labels = np.array([0, 1])
     runs = {"run-a": np.array([[1.0, 0.0], [1.0, 0.0]]), "run-b": np.array([[0.0, 1.0], [0.0, 1.0]])}
     monkeypatch.setattr(homology_script, "cached_predictions", lambda run, data_dir: (labels, runs[str(run)]))
-    shipped, sizes = {"pretrained-ensemble": np.array([[0.5, 0.5], [0.5, 0.5]])}, {"pretrained-ensemble": 3}
-    mean, count = homology_script._ensemble_predictions(["pretrained-ensemble", "run-a", "run-b"], shipped, sizes,
+    shipped, sizes = {"multiloc-ensemble": np.array([[0.5, 0.5], [0.5, 0.5]])}, {"multiloc-ensemble": 3}
+    mean, count = homology_script._ensemble_predictions(["multiloc-ensemble", "run-a", "run-b"], shipped, sizes,
                                                         labels, None)
     np.testing.assert_allclose(mean, [[0.5, 0.5], [0.5, 0.5]])
     assert count == 5
-    mean, count = homology_script._ensemble_predictions(["pretrained-ensemble", "run-a"], shipped, sizes, labels, None)
+    mean, count = homology_script._ensemble_predictions(["multiloc-ensemble", "run-a"], shipped, sizes, labels, None)
     np.testing.assert_allclose(mean, [[2.5 / 4, 1.5 / 4]] * 2)
     assert count == 4
     with pytest.raises(SystemExit, match="run-a: not a run of multiloc"):

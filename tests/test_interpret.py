@@ -93,7 +93,7 @@ def test_plot_cli_on_multiloc(multiloc_dir, tmp_path, capsys):
     assert png_size(tmp_path / "fig" / "confusion.png") == (800, 700)
     assert main(["plot", "attention", str(rlstm), "--data-dir", str(multiloc_dir)]) == 2
     assert "needs an A-LSTM model" in capsys.readouterr().err
-    assert main(["plot", "filters", "pretrained-ensemble", "--data-dir", str(multiloc_dir)]) == 2
+    assert main(["plot", "filters", "multiloc-ensemble", "--data-dir", str(multiloc_dir)]) == 2
     assert "is an ensemble of" in capsys.readouterr().err
 
 

@@ -215,8 +215,8 @@ def test_directories_bad_numbers_unknown_models_and_version_are_one_line_errors(
     assert "Is a directory" in capsys.readouterr().err
     assert main(["predict", str(fasta(tmp_path)), "--model", str(model_path), "--batch-size", "0"]) == 2
     assert "batch size must be at least 1, got 0" in capsys.readouterr().err
-    assert main(["predict", str(fasta(tmp_path)), "--model", "pretrained-ensemblee"]) == 2
-    assert "no preset called 'pretrained-ensemblee': give a shipped preset (deeploc2, multiloc, multiloc-paper, pretrained-ensemble)" in (
+    assert main(["predict", str(fasta(tmp_path)), "--model", "multiloc-ensemblee"]) == 2
+    assert "no preset called 'multiloc-ensemblee': give a shipped preset (deeploc2, multiloc, multiloc-ensemble, multiloc-paper)" in (
         capsys.readouterr().err)
     with pytest.raises(SystemExit) as stopped:
         main(["--version"])

@@ -17,9 +17,9 @@ pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 CLASS_NAMES = datasets.get("multiloc").class_names
 SHIPPED = presets.names()
-MULTILOC = ["multiloc", "multiloc-paper", "pretrained-ensemble"]
+MULTILOC = ["multiloc", "multiloc-ensemble", "multiloc-paper"]
 """The single-label presets of MultiLoc's 11 compartments."""
-LEGACY = ["multiloc-paper", "pretrained-ensemble"]
+LEGACY = ["multiloc-paper"]
 """The presets shipped before presets had directories, whose figures came from the Table 1 and homology benchmarks."""
 
 
@@ -59,7 +59,7 @@ def test_names_of_earlier_versions_still_load_the_presets_they_stand_for():
 
 
 def test_the_default_is_one_model_and_the_ensemble_has_several():
-    assert preset.load(presets.DEFAULT).card["members"] == 1 and preset.load("pretrained-ensemble").card["members"] > 1
+    assert preset.load(presets.DEFAULT).card["members"] == 1 and preset.load("multiloc-ensemble").card["members"] == 10
 
 
 @pytest.mark.parametrize("name", LEGACY)
@@ -74,7 +74,7 @@ def test_legacy_card_numbers_come_from_the_benchmark(name):
     assert figures["test_accuracy"] == measured["accuracy"] and figures["test_proteins"] == 1193
 
 
-@pytest.mark.parametrize("name", ["multiloc"])
+@pytest.mark.parametrize("name", ["multiloc", "multiloc-ensemble"])
 def test_card_numbers_are_the_evaluation_reports_they_name(name):
     figures = preset.load(name).card["figures"]
     for stem in ("evaluation-test", "evaluation-test-homology"):
@@ -153,12 +153,12 @@ def test_demo_shows_known_and_predicted_compartments_of_the_example_proteins(cap
 
 
 def test_the_ensemble_predicts_the_example_proteins_as_its_members_average():
-    localizer = Localizer.from_preset("pretrained-ensemble", homology_evidence=False)
+    localizer = Localizer.from_preset("multiloc-ensemble", homology_evidence=False)
     first = next(iter(sequences.read_fasta(presets.EXAMPLES)))
     tokens = {"tokens": sequences.encode_sequence(first.sequence)[None]}
     members = [layer for layer in localizer.network.layers if isinstance(layer, keras.Model)]
     expected = np.mean([member.predict(tokens, verbose=0)[0] for member in members], axis=0)
-    assert len(members) == preset.load("pretrained-ensemble").card["members"]
+    assert len(members) == preset.load("multiloc-ensemble").card["members"]
     np.testing.assert_allclose(next(localizer.predict([first])).probabilities, expected, atol=2e-6)
 
 
@@ -213,7 +213,7 @@ def test_the_default_preset_uses_homology_by_default(tmp_path, monkeypatch):
             assert "|".join(found.class_names[i] for i in label_of[row[5]]) == row[7] and 0 < float(row[6]) <= 1
 
 
-@pytest.mark.parametrize("name", ["multiloc", "multiloc-paper"])
+@pytest.mark.parametrize("name", MULTILOC)
 def test_the_shipped_test_accuracy_with_homology_is_the_cards(name, multiloc_dir, tmp_path, monkeypatch):
     """protloc evaluate --homology reproduces the card's fused figure (for multiloc-paper, homology.md's row)."""
     monkeypatch.setenv("PROTLOC_CACHE_DIR", str(tmp_path / "cache"))

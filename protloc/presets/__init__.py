@@ -2,10 +2,11 @@
 
 * ``deeploc2``: one R-LSTM (coarse recipe) trained on DeepLoc 2.0's 28,303 Swiss-Prot proteins: one or more of 10
   locations and membrane association, homology to those proteins (the default of ``protloc predict``);
-* ``multiloc``: one R-LSTM (coarse recipe) trained on MultiLoc's training split: 11 compartments;
+* ``multiloc``: one R-LSTM trained on MultiLoc's training split, its configuration chosen by a keras-tuner search
+  (benchmarks/results/tuning.md): 11 compartments;
+* ``multiloc-ensemble``: 10 such R-LSTMs (seeds 0-9), probabilities averaged: as many times slower;
 * ``multiloc-paper``: one R-LSTM trained on MultiLoc with the paper's recipe, 50 epochs (the default of earlier
-  versions, as ``pretrained``);
-* ``pretrained-ensemble``: an ensemble of 3 such R-LSTMs, as many times slower as it has members.
+  versions, as ``pretrained``).
 
 Each directory's ``preset.json`` says what the model is, what it needs, how it was trained and what it measured (with
 the command that measured it). :data:`EXAMPLES` holds 11 MultiLoc test proteins, one per compartment, that
@@ -23,7 +24,7 @@ EXAMPLES = DIRECTORY / "examples.fasta"
 description (``labelled CLASS``)."""
 
 
-ALIASES: dict[str, str] = {"pretrained": "multiloc-paper"}
+ALIASES: dict[str, str] = {"pretrained": "multiloc-paper", "pretrained-ensemble": "multiloc-ensemble"}
 """Names that earlier versions shipped presets under -> the preset they stand for now."""
 
 

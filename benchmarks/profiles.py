@@ -71,15 +71,14 @@ def run_rows(runs: dict[str, pathlib.Path], fusion_preset: str, data_dir=None) -
         labels, network = cached_predictions(run, data_dir)
         fused = rule.apply(network, evidence)[0]
         config = training.read_config(run)
-        for evidence, probabilities in (("network", network), ("fused with homology", fused)):
+        for used, probabilities in (("network", network), ("fused with homology", fused)):
             report, correct = test_report(labels, probabilities, SPEC.class_names)
-            right[(name, evidence)] = correct
-            rows.append({"features": name, "evidence": evidence, "run": str(run), "recipe": config.recipe,
+            right[(name, used)] = correct
+            rows.append({"features": name, "evidence": used, "run": str(run), "recipe": config.recipe,
                          "epochs": config.epochs, "seed": config.seed, "accuracy": report["accuracy"],
                          "accuracy_95ci": report["accuracy_95ci"], "mcc": report["mcc"]})
-    tests = {evidence: evaluation.mcnemar_exact(right[("80 (with profiles)", evidence)],
-                                                right[("60 (sequence only)", evidence)])
-             for evidence in ("network", "fused with homology")}
+    tests = {used: evaluation.mcnemar_exact(right[("80 (with profiles)", used)], right[("60 (sequence only)", used)])
+             for used in ("network", "fused with homology")}
     return rows, tests
 
 

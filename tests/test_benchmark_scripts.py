@@ -513,6 +513,39 @@ def test_profiles_report_gives_the_cost_the_relatives_and_the_paired_tests():
     assert "* network: right only with profiles 12, only without 5, p = 0.14" in report
 
 
+def test_profiles_rows_fuse_both_runs_with_the_same_evidence_and_pair_them(monkeypatch):
+    script = load_benchmark("profiles")
+    labels = np.array([0, 1, 1])
+    runs = {"seq": np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]]), "prof": np.array([[0.9, 0.1], [0.3, 0.7], [0.7, 0.3]])}
+    evidence = object()
+    applied = []
+
+    class Rule:
+        def apply(self, network, given):
+            applied.append(given)
+            return np.tile([1.0, 0.0], (len(network), 1)), None  # every protein fused to class 0
+
+    monkeypatch.setattr(script, "SPEC", type("Spec", (), {"class_names": ("a", "b"),
+                                                          "examples": staticmethod(lambda *a: [])}))
+    monkeypatch.setattr(script, "homology", type("H", (), {
+        "ReferenceSet": type("R", (), {"from_examples": staticmethod(lambda *a: None)}),
+        "HomologySearch": lambda reference: type("S", (), {"search": lambda self, seqs: []})(),
+        "class_evidence": staticmethod(lambda hits, n: evidence)}))
+    monkeypatch.setattr(script.fusion.Fusion, "load", staticmethod(lambda path: Rule()))
+    monkeypatch.setattr(script.preset, "load", lambda name: type("P", (), {"file": lambda self, kind: None})())
+    monkeypatch.setattr(script, "cached_predictions", lambda run, data_dir: (labels, runs[str(run)]))
+    monkeypatch.setattr(script.training, "read_config", lambda run: type("C", (), {"recipe": "coarse", "epochs": 30,
+                                                                                  "seed": 0})())
+    rows, tests = script.run_rows({"60 (sequence only)": pathlib.Path("seq"), "80 (with profiles)": pathlib.Path("prof")},
+                                  "multiloc")
+    assert applied == [evidence, evidence]
+    assert [(r["features"], r["evidence"], round(r["accuracy"], 3)) for r in rows] == [
+        ("60 (sequence only)", "network", 0.667), ("60 (sequence only)", "fused with homology", 0.333),
+        ("80 (with profiles)", "network", 0.667), ("80 (with profiles)", "fused with homology", 0.333)]
+    assert (tests["network"]["only_first"], tests["network"]["only_second"]) == (1, 1)
+    assert (tests["fused with homology"]["only_first"], tests["fused with homology"]["only_second"]) == (0, 0)
+
+
 def test_homology_ensemble_weighs_every_zoo_model_once(monkeypatch):
     homology_script = load_benchmark("homology")
     labels = np.array([0, 1])

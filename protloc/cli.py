@@ -74,7 +74,8 @@ def _run_config(args):
                              recipe=args.recipe or settings.get("recipe"), epochs=args.epochs,
                              learning_rate=args.learning_rate or learning_rate, schedule=args.schedule,
                              batch_size=args.batch_size, train_max_length=args.train_max_length, seed=args.seed,
-                             fold=args.fold, dataset=args.dataset, profile_db=args.profile_db, loss=args.loss)
+                             fold=args.fold, dataset=args.dataset, profile_db=args.profile_db, loss=args.loss,
+                             exclude_folds=args.exclude_fold or settings.get("exclude_folds", ()))
 
 
 def _train(args) -> None:
@@ -367,9 +368,10 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--batch-size", type=int, help="proteins per batch")
     group.add_argument("--train-max-length", type=int, metavar="N",
                        help="residues kept per training protein, both termini (prediction sees 1000)")
-    group.add_argument("--loss", choices=["crossentropy", "focal"], default="crossentropy",
-                       help="loss of a multi-label data set's locations: binary cross-entropy, or binary focal "
-                            "cross-entropy (gamma 2)")
+    group.add_argument("--loss", choices=["crossentropy", "focal", "weighted"], default="crossentropy",
+                       help="loss of a multi-label data set's locations: binary cross-entropy, binary focal "
+                            "cross-entropy (gamma 2), or binary cross-entropy with each location's positives weighted "
+                            "by sqrt(negatives / positives) of the training proteins")
     group.add_argument("--backend", choices=["tensorflow", "jax"],
                        help="Keras backend to train on (default: $KERAS_BACKEND, else tensorflow); JAX compiles "
                             "once per length bucket and keeps compilations in the cache directory")
@@ -406,6 +408,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model", choices=list(FAMILY_DESCRIPTIONS), help="zoo model family (default rlstm)")
     train.add_argument("--out", required=True, type=pathlib.Path, help="run directory")
     train.add_argument("--fold", type=int, help="hold out this training fold for validation (0 .. folds - 1)")
+    train.add_argument("--exclude-fold", type=int, action="append", metavar="K",
+                       help="never read this training fold: not for training, validation, the reference or the "
+                            "fusion (repeatable; keeps a partition aside for scoring after every choice is made)")
     train.add_argument("--seed", type=int, default=0, help="seed of weights, dropout and batch order")
     train.add_argument("--profile-db", nargs="+", metavar="PATH",
                        help="train a profile model: sequence profiles (MMseqs2, 3 iterations) from this database: "

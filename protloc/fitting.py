@@ -94,7 +94,7 @@ def fit_evidence(directory: pathlib.Path, card: dict, outputs: dict, fold: HeldO
 
 def write_run_evidence(run_dir, config: run_config.RunConfig, network, data_dir=None,
                        command: str | None = None) -> dict:
-    """Writes a finished run's reference (its data set's training split) and, when the run held out a fold, the
+    """Writes a finished run's reference (its data set's training split, without the run's excluded folds) and, when the run held out a fold, the
     fusion rule (and thresholds) fitted on that fold; then its card. Without MMseqs2, or for a data set whose
     examples carry no sequences, the card says the run has no evidence (a multi-label run then decides at
     thresholds of 0.5). Returns the card.
@@ -108,7 +108,7 @@ def write_run_evidence(run_dir, config: run_config.RunConfig, network, data_dir=
     """
     run_dir = pathlib.Path(run_dir)
     spec = config.spec
-    train = spec.examples("train", None, data_dir)
+    train = spec.examples("train", config.seen_folds(), data_dir)
     card = run_card(run_dir, config, network, command)
     if not all(example.sequence for example in train):
         return _written(run_dir, card, f"data set {spec.name} gives no sequences: no homology evidence")

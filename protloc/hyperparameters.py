@@ -13,6 +13,8 @@ PAPER_WIDTHS = (1, 3, 5, 9, 15, 21)
 """Widths of the paper's convolution bank (residues)."""
 PAPER_FILTERS = (10, 10, 10, 10, 10, 10)
 """Filters per width in the paper's convolution bank."""
+TERMINAL_SEGMENT = 10
+"""Residues per position of the terminal windows (``terminal_windows``; :class:`protloc.layers.TerminalWindows`)."""
 FAMILY_DESCRIPTIONS = {
     "rlstm": "R-LSTM: conv bank, forward LSTM + LSTM over the reversed sequence",
     "alstm": "A-LSTM: conv bank, bidirectional LSTM, attention pooling",
@@ -67,6 +69,9 @@ HYPERPARAMETERS = {hp.name: hp for hp in (
                    "LSTMs (1: no pooling, the paper)", search=("choice", (1, 2, 3, 4, 6)), families=("rlstm",)),
     HyperParameter("global_max", False, "also give the classifier each conv filter's maximum over the whole protein "
                    "(not in the paper)", search=("boolean",), families=("rlstm",)),
+    HyperParameter("terminal_windows", [0, 0], "residues read position by position at the N- and C-terminus, in "
+                   f"segments of {TERMINAL_SEGMENT}, by their own branch beside the whole protein's (0 0: none; "
+                   "not in the paper)", families=("rlstm", "alstm")),
     HyperParameter("dropout", 0.5, "dropout rate of every layer", search=("float", 0.0, 0.6, 0.1)),
     HyperParameter("init_scale", 0.05, "weights start uniform in [-init_scale, init_scale]"),
 )}

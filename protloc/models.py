@@ -31,9 +31,9 @@ from keras import ops
 
 from protloc.datasets.spec import LABEL_SCHEMES, MULTI_LABEL, SINGLE_LABEL, check_class_names
 from protloc.features import KINGDOM, PROFILE, PROFILE_WIDTH, PROTEIN_INPUTS, TOKENS
-from protloc.hyperparameters import FAMILY_DESCRIPTIONS, HYPERPARAMETERS, PAPER_HPARAMS
+from protloc.hyperparameters import FAMILY_DESCRIPTIONS, HYPERPARAMETERS, PAPER_HPARAMS, TERMINAL_SEGMENT
 from protloc.layers import (AttentionPooling, ConvBank, MaskedGlobalMaxPooling1D, MaskedMaxPooling1D,
-                            ResidueConcatenation, ResidueEncoding, ReversedLSTMPair, WithheldInput)
+                            ResidueConcatenation, ResidueEncoding, ReversedLSTMPair, TerminalWindows, WithheldInput)
 ENCODING_LAYER, CONV_BANK_LAYER, REPRESENTATION_LAYER = "residue_encoding", "conv_bank", "representation"
 """Names of the layers that interpretation reads (filters, fixed-length representation, attention)."""
 KINGDOM_WITHHELD = 0.25
@@ -111,6 +111,11 @@ def resolve_hparams(**hparams) -> dict:
     resolved = {**PAPER_HPARAMS, **{k: v for k, v in hparams.items() if v is not None}}
     if not 0 <= resolved["dropout"] < 1:
         raise ValueError(f"dropout must be in [0, 1), got {resolved['dropout']}")
+    windows = [int(value) for value in resolved["terminal_windows"]]
+    if len(windows) != 2 or min(windows) < 0 or any(value % TERMINAL_SEGMENT for value in windows):
+        raise ValueError(f"terminal_windows must be two non-negative multiples of {TERMINAL_SEGMENT} (N- and "
+                         f"C-terminal residues), got {resolved['terminal_windows']}")
+    resolved["terminal_windows"] = windows
     if int(resolved["pool_size"]) < 1:
         raise ValueError(f"pool_size must be at least 1, got {resolved['pool_size']}")
     resolved["pool_size"] = int(resolved["pool_size"])
@@ -137,6 +142,16 @@ def model_inputs(hp: dict) -> dict:
     if hp["kingdom"]:
         inputs[KINGDOM] = keras.Input(shape=(PROTEIN_INPUTS[KINGDOM],), dtype="float32", name=KINGDOM)
     return inputs
+
+
+def _with_terminal_windows(representation, conv, hp: dict):
+    """The fixed-length representation ``(batch, features)`` followed by the conv features of the terminal windows
+    where ``hp["terminal_windows"]`` asks for them (:class:`TerminalWindows`)."""
+    n_terminal, c_terminal = hp["terminal_windows"]
+    if not n_terminal + c_terminal:
+        return representation
+    windows = TerminalWindows(n_terminal, c_terminal, TERMINAL_SEGMENT, name="terminal_windows")(conv)
+    return keras.layers.Concatenate(name="representation_and_termini")([representation, windows])
 
 
 def _with_protein_inputs(representation, inputs: dict):
@@ -181,8 +196,8 @@ def _classifier(representation, hp: dict, initializer, class_names, label_scheme
 
 def build_rlstm(hp: dict, class_names, label_scheme: str = SINGLE_LABEL, membrane: bool = False) -> keras.Model:
     """R-LSTM: conv bank -> dropout -> (max pooling over ``pool_size`` residues, when above 1) ->
-    ReversedLSTMPair (-> concatenated with each conv filter's maximum over the protein, when ``global_max``) ->
-    dense ReLU -> softmax."""
+    ReversedLSTMPair (-> concatenated with each conv filter's maximum over the protein, when ``global_max``, and with
+    the terminal windows' conv features, when ``terminal_windows``) -> dense ReLU -> softmax."""
     initializer = keras.initializers.RandomUniform(-hp["init_scale"], hp["init_scale"])
     inputs = model_inputs(hp)
     conv = features = _encoder(inputs, hp, initializer)
@@ -193,21 +208,23 @@ def build_rlstm(hp: dict, class_names, label_scheme: str = SINGLE_LABEL, membran
     if hp["global_max"]:
         conv_max = MaskedGlobalMaxPooling1D(name="conv_max")(conv)
         representation = keras.layers.Concatenate(name="representation_and_conv_max")([representation, conv_max])
-    representation = _with_protein_inputs(representation, inputs)
+    representation = _with_protein_inputs(_with_terminal_windows(representation, conv, hp), inputs)
     return keras.Model(inputs, _classifier(representation, hp, initializer, class_names, label_scheme, membrane),
                        name="rlstm")
 
 
 def build_alstm(hp: dict, class_names, label_scheme: str = SINGLE_LABEL, membrane: bool = False) -> keras.Model:
-    """A-LSTM: conv bank -> dropout -> bidirectional LSTM (every position) -> AttentionPooling -> dense -> softmax."""
+    """A-LSTM: conv bank -> dropout -> bidirectional LSTM (every position) -> AttentionPooling (-> concatenated with
+    the terminal windows' conv features, when ``terminal_windows``) -> dense -> softmax."""
     initializer = keras.initializers.RandomUniform(-hp["init_scale"], hp["init_scale"])
     inputs = model_inputs(hp)
     lstm = keras.layers.LSTM(hp["lstm_units"], return_sequences=True, kernel_initializer=initializer,
                              recurrent_initializer=initializer)
-    states = keras.layers.Bidirectional(lstm, name="bidirectional_lstm")(_encoder(inputs, hp, initializer))
+    conv = _encoder(inputs, hp, initializer)
+    states = keras.layers.Bidirectional(lstm, name="bidirectional_lstm")(conv)
     context, _ = AttentionPooling(hp["attention_units"], kernel_initializer=initializer,
                                   name=REPRESENTATION_LAYER)(states)
-    representation = _with_protein_inputs(context, inputs)
+    representation = _with_protein_inputs(_with_terminal_windows(context, conv, hp), inputs)
     return keras.Model(inputs, _classifier(representation, hp, initializer, class_names, label_scheme, membrane),
                        name="alstm")
 

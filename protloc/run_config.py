@@ -23,9 +23,11 @@ from protloc.datasets import MULTI_LABEL
 from protloc.hyperparameters import HYPERPARAMETERS
 from protloc.recipes import DEFAULT_RECIPE, RECIPES, SCHEDULES
 
-FORMAT = 3
-LOSSES = ("crossentropy", "focal")
+FORMAT = 4
 """``format`` of the config.json files this version writes."""
+LOSSES = ("crossentropy", "focal", "weighted")
+"""Losses of a multi-label data set's locations (:func:`protloc.training.compile_model`); single-label data sets
+train with cross-entropy."""
 CONFIG_FILE = "config.json"
 MIGRATIONS = (
     ("recipe", "paper", "protloc 0.1 named no recipe: it trained at a constant learning rate on whole proteins", 2),
@@ -38,6 +40,8 @@ MIGRATIONS = (
     ("hparams.global_max", False, "runs before global_max was added had no filter maxima", 2),
     ("loss", "crossentropy", "runs before focal loss was offered trained with cross-entropy", 2),
     ("hparams.kingdom", False, "runs before the kingdom input was added took none", 3),
+    ("hparams.terminal_windows", [0, 0], "runs before terminal windows were added had none", 4),
+    ("exclude_folds", [], "runs before exclude_folds was added read every training fold", 4),
 )
 """How an older config.json is read (no ``format``: protloc before 0.2, read as format 1): each setting missing from
 it, the value that version trained with, why, and the format that added the setting (applied to older files only).
@@ -55,13 +59,17 @@ class RunConfig:
         recipe: the recipe the settings came from (a key of ``protloc.recipes.RECIPES``).
         epochs, learning_rate, schedule, batch_size, train_max_length: see :class:`protloc.recipes.Recipe`.
         seed: seeds weights, dropout and shuffling.
-        loss: ``crossentropy``, or ``focal`` (binary focal cross-entropy, gamma 2, for a multi-label data set's
-            locations).
+        loss: ``crossentropy``, or for a multi-label data set's locations ``focal`` (binary focal cross-entropy,
+            gamma 2) or ``weighted`` (binary cross-entropy with each location's positives weighted by
+            :func:`protloc.losses.positive_weights` of the training proteins).
         fold: training fold held out for validation; None trains on the whole training split.
         dataset: the data set's name (:func:`protloc.datasets.get`).
         profile_db: absolute paths of the database(s) profiles are computed from
             (:class:`protloc.profiles.ProfileDatabase`), or None; config.json records them relative to the run
             directory, so a run moved with its database still finds it.
+        exclude_folds: training folds the run never reads: not for training, validation, its homology reference
+            or its fusion (a partition kept aside for scoring once every choice is made, e.g. choose on DeepLoc
+            2.0's partitions 1-3 against 4 with partition 0 excluded).
     """
 
     model: str
@@ -77,6 +85,7 @@ class RunConfig:
     fold: int | None
     dataset: str
     profile_db: tuple | None
+    exclude_folds: tuple = ()
 
     def __post_init__(self):
         from protloc import models
@@ -91,6 +100,12 @@ class RunConfig:
         spec = self.spec  # an unknown data set fails here
         if self.fold is not None:
             spec.check_fold(self.fold)
+        for fold in self.exclude_folds:
+            spec.check_fold(fold)
+        if self.fold is not None and self.fold in self.exclude_folds:
+            raise ValueError(f"fold {self.fold} is both held out for validation and excluded")
+        if not self.training_folds():
+            raise ValueError(f"no training fold left: {spec.name} has folds 0-{spec.num_folds - 1}")
         if self.epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1:
@@ -103,8 +118,8 @@ class RunConfig:
             raise ValueError(f"train_max_length must be at least 2, got {self.train_max_length}")
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; choose from {', '.join(LOSSES)}")
-        if self.loss == "focal" and spec.label_scheme != MULTI_LABEL:
-            raise ValueError(f"focal loss is for multi-label data sets; {self.dataset} is single-label")
+        if self.loss != "crossentropy" and spec.label_scheme != MULTI_LABEL:
+            raise ValueError(f"{self.loss} loss is for multi-label data sets; {self.dataset} is single-label")
         if self.hparams["profile"] and not self.profile_db:
             raise ValueError("a profile model (hparams profile=True) needs the database its profiles come from: "
                              "give --profile-db")
@@ -114,7 +129,7 @@ class RunConfig:
                 epochs: int | None = None, learning_rate: float | None = None, schedule: str | None = None,
                 batch_size: int | None = None, train_max_length: int | None = None, seed: int = 0,
                 fold: int | None = None, dataset: str = datasets.DEFAULT, profile_db=None,
-                loss: str = "crossentropy") -> "RunConfig":
+                loss: str = "crossentropy", exclude_folds=()) -> "RunConfig":
         """The run config of these settings: None (or a missing hyper-parameter) takes the recipe's value, else
         the registry's default (module docstring). ``profile_db`` paths are made absolute; giving one makes the
         model a profile model."""
@@ -138,12 +153,21 @@ class RunConfig:
                    batch_size=int(batch_size if batch_size is not None else chosen.batch_size),
                    train_max_length=int(train_max_length if train_max_length is not None
                                         else chosen.train_max_length),
-                   seed=int(seed), loss=loss, fold=fold, dataset=dataset, profile_db=profile_db or None)
+                   seed=int(seed), loss=loss, fold=fold, dataset=dataset, profile_db=profile_db or None,
+                   exclude_folds=tuple(sorted({int(fold) for fold in exclude_folds or ()})))
 
     @property
     def spec(self) -> datasets.DatasetSpec:
         """The data set the run trains on."""
         return datasets.get(self.dataset)
+
+    def training_folds(self) -> list[int]:
+        """The folds the run trains on: every training fold but the held-out one and the excluded ones."""
+        return [fold for fold in range(self.spec.num_folds) if fold != self.fold and fold not in self.exclude_folds]
+
+    def seen_folds(self) -> list[int]:
+        """The folds the run reads at all (training and validation): every training fold but the excluded ones."""
+        return [fold for fold in range(self.spec.num_folds) if fold not in self.exclude_folds]
 
     def same_run_as(self, other: "RunConfig") -> bool:
         """True when only the number of epochs differs, and the schedule allows that (a constant one)."""
@@ -174,6 +198,7 @@ class RunConfig:
         fields = {field.name for field in dataclasses.fields(cls)}
         if set(data) != fields:
             raise ValueError(f"settings missing: {sorted(fields - set(data))}; unknown: {sorted(set(data) - fields)}")
+        data["exclude_folds"] = tuple(data["exclude_folds"])
         if data["profile_db"]:
             data["profile_db"] = tuple(str((pathlib.Path(run_dir) / path).resolve()) for path in data["profile_db"])
         return cls(**data)

@@ -27,7 +27,8 @@ import time
 
 import keras
 
-from protloc import datasets, files, fitting, models, network_inputs, pipeline, preset, runtime, sequences
+from protloc import (datasets, files, fitting, losses, models, network_inputs, pipeline, preset, runtime,
+                     sequences)
 from protloc.features import PROTEIN_INPUTS, TOKENS
 from protloc.recipes import PAPER_LEARNING_RATE, SCHEDULES
 from protloc.run_config import CONFIG_FILE, RunConfig, check_run_directory, read_config, write_config
@@ -48,17 +49,24 @@ def learning_rate_schedule(learning_rate: float, schedule: str = "constant", epo
     raise ValueError(f"unknown schedule {schedule!r}; choose from {', '.join(SCHEDULES)}")
 
 
-def compile_model(model: keras.Model, learning_rate=PAPER_LEARNING_RATE, loss: str = "crossentropy") -> keras.Model:
+def compile_model(model: keras.Model, learning_rate=PAPER_LEARNING_RATE, loss: str = "crossentropy",
+                  positive_weights=None) -> keras.Model:
     """Compiles a zoo model for training with Adam(``learning_rate``, a float or a schedule): a single-label model
     with sparse categorical cross-entropy and accuracy; a multi-label one with binary cross-entropy (``loss
-    "focal"``: binary focal cross-entropy, gamma 2) on its locations, scored by micro-averaged AUC, and binary
+    "focal"``: binary focal cross-entropy, gamma 2; ``"weighted"``: each location's positives weighted by
+    ``positive_weights``, one per location) on its locations, scored by micro-averaged AUC, and binary
     cross-entropy on its membrane output, scored by accuracy."""
     optimizer = keras.optimizers.Adam(learning_rate)
     if models.label_scheme_of(model) == datasets.SINGLE_LABEL:
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         return model
-    locations = (keras.losses.BinaryFocalCrossentropy(gamma=2.0) if loss == "focal"
-                 else keras.losses.BinaryCrossentropy())
+    if loss == "weighted":
+        if positive_weights is None:
+            raise ValueError("the weighted loss needs one positive weight per location")
+        locations = losses.WeightedBinaryCrossentropy(positive_weights)
+    else:
+        locations = (keras.losses.BinaryFocalCrossentropy(gamma=2.0) if loss == "focal"
+                     else keras.losses.BinaryCrossentropy())
     losses = {models.LOCATIONS_OUTPUT: locations}
     metrics = {models.LOCATIONS_OUTPUT: [keras.metrics.AUC(name="auc")]}
     if models.MEMBRANE_OUTPUT in model.output:
@@ -120,7 +128,8 @@ def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=(
         run_dir: the run directory (created if needed).
         config: the run's settings; on resume they must equal the saved ones except for ``epochs``.
         data_dir: where the data set's files are (None: its default, e.g. ``PROTLOC_DATA_DIR``). Only the
-            training split is read: without ``config.fold`` for training, ``config.fold`` for validation.
+            training split is read: ``config.training_folds()`` for training, ``config.fold`` for validation (never an
+            excluded fold).
         verbose: Keras progress output.
         callbacks: further Keras callbacks for ``fit``, run after the checkpoint and history ones.
         processes: this process's place in a multi-process training that :func:`protloc.runtime.join_processes`
@@ -156,8 +165,8 @@ def train(run_dir, config: RunConfig, data_dir=None, verbose="auto", callbacks=(
     if recorded:
         raise ValueError(f"{run_dir}: its history.csv records {recorded} finished epochs but it has no checkpoint to "
                          "resume from (a run kept without them?): train into a new --out")
-    train_batches, validation_batches = _data(config, data_dir, initial_epoch, processes)
-    model = _model(run_dir, config, initial_epoch, len(train_batches), strategy)
+    train_batches, validation_batches, weights = _data(config, data_dir, initial_epoch, processes)
+    model = _model(run_dir, config, initial_epoch, len(train_batches), strategy, weights)
     with contextlib.ExitStack() as stack:
         # The other processes of a multi-process training save too (reading the weights is a collective step that
         # every process must take), into a scratch directory dropped at the end.
@@ -188,23 +197,26 @@ def _write_config(run_dir: pathlib.Path, config: RunConfig, writes: bool = True)
 
 def _data(config: RunConfig, data_dir, initial_epoch: int, processes: runtime.Processes | None = None):
     """Step 2: training batches (proteins cut to ``train_max_length``, shuffled, at the plan of
-    ``initial_epoch``; this process's part of each, in a multi-process training) and validation batches of whole
-    proteins (or None: no fold held out, or several processes)."""
+    ``initial_epoch``; this process's part of each, in a multi-process training), validation batches of whole
+    proteins (or None: no fold held out, or several processes) and, for the ``weighted`` loss, the locations'
+    positive weights over the training proteins (else None)."""
     spec = config.spec
-    examples = network_inputs.with_run_inputs(config, spec.examples("train", spec.folds_except(config.fold), data_dir))
+    examples = network_inputs.with_run_inputs(config, spec.examples("train", config.training_folds(), data_dir))
     train_examples = [truncated(example, config.train_max_length) for example in examples]
     shard = (processes.index, processes.count) if processes else (0, 1)
     classes = len(spec.class_names) if spec.label_scheme == datasets.MULTI_LABEL else None
     train_batches = pipeline.batches(train_examples, config.batch_size, config.seed, epoch=initial_epoch, shard=shard,
                                      num_classes=classes)
+    weights = (losses.positive_weights(datasets.labels_of(examples, classes)) if config.loss == "weighted"
+               else None)
     if config.fold is None or processes is not None:
-        return train_batches, None
+        return train_batches, None, weights
     validation = network_inputs.with_run_inputs(config, spec.examples("train", [config.fold], data_dir))
-    return train_batches, pipeline.batches(validation, config.batch_size, num_classes=classes)
+    return train_batches, pipeline.batches(validation, config.batch_size, num_classes=classes), weights
 
 
 def _model(run_dir: pathlib.Path, config: RunConfig, initial_epoch: int, steps_per_epoch: int,
-           strategy=None) -> keras.Model:
+           strategy=None, positive_weights=None) -> keras.Model:
     """Step 3: the compiled model, from the newest checkpoint when resuming (its optimizer state and learning
     rate schedule included), created under ``strategy``'s scope where one is given (TensorFlow's
     ``tf.distribute`` strategies; the JAX backend distributes through :func:`protloc.runtime.join_processes`).
@@ -215,7 +227,7 @@ def _model(run_dir: pathlib.Path, config: RunConfig, initial_epoch: int, steps_p
         spec = config.spec
         model = models.build_model(config.model, spec.class_names, spec.label_scheme, spec.membrane, **config.hparams)
         return compile_model(model, learning_rate_schedule(config.learning_rate, config.schedule, config.epochs,
-                                                           steps_per_epoch), config.loss)
+                                                           steps_per_epoch), config.loss, positive_weights)
 
 
 def truncated(example: datasets.Example, max_length: int) -> datasets.Example:

@@ -5,7 +5,8 @@ from protloc.layers.masked_max_pooling import MaskedGlobalMaxPooling1D, MaskedMa
 from protloc.layers.residue_concatenation import ResidueConcatenation
 from protloc.layers.residue_encoding import ResidueEncoding
 from protloc.layers.reversed_lstm import ReversedLSTMPair, reverse_within_length
+from protloc.layers.terminal_windows import TerminalWindows
 from protloc.layers.withheld_input import WithheldInput
 
 __all__ = ["AttentionPooling", "ConvBank", "MaskedGlobalMaxPooling1D", "MaskedMaxPooling1D", "ResidueConcatenation",
-           "ResidueEncoding", "ReversedLSTMPair", "WithheldInput", "reverse_within_length"]
+           "ResidueEncoding", "ReversedLSTMPair", "TerminalWindows", "WithheldInput", "reverse_within_length"]

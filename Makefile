@@ -13,6 +13,9 @@ export PROTLOC_DEEPLOC2_DIR ?= $(abspath ../shared/data/deeploc2)
 $(STAMP): setup.cfg setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test,tfds-cli,serving,beam,serve]"
+	# predector-utils, whose DeepLoc parser the tests feed --format deeploc1 files: without its dependencies, as its
+	# parsers need only pandas and Biopython (installed above) and its xgboost (130 MB) serves other analyses
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps predectorutils==0.9.1
 	touch $@
 
 # both tiers run on every core (pytest-xdist: one worker process per core, a test file's tests on one worker so that

@@ -9,6 +9,7 @@ import argparse
 import contextlib
 import functools
 import json
+import os
 import pathlib
 import shlex
 import signal
@@ -160,12 +161,18 @@ def _check_train_out(args) -> None:
 def _check_predict_files(args) -> None:
     """``protloc predict``'s output paths and ``--fusion`` file, checked before Keras starts (refused at once); the
     rule read from ``--fusion`` replaces its path in ``args``."""
-    from protloc import files, fusion
+    from protloc import deeploc_formats, files, fusion
 
     if args.fusion is not None:
         args.fusion = fusion.load(args.fusion)
     if args.output != "-":
-        files.check_output(args.output, args.parents)
+        directory = pathlib.Path(args.output)
+        if args.format == "deeploc2" and (args.output.endswith(("/", os.sep)) or directory.is_dir()):
+            # DeepLoc 2.0's output directory: results_YYYYMMDD-HHMMSS.csv in it, created where only it is missing
+            args.output = str(directory / deeploc_formats.results_name())
+            files.check_output(args.output, args.parents or directory.parent.is_dir())
+        else:
+            files.check_output(args.output, args.parents)
     if args.attention is not None:
         files.check_output(args.attention, args.parents, "--attention")
     if args.explain is not None and not pathlib.Path(args.explain).is_dir():
@@ -175,7 +182,7 @@ def _check_predict_files(args) -> None:
 
 
 def _predict(args) -> None:
-    from protloc import files, progress, sequences, table
+    from protloc import deeploc_formats, files, progress, sequences, table
     from protloc.predictor import Localizer
 
     localizer = Localizer.from_preset(args.model, homology_evidence=not args.no_homology, reference=args.reference,
@@ -195,6 +202,11 @@ def _predict(args) -> None:
         results = _keeping_calls(results, calls)
     results = progress.shown(results, "protloc predict", "proteins", size, handle.tell if handle else None)
     layout = table.Layout.of(localizer)
+    if args.format in deeploc_formats.FORMATS:
+        deeploc_formats.check_layout(layout, args.format)  # a preset the format cannot hold: refused before any work
+        write = functools.partial(deeploc_formats.write, format=args.format)
+    else:
+        write = functools.partial(table.write_table, format=args.format)
     with contextlib.ExitStack() as stack:
         if handle is not None:
             stack.enter_context(handle)
@@ -202,11 +214,10 @@ def _predict(args) -> None:
             temporary = stack.enter_context(files.atomic_path(args.attention))
             results = table.tee_attention(results, stack.enter_context(open(temporary, "w")))
         if args.output == "-":
-            table.write_table(results, layout, sys.stdout, args.format)
+            write(results, layout, sys.stdout)
         else:
             temporary = stack.enter_context(files.atomic_path(args.output))
-            count = table.write_table(results, layout, stack.enter_context(open(temporary, "w", newline="")),
-                                      args.format)
+            count = write(results, layout, stack.enter_context(open(temporary, "w", newline="")))
     if args.explain is not None:
         _explain(localizer, kept, calls, pathlib.Path(args.explain))
     if repeated:
@@ -442,14 +453,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(evaluate, run_default=True)
     evaluate.set_defaults(handler=_evaluate)
 
-    predict = commands.add_parser("predict", help="predict the compartment of every protein in a FASTA file")
+    predict = commands.add_parser("predict", help="predict where every protein of a FASTA file lives: its "
+                                                  "location(s), membrane association, evidence")
     predict.add_argument("input", help="FASTA file, or - for standard input")
-    predict.add_argument("-o", "--output", default="-", help="TSV file (written atomically; its directory must exist "
-                                                              "unless --parents), or - for standard output (default)")
+    predict.add_argument("-o", "--output", default="-",
+                         help="output file (written atomically; its directory must exist unless --parents), or - for "
+                              "standard output (default); with --format deeploc2, a directory (DIR/ or an existing "
+                              "one) gets DIR/results_YYYYMMDD-HHMMSS.csv, as DeepLoc 2.0 writes")
     predict.add_argument("--parents", action="store_true",
                          help="create the output's missing directories instead of refusing them")
-    predict.add_argument("--format", choices=["tsv", "csv", "json"], default="tsv",
-                         help="the table's format: TSV, CSV, or JSON (a list of objects keyed by the same columns)")
+    predict.add_argument("--format", choices=["tsv", "csv", "json", "deeploc2", "deeploc1"], default="tsv",
+                         help="the table's format: TSV, CSV, or JSON (a list of objects keyed by the same columns); "
+                              "or DeepLoc's own files for pipelines that parse them: deeploc2 (DeepLoc 2.0's CSV) or "
+                              "deeploc1 (DeepLoc 1.0's table; presets with a membrane output)")
     predict.add_argument("--explain", metavar="DIR",
                          help="also write, per protein, which residues the call rests on (attention for attention "
                               "models, else occlusion importance): DIR/ID.csv and DIR/ID.png")

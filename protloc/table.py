@@ -9,7 +9,7 @@ for none); then one probability per class (6 decimals).
 
 Formats (:data:`FORMATS`): ``tsv`` and ``csv`` (the same columns and text), ``json`` (a list of objects, one per
 protein, keyed by the same column names: numbers as numbers rounded to 6 decimals, empty homology fields as null,
-``flags`` as a list of names).
+``flags`` and ``locations`` as lists of names). DeepLoc's own files: :mod:`protloc.deeploc_formats`.
 """
 from __future__ import annotations
 
@@ -63,11 +63,11 @@ def header(layout: Layout) -> list[str]:
 
 def record(prediction: Prediction, layout: Layout) -> dict:
     """One row as a dict keyed by the columns of :func:`header`, typed (numbers rounded to 6 decimals, homology
-    fields None without a neighbour, flags a list)."""
+    fields None without a neighbour, flags and locations lists)."""
     names = layout.class_names
     row = {"id": prediction.id, "length": prediction.length}
     if layout.multi_label:
-        row["locations"] = "|".join(names[i] for i in prediction.locations)
+        row["locations"] = [names[i] for i in prediction.locations]
         if layout.membrane:
             row["membrane"] = round(float(prediction.membrane), 6)
     else:
@@ -90,6 +90,8 @@ def text_cells(row: dict) -> list[str]:
             return ""
         if key == "flags":
             return ",".join(value)
+        if key == "locations":
+            return "|".join(value)
         if isinstance(value, float):
             return f"{value:.3f}" if key == "neighbour_identity" else f"{value:.6f}"
         return str(value)

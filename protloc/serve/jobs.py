@@ -97,7 +97,7 @@ class Jobs:
                     self.explainer = explain.Explainer(self.localizer)
                 names = list(self.layout.class_names)
                 row = job.rows[index]
-                target = names.index(row["prediction"] if "prediction" in row else row["locations"].split("|")[0])
+                target = names.index(row["prediction"] if "prediction" in row else row["locations"][0])
                 job.tracks[index] = self.explainer.track(job.records[index].sequence, target)
         return job.tracks[index]
 

@@ -33,7 +33,7 @@ function show(view) {
 }
 
 function callOf(row) {
-  return row.prediction !== undefined ? row.prediction : row.locations;
+  return row.prediction !== undefined ? row.prediction : row.locations.join("|");
 }
 
 async function loadModel() {

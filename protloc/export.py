@@ -6,8 +6,9 @@ Signatures:
         ``confidence`` float32 ``[batch]``, and for attention models ``attention`` float32 ``[batch, length]``
         (alpha over the residues kept after truncation; 0 beyond each protein's end). A multi-label preset's:
         ``probabilities`` (one per location), ``decisions`` int32 ``[batch, locations]`` (the preset's thresholds
-        for the network alone, at least one location each) and ``membrane`` float32 ``[batch]`` instead of
-        ``prediction`` and ``confidence`` (:func:`multi_label_outputs`).
+        for the network alone, at least one location each), ``locations`` tf.string ``[batch]`` (the names of the
+        decided locations, ``|``-joined as ``protloc predict`` writes them) and ``membrane`` float32 ``[batch]``
+        instead of ``prediction`` and ``confidence`` (:func:`multi_label_outputs`).
     ``serve_tokens``: ``tokens`` int32 ``[batch, length]`` (0 = padding, already truncated) -> the same outputs.
 
 Profile models (:mod:`protloc.profiles`) need each residue's profile, which MMseqs2 computes outside the graph: their
@@ -120,7 +121,7 @@ def export_saved_model(localizer, out, max_length: int = sequences.DEFAULT_MAX_L
             features[KINGDOM] = tf.tile(kingdom, [tf.shape(tokens)[0], 1])
         result = serving(features, training=False)
         if multi_label:
-            return multi_label_outputs(result, limits, has_attention)
+            return multi_label_outputs(result, limits, has_attention, names)
         probabilities, alpha = (result["probabilities"], result["attention"]) if has_attention else (result, None)
         named = {"probabilities": probabilities,
                  "prediction": tf.gather(names, tf.argmax(probabilities, axis=-1)),
@@ -165,18 +166,22 @@ def export_saved_model(localizer, out, max_length: int = sequences.DEFAULT_MAX_L
     return out
 
 
-def multi_label_outputs(result: dict, thresholds: tf.Tensor, has_attention: bool) -> dict:
+def multi_label_outputs(result: dict, thresholds: tf.Tensor, has_attention: bool, names: tf.Tensor) -> dict:
     """A multi-label network's serving outputs: ``probabilities`` float32 ``[batch, locations]``, ``decisions`` int32
     ``[batch, locations]`` (1 where the location is decided: its probability reaches its threshold, and at least
-    one per protein, as :func:`protloc.thresholds.decide`), ``membrane`` float32 ``[batch]`` where the network has
-    that output, and ``attention`` for attention models."""
+    one per protein, as :func:`protloc.thresholds.decide`), ``locations`` tf.string ``[batch]`` (the decided
+    locations' ``names``, ``|``-joined in class order), ``membrane`` float32 ``[batch]`` where the network has that
+    output, and ``attention`` for attention models."""
     probabilities = result[models.LOCATIONS_OUTPUT]
     decided = probabilities >= thresholds
     furthest = tf.one_hot(tf.argmax(probabilities - thresholds, axis=-1), tf.shape(probabilities)[-1],
                           on_value=True, off_value=False)
     nothing = tf.logical_not(tf.reduce_any(decided, axis=-1, keepdims=True))
-    named = {"probabilities": probabilities,
-             "decisions": tf.cast(tf.logical_or(decided, tf.logical_and(furthest, nothing)), tf.int32)}
+    decisions = tf.logical_or(decided, tf.logical_and(furthest, nothing))
+    every_name = tf.broadcast_to(names, tf.shape(decisions))
+    named = {"probabilities": probabilities, "decisions": tf.cast(decisions, tf.int32),
+             "locations": tf.strings.reduce_join(tf.ragged.boolean_mask(every_name, decisions), axis=-1,
+                                                 separator="|")}
     if models.MEMBRANE_OUTPUT in result:
         named["membrane"] = result[models.MEMBRANE_OUTPUT][:, 0]
     if has_attention:

@@ -135,21 +135,35 @@ def run_signature(saved, name, sequences):
     return {key: value.numpy() for key, value in signature(sequences=tf.constant(sequences)).items()}
 
 
-def test_rest_client_against_a_stand_in_for_tf_serving_rest_api(exported):
+@pytest.fixture(scope="module")
+def exported_default(tmp_path_factory):
+    """The SavedModel of the default (multi-label) preset, as `protloc export deeploc2` writes it."""
+    out = tmp_path_factory.mktemp("export-default") / "protloc" / "1"
+    assert main(["export", "deeploc2", "--out", str(out)]) == 0
+    return out
+
+
+def serving_rows(out: dict, count: int) -> list[dict]:
+    """TF Serving's REST answer in the row format: one object per instance, each output's row by name."""
+    def value(array):
+        return array.decode() if isinstance(array, bytes) else array.tolist() if hasattr(array, "tolist") else array
+    return [{name: value(array[i]) for name, array in out.items()} for i in range(count)]
+
+
+@pytest.mark.parametrize("which", ["single-label", "default preset"])
+def test_rest_client_against_a_stand_in_for_tf_serving_rest_api(exported, exported_default, which, capsys):
     """A local HTTP server answering /v1/models/protloc:predict in TF Serving's row format with the SavedModel."""
     import http.server
     import threading
 
-    saved = exported["rlstm"][1]
+    saved = exported["rlstm"][1] if which == "single-label" else exported_default
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
             assert self.path == "/v1/models/protloc:predict"
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             out = run_signature(saved, body["signature_name"], body["instances"])
-            rows = [{"probabilities": out["probabilities"][i].tolist(), "prediction": out["prediction"][i].decode(),
-                     "confidence": float(out["confidence"][i])} for i in range(len(body["instances"]))]
-            answer = json.dumps({"predictions": rows}).encode()
+            answer = json.dumps({"predictions": serving_rows(out, len(body["instances"]))}).encode()
             self.send_response(200)
             self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
@@ -167,8 +181,18 @@ def test_rest_client_against_a_stand_in_for_tf_serving_rest_api(exported):
     finally:
         server.shutdown()
     direct = run_signature(saved, "serving_default", SEQUENCES[:3])
-    assert [r["prediction"] for r in results] == [p.decode() for p in direct["prediction"]]
     np.testing.assert_allclose([r["probabilities"] for r in results], direct["probabilities"], atol=1e-6)
+    lines = [client.summary(result) for result in results]
+    if which == "single-label":
+        assert [r["prediction"] for r in results] == [p.decode() for p in direct["prediction"]]
+        assert [line.split("\t")[0] for line in lines] == [p.decode() for p in direct["prediction"]]
+    else:
+        assert [r["locations"] for r in results] == [p.decode() for p in direct["locations"]]
+        names = json.loads((saved / "assets.extra" / "protloc.json").read_text())["class_names"]
+        for result, line in zip(results, lines):
+            decided = [name for name, flag in zip(names, result["decisions"]) if flag]
+            assert decided and result["locations"] == "|".join(decided) and line.startswith(result["locations"])
+            assert 0 <= result["membrane"] <= 1 and "membrane" in line
 
 
 def test_grpc_client_against_a_stand_in_for_tf_serving_grpc_api(exported):
@@ -195,13 +219,15 @@ def test_grpc_client_against_a_stand_in_for_tf_serving_grpc_api(exported):
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
-        names, confidences, probabilities = load_client("grpc_client").predict(SEQUENCES[:3], f"127.0.0.1:{port}")
+        client = load_client("grpc_client")
+        outputs = client.predict(SEQUENCES[:3], f"127.0.0.1:{port}")
     finally:
         server.stop(None)
     direct = run_signature(saved, "serving_default", SEQUENCES[:3])
-    assert names == [p.decode() for p in direct["prediction"]]
-    np.testing.assert_allclose(probabilities, direct["probabilities"], atol=1e-6)
-    np.testing.assert_allclose(confidences, direct["confidence"], atol=1e-6)
+    assert list(outputs["prediction"]) == [p.decode() for p in direct["prediction"]]
+    np.testing.assert_allclose(outputs["probabilities"], direct["probabilities"], atol=1e-6)
+    np.testing.assert_allclose(outputs["confidence"], direct["confidence"], atol=1e-6)
+    assert [line.split("\t")[0] for line in client.summaries(outputs)] == list(outputs["prediction"])
 
 
 def test_export_refuses_to_overwrite(exported, capsys):

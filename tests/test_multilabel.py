@@ -178,7 +178,7 @@ def test_the_reference_of_a_multi_label_preset_holds_every_location_of_a_protein
     assert all(by_id[e.id] == e.label for e in SPEC.examples("train"))
 
 
-def test_the_saved_model_of_a_multi_label_preset_returns_probabilities_decisions_and_membrane(multi_run, tmp_path):
+def test_the_saved_model_of_a_multi_label_preset_returns_probabilities_decisions_locations_and_membrane(multi_run, tmp_path):
     import tensorflow as tf
 
     from protloc import export
@@ -188,7 +188,9 @@ def test_the_saved_model_of_a_multi_label_preset_returns_probabilities_decisions
     examples = SPEC.examples("train")[:5]
     served = signature["serving_default"](sequences=tf.constant([e.sequence for e in examples]))
     expected = localizer.predict_examples(examples)
-    assert sorted(served) == ["decisions", "membrane", "probabilities"]
+    assert sorted(served) == ["decisions", "locations", "membrane", "probabilities"]
     np.testing.assert_allclose(served["probabilities"].numpy(), expected.final, atol=1e-5)
     np.testing.assert_array_equal(served["decisions"].numpy().astype(bool), expected.decided)
+    assert [value.decode() for value in served["locations"].numpy()] == [
+        "|".join(name for name, chosen in zip(localizer.class_names, row) if chosen) for row in expected.decided]
     np.testing.assert_allclose(served["membrane"].numpy(), expected.membrane, atol=1e-5)

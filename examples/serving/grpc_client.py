@@ -1,6 +1,10 @@
 """Query a TF Serving gRPC endpoint (port 8500) serving a `protloc export` SavedModel.
 
     python examples/serving/grpc_client.py MKVLAAGIVALLLAAG MSTNPKPQRKTKRNT --target localhost:8500
+
+A multi-label model (deeploc2, the default preset) answers ``locations`` (``|``-joined names), ``decisions``,
+``membrane`` and ``probabilities``; a single-label one (the MultiLoc presets) ``prediction``, ``confidence`` and
+``probabilities``.
 """
 import argparse
 
@@ -19,13 +23,24 @@ def build_request(sequences, model="protloc", signature_name="serving_default") 
     return request
 
 
-def predict(sequences, target="localhost:8500", model="protloc", timeout_s=30.0):
-    """Returns (class names predicted, confidences, probabilities [n, 11])."""
+def predict(sequences, target="localhost:8500", model="protloc", timeout_s=30.0) -> dict:
+    """Returns the model's outputs by name as NumPy arrays (strings decoded), one row per protein."""
     with grpc.insecure_channel(target) as channel:
         stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
         response = stub.Predict(build_request(sequences, model), timeout_s)
     outputs = {name: tf.make_ndarray(proto) for name, proto in response.outputs.items()}
-    return [p.decode() for p in outputs["prediction"]], outputs["confidence"], outputs["probabilities"]
+    return {name: np.array([v.decode() for v in value]) if value.dtype == object else value
+            for name, value in outputs.items()}
+
+
+def summaries(outputs: dict) -> list[str]:
+    """Each protein's call as a line: locations and membrane probability (multi-label), or the compartment and its
+    probability (single-label)."""
+    if "locations" in outputs:
+        membrane = outputs.get("membrane")
+        return [f"{name}" + (f"\tmembrane {membrane[i]:.3f}" if membrane is not None else "")
+                for i, name in enumerate(outputs["locations"])]
+    return [f"{name}\t{confidence:.3f}" for name, confidence in zip(outputs["prediction"], outputs["confidence"])]
 
 
 if __name__ == "__main__":
@@ -34,6 +49,5 @@ if __name__ == "__main__":
     parser.add_argument("--target", default="localhost:8500")
     parser.add_argument("--model", default="protloc")
     args = parser.parse_args()
-    names, confidences, _ = predict(args.sequences, args.target, args.model)
-    for sequence, name, confidence in zip(args.sequences, names, confidences):
-        print(f"{sequence[:20]}\t{name}\t{confidence:.3f}")
+    for sequence, line in zip(args.sequences, summaries(predict(args.sequences, args.target, args.model))):
+        print(f"{sequence[:20]}\t{line}")

@@ -159,10 +159,12 @@ def _check_train_out(args) -> None:
 
 
 def _check_predict_files(args) -> None:
-    """``protloc predict``'s output paths and ``--fusion`` file, checked before Keras starts (refused at once); the
-    rule read from ``--fusion`` replaces its path in ``args``."""
+    """``protloc predict``'s input, output paths and ``--fusion`` file, checked before Keras starts (refused at once);
+    the rule read from ``--fusion`` replaces its path in ``args``."""
     from protloc import deeploc_formats, files, fusion
 
+    if args.input != "-":
+        files.check_input(args.input)
     if args.fusion is not None:
         args.fusion = fusion.load(args.fusion)
     if args.output != "-":
@@ -173,6 +175,7 @@ def _check_predict_files(args) -> None:
             files.check_output(args.output, args.parents or directory.parent.is_dir())
         else:
             files.check_output(args.output, args.parents)
+        files.check_not_an_input(args.output, [args.input] if args.input != "-" else [])
     if args.attention is not None:
         files.check_output(args.attention, args.parents, "--attention")
     if args.explain is not None and not pathlib.Path(args.explain).is_dir():

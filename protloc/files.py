@@ -19,6 +19,28 @@ import zipfile
 _TEMPORARY = re.compile(r"\.protloc-(\d+)-")
 
 
+def check_input(path, what: str = "input") -> pathlib.Path:
+    """``path`` as a Path if it is a readable file (or a FIFO, e.g. ``<(zcat x.gz)``), else a ``ValueError`` naming it:
+    missing, a directory, or unreadable."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise ValueError(f"{what} {path}: no such file")
+    if path.is_dir():
+        raise ValueError(f"{what} {path} is a directory; give a FASTA file")
+    if not os.access(path, os.R_OK):
+        raise ValueError(f"{what} {path}: cannot read it (permission denied)")
+    return path
+
+
+def check_not_an_input(path, inputs, option: str = "-o") -> None:
+    """A ``ValueError`` where the output ``path`` is one of the ``inputs`` (the same file, by any name or link): the
+    result would replace what it is computed from."""
+    for source in inputs:
+        with contextlib.suppress(OSError):
+            if os.path.samefile(path, source):
+                raise ValueError(f"{option} {path} is the input {source}; choose another output")
+
+
 def check_output(path, make_parents: bool = False, option: str = "-o") -> pathlib.Path:
     """``path`` as a Path if a file can be written there, else a ``ValueError`` naming ``option`` and ``path``: it
     is a directory, it lies under a file, its directory is missing (unless ``make_parents``) or not writable."""

@@ -29,6 +29,40 @@ def test_help_of_every_command_imports_no_keras_tensorflow_or_jax():
     assert result.stdout.strip().splitlines()[-1] == "imported:"
 
 
+BAD_INPUT_WITHOUT_BACKEND = """
+import sys
+from protloc import cli
+print("exit", cli.main(sys.argv[1:]))
+heavy = sorted(name for name in ("keras", "tensorflow", "jax") if name in sys.modules)
+print("imported:", ",".join(heavy))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["missing", "directory", "same as output"])
+def test_a_bad_input_file_is_refused_before_keras_or_tensorflow_is_imported(case, tmp_path):
+    fasta = tmp_path / "in.fasta"
+    fasta.write_text(">P1\nMKV\n")
+    argv = {"missing": [str(tmp_path / "missing.fasta")], "directory": [str(tmp_path)],
+            "same as output": [str(fasta), "-o", str(fasta)]}[case]
+    result = subprocess.run([sys.executable, "-c", BAD_INPUT_WITHOUT_BACKEND, "predict", *argv],
+                            capture_output=True, text=True)
+    assert [line.strip() for line in result.stdout.splitlines()] == ["exit 2", "imported:"], result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("protloc predict: error: ") and str(tmp_path) in lines[0]
+    assert fasta.read_text() == ">P1\nMKV\n"
+
+
+@pytest.mark.slow
+def test_the_tuning_search_answers_help_and_bad_arguments_without_keras_or_tensorflow():
+    code = ("import sys\nfrom tuning import search\nfor argv in (['--help'], ['--out', 'x', '--tuner', 'nope']):\n"
+            "    try:\n        search.main(argv)\n    except SystemExit as stop:\n        print('exit', stop.code)\n"
+            "print('imported:', ','.join(sorted(n for n in ('keras', 'tensorflow', 'jax', 'keras_tuner') "
+            "if n in sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert [line.strip() for line in result.stdout.splitlines()[-3:]] == ["exit 0", "exit 2", "imported:"], result.stderr
+
+
 def test_help_shows_defaults_and_plain_text():
     top = run_protloc("--help", check=True).stdout
     assert "``" not in top and "COMMAND" in top and "--verbose" in top

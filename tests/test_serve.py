@@ -1,6 +1,7 @@
 """protloc serve: the JSON API (submit, poll, fetch; the same rows as protloc predict --format json), its limits and
 bad inputs, a bounded load test on 127.0.0.1, and the page driven in headless Chromium (XSS included)."""
 import concurrent.futures
+import gzip
 import json
 import os
 import pathlib
@@ -80,6 +81,25 @@ def test_gzipped_uploads_are_read_and_bad_ones_get_the_clis_one_line_message(cli
                                     "residues, B Z J X U O, any case, one trailing '*')")
     assert client.post("/api/jobs", content=b"hello").status_code == 400
     assert client.post("/api/jobs", content=b"").json()["detail"] == "upload: no FASTA records (the input is empty)"
+
+
+def test_a_multipart_upload_is_read_and_the_openapi_description_declares_the_body(client):
+    """curl -F file=@x.fasta posts a multipart form: its file field is the FASTA file, as the body is otherwise."""
+    job = client.post("/api/jobs", files={"file": ("x.fasta", fasta_of(EXAMPLES[:3]).encode())}).json()["id"]
+    assert finished(client, job)["status"] == "done"
+    assert [row["id"] for row in client.get(f"/api/jobs/{job}/results").json()["rows"]] == [
+        r.id for r in EXAMPLES[:3]]
+    gzipped = client.post("/api/jobs", files={"file": ("x.fasta.gz", gzip.compress(fasta_of(EXAMPLES[:2]).encode()))})
+    assert gzipped.status_code == 202 and gzipped.json()["total"] == 2
+    bad = client.post("/api/jobs", files={"file": ("x.fasta", b">P1\nMK1V\n")})
+    assert bad.status_code == 400 and "position 3" in bad.json()["detail"]
+    none = client.post("/api/jobs", data={"text": ">P1\nMKV\n"}, headers={"content-type": "multipart/form-data; boundary=x"})
+    assert none.status_code == 400 and none.json()["detail"].startswith("upload:")
+    two = client.post("/api/jobs", files=[("file", ("a.fasta", b">P1\nMKV\n")), ("file", ("b.fasta", b">P2\nMKV\n"))])
+    assert two.status_code == 400 and two.json()["detail"].startswith("upload:")
+    body = client.get("/openapi.json").json()["paths"]["/api/jobs"]["post"]["requestBody"]
+    assert body["required"] and {"application/octet-stream", "text/plain", "multipart/form-data"} <= set(body["content"])
+    assert body["content"]["multipart/form-data"]["schema"]["required"] == ["file"]
 
 
 def test_an_oversized_upload_and_too_many_jobs_are_refused(client):

@@ -16,7 +16,7 @@ from protloc.cli import _run_config, build_parser
 from tests.helpers import REPO, toy_spec
 from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel
 from tuning import search
-from tuning.search import fixed_hyperparameters
+from tuning.runner import fixed_hyperparameters
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 

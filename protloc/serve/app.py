@@ -2,7 +2,8 @@
 scripts, on Starlette and uvicorn).
 
 JSON API:
-    ``POST /api/jobs`` with the FASTA file (plain or gzipped) as the request body -> 202 ``{"id", "status", "done",
+    ``POST /api/jobs`` with the FASTA file (plain or gzipped) as the request body, or as the file field of a
+        multipart form (``curl -F file=@proteins.fasta``) -> 202 ``{"id", "status", "done",
         "total", "error"}``; a bad file -> 400 ``{"detail": "<the CLI's one-line message>"}``; a body over the
         upload limit -> 413; too many jobs waiting -> 429.
     ``GET /api/jobs/{id}`` -> the job's status and progress (404 for an unknown id).
@@ -31,6 +32,43 @@ STATIC = pathlib.Path(__file__).parent / "static"
 MEDIA_TYPES = {"tsv": "text/tab-separated-values", "csv": "text/csv"}
 
 
+UPLOAD_BODY = {
+    "required": True,
+    "description": "a FASTA file, plain or gzipped: the body itself, or the file field of a multipart form",
+    "content": {
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        "text/plain": {"schema": {"type": "string"}, "example": ">P1 my protein\nMKVLAAGIVALLLAAG\n"},
+        "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                           "properties": {"file": {"type": "string", "format": "binary"}}}},
+    },
+}
+"""``POST /api/jobs``'s request body in the OpenAPI description (the route reads the body itself, to bound it)."""
+
+
+async def uploaded_file(request: Request, body: bytes) -> bytes:
+    """The content of the one file field of a multipart form whose (already read, bounded) bytes are ``body``.
+
+    Raises:
+        HTTPException: 400 for a form that cannot be parsed or holds no file, or more than one.
+    """
+    from starlette.datastructures import UploadFile
+
+    async def replay():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        async with Request(request.scope, replay).form(max_files=1, max_fields=10) as form:
+            uploads = [value for value in form.values() if isinstance(value, UploadFile)]
+            if len(uploads) != 1:
+                raise HTTPException(400, "upload: a multipart form needs exactly one file field (e.g. "
+                                         "curl -F file=@proteins.fasta)")
+            return await uploads[0].read()
+    except HTTPException:
+        raise
+    except Exception as error:  # starlette's MultiPartException and the parser's errors: a malformed form
+        raise HTTPException(400, f"upload: not a readable multipart form ({error})") from None
+
+
 def create_app(localizer, max_upload_bytes: int = 20 * 2**20, max_jobs: int = 20) -> FastAPI:
     """The web page and JSON API (module docstring) over ``localizer``.
 
@@ -57,14 +95,17 @@ def create_app(localizer, max_upload_bytes: int = 20 * 2**20, max_jobs: int = 20
                 "homology": localizer.uses_homology, "membrane": jobs.layout.membrane,
                 "columns": table.header(jobs.layout)}
 
-    @app.post("/api/jobs", status_code=202)
+    @app.post("/api/jobs", status_code=202, openapi_extra={"requestBody": UPLOAD_BODY})
     async def submit(request: Request) -> dict:
-        """Submits a FASTA file (the request body, plain or gzipped); the job runs in the background."""
+        """Submits a FASTA file (plain or gzipped): the request body itself (``curl --data-binary @x.fasta``), or a
+        multipart form's file field (``curl -F file=@x.fasta``); the job runs in the background."""
         body = bytearray()
         async for part in request.stream():
             body += part
             if len(body) > max_upload_bytes:
                 raise HTTPException(413, f"the upload is larger than {max_upload_bytes:,} bytes")
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            body = await uploaded_file(request, bytes(body))
         try:
             records = list(sequences.read_fasta(io.BytesIO(bytes(body)), validate=True, name="upload"))
         except sequences.SequenceError as error:

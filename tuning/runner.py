@@ -1,0 +1,184 @@
+"""The search itself (keras-tuner): tuners that record each trial's history, Hyperband limited to its most aggressive
+brackets, fixed values, running or resuming a search and writing its results. ``python -m tuning.search`` parses its
+arguments first and imports this module only then, so that ``--help`` and a bad argument answer at once.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import pathlib
+import time
+
+import keras
+import keras_tuner
+
+from protloc import datasets, files, recipes
+from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel
+
+def recording(tuner_class):
+    """``tuner_class`` whose trials also write their Keras history, epoch by epoch, to ``TRIAL_DIR/history.csv``."""
+    class Recording(tuner_class):
+        def run_trial(self, trial, *args, **kwargs):
+            history = pathlib.Path(self.get_trial_dir(trial.trial_id)) / HISTORY_FILE
+            kwargs["callbacks"] = [*kwargs.get("callbacks", []), keras.callbacks.CSVLogger(str(history))]
+            return super().run_trial(trial, *args, **kwargs)
+
+    Recording.__name__ = f"Recording{tuner_class.__name__}"
+    return Recording
+
+
+class BracketedHyperbandOracle(keras_tuner.oracles.HyperbandOracle):
+    """Hyperband's oracle, run for its ``brackets`` most aggressive brackets only (None: all, one iteration): the
+    successive-halving sweeps that try the most configurations for the least training."""
+
+    def __init__(self, *args, brackets: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.brackets = brackets
+
+    def populate_space(self, trial_id):
+        try:
+            return super().populate_space(trial_id)
+        except _BracketLimit:
+            return {"status": "IDLE"} if self.ongoing_trials else {"status": "STOPPED"}
+
+    def _increment_bracket_num(self):
+        started = self._get_num_brackets() - self._current_bracket
+        if self.brackets is not None and started >= self.brackets:
+            raise _BracketLimit
+        super()._increment_bracket_num()
+
+
+class _BracketLimit(Exception):
+    """Raised inside the oracle when the next bracket would exceed its limit."""
+
+
+class BracketedHyperband(recording(keras_tuner.Hyperband)):
+    """keras-tuner's Hyperband tuner (trials continued from earlier rounds' weights, per-trial histories) on a
+    :class:`BracketedHyperbandOracle`."""
+
+    def __init__(self, hypermodel, objective, max_epochs: int, factor: int = 3, brackets: int | None = None,
+                 seed=None, hyperparameters=None, max_consecutive_failed_trials: int = 3, **kwargs):
+        oracle = BracketedHyperbandOracle(objective, max_epochs=max_epochs, factor=factor, seed=seed,
+                                          hyperparameters=hyperparameters, brackets=brackets,
+                                          max_consecutive_failed_trials=max_consecutive_failed_trials)
+        keras_tuner.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
+
+
+HISTORY_FILE = "history.csv"
+TUNERS = {"random": recording(keras_tuner.RandomSearch), "bayesian": recording(keras_tuner.BayesianOptimization),
+          "hyperband": BracketedHyperband}
+
+
+def fixed_hyperparameters(assignments) -> keras_tuner.HyperParameters:
+    """``["model=rlstm", "lstm_units=128"]`` -> HyperParameters with those values fixed (JSON-parsed values)."""
+    hp = keras_tuner.HyperParameters()
+    for assignment in assignments:
+        name, sep, text = assignment.partition("=")
+        if not sep or name not in SEARCH_SPACE_NAMES:
+            raise ValueError(f"--fix expects NAME=VALUE with NAME one of {', '.join(SEARCH_SPACE_NAMES)}; "
+                             f"got {assignment!r}")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        hp.Fixed(name, value)
+    return hp
+
+
+TUNER_ID_VARIABLE = "KERASTUNER_TUNER_ID"
+
+
+def distributed_worker() -> str | None:
+    """This process's tuner id when it is a worker of a distributed search (not the chief), else None."""
+    tuner_id = os.environ.get(TUNER_ID_VARIABLE)
+    return tuner_id if tuner_id and tuner_id != "chief" else None
+
+
+def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.DatasetSpec, folds=None, seed: int = 0,
+               recipe: str = recipes.DEFAULT_RECIPE, hyperparameters=None, verbose=1, data_dir=None,
+               families=None, brackets: int | None = None, max_parameters: int | None = None) -> dict:
+    """Runs (or resumes) a search in ``out`` on ``spec``'s training split, validating on ``folds`` (default: all
+    of the spec's), every trial trained as ``recipe`` trains; returns the best run config (also written to
+    best_hparams.json, with every trial's history in history.json). ``epochs``: each trial's (random, bayesian)
+    or the most any trial gets (hyperband, factor 3, its ``brackets`` most aggressive brackets), and the length of
+    the recipe's schedule either way. ``max_parameters``: a trial whose network has more parameters fails without
+    training (keras-tuner's ``max_model_size``). A distributed worker (:func:`distributed_worker`) runs the chief's
+    trials and returns ``{"worker": its id}``; the chief writes the results."""
+    out = pathlib.Path(out)
+    hypermodel = ProtlocHyperModel(spec, folds, recipe, epochs, seed, data_dir, families)
+    options = dict(objective="val_accuracy", seed=seed, directory=str(out), project_name="tuner",
+                   overwrite=False, hyperparameters=hyperparameters, max_consecutive_failed_trials=3,
+                   max_model_size=max_parameters)
+    timer = [EpochSeconds()]
+    if tuner == "hyperband":
+        search = TUNERS["hyperband"](hypermodel, max_epochs=epochs, factor=3, brackets=brackets, **options)
+        search.search(verbose=verbose, callbacks=timer)
+    else:
+        search = TUNERS[tuner](hypermodel, max_trials=max_trials, **options)
+        search.search(epochs=epochs, verbose=verbose, callbacks=timer)
+    if distributed_worker():
+        return {"worker": distributed_worker()}
+    histories = trial_histories(search, hypermodel)
+    files.write_json(out / "history.json", histories)
+    files.write_text(out / "trials.md", trials_markdown(search, hypermodel.folds, epochs))
+    best_trial = search.oracle.get_best_trials(1)[0]  # failed trials come last, after every completed one
+    if best_trial.status != "COMPLETED":
+        reasons = sorted({trial["failure"] or trial["status"] for trial in histories})
+        raise SearchFailed(f"{out}: no trial of the search completed ({'; '.join(reasons)})")
+    best = {**hypermodel.run_config(best_trial.hyperparameters), "dataset": spec.name,
+            "val_accuracy": best_trial.score, "folds": list(hypermodel.folds), "epochs": epochs, "tuner": tuner}
+    files.write_json(out / "best_hparams.json", best)
+    return best
+
+
+class SearchFailed(RuntimeError):
+    """A search ended without a completed trial (e.g. every configuration over ``max_parameters``)."""
+
+
+class EpochSeconds(keras.callbacks.Callback):
+    """Adds each epoch's wall time (training and validation, seconds) to its logs as ``epoch_seconds``, which
+    keras-tuner then records with the trial's other metrics."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["epoch_seconds"] = time.perf_counter() - self.start
+
+
+def trial_histories(search, hypermodel: ProtlocHyperModel) -> list[dict]:
+    """Every trial of a finished search, in trial order: id, status, score, its run config (as ``protloc train
+    --config`` reads it), the epoch it continued from and reached (Hyperband), and per epoch (its
+    ``history.csv``) the training and validation accuracy and wall seconds; a failed trial's reason."""
+    found = []
+    for trial in sorted(search.oracle.trials.values(), key=lambda t: int(t.trial_id)):
+        values = trial.hyperparameters.values
+        path = pathlib.Path(search.get_trial_dir(trial.trial_id)) / HISTORY_FILE
+        rows = list(csv.DictReader(path.open())) if path.exists() else []
+        history = {name: [float(row[name]) for row in rows] for name in ("accuracy", "val_accuracy", "epoch_seconds")
+                   if rows and name in rows[0]}
+        found.append({"trial": trial.trial_id, "status": trial.status, "score": trial.score,
+                      "config": hypermodel.run_config(trial.hyperparameters) if "model" in values else None,
+                      "continues": values.get("tuner/trial_id"), "initial_epoch": values.get("tuner/initial_epoch", 0),
+                      "epochs": values.get("tuner/epochs"), "history": history,
+                      "seconds": sum(history.get("epoch_seconds", [])), "failure": failure(trial)})
+    return found
+
+
+def failure(trial) -> str | None:
+    """Why a trial failed (the last line of keras-tuner's message: the exception), or None."""
+    if trial.status != "FAILED" or not trial.message:
+        return None
+    return trial.message.strip().splitlines()[-1].split(": ", 1)[-1]
+
+
+def trials_markdown(search, folds, epochs) -> str:
+    trials = sorted(search.oracle.trials.values(), key=lambda t: (t.score is None, -(t.score or 0)))
+    lines = [f"# Search trials ({len(trials)}; objective: mean validation accuracy over folds {list(folds)}, "
+             f"{epochs} epochs)", "", "| trial | status | val_accuracy | hyper-parameters |", "|---|---|---:|---|"]
+    for trial in trials:
+        score = f"{trial.score:.4f}" if trial.score is not None else "-"
+        lines.append(f"| {trial.trial_id} | {trial.status} | {score} | `{json.dumps(trial.hyperparameters.values)}` |")
+    return "\n".join(lines) + "\n"

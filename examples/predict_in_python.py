@@ -1,11 +1,13 @@
-"""Predict compartments from Python with a shipped preset, homology evidence included.
+"""Predict where proteins live from Python with a shipped preset, homology evidence included.
 
     python examples/predict_in_python.py proteins.fasta [--model multiloc-ensemble] [--no-homology]
 
-Streams the FASTA file (memory does not grow with it) and prints, per protein, the predicted compartment, its
-probability, what it rests on (``network``, ``homology`` or ``both``), the closest labelled training protein and
-any input flags. ``Localizer.predict`` yields :class:`protloc.predictor.Prediction` objects in input order;
-``row.probabilities`` holds every class's probability.
+Streams the FASTA file (memory does not grow with it) and prints, per protein, the locations called (the default
+preset is multi-label: one or more, ``|``-joined, as ``protloc predict`` writes them; a MultiLoc preset calls one
+compartment), the probability of each, the membrane probability where the preset has one, what the call rests on
+(``network``, ``homology`` or ``both``), the closest labelled training protein and any input flags.
+``Localizer.predict`` yields :class:`protloc.predictor.Prediction` objects in input order: ``row.locations`` are
+the indices of the locations called, ``row.probabilities`` every location's probability.
 """
 from __future__ import annotations
 
@@ -27,9 +29,11 @@ def main(argv=None) -> list[Prediction]:
     names = localizer.class_names
     found = []
     for row in localizer.predict(sequences.read_fasta(args.fasta, validate=False), args.fasta):
-        best = row.probabilities.argmax()
+        called = "|".join(names[i] for i in row.locations)
+        probabilities = "|".join(f"{row.probabilities[i]:.2f}" for i in row.locations)
+        membrane = f"membrane {row.membrane:.2f}" if row.membrane is not None else "-"
         neighbour = f"{row.neighbour.accession} ({row.neighbour.identity:.0%})" if row.neighbour else "-"
-        print(f"{row.id}\t{names[best]}\t{row.probabilities[best]:.2f}\t{row.evidence or 'network'}\t{neighbour}\t"
+        print(f"{row.id}\t{called}\t{probabilities}\t{membrane}\t{row.evidence or 'network'}\t{neighbour}\t"
               f"{','.join(row.flags) or '-'}")
         found.append(row)
     return found

@@ -35,7 +35,7 @@ def card_accuracy(name: str, homology_evidence: bool = False) -> float:
 
 
 def test_the_shipped_presets_are_the_documented_ones():
-    assert SHIPPED == ["deeploc2", *MULTILOC] and presets.DEFAULT in SHIPPED and demo.PRESET in MULTILOC
+    assert SHIPPED == ["deeploc2", *MULTILOC] and presets.DEFAULT in SHIPPED and demo.PRESET == presets.DEFAULT
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -141,19 +141,24 @@ def test_shipped_presets_predict_the_examples_as_before_the_move_into_preset_dir
                                np.array([[row[i] for i in numeric] for row in before[1:]], dtype=float), atol=2e-6)
 
 
-def test_demo_shows_known_and_predicted_compartments_of_the_example_proteins(capsys):
-    found = demo.rows()  # demo.PRESET
+def test_demo_shows_known_and_predicted_locations_of_the_example_proteins_with_the_default_preset(capsys):
+    found = demo.rows()  # demo.PRESET, the default
     records = list(sequences.read_fasta(presets.EXAMPLES))
+    locations = preset.load(presets.DEFAULT).card["class_names"]
     assert [r["id"] for r in found] == [r.id for r in records] and len(found) == 11
-    assert [r["known"] for r in found] == list(CLASS_NAMES)  # one protein per compartment, in class order
-    assert {r["predicted"] for r in found} <= set(CLASS_NAMES) and {r["evidence"] for r in found} <= {
-        "both", "homology", "network"}
-    assert sum(r["known"] == r["predicted"] for r in found) >= 8
+    # one protein per MultiLoc compartment, in class order, read as DeepLoc 2.0's locations
+    assert [r["known"] for r in found] == [demo.MULTILOC_TO_DEEPLOC2.get(name, name) for name in CLASS_NAMES]
+    assert all(r["predicted"] and set(r["predicted"]) <= set(locations) for r in found)
+    assert all(r["right"] == (r["known"] in r["predicted"]) and 0 <= r["membrane"] <= 1 for r in found)
+    assert {r["evidence"] for r in found} <= {"both", "homology", "network"} and sum(r["right"] for r in found) >= 8
+    # the proteins that are among the preset's own training proteins are the ones its reference holds
+    reference = set(homology.ReferenceSet.read(preset.load(presets.DEFAULT).file("reference"), locations).ids)
+    assert [r["in_reference"] for r in found] == [r["id"] in reference for r in found] and any(
+        r["in_reference"] for r in found)
     assert demo.main() == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split()[:4] == ["protein", "length", "known", "predicted"] and len(lines) == 14
-    right = sum(r["known"] == r["predicted"] for r in found)
-    assert lines[-1].startswith(f"{right} of 11 right")
+    assert lines[0].split()[:5] == ["protein", "length", "known", "predicted", "membrane"] and len(lines) == 16
+    assert sum(line.endswith(" *") for line in lines) == sum(r["in_reference"] for r in found)
 
 
 def test_the_ensemble_predicts_the_example_proteins_as_its_members_average():

@@ -77,3 +77,9 @@ def test_tune_with_keras_tuner_without_data_says_where_in_one_line(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "error:" in lines[0] and "nowhere" in lines[0], result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_example_fasta_the_readme_names_is_the_packaged_one():
+    readme = (REPO / "examples" / "README.md").read_text()
+    assert "protloc predict examples/proteins.fasta" in readme and "protloc/presets/examples.fasta" in readme
+    assert (REPO / "examples" / "proteins.fasta").read_bytes() == presets.EXAMPLES.read_bytes()

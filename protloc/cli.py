@@ -197,7 +197,7 @@ def _predict(args) -> None:
     handle = open(args.input, "rb") if size is not None else None  # its position tells the progress line
     repeated: list = []
     records = _noting_repeated_ids(sequences.read_fasta(handle or args.input, validate=False, name=source), repeated)
-    kept, calls = {}, []
+    kept, calls = [], []
     if args.explain is not None:
         records = _keeping_sequences(records, kept)
     results = localizer.predict(records, source, on_invalid=_report_invalid if args.skip_invalid else None)
@@ -232,11 +232,10 @@ def _predict(args) -> None:
         print(f"{count} predictions written to {args.output}", file=sys.stderr)
 
 
-def _keeping_sequences(records, kept: dict):
-    """``records`` passed on; the residues of each kept in ``kept`` by a file name for its explanation."""
+def _keeping_sequences(records, kept: list):
+    """``records`` passed on; each one's identifier and residues appended to ``kept``, for its explanation."""
     for record in records:
-        name = record.id or f"record{record.index + 1}"
-        kept[name if name not in kept else f"{name}-{record.index + 1}"] = record.sequence
+        kept.append((record.id, record.sequence))
         yield record
 
 
@@ -249,19 +248,20 @@ def _keeping_calls(predictions, calls: list):
         yield prediction
 
 
-def _explain(localizer, kept: dict, calls: list, directory: pathlib.Path) -> None:
+def _explain(localizer, kept: list, calls: list, directory: pathlib.Path) -> None:
     from protloc import explain, sequences
 
     explainer = explain.Explainer(localizer)
     directory.mkdir(parents=True, exist_ok=True)
     targets = iter(calls)
     written = 0
-    for name, residues in kept.items():
+    for stem, (identifier, residues) in zip(explain.file_stems(identifier for identifier, _ in kept), kept):
         try:
             sequences.tokenize(residues.rstrip("*"))
         except sequences.SequenceError:
             continue  # a record --skip-invalid left out
-        explain.write_track(explainer.track(residues, next(targets)), directory, name, localizer.class_names)
+        explain.write_track(explainer.track(residues, next(targets)), directory, stem, localizer.class_names,
+                            sequences.printable(identifier))
         written += 1
     print(f"{written} {explainer.kind} tracks (CSV and PNG) written to {directory}", file=sys.stderr)
 

@@ -90,16 +90,41 @@ class Explainer:
         return Track("occlusion", target, residues, (total / covered).astype(np.float32))
 
 
-def write_track(track: Track, directory, name: str, class_names) -> list[pathlib.Path]:
-    """Writes ``NAME.csv`` (position, residue, value) and ``NAME.png`` (the track along the sequence) in
-    ``directory``, each atomically; returns their paths."""
+STEM_LENGTH = 80
+"""Characters of an identifier kept in its explanation's file name (file systems allow 255 bytes a name)."""
+
+
+def file_stems(identifiers) -> list[str]:
+    """One file name stem per protein, in order: its identifier with every character other than letters, digits,
+    ``.``, ``_`` and ``-`` replaced by ``_``, cut to :data:`STEM_LENGTH`, never starting with ``.``; a stem that
+    another protein already has (``a/b`` and ``a_b``; the same identifier twice; names equal but for case, as
+    case-insensitive file systems see them) gets ``-N``, N the protein's record number, so that no track overwrites
+    another.
+
+    Args:
+        identifiers: the proteins' identifiers (empty for none), in input order.
+    """
+    stems, taken = [], set()
+    for number, identifier in enumerate(identifiers, 1):
+        safe = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in identifier)
+        stem = (safe.lstrip(".") or f"record{number}")[:STEM_LENGTH]
+        if stem.lower() in taken:
+            stem = f"{stem}-{number}"
+        taken.add(stem.lower())
+        stems.append(stem)
+    return stems
+
+
+def write_track(track: Track, directory, stem: str, class_names, title: str | None = None) -> list[pathlib.Path]:
+    """Writes ``STEM.csv`` (position, residue, value) and ``STEM.png`` (the track along the sequence, titled
+    ``title``, default the stem) in ``directory``, each atomically; returns their paths. ``stem`` is a safe file
+    name (:func:`file_stems`)."""
     directory = pathlib.Path(directory)
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "protein"
-    table = directory / f"{safe}.csv"
+    table = directory / f"{stem}.csv"
     rows = "".join(f"{i + 1},{residue},{value:.6f}\n" for i, (residue, value) in enumerate(zip(track.residues,
                                                                                               track.values)))
     files.write_text(table, f"position,residue,{track.kind}\n{rows}")
-    return [table, plot_track(track, directory / f"{safe}.png", class_names, name)]
+    return [table, plot_track(track, directory / f"{stem}.png", class_names, title or stem)]
 
 
 def plot_track(track: Track, path: pathlib.Path, class_names, title: str) -> pathlib.Path:

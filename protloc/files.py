@@ -1,9 +1,14 @@
 """Atomic writes and output paths: a reader never sees a half-written result or model, an interrupted run leaves
 nothing behind, and a bad output path is refused before any work.
 
-A result is written to a temporary file beside its target, named ``.NAME.protloc-PID-RANDOM[SUFFIX]``, and renamed
-over the target once complete. A run that is killed outright (SIGKILL, a power cut) cannot remove its temporary
-file; the next write to the same target removes every such file whose process no longer runs.
+What an output path is decides how it is written (:func:`output_kind`):
+
+* a regular file, or nothing yet: written to a temporary file beside it, named ``.NAME.protloc-PID-RANDOM[SUFFIX]``,
+  and renamed over it once complete. A run that is killed outright (SIGKILL, a power cut) cannot remove its
+  temporary file; the next write to the same target removes every such file whose process no longer runs.
+* a symbolic link: the file it points to is written, as above (the link stays a link).
+* a device, a FIFO or a socket (``/dev/null``, ``/dev/stdout``, ``>(cmd)``, a named pipe): written through, as a
+  stream, since it cannot be replaced; it is never turned into a regular file.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import json
 import os
 import pathlib
 import re
+import stat
 import tempfile
 import zipfile
 
@@ -41,10 +47,26 @@ def check_not_an_input(path, inputs, option: str = "-o") -> None:
                 raise ValueError(f"{option} {path} is the input {source}; choose another output")
 
 
+def output_kind(path) -> str:
+    """How ``path`` is written: ``stream`` (an existing device, FIFO or socket, links followed: written through), else
+    ``file`` (a regular file, or nothing yet: written atomically, through any symbolic link)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return "file"
+    return "file" if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else "stream"
+
+
 def check_output(path, make_parents: bool = False, option: str = "-o") -> pathlib.Path:
     """``path`` as a Path if a file can be written there, else a ``ValueError`` naming ``option`` and ``path``: it
-    is a directory, it lies under a file, its directory is missing (unless ``make_parents``) or not writable."""
+    is a directory, it lies under a file, its directory is missing (unless ``make_parents``) or not writable. A
+    device, FIFO or socket (written through) needs only to be writable itself."""
     path = pathlib.Path(path)
+    if output_kind(path) == "stream":
+        if not os.access(path, os.W_OK):
+            raise ValueError(f"{option} {path}: cannot write to it (permission denied)")
+        return path
+    path = pathlib.Path(os.path.realpath(path)) if path.is_symlink() else path
     if path.is_dir():
         raise ValueError(f"{option} {path} is a directory; give a file name")
     parent = path.parent
@@ -64,9 +86,14 @@ def atomic_path(path, suffix: str | None = None, make_parents: bool = True):
     (an exception, Ctrl-C) it is removed and ``path`` keeps its previous content.
 
     ``suffix`` defaults to the target's own suffix (Keras insists on ``.keras`` when saving models). Temporary files
-    of earlier writes to ``path`` whose process has died are removed first.
+    of earlier writes to ``path`` whose process has died are removed first. A symbolic link is followed (its target is
+    replaced, the link stays); a device, FIFO or socket is yielded itself, to be written through
+    (:func:`output_kind`).
     """
-    path = pathlib.Path(path)
+    if output_kind(path) == "stream":
+        yield pathlib.Path(path)
+        return
+    path = pathlib.Path(os.path.realpath(path)) if pathlib.Path(path).is_symlink() else pathlib.Path(path)
     if make_parents:
         path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path)

@@ -8,7 +8,7 @@ export PROTLOC_DATA_DIR ?= $(abspath ../shared/data/multiloc)
 # DeepLoc 2.0's five partition files (never copied into the repository).
 export PROTLOC_DEEPLOC2_DIR ?= $(abspath ../shared/data/deeploc2)
 
-.PHONY: test test-fast demo bench bench-deeploc2 bench-multiloc clean
+.PHONY: test test-fast demo bench bench-deeploc2 bench-multiloc bench-interop clean
 
 $(STAMP): setup.cfg setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -151,3 +151,8 @@ bench-multiloc: $(STAMP)
 	$(BIN)/python benchmarks/deeploc2_fasta.py runs/deeploc2-sequences.fasta
 	$(BIN)/protloc train --config runs/tuning/chosen.json --seed 0 --profile-db runs/deeploc2-sequences.fasta ../shared/data/proteomes --out runs/multiloc/profiles/seed0
 	$(BIN)/python benchmarks/profiles.py --profile-db runs/deeploc2-sequences.fasta ../shared/data/proteomes --sequence-run runs/multiloc/all/seed0 --profile-run runs/multiloc/profiles/seed0 --results profiles-swissprot
+
+# DeepLoc 2.0's file as R pipelines read it (needs R; Debian: apt-get install r-base-core r-bioc-isoformswitchanalyzer)
+bench-interop: $(STAMP)
+	$(BIN)/protloc predict protloc/presets/examples.fasta --format deeploc2 -o runs/interop/examples.csv
+	Rscript benchmarks/deeploc2_in_r.R runs/interop/examples.csv > benchmarks/results/deeploc2-in-r.md

@@ -267,6 +267,10 @@ class Localizer:
         outputs = self.forward(examples, pool)
         network = outputs[models.LOCATIONS_OUTPUT if self.multi_label else inference.MAIN_OUTPUT]
         membrane = outputs[models.MEMBRANE_OUTPUT][:, 0] if models.MEMBRANE_OUTPUT in outputs else None
+        if not (np.all(np.isfinite(network)) and (membrane is None or np.all(np.isfinite(membrane)))):
+            raise ValueError(f"the network gives non-finite probabilities (NaN or infinity) for "
+                             f"{examples[0].id if examples else 'its input'} and others: its weights are not usable "
+                             f"(a training that diverged?)")
         attention = outputs.get("attention")
         decided = self.decide(network, "network")
         if self.search is None:

@@ -105,6 +105,23 @@ class InvalidResidueError(SequenceError):
     """A sequence holds a character outside the documented alphabet."""
 
 
+class NucleotideSequenceError(SequenceError):
+    """A sequence that reads as nucleotides (:data:`NUCLEOTIDE_SHARE` of A, C, G, T, U, N), not as a protein."""
+
+
+NUCLEOTIDE_LETTERS = "ACGTUN"
+NUCLEOTIDE_SHARE = 0.9
+NUCLEOTIDE_MIN_LENGTH = 20
+NUCLEOTIDE_MIN_LETTERS = 3
+"""A record of at least ``NUCLEOTIDE_MIN_LENGTH`` letters of which at least ``NUCLEOTIDE_SHARE`` are
+``NUCLEOTIDE_LETTERS`` (any case), with at least ``NUCLEOTIDE_MIN_LETTERS`` different ones among them, is a nucleotide
+sequence given by mistake, refused rather than predicted (every letter is also an amino acid, so it would otherwise be
+read as a protein of Ala, Cys, Gly, Thr and Asn). A homopolymer (poly-Ala) or a two-letter repeat stays a protein. No
+protein of MultiLoc's or DeepLoc 2.0's data comes near: their highest share (0.69) is checked by
+tests/test_sequences.py."""
+_NUCLEOTIDE_BYTES = np.frombuffer((NUCLEOTIDE_LETTERS + NUCLEOTIDE_LETTERS.lower()).encode(), dtype=np.uint8)
+
+
 def tokenize(sequence: str, record_id: str | None = None, source: str | None = None) -> np.ndarray:
     """Turns one protein sequence into tokens, following the module's letter policy.
 
@@ -119,6 +136,7 @@ def tokenize(sequence: str, record_id: str | None = None, source: str | None = N
     Raises:
         EmptySequenceError: no residues (after stripping a trailing ``*``).
         InvalidResidueError: a character outside the policy; the 1-based position is reported.
+        NucleotideSequenceError: a sequence of nucleotides (see :data:`NUCLEOTIDE_MIN_LENGTH`).
     """
     text = sequence[:-1] if sequence.endswith("*") else sequence
     if not text:
@@ -134,6 +152,12 @@ def tokenize(sequence: str, record_id: str | None = None, source: str | None = N
         raise InvalidResidueError(
             f"invalid character {text[position - 1]!r} (allowed: the 20 standard residues, "
             f"B Z J X U O, any case, one trailing '*')", source, record_id, position)
+    if len(raw) >= NUCLEOTIDE_MIN_LENGTH:
+        nucleotides = raw[np.isin(raw, _NUCLEOTIDE_BYTES)] | 0x20  # lower case
+        share = len(nucleotides) / len(raw)
+        if share >= NUCLEOTIDE_SHARE and len(np.unique(nucleotides)) >= NUCLEOTIDE_MIN_LETTERS:
+            raise NucleotideSequenceError(f"looks like a nucleotide sequence ({share:.0%} A, C, G, T, U, N): give "
+                                          f"protein sequences (translate it first)", source, record_id)
     return tokens
 
 

@@ -123,7 +123,7 @@ def write_records(rows: Iterable[dict], layout: Layout, out: TextIO, format: str
     if format == "json":
         out.write("[")
         for count, row in enumerate(rows, 1):
-            out.write(("\n" if count == 1 else ",\n") + json.dumps(row))
+            out.write(("\n" if count == 1 else ",\n") + json.dumps(row, allow_nan=False))  # strict JSON
         out.write("\n]\n")
         return count
     writer = csv.writer(out, delimiter="\t" if format == "tsv" else ",", lineterminator="\n",

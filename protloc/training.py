@@ -20,6 +20,7 @@ import contextlib
 import csv
 import dataclasses
 import importlib.util
+import math
 import pathlib
 import re
 import tempfile
@@ -92,6 +93,29 @@ class EpochTimer(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.enabled and logs is not None:
             logs["epoch_seconds"] = time.perf_counter() - self.start
+
+
+class NonFiniteLossError(ValueError):
+    """Training diverged: the loss is NaN or infinite."""
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops training with :class:`NonFiniteLossError` at the end of an epoch whose loss is NaN or infinite, before
+    that epoch is checkpointed (it runs first among the callbacks), so that the run directory keeps its last good
+    checkpoint and no model file is written from diverged weights."""
+
+    def __init__(self, run_dir: pathlib.Path):
+        super().__init__()
+        self.run_dir = run_dir
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = float((logs or {}).get("loss", 0.0))
+        if not math.isfinite(loss):
+            kept = finished_epochs(self.run_dir)
+            raise NonFiniteLossError(
+                f"training diverged: the loss is {loss} in epoch {epoch + 1} (learning rate too high?); "
+                + (f"{self.run_dir} keeps the checkpoint of epoch {kept}" if kept else "nothing was saved")
+                + "; train again with other settings into a new --out")
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -240,10 +264,10 @@ def truncated(example: datasets.Example, max_length: int) -> datasets.Example:
 
 
 def _callbacks(run_dir: pathlib.Path, extra) -> list:
-    """Step 4: epoch timer, checkpoint every epoch, history, TensorBoard (where TensorFlow is installed), then
-    ``extra``."""
+    """Step 4: the stop on a non-finite loss, epoch timer, checkpoint every epoch, history, TensorBoard (where
+    TensorFlow is installed), then ``extra``."""
     history = run_dir / "history.csv"
-    callbacks = [EpochTimer(history), EpochCheckpoint(run_dir / "checkpoints"),
+    callbacks = [StopOnNonFiniteLoss(run_dir), EpochTimer(history), EpochCheckpoint(run_dir / "checkpoints"),
                  keras.callbacks.CSVLogger(str(history), append=True)]
     if importlib.util.find_spec("tensorflow"):  # Keras writes TensorBoard logs through tf.summary
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs")))

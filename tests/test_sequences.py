@@ -144,3 +144,31 @@ def test_gzip_and_xz_are_read_by_content_and_a_damaged_stream_is_named(tmp_path)
     (tmp_path / "cut.xz").write_bytes(lzma.compress(text * 50)[:40])
     with pytest.raises(seq.FastaFormatError, match=r"cut\.xz: not a readable xz file"):
         list(seq.read_fasta(tmp_path / "cut.xz"))
+
+
+@pytest.mark.parametrize("text", ["ATGGCTAGCTAGCTAGGATCGATCGATCG", "auggcuagcuagcuaggaucgaucgaucg",
+                                  "ATGGCTAGCTAGCTAGGATCNNNNNNNATCGATCGQ"])
+def test_a_nucleotide_sequence_is_refused_naming_the_record(text):
+    with pytest.raises(seq.NucleotideSequenceError, match=r"file.fa, record 'r1': looks like a nucleotide"):
+        seq.tokenize(text, "r1", "file.fa")
+
+
+def test_short_or_protein_sequences_rich_in_a_c_g_t_are_proteins():
+    assert len(seq.tokenize("ACGTACGT")) == 8  # under NUCLEOTIDE_MIN_LENGTH: a peptide
+    assert len(seq.tokenize("GAGAGSGAGAGSGAGAGSGAGAGS")) == 24  # silk fibroin's repeat: 75% G, A
+
+
+@pytest.mark.slow
+def test_no_protein_of_the_training_data_reads_as_nucleotides(multiloc_dir, deeploc2_dir):
+    from protloc import datasets
+
+    for name, directory in (("multiloc", multiloc_dir), ("deeploc2", deeploc2_dir)):
+        spec = datasets.get(name)
+        shares = [sum(map(e.sequence.upper().count, seq.NUCLEOTIDE_LETTERS)) / len(e.sequence)
+                  for split in spec.splits for e in spec.examples(split, None, directory)
+                  if len(e.sequence) >= seq.NUCLEOTIDE_MIN_LENGTH]
+        assert max(shares) < 0.75 < seq.NUCLEOTIDE_SHARE, (name, max(shares))
+
+
+def test_homopolymers_and_two_letter_repeats_stay_proteins():
+    assert len(seq.tokenize("A" * 50)) == 50 and len(seq.tokenize("GA" * 20)) == 40

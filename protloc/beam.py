@@ -27,7 +27,19 @@ from typing import Iterable, Sequence
 from protloc import presets, sequences
 from protloc.features import KINGDOMS
 
-import apache_beam as beam
+
+
+class _WithoutApitoolsNotice(logging.Filter):
+    """Drops the warning Beam logs at import where Google's apitools (BigQuery only) is not installed: protloc reads
+    and writes files, and the notice is noise on every run."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("apitools not found")
+
+
+logging.getLogger().addFilter(_WithoutApitoolsNotice())
+
+import apache_beam as beam  # noqa: E402  (after the filter above)
 from apache_beam.io import fileio
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
@@ -184,6 +196,11 @@ def main(argv=None) -> int:
     parser.add_argument("--max-batch-size", type=int, default=2048,
                         help="records per inference batch, one MMseqs2 search each (default: 2048)")
     args, beam_args = parser.parse_known_args(argv)
+    from apache_beam.io.filesystems import FileSystems
+
+    if not FileSystems.match([args.input])[0].metadata_list:
+        print(f"protloc.beam: error: --input {args.input} matches no file", file=sys.stderr)
+        return 2
     from protloc import runtime
 
     runtime.select_backend()
@@ -204,6 +221,8 @@ def main(argv=None) -> int:
     handler = ProtlocModelHandler(args.model, not args.no_homology, args.reference, args.fusion, args.profile_db,
                                   max_batch_size=args.max_batch_size, threads=args.worker_threads,
                                   kingdom=args.kingdom, expected=expected)
+    output_directory, prefix = pathlib.Path(args.output).parent, pathlib.Path(args.output).name
+    before = set(output_directory.glob(f"beam-temp-{glob.escape(prefix)}*"))
     try:  # loaded here once so that a bad model, reference or fusion file fails before any worker starts
         loaded = handler.load_model()
         table_header = "\t".join(table.header(table.Layout.of(loaded)))
@@ -213,8 +232,9 @@ def main(argv=None) -> int:
         lines = str(error).strip().splitlines() or [type(error).__name__]
         print(f"protloc.beam: error: {lines[-1] if len(lines) > 1 and 'Traceback' in lines[0] else lines[0]}",
               file=sys.stderr)
-        for partial in glob.glob(glob.escape(str(pathlib.Path(args.output).parent)) + "/beam-temp-*"):
-            shutil.rmtree(partial, ignore_errors=True)  # what the failed run left half-written
+        # what this run left half-written: its own temporary folders (named after its output), not another run's
+        for partial in set(output_directory.glob(f"beam-temp-{glob.escape(prefix)}*")) - before:
+            shutil.rmtree(partial, ignore_errors=True)
         return 2
     return 0
 

@@ -65,6 +65,28 @@ def test_a_bad_record_without_skip_invalid_fails_the_run_naming_it(inputs, tmp_p
     assert not list(out.parent.glob("pred*")) and not list(out.parent.glob("beam-temp-*"))
 
 
+def test_a_failing_run_leaves_another_runs_temporary_folders_alone(inputs, tmp_path, capsys):
+    out = tmp_path / "out" / "pred"
+    other = [out.parent / "beam-temp-other-1234", out.parent / "beam-temp-pred-earlier"]
+    for folder in other:
+        folder.mkdir(parents=True)
+        (folder / "part").write_text("another run's work\n")
+    assert beam.main(["--input", str(inputs / "*.fasta*"), "--output", str(out), "--no-homology"]) == 2
+    assert all((folder / "part").read_text() == "another run's work\n" for folder in other)
+    assert sorted(out.parent.iterdir()) == sorted(other)
+
+
+def test_an_input_that_matches_nothing_is_refused_and_no_apitools_notice(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "protloc.beam", "--input", str(tmp_path / "missing" / "*.fasta"),
+                             "--output", str(tmp_path / "out"), "--no-homology"], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.strip() == (
+        f"protloc.beam: error: --input {tmp_path / 'missing' / '*.fasta'} matches no file")
+    assert not list(tmp_path.iterdir())
+
+
 def test_a_missing_model_fails_before_the_pipeline_starts(inputs, tmp_path, capsys):
     assert beam.main(["--input", str(inputs / "*.fasta*"), "--output", str(tmp_path / "p"),
                       "--model", str(tmp_path / "none.keras")]) == 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import functools
 import json
 import os
@@ -56,6 +57,17 @@ def _add_hparam_options(parser: argparse.ArgumentParser) -> None:
                            nargs=len(hp.default) if isinstance(hp.default, list) and kind is int else (
                                "+" if isinstance(hp.default, list) else None),
                            help=f"{hp.help} (default {hp.default})")
+
+
+def _port(text: str) -> int:
+    """A TCP port number, 1-65535 (argparse type)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return port
 
 
 def _run_config(args):
@@ -307,18 +319,42 @@ def _fuse(args) -> None:
           f"proteins)")
 
 
+def _check_serve(args) -> None:
+    """``protloc serve``'s extra, limits and address, checked before Keras starts: the listening socket is bound here
+    (``args.socket``), so that a port in use is refused at once and the address announced is the one served."""
+    import socket
+
+    try:
+        import fastapi  # noqa: F401
+        import python_multipart  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as error:
+        raise ValueError(f"the web page needs the [serve] extra ({error.name or error} is not installed): "
+                         f"pip install 'protloc[serve]'") from None
+    if args.max_upload_mb <= 0 or args.max_jobs < 1:
+        raise ValueError("--max-upload-mb must be positive and --max-jobs at least 1")
+    try:
+        family = socket.getaddrinfo(args.host, args.port, type=socket.SOCK_STREAM)[0][0]
+        args.socket = socket.socket(family, socket.SOCK_STREAM)
+        args.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        args.socket.bind((args.host, args.port))
+    except OSError as error:
+        reason = "in use (another server?)" if getattr(error, "errno", None) == errno.EADDRINUSE else (
+            error.strerror or str(error))
+        raise ValueError(f"cannot listen on {args.host}:{args.port}: {reason}; choose another --port or --host") \
+            from None
+
+
 def _serve(args) -> None:
     import uvicorn
 
     from protloc.predictor import Localizer
     from protloc.serve.app import create_app
 
-    if args.max_upload_mb <= 0 or args.max_jobs < 1:
-        raise ValueError("--max-upload-mb must be positive and --max-jobs at least 1")
     localizer = Localizer.from_preset(args.model, homology_evidence=not args.no_homology, chunk_size=64)
     app = create_app(localizer, int(args.max_upload_mb * 2**20), args.max_jobs)
     print(f"protloc serve: {localizer.card.get('name')} on http://{args.host}:{args.port}/", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[args.socket])
 
 
 def _export(args) -> None:
@@ -523,11 +559,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--model", default=presets.DEFAULT, help="the preset every job uses (as predict's --model)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (127.0.0.1: this machine only; 0.0.0.0 opens it to the network)")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--port", type=_port, default=8000, help="port to listen on (1-65535)")
     serve.add_argument("--max-upload-mb", type=float, default=20.0, help="largest FASTA upload accepted, in MiB")
     serve.add_argument("--max-jobs", type=int, default=20, help="jobs waiting or running at once")
     serve.add_argument("--no-homology", action="store_true", help="the network alone")
-    serve.set_defaults(handler=_serve)
+    serve.set_defaults(handler=_serve, check=_check_serve)
 
     export = commands.add_parser("export", help="write a TF Serving SavedModel with a raw-sequence signature")
     export.add_argument("model", help="a shipped preset's name, a preset or run directory, or a .keras file")

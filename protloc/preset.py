@@ -127,7 +127,14 @@ def _from_run_directory(directory: pathlib.Path) -> Preset:
 
 def check_card(card, source, directory: pathlib.Path | None = None) -> dict:
     """``card`` if it is a valid card whose files exist (in ``directory``), else a :class:`PresetError` naming
-    ``source`` and the first problem."""
+    ``source`` and the first problem (a value of the wrong type included, whatever the key)."""
+    try:
+        return _checked_card(card, source, directory)
+    except (TypeError, AttributeError, KeyError) as error:  # a value of a type no check above foresaw
+        raise PresetError(f"{source}: a value has the wrong type ({type(error).__name__}: {error})") from None
+
+
+def _checked_card(card, source, directory: pathlib.Path | None = None) -> dict:
     def fail(problem: str):
         raise PresetError(f"{source}: {problem}")
 

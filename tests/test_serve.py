@@ -232,3 +232,39 @@ def test_the_page_in_headless_chromium_shows_the_table_and_a_proteins_track(serv
 def test_serve_refuses_bad_limits_in_one_line(capsys):
     assert main(["serve", "--max-jobs", "0"]) == 2
     assert "--max-jobs at least 1" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_busy_port_a_bad_port_and_a_missing_extra_in_one_line(tmp_path):
+    environment = {**os.environ, "PROTLOC_CACHE_DIR": str(tmp_path / "cache")}
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        result = subprocess.run([sys.executable, "-m", "protloc.cli", "serve", "--port", str(port)],
+                                capture_output=True, text=True, env=environment, timeout=300)
+    finally:
+        busy.close()
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and "in use" in lines[0] and "http://" not in lines[0], lines
+    result = subprocess.run([sys.executable, "-m", "protloc.cli", "serve", "--port", "99999"], capture_output=True,
+                            text=True, env=environment, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "not a port number (1-65535)" in result.stderr
+    code = "import sys; sys.modules['fastapi'] = None; from protloc.cli import main; sys.exit(main(['serve']))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=300)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and "pip install 'protloc[serve]'" in lines[0], lines
+
+
+def test_a_client_dropping_mid_upload_leaves_no_traceback_and_the_server_answering(server):
+    base, process = server
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as dropping:
+        dropping.sendall(b"POST /api/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n>P1\nMKV")
+    import httpx
+
+    time.sleep(1)
+    assert httpx.get(f"{base}/api/model", timeout=30).status_code == 200
+    os.set_blocking(process.stderr.fileno(), False)
+    logged = process.stderr.read() or ""
+    assert "Traceback" not in logged and "ClientDisconnect" not in logged, logged[-2000:]

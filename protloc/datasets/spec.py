@@ -18,6 +18,10 @@ def check_class_names(names, what: str = "class_names") -> list[str]:
     """``names`` as a list of str if they can name classes everywhere protloc writes them (tables, reference
     headers, ``|``-joined label lists): at least two, distinct, each non-empty and printable without whitespace or
     ``|``; else a ``ValueError`` naming the first bad one."""
+    if isinstance(names, (str, bytes)) or not hasattr(names, "__iter__"):
+        raise ValueError(f"{what} must be a list of names, got {names!r}")
+    if not all(isinstance(name, str) for name in names):
+        raise ValueError(f"{what} must be a list of names (strings), got {list(names)!r}")
     names = [str(name) for name in names]
     if len(names) < 2 or len(set(names)) != len(names):
         raise ValueError(f"{what} must hold at least two distinct names, got {names}")

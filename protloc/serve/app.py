@@ -24,6 +24,7 @@ import pathlib
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.requests import ClientDisconnect
 
 from protloc import sequences, table
 from protloc.serve.jobs import Jobs, TooManyJobs
@@ -100,10 +101,13 @@ def create_app(localizer, max_upload_bytes: int = 20 * 2**20, max_jobs: int = 20
         """Submits a FASTA file (plain or gzipped): the request body itself (``curl --data-binary @x.fasta``), or a
         multipart form's file field (``curl -F file=@x.fasta``); the job runs in the background."""
         body = bytearray()
-        async for part in request.stream():
-            body += part
-            if len(body) > max_upload_bytes:
-                raise HTTPException(413, f"the upload is larger than {max_upload_bytes:,} bytes")
+        try:
+            async for part in request.stream():
+                body += part
+                if len(body) > max_upload_bytes:
+                    raise HTTPException(413, f"the upload is larger than {max_upload_bytes:,} bytes")
+        except ClientDisconnect:  # the client went away mid-upload: nobody to answer, nothing to log
+            raise HTTPException(400, "upload: the client disconnected before the body was complete") from None
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
             body = await uploaded_file(request, bytes(body))
         try:

@@ -59,6 +59,13 @@ def _add_hparam_options(parser: argparse.ArgumentParser) -> None:
                            help=f"{hp.help} (default {hp.default})")
 
 
+def _positive(text: str) -> int:
+    """A positive integer (argparse type)."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return int(text)
+
+
 def _port(text: str) -> int:
     """A TCP port number, 1-65535 (argparse type)."""
     try:
@@ -208,7 +215,8 @@ def _predict(args) -> None:
     size = progress.file_size(args.input)
     handle = open(args.input, "rb") if size is not None else None  # its position tells the progress line
     repeated: list = []
-    records = _noting_repeated_ids(sequences.read_fasta(handle or args.input, validate=False, name=source), repeated)
+    records = _noting_repeated_ids(sequences.read_fasta(handle or args.input, validate=False, name=source,
+                                                        max_record=args.max_record_length), repeated)
     kept, calls = [], []
     if args.explain is not None:
         records = _keeping_sequences(records, kept)
@@ -512,6 +520,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"a shipped preset ({', '.join(presets.names())}), a preset or run directory, or a "
                               f".keras file")
     predict.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="proteins per network batch")
+    predict.add_argument("--max-record-length", type=_positive, metavar="N",
+                         help="the most letters one record may hold, read before it is refused (default: "
+                              "$PROTLOC_MAX_RECORD_RESIDUES, else 200000; the network sees the first and last 500)")
     predict.add_argument("--skip-invalid", action="store_true",
                          help="report bad records on stderr and leave them out instead of stopping")
     predict.add_argument("--attention", metavar="OUT", help="also write per-residue attention (A-LSTM models): "

@@ -97,6 +97,34 @@ class FastaFormatError(SequenceError):
     """The input is not FASTA, or a record header is malformed."""
 
 
+class InputTooLargeError(FastaFormatError):
+    """A record, or the whole input once decompressed, is larger than the limit it is read under."""
+
+
+MAX_RECORD_RESIDUES = 200_000
+"""Letters one record may hold (:func:`read_fasta`), unless raised (``PROTLOC_MAX_RECORD_RESIDUES``, or ``protloc
+predict --max-record-length``): the longest known protein (titin) has about 35,000 residues, and a record is held in
+memory whole while it is read, so a mistaken input (a genome, a decompression bomb) is refused instead of filling the
+memory."""
+MAX_RECORD_VARIABLE = "PROTLOC_MAX_RECORD_RESIDUES"
+READ_CHUNK = 1 << 20
+"""The most characters read at once: a line longer than this (a whole genome on one line) is read in pieces."""
+
+
+def max_record_residues() -> int:
+    """The per-record limit in force: ``$PROTLOC_MAX_RECORD_RESIDUES`` if set, else :data:`MAX_RECORD_RESIDUES`.
+
+    Raises:
+        ValueError: the variable is not a positive integer.
+    """
+    text = os.environ.get(MAX_RECORD_VARIABLE)
+    if text is None:
+        return MAX_RECORD_RESIDUES
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ValueError(f"${MAX_RECORD_VARIABLE} must be a positive number of residues, got {text!r}")
+    return int(text)
+
+
 class EmptySequenceError(SequenceError):
     """A record has no residues."""
 
@@ -207,7 +235,8 @@ XZ_MAGIC = b"\xfd7zXZ\x00"
 
 
 def read_fasta(source: Union[str, os.PathLike, TextIO, BinaryIO], validate: bool = True,
-               name: str | None = None) -> Iterator[ProteinRecord]:
+               name: str | None = None, max_bytes: int | None = None,
+               max_record: int | None = None) -> Iterator[ProteinRecord]:
     """Streams the records of a FASTA file, one at a time (memory does not grow with the file).
 
     Plain, gzipped (or bgzipped) and xz-compressed input are told apart by content, not by name. Text must be UTF-8 (ASCII in
@@ -220,6 +249,9 @@ def read_fasta(source: Union[str, os.PathLike, TextIO, BinaryIO], validate: bool
             Without it only the file's structure is checked, so a caller can skip bad records and go on;
             a header without identifier then gives ``id == ""``.
         name: how errors name the source (default: the path, or the handle's name).
+        max_bytes: the most bytes the input may hold once decompressed (None: no limit), e.g. an upload's limit.
+        max_record: the most letters one record may hold (None: :func:`max_record_residues`). Both limits are
+            checked while reading, so memory stays bounded whatever the input.
 
     Yields:
         :class:`ProteinRecord` in file order.
@@ -229,32 +261,60 @@ def read_fasta(source: Union[str, os.PathLike, TextIO, BinaryIO], validate: bool
             with a ``>`` header; with ``validate``, a header has no identifier.
         EmptySequenceError: (with ``validate``) a record has no sequence.
         InvalidResidueError: (with ``validate``) a sequence holds a character outside the policy.
+        InputTooLargeError: a record longer than the per-record limit, or more than ``max_bytes`` decompressed.
     """
+    limit = max_record or max_record_residues()
     if isinstance(source, (str, os.PathLike)) and str(source) != "-":
         with open(source, "rb") as handle:
-            yield from _parse(_lines(handle, name or str(source)), name or str(source), validate)
+            label = name or str(source)
+            yield from _parse(_bounded(_lines(handle, label, max_bytes), label, limit), label, validate)
         return
     handle = sys.stdin if source == "-" else source
     label = name or getattr(handle, "name", None) or "<stream>"
     label = "<stdin>" if handle is sys.stdin and not name else str(label)
     if isinstance(handle, io.TextIOBase) and not hasattr(handle, "buffer"):
-        yield from _parse(handle, label, validate)  # text already decoded (e.g. io.StringIO)
+        yield from _parse(_bounded(handle, label, limit), label, validate)  # text already decoded (e.g. io.StringIO)
         return
-    yield from _parse(_lines(getattr(handle, "buffer", handle), label), label, validate)
+    yield from _parse(_bounded(_lines(getattr(handle, "buffer", handle), label, max_bytes), label, limit), label,
+                      validate)
 
 
-def _lines(raw: BinaryIO, name: str) -> Iterator[str]:
-    """The decoded lines of a binary FASTA stream, decompressed when it starts with gzip's or xz's magic bytes."""
+def _bounded(lines, name: str, limit: int) -> Iterator[str]:
+    """``lines`` passed on, while no record holds more than ``limit`` letters (an :class:`InputTooLargeError` naming
+    the record and the limit)."""
+    letters, record, title = 0, 0, ""
+    for line in lines:
+        if line.startswith(">"):
+            letters, record, title = 0, record + 1, line[1:].split(None, 1)[0] if line[1:].split() else ""
+        else:
+            letters += len(line.strip())
+            if letters > limit:
+                what = f"record {printable(title)}" if title else f"record #{record}"
+                raise InputTooLargeError(
+                    f"{what} holds more than {limit:,} letters, the limit of one record (the longest known protein "
+                    f"has about 35,000); not a protein? To raise it: --max-record-length or ${MAX_RECORD_VARIABLE}",
+                    name)
+        yield line
+
+
+def _lines(raw: BinaryIO, name: str, max_bytes: int | None = None) -> Iterator[str]:
+    """The decoded lines of a binary FASTA stream, decompressed when it starts with gzip's or xz's magic bytes; a
+    line longer than :data:`READ_CHUNK` bytes comes in pieces; more than ``max_bytes`` decompressed bytes is an
+    :class:`InputTooLargeError`."""
     buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
     start = buffered.peek(6)[:6]
     kind = "gzip" if start[:2] == GZIP_MAGIC else "xz" if start == XZ_MAGIC else None
     compressed = kind is not None
     stream = (gzip.GzipFile(fileobj=buffered, mode="rb") if kind == "gzip"
               else lzma.LZMAFile(buffered, mode="rb") if kind == "xz" else buffered)
-    offset, records = 0, 0
+    offset, records, ended = 0, 0, True
     try:
-        for line in stream:
-            records += line.startswith(b">")
+        for line in iter(lambda: stream.readline(READ_CHUNK), b""):
+            records += ended and line.startswith(b">")
+            ended = line.endswith(b"\n")
+            if max_bytes is not None and offset + len(line) > max_bytes:
+                raise InputTooLargeError(f"more than {max_bytes:,} bytes{' once decompressed' if compressed else ''}, "
+                                         f"the limit of this input", name)
             try:
                 text = line.decode("utf-8")
             except UnicodeDecodeError as error:

@@ -172,3 +172,49 @@ def test_no_protein_of_the_training_data_reads_as_nucleotides(multiloc_dir, deep
 
 def test_homopolymers_and_two_letter_repeats_stay_proteins():
     assert len(seq.tokenize("A" * 50)) == 50 and len(seq.tokenize("GA" * 20)) == 40
+
+
+
+def test_one_huge_record_is_refused_while_reading_with_bounded_memory(tmp_path):
+    """A gzip of 300 MB of letters in one record, on one line: refused at the per-record limit, never held whole."""
+    import gzip
+    import tracemalloc
+
+    path = tmp_path / "bomb.fasta.gz"
+    with gzip.open(path, "wb", compresslevel=1) as handle:
+        handle.write(b">genome a whole chromosome\n")
+        for _ in range(300):
+            handle.write(b"M" * 1_000_000)
+        handle.write(b"\n")
+    tracemalloc.start()
+    try:
+        with pytest.raises(seq.InputTooLargeError, match=r"record 'genome' holds more than 200,000 letters"):
+            list(seq.read_fasta(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 30 * 2**20, peak
+
+
+def test_the_decompressed_size_and_record_length_limits_name_how_to_raise_them(monkeypatch):
+    import gzip
+
+    packed = gzip.compress(b">P1\nMKV\n" + b">P2\n" + b"A" * 5000 + b"\n")
+    with pytest.raises(seq.InputTooLargeError, match="more than 1,000 bytes once decompressed"):
+        list(seq.read_fasta(io.BytesIO(packed), max_bytes=1000))
+    assert len(list(seq.read_fasta(io.BytesIO(packed), max_bytes=10_000))) == 2
+    with pytest.raises(seq.InputTooLargeError, match="--max-record-length or \\$PROTLOC_MAX_RECORD_RESIDUES"):
+        list(seq.read_fasta(io.BytesIO(packed), max_record=4000))
+    monkeypatch.setenv(seq.MAX_RECORD_VARIABLE, "100")
+    with pytest.raises(seq.InputTooLargeError, match="more than 100 letters"):
+        list(seq.read_fasta(io.BytesIO(packed)))
+    monkeypatch.setenv(seq.MAX_RECORD_VARIABLE, "lots")
+    with pytest.raises(ValueError, match="must be a positive number"):
+        list(seq.read_fasta(io.BytesIO(packed)))
+
+
+def test_a_line_longer_than_a_read_chunk_is_read_whole(monkeypatch):
+    monkeypatch.setattr(seq, "READ_CHUNK", 64)
+    text = b">P1 a description\n" + b"ACDEFGHIKLMNPQRSTVWY" * 30 + b"\n>P2\nMKV\n"
+    records = list(seq.read_fasta(io.BytesIO(text)))
+    assert [(r.id, len(r.sequence)) for r in records] == [("P1", 600), ("P2", 3)]

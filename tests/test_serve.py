@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -268,3 +269,64 @@ def test_a_client_dropping_mid_upload_leaves_no_traceback_and_the_server_answeri
     os.set_blocking(process.stderr.fileno(), False)
     logged = process.stderr.read() or ""
     assert "Traceback" not in logged and "ClientDisconnect" not in logged, logged[-2000:]
+
+
+def test_a_decompression_bomb_is_refused_with_413(client):
+    bomb = gzip.compress(b">P\nMMMMMMMMMM\n" * 30_000, compresslevel=9)  # 420,000 bytes; the fixture's limit: 200,000
+    assert len(bomb) < 200_000
+    answer = client.post("/api/jobs", content=bomb)
+    assert answer.status_code == 413 and "once decompressed" in answer.json()["detail"]
+
+
+def test_the_server_answers_others_while_it_checks_a_big_upload(server):
+    """400,000 tiny records take seconds to check: other requests are answered meanwhile (the check runs in a thread
+    of its own), and the upload still gets its 400 for the bad record at its end."""
+    import httpx
+
+    base, _ = server
+    body = "".join(f">r{i}\nMKV\n" for i in range(400_000)) + ">bad\nMK1V\n"
+    answered_during = []
+    done = threading.Event()
+
+    def poll():
+        with httpx.Client(timeout=120) as http:
+            while not done.is_set():
+                if http.get(f"{base}/api/model").status_code == 200 and not done.is_set():
+                    answered_during.append(True)
+                time.sleep(0.1)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        answer = httpx.post(f"{base}/api/jobs", content=body.encode(), timeout=600)
+    finally:
+        done.set()
+        poller.join()
+    assert answer.status_code == 400 and "record 'bad'" in answer.json()["detail"]
+    assert answered_during, "no other request was answered while the upload was checked"
+
+
+def test_one_client_cannot_occupy_the_server_with_protein_pages(server):
+    import httpx
+
+    base, _ = server
+    with httpx.Client(timeout=600) as http:
+        job = http.post(f"{base}/api/jobs", content=fasta_of(EXAMPLES).encode()).json()["id"]
+        while http.get(f"{base}/api/jobs/{job}").json()["status"] not in ("done", "failed"):
+            time.sleep(0.2)
+    polls, codes = [], []
+
+    def page(index):
+        with httpx.Client(timeout=600) as http:
+            codes.append(http.get(f"{base}/api/jobs/{job}/proteins/{index % 11}").status_code)
+
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        pages = [pool.submit(page, index) for index in range(12)]
+        time.sleep(1)  # the page requests are in
+        with httpx.Client(timeout=600) as http:
+            polls.append(http.get(f"{base}/api/jobs/{job}").status_code)
+        pending = sum(not future.done() for future in pages)  # the poll did not wait for the pages
+        for future in pages:
+            future.result()
+    assert polls == [200] and pending > 0
+    assert codes.count(429) >= 1 and codes.count(200) >= 4 and set(codes) <= {200, 429}

@@ -5,12 +5,14 @@ JSON API:
     ``POST /api/jobs`` with the FASTA file (plain or gzipped) as the request body, or as the file field of a
         multipart form (``curl -F file=@proteins.fasta``) -> 202 ``{"id", "status", "done",
         "total", "error"}``; a bad file -> 400 ``{"detail": "<the CLI's one-line message>"}``; a body over the
-        upload limit -> 413; too many jobs waiting -> 429.
+        upload limit, compressed or once decompressed -> 413; too many jobs waiting -> 429. The file is checked in a
+        thread of its own, so other requests are answered meanwhile.
     ``GET /api/jobs/{id}`` -> the job's status and progress (404 for an unknown id).
     ``GET /api/jobs/{id}/results[?format=json|tsv|csv]`` -> the table (409 until the job is done): JSON
         ``{"columns": [...], "rows": [{column: value}]}``, each row ``protloc predict --format json``'s.
     ``GET /api/jobs/{id}/proteins/{index}`` -> one row, its sequence and its per-residue track
-        (``{"kind", "target", "residues", "values"}``).
+        (``{"kind", "target", "residues", "values"}``), computed in threads apart from the other routes; a client
+        with :data:`TRACKS_PER_CLIENT` pages in the making gets 429 for more.
     ``GET /api/model`` -> the preset: name, description, label scheme, class names, homology, track kind.
 
 Nothing a request sends names a file on the server; everything a user typed is shown by the page as text (the
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 import io
 import pathlib
+
+import anyio
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
@@ -44,6 +48,19 @@ UPLOAD_BODY = {
     },
 }
 """``POST /api/jobs``'s request body in the OpenAPI description (the route reads the body itself, to bound it)."""
+
+
+TRACKS_PER_CLIENT = 4
+"""Protein pages (per-residue tracks) one client may have computed at once; the network computes one at a time."""
+
+
+def parse_upload(body: bytes, max_bytes: int) -> list:
+    """The checked records of an uploaded FASTA file (plain or gzipped), held to ``max_bytes`` once decompressed.
+
+    Raises:
+        sequences.InputTooLargeError: over the limit (HTTP 413); sequences.SequenceError: a bad file (HTTP 400).
+    """
+    return list(sequences.read_fasta(io.BytesIO(body), validate=True, name="upload", max_bytes=max_bytes))
 
 
 async def uploaded_file(request: Request, body: bytes) -> bytes:
@@ -79,6 +96,8 @@ def create_app(localizer, max_upload_bytes: int = 20 * 2**20, max_jobs: int = 20
         max_jobs: jobs waiting or running at once.
     """
     jobs = Jobs(localizer, max_jobs)
+    parsing, tracking = anyio.CapacityLimiter(1), anyio.CapacityLimiter(2)  # threads apart from the route handlers'
+    in_flight: dict[str, int] = {}  # protein pages being computed, per client address
     app = FastAPI(title="protloc", version="1", docs_url=None, redoc_url=None,
                   description="Subcellular localization of proteins: submit FASTA, poll, fetch the table.")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -110,8 +129,10 @@ def create_app(localizer, max_upload_bytes: int = 20 * 2**20, max_jobs: int = 20
             raise HTTPException(400, "upload: the client disconnected before the body was complete") from None
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
             body = await uploaded_file(request, bytes(body))
-        try:
-            records = list(sequences.read_fasta(io.BytesIO(bytes(body)), validate=True, name="upload"))
+        try:  # off the event loop (a big upload takes seconds to check), one upload at a time
+            records = await anyio.to_thread.run_sync(parse_upload, bytes(body), max_upload_bytes, limiter=parsing)
+        except sequences.InputTooLargeError as error:
+            raise HTTPException(413, str(error)) from None
         except sequences.SequenceError as error:
             raise HTTPException(400, str(error)) from None
         try:
@@ -146,14 +167,25 @@ def create_app(localizer, max_upload_bytes: int = 20 * 2**20, max_jobs: int = 20
             "Content-Disposition": f'attachment; filename="protloc-{job_id[:8]}.{format}"'})
 
     @app.get("/api/jobs/{job_id}/proteins/{index}")
-    def protein(job_id: str, index: int) -> dict:
-        """One protein of a finished job: its row, sequence and per-residue track."""
+    async def protein(job_id: str, index: int, request: Request) -> dict:
+        """One protein of a finished job: its row, sequence and per-residue track (computed off the event loop, at
+        most ``TRACKS_PER_CLIENT`` at once for one client: more are answered 429)."""
         job = found(job_id)
         if job.status != "done":
             raise HTTPException(409, f"job {job_id} is {job.status}")
         if not 0 <= index < len(job.rows):
             raise HTTPException(404, f"job {job_id} has no protein {index}")
-        track = jobs.track(job, index)
+        client = request.client.host if request.client else ""
+        if in_flight.get(client, 0) >= TRACKS_PER_CLIENT:
+            raise HTTPException(429, f"{TRACKS_PER_CLIENT} protein pages are being computed for this client already; "
+                                     f"ask again when one is done")
+        in_flight[client] = in_flight.get(client, 0) + 1
+        try:
+            track = await anyio.to_thread.run_sync(jobs.track, job, index, limiter=tracking)
+        finally:
+            in_flight[client] -= 1
+            if not in_flight[client]:
+                del in_flight[client]
         return {"row": job.rows[index], "sequence": job.records[index].sequence.rstrip("*").upper(),
                 "track": {"kind": track.kind, "target": localizer.class_names[track.target],
                           "residues": track.residues, "values": [round(float(v), 6) for v in track.values]}}

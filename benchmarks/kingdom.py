@@ -44,21 +44,12 @@ def outputs(run: pathlib.Path, examples: list, withheld: bool = False) -> dict:
     return {"locations": found[models.LOCATIONS_OUTPUT], "membrane": found[models.MEMBRANE_OUTPUT][:, 0]}
 
 
-def cross_fitted_decisions(probabilities: np.ndarray, labels: np.ndarray, halves: np.ndarray) -> np.ndarray:
-    """bool ``(n, classes)``: each half's decisions with thresholds fitted on the other half."""
-    decided = np.zeros(probabilities.shape, dtype=bool)
-    for half in (0, 1):
-        fitted = thresholds.fit(probabilities[halves != half], labels[halves != half])
-        decided[halves == half] = thresholds.decide(probabilities[halves == half], fitted)
-    return decided
-
-
 def score(found: dict, labels: np.ndarray, membrane: np.ndarray, halves: np.ndarray, kingdom_of: np.ndarray,
           class_names) -> tuple[dict, np.ndarray]:
     """An arm's scores, and whether each protein's locations were exactly right."""
     from sklearn import metrics
 
-    decided = cross_fitted_decisions(found["locations"], labels, halves)
+    decided = thresholds.cross_fitted(found["locations"], labels, halves)
     report = evaluation.multilabel_report(labels, decided, class_names, membrane, found["membrane"])
     row = {name: report[name] for name in SCORES}
     row["average_precision"] = float(metrics.average_precision_score(labels, found["locations"], average="micro"))

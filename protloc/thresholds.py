@@ -77,6 +77,17 @@ def decide(probabilities: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     return decided
 
 
+def cross_fitted(probabilities: np.ndarray, labels: np.ndarray, halves: np.ndarray,
+                 objective: str = "micro_f1") -> np.ndarray:
+    """bool ``(n, classes)``: each half's decisions with thresholds fitted (:func:`fit`) on the other half, so that
+    no protein is decided by thresholds fitted on it (``halves``: 0 or 1 per protein)."""
+    decided = np.zeros(np.shape(probabilities), dtype=bool)
+    for half in (0, 1):
+        fitted = fit(probabilities[halves != half], labels[halves != half], objective)
+        decided[halves == half] = decide(probabilities[halves == half], fitted)
+    return decided
+
+
 def save(path, thresholds: dict, class_names, provenance=None) -> None:
     """Writes ``{"class_names", "network": [...], "fused": [...], "provenance"}`` atomically (``thresholds``: source
     -> ``(classes,)`` values)."""

@@ -11,7 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from protloc import datasets, evaluation, files, homology, models, presets, run_config, sequences, training
+from protloc import (datasets, evaluation, files, homology, models, presets, run_config, sequences, thresholds,
+                     training)
 from tests.helpers import SMALL, load_benchmark, multi_label_spec, toy_spec
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
@@ -732,7 +733,7 @@ def test_cross_evaluation_leaves_out_relatives_and_counts_a_call_right_when_it_i
     assert cross.MULTILOC_TO_DEEPLOC2["vacuole"] == cross.MULTILOC_TO_DEEPLOC2["lysosome"] == "lysosome_vacuole"
 
 
-def test_kingdom_benchmark_decides_each_half_with_thresholds_fitted_on_the_other():
+def test_cross_fitted_thresholds_decide_each_half_with_thresholds_fitted_on_the_other():
     kingdom = load_benchmark("kingdom")
     rng = np.random.default_rng(0)
     labels = (rng.random((200, 3)) < 0.3).astype(np.int8)
@@ -742,7 +743,7 @@ def test_kingdom_benchmark_decides_each_half_with_thresholds_fitted_on_the_other
     # in half 0 but each protein's one location of the at-least-one rule; those fitted on half 0 call every positive
     # of half 1
     probabilities = np.where(labels == 1, np.where(halves[:, None] == 0, 0.6, 0.9), 0.5)
-    decided = kingdom.cross_fitted_decisions(probabilities, labels, halves)
+    decided = thresholds.cross_fitted(probabilities, labels, halves)
     assert decided[halves == 1][labels[halves == 1] == 1].all()
     assert (decided[halves == 0].sum(axis=1) == 1).all()
     found = {"locations": np.where(labels == 1, 0.9, 0.1), "membrane": np.full(200, 0.9)}

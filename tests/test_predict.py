@@ -212,7 +212,7 @@ def test_a_bad_first_record_writes_nothing_to_stdout(model_path):
 
 def test_directories_bad_numbers_unknown_models_and_version_are_one_line_errors(model_path, tmp_path, capsys):
     assert main(["predict", str(tmp_path), "--model", str(model_path)]) == 2
-    assert "Is a directory" in capsys.readouterr().err
+    assert "is a directory; give a FASTA file" in capsys.readouterr().err
     assert main(["predict", str(fasta(tmp_path)), "--model", str(model_path), "--batch-size", "0"]) == 2
     assert "batch size must be at least 1, got 0" in capsys.readouterr().err
     assert main(["predict", str(fasta(tmp_path)), "--model", "multiloc-ensemblee"]) == 2

@@ -750,3 +750,24 @@ def test_cross_fitted_thresholds_decide_each_half_with_thresholds_fitted_on_the_
     row, exact = kingdom.score(found, labels, np.ones(200), halves, np.array(["Fungi"] * 200), ["a", "b", "c"])
     assert exact.all() and row["micro_f1"] == 1.0 and row["average_precision"] == 1.0
     assert row["micro_f1_by_kingdom"]["Fungi"] == 1.0 and row["membrane_accuracy"] == 1.0
+
+
+def test_deeploc2_levers_names_each_lever_and_tabulates_every_location():
+    levers = load_benchmark("deeploc2_levers")
+    base = run_config.RunConfig.resolve(dataset="deeploc2", fold=4, exclude_folds=[0], epochs=15)
+    assert levers.lever_of(base) == "none (the shipped recipe)"
+    terminal = run_config.RunConfig.resolve(dataset="deeploc2", fold=4, exclude_folds=[0], epochs=15, loss="weighted",
+                                            hparams={"terminal_windows": [100, 50]})
+    assert levers.lever_of(terminal) == "terminal windows 100 N + 50 C residues, weighted loss"
+    names = list(datasets.get("deeploc2").class_names)
+    row = {"micro_f1": 0.6, "macro_f1": 0.4, "subset_accuracy": 0.3, "jaccard": 0.5, "micro_ap": 0.6, "macro_ap": 0.4,
+           "membrane_accuracy": 0.8, "mcc": {name: 0.5 for name in names}, "parameters": 1000,
+           "median_epoch_seconds": 70.0, "lever": "none"}
+    results = {"command": "x", "machine": "m", "validation_partition": 4, "excluded_partitions": [0],
+               "proteins": 10, "support": {name: 1 for name in names},
+               "training": {"recipe": "coarse", "epochs": 15, "seed": 0}, "runs": {"a": "ra", "b": "rb"},
+               "levers": {"a": row, "b": {**row, "micro_f1": 0.7}},
+               "exact_match_tests": {"b": {"only_first": 3, "only_second": 1, "p_value": 0.6}}}
+    text = levers.markdown(results, names)
+    assert "trained on partitions 1, 2, 3; scored on partition 4" in text and "| b | none | 0.700 |" in text
+    assert all(f"| {name} | 1 | 0.500 | 0.500 |" in text for name in names)

@@ -192,7 +192,8 @@ def main(argv=None) -> int:
     parser.add_argument("--worker-threads", type=int, metavar="N",
                         help="CPU threads per worker (default: all cores; 1 when several workers share a machine)")
     parser.add_argument("--kingdom", choices=KINGDOMS,
-                        help="models trained with the kingdom input: the organism group of every protein")
+                        help="the organism group of every protein: its absent locations get 0 (no plastid in "
+                             "Metazoa or Fungi), and a kingdom model reads it")
     parser.add_argument("--max-batch-size", type=int, default=2048,
                         help="records per inference batch, one MMseqs2 search each (default: 2048)")
     args, beam_args = parser.parse_known_args(argv)

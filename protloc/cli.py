@@ -16,7 +16,7 @@ import shlex
 import signal
 import sys
 
-from protloc.features import KINGDOMS
+from protloc.features import KINGDOM, KINGDOMS
 from protloc.homology import HomologyError
 from protloc.profiles import ProfileError
 from protloc.sequences import SequenceError
@@ -370,6 +370,9 @@ def _export(args) -> None:
     from protloc.predictor import Localizer
 
     localizer = Localizer.from_preset(args.model, homology_evidence=False, kingdom=args.kingdom)
+    if args.kingdom and KINGDOM not in localizer.input_names:
+        raise ValueError("--kingdom: the network takes no kingdom input (the SavedModel applies no location mask; "
+                         "mask its outputs in the client)")
     path = export.export_saved_model(localizer, args.out, overwrite=args.overwrite, source=str(args.model))
     signatures = json.loads((path / "assets.extra" / "protloc.json").read_text())["signatures"]
     print(f"SavedModel written to {path} (signatures: {', '.join(signatures)})")
@@ -539,8 +542,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--fusion", metavar="JSON",
                          help="fusion parameters fitted for this network (default: the preset's fusion.json)")
     predict.add_argument("--kingdom", choices=KINGDOMS,
-                         help="models trained with the kingdom input: the organism group of every protein (default: "
-                              "not given)")
+                         help="the organism group of every protein (default: not given): any preset then gives 0 to "
+                              "the locations it has not (no plastid in Metazoa or Fungi), and a model trained with "
+                              "the kingdom input also reads it")
     predict.set_defaults(handler=_predict, check=_check_predict_files)
 
     make = commands.add_parser("preset", help="make a preset from finished runs: one network, or an ensemble")

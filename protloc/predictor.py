@@ -104,8 +104,10 @@ class Localizer:
         batch_size: proteins per network batch.
         chunk_size: records read ahead and processed together.
         workers: network batches run at once (default: one per usable core).
-        kingdom: the organism group of every protein, for a kingdom model (:data:`protloc.features.KINGDOMS`);
-            None: each data set example's own, and not given for sequences read from FASTA.
+        kingdom: the organism group of every protein (:data:`protloc.features.KINGDOMS`): a kingdom model's input,
+            and for any network the locations that group has not (:data:`protloc.kingdoms.ABSENT_LOCATIONS`: no
+            plastid in Metazoa or Fungi) get probability 0, before and after homology evidence; None: not given (a
+            kingdom model then takes each data set example's own, and nothing for sequences read from FASTA).
     """
 
     def __init__(self, network, card: dict, search: homology.HomologySearch | None = None,
@@ -135,9 +137,8 @@ class Localizer:
             raise ValueError("the network takes sequence profiles: give the profile database it was trained with "
                              "(--profile-db)")
         self.input_names, self.profile_search = names, profile_search if PROFILE in names else None
-        if kingdom and KINGDOM not in names:
-            raise ValueError("--kingdom: the network takes no kingdom input")
         self.kingdom = kingdoms.check_kingdom(kingdom)
+        self.absent = kingdoms.absent_mask(self.class_names, self.kingdom)
         if attention:
             network, has_attention = models.with_attention_output(network)
             if not has_attention:
@@ -272,12 +273,14 @@ class Localizer:
                              f"{examples[0].id if examples else 'its input'} and others: its weights are not usable "
                              f"(a training that diverged?)")
         attention = outputs.get("attention")
+        network = kingdoms.masked(network, self.absent, self.multi_label)
         decided = self.decide(network, "network")
         if self.search is None:
             return Outputs(network, network, decided, membrane, attention)
         hits = searching.result() if searching is not None else work[0](*work[1:])
         evidence = homology.class_evidence(hits, len(self.class_names))
         final, scores = self.fusion.apply(network, evidence)
+        final = kingdoms.masked(final, self.absent, self.multi_label)
         if self.multi_label:
             fused = self.decide(final, "fused")
             changed = np.any(fused != decided, axis=1)

@@ -136,9 +136,9 @@ def test_each_worker_shows_a_progress_line_on_a_terminal_only(inputs, monkeypatc
     assert pickle.loads(pickle.dumps(handler)).line is None  # a worker draws its own line
 
 
-def test_the_kingdom_option_reaches_the_predictor_and_is_refused_for_a_model_without_the_input(inputs, tmp_path,
-                                                                                               capsys):
+def test_the_kingdom_option_reaches_the_predictor_and_masks_absent_locations(inputs, tmp_path):
     assert beam.ProtlocModelHandler("multiloc", kingdom="Fungi").kingdom == "Fungi"
     assert beam.main(["--input", str(inputs / "a.fasta"), "--output", str(tmp_path / "out"), "--model", "multiloc",
-                      "--kingdom", "Fungi"]) == 2
-    assert "the network takes no kingdom input" in capsys.readouterr().err
+                      "--kingdom", "Fungi", "--no-homology"]) == 0
+    header, rows = rows_of(tmp_path.glob("out-0*.tsv"))
+    assert rows and all(float(row[header.index("chloroplast")]) == 0 for row in rows)

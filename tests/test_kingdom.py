@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from protloc import kingdoms, models, pipeline, run_config, training
+from protloc import kingdoms, models, pipeline, presets, run_config, sequences, training
 from protloc.cli import main
 from protloc.datasets import Example
 from protloc.features import KINGDOM
@@ -99,14 +99,27 @@ def test_a_kingdom_run_takes_the_input_and_predicts_with_and_without_it(kingdom_
     assert "Micro F1" in capsys.readouterr().out
 
 
-def test_kingdom_for_a_model_without_the_input_is_refused_in_one_line(tmp_path, capsys):
+def test_a_kingdom_without_plastids_masks_them_in_any_preset(tmp_path, capsys):
+    """A yeast protein is never called plastid with --kingdom Fungi, whatever the preset; a single-label
+    distribution stays a distribution; other kingdoms and no kingdom leave the probabilities as they were."""
+    records = list(sequences.read_fasta(presets.EXAMPLES))
+    for name, absent in (("deeploc2", "plastid"), ("multiloc", "chloroplast")):
+        plain = list(Localizer.from_preset(name, homology_evidence=False).predict(records))
+        fungal = list(Localizer.from_preset(name, kingdom="Fungi").predict(records))
+        plant = list(Localizer.from_preset(name, homology_evidence=False, kingdom="Viridiplantae").predict(records))
+        column = list(Localizer.from_preset(name, homology_evidence=False).class_names).index(absent)
+        assert all(row.probabilities[column] == 0 and column not in row.locations for row in fungal)
+        assert max(row.probabilities[column] for row in plain) > 0.05  # Q8RX97, the chloroplast protein
+        np.testing.assert_allclose([r.probabilities for r in plant], [r.probabilities for r in plain], atol=1e-6)
+        if name == "multiloc":
+            np.testing.assert_allclose([row.probabilities.sum() for row in fungal], 1.0, atol=1e-5)
     fasta = tmp_path / "q.fasta"
     fasta.write_text(">a\nMKTAYIAKQRQISFVKSHFSRQ\n")
-    assert main(["predict", str(fasta), "--model", "multiloc", "--no-homology", "--kingdom", "Fungi"]) == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1].endswith("--kingdom: the network takes no kingdom input")
     with pytest.raises(SystemExit):
         main(["predict", str(fasta), "--kingdom", "Bacteria"])
     assert "invalid choice: 'Bacteria'" in capsys.readouterr().err
+    assert main(["export", "multiloc", "--kingdom", "Fungi", "--out", str(tmp_path / "x")]) == 2
+    assert "takes no kingdom input" in capsys.readouterr().err
 
 
 def test_a_kingdom_model_is_exported_for_the_kingdom_given(kingdom_run, tmp_path):

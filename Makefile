@@ -113,6 +113,8 @@ clean:
 # out one partition (kept in benchmarks/weights as float16, and scored from there), and the shipped preset, one network
 # on all five partitions, its fusion and thresholds fitted on the five runs' out-of-fold predictions
 DEEPLOC2_FOLDS = $(foreach k,0 1 2 3 4,benchmarks/weights/deeploc2-fold$(k))
+LEVER_RUN = --dataset deeploc2 --fold 4 --exclude-fold 0 --epochs 15 --seed 0
+
 bench-deeploc2: $(STAMP)
 	for k in 0 1 2 3 4; do $(BIN)/protloc train --dataset deeploc2 --fold $$k --epochs 15 --seed 0 --out runs/deeploc2/cv/fold$$k || exit 1; done
 	for k in 0 1 2 3 4; do $(BIN)/python benchmarks/keep_run.py runs/deeploc2/cv/fold$$k benchmarks/weights/deeploc2-fold$$k --half || exit 1; done
@@ -131,6 +133,12 @@ bench-deeploc2: $(STAMP)
 	$(BIN)/protloc train --dataset deeploc2 --fold 0 --epochs 15 --seed 0 --kingdom --out runs/deeploc2/kingdom/fold0
 	$(BIN)/python benchmarks/keep_run.py runs/deeploc2/kingdom/fold0 benchmarks/weights/deeploc2-kingdom-fold0 --half
 	$(BIN)/python benchmarks/kingdom.py --without benchmarks/weights/deeploc2-fold0 --with benchmarks/weights/deeploc2-kingdom-fold0
+	# levers for the model, chosen on partition 4 after training on partitions 1-3, partition 0 never read
+	# (docs/deeploc2.md, "Choosing on the modern data"; benchmarks/results/deeploc2-levers.md)
+	$(BIN)/protloc train $(LEVER_RUN) --out runs/deeploc2/levers/baseline
+	$(BIN)/protloc train $(LEVER_RUN) --terminal-windows 100 50 --out runs/deeploc2/levers/terminal
+	$(BIN)/protloc train $(LEVER_RUN) --terminal-windows 100 50 --loss weighted --out runs/deeploc2/levers/terminal-weighted
+	$(BIN)/python benchmarks/deeploc2_levers.py $(foreach lever,baseline terminal terminal-weighted,--run $(lever)=runs/deeploc2/levers/$(lever))
 
 # The shipped MultiLoc presets (benchmarks/results/tuning.md): the search and its retrained candidates, then the chosen
 # configuration on the whole training split (10 seeds: the ensemble; seed 0: the single preset), stored as float16,

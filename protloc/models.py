@@ -220,8 +220,9 @@ def build_alstm(hp: dict, class_names, label_scheme: str = SINGLE_LABEL, membran
     inputs = model_inputs(hp)
     lstm = keras.layers.LSTM(hp["lstm_units"], return_sequences=True, kernel_initializer=initializer,
                              recurrent_initializer=initializer)
+    bidirectional = keras.layers.Bidirectional(lstm, name="bidirectional_lstm")  # made before the encoder, as ever
     conv = _encoder(inputs, hp, initializer)
-    states = keras.layers.Bidirectional(lstm, name="bidirectional_lstm")(conv)
+    states = bidirectional(conv)
     context, _ = AttentionPooling(hp["attention_units"], kernel_initializer=initializer,
                                   name=REPRESENTATION_LAYER)(states)
     representation = _with_protein_inputs(_with_terminal_windows(context, conv, hp), inputs)

@@ -123,7 +123,8 @@ def markdown(results: dict, class_names) -> str:
     for location in class_names:
         lines.append(f"| {location} | {results['support'][location]} | "
                      + " | ".join(f"{results['levers'][name]['mcc'][location]:.3f}" for name in runs) + " |")
-    lines += ["", f"Exact-match hits against {runs[0]} (exact McNemar test):", ""]
+    if results["exact_match_tests"]:
+        lines += ["", f"Exact-match hits against {runs[0]} (exact McNemar test):", ""]
     for name, test in results["exact_match_tests"].items():
         lines.append(f"- {name}: {test['only_first']} proteins right only with {name}, {test['only_second']} only "
                      f"with {runs[0]}, p = {test['p_value']:.2g}")

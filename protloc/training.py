@@ -68,12 +68,12 @@ def compile_model(model: keras.Model, learning_rate=PAPER_LEARNING_RATE, loss: s
     else:
         locations = (keras.losses.BinaryFocalCrossentropy(gamma=2.0) if loss == "focal"
                      else keras.losses.BinaryCrossentropy())
-    losses = {models.LOCATIONS_OUTPUT: locations}
+    loss_of = {models.LOCATIONS_OUTPUT: locations}
     metrics = {models.LOCATIONS_OUTPUT: [keras.metrics.AUC(name="auc")]}
     if models.MEMBRANE_OUTPUT in model.output:
-        losses[models.MEMBRANE_OUTPUT] = keras.losses.BinaryCrossentropy()
+        loss_of[models.MEMBRANE_OUTPUT] = keras.losses.BinaryCrossentropy()
         metrics[models.MEMBRANE_OUTPUT] = [keras.metrics.BinaryAccuracy(name="accuracy")]
-    model.compile(optimizer=optimizer, loss=losses, metrics=metrics)
+    model.compile(optimizer=optimizer, loss=loss_of, metrics=metrics)
     return model
 
 

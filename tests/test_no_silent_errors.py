@@ -80,3 +80,23 @@ def test_an_excluded_fold_is_never_read(tmp_path):
         run_config.RunConfig.resolve(dataset=MULTI.name, fold=1, exclude_folds=[1])
     with pytest.raises(ValueError, match="no training fold left"):
         run_config.RunConfig.resolve(dataset=MULTI.name, fold=0, exclude_folds=[1, 2, 3])
+
+
+def test_the_weighted_loss_trains_resumes_and_weighs_rare_locations_more(tmp_path):
+    from protloc import datasets, losses
+
+    labels = datasets.labels_of(MULTI.examples("train", [1, 2]), len(MULTI.class_names))
+    weights = losses.positive_weights(labels)
+    positives = labels.sum(axis=0)
+    assert np.allclose(weights, np.sqrt((len(labels) - positives) / positives))
+    loss = losses.WeightedBinaryCrossentropy([4.0, 1.0, 1.0])
+    y_true, y_pred = np.array([[1.0, 0.0, 0.0]]), np.array([[0.5, 0.5, 0.5]])
+    expected = -(4 * np.log(0.5) + np.log(0.5) + np.log(0.5)) / 3
+    assert float(loss(y_true, y_pred)) == pytest.approx(expected, rel=1e-5)
+    assert losses.WeightedBinaryCrossentropy.from_config(loss.get_config()).positive_weights == [4.0, 1.0, 1.0]
+    run = tmp_path / "run"
+    options = ["train", "--dataset", MULTI.name, "--fold", "3", "--exclude-fold", "0", "--batch-size", "8",
+               "--loss", "weighted", "--out", str(run), *SMALL_OPTIONS]
+    assert main([*options, "--epochs", "1", "--schedule", "constant"]) == 0
+    assert main([*options, "--epochs", "2", "--schedule", "constant"]) == 0  # resumed from the epoch-1 checkpoint
+    assert len(training.read_history(run)) == 2 and run_config.read_config(run).loss == "weighted"

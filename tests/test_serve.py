@@ -306,27 +306,44 @@ def test_the_server_answers_others_while_it_checks_a_big_upload(server):
     assert answered_during, "no other request was answered while the upload was checked"
 
 
-def test_one_client_cannot_occupy_the_server_with_protein_pages(server):
-    import httpx
+def test_one_client_cannot_occupy_the_server_with_protein_pages(tmp_path, monkeypatch):
+    """While protein pages are being computed (held here until released), a client's pages beyond
+    TRACKS_PER_CLIENT are answered 429 at once, and status polls are answered: nothing waits on the pages."""
+    from fastapi.testclient import TestClient
 
-    base, _ = server
-    with httpx.Client(timeout=600) as http:
-        job = http.post(f"{base}/api/jobs", content=fasta_of(EXAMPLES).encode()).json()["id"]
-        while http.get(f"{base}/api/jobs/{job}").json()["status"] not in ("done", "failed"):
-            time.sleep(0.2)
-    polls, codes = [], []
+    from protloc.predictor import Localizer
+    from protloc.serve import app as served
+    from protloc.serve.jobs import Jobs
 
-    def page(index):
-        with httpx.Client(timeout=600) as http:
-            codes.append(http.get(f"{base}/api/jobs/{job}/proteins/{index % 11}").status_code)
+    monkeypatch.setattr(served, "TRACK_THREADS", served.TRACKS_PER_CLIENT)  # every admitted page starts at once
+    localizer = Localizer.from_preset("multiloc", homology_evidence=False, chunk_size=64, cache_dir=tmp_path)
+    with TestClient(served.create_app(localizer)) as client:
+        held_pages(client, monkeypatch, Jobs, served.TRACKS_PER_CLIENT)
 
-    with concurrent.futures.ThreadPoolExecutor(12) as pool:
-        pages = [pool.submit(page, index) for index in range(12)]
-        time.sleep(1)  # the page requests are in
-        with httpx.Client(timeout=600) as http:
-            polls.append(http.get(f"{base}/api/jobs/{job}").status_code)
-        pending = sum(not future.done() for future in pages)  # the poll did not wait for the pages
-        for future in pages:
-            future.result()
-    assert polls == [200] and pending > 0
-    assert codes.count(429) >= 1 and codes.count(200) >= 4 and set(codes) <= {200, 429}
+
+def held_pages(client, monkeypatch, Jobs, limit):
+    job = client.post("/api/jobs", content=fasta_of(EXAMPLES).encode()).json()["id"]
+    assert finished(client, job)["status"] == "done"
+    release, inside, lock = threading.Event(), [], threading.Lock()
+    computed = Jobs.track
+
+    def held(self, job_object, index):
+        with lock:
+            inside.append(index)
+        assert release.wait(timeout=300)
+        return computed(self, job_object, index)
+
+    monkeypatch.setattr(Jobs, "track", held)
+    with concurrent.futures.ThreadPoolExecutor(limit + 2) as pool:
+        pages = [pool.submit(client.get, f"/api/jobs/{job}/proteins/{index}") for index in range(limit)]
+        deadline = time.time() + 120
+        while len(inside) < limit:
+            assert time.time() < deadline, f"only {len(inside)} pages started"
+            time.sleep(0.05)
+        refused = [client.get(f"/api/jobs/{job}/proteins/{limit + i}") for i in range(2)]
+        poll = client.get(f"/api/jobs/{job}")
+        assert all(not page.done() for page in pages)  # still held: the answers above did not wait for them
+        release.set()
+        answers = [page.result() for page in pages]
+    assert [r.status_code for r in refused] == [429, 429] and "for this client already" in refused[0].json()["detail"]
+    assert poll.status_code == 200 and all(answer.status_code == 200 for answer in answers)

@@ -51,7 +51,10 @@ UPLOAD_BODY = {
 
 
 TRACKS_PER_CLIENT = 4
-"""Protein pages (per-residue tracks) one client may have computed at once; the network computes one at a time."""
+"""Protein pages (per-residue tracks) one client may have in the making at once; more are answered 429."""
+TRACK_THREADS = 2
+"""Threads computing protein pages, apart from the threads that answer the other routes (the network computes one
+track at a time)."""
 
 
 def parse_upload(body: bytes, max_bytes: int) -> list:
@@ -96,7 +99,7 @@ def create_app(localizer, max_upload_bytes: int = 20 * 2**20, max_jobs: int = 20
         max_jobs: jobs waiting or running at once.
     """
     jobs = Jobs(localizer, max_jobs)
-    parsing, tracking = anyio.CapacityLimiter(1), anyio.CapacityLimiter(2)  # threads apart from the route handlers'
+    parsing, tracking = anyio.CapacityLimiter(1), anyio.CapacityLimiter(TRACK_THREADS)  # apart from the routes'
     in_flight: dict[str, int] = {}  # protein pages being computed, per client address
     app = FastAPI(title="protloc", version="1", docs_url=None, redoc_url=None,
                   description="Subcellular localization of proteins: submit FASTA, poll, fetch the table.")

@@ -122,6 +122,19 @@ def machine() -> str:
     return cpus if backend == "tensorflow" else f"{cpus}; Keras on {backend}"
 
 
+def mcnemar_lines(tests: dict, heading: str, against: str | None = None) -> list[str]:
+    """Markdown lines of exact McNemar tests (:func:`protloc.evaluation.mcnemar_exact`) by name, under ``heading``:
+    each arm named against ``against`` (default: "the first" against "the second"); none without tests."""
+    if not tests:
+        return []
+    lines = ["", heading, ""]
+    for name, test in tests.items():
+        first, second = (name, against) if against else ("the first", "the second")
+        lines.append(f"- {name}: {test['only_first']} proteins right only with {first}, {test['only_second']} only "
+                     f"with {second}, p = {test['p_value']:.2g}")
+    return lines
+
+
 def write_results(name: str, results: dict, markdown: str) -> None:
     """Writes ``RESULTS/name.json`` and ``RESULTS/name.md``, each atomically."""
     files.write_json(RESULTS / f"{name}.json", results)

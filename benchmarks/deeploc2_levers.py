@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 
-from common import command, machine, write_results
+from common import command, machine, mcnemar_lines, write_results
 from protloc import datasets, evaluation, inference, models, preset, thresholds, training
 
 SPLIT_SEED = 0
@@ -123,11 +123,8 @@ def markdown(results: dict, class_names) -> str:
     for location in class_names:
         lines.append(f"| {location} | {results['support'][location]} | "
                      + " | ".join(f"{results['levers'][name]['mcc'][location]:.3f}" for name in runs) + " |")
-    if results["exact_match_tests"]:
-        lines += ["", f"Exact-match hits against {runs[0]} (exact McNemar test):", ""]
-    for name, test in results["exact_match_tests"].items():
-        lines.append(f"- {name}: {test['only_first']} proteins right only with {name}, {test['only_second']} only "
-                     f"with {runs[0]}, p = {test['p_value']:.2g}")
+    lines += mcnemar_lines(results["exact_match_tests"], f"Exact-match hits against {runs[0]} (exact McNemar test):",
+                           against=runs[0])
     return "\n".join(lines) + "\n"
 
 

@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 
-from common import command, machine, write_results
+from common import command, machine, mcnemar_lines, write_results
 from protloc import datasets, evaluation, inference, kingdoms, models, preset, thresholds, training
 from protloc.features import KINGDOMS
 
@@ -120,10 +120,7 @@ def markdown(results: dict) -> str:
                                                                            "membrane_accuracy"))
                      + " | " + " | ".join(f"{row['micro_f1_by_kingdom'].get(k, float('nan')):.3f}" for k in KINGDOMS)
                      + " |")
-    lines += ["", "Exact-match hits compared (exact McNemar test):", ""]
-    for name, test in results["exact_match_tests"].items():
-        lines.append(f"- {name}: {test['only_first']} proteins right only with the first, {test['only_second']} "
-                     f"only with the second, p = {test['p_value']:.2g}")
+    lines += mcnemar_lines(results["exact_match_tests"], "Exact-match hits compared (exact McNemar test):")
     return "\n".join(lines) + "\n"
 
 

@@ -28,7 +28,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -n auto --dist loadfile -m "not slow"
 
 demo: $(STAMP)
-	$(BIN)/python -m protloc.demo
+	$(BIN)/python -m protloc.apps.demo
 
 # Long (days on 2 CPU cores): the commands behind benchmarks/results/, as committed; each resumes where it
 # stopped. The paper's own setting is table1.py's default (--epochs 100, learning rate 2e-4).
@@ -93,7 +93,7 @@ bench: $(STAMP)
 	$(BIN)/protloc train --out runs/profiles/rlstm-60 --recipe fast --seed 0
 	$(BIN)/protloc train --out runs/profiles/rlstm-80 --recipe fast --seed 0 --profile-db ../shared/data/proteomes ../shared/data/multiloc
 	# homology.md's seven fast-recipe R-LSTMs (seed 0 is runs/profiles/rlstm-60); its ten-member row also had the three
-	# 50-epoch R-LSTMs of the retired pretrained-ensemble preset (git checkout 6656012 -- protloc/presets/pretrained-ensemble)
+	# 50-epoch R-LSTMs of the retired pretrained-ensemble preset (git checkout 6656012 -- protloc/prediction/presets/pretrained-ensemble)
 	for seed in 1 2 3 4 5 6; do $(BIN)/protloc train --out runs/ensemble-fast/seed$$seed --recipe fast --seed $$seed || exit 1; done
 	# fusion-forms.md: the fusion rule's form, chosen by cross-validation within training fold 0, on the fast fold
 	# models and one of the shipped model's 50-epoch recipe (runs/fold0-paper50, above)
@@ -102,7 +102,7 @@ bench: $(STAMP)
 	# from 1-3 fast-recipe models trained on folds 1-4 (runs/fold0-fast, above)
 	$(BIN)/python benchmarks/homology.py $(FOLD_RUNS) --run alstm-fast=runs/alstm-fast --run rlstm-fast=runs/profiles/rlstm-60 --run rlstm-fast-profiles=runs/profiles/rlstm-80 --ensemble "7 fast R-LSTMs=$(FAST_MEMBERS)"
 	# the multiloc-paper preset's fusion rule, fitted by the package as homology.py fits it
-	$(BIN)/protloc fuse protloc/presets/multiloc-paper --fold-run runs/fold0-fast/seed0
+	$(BIN)/protloc fuse protloc/prediction/presets/multiloc-paper --fold-run runs/fold0-fast/seed0
 	# profiles.md's fused rows use the fusion fitted on a fast-recipe fold-0 run (multiloc-paper's)
 	$(BIN)/python benchmarks/profiles.py --profile-db ../shared/data/proteomes ../shared/data/multiloc --sequence-run runs/profiles/rlstm-60 --profile-run runs/profiles/rlstm-80 --fusion-preset multiloc-paper
 
@@ -119,9 +119,9 @@ bench-deeploc2: $(STAMP)
 	for k in 0 1 2 3 4; do $(BIN)/protloc train --dataset deeploc2 --fold $$k --epochs 15 --seed 0 --out runs/deeploc2/cv/fold$$k || exit 1; done
 	for k in 0 1 2 3 4; do $(BIN)/python benchmarks/keep_run.py runs/deeploc2/cv/fold$$k benchmarks/weights/deeploc2-fold$$k --half || exit 1; done
 	$(BIN)/protloc train --dataset deeploc2 --epochs 15 --seed 0 --out runs/deeploc2/all/seed0
-	$(BIN)/protloc preset runs/deeploc2/all/seed0 --out protloc/presets/deeploc2 --name deeploc2 --xz --half --description "R-LSTM (coarse recipe, 15 epochs) on DeepLoc 2.0's 28,303 Swiss-Prot proteins: one or more of 10 locations and membrane association"
-	$(BIN)/protloc fuse protloc/presets/deeploc2 $(foreach run,$(DEEPLOC2_FOLDS),--fold-run $(run))
-	$(BIN)/python benchmarks/deeploc2_cv.py $(foreach run,$(DEEPLOC2_FOLDS),--cv-run $(run)) --card protloc/presets/deeploc2
+	$(BIN)/protloc preset runs/deeploc2/all/seed0 --out protloc/prediction/presets/deeploc2 --name deeploc2 --xz --half --description "R-LSTM (coarse recipe, 15 epochs) on DeepLoc 2.0's 28,303 Swiss-Prot proteins: one or more of 10 locations and membrane association"
+	$(BIN)/protloc fuse protloc/prediction/presets/deeploc2 $(foreach run,$(DEEPLOC2_FOLDS),--fold-run $(run))
+	$(BIN)/python benchmarks/deeploc2_cv.py $(foreach run,$(DEEPLOC2_FOLDS),--cv-run $(run)) --card protloc/prediction/presets/deeploc2
 	# focal loss against binary cross-entropy: a focal run on partitions 1-4, both runs scored on partition 0 (each
 	# with its thresholds fitted there by protloc train, the same for both)
 	$(BIN)/protloc train --dataset deeploc2 --fold 0 --epochs 15 --seed 0 --loss focal --out runs/deeploc2/focal/fold0
@@ -151,16 +151,16 @@ bench-multiloc: $(STAMP)
 	$(BIN)/python benchmarks/tuner_search.py --tuner hyperband --epochs 30 --brackets 1 --fold 0 --families rlstm --out runs/tuning
 	for seed in 1 2; do $(BIN)/protloc train --config runs/tuning/chosen.json --fold 0 --seed $$seed --out runs/multiloc/fold0/seed$$seed || exit 1; done
 	for seed in $(MULTILOC_SEEDS); do $(BIN)/protloc train --config runs/tuning/chosen.json --seed $$seed --out runs/multiloc/all/seed$$seed || exit 1; done
-	$(BIN)/protloc preset runs/multiloc/all/seed0 --out protloc/presets/multiloc --name multiloc --half --reference ../multiloc-paper/reference.fasta.gz --description "R-LSTM in the configuration a keras-tuner search chose (benchmarks/results/tuning.md), on MultiLoc's training split: 11 compartments"
-	$(BIN)/protloc preset $(foreach seed,$(MULTILOC_SEEDS),runs/multiloc/all/seed$(seed)) --out protloc/presets/multiloc-ensemble --name multiloc-ensemble --half --reference ../multiloc-paper/reference.fasta.gz --description "Ensemble of 10 R-LSTMs (the multiloc preset's configuration, seeds 0-9, probabilities averaged) on MultiLoc's training split"
-	chosen=$(CHOSEN) && $(BIN)/protloc fuse protloc/presets/multiloc --fold-run runs/tuning/fold0/$$chosen
-	chosen=$(CHOSEN) && $(BIN)/protloc fuse protloc/presets/multiloc-ensemble --fold-run runs/tuning/fold0/$$chosen --fold-run runs/multiloc/fold0/seed1 --fold-run runs/multiloc/fold0/seed2
-	for preset in multiloc multiloc-ensemble; do $(BIN)/protloc evaluate protloc/presets/$$preset --split test --card --out benchmarks/results/$$preset && $(BIN)/protloc evaluate protloc/presets/$$preset --split test --homology --card --out benchmarks/results/$$preset || exit 1; done
+	$(BIN)/protloc preset runs/multiloc/all/seed0 --out protloc/prediction/presets/multiloc --name multiloc --half --reference ../multiloc-paper/reference.fasta.gz --description "R-LSTM in the configuration a keras-tuner search chose (benchmarks/results/tuning.md), on MultiLoc's training split: 11 compartments"
+	$(BIN)/protloc preset $(foreach seed,$(MULTILOC_SEEDS),runs/multiloc/all/seed$(seed)) --out protloc/prediction/presets/multiloc-ensemble --name multiloc-ensemble --half --reference ../multiloc-paper/reference.fasta.gz --description "Ensemble of 10 R-LSTMs (the multiloc preset's configuration, seeds 0-9, probabilities averaged) on MultiLoc's training split"
+	chosen=$(CHOSEN) && $(BIN)/protloc fuse protloc/prediction/presets/multiloc --fold-run runs/tuning/fold0/$$chosen
+	chosen=$(CHOSEN) && $(BIN)/protloc fuse protloc/prediction/presets/multiloc-ensemble --fold-run runs/tuning/fold0/$$chosen --fold-run runs/multiloc/fold0/seed1 --fold-run runs/multiloc/fold0/seed2
+	for preset in multiloc multiloc-ensemble; do $(BIN)/protloc evaluate protloc/prediction/presets/$$preset --split test --card --out benchmarks/results/$$preset && $(BIN)/protloc evaluate protloc/prediction/presets/$$preset --split test --homology --card --out benchmarks/results/$$preset || exit 1; done
 	$(BIN)/python benchmarks/deeploc2_fasta.py runs/deeploc2-sequences.fasta
 	$(BIN)/protloc train --config runs/tuning/chosen.json --seed 0 --profile-db runs/deeploc2-sequences.fasta ../shared/data/proteomes --out runs/multiloc/profiles/seed0
 	$(BIN)/python benchmarks/profiles.py --profile-db runs/deeploc2-sequences.fasta ../shared/data/proteomes --sequence-run runs/multiloc/all/seed0 --profile-run runs/multiloc/profiles/seed0 --results profiles-swissprot
 
 # DeepLoc 2.0's file as R pipelines read it (needs R; Debian: apt-get install r-base-core r-bioc-isoformswitchanalyzer)
 bench-interop: $(STAMP)
-	$(BIN)/protloc predict protloc/presets/examples.fasta --format deeploc2 -o runs/interop/examples.csv
+	$(BIN)/protloc predict protloc/prediction/presets/examples.fasta --format deeploc2 -o runs/interop/examples.csv
 	Rscript benchmarks/deeploc2_in_r.R runs/interop/examples.csv > benchmarks/results/deeploc2-in-r.md

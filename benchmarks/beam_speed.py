@@ -9,7 +9,7 @@ Timed, each a fresh process, one after the other: ``protloc predict`` of the who
 ``python -m protloc.beam`` over the shards with the DirectRunner's multi-processing mode and 1, then 2, worker
 processes, each worker on every core (the default) and then on one thread (``--worker-threads 1``: TensorFlow,
 batches in flight and MMseqs2 on one thread each, so that 2 workers measure scaling over 2 cores, not contention).
-Every Beam run's rows must equal ``protloc predict``'s (:func:`protloc.table.same_rows`: as multisets, shards come in no particular
+Every Beam run's rows must equal ``protloc predict``'s (:func:`protloc.prediction.table.same_rows`: as multisets, shards come in no particular
 order; numbers within 1e-5, as batches of other proteins round differently in the last digit).
 Reports proteins/s and the CPU seconds of each run (all its processes: the runner and its workers), the 2-worker /
 1-worker speed-up in each setting, the target (:data:`TARGET`: 2 one-thread workers at least 1.8x one) met or by how
@@ -27,7 +27,8 @@ import sys
 import tempfile
 
 from common import command, machine, multiloc_pool, sample_fasta, timed_process, write_results
-from protloc import presets, runtime, table
+from protloc.prediction import presets, table
+from protloc.utils import runtime
 
 UNIPROT_PROTEINS = 250e6
 """Proteins in UniProtKB (order of magnitude, 2025)."""
@@ -106,14 +107,14 @@ def main(argv=None) -> int:
         sample_fasta(shards, args.proteins, pool)
         whole = scratch / "whole.fasta"
         whole.write_text("".join(path.read_text() for path in shards))
-        timing = timed_process([sys.executable, "-m", "protloc.cli", "predict", str(whole), "-o", str(scratch / "direct.tsv"),
+        timing = timed_process([sys.executable, "-m", "protloc.apps.cli", "predict", str(whole), "-o", str(scratch / "direct.tsv"),
                         "--model", args.model, *homology])
         runs.append({"run": "protloc predict", **timing})
         expected = table_rows(scratch / "direct.tsv")
         for setting, options in SETTINGS.items():
             for workers in (1, 2):
                 prefix = scratch / f"beam{workers}-{len(options)}" / "pred"
-                timing = timed_process([sys.executable, "-m", "protloc.beam", "--input", str(scratch / "in-*.fasta"),
+                timing = timed_process([sys.executable, "-m", "protloc.apps.beam", "--input", str(scratch / "in-*.fasta"),
                                  "--output", str(prefix), "--model", args.model, *homology, *options,
                                  "--direct_num_workers", str(workers), "--direct_running_mode", "multi_processing"])
                 if not table.same_rows(table_rows(*prefix.parent.glob("pred-0*.tsv")), expected, ordered=False):

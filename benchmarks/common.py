@@ -18,7 +18,12 @@ import time
 import keras
 import numpy as np
 
-from protloc import datasets, evaluation, files, inference, models, network_inputs, preset, training
+from protloc.data import datasets
+from protloc.evidence import network_inputs
+from protloc.models import inference, zoo
+from protloc.prediction import preset
+from protloc.training import evaluation, loop
+from protloc.utils import files
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 """Where every script writes its NAME.json and NAME.md."""
@@ -53,10 +58,10 @@ def timed_process(argv: list[str], environment: dict | None = None, cwd=None) ->
 
 
 def multiloc_pool(directory) -> list:
-    """Every protein of the MultiLoc FASTA files in ``directory`` (:class:`protloc.sequences.ProteinRecord`), the pool
+    """Every protein of the MultiLoc FASTA files in ``directory`` (:class:`protloc.data.sequences.ProteinRecord`), the pool
     the speed benchmarks sample their inputs from."""
-    from protloc import sequences
-    from protloc.datasets import multiloc
+    from protloc.data import sequences
+    from protloc.data.datasets import multiloc
 
     return [record for file in multiloc.FILE_OF_CLASS.values()
             for record in sequences.read_fasta(pathlib.Path(directory) / file)]
@@ -64,7 +69,7 @@ def multiloc_pool(directory) -> list:
 
 def proteome_pool(directory) -> list:
     """Every protein of the gzipped FASTA proteomes under ``directory`` (any depth) whose letters protloc accepts."""
-    from protloc import sequences
+    from protloc.data import sequences
 
     pool = []
     for path in sorted(p for p in pathlib.Path(directory).rglob("*.gz") if p.is_file()):
@@ -123,7 +128,7 @@ def machine() -> str:
 
 
 def mcnemar_lines(tests: dict, heading: str, against: str | None = None) -> list[str]:
-    """Markdown lines of exact McNemar tests (:func:`protloc.evaluation.mcnemar_exact`) by name, under ``heading``:
+    """Markdown lines of exact McNemar tests (:func:`protloc.training.evaluation.mcnemar_exact`) by name, under ``heading``:
     each arm named against ``against`` (default: "the first" against "the second"); none without tests."""
     if not tests:
         return []
@@ -169,10 +174,10 @@ def trained_on(run_dir: pathlib.Path) -> list[str]:
     return EpochWallClock(run_dir / "wall_time.json").read().get("machines", [])
 
 
-def timed_train(run_dir: pathlib.Path, config: training.RunConfig, data_dir=None, callbacks=()) -> float:
+def timed_train(run_dir: pathlib.Path, config: loop.RunConfig, data_dir=None, callbacks=()) -> float:
     """Trains (or resumes) a run; returns the wall time of all its epochs in seconds, across resumes."""
     clock = EpochWallClock(run_dir / "wall_time.json")
-    training.train(run_dir, config, data_dir=data_dir, verbose=2, callbacks=[clock, *callbacks])
+    loop.train(run_dir, config, data_dir=data_dir, verbose=2, callbacks=[clock, *callbacks])
     return clock.total()
 
 
@@ -183,11 +188,11 @@ def cached_predictions(run_dir: pathlib.Path, data_dir=None, fold: int | None = 
     extended to more epochs)."""
     path = run_dir / ("test_predictions.npz" if fold is None else "validation_predictions.npz")
     if not path.exists() or path.stat().st_mtime < (run_dir / "model.keras").stat().st_mtime:
-        config = training.read_config(run_dir)
+        config = loop.read_config(run_dir)
         spec = config.spec
         examples = network_inputs.with_run_inputs(config, spec.examples("test", None, data_dir) if fold is None
                                               else spec.examples("train", [fold], data_dir))
-        probabilities = evaluation.predict_probabilities(models.load_model(run_dir / "model.keras"), examples)
+        probabilities = evaluation.predict_probabilities(zoo.load_model(run_dir / "model.keras"), examples)
         with files.atomic_path(path) as temporary:
             np.savez(temporary, labels=datasets.labels_of(examples), probabilities=probabilities)
     with np.load(path) as saved:
@@ -200,10 +205,10 @@ def test_report(labels: np.ndarray, probabilities: np.ndarray, class_names) -> t
     return evaluation.classification_report(labels, predictions, class_names), labels == predictions
 
 
-def start_from(source: pathlib.Path, run_dir: pathlib.Path, config: training.RunConfig) -> None:
+def start_from(source: pathlib.Path, run_dir: pathlib.Path, config: loop.RunConfig) -> None:
     """Copies the run ``source`` to ``run_dir`` (which must not exist yet), to be trained on to ``config.epochs``;
     ``source`` must be the same run as ``config`` with at most as many epochs."""
-    saved = training.read_config(source)
+    saved = loop.read_config(source)
     if not saved.same_run_as(config) or saved.epochs > config.epochs:
         raise SystemExit(f"--start-from {source}: its config.json differs from this run's beyond the epochs, or "
                          f"has more than {config.epochs} epochs")
@@ -215,11 +220,11 @@ def out_of_fold(run: pathlib.Path, examples: list) -> dict:
     kept in the run directory (``cv_predictions.npz``) until its model is newer."""
     path = run / "cv_predictions.npz"
     if not path.exists() or path.stat().st_mtime < (run / "model.keras").stat().st_mtime:
-        network = models.load_model(preset.load(run).file("model"))
+        network = zoo.load_model(preset.load(run).file("model"))
         found = inference.Forward(network)(examples)
         with files.atomic_path(path) as temporary:
-            np.savez(temporary, ids=np.array([e.id for e in examples]), locations=found[models.LOCATIONS_OUTPUT],
-                     membrane=found[models.MEMBRANE_OUTPUT][:, 0])
+            np.savez(temporary, ids=np.array([e.id for e in examples]), locations=found[zoo.LOCATIONS_OUTPUT],
+                     membrane=found[zoo.MEMBRANE_OUTPUT][:, 0])
     with np.load(path) as saved:
         if list(saved["ids"]) != [e.id for e in examples]:
             raise SystemExit(f"{run}: its cached predictions are of other proteins")

@@ -5,7 +5,7 @@ Usage:
 
 For token-only models the zoo builds ``ConvBank(residue_blocks=...)``, which convolves each residue's 20
 standard-residue weights instead of its 60 features (the same function and weights; see
-:class:`protloc.layers.ConvBank`). For each length, two small models, ResidueEncoding -> ConvBank (the paper's
+:class:`protloc.models.layers.ConvBank`). For each length, two small models, ResidueEncoding -> ConvBank (the paper's
 widths and filters) -> each filter's maximum -> 11 classes, one per form with the same weights, take a training
 step and a forward pass on one batch of 32 random proteins in turn (protloc's thread layout, after warm-up); the
 median of ``--rounds`` rounds is reported, and the whole R-LSTM's training step in the same process for scale. Writes
@@ -22,8 +22,11 @@ import keras
 import numpy as np
 
 from common import command, machine, write_results
-from protloc import encoding, models, runtime, training
-from protloc.layers import ConvBank, MaskedGlobalMaxPooling1D, ResidueEncoding
+from protloc.data import encoding
+from protloc.models import zoo
+from protloc.training import loop
+from protloc.utils import runtime
+from protloc.models.layers import ConvBank, MaskedGlobalMaxPooling1D, ResidueEncoding
 
 FORMS = ("features", "residue weights")
 """The conv bank's input: the 60 features per residue (``residue_blocks`` None), or the 20 residue weights."""
@@ -48,9 +51,9 @@ def timings(lengths, rounds: int, batch_size: int = 32) -> dict:
     runtime.run_branches_in_parallel()
     built = {form: conv_bank_model(blocks) for form, blocks in zip(FORMS, (None, encoding.FEATURE_BLOCKS))}
     built[FORMS[1]].set_weights(built[FORMS[0]].get_weights())
-    built["rlstm"] = models.build_model("rlstm", [str(c) for c in range(11)])
+    built["rlstm"] = zoo.build_model("rlstm", [str(c) for c in range(11)])
     for model in built.values():
-        training.compile_model(model, 1e-3)
+        loop.compile_model(model, 1e-3)
     rng = np.random.default_rng(0)
     batches = {length: ({"tokens": rng.integers(1, 25, size=(batch_size, length)).astype("int32")},
                         rng.integers(0, 11, size=(batch_size,)).astype("int32")) for length in lengths}

@@ -26,8 +26,10 @@ import sys
 import numpy as np
 
 from common import command, machine, out_of_fold, write_results
-from protloc import datasets, evaluation, homology, training
-from protloc.predictor import Localizer
+from protloc.data import datasets
+from protloc.evidence import homology
+from protloc.training import evaluation, loop
+from protloc.prediction.predictor import Localizer
 
 MULTILOC_TO_DEEPLOC2 = {"er": "er", "golgi": "golgi", "chloroplast": "plastid", "cytoplasm": "cytoplasm",
                         "extracellular": "extracellular", "lysosome": "lysosome_vacuole", "mitochondrion": "mitochondrion",
@@ -78,8 +80,8 @@ def main(argv=None) -> int:
     parser.add_argument("--deeploc2-dir", help="DeepLoc 2.0's partition files (default: $PROTLOC_DEEPLOC2_DIR)")
     args = parser.parse_args(argv)
     multiloc, deeploc2 = datasets.get("multiloc"), datasets.get("deeploc2")
-    folds = {training.read_config(run).fold: run for run in args.cv_run}
-    if sorted(folds) != list(range(deeploc2.num_folds)) or any(training.read_config(run).dataset != deeploc2.name
+    folds = {loop.read_config(run).fold: run for run in args.cv_run}
+    if sorted(folds) != list(range(deeploc2.num_folds)) or any(loop.read_config(run).dataset != deeploc2.name
                                                                 for run in args.cv_run):
         parser.error(f"give one --cv-run of {deeploc2.name} per partition 0-{deeploc2.num_folds - 1}")
     test = multiloc.examples("test", None, args.data_dir)

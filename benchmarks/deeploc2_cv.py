@@ -7,12 +7,12 @@ Usage:
 Each --cv-run is a `protloc train --dataset deeploc2 --fold K` run: trained on the other four partitions, it
 predicts partition K (out of fold). Nothing about partition K is chosen on partition K:
 
-* Network alone: partition K's decisions use per-location thresholds (:func:`protloc.thresholds.fit`: the best
+* Network alone: partition K's decisions use per-location thresholds (:func:`protloc.evidence.thresholds.fit`: the best
   micro-averaged F1, at least one location per protein) fitted on the out-of-fold predictions of the other four
   partitions, each by its own model.
 * Fused: within the cross-validation the reference is the four training partitions only. Each partition J is
   searched once against the other four (MMseqs2, the package's settings, 30 best hits kept); for scoring partition
-  K the fusion rule (:func:`protloc.fusion.fit_multi_label`) and the fused thresholds are fitted on partitions J != K,
+  K the fusion rule (:func:`protloc.evidence.fusion.fit_multi_label`) and the fused thresholds are fitted on partitions J != K,
   each with its model's out-of-fold probabilities and its hits outside J and K (those in K dropped, then the 10 best
   kept), and applied to partition K with its hits in the other four.
 
@@ -32,7 +32,10 @@ import time
 import numpy as np
 
 from common import command, machine, out_of_fold, write_results
-from protloc import datasets, evaluation, fusion, homology, preset, thresholds, training
+from protloc.data import datasets
+from protloc.evidence import fusion, homology, thresholds
+from protloc.prediction import preset
+from protloc.training import evaluation, loop
 
 PUBLISHED = {"source": "DeepLoc 2.0 (Thumuluri et al. 2022, Table 1), ProtT5 model, 5-fold cross-validation over "
                        "these partitions, as quoted in ../shared/data/deeploc2/README.md",
@@ -53,9 +56,9 @@ def partition_hits(train: list, partition: int, class_names, cache_dir=None) -> 
 
 def epoch_times(run: pathlib.Path) -> dict:
     """A run's training time: the sum of its epochs' wall seconds, its median epoch's, and its epochs."""
-    seconds = [row.get("epoch_seconds") or 0.0 for row in training.read_history(run)]
+    seconds = [row.get("epoch_seconds") or 0.0 for row in loop.read_history(run)]
     return {"seconds": float(sum(seconds)), "median_epoch_seconds": float(np.median(seconds)),
-            "epochs": training.read_config(run).epochs}
+            "epochs": loop.read_config(run).epochs}
 
 
 def without(hits: list, accessions: set, keep: int = homology.DEFAULT_MAX_HITS) -> list:
@@ -77,10 +80,10 @@ def main(argv=None) -> int:
     if args.card and preset.load(args.card).card.get("dataset") != args.dataset:
         parser.error(f"--card: {args.card} is not a preset of {args.dataset}")
     spec = datasets.get(args.dataset)
-    configs = {training.read_config(run).fold: run for run in args.cv_run}
+    configs = {loop.read_config(run).fold: run for run in args.cv_run}
     if sorted(configs) != list(range(spec.num_folds)) or len(args.cv_run) != spec.num_folds:
         parser.error(f"give one --cv-run per partition 0-{spec.num_folds - 1}")
-    if any(training.read_config(run).dataset != spec.name for run in args.cv_run):
+    if any(loop.read_config(run).dataset != spec.name for run in args.cv_run):
         parser.error(f"every --cv-run must be a run of {spec.name}")
 
     train = spec.examples("train", None, args.data_dir)
@@ -129,7 +132,7 @@ def main(argv=None) -> int:
     results = {"command": command(), "machine": machine(), "dataset": spec.name, "proteins": len(train),
                "published": PUBLISHED if spec.name == "deeploc2" else None,
                "rows": rows, "fusion": fusion_fits, "training": timing, "search_seconds": search_seconds,
-               "run_config": training.read_config(configs[0]).to_json(configs[0])}
+               "run_config": loop.read_config(configs[0]).to_json(configs[0])}
     write_results("deeploc2-cv", results, markdown(results))
     if args.card:
         record_card(args.card, results)

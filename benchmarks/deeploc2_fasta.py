@@ -10,7 +10,8 @@ import argparse
 import pathlib
 import sys
 
-from protloc import datasets, files
+from protloc.data import datasets
+from protloc.utils import files
 
 
 def main(argv=None) -> int:

@@ -14,7 +14,7 @@ expected <- c("Protein_ID", "Localizations", "Signals", "Cytoplasm", "Nucleus", 
 calls <- utils::read.csv(path, check.names = FALSE, stringsAsFactors = FALSE)
 probabilities <- calls[, 4:13]
 cat("# A protloc DeepLoc 2.0 file read in R\n\n")
-cat("Commands: `make bench-interop` (`protloc predict protloc/presets/examples.fasta --format deeploc2`, then this script on its file, ", basename(path), ")  \n", sep = "")
+cat("Commands: `make bench-interop` (`protloc predict protloc/prediction/presets/examples.fasta --format deeploc2`, then this script on its file, ", basename(path), ")  \n", sep = "")
 cat("R ", as.character(getRversion()), "\n\n", sep = "")
 cat("| check | result |\n|---|---|\n")
 cat("| `read.csv(check.names = FALSE)`: columns, rows | ", ncol(calls), ", ", nrow(calls), " |\n", sep = "")

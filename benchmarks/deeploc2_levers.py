@@ -9,7 +9,7 @@ on partitions 1-3, scored here on partition 4, partition 0 never read (it stays 
 choice protocol of docs/deeploc2.md). The first run is the reference the others are compared with.
 
 Scores, network alone (scikit-learn): micro / macro F1, subset accuracy and Jaccard at per-location thresholds
-(:func:`protloc.thresholds.fit`, best micro F1, at least one location a protein) cross-fitted within partition 4 (fitted
+(:func:`protloc.evidence.thresholds.fit`, best micro F1, at least one location a protein) cross-fitted within partition 4 (fitted
 on one half, applied to the other, a fixed random split shared by every run); average precision, micro- and
 macro-averaged over the locations (threshold-free); per-location MCC at those thresholds; membrane accuracy at 0.5;
 exact-match hits against the first run by an exact McNemar test; parameters and median epoch seconds (on a machine
@@ -25,7 +25,11 @@ import sys
 import numpy as np
 
 from common import command, machine, mcnemar_lines, write_results
-from protloc import datasets, evaluation, inference, models, preset, thresholds, training
+from protloc.data import datasets
+from protloc.evidence import thresholds
+from protloc.models import inference, zoo
+from protloc.prediction import preset
+from protloc.training import evaluation, loop
 
 SPLIT_SEED = 0
 """Seed of the split of the validation partition into the two halves the thresholds are cross-fitted on."""
@@ -48,12 +52,12 @@ def score(run: pathlib.Path, examples: list, labels: np.ndarray, membrane: np.nd
     """A run's scores on ``examples`` (module docstring) and whether each protein's locations were exactly right."""
     from sklearn import metrics
 
-    network = models.load_model(preset.load(run).file("model"))
+    network = zoo.load_model(preset.load(run).file("model"))
     found = inference.Forward(network)(examples)
-    probabilities, membrane_probability = found[models.LOCATIONS_OUTPUT], found[models.MEMBRANE_OUTPUT][:, 0]
+    probabilities, membrane_probability = found[zoo.LOCATIONS_OUTPUT], found[zoo.MEMBRANE_OUTPUT][:, 0]
     decided = thresholds.cross_fitted(probabilities, labels, halves)
     report = evaluation.multilabel_report(labels, decided, class_names, membrane, membrane_probability)
-    history = training.read_history(run)
+    history = loop.read_history(run)
     row = {name: report[name] for name in ("micro_f1", "macro_f1", "subset_accuracy", "jaccard")}
     row.update(micro_ap=float(metrics.average_precision_score(labels, probabilities, average="micro")),
                macro_ap=float(metrics.average_precision_score(labels, probabilities, average="macro")),
@@ -72,7 +76,7 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", help="DeepLoc 2.0's files (default: PROTLOC_DEEPLOC2_DIR)")
     args = parser.parse_args(argv)
     runs = dict(item.split("=", 1) for item in args.run)
-    configs = {name: training.read_config(run) for name, run in runs.items()}
+    configs = {name: loop.read_config(run) for name, run in runs.items()}
     first = next(iter(configs.values()))
     for name, config in configs.items():
         if config.dataset != "deeploc2" or config.fold is None or (config.fold, config.exclude_folds, config.seed,

@@ -13,8 +13,8 @@ per repeat by a rule that never saw it. Forms:
 * weighted mean (protloc's earlier rule): fused = (1 - w) network + w votes, w = max / (1 + exp(-slope (identity -
   midpoint))) with the best hit's identity (w = 0 without a hit), votes from the hits with at least a share of the
   best hit's bit score, each voting for its class with its bit score to a power; the grid point of the smallest
-  log loss (the grid the earlier protloc.fusion.fit searched);
-* log-linear (protloc.fusion, the shipped rule): softmax(a log network + b class identity + c class bits).
+  log loss (the grid the earlier protloc.evidence.fusion.fit searched);
+* log-linear (protloc.evidence.fusion, the shipped rule): softmax(a log network + b class identity + c class bits).
 
 The test split is never read. Writes benchmarks/results/fusion-forms.{json,md}.
 """
@@ -28,7 +28,9 @@ import sys
 import numpy as np
 
 from common import cached_predictions, command, machine, write_results
-from protloc import datasets, fitting, fusion, homology, training
+from protloc.data import datasets
+from protloc.evidence import fusion, homology
+from protloc.training import fitting, loop
 
 SPEC = datasets.get("multiloc")
 PARTS = 5
@@ -48,7 +50,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="random deals of the fold into parts (default 5)")
     parser.add_argument("--data-dir", help="directory of MultiLoc's FASTA files (default: $PROTLOC_DATA_DIR)")
     args = parser.parse_args(argv)
-    folds = {training.read_config(run).fold for run in args.fold_run}
+    folds = {loop.read_config(run).fold for run in args.fold_run}
     if None in folds or len(folds) > 1:
         parser.error("every --fold-run must hold out the same training fold")
     fold = folds.pop()

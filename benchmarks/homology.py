@@ -6,15 +6,15 @@ Usage:
 
 1. Reference set: the training split (whole sequences, labels), as the shipped presets carry it. The test split is
    never part of it.
-2. Fusion fitted on training data only, per model, as the package fits it (:mod:`protloc.fitting`; ``protloc fuse``
+2. Fusion fitted on training data only, per model, as the package fits it (:mod:`protloc.training.fitting`; ``protloc fuse``
    writes a preset's): the proteins of the held-out fold of the --fold-run runs (each trained on the other training
    folds, e.g. `protloc train --fold 0 --recipe fast --out runs/fold0-fast/seed0`; all holding out the same fold)
    get hits from a search against the whole training split leaving themselves out, and the network probabilities
-   of the mean of the first m fold runs. :func:`protloc.fusion.fit` fits the rule's weights for each m (the rule's
+   of the mean of the first m fold runs. :func:`protloc.evidence.fusion.fit` fits the rule's weights for each m (the rule's
    form was chosen by benchmarks/fusion_forms.py, on the same fold). A predictor of k members (a single model: 1)
    is fused with the rule fitted for m = min(k, number of fold runs), so that an ensemble's rule is fitted on an
    ensemble's probabilities, which are less peaked than one model's. The shipped presets' fusion.json are these
-   rules (`protloc fuse protloc/presets/NAME --fold-run ...`, in make bench).
+   rules (`protloc fuse protloc/prediction/presets/NAME --fold-run ...`, in make bench).
 3. Test split, searched against the training split: homology alone (best hit's class; the top class of the
    fusion's homology term), each shipped model, each --run and each --ensemble (the mean of its members'
    probabilities, members being runs or shipped models, a shipped ensemble counting as its members) alone and
@@ -32,7 +32,11 @@ import time
 import numpy as np
 
 from common import cached_predictions, command, machine, test_report, write_results
-from protloc import datasets, evaluation, fitting, fusion, homology, models, preset, presets, training
+from protloc.data import datasets
+from protloc.evidence import fusion, homology
+from protloc.models import zoo
+from protloc.prediction import preset, presets
+from protloc.training import evaluation, fitting, loop
 
 SPEC = datasets.get("multiloc")
 IDENTITY_BANDS = ((0.0, 0.3), (0.3, 0.5), (0.5, 1.01))
@@ -65,7 +69,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if any(len(pair) != 2 for pair in args.run + args.ensemble):
         parser.error("--run takes NAME=RUN_DIR and --ensemble NAME=MEMBER,MEMBER,...")
-    fold_configs = [training.read_config(run) for run in args.fold_run]
+    fold_configs = [loop.read_config(run) for run in args.fold_run]
     if any(config.fold is None or config.dataset != SPEC.name for config in fold_configs) or len(
             {config.fold for config in fold_configs}) > 1:
         parser.error(f"every --fold-run must hold out the same training fold of {SPEC.name}")
@@ -91,8 +95,8 @@ def main(argv=None) -> int:
             "homology: the fusion's homology term (no hit = wrong)": _row(labels, _one_hot(homology_call))}
     networks, sizes = {}, {}
     for name in presets.names():
-        model = models.load_model(preset.load(name).file("model"))
-        networks[name], sizes[name] = evaluation.predict_probabilities(model, test), models.member_count(model)
+        model = zoo.load_model(preset.load(name).file("model"))
+        networks[name], sizes[name] = evaluation.predict_probabilities(model, test), zoo.member_count(model)
     for name, run in args.run:
         networks[name], sizes[name] = _run_predictions(run, labels, args.data_dir), 1
     for name, members in args.ensemble:
@@ -127,7 +131,7 @@ def fold_fusions(fold_runs: list[pathlib.Path], fold_configs: list, train: list,
     fold_examples = held_out.examples
     total, rules = 0.0, []
     for count, run in enumerate(fold_runs, 1):
-        total = total + evaluation.predict_probabilities(models.load_model(run / "model.keras"), fold_examples)
+        total = total + evaluation.predict_probabilities(zoo.load_model(run / "model.keras"), fold_examples)
         rules.append(fusion.fit(total / count, held_out.evidence, held_out.labels, provenance={
             "command": command(), "fold_runs": [str(r) for r in fold_runs[:count]],
             "fold_run_configs": [c.__dict__ for c in fold_configs[:count]],

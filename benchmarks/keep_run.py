@@ -4,7 +4,7 @@
 Usage:
     python benchmarks/keep_run.py runs/deeploc2/cv/fold0 benchmarks/weights/deeploc2-fold0 [--half]
 
-With ``--half`` the weights are stored as float16 (:func:`protloc.packaging.save_half`: half the size again; the
+With ``--half`` the weights are stored as float16 (:func:`protloc.training.packaging.save_half`: half the size again; the
 network computes in float32 with rounded weights, so results recomputed from the kept run are those of the rounded
 weights: compute them from the kept folder).
 
@@ -18,7 +18,9 @@ import pathlib
 import shutil
 import sys
 
-from protloc import files, models, packaging, training
+from protloc.models import zoo
+from protloc.training import loop, packaging
+from protloc.utils import files
 
 KEPT = ("config.json", "history.csv")
 """The run's files copied as they are, besides the model."""
@@ -27,8 +29,8 @@ KEPT = ("config.json", "history.csv")
 def keep(run: pathlib.Path, destination: pathlib.Path, half: bool = False) -> None:
     """Writes ``destination`` (created if missing) from the finished run ``run``, its weights as float16 with
     ``half``."""
-    training.read_config(run)  # a run directory, or a one-line error naming it
-    model = models.load_model(run / "model.keras")  # uncompiled: no optimizer state
+    loop.read_config(run)  # a run directory, or a one-line error naming it
+    model = zoo.load_model(run / "model.keras")  # uncompiled: no optimizer state
     destination.mkdir(parents=True, exist_ok=True)
     for name in KEPT:
         with files.atomic_path(destination / name) as temporary:

@@ -9,7 +9,7 @@ Both runs are `protloc train --dataset deeploc2 --fold 0 --epochs 15 --seed 0` (
 the model without the input; the kingdom model given each protein's kingdom; the kingdom model not given it (all
 zeros, as `protloc predict` without ``--kingdom`` runs it).
 
-Decisions: each arm's per-location thresholds (:func:`protloc.thresholds.fit`, best micro F1, at least one location a
+Decisions: each arm's per-location thresholds (:func:`protloc.evidence.thresholds.fit`, best micro F1, at least one location a
 protein) are cross-fitted within partition 0: fitted on one half of its proteins (a fixed random split, the same for
 every arm) and applied to the other, then the other way round; no protein is decided by thresholds fitted on it.
 Scores (scikit-learn): micro / macro F1, subset accuracy, Jaccard, membrane accuracy (at 0.5), and the micro-averaged
@@ -25,8 +25,12 @@ import sys
 import numpy as np
 
 from common import command, machine, mcnemar_lines, write_results
-from protloc import datasets, evaluation, inference, kingdoms, models, preset, thresholds, training
-from protloc.features import KINGDOMS
+from protloc.data import datasets, kingdoms
+from protloc.evidence import thresholds
+from protloc.models import inference, zoo
+from protloc.prediction import preset
+from protloc.training import evaluation, loop
+from protloc.data.features import KINGDOMS
 
 FOLD = 0
 SPLIT_SEED = 0
@@ -37,11 +41,11 @@ SCORES = ("micro_f1", "macro_f1", "subset_accuracy", "jaccard")
 def outputs(run: pathlib.Path, examples: list, withheld: bool = False) -> dict:
     """A run's network outputs on examples ``{"locations": (n, classes), "membrane": (n,)}``; a kingdom model is
     given each protein's kingdom, or nothing (``withheld``)."""
-    network = models.load_model(preset.load(run).file("model"))
-    if training.read_config(run).hparams["kingdom"]:
+    network = zoo.load_model(preset.load(run).file("model"))
+    if loop.read_config(run).hparams["kingdom"]:
         examples = kingdoms.with_kingdoms(examples, withheld=withheld)
     found = inference.Forward(network)(examples)
-    return {"locations": found[models.LOCATIONS_OUTPUT], "membrane": found[models.MEMBRANE_OUTPUT][:, 0]}
+    return {"locations": found[zoo.LOCATIONS_OUTPUT], "membrane": found[zoo.MEMBRANE_OUTPUT][:, 0]}
 
 
 def score(found: dict, labels: np.ndarray, membrane: np.ndarray, halves: np.ndarray, kingdom_of: np.ndarray,
@@ -70,7 +74,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     spec = datasets.get("deeploc2")
     for run, kingdom in ((args.without, False), (args.with_run, True)):
-        config = training.read_config(run)
+        config = loop.read_config(run)
         if config.dataset != spec.name or config.fold != FOLD or config.hparams["kingdom"] != kingdom:
             raise SystemExit(f"{run}: not a deeploc2 run holding out partition {FOLD} "
                              f"{'with' if kingdom else 'without'} the kingdom input")
@@ -92,8 +96,8 @@ def main(argv=None) -> int:
     results = {"command": command(), "machine": machine(), "fold": FOLD, "proteins": len(examples),
                "runs": {"without": str(args.without), "with": str(args.with_run)},
                "training": {name: {"recipe": config.recipe, "epochs": config.epochs, "seed": config.seed}
-                            for name, config in (("without", training.read_config(args.without)),
-                                                 ("with", training.read_config(args.with_run)))},
+                            for name, config in (("without", loop.read_config(args.without)),
+                                                 ("with", loop.read_config(args.with_run)))},
                "proteins_by_kingdom": {k: int(np.sum(kingdom_of == k)) for k in KINGDOMS},
                "arms": rows, "exact_match_tests": tests}
     write_results("kingdom", results, markdown(results))

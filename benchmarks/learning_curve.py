@@ -22,7 +22,10 @@ import sys
 import keras
 
 from common import EpochWallClock, command, machine, start_from, write_results as write_files
-from protloc import datasets, models, recipes, runtime, training
+from protloc.data import datasets
+from protloc.models import recipes, zoo
+from protloc.training import loop
+from protloc.utils import runtime
 
 MILESTONES = (10, 20, 30, 40, 50, 60, 80, 100)
 """Epochs at which the report compares the curve, each as the mean over the 5 epochs ending there."""
@@ -75,7 +78,7 @@ class WriteResults(keras.callbacks.Callback):
         self.run_dir, self.clock, self.fixed = run_dir, clock, fixed
 
     def on_epoch_end(self, epoch, logs=None):
-        write_results({**self.fixed, "history": training.read_history(self.run_dir), "wall_time_s": self.clock.total()})
+        write_results({**self.fixed, "history": loop.read_history(self.run_dir), "wall_time_s": self.clock.total()})
 
 
 def write_results(results: dict) -> None:
@@ -85,7 +88,7 @@ def write_results(results: dict) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="rlstm", choices=sorted(models.FAMILIES))
+    parser.add_argument("--model", default="rlstm", choices=sorted(zoo.FAMILIES))
     parser.add_argument("--dataset", default=datasets.DEFAULT, help="data set name or MODULE:ATTRIBUTE")
     parser.add_argument("--fold", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=60)
@@ -98,9 +101,9 @@ def main(argv=None) -> int:
     runtime.run_branches_in_parallel()
 
     learning_rate = args.learning_rate or recipes.PAPER_LEARNING_RATE
-    architecture = models.resolve_hparams()
+    architecture = zoo.resolve_hparams()
     hparams = {**architecture, "learning_rate": learning_rate}
-    config = training.RunConfig.resolve(model=args.model, hparams=architecture, learning_rate=learning_rate,
+    config = loop.RunConfig.resolve(model=args.model, hparams=architecture, learning_rate=learning_rate,
                                         recipe="paper", epochs=args.epochs, seed=args.seed, fold=args.fold,
                                         dataset=args.dataset)
     run_dir = args.out / f"{args.model}-fold{args.fold}"
@@ -109,9 +112,9 @@ def main(argv=None) -> int:
     fixed = {"command": command(), "machine": machine(), "model": args.model, "fold": args.fold, "epochs": args.epochs,
              "hparams": hparams, "validation_proteins": len(config.spec.examples("train", [args.fold], args.data_dir))}
     clock = EpochWallClock(run_dir / "wall_time.json")
-    training.train(run_dir, config, data_dir=args.data_dir, verbose=2,
+    loop.train(run_dir, config, data_dir=args.data_dir, verbose=2,
                    callbacks=[clock, WriteResults(run_dir, clock, fixed)])
-    write_results({**fixed, "history": training.read_history(run_dir), "wall_time_s": clock.total()})
+    write_results({**fixed, "history": loop.read_history(run_dir), "wall_time_s": clock.total()})
     return 0
 
 

@@ -48,8 +48,12 @@ import numpy as np
 
 from common import (command, in_fresh_process, machine, multiloc_pool, proteome_pool, sample_fasta, timed_process,
                     write_results)
-from protloc import encoding, homology, layers, models, preset, presets, runtime, sequences
-from protloc.predictor import Localizer
+from protloc.data import encoding, sequences
+from protloc.evidence import homology
+from protloc.models import layers, zoo
+from protloc.prediction import preset, presets
+from protloc.utils import runtime
+from protloc.prediction.predictor import Localizer
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
 CROSSOVER_PROTEINS = 50
@@ -57,7 +61,7 @@ CROSSOVER_PROTEINS = 50
 TARGETS = {"speed_up": 3.0, "homology_overhead": 1.1, "peak_share": 0.6, "startup_seconds": 3.0, "memory_growth": 1.1}
 """What each figure should reach (see the module docstring)."""
 KERAS_AS_PREDICT_IMPORTS = "from protloc import runtime\nwith runtime.keras_integrations_hidden():\n    import keras"
-"""Keras started as ``protloc predict`` starts it (:func:`protloc.runtime.keras_integrations_hidden`)."""
+"""Keras started as ``protloc predict`` starts it (:func:`protloc.utils.runtime.keras_integrations_hidden`)."""
 SQUARE = 2048
 """Side of the square matmul that measures the peak."""
 
@@ -65,7 +69,7 @@ SQUARE = 2048
 def flops_per_residue(network) -> dict:
     """Floating-point operations per input residue of a protloc network, from its layers' weights: 2 per
     multiply-add of every convolution and matrix product that runs along the sequence (conv bank, LSTM cells,
-    attention), divided by the pooling factor for the layers after a :class:`protloc.layers.MaskedMaxPooling1D`;
+    attention), divided by the pooling factor for the layers after a :class:`protloc.models.layers.MaskedMaxPooling1D`;
     summed over an ensemble's members. The classifier, which runs once per protein, is left out (``per_protein``
     holds it). Element-wise work (activations, gates, masks) is not counted.
 
@@ -139,9 +143,9 @@ def peaks(shape: tuple[int, int, int] | None, cores: int) -> dict:
 
 def model_costs(model: str, batch_size: int) -> dict:
     """A preset's FLOPs per residue and its first LSTM step's matmul shape (in a fresh process: Keras loads)."""
-    network = models.load_model(preset.load(model).file("model"))
+    network = zoo.load_model(preset.load(model).file("model"))
     return {"flops": flops_per_residue(network), "lstm_shape": lstm_shape(network, batch_size),
-            "members": models.member_count(network)}
+            "members": zoo.member_count(network)}
 
 
 def started_network(fasta: pathlib.Path, model: str) -> dict:
@@ -158,15 +162,15 @@ def started_network(fasta: pathlib.Path, model: str) -> dict:
 
 
 def predict_argv(fasta: pathlib.Path, model: str, homology_evidence: bool) -> list[str]:
-    return [sys.executable, "-m", "protloc.cli", "predict", str(fasta), "-o", os.devnull, "--model", model,
+    return [sys.executable, "-m", "protloc.apps.cli", "predict", str(fasta), "-o", os.devnull, "--model", model,
             *([] if homology_evidence else ["--no-homology"])]
 
 
 def bare_mmseqs(fasta: pathlib.Path, model: str) -> dict:
     """Wall seconds of ``mmseqs easy-search`` of ``fasta`` against ``model``'s cached reference database with
-    protloc's settings: one call through :func:`protloc.mmseqs.run`, all cores (the database is built first if
+    protloc's settings: one call through :func:`protloc.evidence.mmseqs.run`, all cores (the database is built first if
     needed, not timed)."""
-    from protloc import mmseqs
+    from protloc.evidence import mmseqs
 
     found = preset.load(model)
     search = homology.HomologySearch(homology.ReferenceSet.read(found.file("reference"), found.class_names))
@@ -337,7 +341,7 @@ def main(argv=None) -> int:
     if min(args.proteins) < 1:
         parser.error("--proteins must be at least 1")
     model_names = args.model or [presets.DEFAULT]
-    from protloc.recipes import DEFAULT_BATCH_SIZE
+    from protloc.models.recipes import DEFAULT_BATCH_SIZE
 
     with tempfile.TemporaryDirectory() as scratch:
         scratch = pathlib.Path(scratch)

@@ -4,7 +4,7 @@ Usage:
     python benchmarks/profiles.py --profile-db ../shared/data/proteomes ../shared/data/multiloc \
         [--sequence-run runs/profiles/rlstm-60 --profile-run runs/profiles/rlstm-80]
 
-1. Cost: profiles through :class:`protloc.profiles.ProfileSearch` with its defaults (3 iterations, -s 4,
+1. Cost: profiles through :class:`protloc.evidence.profiles.ProfileSearch` with its defaults (3 iterations, -s 4,
    E < 1e-3): seconds per 1,000 proteins to compute them (--cost-sample MultiLoc proteins, seed 0, into an empty
    cache; the database built beforehand) and to read them back from the cache; and, over every MultiLoc protein
    (both splits), how many have a relative in the database besides themselves.
@@ -25,7 +25,10 @@ import time
 import numpy as np
 
 from common import cached_predictions, command, machine, test_report, write_results
-from protloc import datasets, evaluation, fusion, homology, preset, profiles, training
+from protloc.data import datasets
+from protloc.evidence import fusion, homology, profiles
+from protloc.prediction import preset
+from protloc.training import evaluation, loop
 
 SPEC = datasets.get("multiloc")
 
@@ -70,7 +73,7 @@ def run_rows(runs: dict[str, pathlib.Path], fusion_preset: str, data_dir=None) -
     for name, run in runs.items():
         labels, network = cached_predictions(run, data_dir)
         fused = rule.apply(network, evidence)[0]
-        config = training.read_config(run)
+        config = loop.read_config(run)
         for used, probabilities in (("network", network), ("fused with homology", fused)):
             report, correct = test_report(labels, probabilities, SPEC.class_names)
             right[(name, used)] = correct
@@ -130,7 +133,7 @@ def main(argv=None) -> int:
                "cost": profile_cost(args.profile_db, args.cost_sample, args.data_dir)}
     if args.sequence_run:
         for run, wanted in ((args.sequence_run, False), (args.profile_run, True)):
-            if training.read_config(run).hparams["profile"] != wanted:
+            if loop.read_config(run).hparams["profile"] != wanted:
                 parser.error(f"{run} is {'not ' if wanted else ''}a profile model")
         results["rows"], results["mcnemar"] = run_rows(
             {"60 (sequence only)": args.sequence_run, "80 (with profiles)": args.profile_run}, args.fusion_preset,

@@ -18,15 +18,16 @@ import statistics
 import sys
 
 from common import command, machine, write_results
-from protloc import hyperparameters, training
+from protloc.models import hyperparameters
+from protloc.training import loop
 
 
 def trial(run_dir: pathlib.Path, backend: str | None = None) -> dict:
     """One run's settings, reproducing command and history summary."""
     saved = json.loads((run_dir / "config.json").read_text())
-    config = training.read_config(run_dir)
+    config = loop.read_config(run_dir)
     backend = saved.get("backend") or backend or "not recorded"
-    rows = training.read_history(run_dir)
+    rows = loop.read_history(run_dir)
     if len(rows) < 5 or rows[-1].get("val_accuracy") is None:
         raise ValueError(f"{run_dir}: needs at least 5 epochs with a held-out fold")
     seconds = [row["epoch_seconds"] for row in rows]

@@ -3,7 +3,7 @@
 Usage:
     python benchmarks/screenshots.py [--model PRESET (default: the default preset)] [--out docs/screenshots]
 
-Starts ``protloc serve`` on a free port of 127.0.0.1, pastes four of the example proteins (protloc/presets/
+Starts ``protloc serve`` on a free port of 127.0.0.1, pastes four of the example proteins (protloc/prediction/presets/
 examples.fasta), waits for the table, opens the first protein and saves ``results.png`` and ``protein.png``.
 Needs Chromium (Debian's ``chromium``) and Playwright's Python package.
 """
@@ -17,7 +17,8 @@ import subprocess
 import sys
 import time
 
-from protloc import presets, sequences
+from protloc.data import sequences
+from protloc.prediction import presets
 
 ARGUMENTS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
              "--disable-component-update", "--disable-sync"]
@@ -37,7 +38,7 @@ def main(argv=None) -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "protloc.cli", "serve", "--model", args.model, "--port",
+    server = subprocess.Popen([sys.executable, "-m", "protloc.apps.cli", "serve", "--model", args.model, "--port",
                                str(port)])
     base = f"http://127.0.0.1:{port}"
     try:

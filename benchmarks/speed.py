@@ -21,8 +21,11 @@ import time
 import numpy as np
 
 from common import command, in_fresh_process, machine, write_results
-from protloc import datasets, models, pipeline, runtime, training
-from protloc.datasets import multiloc
+from protloc.data import datasets, pipeline
+from protloc.models import zoo
+from protloc.training import loop
+from protloc.utils import runtime
+from protloc.data.datasets import multiloc
 
 TF_DEFAULT_THREADS = {"TF_NUM_INTRAOP_THREADS": "0", "TF_NUM_INTEROP_THREADS": "0"}
 """Environment under which TensorFlow picks its own thread pools (and protloc's layout stands aside)."""
@@ -38,7 +41,7 @@ def training_throughput(bucketed: bool, steps: int, batch_size: int, directory: 
     """Proteins/s and residues/s of train_on_batch over ``steps`` batches (after 2 warm-up batches); unbucketed
     batches are all padded to the longest training protein (1000 residues after truncation)."""
     runtime.run_branches_in_parallel()
-    model = training.compile_model(models.build_model("rlstm", multiloc.CLASS_NAMES))
+    model = loop.compile_model(zoo.build_model("rlstm", multiloc.CLASS_NAMES))
     boundaries = pipeline.BUCKET_BOUNDARIES if bucketed else ()
     examples = datasets.get("multiloc").examples("train", directory=directory)
     planned = pipeline.BucketedBatches(examples, batch_size, 0, boundaries)
@@ -50,7 +53,7 @@ def training_throughput(bucketed: bool, steps: int, batch_size: int, directory: 
     for features, labels in batches:
         model.train_on_batch(features, labels)
         proteins += len(labels)
-        residues += int(np.count_nonzero(features[models.TOKENS]))
+        residues += int(np.count_nonzero(features[zoo.TOKENS]))
     seconds = time.perf_counter() - start
     return {"proteins_per_s": proteins / seconds, "residues_per_s": residues / seconds, "steps": steps,
             "seconds": seconds}

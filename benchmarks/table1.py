@@ -29,7 +29,10 @@ import numpy as np
 
 from common import (cached_predictions, command, machine, start_from, test_report, timed_train, trained_on,
                     write_results)
-from protloc import datasets, evaluation, files, models, recipes, runtime, training
+from protloc.data import datasets
+from protloc.models import recipes, zoo
+from protloc.training import evaluation, loop
+from protloc.utils import files, runtime
 
 PAPER = {"rlstm": 0.879, "alstm": 0.854, "ensemble": 0.902, "multiloc": 0.767}
 PAPER_SETUP = {"epochs": 100, "learning_rate": 2e-4, "members": 10}
@@ -158,7 +161,7 @@ def main(argv=None) -> int:
     runtime.run_branches_in_parallel()
 
     learning_rate = args.learning_rate or recipes.PAPER_LEARNING_RATE
-    architecture = models.resolve_hparams(lstm_units=args.lstm_units)
+    architecture = zoo.resolve_hparams(lstm_units=args.lstm_units)
     hparams = {**architecture, "learning_rate": learning_rate}
     results = {"command": command(), "machine": machine(), "epochs": args.epochs, "members": args.members, "hparams": hparams,
                "paper": PAPER,
@@ -177,10 +180,10 @@ def main(argv=None) -> int:
     ensemble_gap = False  # an R-LSTM seed left out by --only: later seeds wait, the ensemble is seeds 0 to k-1
     for name, seed, fold in plan:
         run_dir = args.out / _step_name(name, seed, fold)
-        if args.only is not None and run_dir.name not in args.only and training.finished_epochs(run_dir) < args.epochs:
+        if args.only is not None and run_dir.name not in args.only and loop.finished_epochs(run_dir) < args.epochs:
             ensemble_gap |= name == "rlstm" and fold is None
             continue
-        config = training.RunConfig.resolve(model=name, hparams=architecture, learning_rate=learning_rate,
+        config = loop.RunConfig.resolve(model=name, hparams=architecture, learning_rate=learning_rate,
                                             recipe="paper", epochs=args.epochs, seed=seed, fold=fold,
                                             dataset=SPEC.name)
         if args.start_from and not run_dir.exists() and (args.start_from / run_dir.name).exists():
@@ -196,7 +199,7 @@ def main(argv=None) -> int:
             if seed == 0:
                 report, correct = test_report(labels, probabilities, SPEC.class_names)
                 results["models"][name] = {"report": report, "wall_time_s": wall_time,
-                                           "training_accuracy": training.read_history(run_dir)[-1]["accuracy"]}
+                                           "training_accuracy": loop.read_history(run_dir)[-1]["accuracy"]}
                 if args.start_from and (args.start_from / run_dir.name / "model.keras").exists():
                     results["models"][name]["vs_shorter"] = versus_shorter_run(
                         args.start_from / run_dir.name, labels, correct, args.data_dir)
@@ -262,7 +265,7 @@ def versus_shorter_run(source: pathlib.Path, labels: np.ndarray, correct: np.nda
         raise RuntimeError(f"{source}: test proteins in another order than the extended run's (remove its "
                            f"test_predictions.npz to predict them again)")
     report, source_correct = test_report(labels, source_probabilities, SPEC.class_names)
-    return {"run": str(source), "epochs": training.read_config(source).epochs, "accuracy": report["accuracy"],
+    return {"run": str(source), "epochs": loop.read_config(source).epochs, "accuracy": report["accuracy"],
             **evaluation.mcnemar_exact(correct, source_correct)}
 
 
@@ -279,8 +282,8 @@ def save_ensemble(member_runs: list[pathlib.Path], path: pathlib.Path) -> None:
     """Saves the ensemble of ``member_runs`` at ``path`` unless it is newer than every member's model."""
     if path.exists() and all(path.stat().st_mtime > (run / "model.keras").stat().st_mtime for run in member_runs):
         return
-    members = [models.load_model(run / "model.keras") for run in member_runs]
-    files.save_model(models.build_ensemble(members, name=f"ensemble_{len(members)}"), path)
+    members = [zoo.load_model(run / "model.keras") for run in member_runs]
+    files.save_model(zoo.build_ensemble(members, name=f"ensemble_{len(members)}"), path)
 
 
 def _step_names(text: str) -> set[str]:

@@ -9,7 +9,7 @@ epoch; the test split is never read. Each trains in full, in a fresh process, on
 
 * old: the recipe behind the shipped model and Table 1 at 50 epochs (TensorFlow, Adam at a constant 1e-3, whole
   proteins up to 1,000 residues, dropout 0.5, the paper's architecture).
-* new: ``protloc train`` with the default recipe (see :data:`protloc.recipes.RECIPES`: warm-up + cosine schedule,
+* new: ``protloc train`` with the default recipe (see :data:`protloc.models.recipes.RECIPES`: warm-up + cosine schedule,
   its own dropout, pooling before the LSTMs), on TensorFlow.
 
 Before both: one training step of the R-LSTM is timed on each Keras backend (TensorFlow with protloc's thread
@@ -38,7 +38,8 @@ import subprocess
 import sys
 
 from common import RESULTS, command, in_fresh_process, machine, write_results
-from protloc import hyperparameters, recipes, training
+from protloc.models import hyperparameters, recipes
+from protloc.training import loop
 
 OLD = {"recipe": "paper", "learning_rate": 1e-3, "epochs": 50, "backend": "tensorflow"}
 """The 50-epoch recipe of Table 1 and of the shipped model."""
@@ -51,20 +52,21 @@ BACKEND_LENGTHS = (128, 384, 640)
 def step_seconds(lengths, steps: int = 10, batch_size: int = 32, hparams=None) -> dict:
     """Wall seconds and CPU cores used per training step of the paper's R-LSTM (or of an R-LSTM with ``hparams``)
     on this process's Keras backend, batch ``batch_size`` of random proteins of each length (after 2 warm-up steps,
-    so compilation is excluded), with protloc's thread layout (:func:`protloc.runtime.run_branches_in_parallel`)."""
+    so compilation is excluded), with protloc's thread layout (:func:`protloc.utils.runtime.run_branches_in_parallel`)."""
     import time
 
     import numpy as np
 
-    from protloc import models, runtime
+    from protloc.models import zoo
+    from protloc.utils import runtime
 
     runtime.run_branches_in_parallel()
-    model = training.compile_model(models.build_model("rlstm", [str(i) for i in range(11)], **(hparams or {})),
+    model = loop.compile_model(zoo.build_model("rlstm", [str(i) for i in range(11)], **(hparams or {})),
                                    1e-3)
     rng = np.random.default_rng(0)
     found = {}
     for length in lengths:
-        tokens = {models.TOKENS: rng.integers(1, 21, size=(batch_size, length)).astype("int32")}
+        tokens = {zoo.TOKENS: rng.integers(1, 21, size=(batch_size, length)).astype("int32")}
         labels = rng.integers(0, 11, size=(batch_size,)).astype("int32")
         for _ in range(2):
             model.train_on_batch(tokens, labels)
@@ -96,18 +98,20 @@ def interleaved_epoch_seconds(fold: int, dataset: str = "multiloc", data_dir=Non
     """
     import time
 
-    from protloc import datasets, models, pipeline, runtime
+    from protloc.data import datasets, pipeline
+    from protloc.models import zoo
+    from protloc.utils import runtime
 
     runtime.run_branches_in_parallel()
     old_recipe, new_recipe = recipes.RECIPES[OLD["recipe"]], recipes.RECIPES[NEW["recipe"]]
     if (old_recipe.batch_size, old_recipe.train_max_length) != (new_recipe.batch_size, new_recipe.train_max_length):
         raise ValueError("the two recipes train on different batches; interleaving them would not compare epochs")
     spec = datasets.get(dataset)
-    examples = [training.truncated(example, new_recipe.train_max_length)
+    examples = [loop.truncated(example, new_recipe.train_max_length)
                 for example in spec.examples("train", spec.folds_except(fold), data_dir)]
     batches = pipeline.BucketedBatches(examples, new_recipe.batch_size, shuffle_seed=0)
-    compiled = {"old": training.compile_model(models.build_model("rlstm", spec.class_names), OLD["learning_rate"]),
-                "new": training.compile_model(models.build_model("rlstm", spec.class_names, **new_recipe.hparams),
+    compiled = {"old": loop.compile_model(zoo.build_model("rlstm", spec.class_names), OLD["learning_rate"]),
+                "new": loop.compile_model(zoo.build_model("rlstm", spec.class_names, **new_recipe.hparams),
                                               new_recipe.learning_rate)}
     seconds = dict.fromkeys(compiled, 0.0)
     for timed_pass in range(passes):
@@ -123,7 +127,7 @@ def interleaved_epoch_seconds(fold: int, dataset: str = "multiloc", data_dir=Non
 
 def train_in_fresh_process(run_dir: pathlib.Path, fold: int, settings: dict) -> list[dict]:
     """``protloc train`` with ``settings`` in a new process (its own backend); the run's history rows."""
-    argv = [sys.executable, "-m", "protloc.cli", "train", "--out", str(run_dir), "--fold", str(fold), "--seed", "0",
+    argv = [sys.executable, "-m", "protloc.apps.cli", "train", "--out", str(run_dir), "--fold", str(fold), "--seed", "0",
             "--recipe", settings["recipe"], "--backend", settings["backend"]]
     if "learning_rate" in settings:
         argv += ["--learning-rate", str(settings["learning_rate"])]
@@ -131,7 +135,7 @@ def train_in_fresh_process(run_dir: pathlib.Path, fold: int, settings: dict) -> 
         argv += ["--epochs", str(settings["epochs"])]
     environment = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     subprocess.run(argv, check=True, env=environment)
-    return training.read_history(run_dir)
+    return loop.read_history(run_dir)
 
 
 def last5(rows: list[dict]) -> float:

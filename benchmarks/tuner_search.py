@@ -33,7 +33,10 @@ import tempfile
 import numpy as np
 
 from common import command, machine, timed_train, write_results
-from protloc import datasets, files, models, packaging, recipes, runtime, training
+from protloc.data import datasets
+from protloc.models import recipes, zoo
+from protloc.training import loop, packaging
+from protloc.utils import files, runtime
 from tuning import search
 
 LAST_EPOCHS = 5
@@ -54,13 +57,13 @@ def ranked_configs(history: list[dict]) -> list[tuple[float, dict]]:
 
 def last_epochs_accuracy(run: pathlib.Path) -> float:
     """Mean validation accuracy of a run's last :data:`LAST_EPOCHS` epochs."""
-    history = [row["val_accuracy"] for row in training.read_history(run)]
+    history = [row["val_accuracy"] for row in loop.read_history(run)]
     return float(np.mean(history[-LAST_EPOCHS:]))
 
 
 def stored_bytes(network) -> int:
     """The size of a network's ``.keras`` file as a shipped preset stores it: no optimizer state, weights as float16
-    (:func:`protloc.packaging.save_half`)."""
+    (:func:`protloc.training.packaging.save_half`)."""
     with tempfile.TemporaryDirectory() as scratch:
         packaging.save_half(network, pathlib.Path(scratch) / "model.keras")
         return (pathlib.Path(scratch) / "model.keras").stat().st_size
@@ -68,7 +71,7 @@ def stored_bytes(network) -> int:
 
 def ensemble_size(config: dict, spec, members: int) -> dict:
     """A run config's network, built untrained: its parameters, stored bytes and ``members`` times those bytes."""
-    network = models.build_model(config["model"], spec.class_names, **config["hparams"])
+    network = zoo.build_model(config["model"], spec.class_names, **config["hparams"])
     size = stored_bytes(network)
     return {"parameters": int(network.count_params()), "stored_bytes": size, "ensemble_bytes": size * members}
 
@@ -112,14 +115,14 @@ def main(argv=None) -> int:
     candidates[f"recipe-{args.recipe}"] = {"model": "rlstm", "hparams": {}, "recipe": args.recipe}
     retrained = results["retrained"]
     for name, config in candidates.items():
-        run_config = training.RunConfig.resolve(model=config["model"], hparams=config["hparams"],
+        run_config = loop.RunConfig.resolve(model=config["model"], hparams=config["hparams"],
                                                 learning_rate=config.get("learning_rate"), recipe=config["recipe"],
                                                 fold=args.fold, seed=0, dataset=spec.name)
         run = args.out / "fold0" / name
         seconds = timed_train(run, run_config, args.data_dir)
-        network = models.load_model(run / "model.keras")
+        network = zoo.load_model(run / "model.keras")
         retrained[name] = {"config": config, "run": str(run), "val_accuracy_last5": last_epochs_accuracy(run),
-                           "val_accuracy_last": training.read_history(run)[-1]["val_accuracy"],
+                           "val_accuracy_last": loop.read_history(run)[-1]["val_accuracy"],
                            "train_seconds": seconds, "parameters": int(network.count_params()),
                            "stored_bytes": stored_bytes(network)}
         retrained[name]["ensemble_fits"] = retrained[name]["stored_bytes"] * args.members <= budget

@@ -3,7 +3,7 @@
     python examples/train_with_model_fit.py --epochs 30 --out rlstm.keras [--data-dir ~/tensorflow_datasets]
 
 ``tfds.load("multiloc")`` builds the data set on first use (from $PROTLOC_DATA_DIR, the manual directory, or a
-download of the pinned files). Its examples become ``protloc.datasets.Example`` s, which ``pipeline.batches``
+download of the pinned files). Its examples become ``protloc.data.datasets.Example`` s, which ``pipeline.batches``
 turns into length-bucketed batches (a ``tf.data.Dataset`` on TensorFlow, a Keras ``PyDataset`` on JAX): each batch
 is padded only to its length bucket, which makes an epoch several times faster than padding every protein to
 1,000 residues. Training fold 0 is held out for validation; ``--limit`` trains on the first N proteins only, for
@@ -16,7 +16,9 @@ import argparse
 import tensorflow_datasets as tfds
 
 import tfds_multiloc  # noqa: F401  (registers the "multiloc" builder with TFDS)
-from protloc import datasets, evaluation, models, pipeline, training
+from protloc import models, training
+from protloc.data import datasets, pipeline
+from protloc.training import evaluation
 
 
 def load_examples(split: str, data_dir=None, limit=None) -> list[datasets.Example]:

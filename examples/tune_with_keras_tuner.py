@@ -19,7 +19,7 @@ import argparse
 import dataclasses
 import pathlib
 
-from protloc import datasets
+from protloc.data import datasets
 
 
 def first_of_each_fold(reader, limit: int):
@@ -56,7 +56,7 @@ def main(argv=None) -> dict:
 
     import keras_tuner
 
-    from protloc import files
+    from protloc.utils import files
     from tuning.hypermodel import ProtlocHyperModel
 
     hypermodel = ProtlocHyperModel(spec, folds=[0], max_epochs=args.epochs, data_dir=args.data_dir)

@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from protloc import datasets, sequences
-from protloc.features import KINGDOMS
+from protloc.data import datasets, sequences
+from protloc.data.features import KINGDOMS
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -46,7 +46,7 @@ def toy_spec(name: str, n_per_class: int = 30, num_folds: int = 3, extra_width: 
     example also has a float feature ``"extra"`` ``(length, extra_width)`` that marks the motif's residues in its
     first column (the rest is noise).
 
-    ``name`` is how :func:`protloc.datasets.get` finds the spec again: ``"MODULE:ATTRIBUTE"`` of the variable the
+    ``name`` is how :func:`protloc.data.datasets.get` finds the spec again: ``"MODULE:ATTRIBUTE"`` of the variable the
     caller stores it in (e.g. ``toy_spec(f"{__name__}:SPEC")`` at a test module's top level)."""
     def read(split, directory=None):
         tokens, labels = motif_task(n_per_class=n_per_class, seed=0 if split == "train" else 1)
@@ -145,7 +145,7 @@ def multi_label_spec(name: str, families: int = 12, per_family: int = 6, num_fol
 def trained_run(root: pathlib.Path, *train_options: str):
     """Body of a module fixture (``yield from``): a run trained by ``protloc train TRAIN_OPTIONS --out ROOT/run``, with
     protloc's cache (MMseqs2 databases) in ``ROOT/cache`` while the fixture lives."""
-    from protloc.cli import main
+    from protloc.apps.cli import main
 
     environment = pytest.MonkeyPatch()
     environment.setenv("PROTLOC_CACHE_DIR", str(root / "cache"))

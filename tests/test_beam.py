@@ -8,8 +8,10 @@ import sys
 
 import pytest
 
-from protloc import beam, presets, sequences, table
-from protloc.cli import main as protloc_main
+from protloc.apps import beam
+from protloc.data import sequences
+from protloc.prediction import presets, table
+from protloc.apps.cli import main as protloc_main
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 
@@ -61,7 +63,7 @@ def test_a_bad_record_without_skip_invalid_fails_the_run_naming_it(inputs, tmp_p
     out = tmp_path / "out" / "pred"
     assert beam.main(["--input", str(inputs / "*.fasta*"), "--output", str(out), "--no-homology"]) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
-    assert error.startswith(f"protloc.beam: error: {inputs / 'c.fasta'}, record 'bad1', position 3: invalid character")
+    assert error.startswith(f"protloc.apps.beam: error: {inputs / 'c.fasta'}, record 'bad1', position 3: invalid character")
     assert not list(out.parent.glob("pred*")) and not list(out.parent.glob("beam-temp-*"))
 
 
@@ -80,17 +82,17 @@ def test_an_input_that_matches_nothing_is_refused_and_no_apitools_notice(tmp_pat
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "protloc.beam", "--input", str(tmp_path / "missing" / "*.fasta"),
+    result = subprocess.run([sys.executable, "-m", "protloc.apps.beam", "--input", str(tmp_path / "missing" / "*.fasta"),
                              "--output", str(tmp_path / "out"), "--no-homology"], capture_output=True, text=True)
     assert result.returncode == 2 and result.stderr.strip() == (
-        f"protloc.beam: error: --input {tmp_path / 'missing' / '*.fasta'} matches no file")
+        f"protloc.apps.beam: error: --input {tmp_path / 'missing' / '*.fasta'} matches no file")
     assert not list(tmp_path.iterdir())
 
 
 def test_a_missing_model_fails_before_the_pipeline_starts(inputs, tmp_path, capsys):
     assert beam.main(["--input", str(inputs / "*.fasta*"), "--output", str(tmp_path / "p"),
                       "--model", str(tmp_path / "none.keras")]) == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("protloc.beam: error: no preset called ")
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("protloc.apps.beam: error: no preset called ")
 
 
 def test_importing_the_module_changes_no_logging():
@@ -98,7 +100,7 @@ def test_importing_the_module_changes_no_logging():
     import sys
 
     code = ("import logging; before = (logging.getLogger().level, logging.getLogger('apache_beam').level); "
-            "import protloc.beam; print(before == (logging.getLogger().level, logging.getLogger('apache_beam').level))")
+            "import protloc.apps.beam; print(before == (logging.getLogger().level, logging.getLogger('apache_beam').level))")
     finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert finished.returncode == 0 and finished.stdout.strip() == "True"
 
@@ -130,7 +132,7 @@ def test_each_worker_shows_a_progress_line_on_a_terminal_only(inputs, monkeypatc
     shown = stderr.getvalue()
     if terminal:
         last = shown.split("\r")[-1]
-        assert f"protloc.beam worker {os.getpid()}" in last and "11/11" in last and "proteins" in last
+        assert f"protloc.apps.beam worker {os.getpid()}" in last and "11/11" in last and "proteins" in last
     else:
         assert shown == ""
     assert pickle.loads(pickle.dumps(handler)).line is None  # a worker draws its own line

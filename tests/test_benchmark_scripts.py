@@ -11,8 +11,12 @@ import sys
 import numpy as np
 import pytest
 
-from protloc import (datasets, evaluation, files, homology, models, presets, run_config, sequences, thresholds,
-                     training)
+from protloc.data import datasets, sequences
+from protloc.evidence import homology, thresholds
+from protloc.models import run_config, zoo
+from protloc.prediction import presets
+from protloc.training import evaluation, loop
+from protloc.utils import files
 from tests.helpers import SMALL, load_benchmark, multi_label_spec, toy_spec
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
@@ -26,10 +30,10 @@ def test_table1_rebuilds_the_ensemble_only_when_a_member_is_newer(tmp_path):
     table1 = load_benchmark("table1")
     runs = [tmp_path / "seed0", tmp_path / "seed1"]
     for run in runs:
-        files.save_model(models.build_model("rlstm", CLASS_NAMES, **SMALL), run / "model.keras")
+        files.save_model(zoo.build_model("rlstm", CLASS_NAMES, **SMALL), run / "model.keras")
     path = tmp_path / "ensemble.keras"
     table1.save_ensemble(runs, path)
-    assert models.member_count(models.load_model(path)) == 2
+    assert zoo.member_count(zoo.load_model(path)) == 2
     saved = path.stat().st_mtime_ns
     table1.save_ensemble(runs, path)
     assert path.stat().st_mtime_ns == saved
@@ -42,7 +46,7 @@ def test_table1_markdown_shows_the_ensemble_curve_and_the_paired_test():
     table1 = load_benchmark("table1")
     report = evaluation.classification_report([0, 1, 2], [0, 1, 1], list(CLASS_NAMES[:3]))
     results = {"command": "python benchmarks/table1.py", "machine": "test", "epochs": 1, "members": 3,
-               "hparams": {**models.PAPER_HPARAMS, "learning_rate": 2e-4}, "missing": ["rlstm-seed2"], "cv": {"rlstm": {"0": 0.5}},
+               "hparams": {**zoo.PAPER_HPARAMS, "learning_rate": 2e-4}, "missing": ["rlstm-seed2"], "cv": {"rlstm": {"0": 0.5}},
                "models": {"rlstm": {"report": report, "wall_time_s": 60},
                           "ensemble (2 R-LSTMs)": {"report": report, "wall_time_s": 120,
                                                    "vs_rlstm": {"only_first": 4, "only_second": 1, "p_value": 0.375}}},
@@ -69,11 +73,11 @@ def test_started_network_counts_every_protein_and_its_truncated_residues():
 def test_flops_per_residue_count_the_bank_the_pooled_lstms_and_every_ensemble_member():
     predict_speed = load_benchmark("predict_speed")
     widths, filters, units = (1, 3), (2, 3), 4
-    paper = models.build_model("rlstm", ["a", "b"], conv_widths=widths, conv_filters=filters, lstm_units=units,
+    paper = zoo.build_model("rlstm", ["a", "b"], conv_widths=widths, conv_filters=filters, lstm_units=units,
                                dense_units=5)
-    pooled = models.build_model("rlstm", ["a", "b"], conv_widths=widths, conv_filters=filters, lstm_units=units,
+    pooled = zoo.build_model("rlstm", ["a", "b"], conv_widths=widths, conv_filters=filters, lstm_units=units,
                                 dense_units=5, pool_size=4)
-    bank = paper.get_layer(models.CONV_BANK_LAYER)
+    bank = paper.get_layer(zoo.CONV_BANK_LAYER)
     channels = 20 if bank.residue_blocks is not None else 60
     conv = 2 * (1 * channels * 2 + 3 * channels * 3) + (2 * 60 * 20 if bank.residue_blocks is not None else 0)
     lstm = 2 * 2 * (5 + units) * 4 * units  # two LSTMs over the bank's 5 channels
@@ -81,7 +85,7 @@ def test_flops_per_residue_count_the_bank_the_pooled_lstms_and_every_ensemble_me
     assert predict_speed.flops_per_residue(paper)["recurrent"] == lstm
     assert predict_speed.flops_per_residue(pooled)["recurrent"] == lstm / 4
     assert predict_speed.flops_per_residue(pooled)["total"] == conv + lstm / 4
-    ensemble = models.build_ensemble([paper, pooled])
+    ensemble = zoo.build_ensemble([paper, pooled])
     assert predict_speed.flops_per_residue(ensemble)["total"] == 2 * conv + lstm + lstm / 4
     assert predict_speed.lstm_shape(paper, 32) == (32, 5 + units, 4 * units)
 
@@ -169,7 +173,7 @@ def test_tuner_search_retrains_the_best_configurations_and_the_recipes_and_choos
     def fake_train(run_dir, config, data_dir):
         trained.append((run_dir.name, config.hparams["dense_units"], config.fold))
         run_dir.mkdir(parents=True)
-        files.save_model(models.build_model("rlstm", CLASS_NAMES, **small), run_dir / "model.keras")
+        files.save_model(zoo.build_model("rlstm", CLASS_NAMES, **small), run_dir / "model.keras")
         accuracy = {"search-1": 0.8, "search-2": 0.6, "recipe-coarse": 0.7}[run_dir.name]
         (run_dir / "history.csv").write_text("epoch,val_accuracy\n" + "".join(f"{e},{accuracy}\n" for e in range(6)))
         return 60.0
@@ -300,7 +304,7 @@ def test_learning_curve_reports_every_epoch_and_extends_only_the_same_run(tmp_pa
     assert "| epochs | 6-10 |" in report and "| mean validation loss | 1.000 |" in report
     assert "| 12 | 0.500 | 1.000 | 0.700 | 1.000 |" in report
 
-    other = training.RunConfig.resolve(model="rlstm", epochs=5, fold=2, dataset=f"{__name__}:CURVE_FAKE")
+    other = loop.RunConfig.resolve(model="rlstm", epochs=5, fold=2, dataset=f"{__name__}:CURVE_FAKE")
     try:
         curve.start_from(tmp_path / "runs" / "rlstm-fold1", tmp_path / "copy", other)
     except SystemExit as error:
@@ -313,7 +317,7 @@ def test_table1_extends_the_runs_of_a_shorter_command_and_reports_under_its_own_
     table1 = load_benchmark("table1")
     shorter = tmp_path / "table1-20"
     for model in ("rlstm", "alstm"):
-        config = training.RunConfig.resolve(model=model, recipe="paper", learning_rate=1e-3, epochs=20)
+        config = loop.RunConfig.resolve(model=model, recipe="paper", learning_rate=1e-3, epochs=20)
         run_config.write_config(shorter / f"{model}-seed0", config)
     (shorter / "rlstm-seed0" / "model.keras").touch()  # the A-LSTM's 20-epoch run has no model yet
     trained = []  # (run, whether it started from a copy)
@@ -342,7 +346,7 @@ def test_table1_extends_the_runs_of_a_shorter_command_and_reports_under_its_own_
                                                         "p_value": pytest.approx(2 / 2 ** 11)}
     assert "rlstm after 50 epochs vs the same run after 20" in (tmp_path / "table1-50-epochs.md").read_text()
     assert not (tmp_path / "table1.json").exists()
-    longer_than_asked = training.RunConfig.resolve(recipe="paper", learning_rate=1e-3, epochs=10)
+    longer_than_asked = loop.RunConfig.resolve(recipe="paper", learning_rate=1e-3, epochs=10)
     with pytest.raises(SystemExit, match="more than 10 epochs"):
         table1.start_from(shorter / "rlstm-seed0", tmp_path / "copy", longer_than_asked)
 
@@ -351,8 +355,8 @@ def test_cached_predictions_are_predicted_again_once_a_run_is_extended(tmp_path,
     common = load_benchmark("common")
     spec = TINY_CACHE
     run = tmp_path / "rlstm-seed0"
-    files.save_model(models.build_model("rlstm", spec.class_names, **SMALL), run / "model.keras")
-    run_config.write_config(run, training.RunConfig.resolve(dataset=spec.name))
+    files.save_model(zoo.build_model("rlstm", spec.class_names, **SMALL), run / "model.keras")
+    run_config.write_config(run, loop.RunConfig.resolve(dataset=spec.name))
     calls = []
 
     def fake_predict(model, examples):
@@ -580,7 +584,7 @@ def test_homology_fits_one_fusion_per_number_of_fold_models(monkeypatch):
     fold_probabilities = {"a": np.array([[0.9, 0.1], [0.2, 0.8]] * 2), "b": np.array([[0.0, 1.0], [0.0, 1.0]] * 2)}
     monkeypatch.setattr(homology_script.models, "load_model", lambda path: path.parent.name)
     monkeypatch.setattr(homology_script.evaluation, "predict_probabilities", lambda run, e: fold_probabilities[run])
-    configs = [training.RunConfig.resolve(model="rlstm", fold=0, dataset="multiloc")] * 2
+    configs = [loop.RunConfig.resolve(model="rlstm", fold=0, dataset="multiloc")] * 2
     rules = homology_script.fold_fusions([pathlib.Path("a"), pathlib.Path("b")], configs, train, Search())
     assert [rule.provenance["fold_runs"] for rule in rules] == [["a"], ["a", "b"]]
     assert rules[0].provenance["fit"]["accuracy_network"] == 1.0
@@ -624,21 +628,21 @@ def test_recipe_trials_report_names_runs_by_folder_and_marks_stopped_ones():
 def test_keep_run_writes_a_run_directory_without_optimizer_state(tmp_path):
     spec = KEEP
     run, kept = tmp_path / "run", tmp_path / "kept"
-    training.train(run, training.RunConfig.resolve(model="rlstm", hparams=SMALL, epochs=1, batch_size=8, dataset=spec.name),
+    loop.train(run, loop.RunConfig.resolve(model="rlstm", hparams=SMALL, epochs=1, batch_size=8, dataset=spec.name),
                    verbose=0)
     keep_run = load_benchmark("keep_run")
     assert keep_run.main([str(run), str(kept)]) == 0
     assert sorted(p.name for p in kept.iterdir()) == ["config.json", "history.csv", "model.keras"]
-    assert training.read_config(kept) == training.read_config(run)
+    assert loop.read_config(kept) == loop.read_config(run)
     assert (kept / "model.keras").stat().st_size < (run / "model.keras").stat().st_size
     examples = spec.examples("test", None)
-    np.testing.assert_allclose(evaluation.predict_probabilities(models.load_model(kept / "model.keras"), examples),
-                               evaluation.predict_probabilities(models.load_model(run / "model.keras"), examples),
+    np.testing.assert_allclose(evaluation.predict_probabilities(zoo.load_model(kept / "model.keras"), examples),
+                               evaluation.predict_probabilities(zoo.load_model(run / "model.keras"), examples),
                                atol=1e-6)
     assert keep_run.main([str(run), str(tmp_path / "half"), "--half"]) == 0
     np.testing.assert_allclose(
-        evaluation.predict_probabilities(models.load_model(tmp_path / "half" / "model.keras"), examples),
-        evaluation.predict_probabilities(models.load_model(run / "model.keras"), examples), atol=5e-3)
+        evaluation.predict_probabilities(zoo.load_model(tmp_path / "half" / "model.keras"), examples),
+        evaluation.predict_probabilities(zoo.load_model(run / "model.keras"), examples), atol=5e-3)
     with pytest.raises(SystemExit):
         keep_run.main([str(tmp_path), str(tmp_path / "other")])
 
@@ -672,7 +676,7 @@ CV3 = multi_label_spec(f"{__name__}:CV3", num_folds=3)  # the protocol for any n
 
 
 def test_deeploc2_cv_scores_each_partition_once_with_thresholds_and_fusion_fitted_on_the_others(tmp_path, monkeypatch):
-    from protloc.cli import main
+    from protloc.apps.cli import main
 
     monkeypatch.setenv("PROTLOC_CACHE_DIR", str(tmp_path / "cache"))
     runs = []
@@ -708,7 +712,7 @@ def test_deeploc2_cv_scores_each_partition_once_with_thresholds_and_fusion_fitte
 
 
 def test_cross_evaluation_leaves_out_relatives_and_counts_a_call_right_when_it_is_one_of_the_locations():
-    from protloc.datasets.spec import Example
+    from protloc.data.datasets.spec import Example
 
     cross = load_benchmark("cross_evaluation")
     rng = np.random.default_rng(0)

@@ -19,7 +19,7 @@ COMMANDS = ["train", "evaluate", "predict", "preset", "fuse", "serve", "export",
 
 
 def run_protloc(*argv, **kwargs):
-    return subprocess.run([sys.executable, "-m", "protloc.cli", *argv], capture_output=True, text=True, **kwargs)
+    return subprocess.run([sys.executable, "-m", "protloc.apps.cli", *argv], capture_output=True, text=True, **kwargs)
 
 
 @pytest.mark.slow
@@ -87,10 +87,10 @@ def test_an_error_is_one_line_on_stderr_and_tensorflow_logs_only_with_verbose(tm
 
 @pytest.mark.slow
 def test_a_truncated_model_file_is_named_as_not_loadable(tmp_path):
-    from protloc import models
+    from protloc.models import zoo
 
     whole = tmp_path / "whole.keras"
-    models.build_model("rlstm", ["a", "b"], lstm_units=4, dense_units=4).save(whole)
+    zoo.build_model("rlstm", ["a", "b"], lstm_units=4, dense_units=4).save(whole)
     cut = tmp_path / "cut.keras"
     cut.write_bytes(whole.read_bytes()[:2000])
     fasta = tmp_path / "in.fasta"
@@ -119,7 +119,7 @@ def test_predict_shows_a_progress_line_on_a_terminal_and_is_silent_otherwise(tmp
 
     fasta = tmp_path / "in.fasta"
     fasta.write_text(">P1\nMKVLAAGIVALLLAAG\n>P2\nMSTNPKPQRKTKRNT\n")
-    command = [sys.executable, "-m", "protloc.cli", "predict", str(fasta), "--no-homology", "-o",
+    command = [sys.executable, "-m", "protloc.apps.cli", "predict", str(fasta), "--no-homology", "-o",
                str(tmp_path / "out.tsv")]
     plain = subprocess.run(command, capture_output=True, text=True)
     assert plain.returncode == 0 and plain.stderr.strip().splitlines() == ["2 predictions written to " +

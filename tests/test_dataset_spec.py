@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 
-from protloc import sequences
-from protloc.cli import main
+from protloc.data import sequences
+from protloc.apps.cli import main
 from tests.helpers import SMALL, toy_spec
 from tuning import search
 import pytest

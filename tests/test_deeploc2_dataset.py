@@ -6,8 +6,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from protloc import datasets
-from protloc.datasets import deeploc2
+from protloc.data import datasets
+from protloc.data.datasets import deeploc2
 
 HEADER = "accession,sequence,label,partition,kingdom,membrane\n"
 

@@ -8,10 +8,11 @@ import re
 import numpy as np
 import pytest
 
-from protloc import deeploc_formats, presets, sequences
-from protloc.cli import main
-from protloc.predictor import Prediction
-from protloc.table import Layout
+from protloc.data import sequences
+from protloc.prediction import deeploc_formats, presets
+from protloc.apps.cli import main
+from protloc.prediction.predictor import Prediction
+from protloc.prediction.table import Layout
 
 DEEPLOC2_CLASSES = ("cytoplasm", "nucleus", "extracellular", "plasma_membrane", "mitochondrion", "plastid", "er",
                     "lysosome_vacuole", "golgi", "peroxisome")

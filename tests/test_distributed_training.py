@@ -9,8 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from protloc import runtime, training
-from protloc.cli import main
+from protloc.training import loop
+from protloc.utils import runtime
+from protloc.apps.cli import main
 from tests.helpers import REPO
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
@@ -25,12 +26,12 @@ from tests.helpers import SMALL
 processes = runtime.Processes(sys.argv[1], 2, int(sys.argv[2]))
 runtime.join_processes(processes)
 for epochs in (1, 2):  # the second call resumes the run from its checkpoint on disk
-    config = training.RunConfig.resolve(model="rlstm", hparams=SMALL, recipe="paper", learning_rate=1e-3, epochs=epochs,
+    config = loop.RunConfig.resolve(model="rlstm", hparams=SMALL, recipe="paper", learning_rate=1e-3, epochs=epochs,
                                 batch_size=8, fold=0, dataset="tests.toy_data:SMALL")  # a constant rate: extended on resume
-    model = training.train(sys.argv[3], config, verbose=0, processes=processes)
+    model = loop.train(sys.argv[3], config, verbose=0, processes=processes)
     found = {"weights": float(sum(np.abs(w).astype(np.float64).sum() for w in model.get_weights()))}
     if sys.argv[2] == "0":  # the process that writes the run directory
-        found.update(history=training.read_history(sys.argv[3]),
+        found.update(history=loop.read_history(sys.argv[3]),
                      checkpoints=sorted(os.listdir(os.path.join(sys.argv[3], "checkpoints"))))
     print(json.dumps(found), flush=True)
 """
@@ -66,12 +67,12 @@ def test_two_processes_train_one_run_with_identical_weights_and_resume(tmp_path)
     assert json.loads((run / "preset.json").read_text())["training"]["backend"] == "jax"
     assert resumed["weights"] == pytest.approx(resumed_other["weights"], rel=1e-6)
     assert resumed["weights"] != pytest.approx(first["weights"], rel=1e-9)
-    assert [row["epoch"] for row in training.read_history(run)] == [0, 1]
+    assert [row["epoch"] for row in loop.read_history(run)] == [0, 1]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["epoch-001.keras", "epoch-002.keras"]
 
 
 def test_batches_of_the_processes_partition_the_whole_batches():
-    from protloc import pipeline
+    from protloc.data import pipeline
     from tests.helpers import toy_spec
 
     examples = list(toy_spec("toy-shards", n_per_class=10).examples("train"))
@@ -114,9 +115,9 @@ from tests.helpers import SMALL
 
 strategy = runtime.tensorflow_strategy([device.name for device in tf.config.list_logical_devices("CPU")])
 for epochs in (1, 2):
-    config = training.RunConfig.resolve(model="rlstm", hparams=SMALL, recipe="paper", learning_rate=1e-3, epochs=epochs,
+    config = loop.RunConfig.resolve(model="rlstm", hparams=SMALL, recipe="paper", learning_rate=1e-3, epochs=epochs,
                                 batch_size=8, fold=0, dataset="tests.toy_data:SMALL")
-    model = training.train(sys.argv[1], config, verbose=0, strategy=strategy)
+    model = loop.train(sys.argv[1], config, verbose=0, strategy=strategy)
 print(json.dumps({"replicas": strategy.num_replicas_in_sync, "no_strategy_on_one_device":
                   runtime.tensorflow_strategy(["/cpu:0"]) is None}))
 """
@@ -130,5 +131,5 @@ def test_tensorflow_trains_and_resumes_under_a_mirrored_strategy_over_two_device
                               capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr[-3000:]
     assert json.loads(finished.stdout.splitlines()[-1]) == {"replicas": 2, "no_strategy_on_one_device": True}
-    history = training.read_history(tmp_path / "run")
+    history = loop.read_history(tmp_path / "run")
     assert [row["epoch"] for row in history] == [0, 1] and all(row["val_accuracy"] is not None for row in history)

@@ -1,9 +1,9 @@
-"""Feature tables of protloc.encoding: known cells, symmetry, scaling and ambiguity rows."""
+"""Feature tables of protloc.data.encoding: known cells, symmetry, scaling and ambiguity rows."""
 import numpy as np
 import pytest
 
-from protloc import encoding
-from protloc.sequences import STANDARD_RESIDUES, tokenize
+from protloc.data import encoding
+from protloc.data.sequences import STANDARD_RESIDUES, tokenize
 
 W, C = STANDARD_RESIDUES.index("W"), STANDARD_RESIDUES.index("C")
 

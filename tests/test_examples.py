@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from protloc import presets
-from protloc.cli import main
+from protloc.prediction import presets
+from protloc.apps.cli import main
 from tests.helpers import REPO, toy_spec
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
@@ -81,5 +81,5 @@ def test_tune_with_keras_tuner_without_data_says_where_in_one_line(tmp_path):
 
 def test_the_example_fasta_the_readme_names_is_the_packaged_one():
     readme = (REPO / "examples" / "README.md").read_text()
-    assert "protloc predict examples/proteins.fasta" in readme and "protloc/presets/examples.fasta" in readme
+    assert "protloc predict examples/proteins.fasta" in readme and "protloc/prediction/presets/examples.fasta" in readme
     assert (REPO / "examples" / "proteins.fasta").read_bytes() == presets.EXAMPLES.read_bytes()

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from protloc import export, models, sequences
-from protloc.cli import main
+from protloc.apps import export
+from protloc.data import sequences
+from protloc.models import zoo
+from protloc.apps.cli import main
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 
@@ -45,7 +47,7 @@ def exported(tmp_path_factory):
     for name, family, extra in (("rlstm", "rlstm", {}), ("rlstm-pooled", "rlstm", {"pool_size": 2, "global_max": True}),
                                 ("alstm", "alstm", {})):
         model_file = root / f"{name}.keras"
-        models.build_model(family, NAMES, lstm_units=6, dense_units=6, attention_units=8, **extra).save(model_file)
+        zoo.build_model(family, NAMES, lstm_units=6, dense_units=6, attention_units=8, **extra).save(model_file)
         assert main(["export", str(model_file), "--out", str(root / name / "protloc" / "1")]) == 0
         paths[name] = (model_file, root / name / "protloc" / "1")
     return paths
@@ -239,7 +241,7 @@ def test_export_refuses_to_overwrite(exported, capsys):
 
 def test_a_model_needing_more_than_tokens_is_not_exported(tmp_path, capsys):
     model_file = tmp_path / "profile.keras"
-    models.build_model("rlstm", NAMES, lstm_units=4, dense_units=4, residue_inputs={"extra": 3}).save(model_file)
+    zoo.build_model("rlstm", NAMES, lstm_units=4, dense_units=4, residue_inputs={"extra": 3}).save(model_file)
     assert main(["export", str(model_file), "--out", str(tmp_path / "out")]) == 2
     assert "also needs the per-residue input(s) extra" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

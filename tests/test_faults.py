@@ -12,7 +12,8 @@ import zipfile
 
 import pytest
 
-from protloc import presets, sequences
+from protloc.data import sequences
+from protloc.prediction import presets
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLES = list(sequences.read_fasta(presets.EXAMPLES))
@@ -25,7 +26,7 @@ def environment(tmp_path):
 
 
 def protloc(*argv, env, **options):
-    return subprocess.run([sys.executable, "-m", "protloc.cli", *map(str, argv)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "protloc.apps.cli", *map(str, argv)], capture_output=True, text=True,
                           env=env, **options)
 
 
@@ -138,7 +139,7 @@ def long_input(tmp_path):
 
 def started_run(long_input, output, environment):
     """A predict run, returned once it is writing (its temporary output exists) and has worked a moment."""
-    process = subprocess.Popen([sys.executable, "-m", "protloc.cli", "predict", str(long_input), "-o", str(output)],
+    process = subprocess.Popen([sys.executable, "-m", "protloc.apps.cli", "predict", str(long_input), "-o", str(output)],
                                env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while not list(output.parent.glob(f".{output.name}.*")):

@@ -6,8 +6,10 @@ import stat
 import numpy as np
 import pytest
 
-from protloc import fusion, homology, mmseqs, models, sequences
-from protloc.cli import main
+from protloc.data import sequences
+from protloc.evidence import fusion, homology, mmseqs
+from protloc.models import zoo
+from protloc.apps.cli import main
 
 CLASSES = ("alpha", "beta", "gamma")
 RNG = np.random.default_rng(11)
@@ -211,7 +213,7 @@ def test_fusion_scores_fit_and_saved_parameters(tmp_path):
 @pytest.fixture
 def tiny_model(tmp_path):
     path = tmp_path / "tiny.keras"
-    models.build_model("rlstm", CLASSES, lstm_units=4, dense_units=4).save(path)
+    zoo.build_model("rlstm", CLASSES, lstm_units=4, dense_units=4).save(path)
     return path
 
 

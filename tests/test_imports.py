@@ -1,5 +1,5 @@
 """The project's modules import each other without cycles (function-level imports included), dependencies point
-down (models and layers import no evidence module; only protloc.mmseqs starts MMseqs2), and the package never
+down (models and layers import no evidence module; only protloc.evidence.mmseqs starts MMseqs2), and the package never
 imports, nor reads files of, the TFDS builder or the benchmark scripts."""
 import ast
 import pathlib
@@ -80,12 +80,46 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_the_import_graph_is_read_from_function_level_imports_too():
     edges = graph()
-    assert "protloc.predictor" in edges["protloc"]  # protloc.Localizer imports it inside a function
-    assert {"protloc.features", "protloc.layers"} <= edges["protloc.models"]
+    assert "protloc.prediction.predictor" in edges["protloc"]  # protloc.Localizer imports it inside a function
+    assert {"protloc.data.features", "protloc.models.layers"} <= edges["protloc.models.zoo"]
+    assert "protloc.models.zoo" in edges["protloc.models"]  # the package forwards the registry's names
 
 
-EVIDENCE = {"protloc.homology", "protloc.profiles", "protloc.mmseqs", "protloc.fusion", "protloc.evidence",
-            "protloc.fitting", "protloc.predictor"}
+LAYERS = ("utils", "data", "models", "evidence", "prediction", "training", "apps")
+"""protloc's subpackages, each allowed to import only itself and those before it (docs/reference.md, "Code
+layout")."""
+
+
+def layer_of(module: str) -> int | None:
+    """The index in :data:`LAYERS` of a protloc module's subpackage; None for the package's top (``protloc`` and the
+    ``python -m protloc.beam`` entry point), which may import anything."""
+    parts = module.split(".")
+    return LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else None
+
+
+def test_every_module_of_the_package_is_in_a_layer():
+    tops = {name for name in project_modules() if name.startswith("protloc") and layer_of(name) is None}
+    assert tops == {"protloc", "protloc.beam"}
+
+
+def test_each_subpackage_imports_only_itself_and_the_layers_below():
+    edges = graph()
+    for layer in LAYERS:
+        for name in sorted(edges):
+            if name.startswith("protloc.") and layer_of(name) == LAYERS.index(layer):
+                above = {target for target in edges[name] if target.startswith("protloc.")  # protloc: __version__
+                         and (layer_of(target) is None or layer_of(target) > LAYERS.index(layer))}
+                assert not above, f"{name} ({layer}) imports {sorted(above)}, which are above it"
+
+
+def test_the_layer_check_finds_an_upward_import():
+    assert layer_of("protloc.data.pipeline") < layer_of("protloc.models.recipes")  # pipeline -> recipes would fail
+    assert layer_of("protloc.apps.cli") == len(LAYERS) - 1 and layer_of("protloc") is None
+
+
+EVIDENCE = {"protloc.evidence.homology", "protloc.evidence.profiles", "protloc.evidence.mmseqs",
+            "protloc.evidence.fusion", "protloc.evidence.class_evidence", "protloc.training.fitting",
+            "protloc.prediction.predictor"}
 
 
 def reachable(edges: dict[str, set[str]], start: str) -> set[str]:
@@ -99,15 +133,17 @@ def reachable(edges: dict[str, set[str]], start: str) -> set[str]:
 
 def test_models_and_layers_import_no_evidence_module_even_indirectly():
     edges = graph()
-    for name in ("protloc.models", "protloc.layers", "protloc.pipeline", "protloc.inference", "protloc.datasets"):
+    for name in ("protloc.models", "protloc.models.layers", "protloc.data.pipeline", "protloc.models.inference",
+                 "protloc.data.datasets"):
         assert not reachable(edges, name) & EVIDENCE, name
-    assert not reachable(edges, "protloc.fusion") & {"protloc.homology", "protloc.mmseqs"}  # fusion reads arrays
+    # fusion reads arrays
+    assert not reachable(edges, "protloc.evidence.fusion") & {"protloc.evidence.homology", "protloc.evidence.mmseqs"}
 
 
 def test_only_the_mmseqs_module_starts_mmseqs():
     for name, path in project_modules().items():
         text = path.read_text()
-        if name != "protloc.mmseqs":
+        if name != "protloc.evidence.mmseqs":
             assert "subprocess" not in text or not name.startswith("protloc"), name
             assert "mmseqs.binary()" not in text and "run_mmseqs" not in text, name
 

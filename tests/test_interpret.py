@@ -1,11 +1,14 @@
-"""protloc.interpret: effective PSSMs against brute force, figure files and sizes, terminus alignment."""
+"""protloc.prediction.interpret: effective PSSMs against brute force, figure files and sizes, terminus alignment."""
 import numpy as np
 import pytest
 from keras import ops
 from PIL import Image
 
-from protloc import datasets, encoding, evaluation, interpret, models, pipeline
-from protloc.cli import main
+from protloc.data import datasets, encoding, pipeline
+from protloc.models import zoo
+from protloc.prediction import interpret
+from protloc.training import evaluation
+from protloc.apps.cli import main
 from tests.helpers import motif_task
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
@@ -17,7 +20,7 @@ SMALL = dict(lstm_units=4, dense_units=4, attention_units=4, conv_filters=[2, 2,
 
 @pytest.fixture(scope="module")
 def alstm():
-    return models.build_model("alstm", NAMES, **SMALL)
+    return zoo.build_model("alstm", NAMES, **SMALL)
 
 
 def batches():
@@ -72,22 +75,22 @@ def test_figures_are_written_with_the_expected_size(alstm, tmp_path):
         assert image.mode == "P" and len(image.getcolors(256)) <= interpret.PNG_COLOURS
     features, labels, alphas = interpret.representations(alstm, batches())
     assert features.shape == (24, 8) and len(alphas) == 24
-    path, matrix = interpret.plot_attention(alphas, labels, models.class_names_of(alstm), tmp_path)
+    path, matrix = interpret.plot_attention(alphas, labels, zoo.class_names_of(alstm), tmp_path)
     assert png_size(path) == (1000, 800) and matrix.shape == (24, 1000)
     order = np.argsort(labels, kind="stable")
     first = alphas[order[0]]
     head = len(first) - len(first) // 2
     np.testing.assert_allclose(matrix[0, :head], first[:head])
     np.testing.assert_allclose(matrix[0, 1000 - len(first) // 2:], first[head:])
-    assert png_size(interpret.plot_tsne(features, labels, models.class_names_of(alstm), tmp_path)) == (800, 700)
-    report = evaluation.classification_report(labels, labels, models.class_names_of(alstm))
+    assert png_size(interpret.plot_tsne(features, labels, zoo.class_names_of(alstm), tmp_path)) == (800, 700)
+    report = evaluation.classification_report(labels, labels, zoo.class_names_of(alstm))
     for fmt in ("svg", "pdf"):
         assert interpret.plot_confusion(report, tmp_path, fmt).stat().st_size > 1000
 
 
 def test_plot_cli_on_multiloc(multiloc_dir, tmp_path, capsys):
     rlstm = tmp_path / "rlstm.keras"
-    models.build_model("rlstm", datasets.get("multiloc").class_names, **SMALL).save(rlstm)
+    zoo.build_model("rlstm", datasets.get("multiloc").class_names, **SMALL).save(rlstm)
     assert main(["plot", "confusion", str(rlstm), "--out", str(tmp_path / "fig"),
                  "--data-dir", str(multiloc_dir)]) == 0
     assert png_size(tmp_path / "fig" / "confusion.png") == (800, 700)

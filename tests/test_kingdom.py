@@ -6,12 +6,15 @@ import keras
 import numpy as np
 import pytest
 
-from protloc import kingdoms, models, pipeline, presets, run_config, sequences, training
-from protloc.cli import main
-from protloc.datasets import Example
-from protloc.features import KINGDOM
-from protloc.layers import WithheldInput
-from protloc.predictor import Localizer
+from protloc.data import kingdoms, pipeline, sequences
+from protloc.models import run_config, zoo
+from protloc.prediction import presets
+from protloc.training import loop
+from protloc.apps.cli import main
+from protloc.data.datasets import Example
+from protloc.data.features import KINGDOM
+from protloc.models.layers import WithheldInput
+from protloc.prediction.predictor import Localizer
 from tests.helpers import MULTI_CLASSES, multi_label_spec, trained_run
 
 SPEC = multi_label_spec(f"{__name__}:SPEC")
@@ -50,10 +53,10 @@ def test_a_per_protein_feature_is_batched_as_one_row_per_protein_and_never_cut()
     batch = pipeline.BucketedBatches(examples, batch_size=3, boundaries=())[0]
     assert batch["tokens"].shape == (3, 9) and batch[KINGDOM].shape == (3, 4)
     np.testing.assert_array_equal(batch[KINGDOM], np.tile([0, 1, 0, 0], (3, 1)))
-    assert training.truncated(examples[1], 4).features[KINGDOM].shape == (4,)
+    assert loop.truncated(examples[1], 4).features[KINGDOM].shape == (4,)
     with pytest.raises(ValueError, match=r"feature 'kingdom' has shape \(3,\), expected \(4,\)"):
         pipeline.BucketedBatches([examples[0], Example("x", {"tokens": np.ones(2, np.int32),
-                                                             KINGDOM: np.zeros(3, np.float32)}, None, 0)])
+                                                             KINGDOM: np.zeros(3, np.float32)}, None, 0)], 32)
 
 
 def test_a_format_2_config_reads_as_a_run_without_the_kingdom_input(tmp_path):
@@ -61,7 +64,7 @@ def test_a_format_2_config_reads_as_a_run_without_the_kingdom_input(tmp_path):
     saved = {**config.to_json(tmp_path), "format": 2}
     del saved["hparams"]["kingdom"]
     assert run_config.RunConfig.from_json(saved, tmp_path) == config
-    assert models.input_names(models.build_model("rlstm", MULTI_CLASSES, lstm_units=4)) == ["tokens"]
+    assert zoo.input_names(zoo.build_model("rlstm", MULTI_CLASSES, lstm_units=4)) == ["tokens"]
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +88,7 @@ def test_a_kingdom_run_takes_the_input_and_predicts_with_and_without_it(kingdom_
         tables[name] = np.array([[float(v) for v in line.split("\t")[-len(MULTI_CLASSES):]]
                                  for line in out.read_text().splitlines()[1:]])
     assert not np.allclose(tables["fungi"], tables["plants"])  # the input reaches the output
-    network = models.load_model(kingdom_run / "model.keras")
+    network = zoo.load_model(kingdom_run / "model.keras")
     withheld = kingdoms.with_kingdoms([Example(e.id, e.features, None, 0) for e in examples], withheld=True)
     direct = network.predict_on_batch(pipeline.BucketedBatches(withheld, 6, boundaries=())[0])["locations"]
     order = np.argsort([len(e.sequence) for e in examples], kind="stable")

@@ -1,10 +1,10 @@
-"""protloc.layers: shapes, masking, padding invariance, references and serialization."""
+"""protloc.models.layers: shapes, masking, padding invariance, references and serialization."""
 import keras
 import numpy as np
 import pytest
 
-from protloc import encoding
-from protloc.layers import (AttentionPooling, ConvBank, MaskedGlobalMaxPooling1D, MaskedMaxPooling1D, ResidueEncoding,
+from protloc.data import encoding
+from protloc.models.layers import (AttentionPooling, ConvBank, MaskedGlobalMaxPooling1D, MaskedMaxPooling1D, ResidueEncoding,
                             ReversedLSTMPair, reverse_within_length)
 from tests.helpers import pad
 

@@ -5,10 +5,13 @@ import json
 import numpy as np
 import pytest
 
-from protloc import evaluation, fusion, homology, models, preset, thresholds
-from protloc.cli import main
-from protloc.evidence import ClassEvidence
-from protloc.predictor import Localizer
+from protloc.evidence import fusion, homology, thresholds
+from protloc.models import zoo
+from protloc.prediction import preset
+from protloc.training import evaluation
+from protloc.apps.cli import main
+from protloc.evidence.class_evidence import ClassEvidence
+from protloc.prediction.predictor import Localizer
 from tests.helpers import MULTI_CLASSES, multi_label_spec, trained_run
 
 SPEC = multi_label_spec(f"{__name__}:SPEC")
@@ -150,15 +153,15 @@ def test_evaluate_reports_multi_label_scores_of_the_held_out_fold(multi_run, cap
 
 
 def test_a_multi_label_ensemble_averages_each_output():
-    members = [models.build_model("rlstm", MULTI_CLASSES, "multi", True, lstm_units=4, dense_units=4)
+    members = [zoo.build_model("rlstm", MULTI_CLASSES, "multi", True, lstm_units=4, dense_units=4)
                for _ in range(2)]
-    ensemble = models.build_ensemble(members)
+    ensemble = zoo.build_ensemble(members)
     tokens = {"tokens": SPEC.examples("train")[0].features["tokens"][None]}
     outputs = [member.predict_on_batch(tokens) for member in members]
     together = ensemble.predict_on_batch(tokens)
     for name in ("locations", "membrane"):
         np.testing.assert_allclose(together[name], np.mean([o[name] for o in outputs], axis=0), atol=1e-6)
-    assert models.label_scheme_of(ensemble) == "multi"
+    assert zoo.label_scheme_of(ensemble) == "multi"
 
 
 def test_a_multi_label_card_without_thresholds_is_refused(multi_run, tmp_path):
@@ -181,7 +184,7 @@ def test_the_reference_of_a_multi_label_preset_holds_every_location_of_a_protein
 def test_the_saved_model_of_a_multi_label_preset_returns_probabilities_decisions_locations_and_membrane(multi_run, tmp_path):
     import tensorflow as tf
 
-    from protloc import export
+    from protloc.apps import export
 
     localizer = Localizer.from_preset(multi_run, homology_evidence=False)
     signature = tf.saved_model.load(str(export.export_saved_model(localizer, tmp_path / "1"))).signatures

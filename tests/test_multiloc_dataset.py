@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import tensorflow_datasets as tfds
 
-from protloc import sequences
+from protloc.data import sequences
 import pytest
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`

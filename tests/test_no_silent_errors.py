@@ -8,8 +8,10 @@ import keras
 import numpy as np
 import pytest
 
-from protloc import models, presets, run_config, training
-from protloc.cli import main
+from protloc.models import run_config, zoo
+from protloc.prediction import presets
+from protloc.training import loop
+from protloc.apps.cli import main
 from tests.helpers import SMALL, multi_label_spec, toy_spec
 
 SPEC = toy_spec(f"{__name__}:SPEC", n_per_class=12)
@@ -41,13 +43,13 @@ def test_a_diverging_training_stops_with_one_line_keeping_its_last_good_checkpoi
                  "--learning-rate", "1e30", "--out", str(run), *SMALL_OPTIONS]) == 2
     line = one_line(capsys, "training diverged", "new --out")
     assert not (run / "model.keras").exists() and not (run / "preset.json").exists()
-    for checkpoint in training.checkpoints(run / "checkpoints"):  # what is kept is finite
+    for checkpoint in loop.checkpoints(run / "checkpoints"):  # what is kept is finite
         weights = keras.saving.load_model(checkpoint, safe_mode=True).get_weights()
         assert all(np.all(np.isfinite(w)) for w in weights), (checkpoint, line)
 
 
 def test_a_network_giving_nan_is_refused_and_json_is_strict(tmp_path, capsys):
-    model = models.build_model("rlstm", SPEC.class_names, **SMALL)
+    model = zoo.build_model("rlstm", SPEC.class_names, **SMALL)
     model.set_weights([np.full_like(w, np.nan) for w in model.get_weights()])
     path = tmp_path / "nan.keras"
     model.save(path)
@@ -57,7 +59,7 @@ def test_a_network_giving_nan_is_refused_and_json_is_strict(tmp_path, capsys):
     assert main(["predict", str(fasta), "--model", str(path), "--format", "json", "-o", str(out)]) == 2
     one_line(capsys, "non-finite probabilities")
     assert not out.exists()
-    from protloc import table
+    from protloc.prediction import table
 
     with pytest.raises(ValueError):
         table.write_records([{"id": "P1", "x": math.nan}], table.Layout(("x",)), __import__("io").StringIO(), "json")
@@ -69,7 +71,7 @@ def test_an_excluded_fold_is_never_read(tmp_path):
                  "--batch-size", "8", "--out", str(run), *SMALL_OPTIONS]) == 0
     config = run_config.read_config(run)
     assert config.exclude_folds == (0,) and config.training_folds() == [1, 2] and config.seen_folds() == [1, 2, 3]
-    from protloc import homology
+    from protloc.evidence import homology
 
     reference = homology.ReferenceSet.read(run / "reference.fasta.gz", MULTI.class_names)
     excluded = {example.id for example in MULTI.examples("train", [0])}
@@ -83,7 +85,8 @@ def test_an_excluded_fold_is_never_read(tmp_path):
 
 
 def test_the_weighted_loss_trains_resumes_and_weighs_rare_locations_more(tmp_path):
-    from protloc import datasets, losses
+    from protloc.data import datasets
+    from protloc.models import losses
 
     labels = datasets.labels_of(MULTI.examples("train", [1, 2]), len(MULTI.class_names))
     weights = losses.positive_weights(labels)
@@ -99,4 +102,4 @@ def test_the_weighted_loss_trains_resumes_and_weighs_rare_locations_more(tmp_pat
                "--loss", "weighted", "--out", str(run), *SMALL_OPTIONS]
     assert main([*options, "--epochs", "1", "--schedule", "constant"]) == 0
     assert main([*options, "--epochs", "2", "--schedule", "constant"]) == 0  # resumed from the epoch-1 checkpoint
-    assert len(training.read_history(run)) == 2 and run_config.read_config(run).loss == "weighted"
+    assert len(loop.read_history(run)) == 2 and run_config.read_config(run).loss == "weighted"

@@ -10,7 +10,8 @@ import threading
 
 import pytest
 
-from protloc import explain, files, presets
+from protloc.prediction import explain, presets
+from protloc.utils import files
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -23,7 +24,7 @@ def environment(tmp_path):
 
 
 def predict(*argv, env, **options):
-    return subprocess.run([sys.executable, "-m", "protloc.cli", "predict", str(presets.EXAMPLES), "--model",
+    return subprocess.run([sys.executable, "-m", "protloc.apps.cli", "predict", str(presets.EXAMPLES), "--model",
                            "multiloc", "--no-homology", *map(str, argv)], capture_output=True, text=True, env=env,
                           **options)
 
@@ -66,7 +67,7 @@ def test_a_fifo_with_a_reader_receives_the_table_and_stays_a_fifo(tmp_path, envi
 
 def test_process_substitution_is_written_through(tmp_path, environment):
     out = tmp_path / "through-cat.tsv"
-    command = (f"{sys.executable} -m protloc.cli predict {presets.EXAMPLES} --model multiloc --no-homology "
+    command = (f"{sys.executable} -m protloc.apps.cli predict {presets.EXAMPLES} --model multiloc --no-homology "
                f"-o >(cat > {out})")
     result = subprocess.run(["bash", "-c", command + "; wait"], capture_output=True, text=True, env=environment)
     assert result.returncode == 0, result.stderr
@@ -82,7 +83,7 @@ def test_an_output_that_is_the_input_by_any_name_is_refused(tmp_path, environmen
     fasta.write_text(presets.EXAMPLES.read_text())
     (tmp_path / "alias.fasta").symlink_to(fasta)
     for output in (fasta, tmp_path / "alias.fasta", tmp_path / "." / "in.fasta"):
-        result = subprocess.run([sys.executable, "-m", "protloc.cli", "predict", str(fasta), "-o", str(output)],
+        result = subprocess.run([sys.executable, "-m", "protloc.apps.cli", "predict", str(fasta), "-o", str(output)],
                                 capture_output=True, text=True, env=environment)
         lines = result.stderr.strip().splitlines()
         assert result.returncode == 2 and len(lines) == 1 and "is the input" in lines[0], result.stderr
@@ -102,7 +103,7 @@ def test_explain_writes_one_track_per_protein_even_when_identifiers_collide(tmp_
     fasta = tmp_path / "colliding.fasta"
     fasta.write_text(f">a/b\n{sequence}\n>a_b\n{sequence}\n>{'x' * 400}\n{sequence}\n")
     out = tmp_path / "tracks"
-    result = subprocess.run([sys.executable, "-m", "protloc.cli", "predict", str(fasta), "--model", "multiloc",
+    result = subprocess.run([sys.executable, "-m", "protloc.apps.cli", "predict", str(fasta), "--model", "multiloc",
                              "--no-homology", "--explain", str(out), "-o", str(tmp_path / "t.tsv")],
                             capture_output=True, text=True, env=environment)
     assert result.returncode == 0, result.stderr

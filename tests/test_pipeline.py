@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from protloc import datasets, pipeline
-from protloc.datasets import multiloc
+from protloc.data import datasets, pipeline
+from protloc.data.datasets import multiloc
 from tests.helpers import REPO
 from tests.toy_data import EXTRA
 
@@ -84,9 +84,9 @@ def test_unlabelled_examples_give_features_alone_and_multi_label_ones_multi_hot_
     _, labels = pipeline.BucketedBatches(flagged, batch_size=2, num_classes=3)[0]
     np.testing.assert_array_equal(labels["membrane"], [[1.0], [0.0]])
     with pytest.raises(ValueError, match="need num_classes"):
-        pipeline.BucketedBatches(multi)
+        pipeline.BucketedBatches(multi, 32)
     with pytest.raises(ValueError, match="either every example has a label or none"):
-        pipeline.BucketedBatches(unlabelled + examples([3]))
+        pipeline.BucketedBatches(unlabelled + examples([3]), 32)
 
 
 def test_training_order_is_full_batches_reshuffled_each_epoch_seeded_and_resumable():
@@ -125,17 +125,17 @@ def test_tf_data_and_pydataset_deliver_identical_batches_for_a_seed():
 
 def test_bad_batching_arguments_are_named():
     with pytest.raises(ValueError, match="no proteins"):
-        pipeline.BucketedBatches([])
+        pipeline.BucketedBatches([], 32)
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         pipeline.BucketedBatches(examples([5]), batch_size=0)
     with pytest.raises(ValueError, match="boundaries must increase"):
-        pipeline.BucketedBatches(examples([5]), boundaries=(64, 32))
+        pipeline.BucketedBatches(examples([5]), 32, boundaries=(64, 32))
     mixed = examples([5, 6]) + examples([7], extra_width=1)
     with pytest.raises(ValueError, match=r"example 'p0' has features \['extra', 'tokens'\], expected \['tokens'\]"):
-        pipeline.BucketedBatches(mixed)
+        pipeline.BucketedBatches(mixed, 32)
     wrong = [datasets.Example("bad", {"tokens": np.ones(5, np.int32), "extra": np.ones((4, 2), np.float32)}, 0, 0)]
     with pytest.raises(ValueError, match=r"example 'bad': feature 'extra' has shape \(4, 2\), expected \(5, 2\)"):
-        pipeline.BucketedBatches(wrong)
+        pipeline.BucketedBatches(wrong, 32)
 
 
 EXTRA_FEATURE_TRAINING = """
@@ -178,7 +178,8 @@ def test_protloc_train_on_either_backend_learns_from_an_extra_per_residue_featur
     if backend == "jax":
         assert report["cache"] == str(tmp_path / "cache" / "jax") and any((tmp_path / "cache" / "jax").iterdir())
 
-    from protloc import evaluation, models
+    from protloc.models import zoo
+    from protloc.training import evaluation
 
     test = EXTRA.examples("test")
     labels = datasets.labels_of(test)
@@ -186,6 +187,6 @@ def test_protloc_train_on_either_backend_learns_from_an_extra_per_residue_featur
         assert json.loads((tmp_path / name / "preset.json").read_text())["training"]["backend"] == backend
         trained = np.load(tmp_path / f"{name}.npy")
         assert np.mean(trained.argmax(-1) == labels) >= 0.9, (name, np.mean(trained.argmax(-1) == labels))
-        model = models.load_model(tmp_path / name / "model.keras")
-        assert sorted(models.input_names(model)) == ["extra", "tokens"]
+        model = zoo.load_model(tmp_path / name / "model.keras")
+        assert sorted(zoo.input_names(model)) == ["extra", "tokens"]
         np.testing.assert_allclose(evaluation.predict_probabilities(model, test), trained, atol=1e-5)

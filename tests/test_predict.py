@@ -6,9 +6,11 @@ import sys
 import numpy as np
 import pytest
 
-from protloc import datasets, input_flags, models, sequences, table
-from protloc.cli import main
-from protloc.predictor import Localizer
+from protloc.data import datasets, input_flags, sequences
+from protloc.models import zoo
+from protloc.prediction import table
+from protloc.apps.cli import main
+from protloc.prediction.predictor import Localizer
 from tests.helpers import REPO
 
 CLASS_NAMES = datasets.get("multiloc").class_names
@@ -21,7 +23,7 @@ RECORDS = [("P%d" % i, "".join(RNG.choice(list("ACDEFGHIKLMNPQRSTVWY"), n))) for
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    models.build_model("rlstm", CLASS_NAMES, lstm_units=6, dense_units=6).save(path)
+    zoo.build_model("rlstm", CLASS_NAMES, lstm_units=6, dense_units=6).save(path)
     return path
 
 
@@ -43,7 +45,7 @@ def test_table_format_order_and_values(model_path, tmp_path, capsys):
     assert header == ["id", "length", "prediction", "confidence", "flags", *CLASS_NAMES]
     assert [row[0] for row in rows] == [rid for rid, _ in RECORDS]
     assert [int(row[1]) for row in rows] == LENGTHS
-    model = models.load_model(model_path)
+    model = zoo.load_model(model_path)
     for row, (_, seq) in zip(rows, RECORDS):
         probabilities = np.array(row[5:], dtype=float)
         assert probabilities.sum() == pytest.approx(1, abs=1e-4)
@@ -116,7 +118,7 @@ def test_missing_input_and_bad_model_are_clear_errors(model_path, tmp_path, caps
 
 def test_attention_rows_for_attention_models(tmp_path, capsys):
     alstm = tmp_path / "alstm.keras"
-    models.build_model("alstm", CLASS_NAMES, lstm_units=4, dense_units=4, attention_units=4).save(alstm)
+    zoo.build_model("alstm", CLASS_NAMES, lstm_units=4, dense_units=4, attention_units=4).save(alstm)
     out, attention = tmp_path / "out.tsv", tmp_path / "attention.tsv"
     assert main(["predict", str(fasta(tmp_path)), "-o", str(out), "--model", str(alstm),
                  "--attention", str(attention)]) == 0
@@ -129,7 +131,7 @@ def test_attention_rows_for_attention_models(tmp_path, capsys):
 
 def test_a_model_needing_more_than_tokens_is_a_clear_error(tmp_path, capsys):
     path = tmp_path / "extra.keras"
-    models.build_model("rlstm", CLASS_NAMES, lstm_units=4, dense_units=4, residue_inputs={"extra": 3}).save(path)
+    zoo.build_model("rlstm", CLASS_NAMES, lstm_units=4, dense_units=4, residue_inputs={"extra": 3}).save(path)
     out = tmp_path / "out.tsv"
     assert main(["predict", str(fasta(tmp_path)), "-o", str(out), "--model", str(path)]) == 2
     assert "also needs the per-residue input(s) extra" in capsys.readouterr().err and not out.exists()
@@ -140,7 +142,7 @@ def test_the_table_is_the_same_on_tensorflow_jax_and_numpy(tmp_path):
     """The shipped preset, homology included, on every Keras backend (each in its own process; numpy is what a
     small input gets by default)."""
     pytest.importorskip("jax")
-    from protloc import presets
+    from protloc.prediction import presets
 
     tables = {}
     for backend in ("tensorflow", "jax", None):
@@ -148,7 +150,7 @@ def test_the_table_is_the_same_on_tensorflow_jax_and_numpy(tmp_path):
         environment = {**os.environ, "JAX_PLATFORMS": "cpu"}
         environment.pop("KERAS_BACKEND", None)
         environment.update({"KERAS_BACKEND": backend} if backend else {})
-        code = ("import sys; from protloc.cli import main; status = main(); import keras; "
+        code = ("import sys; from protloc.apps.cli import main; status = main(); import keras; "
                 "print(keras.backend.backend(), 'tensorflow' in sys.modules, "
                 "','.join(name for name in ('sklearn', 'matplotlib', 'pandas') if name in sys.modules) or '-'); "
                 "sys.exit(status)")
@@ -164,8 +166,8 @@ def test_the_table_is_the_same_on_tensorflow_jax_and_numpy(tmp_path):
 
 
 def test_a_small_fasta_file_is_predicted_on_numpy_and_anything_else_on_tensorflow(tmp_path):
-    from protloc import runtime
-    from protloc.cli import _default_backend, build_parser
+    from protloc.utils import runtime
+    from protloc.apps.cli import _default_backend, build_parser
 
     small, large = tmp_path / "small.fasta", tmp_path / "large.fasta"
     small.write_text(">a\nMKV\n")
@@ -192,7 +194,7 @@ def test_attention_needs_an_attention_model(model_path, tmp_path, capsys):
 @pytest.mark.slow
 def test_stdin_to_stdout(model_path, tmp_path):
     text = "".join(f">{rid}\n{seq}\n" for rid, seq in RECORDS[:3])
-    result = subprocess.run([sys.executable, "-m", "protloc.cli", "predict", "-", "--model", str(model_path)],
+    result = subprocess.run([sys.executable, "-m", "protloc.apps.cli", "predict", "-", "--model", str(model_path)],
                             input=text, capture_output=True, text=True, check=True)
     lines = result.stdout.splitlines()
     assert lines[0].startswith("id\tlength\tprediction\tconfidence\tflags\ter\t")
@@ -202,7 +204,7 @@ def test_stdin_to_stdout(model_path, tmp_path):
 @pytest.mark.slow
 def test_a_bad_first_record_writes_nothing_to_stdout(model_path):
     text = ">P0\nMKV\n>P1\nMK1V\n"
-    result = subprocess.run([sys.executable, "-m", "protloc.cli", "predict", "-", "--model", str(model_path)],
+    result = subprocess.run([sys.executable, "-m", "protloc.apps.cli", "predict", "-", "--model", str(model_path)],
                             input=text, capture_output=True, text=True)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip().splitlines()[-1] == ("protloc predict: error: <stdin>, record 'P1', position 3: "
@@ -255,7 +257,7 @@ def test_explain_writes_a_track_per_protein_as_csv_and_png_and_format_gives_csv_
 
 
 def test_occlusion_importance_is_the_mean_drop_of_the_windows_covering_each_residue(model_path):
-    from protloc import explain
+    from protloc.prediction import explain
 
     localizer = Localizer.from_preset(model_path, homology_evidence=False)
     sequence = RECORDS[4][1]

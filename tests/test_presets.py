@@ -5,9 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from protloc import fusion, preset
-from protloc.cli import main
-from protloc.predictor import Localizer
+from protloc.evidence import fusion
+from protloc.prediction import preset
+from protloc.apps.cli import main
+from protloc.prediction.predictor import Localizer
 from tests.helpers import SMALL, family_spec, trained_run
 
 FAMILIES = family_spec(f"{__name__}:FAMILIES")
@@ -129,7 +130,7 @@ def test_protloc_preset_makes_an_ensemble_of_runs_that_protloc_fuse_and_evaluate
     assert "protloc evaluate" in figures["evaluation-test-homology"]["command"]
     shared = tmp_path / "shared"
     assert main(["preset", runs[0], "--out", str(tmp_path / "xz"), "--xz"]) == 0
-    from protloc import homology
+    from protloc.evidence import homology
 
     read = lambda path: homology.ReferenceSet.read(path, FAMILIES.class_names)  # noqa: E731
     assert read(tmp_path / "xz" / "reference.fasta.xz") == read(out / "reference.fasta.gz")
@@ -139,16 +140,18 @@ def test_protloc_preset_makes_an_ensemble_of_runs_that_protloc_fuse_and_evaluate
 
 def test_a_preset_stored_at_half_precision_is_half_the_size_and_predicts_as_its_run(toy_run, tmp_path):
     big = dict(lstm_units=96, dense_units=64, conv_filters=[8, 8, 8, 0, 0, 0])  # mostly weights, little config
-    from protloc import models, packaging, sequences
+    from protloc.data import sequences
+    from protloc.models import zoo
+    from protloc.training import packaging
 
-    network = models.build_model("rlstm", FAMILIES.class_names, **big)
+    network = zoo.build_model("rlstm", FAMILIES.class_names, **big)
     full, half = tmp_path / "full.keras", tmp_path / "half.keras"
-    from protloc import files
+    from protloc.utils import files
 
     files.save_model(network, full)
     packaging.save_half(network, half)
     assert half.stat().st_size < 0.6 * full.stat().st_size
-    loaded = models.load_model(half)  # safe mode, float32 variables
+    loaded = zoo.load_model(half)  # safe mode, float32 variables
     assert all(weight.dtype == "float32" for weight in loaded.weights)
     records = [sequences.ProteinRecord(e.id, e.id, e.sequence, i)
                for i, e in enumerate(FAMILIES.examples("train")[:12])]

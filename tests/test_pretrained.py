@@ -8,9 +8,14 @@ import keras
 import numpy as np
 import pytest
 
-from protloc import datasets, demo, evaluation, fusion, homology, models, preset, presets, sequences
-from protloc.cli import main
-from protloc.predictor import Localizer
+from protloc.apps import demo
+from protloc.data import datasets, sequences
+from protloc.evidence import fusion, homology
+from protloc.models import zoo
+from protloc.prediction import preset, presets
+from protloc.training import evaluation
+from protloc.apps.cli import main
+from protloc.prediction.predictor import Localizer
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 
@@ -45,7 +50,7 @@ def test_shipped_presets_load_are_small_and_their_cards_match_their_networks(nam
     classes = list(datasets.get(found.card["dataset"]).class_names)
     assert localizer.uses_homology and localizer.class_names == found.class_names == classes
     assert localizer.multi_label == (found.card["dataset"] == "deeploc2")
-    assert models.member_count(localizer.network) == found.card["members"]
+    assert zoo.member_count(localizer.network) == found.card["members"]
     assert found.file("model").stat().st_size < 1_500_000 * found.card["members"]
     for key in preset.FILE_KEYS:  # every file the card names is there, relative to the preset
         assert found.file(key) is None or found.file(key).is_file()
@@ -80,7 +85,7 @@ def test_card_numbers_are_the_evaluation_reports_they_name(name):
     for stem in ("evaluation-test", "evaluation-test-homology"):
         report = json.loads((REPO / figures[stem]["results"]).read_text())
         assert figures[stem]["accuracy"] == report["accuracy"] and figures[stem]["n"] == report["n"] == 1193
-        assert figures[stem]["command"].startswith(f"protloc evaluate protloc/presets/{name} --split test")
+        assert figures[stem]["command"].startswith(f"protloc evaluate protloc/prediction/presets/{name} --split test")
     assert ("--homology" in figures["evaluation-test-homology"]["command"]) and (
         "--homology" not in figures["evaluation-test"]["command"])
 
@@ -88,7 +93,7 @@ def test_card_numbers_are_the_evaluation_reports_they_name(name):
 def test_the_deeploc2_card_holds_the_cross_validation_it_names():
     figures = preset.load("deeploc2").card["figures"]["cross-validation"]
     results = json.loads((REPO / figures["results"]).read_text())
-    assert figures["command"] == results["command"] and "--card protloc/presets/deeploc2" in figures["command"]
+    assert figures["command"] == results["command"] and "--card protloc/prediction/presets/deeploc2" in figures["command"]
     for row in ("network alone", "fused with homology"):
         pooled = results["rows"][row]["pooled"]
         assert figures[row.replace(" ", "_")] == {key: pooled[key] for key in figures[row.replace(" ", "_")]}
@@ -122,7 +127,7 @@ def test_the_deeploc2_preset_answers_with_locations_and_membrane(tmp_path, monke
 @pytest.mark.parametrize("name", LEGACY)
 @pytest.mark.parametrize("evidence", ["homology", "network"])
 def test_shipped_presets_predict_the_examples_as_before_the_move_into_preset_directories(name, evidence, tmp_path):
-    """tests/data/NAME-examples-EVIDENCE.tsv: `protloc predict protloc/presets/examples.fasta --model NAME
+    """tests/data/NAME-examples-EVIDENCE.tsv: `protloc predict protloc/prediction/presets/examples.fasta --model NAME
     [--no-homology]` by protloc 0.1 at commit 1fb155d, when the shipped files lay flat in protloc/pretrained/ (the
     multiloc-paper preset was then `pretrained`)."""
     out = tmp_path / "now.tsv"

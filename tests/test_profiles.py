@@ -8,8 +8,11 @@ import os
 import numpy as np
 import pytest
 
-from protloc import datasets, mmseqs, models, profiles, sequences, training
-from protloc.cli import main
+from protloc.data import datasets, sequences
+from protloc.evidence import mmseqs, profiles
+from protloc.models import zoo
+from protloc.training import loop
+from protloc.apps.cli import main
 from tests.helpers import SMALL
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
@@ -186,15 +189,15 @@ def test_a_failing_search_is_a_profile_error_and_a_users_database_is_never_remov
 
 
 def test_a_profile_model_round_trips_through_save_and_load(tmp_path):
-    model = models.build_model("rlstm", ("a", "b"), profile=True, **SMALL)
-    assert sorted(models.input_names(model)) == ["profile", "tokens"]
-    assert models.resolve_hparams(residue_inputs={"profile": 20})["profile"] is True
+    model = zoo.build_model("rlstm", ("a", "b"), profile=True, **SMALL)
+    assert sorted(zoo.input_names(model)) == ["profile", "tokens"]
+    assert zoo.resolve_hparams(residue_inputs={"profile": 20})["profile"] is True
     with pytest.raises(ValueError, match="'profile' input has 20 columns"):
-        models.resolve_hparams(residue_inputs={"profile": 3})
+        zoo.resolve_hparams(residue_inputs={"profile": 3})
     features = {"tokens": np.array([[3, 4, 5, 0]], dtype=np.int32),
                 "profile": np.full((1, 4, 20), 0.05, dtype=np.float32)}
     model.save(tmp_path / "m.keras")
-    loaded = models.load_model(tmp_path / "m.keras")
+    loaded = zoo.load_model(tmp_path / "m.keras")
     np.testing.assert_allclose(loaded.predict_on_batch(features), model.predict_on_batch(features), atol=1e-6)
     assert loaded.get_layer("residue_features") is not None
 
@@ -214,7 +217,7 @@ FAMILY_SET = FAMILY_SPEC.name
 
 def test_a_profile_model_needs_its_database():
     with pytest.raises(ValueError, match="give --profile-db"):
-        training.RunConfig.resolve(dataset=FAMILY_SET, hparams={"profile": True})
+        loop.RunConfig.resolve(dataset=FAMILY_SET, hparams={"profile": True})
 
 
 def test_train_predict_evaluate_and_export_a_profile_model(tmp_path, database_file, cache, capsys):
@@ -243,7 +246,7 @@ def test_train_predict_evaluate_and_export_a_profile_model(tmp_path, database_fi
                  "-o", str(tmp_path / "same.tsv")]) == 0
     assert (tmp_path / "same.tsv").read_text() == out.read_text()
 
-    from protloc import beam  # a Beam worker's handler finds the run's database too and gives the same rows
+    from protloc.apps import beam
 
     handler = beam.ProtlocModelHandler(str(run), homology=False)
     records = list(sequences.read_fasta(fasta))
@@ -258,7 +261,7 @@ def test_train_predict_evaluate_and_export_a_profile_model(tmp_path, database_fi
     signature = tf.saved_model.load(str(saved)).signatures
     assert sorted(signature) == ["serve_tokens", "serving_default"]
     assert sorted(signature["serving_default"].structured_input_signature[1]) == ["profile", "tokens"]
-    model = models.load_model(run / "model.keras")
+    model = zoo.load_model(run / "model.keras")
     tokens = sequences.encode_sequence(FAMILIES[0])[None]
     profile = profiles.ProfileSearch(profiles.ProfileDatabase([database_file])).profiles([FAMILIES[0]])[0].values[None]
     served = signature["serve_tokens"](tokens=tf.constant(tokens), profile=tf.constant(profile))
@@ -268,7 +271,7 @@ def test_train_predict_evaluate_and_export_a_profile_model(tmp_path, database_fi
 
 def test_profile_db_for_a_model_without_profiles_is_an_error(tmp_path, database_file, capsys):
     path = tmp_path / "plain.keras"
-    models.build_model("rlstm", ("a", "b"), **SMALL).save(path)
+    zoo.build_model("rlstm", ("a", "b"), **SMALL).save(path)
     fasta = tmp_path / "q.fasta"
     fasta.write_text(f">q\n{UNRELATED}\n")
     assert main(["predict", str(fasta), "--model", str(path), "--profile-db", str(database_file)]) == 2

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from protloc import runtime
+from protloc.utils import runtime
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 

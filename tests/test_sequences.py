@@ -1,10 +1,10 @@
-"""Alphabet, letter policy, middle truncation and FASTA errors of protloc.sequences."""
+"""Alphabet, letter policy, middle truncation and FASTA errors of protloc.data.sequences."""
 import io
 
 import numpy as np
 import pytest
 
-from protloc import sequences as seq
+from protloc.data import sequences as seq
 
 
 def write(tmp_path, text, name="in.fasta"):
@@ -160,7 +160,7 @@ def test_short_or_protein_sequences_rich_in_a_c_g_t_are_proteins():
 
 @pytest.mark.slow
 def test_no_protein_of_the_training_data_reads_as_nucleotides(multiloc_dir, deeploc2_dir):
-    from protloc import datasets
+    from protloc.data import datasets
 
     for name, directory in (("multiloc", multiloc_dir), ("deeploc2", deeploc2_dir)):
         spec = datasets.get(name)

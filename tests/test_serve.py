@@ -14,8 +14,9 @@ import time
 
 import pytest
 
-from protloc import presets, sequences, table
-from protloc.cli import main
+from protloc.data import sequences
+from protloc.prediction import presets, table
+from protloc.apps.cli import main
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLES = list(sequences.read_fasta(presets.EXAMPLES))
@@ -30,8 +31,8 @@ def fasta_of(records):
 def client(tmp_path_factory):
     from fastapi.testclient import TestClient
 
-    from protloc.predictor import Localizer
-    from protloc.serve.app import create_app
+    from protloc.prediction.predictor import Localizer
+    from protloc.apps.serve.app import create_app
 
     cache = tmp_path_factory.mktemp("cache")
     localizer = Localizer.from_preset("pretrained", chunk_size=64, cache_dir=cache)
@@ -123,7 +124,7 @@ def server(tmp_path_factory):
 
     port = free_port()
     environment = {**os.environ, "PROTLOC_CACHE_DIR": str(tmp_path_factory.mktemp("served-cache"))}
-    process = subprocess.Popen([sys.executable, "-m", "protloc.cli", "serve", "--port", str(port), "--max-jobs", "25"],
+    process = subprocess.Popen([sys.executable, "-m", "protloc.apps.cli", "serve", "--port", str(port), "--max-jobs", "25"],
                                env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
@@ -242,16 +243,16 @@ def test_serve_refuses_a_busy_port_a_bad_port_and_a_missing_extra_in_one_line(tm
     busy.listen()
     port = busy.getsockname()[1]
     try:
-        result = subprocess.run([sys.executable, "-m", "protloc.cli", "serve", "--port", str(port)],
+        result = subprocess.run([sys.executable, "-m", "protloc.apps.cli", "serve", "--port", str(port)],
                                 capture_output=True, text=True, env=environment, timeout=300)
     finally:
         busy.close()
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1 and "in use" in lines[0] and "http://" not in lines[0], lines
-    result = subprocess.run([sys.executable, "-m", "protloc.cli", "serve", "--port", "99999"], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "protloc.apps.cli", "serve", "--port", "99999"], capture_output=True,
                             text=True, env=environment, timeout=300)
     assert result.returncode == 2 and "Traceback" not in result.stderr and "not a port number (1-65535)" in result.stderr
-    code = "import sys; sys.modules['fastapi'] = None; from protloc.cli import main; sys.exit(main(['serve']))"
+    code = "import sys; sys.modules['fastapi'] = None; from protloc.apps.cli import main; sys.exit(main(['serve']))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=300)
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1 and "pip install 'protloc[serve]'" in lines[0], lines
@@ -311,9 +312,9 @@ def test_one_client_cannot_occupy_the_server_with_protein_pages(tmp_path, monkey
     TRACKS_PER_CLIENT are answered 429 at once, and status polls are answered: nothing waits on the pages."""
     from fastapi.testclient import TestClient
 
-    from protloc.predictor import Localizer
-    from protloc.serve import app as served
-    from protloc.serve.jobs import Jobs
+    from protloc.prediction.predictor import Localizer
+    from protloc.apps.serve import app as served
+    from protloc.apps.serve.jobs import Jobs
 
     monkeypatch.setattr(served, "TRACK_THREADS", served.TRACKS_PER_CLIENT)  # every admitted page starts at once
     localizer = Localizer.from_preset("multiloc", homology_evidence=False, chunk_size=64, cache_dir=tmp_path)

@@ -11,8 +11,8 @@ import keras_tuner
 import numpy as np
 import pytest
 
-from protloc import models
-from protloc.cli import _run_config, build_parser
+from protloc.models import zoo
+from protloc.apps.cli import _run_config, build_parser
 from tests.helpers import REPO, toy_spec
 from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel
 from tuning import search
@@ -37,8 +37,8 @@ def test_the_space_is_the_registrys_and_the_defaults_the_recipes():
     model = ProtlocHyperModel(SPEC, recipe="paper").build(hp)
     assert model.name == "rlstm" and model.get_layer("conv_bank").filters == (10,) * 6
     assert model.get_layer("conv_dropout").rate == 0.5 and float(model.optimizer.learning_rate) == np.float32(2e-4)
-    assert models.class_names_of(model) == list(SPEC.class_names)
-    searched = {name for name, hp in models.HYPERPARAMETERS.items() if hp.search and not hp.families}
+    assert zoo.class_names_of(model) == list(SPEC.class_names)
+    searched = {name for name, hp in zoo.HYPERPARAMETERS.items() if hp.search and not hp.families}
     declared = set(hp.values)
     assert {"model", "learning_rate", "filters_w1", "filters_w21", "pool_size", "global_max"} <= declared
     assert searched - {"conv_filters"} <= declared and declared <= set(SEARCH_SPACE_NAMES)
@@ -107,7 +107,7 @@ def test_a_two_trial_search_keeps_histories_and_resumes_after_being_killed(tmp_p
     config = _run_config(args)
     assert config.model == best["model"] and config.hparams["conv_filters"] == best["hparams"]["conv_filters"]
     assert (config.learning_rate, config.recipe) == (best["learning_rate"], "coarse")
-    model = models.build_model(config.model, SPEC.class_names, **config.hparams)
+    model = zoo.build_model(config.model, SPEC.class_names, **config.hparams)
     kept = [width for width, count in zip((1, 3, 5, 9, 15, 21), best["hparams"]["conv_filters"]) if count]
     assert [c.kernel_size[0] for c in model.get_layer("conv_bank").convolutions] == kept
 

@@ -6,7 +6,7 @@ import sysconfig
 import zipfile
 import pytest
 
-from protloc import presets
+from protloc.prediction import presets
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 
@@ -18,9 +18,9 @@ def test_the_demo_runs_from_a_wheel_installed_in_a_fresh_venv(tmp_path):
                     "--wheel-dir", str(tmp_path / "dist")], check=True, capture_output=True)
     wheel = next((tmp_path / "dist").glob("protloc-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    shipped = {str(path.relative_to(REPO)) for name in presets.names() for path in (REPO / "protloc" / "presets" / name)
+    shipped = {str(path.relative_to(REPO)) for name in presets.names() for path in (REPO / "protloc" / "prediction" / "presets" / name)
                .iterdir()}  # every file of every shipped preset: card, network, reference, fusion, thresholds
-    assert {"protloc/presets/examples.fasta", *shipped} <= set(names)
+    assert {"protloc/prediction/presets/examples.fasta", *shipped} <= set(names)
     assert not any(name.startswith(("tests/", "benchmarks/", "examples/")) for name in names)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 import socket
 import urllib.parse
 
-from protloc.datasets import DataNotFoundError
+from protloc.data.datasets import DataNotFoundError
 
 
 def check_source_reachable(url: str, alternatives: str, name: str, timeout: float = 10.0) -> None:
-    """Raises :class:`protloc.datasets.DataNotFoundError` naming ``alternatives`` when ``url``'s host cannot be
+    """Raises :class:`protloc.data.datasets.DataNotFoundError` naming ``alternatives`` when ``url``'s host cannot be
     reached, so an offline build stops at once instead of with a network traceback after retries.
 
     Args:

@@ -1,12 +1,14 @@
 """A keras-tuner HyperModel over the zoo: declares the search space read from the registry, then calls
-``protloc.models.build_model``; trials train the way a training recipe does (:mod:`protloc.recipes`)."""
+``protloc.models.build_model``; trials train the way a training recipe does (:mod:`protloc.models.recipes`)."""
 from __future__ import annotations
 
 import functools
 
 import keras_tuner
 
-from protloc import datasets, hyperparameters, models, pipeline, recipes, training
+from protloc.data import datasets, pipeline
+from protloc.models import hyperparameters, recipes, zoo
+from protloc.training import loop
 
 SEARCHED = {name: hp for name, hp in hyperparameters.HYPERPARAMETERS.items() if hp.search}
 """The registry's hyper-parameters that have a search space."""
@@ -42,9 +44,9 @@ class ProtlocHyperModel(keras_tuner.HyperModel):
     epoch keras-tuner scores; several: the mean of the last epochs' accuracies).
 
     Args:
-        spec: the data set (:class:`protloc.datasets.DatasetSpec`).
+        spec: the data set (:class:`protloc.data.datasets.DatasetSpec`).
         folds: the folds to validate on (all of the spec's, or one for a cheap search); default all.
-        recipe: a key of :data:`protloc.recipes.RECIPES`.
+        recipe: a key of :data:`protloc.models.recipes.RECIPES`.
         max_epochs: the schedule's length in epochs (default: the recipe's).
         seed: shuffling seed.
         data_dir: where the data set's files are (None: its default).
@@ -59,7 +61,7 @@ class ProtlocHyperModel(keras_tuner.HyperModel):
         self.spec, self.data_dir, self.recipe_name, self.recipe = spec, data_dir, recipe, recipes.RECIPES[recipe]
         self.folds = tuple(spec.check_fold(f) for f in folds) if folds is not None else tuple(range(spec.num_folds))
         self.max_epochs, self.seed = int(max_epochs or self.recipe.epochs), seed
-        self.families = [models.check_family(name) for name in (families or models.FAMILIES)]
+        self.families = [zoo.check_family(name) for name in (families or zoo.FAMILIES)]
 
     def default(self, name: str, family: str):
         """A hyper-parameter's default in this search: the recipe's value for ``family``, else the registry's."""
@@ -85,15 +87,15 @@ class ProtlocHyperModel(keras_tuner.HyperModel):
         if not any(hparams["conv_filters"]):
             raise keras_tuner.errors.FailedTrialError("every conv width is off")
         learning_rate = declare(hp, "learning_rate", recipes.LEARNING_RATE_SEARCH, self.recipe.learning_rate)
-        schedule = training.learning_rate_schedule(learning_rate, self.recipe.schedule, self.max_epochs,
+        schedule = loop.learning_rate_schedule(learning_rate, self.recipe.schedule, self.max_epochs,
                                                    self.steps_per_epoch(self.folds[0]))
-        return training.compile_model(models.build_model(family, self.spec.class_names, **hparams), schedule)
+        return loop.compile_model(zoo.build_model(family, self.spec.class_names, **hparams), schedule)
 
     @functools.lru_cache(maxsize=8)
     def _examples(self, fold: int) -> tuple[list, list]:
         """Training examples (cut to the recipe's length) and validation examples of one held-out fold."""
         train = self.spec.examples("train", self.spec.folds_except(fold), self.data_dir)
-        return ([training.truncated(e, self.recipe.train_max_length) for e in train],
+        return ([loop.truncated(e, self.recipe.train_max_length) for e in train],
                 self.spec.examples("train", [fold], self.data_dir))
 
     def steps_per_epoch(self, fold: int) -> int:

@@ -13,7 +13,9 @@ import time
 import keras
 import keras_tuner
 
-from protloc import datasets, files, recipes
+from protloc.data import datasets
+from protloc.models import recipes
+from protloc.utils import files
 from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel
 
 def recording(tuner_class):

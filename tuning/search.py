@@ -19,8 +19,9 @@ import json
 import pathlib
 import sys
 
-from protloc import datasets, recipes
-from protloc.hyperparameters import FAMILY_DESCRIPTIONS
+from protloc.data import datasets
+from protloc.models import recipes
+from protloc.models.hyperparameters import FAMILY_DESCRIPTIONS
 
 TUNER_NAMES = ("bayesian", "hyperband", "random")
 """The tuners of :data:`tuning.runner.TUNERS`, named here without importing keras-tuner."""
@@ -72,7 +73,7 @@ def main(argv=None) -> int:
     add_search_arguments(parser)
     parser.add_argument("--out", type=pathlib.Path, required=True)
     args = parser.parse_args(argv)
-    from protloc import runtime
+    from protloc.utils import runtime
 
     runtime.run_branches_in_parallel()
     print(json.dumps(search_from_arguments(parser, args, args.out), indent=2))

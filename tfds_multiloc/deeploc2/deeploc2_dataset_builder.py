@@ -6,7 +6,7 @@ Sources, in order of precedence:
   2. the manual directory (``tfds build ... --manual_dir DIR`` or ``download_config``), if it holds the files;
   3. the pinned raw files of bivekpok/esm_deeploc on GitHub (checksums in ``checksums.tsv``).
 Local files (``partition{0..4}.csv``, or gzipped ``.csv.gz``) are checked against the same SHA-256 sums as
-downloads (of the uncompressed content). Rows are read and checked by :mod:`protloc.datasets.deeploc2`, so a model
+downloads (of the uncompressed content). Rows are read and checked by :mod:`protloc.data.datasets.deeploc2`, so a model
 sees the same proteins whichever way it reads them.
 
 One split, ``train``: the data set's protocol is cross-validation over the five partitions (``fold``); hold one out
@@ -20,8 +20,8 @@ from etils import epath
 import numpy as np
 import tensorflow_datasets.public_api as tfds
 
-from protloc import sequences
-from protloc.datasets.deeploc2 import (CLASS_NAMES, DATA_DIR_VARIABLE, KINGDOMS, LOCATIONS, NUM_PARTITIONS,
+from protloc.data import sequences
+from protloc.data.datasets.deeploc2 import (CLASS_NAMES, DATA_DIR_VARIABLE, KINGDOMS, LOCATIONS, NUM_PARTITIONS,
                                        SOURCE_URL, parse_rows, partition_text)
 from tfds_multiloc import reachable
 
@@ -62,7 +62,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 "sequence": tfds.features.Text(doc=f"residues after middle truncation to {MAX_LENGTH}"),
                 "length": tfds.features.Scalar(np.int32, doc="original sequence length"),
                 "tokens": tfds.features.Tensor(shape=(None,), dtype=np.int32,
-                                               doc="protloc.sequences tokens of `sequence`"),
+                                               doc="protloc.data.sequences tokens of `sequence`"),
                 "locations": tfds.features.Tensor(shape=(len(CLASS_NAMES),), dtype=np.int32, doc=(
                     "multi-hot, one column per location: " + ", ".join(CLASS_NAMES) + " (DeepLoc 2.0's "
                     + ", ".join(LOCATIONS) + ")")),

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from protloc import sequences
-from protloc.datasets import deeploc2
+from protloc.data import sequences
+from protloc.data.datasets import deeploc2
 from tfds_multiloc.deeploc2 import deeploc2_dataset_builder as builder_module
 from tfds_multiloc import reachable
 

@@ -7,11 +7,11 @@ Sources, in order of precedence:
 Local files are checked against the same SHA-256 sums as downloads.
 
 The split (stratified 4/5 train, 1/5 test, 5 stratified folds in train, fixed by the accessions' SHA-256) is
-:func:`protloc.datasets.multiloc.split_members`; test examples have ``fold == -1``. Sequences are tokenized and
-middle-truncated by :mod:`protloc.sequences`.
+:func:`protloc.data.datasets.multiloc.split_members`; test examples have ``fold == -1``. Sequences are tokenized and
+middle-truncated by :mod:`protloc.data.sequences`.
 
 Configs: ``multiloc/sequence`` (the default) holds tokens; ``multiloc/profiles`` adds each residue's 20-column
-sequence profile (:mod:`protloc.profiles`: 3 iterations of an MMseqs2 search, computed once and cached) against the
+sequence profile (:mod:`protloc.evidence.profiles`: 3 iterations of an MMseqs2 search, computed once and cached) against the
 database named by the ``PROTLOC_PROFILE_DB`` environment variable (FASTA files, directories of them or an MMseqs2
 database; several separated by ``:``), read when the config is built, e.g. ``PROTLOC_PROFILE_DB=/data/uniref50.fasta.gz
 tfds build multiloc --imports tfds_multiloc --config profiles``; building it without the variable stops at once,
@@ -25,10 +25,11 @@ from etils import epath
 import numpy as np
 import tensorflow_datasets.public_api as tfds
 
-from protloc import features, profiles, sequences
+from protloc.data import features, sequences
+from protloc.evidence import profiles
 from tfds_multiloc import reachable
-from protloc.datasets import DataNotFoundError
-from protloc.datasets.multiloc import (CLASS_NAMES, DATA_DIR_VARIABLE, FILE_OF_CLASS, SOURCE_URL, checksums,
+from protloc.data.datasets import DataNotFoundError
+from protloc.data.datasets.multiloc import (CLASS_NAMES, DATA_DIR_VARIABLE, FILE_OF_CLASS, SOURCE_URL, checksums,
                                        local_files, split_members)
 
 
@@ -40,7 +41,7 @@ PROFILE_DB_VARIABLE = "PROTLOC_PROFILE_DB"
 
 def _local_files(directory: epath.Path) -> dict[str, epath.Path]:
     """Class -> file in ``directory``, each checked against the pinned SHA-256 sums (those of this folder's
-    checksums.tsv, which is :func:`protloc.datasets.multiloc.checksums_tsv`)."""
+    checksums.tsv, which is :func:`protloc.data.datasets.multiloc.checksums_tsv`)."""
     return local_files(directory, checksums())
 
 
@@ -81,7 +82,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         if self.builder_config.name == "profiles":
             profile[features.PROFILE] = tfds.features.Tensor(
                 shape=(None, features.PROFILE_WIDTH), dtype=np.float32,
-                doc="per residue of `tokens`: amino-acid frequencies (sum 1), protloc.sequences.STANDARD_RESIDUES order")
+                doc="per residue of `tokens`: amino-acid frequencies (sum 1), protloc.data.sequences.STANDARD_RESIDUES order")
         return self.dataset_info_from_configs(
             features=tfds.features.FeaturesDict({
                 **profile,
@@ -89,7 +90,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 "sequence": tfds.features.Text(doc=f"residues after middle truncation to {MAX_LENGTH}"),
                 "length": tfds.features.Scalar(np.int32, doc="original sequence length"),
                 "tokens": tfds.features.Tensor(shape=(None,), dtype=np.int32,
-                                               doc="protloc.sequences tokens of `sequence`"),
+                                               doc="protloc.data.sequences tokens of `sequence`"),
                 "label": tfds.features.ClassLabel(names=CLASS_NAMES),
                 "fold": tfds.features.Scalar(np.int32, doc="cross-validation fold 0-4 (train), -1 (test)"),
             }),

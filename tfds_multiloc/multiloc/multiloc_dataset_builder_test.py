@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from protloc.datasets import multiloc
+from protloc.data.datasets import multiloc
 from tfds_multiloc.multiloc import multiloc_dataset_builder as builder_module
 from tfds_multiloc import reachable
 

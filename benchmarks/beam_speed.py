@@ -9,12 +9,14 @@ Timed, each a fresh process, one after the other: ``protloc predict`` of the who
 ``python -m protloc.beam`` over the shards with the DirectRunner's multi-processing mode and 1, then 2, worker
 processes, each worker on every core (the default) and then on one thread (``--worker-threads 1``: TensorFlow,
 batches in flight and MMseqs2 on one thread each, so that 2 workers measure scaling over 2 cores, not contention).
-Every Beam run's rows must equal ``protloc predict``'s (:func:`protloc.prediction.table.same_rows`: as multisets, shards come in no particular
+Every Beam run's rows must equal ``protloc predict``'s (:func:`protloc.prediction.table.same_rows`: as multisets,
+shards come in no particular
 order; numbers within 1e-5, as batches of other proteins round differently in the last digit).
 Reports proteins/s and the CPU seconds of each run (all its processes: the runner and its workers), the 2-worker /
 1-worker speed-up in each setting, the target (:data:`TARGET`: 2 one-thread workers at least 1.8x one) met or by how
 much it is missed and, from the CPU seconds, why (more work in all, or cores left idle), Beam's overhead against
-``protloc predict``, and from the measured rate per core an estimate for UniProtKB (250 million proteins): core-hours, and the cost
+``protloc predict``, and from the measured rate per core an estimate for UniProtKB (250 million proteins): core-hours,
+and the cost
 per million proteins at --core-hour-price (US dollars per core-hour: an assumption, stated in the report).
 Writes benchmarks/results/beam-speed.{json,md}.
 """

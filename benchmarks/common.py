@@ -21,7 +21,7 @@ import numpy as np
 from protloc.data import datasets
 from protloc.evidence import network_inputs
 from protloc.models import inference, zoo
-from protloc.prediction import preset
+from protloc.prediction import loading
 from protloc.training import evaluation, loop
 from protloc.utils import files
 
@@ -58,7 +58,8 @@ def timed_process(argv: list[str], environment: dict | None = None, cwd=None) ->
 
 
 def multiloc_pool(directory) -> list:
-    """Every protein of the MultiLoc FASTA files in ``directory`` (:class:`protloc.data.sequences.ProteinRecord`), the pool
+    """Every protein of the MultiLoc FASTA files in ``directory`` (:class:`protloc.data.sequences.ProteinRecord`), the
+    pool
     the speed benchmarks sample their inputs from."""
     from protloc.data import sequences
     from protloc.data.datasets import multiloc
@@ -128,7 +129,8 @@ def machine() -> str:
 
 
 def mcnemar_lines(tests: dict, heading: str, against: str | None = None) -> list[str]:
-    """Markdown lines of exact McNemar tests (:func:`protloc.training.evaluation.mcnemar_exact`) by name, under ``heading``:
+    """Markdown lines of exact McNemar tests (:func:`protloc.training.evaluation.mcnemar_exact`) by name, under
+    ``heading``:
     each arm named against ``against`` (default: "the first" against "the second"); none without tests."""
     if not tests:
         return []
@@ -220,7 +222,7 @@ def out_of_fold(run: pathlib.Path, examples: list) -> dict:
     kept in the run directory (``cv_predictions.npz``) until its model is newer."""
     path = run / "cv_predictions.npz"
     if not path.exists() or path.stat().st_mtime < (run / "model.keras").stat().st_mtime:
-        network = zoo.load_model(preset.load(run).file("model"))
+        network = loading.load_network(run)
         found = inference.Forward(network)(examples)
         with files.atomic_path(path) as temporary:
             np.savez(temporary, ids=np.array([e.id for e in examples]), locations=found[zoo.LOCATIONS_OUTPUT],

@@ -24,9 +24,9 @@ import numpy as np
 from common import command, machine, write_results
 from protloc.data import encoding
 from protloc.models import zoo
+from protloc.models.layers import ConvBank, MaskedGlobalMaxPooling1D, ResidueEncoding
 from protloc.training import loop
 from protloc.utils import runtime
-from protloc.models.layers import ConvBank, MaskedGlobalMaxPooling1D, ResidueEncoding
 
 FORMS = ("features", "residue weights")
 """The conv bank's input: the 60 features per residue (``residue_blocks`` None), or the 20 residue weights."""

@@ -28,8 +28,8 @@ import numpy as np
 from common import command, machine, out_of_fold, write_results
 from protloc.data import datasets
 from protloc.evidence import homology
-from protloc.training import evaluation, loop
 from protloc.prediction.predictor import Localizer
+from protloc.training import evaluation, loop
 
 MULTILOC_TO_DEEPLOC2 = {"er": "er", "golgi": "golgi", "chloroplast": "plastid", "cytoplasm": "cytoplasm",
                         "extracellular": "extracellular", "lysosome": "lysosome_vacuole", "mitochondrion": "mitochondrion",

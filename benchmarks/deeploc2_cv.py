@@ -12,7 +12,8 @@ predicts partition K (out of fold). Nothing about partition K is chosen on parti
   partitions, each by its own model.
 * Fused: within the cross-validation the reference is the four training partitions only. Each partition J is
   searched once against the other four (MMseqs2, the package's settings, 30 best hits kept); for scoring partition
-  K the fusion rule (:func:`protloc.evidence.fusion.fit_multi_label`) and the fused thresholds are fitted on partitions J != K,
+  K the fusion rule (:func:`protloc.evidence.fusion.fit_multi_label`) and the fused thresholds are fitted on
+  partitions J != K,
   each with its model's out-of-fold probabilities and its hits outside J and K (those in K dropped, then the 10 best
   kept), and applied to partition K with its hits in the other four.
 

@@ -9,7 +9,8 @@ on partitions 1-3, scored here on partition 4, partition 0 never read (it stays 
 choice protocol of docs/deeploc2.md). The first run is the reference the others are compared with.
 
 Scores, network alone (scikit-learn): micro / macro F1, subset accuracy and Jaccard at per-location thresholds
-(:func:`protloc.evidence.thresholds.fit`, best micro F1, at least one location a protein) cross-fitted within partition 4 (fitted
+(:func:`protloc.evidence.thresholds.fit`, best micro F1, at least one location a protein) cross-fitted within
+partition 4 (fitted
 on one half, applied to the other, a fixed random split shared by every run); average precision, micro- and
 macro-averaged over the locations (threshold-free); per-location MCC at those thresholds; membrane accuracy at 0.5;
 exact-match hits against the first run by an exact McNemar test; parameters and median epoch seconds (on a machine
@@ -28,7 +29,7 @@ from common import command, machine, mcnemar_lines, write_results
 from protloc.data import datasets
 from protloc.evidence import thresholds
 from protloc.models import inference, zoo
-from protloc.prediction import preset
+from protloc.prediction import loading
 from protloc.training import evaluation, loop
 
 SPLIT_SEED = 0
@@ -52,7 +53,7 @@ def score(run: pathlib.Path, examples: list, labels: np.ndarray, membrane: np.nd
     """A run's scores on ``examples`` (module docstring) and whether each protein's locations were exactly right."""
     from sklearn import metrics
 
-    network = zoo.load_model(preset.load(run).file("model"))
+    network = loading.load_network(run)
     found = inference.Forward(network)(examples)
     probabilities, membrane_probability = found[zoo.LOCATIONS_OUTPUT], found[zoo.MEMBRANE_OUTPUT][:, 0]
     decided = thresholds.cross_fitted(probabilities, labels, halves)

@@ -6,11 +6,13 @@ Usage:
 
 1. Reference set: the training split (whole sequences, labels), as the shipped presets carry it. The test split is
    never part of it.
-2. Fusion fitted on training data only, per model, as the package fits it (:mod:`protloc.training.fitting`; ``protloc fuse``
+2. Fusion fitted on training data only, per model, as the package fits it (:mod:`protloc.training.fitting`; ``protloc
+fuse``
    writes a preset's): the proteins of the held-out fold of the --fold-run runs (each trained on the other training
    folds, e.g. `protloc train --fold 0 --recipe fast --out runs/fold0-fast/seed0`; all holding out the same fold)
    get hits from a search against the whole training split leaving themselves out, and the network probabilities
-   of the mean of the first m fold runs. :func:`protloc.evidence.fusion.fit` fits the rule's weights for each m (the rule's
+   of the mean of the first m fold runs. :func:`protloc.evidence.fusion.fit` fits the rule's weights for each m (the
+   rule's
    form was chosen by benchmarks/fusion_forms.py, on the same fold). A predictor of k members (a single model: 1)
    is fused with the rule fitted for m = min(k, number of fold runs), so that an ensemble's rule is fitted on an
    ensemble's probabilities, which are less peaked than one model's. The shipped presets' fusion.json are these
@@ -35,7 +37,7 @@ from common import cached_predictions, command, machine, test_report, write_resu
 from protloc.data import datasets
 from protloc.evidence import fusion, homology
 from protloc.models import zoo
-from protloc.prediction import preset, presets
+from protloc.prediction import loading, presets
 from protloc.training import evaluation, fitting, loop
 
 SPEC = datasets.get("multiloc")
@@ -95,7 +97,7 @@ def main(argv=None) -> int:
             "homology: the fusion's homology term (no hit = wrong)": _row(labels, _one_hot(homology_call))}
     networks, sizes = {}, {}
     for name in presets.names():
-        model = zoo.load_model(preset.load(name).file("model"))
+        model = loading.load_network(name)
         networks[name], sizes[name] = evaluation.predict_probabilities(model, test), zoo.member_count(model)
     for name, run in args.run:
         networks[name], sizes[name] = _run_predictions(run, labels, args.data_dir), 1

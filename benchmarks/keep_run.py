@@ -4,7 +4,8 @@
 Usage:
     python benchmarks/keep_run.py runs/deeploc2/cv/fold0 benchmarks/weights/deeploc2-fold0 [--half]
 
-With ``--half`` the weights are stored as float16 (:func:`protloc.training.packaging.save_half`: half the size again; the
+With ``--half`` the weights are stored as float16 (:func:`protloc.training.packaging.save_half`: half the size again;
+the
 network computes in float32 with rounded weights, so results recomputed from the kept run are those of the rounded
 weights: compute them from the kept folder).
 

@@ -9,7 +9,8 @@ Both runs are `protloc train --dataset deeploc2 --fold 0 --epochs 15 --seed 0` (
 the model without the input; the kingdom model given each protein's kingdom; the kingdom model not given it (all
 zeros, as `protloc predict` without ``--kingdom`` runs it).
 
-Decisions: each arm's per-location thresholds (:func:`protloc.evidence.thresholds.fit`, best micro F1, at least one location a
+Decisions: each arm's per-location thresholds (:func:`protloc.evidence.thresholds.fit`, best micro F1, at least one
+location a
 protein) are cross-fitted within partition 0: fitted on one half of its proteins (a fixed random split, the same for
 every arm) and applied to the other, then the other way round; no protein is decided by thresholds fitted on it.
 Scores (scikit-learn): micro / macro F1, subset accuracy, Jaccard, membrane accuracy (at 0.5), and the micro-averaged
@@ -26,11 +27,11 @@ import numpy as np
 
 from common import command, machine, mcnemar_lines, write_results
 from protloc.data import datasets, kingdoms
+from protloc.data.features import KINGDOMS
 from protloc.evidence import thresholds
 from protloc.models import inference, zoo
-from protloc.prediction import preset
+from protloc.prediction import loading
 from protloc.training import evaluation, loop
-from protloc.data.features import KINGDOMS
 
 FOLD = 0
 SPLIT_SEED = 0
@@ -41,7 +42,7 @@ SCORES = ("micro_f1", "macro_f1", "subset_accuracy", "jaccard")
 def outputs(run: pathlib.Path, examples: list, withheld: bool = False) -> dict:
     """A run's network outputs on examples ``{"locations": (n, classes), "membrane": (n,)}``; a kingdom model is
     given each protein's kingdom, or nothing (``withheld``)."""
-    network = zoo.load_model(preset.load(run).file("model"))
+    network = loading.load_network(run)
     if loop.read_config(run).hparams["kingdom"]:
         examples = kingdoms.with_kingdoms(examples, withheld=withheld)
     found = inference.Forward(network)(examples)

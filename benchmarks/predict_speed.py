@@ -51,9 +51,9 @@ from common import (command, in_fresh_process, machine, multiloc_pool, proteome_
 from protloc.data import encoding, sequences
 from protloc.evidence import homology
 from protloc.models import layers, zoo
-from protloc.prediction import preset, presets
-from protloc.utils import runtime
+from protloc.prediction import loading, preset, presets
 from protloc.prediction.predictor import Localizer
+from protloc.utils import runtime
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
 CROSSOVER_PROTEINS = 50
@@ -143,7 +143,7 @@ def peaks(shape: tuple[int, int, int] | None, cores: int) -> dict:
 
 def model_costs(model: str, batch_size: int) -> dict:
     """A preset's FLOPs per residue and its first LSTM step's matmul shape (in a fresh process: Keras loads)."""
-    network = zoo.load_model(preset.load(model).file("model"))
+    network = loading.load_network(model)
     return {"flops": flops_per_residue(network), "lstm_shape": lstm_shape(network, batch_size),
             "members": zoo.member_count(network)}
 

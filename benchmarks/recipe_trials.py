@@ -4,7 +4,8 @@ Usage:
     python benchmarks/recipe_trials.py RUN_DIR[:BACKEND] ... [--results recipe-trials]
 
 For each run: the command that reproduces it (from its config.json), epochs (those finished, where a run was
-stopped before its planned number), the median and the total of its epoch wall times, and its validation accuracy (mean of the last 5 epochs, and the best epoch). ``:BACKEND`` names
+stopped before its planned number), the median and the total of its epoch wall times, and its validation accuracy
+(mean of the last 5 epochs, and the best epoch). ``:BACKEND`` names
 the Keras backend of a run whose config.json does not record one (runs of protloc before it did). Epoch times of
 runs trained while the machine did other work are inflated; the median is the steadier figure, and
 benchmarks/train_speed.py is the clean side-by-side measurement. Writes benchmarks/results/NAME.{json,md}.

@@ -22,10 +22,10 @@ import numpy as np
 
 from common import command, in_fresh_process, machine, write_results
 from protloc.data import datasets, pipeline
+from protloc.data.datasets import multiloc
 from protloc.models import zoo
 from protloc.training import loop
 from protloc.utils import runtime
-from protloc.data.datasets import multiloc
 
 TF_DEFAULT_THREADS = {"TF_NUM_INTRAOP_THREADS": "0", "TF_NUM_INTEROP_THREADS": "0"}
 """Environment under which TensorFlow picks its own thread pools (and protloc's layout stands aside)."""

@@ -27,8 +27,7 @@ import sys
 
 import numpy as np
 
-from common import (cached_predictions, command, machine, start_from, test_report, timed_train, trained_on,
-                    write_results)
+from common import cached_predictions, command, machine, start_from, test_report, timed_train, trained_on, write_results
 from protloc.data import datasets
 from protloc.models import recipes, zoo
 from protloc.training import evaluation, loop

@@ -6,7 +6,8 @@ Streams the FASTA file (memory does not grow with it) and prints, per protein, t
 preset is multi-label: one or more, ``|``-joined, as ``protloc predict`` writes them; a MultiLoc preset calls one
 compartment), the probability of each, the membrane probability where the preset has one, what the call rests on
 (``network``, ``homology`` or ``both``), the closest labelled training protein and any input flags.
-``Localizer.predict`` yields :class:`protloc.prediction.predictor.Prediction` objects in input order: ``row.locations`` are
+``Localizer.predict`` yields :class:`protloc.prediction.predictor.Prediction` objects in input order:
+``row.locations`` are
 the indices of the locations called, ``row.probabilities`` every location's probability.
 """
 from __future__ import annotations

@@ -9,9 +9,9 @@ import sys
 import pytest
 
 from protloc.apps import beam
+from protloc.apps.cli import main as protloc_main
 from protloc.data import sequences
 from protloc.prediction import presets, table
-from protloc.apps.cli import main as protloc_main
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 

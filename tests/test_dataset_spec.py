@@ -3,12 +3,12 @@ tuner's search and predict, named as MODULE:ATTRIBUTE, with no package module na
 import json
 
 import numpy as np
+import pytest
 
-from protloc.data import sequences
 from protloc.apps.cli import main
+from protloc.data import sequences
 from tests.helpers import SMALL, toy_spec
 from tuning import search
-import pytest
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 

@@ -8,9 +8,9 @@ import re
 import numpy as np
 import pytest
 
+from protloc.apps.cli import main
 from protloc.data import sequences
 from protloc.prediction import deeploc_formats, presets
-from protloc.apps.cli import main
 from protloc.prediction.predictor import Prediction
 from protloc.prediction.table import Layout
 

@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
+from protloc.apps.cli import main
 from protloc.training import loop
 from protloc.utils import runtime
-from protloc.apps.cli import main
 from tests.helpers import REPO
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
@@ -27,7 +27,8 @@ processes = runtime.Processes(sys.argv[1], 2, int(sys.argv[2]))
 runtime.join_processes(processes)
 for epochs in (1, 2):  # the second call resumes the run from its checkpoint on disk
     config = loop.RunConfig.resolve(model="rlstm", hparams=SMALL, recipe="paper", learning_rate=1e-3, epochs=epochs,
-                                batch_size=8, fold=0, dataset="tests.toy_data:SMALL")  # a constant rate: extended on resume
+                                batch_size=8, fold=0, dataset="tests.toy_data:SMALL")  # a constant rate: extended on
+                                resume
     model = loop.train(sys.argv[3], config, verbose=0, processes=processes)
     found = {"weights": float(sum(np.abs(w).astype(np.float64).sum() for w in model.get_weights()))}
     if sys.argv[2] == "0":  # the process that writes the run directory

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from protloc.prediction import presets
 from protloc.apps.cli import main
+from protloc.prediction import presets
 from tests.helpers import REPO, toy_spec
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`

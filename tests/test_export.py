@@ -12,9 +12,9 @@ import pytest
 import tensorflow as tf
 
 from protloc.apps import export
+from protloc.apps.cli import main
 from protloc.data import sequences
 from protloc.models import zoo
-from protloc.apps.cli import main
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 

@@ -6,10 +6,10 @@ import stat
 import numpy as np
 import pytest
 
+from protloc.apps.cli import main
 from protloc.data import sequences
 from protloc.evidence import fusion, homology, mmseqs
 from protloc.models import zoo
-from protloc.apps.cli import main
 
 CLASSES = ("alpha", "beta", "gamma")
 RNG = np.random.default_rng(11)

@@ -4,11 +4,11 @@ import pytest
 from keras import ops
 from PIL import Image
 
+from protloc.apps.cli import main
 from protloc.data import datasets, encoding, pipeline
 from protloc.models import zoo
 from protloc.prediction import interpret
 from protloc.training import evaluation
-from protloc.apps.cli import main
 from tests.helpers import motif_task
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`

@@ -6,15 +6,15 @@ import keras
 import numpy as np
 import pytest
 
-from protloc.data import kingdoms, pipeline, sequences
-from protloc.models import run_config, zoo
-from protloc.prediction import presets
-from protloc.training import loop
 from protloc.apps.cli import main
+from protloc.data import kingdoms, pipeline, sequences
 from protloc.data.datasets import Example
 from protloc.data.features import KINGDOM
+from protloc.models import run_config, zoo
 from protloc.models.layers import WithheldInput
+from protloc.prediction import presets
 from protloc.prediction.predictor import Localizer
+from protloc.training import loop
 from tests.helpers import MULTI_CLASSES, multi_label_spec, trained_run
 
 SPEC = multi_label_spec(f"{__name__}:SPEC")

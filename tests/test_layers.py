@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from protloc.data import encoding
-from protloc.models.layers import (AttentionPooling, ConvBank, MaskedGlobalMaxPooling1D, MaskedMaxPooling1D, ResidueEncoding,
-                            ReversedLSTMPair, reverse_within_length)
+from protloc.models.layers import (AttentionPooling, ConvBank, MaskedGlobalMaxPooling1D, MaskedMaxPooling1D,
+                                   ResidueEncoding, ReversedLSTMPair, reverse_within_length)
 from tests.helpers import pad
 
 RNG = np.random.default_rng(0)

@@ -5,13 +5,13 @@ import json
 import numpy as np
 import pytest
 
+from protloc.apps.cli import main
 from protloc.evidence import fusion, homology, thresholds
+from protloc.evidence.class_evidence import ClassEvidence
 from protloc.models import zoo
 from protloc.prediction import preset
-from protloc.training import evaluation
-from protloc.apps.cli import main
-from protloc.evidence.class_evidence import ClassEvidence
 from protloc.prediction.predictor import Localizer
+from protloc.training import evaluation
 from tests.helpers import MULTI_CLASSES, multi_label_spec, trained_run
 
 SPEC = multi_label_spec(f"{__name__}:SPEC")

@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import tensorflow_datasets as tfds
 
 from protloc.data import sequences
-import pytest
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 

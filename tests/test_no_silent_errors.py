@@ -8,10 +8,10 @@ import keras
 import numpy as np
 import pytest
 
+from protloc.apps.cli import main
 from protloc.models import run_config, zoo
 from protloc.prediction import presets
 from protloc.training import loop
-from protloc.apps.cli import main
 from tests.helpers import SMALL, multi_label_spec, toy_spec
 
 SPEC = toy_spec(f"{__name__}:SPEC", n_per_class=12)

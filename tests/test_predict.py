@@ -6,10 +6,10 @@ import sys
 import numpy as np
 import pytest
 
+from protloc.apps.cli import main
 from protloc.data import datasets, input_flags, sequences
 from protloc.models import zoo
 from protloc.prediction import table
-from protloc.apps.cli import main
 from protloc.prediction.predictor import Localizer
 from tests.helpers import REPO
 
@@ -166,8 +166,8 @@ def test_the_table_is_the_same_on_tensorflow_jax_and_numpy(tmp_path):
 
 
 def test_a_small_fasta_file_is_predicted_on_numpy_and_anything_else_on_tensorflow(tmp_path):
-    from protloc.utils import runtime
     from protloc.apps.cli import _default_backend, build_parser
+    from protloc.utils import runtime
 
     small, large = tmp_path / "small.fasta", tmp_path / "large.fasta"
     small.write_text(">a\nMKV\n")

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
+from protloc.apps.cli import main
 from protloc.evidence import fusion
 from protloc.prediction import preset
-from protloc.apps.cli import main
 from protloc.prediction.predictor import Localizer
 from tests.helpers import SMALL, family_spec, trained_run
 

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from protloc.apps import demo
+from protloc.apps.cli import main
 from protloc.data import datasets, sequences
 from protloc.evidence import fusion, homology
 from protloc.models import zoo
 from protloc.prediction import preset, presets
-from protloc.training import evaluation
-from protloc.apps.cli import main
 from protloc.prediction.predictor import Localizer
+from protloc.training import evaluation
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 

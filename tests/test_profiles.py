@@ -8,11 +8,11 @@ import os
 import numpy as np
 import pytest
 
+from protloc.apps.cli import main
 from protloc.data import datasets, sequences
 from protloc.evidence import mmseqs, profiles
 from protloc.models import zoo
 from protloc.training import loop
-from protloc.apps.cli import main
 from tests.helpers import SMALL
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`

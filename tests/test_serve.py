@@ -14,9 +14,9 @@ import time
 
 import pytest
 
+from protloc.apps.cli import main
 from protloc.data import sequences
 from protloc.prediction import presets, table
-from protloc.apps.cli import main
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLES = list(sequences.read_fasta(presets.EXAMPLES))
@@ -31,8 +31,8 @@ def fasta_of(records):
 def client(tmp_path_factory):
     from fastapi.testclient import TestClient
 
-    from protloc.prediction.predictor import Localizer
     from protloc.apps.serve.app import create_app
+    from protloc.prediction.predictor import Localizer
 
     cache = tmp_path_factory.mktemp("cache")
     localizer = Localizer.from_preset("pretrained", chunk_size=64, cache_dir=cache)
@@ -312,9 +312,9 @@ def test_one_client_cannot_occupy_the_server_with_protein_pages(tmp_path, monkey
     TRACKS_PER_CLIENT are answered 429 at once, and status polls are answered: nothing waits on the pages."""
     from fastapi.testclient import TestClient
 
-    from protloc.prediction.predictor import Localizer
     from protloc.apps.serve import app as served
     from protloc.apps.serve.jobs import Jobs
+    from protloc.prediction.predictor import Localizer
 
     monkeypatch.setattr(served, "TRACK_THREADS", served.TRACKS_PER_CLIENT)  # every admitted page starts at once
     localizer = Localizer.from_preset("multiloc", homology_evidence=False, chunk_size=64, cache_dir=tmp_path)

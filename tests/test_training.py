@@ -8,13 +8,13 @@ import keras
 import numpy as np
 import pytest
 
+from protloc.apps.cli import _run_config, build_parser
 from protloc.data import datasets
 from protloc.models import run_config, zoo
+from protloc.models.recipes import RECIPES
 from protloc.prediction import preset
 from protloc.training import evaluation, loop
 from protloc.utils import files
-from protloc.apps.cli import build_parser, _run_config
-from protloc.models.recipes import RECIPES
 from tests.helpers import REPO, SMALL, load_benchmark, toy_spec
 
 TINY_SPEC = toy_spec(f"{__name__}:TINY_SPEC", n_per_class=10)

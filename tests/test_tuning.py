@@ -11,11 +11,11 @@ import keras_tuner
 import numpy as np
 import pytest
 
-from protloc.models import zoo
 from protloc.apps.cli import _run_config, build_parser
+from protloc.models import zoo
 from tests.helpers import REPO, toy_spec
-from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel
 from tuning import search
+from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel
 from tuning.runner import fixed_hyperparameters
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`

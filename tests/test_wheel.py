@@ -4,6 +4,7 @@ import subprocess
 import sys
 import sysconfig
 import zipfile
+
 import pytest
 
 from protloc.prediction import presets

@@ -18,6 +18,7 @@ from protloc.models import recipes
 from protloc.utils import files
 from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel
 
+
 def recording(tuner_class):
     """``tuner_class`` whose trials also write their Keras history, epoch by epoch, to ``TRIAL_DIR/history.csv``."""
     class Recording(tuner_class):

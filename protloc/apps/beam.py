@@ -8,7 +8,8 @@ Steps: match the input glob; read each (optionally gzipped) FASTA file record by
 (:func:`protloc.data.sequences.check_record`) — a bad record fails the run naming its file and record, or with
 ``--skip-invalid`` goes to the dead-letter output ``OUTPUT-invalid-*.tsv`` (file, record, reason); batch the
 good ones and run them through Beam's ``RunInference`` with :class:`ProtlocModelHandler`, which loads the preset
-(:class:`protloc.prediction.predictor.Localizer`: network, homology reference, fusion) once per worker and predicts each batch
+(:class:`protloc.prediction.predictor.Localizer`: network, homology reference, fusion) once per worker and predicts
+each batch
 (the network, and the MMseqs2 search and fusion of the batch); write TSV shards ``OUTPUT-*.tsv`` whose header
 and rows are exactly ``protloc predict``'s (rows in no particular order across shards). When stderr is a terminal,
 each worker shows a progress line there (proteins, rate and, on local runners, time left).
@@ -25,9 +26,8 @@ import sys
 from typing import Iterable, Sequence
 
 from protloc.data import sequences
-from protloc.prediction import presets
 from protloc.data.features import KINGDOMS
-
+from protloc.prediction import presets
 
 
 class _WithoutApitoolsNotice(logging.Filter):
@@ -51,7 +51,8 @@ DEAD_LETTER_HEADER = "file\trecord\treason"
 
 
 class ProtlocModelHandler(ModelHandler):
-    """RunInference handler: a protloc predictor (:class:`protloc.prediction.predictor.Localizer`) per worker, a batch of
+    """RunInference handler: a protloc predictor (:class:`protloc.prediction.predictor.Localizer`) per worker, a batch
+    of
     :class:`protloc.data.sequences.ProteinRecord` in, one ``protloc predict`` row (str) per record out.
 
     Args:

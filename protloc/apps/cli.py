@@ -17,10 +17,9 @@ import signal
 import sys
 
 from protloc.data.features import KINGDOM, KINGDOMS
+from protloc.data.sequences import SequenceError
 from protloc.evidence.homology import HomologyError
 from protloc.evidence.profiles import ProfileError
-from protloc.data.sequences import SequenceError
-
 
 DESCRIPTION = ("Predicts where in the cell a protein lives from its amino-acid sequence with convolutional LSTMs "
                "and homology to labelled proteins, and trains, evaluates, exports and explains such models.")
@@ -123,8 +122,8 @@ def _train(args) -> None:
 def _evaluate(args) -> None:
     from protloc.data import datasets
     from protloc.models import run_config
-    from protloc.training import evaluation
     from protloc.prediction.predictor import Localizer
+    from protloc.training import evaluation
 
     run = pathlib.Path(args.run)
     if args.homology and args.split != "test":
@@ -211,8 +210,8 @@ def _check_predict_files(args) -> None:
 def _predict(args) -> None:
     from protloc.data import sequences
     from protloc.prediction import deeploc_formats, table
-    from protloc.utils import files, progress
     from protloc.prediction.predictor import Localizer
+    from protloc.utils import files, progress
 
     localizer = Localizer.from_preset(args.model, homology_evidence=not args.no_homology, reference=args.reference,
                                       fusion=args.fusion, profile_db=args.profile_db,
@@ -364,8 +363,8 @@ def _check_serve(args) -> None:
 def _serve(args) -> None:
     import uvicorn
 
-    from protloc.prediction.predictor import Localizer
     from protloc.apps.serve.app import create_app
+    from protloc.prediction.predictor import Localizer
 
     localizer = Localizer.from_preset(args.model, homology_evidence=not args.no_homology, chunk_size=64)
     app = create_app(localizer, int(args.max_upload_mb * 2**20), args.max_jobs)
@@ -394,11 +393,11 @@ def _export(args) -> None:
 def _plot(args) -> None:
     from protloc.data import datasets, pipeline
     from protloc.models import zoo
-    from protloc.prediction import interpret, preset
+    from protloc.prediction import interpret, loading
     from protloc.training import evaluation
     from protloc.utils import files
 
-    model = zoo.load_model(preset.load(args.model).file("model"))
+    model = loading.load_network(args.model)
     names = zoo.class_names_of(model)
     members = zoo.member_count(model)
     if members > 1 and args.figure != "confusion":
@@ -464,9 +463,9 @@ def _add_data_options(parser: argparse.ArgumentParser, run_default: bool = False
 
 def build_parser() -> argparse.ArgumentParser:
     from protloc import __version__
-    from protloc.prediction import presets
     from protloc.models.hyperparameters import FAMILY_DESCRIPTIONS
     from protloc.models.recipes import DEFAULT_BATCH_SIZE
+    from protloc.prediction import presets
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--verbose", action="store_true",

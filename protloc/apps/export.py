@@ -11,10 +11,12 @@ Signatures:
         instead of ``prediction`` and ``confidence`` (:func:`multi_label_outputs`).
     ``serve_tokens``: ``tokens`` int32 ``[batch, length]`` (0 = padding, already truncated) -> the same outputs.
 
-Profile models (:mod:`protloc.evidence.profiles`) need each residue's profile, which MMseqs2 computes outside the graph: their
+Profile models (:mod:`protloc.evidence.profiles`) need each residue's profile, which MMseqs2 computes outside the
+graph: their
 SavedModel's ``serve_tokens`` takes ``tokens`` int32 ``[batch, length]`` and ``profile`` float32
 ``[batch, length, 20]`` (row i the profile of token i, after the same middle truncation; zero rows as padding),
-and ``serving_default`` is the same signature: there is no raw-sequence signature. A client computes both with protloc (``sequences.encode_sequence`` and
+and ``serving_default`` is the same signature: there is no raw-sequence signature. A client computes both with protloc
+(``sequences.encode_sequence`` and
 ``profiles.ProfileSearch`` against the model's database, then ``sequences.truncate_middle`` of the profile).
 
 Inside the graph, exactly as in Python: any case; one trailing ``*`` stripped; U read as C, O as K; B Z J X
@@ -41,8 +43,8 @@ import tensorflow as tf
 
 import protloc
 from protloc.data import kingdoms, sequences
-from protloc.models import zoo
 from protloc.data.features import KINGDOM, PROFILE, PROFILE_WIDTH, TOKENS
+from protloc.models import zoo
 
 WARMUP_SEQUENCES = ("MKVLAAGIVALLLAAGCSSSKEETPA", "mstnpkpqrktkrnt*", "M" + "ACDEFGHIKLMNPQRSTVWY" * 60)
 """Warm-up requests: short, lower case with a stop, and one longer than 1000 (so truncation is traced)."""
@@ -91,7 +93,8 @@ def export_saved_model(localizer, out, max_length: int = sequences.DEFAULT_MAX_L
     ``models/protloc/1``).
 
     Args:
-        localizer: a :class:`protloc.prediction.predictor.Localizer` (its network and card; homology evidence stays outside
+        localizer: a :class:`protloc.prediction.predictor.Localizer` (its network and card; homology evidence stays
+        outside
             the graph).
         out: target directory; written atomically (built beside it, then renamed).
         max_length: truncation length applied inside the graph.

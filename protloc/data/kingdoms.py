@@ -1,5 +1,6 @@
 """The organism group: an optional per-protein input (:data:`protloc.data.features.KINGDOM`: one-hot over
-:data:`protloc.data.features.KINGDOMS`, all zeros where it is not given, so that one model predicts with or without it), and
+:data:`protloc.data.features.KINGDOMS`, all zeros where it is not given, so that one model predicts with or without
+it), and
 a mask of the locations a group's cells do not have, applied to any preset's output when the group is given."""
 from __future__ import annotations
 

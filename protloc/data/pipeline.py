@@ -6,7 +6,8 @@ backend: JAX, PyTorch, TensorFlow) or as a ``tf.data.Dataset`` (:meth:`BucketedB
 A batch is ``(features, labels)``: ``features`` maps each feature name to an array ``(batch, length, ...)``
 (``"tokens"`` int32 ``(batch, length)``, 0 = padding; a float feature such as ``"profile"``
 ``(batch, length, 20)``, zero-padded), or ``(batch, width)`` for a per-protein feature
-(:data:`protloc.data.features.PROTEIN_INPUTS`, e.g. ``"kingdom"``), ``labels`` is int32 ``(batch,)`` (a single-label data set) or float32
+(:data:`protloc.data.features.PROTEIN_INPUTS`, e.g. ``"kingdom"``), ``labels`` is int32 ``(batch,)`` (a single-label
+data set) or float32
 ``(batch, classes)`` multi-hot (a multi-label one: examples whose label is a tuple of class indices). Examples
 without labels (label None: proteins to predict) give batches of ``features`` alone.
 

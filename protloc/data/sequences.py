@@ -239,7 +239,8 @@ def read_fasta(source: Union[str, os.PathLike, TextIO, BinaryIO], validate: bool
                max_record: int | None = None) -> Iterator[ProteinRecord]:
     """Streams the records of a FASTA file, one at a time (memory does not grow with the file).
 
-    Plain, gzipped (or bgzipped) and xz-compressed input are told apart by content, not by name. Text must be UTF-8 (ASCII in
+    Plain, gzipped (or bgzipped) and xz-compressed input are told apart by content, not by name. Text must be UTF-8
+    (ASCII in
     practice): a byte sequence that is not is an error naming the record and the byte offset, never silently
     replaced. Parsing is done by Biopython's ``SimpleFastaParser``; this function adds the checks it does not make.
 

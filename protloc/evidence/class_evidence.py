@@ -1,6 +1,7 @@
 """Class evidence from labelled relatives: per protein and class, how close its closest relative of that class is.
 
-The form in which homology hands its findings to fusion (:mod:`protloc.evidence.fusion`), so that neither needs the other:
+The form in which homology hands its findings to fusion (:mod:`protloc.evidence.fusion`), so that neither needs the
+other:
 :mod:`protloc.evidence.homology` computes it from a search's hits, fusion reads only these arrays.
 """
 from __future__ import annotations

@@ -8,7 +8,8 @@ each class c,
 
 where ``p_c`` is the network's probability (floored at ``FLOOR``), ``identity_c`` the highest sequence identity (0-1)
 among its hits of class c and ``relative_bits_c`` the highest bit score among them over the best hit's (both 0 for a
-class without a hit; :class:`protloc.evidence.class_evidence.ClassEvidence`). A protein without a hit keeps the network's
+class without a hit; :class:`protloc.evidence.class_evidence.ClassEvidence`). A protein without a hit keeps the
+network's
 probabilities. The three weights are fitted on training data only (:func:`fit`: the smallest mean log loss, a
 convex problem), and saved as JSON beside the model they were fitted for, with how they were fitted.
 
@@ -29,8 +30,8 @@ import pathlib
 
 import numpy as np
 
-from protloc.utils import files
 from protloc.evidence.class_evidence import ClassEvidence
+from protloc.utils import files
 
 FLOOR = 1e-6
 """Probabilities are floored at this before their log is taken (fusion and log loss)."""
@@ -181,7 +182,8 @@ class MultiLabelFusion:
         fused_c = sigmoid(w_c0 * logit(p_c) + w_c1 * identity_c + w_c2 * relative_bits_c + w_c3)
 
     where ``p_c`` is the network's probability (clipped to [FLOOR, 1 - FLOOR]) and identity / relative bits are the
-    class evidence of its hits (:class:`protloc.evidence.class_evidence.ClassEvidence`); a protein without a hit keeps the
+    class evidence of its hits (:class:`protloc.evidence.class_evidence.ClassEvidence`); a protein without a hit keeps
+    the
     network's probabilities.
 
     Attributes:

@@ -8,7 +8,8 @@ A reference set is a labelled FASTA file: ``>ID CLASS [anything]``, the class on
 second word of the header, or several joined with ``|`` (``>ID cytoplasm|nucleus``) for a multi-label model (gzipped
 files are read too). The MMseqs2 database of a reference set is built on first
 use in a cache directory (``PROTLOC_CACHE_DIR``, default ``~/.cache/protloc``), named by the SHA-256 of the set (with
-a precomputed k-mer index for a large set: :data:`INDEX_MIN_PROTEINS`), and written atomically (built beside, then renamed), so concurrent or interrupted runs never see half a database; one
+a precomputed k-mer index for a large set: :data:`INDEX_MIN_PROTEINS`), and written atomically (built beside, then
+renamed), so concurrent or interrupted runs never see half a database; one
 that cannot be read is rebuilt once (:func:`protloc.evidence.mmseqs.healing`).
 
 Searches: ``mmseqs easy-search`` with sensitivity ``-s 4``, E-value cut-off 1e-3 and 20 prefilter candidates
@@ -29,8 +30,8 @@ import numpy as np
 
 from protloc.data import sequences
 from protloc.evidence import mmseqs
-from protloc.utils import files, runtime
 from protloc.evidence.class_evidence import ClassEvidence
+from protloc.utils import files, runtime
 
 DEFAULT_SENSITIVITY = 4.0
 DEFAULT_EVALUE = 1e-3

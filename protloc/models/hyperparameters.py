@@ -14,7 +14,8 @@ PAPER_WIDTHS = (1, 3, 5, 9, 15, 21)
 PAPER_FILTERS = (10, 10, 10, 10, 10, 10)
 """Filters per width in the paper's convolution bank."""
 TERMINAL_SEGMENT = 10
-"""Residues per position of the terminal windows (``terminal_windows``; :class:`protloc.models.layers.TerminalWindows`)."""
+"""Residues per position of the terminal windows (``terminal_windows``;
+:class:`protloc.models.layers.TerminalWindows`)."""
 FAMILY_DESCRIPTIONS = {
     "rlstm": "R-LSTM: conv bank, forward LSTM + LSTM over the reversed sequence",
     "alstm": "A-LSTM: conv bank, bidirectional LSTM, attention pooling",

@@ -4,7 +4,8 @@ Examples are cut into inference batches by :class:`protloc.data.pipeline.Buckete
 batch padded to about its longest protein) and run through ``model.predict_on_batch`` (Keras's compiled
 prediction step: ``tf.function`` on TensorFlow, ``jax.jit`` on JAX; plain NumPy on the numpy backend), several
 batches at a time on a thread pool
-(one per core on TensorFlow, where :func:`protloc.utils.runtime.run_branches_in_parallel` gives each op its own core; one
+(one per core on TensorFlow, where :func:`protloc.utils.runtime.run_branches_in_parallel` gives each op its own core;
+one
 at a time on JAX, whose compiled step reuses its state buffers and spreads each batch over the cores itself), and
 the outputs are put back in input order.
 """
@@ -17,10 +18,10 @@ import keras
 import numpy as np
 
 from protloc.data import pipeline
-from protloc.utils import runtime
 from protloc.data.datasets import Example
 from protloc.data.features import TOKENS
 from protloc.models.recipes import DEFAULT_BATCH_SIZE
+from protloc.utils import runtime
 
 PER_RESIDUE_OUTPUTS = ("attention",)
 """Outputs with one value per residue (``(batch, length)``): returned per protein, cut to its length."""

@@ -19,10 +19,10 @@ import os
 import pathlib
 
 from protloc.data import datasets
-from protloc.utils import files
 from protloc.data.datasets import MULTI_LABEL
 from protloc.models.hyperparameters import HYPERPARAMETERS
 from protloc.models.recipes import DEFAULT_RECIPE, RECIPES, SCHEDULES
+from protloc.utils import files
 
 FORMAT = 4
 """``format`` of the config.json files this version writes."""

@@ -5,7 +5,8 @@ Every model takes a dict of named inputs, keras-hub style: ``{"tokens": int32 (b
 ``residue_inputs`` hyper-parameter (``profile=True`` adds ``{"profile": 20}``,
 the sequence profile of :data:`protloc.data.features.PROFILE`), whose values are appended to each residue's encoding,
 and with ``kingdom=True`` the organism group ``(batch, 4)`` (:data:`protloc.data.features.KINGDOM`), appended to the
-fixed-length representation before the classifier. It returns class probabilities ``(batch, num_classes)`` from a :class:`ClassProbabilities` head that
+fixed-length representation before the classifier. It returns class probabilities ``(batch, num_classes)`` from a
+:class:`ClassProbabilities` head that
 carries the class names, so they travel inside the saved ``.keras`` file. Models are returned uncompiled:
 optimizer, loss and learning rate belong to training (:func:`protloc.training.compile_model`).
 
@@ -15,7 +16,8 @@ not fixed by the paper's text; the defaults here (128 LSTM units per direction, 
 first measured prototype. Two R-LSTM options are not in the paper, and their defaults build the paper's model:
 ``pool_size`` (max pooling of the conv bank's output over windows of residues before the LSTMs, which cuts the LSTMs'
 steps by that factor) and ``global_max`` (each conv filter's maximum over the whole protein, given to the classifier
-beside the LSTMs' final states). The default training recipe, ``coarse``, sets 4 and True (:mod:`protloc.models.recipes`).
+beside the LSTMs' final states). The default training recipe, ``coarse``, sets 4 and True
+(:mod:`protloc.models.recipes`).
 A model whose residues carry only their :class:`ResidueEncoding` features has its conv bank convolve each
 residue's 20 standard-residue weights instead (``ConvBank(residue_blocks=...)``): the same function and weights
 with a third of the arithmetic; models saved before that option load and run as they were.
@@ -33,7 +35,9 @@ from protloc.data.datasets.spec import LABEL_SCHEMES, MULTI_LABEL, SINGLE_LABEL,
 from protloc.data.features import KINGDOM, PROFILE, PROFILE_WIDTH, PROTEIN_INPUTS, TOKENS
 from protloc.models.hyperparameters import FAMILY_DESCRIPTIONS, HYPERPARAMETERS, PAPER_HPARAMS, TERMINAL_SEGMENT
 from protloc.models.layers import (AttentionPooling, ConvBank, MaskedGlobalMaxPooling1D, MaskedMaxPooling1D,
-                            ResidueConcatenation, ResidueEncoding, ReversedLSTMPair, TerminalWindows, WithheldInput)
+                                   ResidueConcatenation, ResidueEncoding, ReversedLSTMPair, TerminalWindows,
+                                   WithheldInput)
+
 ENCODING_LAYER, CONV_BANK_LAYER, REPRESENTATION_LAYER = "residue_encoding", "conv_bank", "representation"
 """Names of the layers that interpretation reads (filters, fixed-length representation, attention)."""
 KINGDOM_WITHHELD = 0.25

@@ -105,7 +105,8 @@ def deeploc2_row(prediction, matrix: np.ndarray) -> str:
 
 
 def deeploc1_row(prediction, matrix: np.ndarray) -> str:
-    """One line (no newline) of DeepLoc 1.0's table for a :class:`protloc.prediction.predictor.Prediction` of a preset with a
+    """One line (no newline) of DeepLoc 1.0's table for a :class:`protloc.prediction.predictor.Prediction` of a preset
+    with a
     membrane output."""
     probabilities = np.asarray(prediction.probabilities, np.float32) @ matrix
     best = DEEPLOC1_NAMES[DEEPLOC_LOCATIONS[int(np.argmax(probabilities))]]

@@ -5,7 +5,8 @@
   starting every ``stride`` residues, are masked in turn (replaced by ``X``, the ambiguity token whose encoding is
   the mean of the 20 residues'); each residue's importance is the mean, over the windows that cover it, of the drop
   in the network's probability of the class explained (by default its most probable class or location) when the
-  window is masked. All masked copies of a protein go through the network together (:class:`protloc.models.inference.Forward`).
+  window is masked. All masked copies of a protein go through the network together
+  (:class:`protloc.models.inference.Forward`).
 
 Tracks cover the residues the network saw (after middle truncation: the first and last 500 of a longer protein).
 """
@@ -17,10 +18,10 @@ import pathlib
 import numpy as np
 
 from protloc.data import sequences
-from protloc.models import inference, zoo
-from protloc.utils import files
 from protloc.data.datasets import Example
 from protloc.data.features import TOKENS
+from protloc.models import inference, zoo
+from protloc.utils import files
 
 MASK_TOKEN = sequences.VOCABULARY.index("X") + 1
 """The token that masks a residue: X (any residue)."""

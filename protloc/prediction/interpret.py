@@ -11,9 +11,9 @@ import pathlib
 import numpy as np
 
 from protloc.data import encoding
-from protloc.models import zoo
 from protloc.data.features import TOKENS
 from protloc.data.sequences import STANDARD_RESIDUES
+from protloc.models import zoo
 
 ALIGNED_LENGTH = 1000
 """Width of attention rows: the truncation length, so both termini of every protein reach an edge."""

@@ -7,7 +7,8 @@
 Records are read in chunks (memory does not grow with the input); each chunk is checked, its proteins' inputs
 computed (tokens; profiles for a profile model), run through the network by :class:`protloc.models.inference.Forward`
 and, with homology evidence, searched against the preset's labelled reference by MMseqs2 (in a second thread, while
-the network runs) and fused (:mod:`protloc.evidence.fusion`). Predictions come out in input order. The CLI, Beam, the demo,
+the network runs) and fused (:mod:`protloc.evidence.fusion`). Predictions come out in input order. The CLI, Beam, the
+demo,
 the examples and the web page all predict through this class.
 """
 from __future__ import annotations
@@ -18,15 +19,14 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from protloc.evidence import fusion as fusion_rule
 from protloc.data import input_flags, kingdoms, sequences
-from protloc.evidence import homology, network_inputs, profiles
-from protloc.models import inference, zoo
-from protloc.prediction import preset, presets
-from protloc.evidence import thresholds as decision_thresholds
 from protloc.data.datasets import MULTI_LABEL, Example
 from protloc.data.features import KINGDOM, PROFILE, TOKENS
+from protloc.evidence import (fusion as fusion_rule, homology, network_inputs, profiles,
+                              thresholds as decision_thresholds)
+from protloc.models import inference, zoo
 from protloc.models.recipes import DEFAULT_BATCH_SIZE
+from protloc.prediction import loading, presets
 
 DEFAULT_CHUNK_SIZE = 4096
 """Records held in memory at once: the unit within which proteins are sorted by length and searched together."""
@@ -97,7 +97,8 @@ class Localizer:
             model, ``kingdom``).
         card: the preset's card (class names, label scheme, inputs, provenance).
         search: the homology search of the preset's reference, or None for the network alone.
-        fusion: the fusion rule fitted for this network (needed with ``search``; :class:`protloc.evidence.fusion.Fusion`,
+        fusion: the fusion rule fitted for this network (needed with ``search``;
+        :class:`protloc.evidence.fusion.Fusion`,
             or :class:`protloc.evidence.fusion.MultiLabelFusion` for a multi-label network).
         profile_search: where a profile model's profiles come from (needed by profile models).
         thresholds: a multi-label network's decision thresholds by source (``network``, ``fused``; see
@@ -150,57 +151,35 @@ class Localizer:
 
     @classmethod
     def from_preset(cls, name_or_path=presets.DEFAULT, *, homology_evidence: bool = True, reference=None,
-                    fusion=None, profile_db=None, attention: bool = False, batch_size: int = DEFAULT_BATCH_SIZE,
-                    chunk_size: int = DEFAULT_CHUNK_SIZE, workers: int | None = None, cache_dir=None,
-                    threads: int | None = None, kingdom: str | None = None) -> "Localizer":
-        """Loads a preset (a shipped name, a preset or run directory, a ``.keras`` file) with its evidence.
+                    fusion=None, profile_db=None, cache_dir=None, **options) -> "Localizer":
+        """Loads a preset (a shipped name, a preset or run directory, a ``.keras`` file) with its evidence:
+        :func:`protloc.prediction.loading.load` (which names the errors), then :meth:`from_loaded` with ``options``
+        (``attention``, ``batch_size``, ``chunk_size``, ``workers``, ``threads``, ``kingdom``) and ``cache_dir``."""
+        loaded = loading.load(name_or_path, homology_evidence=homology_evidence, reference=reference, fusion=fusion,
+                              profile_db=profile_db, cache_dir=cache_dir)
+        return cls.from_loaded(loaded, cache_dir=cache_dir, **options)
+
+    @classmethod
+    def from_loaded(cls, loaded: loading.LoadedPreset, *, attention: bool = False,
+                    batch_size: int = DEFAULT_BATCH_SIZE, chunk_size: int = DEFAULT_CHUNK_SIZE,
+                    workers: int | None = None, cache_dir=None, threads: int | None = None,
+                    kingdom: str | None = None) -> "Localizer":
+        """A predictor over a loaded preset: its reference searched and its profiles computed by MMseqs2.
 
         Args:
-            name_or_path: see :func:`protloc.prediction.preset.load`.
-            homology_evidence: use the preset's reference and fusion (False: the network alone).
-            reference: labelled FASTA to search instead of the preset's reference (its fusion is kept).
-            fusion: a fusion file, or a rule :func:`protloc.evidence.fusion.load` read from one, instead of the preset's
-                (needed with ``reference`` for a preset without one).
-            profile_db: a profile model's database instead of the one its card names.
+            loaded: from :func:`protloc.prediction.loading.load`.
             attention, batch_size, chunk_size, workers, kingdom: see the class.
             cache_dir: where MMseqs2 databases and profiles are cached (default: the runtime's cache directory).
             threads: MMseqs2 threads (default: all cores).
-
-        Raises:
-            protloc.prediction.preset.PresetError: no preset there, an invalid card, or a card that disagrees with its network.
-            ValueError: evidence options that do not fit the preset (the message names the option to give).
         """
-        found = preset.load(name_or_path)
-        network = zoo.load_model(found.file("model"))
-        card = _card_of(found, network)
-        search = rule = None
-        if homology_evidence:
-            fusion_path = fusion or found.file("fusion")
-            reference_path = reference or found.file("reference")
-            if reference is not None and fusion_path is None:
-                raise ValueError(f"--reference: {found.name} has no fusion fitted for it (fusion.json); give --fusion "
-                                 f"with weights fitted for this network (protloc fuse), or predict without --reference")
-            if fusion is not None and reference_path is None:
-                raise ValueError(f"--fusion: {found.name} has no labelled reference to fuse with; give --reference")
-            if fusion_path is not None and reference_path is not None:
-                rule = (fusion_path if isinstance(fusion_path, (fusion_rule.Fusion, fusion_rule.MultiLabelFusion))
-                        else fusion_rule.load(fusion_path))
-                labelled = homology.ReferenceSet.read(reference_path, card["class_names"], cache_dir)
-                search = homology.HomologySearch(labelled, cache_dir=cache_dir, threads=threads)
-        profile_search = None
-        if PROFILE in card["inputs"]:
-            database = profile_db or found.profile_db
-            if not database:
-                raise ValueError(f"{found.name} is a profile model: give --profile-db (the database it was trained "
-                                 f"with)")
-            profile_search = profiles.ProfileSearch(profiles.ProfileDatabase(database, cache_dir), cache_dir=cache_dir,
-                                                    threads=threads)
-        elif profile_db:
-            raise ValueError(f"--profile-db: {found.name} takes no sequence profiles")
-        saved = found.file("thresholds")
-        found_thresholds = decision_thresholds.load(saved, card["class_names"]) if saved is not None else None
-        return cls(network, card, search, rule, profile_search, attention, batch_size, chunk_size, workers,
-                   found_thresholds, kingdom)
+        search = profile_search = None
+        if loaded.reference is not None:
+            search = homology.HomologySearch(loaded.reference, cache_dir=cache_dir, threads=threads)
+        if loaded.profile_db is not None:
+            profile_search = profiles.ProfileSearch(profiles.ProfileDatabase(loaded.profile_db, cache_dir),
+                                                    cache_dir=cache_dir, threads=threads)
+        return cls(loaded.network, loaded.card, search, loaded.fusion, profile_search, attention, batch_size,
+                   chunk_size, workers, loaded.thresholds, kingdom)
 
     @property
     def label_scheme(self) -> str:
@@ -222,7 +201,8 @@ class Localizer:
 
         Raises:
             protloc.data.sequences.SequenceError: a bad record, when ``on_invalid`` is None.
-            protloc.evidence.homology.HomologyError, protloc.evidence.profiles.ProfileError: MMseqs2 is missing or failed.
+            protloc.evidence.homology.HomologyError, protloc.evidence.profiles.ProfileError: MMseqs2 is missing or
+            failed.
         """
         pool = concurrent.futures.ThreadPoolExecutor(self.forward.workers)
         searcher = concurrent.futures.ThreadPoolExecutor(1) if self.search else None
@@ -304,20 +284,3 @@ class Localizer:
         """The outputs of data set examples (carrying tokens and, for homology, their whole ``sequence``), in their
         order; ``exclude``: per example, a reference index its search must not report (leave-one-out), or None."""
         return self._outputs(list(examples), exclude=exclude)
-
-
-def _card_of(found: preset.Preset, network) -> dict:
-    """The preset's card, checked against its network (a bare ``.keras`` file's card is the network's own)."""
-    names, inputs = zoo.class_names_of(network), zoo.input_names(network)
-    if found.card.get("bare"):
-        return {**found.card, "class_names": names, "inputs": inputs, "label_scheme": zoo.label_scheme_of(network),
-                "members": zoo.member_count(network)}
-    if found.class_names != names:
-        raise preset.PresetError(f"{found.name}: the card's class names ({', '.join(found.class_names)}) are not the "
-                                 f"network's ({', '.join(names)})")
-    if found.label_scheme != zoo.label_scheme_of(network):
-        raise preset.PresetError(f"{found.name}: the card's label scheme ({found.label_scheme}) is not the network's")
-    if sorted(found.inputs) != sorted(inputs):
-        raise preset.PresetError(f"{found.name}: the card's inputs ({', '.join(found.inputs)}) are not the network's "
-                                 f"({', '.join(inputs)})")
-    return found.card

@@ -1,6 +1,7 @@
 """A preset: a directory that holds everything needed to predict with one model, and says so in its card.
 
-Layout (keras-hub style; shipped presets in :mod:`protloc.prediction.presets` and ``protloc train`` run directories alike)::
+Layout (keras-hub style; shipped presets in :mod:`protloc.prediction.presets` and ``protloc train`` run directories
+alike)::
 
     preset.json          the card: name, description, data set, label scheme, class names, inputs, the files
                          below, provenance and measured figures (each with the command that measured it)
@@ -23,10 +24,10 @@ import math
 import os
 import pathlib
 
-from protloc.prediction import presets
-from protloc.utils import files
 from protloc.data.datasets import LABEL_SCHEMES, SINGLE_LABEL, check_class_names
 from protloc.data.features import TOKENS
+from protloc.prediction import presets
+from protloc.utils import files
 
 CARD = "preset.json"
 FORMAT = 1

@@ -4,7 +4,8 @@ API returns it.
 Columns (:func:`header`): ``id``, ``length``, then for a single-label preset ``prediction`` and ``confidence`` (its
 probability), for a multi-label one ``locations`` (the locations decided, ``|``-joined as DeepLoc 2.0 writes them)
 and, with a membrane output, ``membrane`` (its probability); with homology evidence ``evidence``, ``neighbour``,
-``neighbour_identity``, ``neighbour_class``; then ``flags`` (comma-separated :data:`protloc.data.input_flags.FLAGS`, empty
+``neighbour_identity``, ``neighbour_class``; then ``flags`` (comma-separated :data:`protloc.data.input_flags.FLAGS`,
+empty
 for none); then one probability per class (6 decimals).
 
 Formats (:data:`FORMATS`): ``tsv`` and ``csv`` (the same columns and text), ``json`` (a list of objects, one per

@@ -11,8 +11,8 @@ import numpy as np
 
 from protloc.data import datasets
 from protloc.models import inference, zoo
-from protloc.utils import files
 from protloc.models.recipes import DEFAULT_BATCH_SIZE
+from protloc.utils import files
 
 
 def wilson_interval(correct: int, total: int, z: float = 1.959964) -> tuple[float, float]:

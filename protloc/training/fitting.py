@@ -5,7 +5,8 @@ of its configuration.
 Protocol (the same for ``protloc train`` and ``protloc fuse``): the reference is the data set's whole training
 split; the fusion rule (and thresholds) are fitted on one held-out training fold, whose proteins get the network
 outputs of models that did not train on them and hits from a search of the whole training split that leaves each
-protein itself out. A multi-label preset gets two sets of thresholds (:mod:`protloc.evidence.thresholds`): for the network's
+protein itself out. A multi-label preset gets two sets of thresholds (:mod:`protloc.evidence.thresholds`): for the
+network's
 probabilities alone and for the fused ones. The test split is never read.
 """
 from __future__ import annotations
@@ -19,10 +20,10 @@ import keras
 import numpy as np
 
 from protloc.data import datasets
+from protloc.data.datasets import MULTI_LABEL, Example
 from protloc.evidence import fusion, homology, network_inputs, thresholds as decision_thresholds
 from protloc.models import inference, run_config, zoo
-from protloc.prediction import preset
-from protloc.data.datasets import MULTI_LABEL, Example
+from protloc.prediction import loading, preset
 
 REFERENCE_FILE = "reference.fasta.gz"
 FUSION_FILE = "fusion.json"
@@ -96,7 +97,8 @@ def fit_evidence(directory: pathlib.Path, card: dict, outputs: dict, fold: HeldO
 
 def write_run_evidence(run_dir, config: run_config.RunConfig, network, data_dir=None,
                        command: str | None = None) -> dict:
-    """Writes a finished run's reference (its data set's training split, without the run's excluded folds) and, when the run held out a fold, the
+    """Writes a finished run's reference (its data set's training split, without the run's excluded folds) and, when
+    the run held out a fold, the
     fusion rule (and thresholds) fitted on that fold; then its card. Without MMseqs2, or for a data set whose
     examples carry no sequences, the card says the run has no evidence (a multi-label run then decides at
     thresholds of 0.5). Returns the card.
@@ -198,7 +200,7 @@ def fuse_preset(directory, fold_runs: Sequence, data_dir=None, command: str | No
         members = [example for example in pooled.examples if example.fold == fold]
         totals: dict = {}
         for run, config in runs:
-            network = zoo.load_model(preset.load(run).file("model"))
+            network = loading.load_network(run)
             for name, values in network_outputs(network, members, config).items():
                 totals[name] = totals.get(name, 0.0) + values
         for name, total in totals.items():

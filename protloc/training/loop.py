@@ -29,14 +29,14 @@ import time
 import keras
 
 from protloc.data import datasets, pipeline, sequences
+from protloc.data.features import PROTEIN_INPUTS, TOKENS
 from protloc.evidence import network_inputs
 from protloc.models import losses, zoo
+from protloc.models.recipes import PAPER_LEARNING_RATE, SCHEDULES
+from protloc.models.run_config import CONFIG_FILE, RunConfig, check_run_directory, read_config, write_config
 from protloc.prediction import preset
 from protloc.training import fitting
 from protloc.utils import files, runtime
-from protloc.data.features import PROTEIN_INPUTS, TOKENS
-from protloc.models.recipes import PAPER_LEARNING_RATE, SCHEDULES
-from protloc.models.run_config import CONFIG_FILE, RunConfig, check_run_directory, read_config, write_config
 
 CHECKPOINTS_KEPT = 3
 _CHECKPOINT = re.compile(r"epoch-(\d+)\.keras$")

@@ -21,13 +21,12 @@ from typing import Sequence
 
 import numpy as np
 
+from protloc.data.datasets import MULTI_LABEL
 from protloc.evidence import homology, thresholds as decision_thresholds
 from protloc.models import run_config, zoo
 from protloc.prediction import preset
 from protloc.training import fitting
 from protloc.utils import files
-from protloc.data.datasets import MULTI_LABEL
-
 
 WEIGHTS_ENTRY = "model.weights.h5"
 """The weights file inside a ``.keras`` archive."""

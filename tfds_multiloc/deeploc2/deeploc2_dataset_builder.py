@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from os import environ  # only the environment: builders read files through epath
 
-from etils import epath
 import numpy as np
 import tensorflow_datasets.public_api as tfds
+from etils import epath
 
 from protloc.data import sequences
 from protloc.data.datasets.deeploc2 import (CLASS_NAMES, DATA_DIR_VARIABLE, KINGDOMS, LOCATIONS, NUM_PARTITIONS,
-                                       SOURCE_URL, parse_rows, partition_text)
+                                            SOURCE_URL, parse_rows, partition_text)
 from tfds_multiloc import reachable
 
 MAX_LENGTH = sequences.DEFAULT_MAX_LENGTH

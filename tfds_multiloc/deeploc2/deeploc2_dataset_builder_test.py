@@ -9,8 +9,8 @@ import tensorflow_datasets as tfds
 
 from protloc.data import sequences
 from protloc.data.datasets import deeploc2
-from tfds_multiloc.deeploc2 import deeploc2_dataset_builder as builder_module
 from tfds_multiloc import reachable
+from tfds_multiloc.deeploc2 import deeploc2_dataset_builder as builder_module
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 

@@ -11,7 +11,8 @@ The split (stratified 4/5 train, 1/5 test, 5 stratified folds in train, fixed by
 middle-truncated by :mod:`protloc.data.sequences`.
 
 Configs: ``multiloc/sequence`` (the default) holds tokens; ``multiloc/profiles`` adds each residue's 20-column
-sequence profile (:mod:`protloc.evidence.profiles`: 3 iterations of an MMseqs2 search, computed once and cached) against the
+sequence profile (:mod:`protloc.evidence.profiles`: 3 iterations of an MMseqs2 search, computed once and cached)
+against the
 database named by the ``PROTLOC_PROFILE_DB`` environment variable (FASTA files, directories of them or an MMseqs2
 database; several separated by ``:``), read when the config is built, e.g. ``PROTLOC_PROFILE_DB=/data/uniref50.fasta.gz
 tfds build multiloc --imports tfds_multiloc --config profiles``; building it without the variable stops at once,
@@ -21,17 +22,16 @@ from __future__ import annotations
 
 from os import environ  # only the environment: builders read files through epath
 
-from etils import epath
 import numpy as np
 import tensorflow_datasets.public_api as tfds
+from etils import epath
 
 from protloc.data import features, sequences
-from protloc.evidence import profiles
-from tfds_multiloc import reachable
 from protloc.data.datasets import DataNotFoundError
 from protloc.data.datasets.multiloc import (CLASS_NAMES, DATA_DIR_VARIABLE, FILE_OF_CLASS, SOURCE_URL, checksums,
-                                       local_files, split_members)
-
+                                            local_files, split_members)
+from protloc.evidence import profiles
+from tfds_multiloc import reachable
 
 _URL_BASE = SOURCE_URL
 MAX_LENGTH = sequences.DEFAULT_MAX_LENGTH

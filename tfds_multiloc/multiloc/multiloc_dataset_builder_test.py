@@ -9,8 +9,8 @@ import pytest
 import tensorflow_datasets as tfds
 
 from protloc.data.datasets import multiloc
-from tfds_multiloc.multiloc import multiloc_dataset_builder as builder_module
 from tfds_multiloc import reachable
+from tfds_multiloc.multiloc import multiloc_dataset_builder as builder_module
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 

@@ -24,15 +24,14 @@ import io
 import pathlib
 
 import anyio
-
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import ClientDisconnect
 
+from protloc.apps.serve.jobs import Jobs, TooManyJobs
 from protloc.data import sequences
 from protloc.prediction import table
-from protloc.apps.serve.jobs import Jobs, TooManyJobs
 
 STATIC = pathlib.Path(__file__).parent / "static"
 MEDIA_TYPES = {"tsv": "text/tab-separated-values", "csv": "text/csv"}

@@ -1,6 +1,7 @@
 """Prediction jobs: submitted records run one job at a time on a worker thread, with progress, bounded in number.
 
-One :class:`protloc.prediction.predictor.Localizer` serves every job; it and the per-residue explanations share one lock, so
+One :class:`protloc.prediction.predictor.Localizer` serves every job; it and the per-residue explanations share one
+lock, so
 the network runs for one request at a time (on JAX its compiled step must not be entered twice at once; on 2 cores
 two at once would only share them).
 """

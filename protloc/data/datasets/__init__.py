@@ -25,7 +25,7 @@ import sys
 
 from protloc.data.datasets import deeploc2, multiloc
 from protloc.data.datasets.spec import (LABEL_SCHEMES, MULTI_LABEL, SINGLE_LABEL, SPLITS, TEST_FOLD, DataNotFoundError,
-                                   DatasetSpec, Example, check_class_names, labels_of)
+                                        DatasetSpec, Example, check_class_names, labels_of)
 
 __all__ = ["BUILT_IN", "DEFAULT", "ENTRY_POINT_GROUP", "LABEL_SCHEMES", "MULTI_LABEL", "SINGLE_LABEL", "SPLITS",
            "TEST_FOLD", "DataNotFoundError", "DatasetSpec", "Example", "check_class_names", "get", "labels_of", "names"]

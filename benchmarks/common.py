@@ -217,10 +217,11 @@ def start_from(source: pathlib.Path, run_dir: pathlib.Path, config: loop.RunConf
     shutil.copytree(source, run_dir)
 
 
-def out_of_fold(run: pathlib.Path, examples: list) -> dict:
-    """A CV run's outputs on its held-out partition ``{"locations": (n, 10), "membrane": (n,)}``, computed once and
-    kept in the run directory (``cv_predictions.npz``) until its model is newer."""
-    path = run / "cv_predictions.npz"
+def out_of_fold(run: pathlib.Path, examples: list, cache: str = "cv_predictions.npz") -> dict:
+    """A CV run's outputs on ``examples`` (its held-out partition, or with another ``cache`` name any other
+    proteins) ``{"locations": (n, 10), "membrane": (n,)}``, computed once and kept in the run directory (``cache``)
+    until its model is newer."""
+    path = run / cache
     if not path.exists() or path.stat().st_mtime < (run / "model.keras").stat().st_mtime:
         network = loading.load_network(run)
         found = inference.Forward(network)(examples)

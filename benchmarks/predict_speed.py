@@ -60,7 +60,7 @@ CROSSOVER_PROTEINS = 50
 """Proteins of the input timed on both backends: about the size below which the numpy backend is the default."""
 TARGETS = {"speed_up": 3.0, "homology_overhead": 1.1, "peak_share": 0.6, "startup_seconds": 3.0, "memory_growth": 1.1}
 """What each figure should reach (see the module docstring)."""
-KERAS_AS_PREDICT_IMPORTS = "from protloc import runtime\nwith runtime.keras_integrations_hidden():\n    import keras"
+KERAS_AS_PREDICT_IMPORTS = "from protloc.utils import runtime\nwith runtime.keras_integrations_hidden():\n    import keras"
 """Keras started as ``protloc predict`` starts it (:func:`protloc.utils.runtime.keras_integrations_hidden`)."""
 SQUARE = 2048
 """Side of the square matmul that measures the peak."""

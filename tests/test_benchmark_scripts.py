@@ -1,8 +1,7 @@
 """The benchmark scripts' own code (their long runs are not tests): table1.py's ensemble file, report and plan, and
-its extension of a shorter command's runs; speed.py's report and check of its data; predict_speed.py's arithmetic
-count, in-process measurement and verdicts;
-tuner_search.py's composition of search, retraining and test report; learning_curve.py's per-epoch report and
-extension of a shorter run."""
+its extension of a shorter command's runs; predict_speed.py's arithmetic count, in-process measurement and verdicts;
+tuner_search.py's composition of search, retraining and test report; train_speed.py's configurations and report;
+the DeepLoc 2.0 scripts' protocols."""
 import json
 import os
 import pathlib
@@ -128,32 +127,6 @@ def test_predict_speed_report_states_each_target_met_or_missed():
     assert "multiloc 2.5 s (5.0 s)" in report and "multiloc 4.0 s / 6.0 s" in report
 
 
-def test_training_ratios_are_taken_within_rounds_and_summarized_by_median_and_range():
-    def rates(bucketed, padded, default_threads):
-        return {name: {"proteins_per_s": value, "residues_per_s": 400 * value} for name, value in
-                (("bucketed", bucketed), ("padded_to_1000", padded), ("bucketed_tf_default_threads", default_threads))}
-
-    speed = load_benchmark("speed")
-    summary = speed.summarize_training([rates(30, 10, 30), rates(60, 40, 30), rates(40, 20, 40)])
-    assert summary["bucketed"] == {"proteins_per_s": 40.0, "residues_per_s": 16000.0}
-    assert summary["speedup"] == {"median": 2.0, "min": 1.5, "max": 3.0}
-    assert summary["thread_layout_speedup"] == {"median": 1.0, "min": 1.0, "max": 2.0}
-    report = speed.markdown({"command": "python benchmarks/speed.py", "machine": "2 CPU cores", "training": summary})
-    assert "| bucketed | 40.0 | 16000 | 30.0, 60.0, 40.0 |" in report
-    assert ("Bucketed / padded speed-up: **2.00x** (proteins/s, within each round; median of 3, range 1.50-3.00x)"
-            in report)
-
-
-def test_speed_refuses_to_start_without_its_data_or_with_no_rounds(tmp_path, monkeypatch, capsys):
-    monkeypatch.delenv("PROTLOC_DATA_DIR", raising=False)
-    with pytest.raises(SystemExit):
-        load_benchmark("speed").main(["--data-dir", str(tmp_path / "missing")])
-    assert "MultiLoc FASTA directory (--data-dir or $PROTLOC_DATA_DIR)" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        load_benchmark("speed").main(["--rounds", "0", "--data-dir", str(tmp_path)])
-    assert "--rounds and --train-steps must be at least 1, got 0 and 30" in capsys.readouterr().err
-
-
 def test_tuner_search_retrains_the_best_configurations_and_the_recipes_and_chooses_on_the_fold(tmp_path, monkeypatch):
     tuner_search = load_benchmark("tuner_search")
     small = {"lstm_units": 4, "dense_units": 4, "conv_filters": [2, 2, 0, 0, 0, 0]}
@@ -224,7 +197,7 @@ def test_table1_runs_its_plan_in_order_and_reports_models_ensemble_and_cv(tmp_pa
     monkeypatch.setattr(table1, "timed_train", lambda run_dir, config, data_dir: trained.append(run_dir.name) or 60.0)
     monkeypatch.setattr(table1, "cached_predictions", fake_predictions)
     monkeypatch.setattr(table1, "save_ensemble", lambda runs, path: saved_ensembles.append(len(runs)))
-    monkeypatch.setattr(table1.training, "read_history", lambda run_dir: [{"accuracy": 0.5}])
+    monkeypatch.setattr(table1.loop, "read_history", lambda run_dir: [{"accuracy": 0.5}])
     monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
     assert table1.main(["--epochs", "1", "--members", "3", "--out", str(tmp_path / "runs")]) == 0
 
@@ -246,8 +219,8 @@ def test_table1_only_trains_the_named_steps_and_gathers_finished_ones(tmp_path, 
     monkeypatch.setattr(table1, "timed_train", lambda run_dir, config, data_dir: trained.append(run_dir.name) or 60.0)
     monkeypatch.setattr(table1, "cached_predictions", lambda run_dir, data_dir, fold=None: (labels, np.eye(11)))
     monkeypatch.setattr(table1, "save_ensemble", lambda runs, path: None)
-    monkeypatch.setattr(table1.training, "read_history", lambda run_dir: [{"accuracy": 0.5}])
-    monkeypatch.setattr(table1.training, "finished_epochs", lambda run_dir: 2 if run_dir.name in finished else 0)
+    monkeypatch.setattr(table1.loop, "read_history", lambda run_dir: [{"accuracy": 0.5}])
+    monkeypatch.setattr(table1.loop, "finished_epochs", lambda run_dir: 2 if run_dir.name in finished else 0)
     monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
     command = ["--epochs", "2", "--cv-only", "--out", str(tmp_path / "runs"), "--results", "cv"]
 
@@ -264,53 +237,6 @@ def test_table1_only_trains_the_named_steps_and_gathers_finished_ones(tmp_path, 
                         "--only", "rlstm-seed2"]) == 0
     results = json.loads((tmp_path / "table1.json").read_text())
     assert trained == ["rlstm-seed2"] and results["models"] == {} and "rlstm-seed2" in results["missing"]
-
-
-def test_learning_curve_reports_every_epoch_and_extends_only_the_same_run(tmp_path, monkeypatch):
-    curve = load_benchmark("learning_curve")
-    validation_accuracy = [0.5, 0.6, 0.7, 0.65, 0.7, 0.72, 0.71, 0.69, 0.7, 0.73, 0.7, 0.7]
-    reports_seen = []
-
-    def fake_train(run_dir, config, data_dir, verbose, callbacks):
-        """Writes history.csv epoch by epoch and calls the callbacks as Keras would."""
-        run_config.write_config(run_dir, config)
-        rows = ["epoch,accuracy,loss,val_accuracy,val_loss"]
-        for epoch in range(config.epochs):
-            for callback in callbacks:
-                callback.on_epoch_begin(epoch)
-            rows.append(f"{epoch},0.5,1.0,{validation_accuracy[epoch]},1.0")
-            (run_dir / "history.csv").write_text("\n".join(rows) + "\n")
-            for callback in callbacks:
-                callback.on_epoch_end(epoch)
-            reports_seen.append((tmp_path / "learning-curve-rlstm-fold1.md").read_text().count("\n| "))
-
-    monkeypatch.setattr(curve.training, "train", fake_train)
-    def fake_fold_reader(split, directory):
-        for index in range(950):
-            yield datasets.Example(str(index), {"tokens": np.ones(3, np.int32)}, 0, 1)
-
-    monkeypatch.setattr(sys.modules[__name__], "CURVE_FAKE", datasets.DatasetSpec(
-        f"{__name__}:CURVE_FAKE", CLASS_NAMES, 5, fake_fold_reader), raising=False)
-    monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
-    assert curve.main(["--fold", "1", "--epochs", "12", "--out", str(tmp_path / "runs"), "--dataset",
-                       f"{__name__}:CURVE_FAKE"]) == 0
-    assert reports_seen[:3] == [2, 3, 4]  # rewritten after every epoch: header row + one row per epoch
-    results = json.loads((tmp_path / "learning-curve-rlstm-fold1.json").read_text())
-    assert results["summary"]["best_epoch"] == 10 and results["validation_proteins"] == 950
-    assert results["summary"]["window_means"] == {"10": pytest.approx(np.mean(validation_accuracy[5:10]))}
-    assert results["summary"]["window_loss_means"] == {"10": pytest.approx(1.0)}
-    report = (tmp_path / "learning-curve-rlstm-fold1.md").read_text()
-    assert "Best validation accuracy 0.730 at epoch 10." in report and "±0.028" in report
-    assert "| epochs | 6-10 |" in report and "| mean validation loss | 1.000 |" in report
-    assert "| 12 | 0.500 | 1.000 | 0.700 | 1.000 |" in report
-
-    other = loop.RunConfig.resolve(model="rlstm", epochs=5, fold=2, dataset=f"{__name__}:CURVE_FAKE")
-    try:
-        curve.start_from(tmp_path / "runs" / "rlstm-fold1", tmp_path / "copy", other)
-    except SystemExit as error:
-        assert "differs from this run's beyond the epochs" in str(error)
-    else:
-        raise AssertionError("a run of another fold was extended")
 
 
 def test_table1_extends_the_runs_of_a_shorter_command_and_reports_under_its_own_name(tmp_path, monkeypatch):
@@ -332,7 +258,7 @@ def test_table1_extends_the_runs_of_a_shorter_command_and_reports_under_its_own_
                         trained.append((run_dir.name, (run_dir / "config.json").exists())) or 60.0)
     monkeypatch.setattr(table1, "cached_predictions", fake_predictions)
     monkeypatch.setattr(table1, "save_ensemble", lambda runs, path: None)
-    monkeypatch.setattr(table1.training, "read_history", lambda run_dir: [{"accuracy": 0.5}])
+    monkeypatch.setattr(table1.loop, "read_history", lambda run_dir: [{"accuracy": 0.5}])
     monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
     assert table1.main(["--epochs", "50", "--learning-rate", "1e-3", "--members", "2", "--no-cv",
                         "--out", str(tmp_path / "table1-50"), "--start-from", str(shorter),
@@ -389,64 +315,6 @@ def test_proteome_pool_reads_gzipped_proteomes_and_leaves_out_unusable_records(t
         load_benchmark("common").proteome_pool(tmp_path / "Bacteria" / "none")
 
 
-def test_train_speed_times_both_backends_in_fresh_processes_and_reports_the_comparison(tmp_path):
-    train_speed = load_benchmark("train_speed")
-    backends = train_speed.backend_comparison(lengths=(16,), steps=1, batch_size=4, hparams=SMALL)
-    assert set(backends) == {"tensorflow", "jax"}
-    for found in backends.values():
-        assert found["16"]["seconds"] > 0 and found["16"]["cores"] > 0
-    new = [{"val_accuracy": 0.5 + 0.01 * epoch, "epoch_seconds": 30.0} for epoch in range(10)]
-    old = [{"val_accuracy": 0.55, "epoch_seconds": 80.0} for _ in range(20)]
-    interleaved = {"old": 60.0, "new": 15.0, "batches": 120}
-    found = train_speed.summary(old, new, 0.56, interleaved)
-    assert found["old_seconds"] == 1600.0 and found["new_seconds"] == 300.0
-    assert found["interleaved_time_ratio"] == pytest.approx(10 * 15 / (20 * 60))
-    assert found["time_ratio"] == pytest.approx(300 / 1600) and found["median_time_ratio"] == pytest.approx(300 / 1600)
-    assert found["new_val_accuracy_last5"] == pytest.approx(0.57) and found["target_met"]
-    assert found["at_least_old_here"]
-    assert not train_speed.summary(old, new, 0.58, interleaved)["target_met"]  # below the learning curve
-    assert not train_speed.summary(old, new, 0.56, {"old": 20.0, "new": 15.0, "batches": 120})["target_met"]
-    # two old epochs slowed by the machine bring the measured ratio under 0.25; the median-based one is not moved
-    slowed = [{"val_accuracy": 0.55, "epoch_seconds": 40.0} for _ in range(20)]
-    slowed[3]["epoch_seconds"] = slowed[7]["epoch_seconds"] = 300.0
-    uneven = train_speed.summary(slowed, new, 0.56, interleaved)
-    assert uneven["time_ratio"] <= 0.25 < uneven["median_time_ratio"] and not uneven["target_met"]
-    results = {"command": "python benchmarks/train_speed.py", "machine": "2 CPU cores", "fold": 0,
-               "validation_proteins": 100, "interleaved_epoch_seconds": interleaved,
-               "old_history": old, "new_history": new, "summary": found, "backends": {
-                   "tensorflow": {"384": {"seconds": 0.25, "cores": 1.9}},
-                   "jax": {"384": {"seconds": 0.30, "cores": 1.5}}}}
-    report = train_speed.markdown(results)
-    assert "| 384 | 0.250 s (1.9 cores) | 0.300 s (1.5 cores) | 1.20 |" in report
-    assert "**0.19** measured, **0.19** as epochs x median epoch seconds, **0.12** as epochs x the seconds" in report
-    assert f"(60 s old, 15 s {train_speed.NEW['recipe']}, 120 batches; the same machine for both)" in report
-    assert "| 10 | 0.550 | 80 | 0.590 | 30 |" in report and "| 11 | 0.550 | 80 |  |  |" in report
-    assert "learning curve (0.560, learning-curve-rlstm-fold0.json, epochs 46-50): met." in report
-    # sqrt(0.55 * 0.45 / 100) = 0.050
-    assert "own run here (0.550): +0.020 (at least as high; one run of each, a standard error of about 0.050" in report
-    train_speed.plot(results, tmp_path / "plot.png")
-    assert (tmp_path / "plot.png").stat().st_size > 0
-
-
-def test_train_speed_times_one_epoch_of_both_recipes_batch_by_batch_in_turn():
-    spec = KEEP
-    found = load_benchmark("train_speed").interleaved_epoch_seconds(0, spec.name)
-    assert found["batches"] == 1 and found["old"] > 0 and found["new"] > 0
-
-
-def test_conv_bank_speed_times_both_forms_of_the_bank_and_reports_their_ratio():
-    conv_bank_speed = load_benchmark("conv_bank_speed")
-    found = conv_bank_speed.timings([8], rounds=1)
-    assert set(found["8"]) == {*conv_bank_speed.FORMS, "rlstm"}
-    assert all(seconds > 0 for kinds in found["8"].values() for seconds in kinds.values())
-    step = {"train": 0.2, "predict": 0.05}
-    report = conv_bank_speed.markdown({"command": "python benchmarks/conv_bank_speed.py", "machine": "2 CPU cores",
-                                       "timings": {"456": {"features": step, "residue weights": {
-                                           "train": 0.1, "predict": 0.04}, "rlstm": {"train": 0.7, "predict": 0.2}}}})
-    assert "| 456 | training | 0.2000 | 0.1000 | 2.00 | 0.7000 |" in report
-    assert "| 456 | forward | 0.0500 | 0.0400 | 1.25 | 0.2000 |" in report
-
-
 def test_beam_speed_report_gives_the_worker_speed_up_the_target_the_overhead_and_the_uniprot_estimate():
     beam_speed = load_benchmark("beam_speed")
     results = {"command": "python benchmarks/beam_speed.py", "machine": "2 CPU cores", "cores": 2, "proteins": 1000,
@@ -480,17 +348,6 @@ subprocess.run([sys.executable, "-c", "sum(i * i for i in range(5_000_000))"])  
 """
 
 
-def test_import_time_times_a_module_in_fresh_processes_and_reports_a_missing_one():
-    import_time = load_benchmark("import_time")
-    found = import_time.import_seconds(sys.executable, "json", rounds=2)
-    assert found["seconds"] > 0 and found["version"] is not None  # json has a __version__
-    assert import_time.import_seconds(sys.executable, "no_such_module_here", rounds=2) is None
-    report = import_time.markdown({"command": "python benchmarks/import_time.py", "machine": "2 CPU cores", "rounds": 3,
-                                   "environments": {"a/python": {"ml_dtypes": {"seconds": 1.19, "version": "0.7.0"},
-                                                                 "jax": None}}})
-    assert "| `a/python` | 1,190 ms (0.7.0) | not installed |" in report
-
-
 def test_sample_fasta_deals_the_proteins_over_the_shards(tmp_path):
     sample_fasta = load_benchmark("common").sample_fasta
     pool = [sequences.ProteinRecord(f"P{i}", f"P{i}", "MKV" * (i + 1), i) for i in range(5)]
@@ -500,55 +357,6 @@ def test_sample_fasta_deals_the_proteins_over_the_shards(tmp_path):
     assert counts == [3, 2, 2]
     names = [line for path in shards for line in path.read_text().splitlines() if line.startswith(">")]
     assert sorted(int(name[2:].split("_")[0]) for name in names) == list(range(7))
-
-
-def test_profiles_report_gives_the_cost_the_relatives_and_the_paired_tests():
-    report = load_benchmark("profiles").markdown({
-        "command": "python benchmarks/profiles.py", "machine": "2 CPU cores", "profile_db": ["db.fasta"],
-        "fusion_preset": "multiloc", "cost": {"proteins": 100, "sample": 10, "computed_s_per_1000": 80.0, "cache_read_s_per_1000": 0.5,
-                 "cache_mb_per_1000": 12.0, "with_relatives": 40, "hits_median": 3.0, "settings": {"iterations": 3, "sensitivity": 4.0,
-                                                                         "evalue": 1e-3}},
-        "rows": [{"features": "80 (with profiles)", "evidence": "network", "accuracy": 0.81,
-                  "accuracy_95ci": [0.78, 0.84], "mcc": 0.77, "recipe": "fast", "epochs": 30, "seed": 0}],
-        "mcnemar": {"network": {"only_first": 12, "only_second": 5, "p_value": 0.14}}})
-    assert "| with a relative in the database besides themselves | 40 (40%) |" in report
-    assert "| seconds per 1,000 proteins, computed (10 proteins, empty cache) | 80.0 |" in report
-    assert "| 80 (with profiles) | network | 0.810 (0.780-0.840) | 0.770 | fast, 30, 0 |" in report
-    assert "by the fusion rule of the multiloc preset" in report
-    assert "* network: right only with profiles 12, only without 5, p = 0.14" in report
-
-
-def test_profiles_rows_fuse_both_runs_with_the_same_evidence_and_pair_them(monkeypatch):
-    script = load_benchmark("profiles")
-    labels = np.array([0, 1, 1])
-    runs = {"seq": np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]]), "prof": np.array([[0.9, 0.1], [0.3, 0.7], [0.7, 0.3]])}
-    evidence = object()
-    applied = []
-
-    class Rule:
-        def apply(self, network, given):
-            applied.append(given)
-            return np.tile([1.0, 0.0], (len(network), 1)), None  # every protein fused to class 0
-
-    monkeypatch.setattr(script, "SPEC", type("Spec", (), {"class_names": ("a", "b"),
-                                                          "examples": staticmethod(lambda *a: [])}))
-    monkeypatch.setattr(script, "homology", type("H", (), {
-        "ReferenceSet": type("R", (), {"from_examples": staticmethod(lambda *a: None)}),
-        "HomologySearch": lambda reference: type("S", (), {"search": lambda self, seqs: []})(),
-        "class_evidence": staticmethod(lambda hits, n: evidence)}))
-    monkeypatch.setattr(script.fusion.Fusion, "load", staticmethod(lambda path: Rule()))
-    monkeypatch.setattr(script.preset, "load", lambda name: type("P", (), {"file": lambda self, kind: None})())
-    monkeypatch.setattr(script, "cached_predictions", lambda run, data_dir: (labels, runs[str(run)]))
-    monkeypatch.setattr(script.training, "read_config", lambda run: type("C", (), {"recipe": "coarse", "epochs": 30,
-                                                                                  "seed": 0})())
-    rows, tests = script.run_rows({"60 (sequence only)": pathlib.Path("seq"), "80 (with profiles)": pathlib.Path("prof")},
-                                  "multiloc")
-    assert applied == [evidence, evidence]
-    assert [(r["features"], r["evidence"], round(r["accuracy"], 3)) for r in rows] == [
-        ("60 (sequence only)", "network", 0.667), ("60 (sequence only)", "fused with homology", 0.333),
-        ("80 (with profiles)", "network", 0.667), ("80 (with profiles)", "fused with homology", 0.333)]
-    assert (tests["network"]["only_first"], tests["network"]["only_second"]) == (1, 1)
-    assert (tests["fused with homology"]["only_first"], tests["fused with homology"]["only_second"]) == (0, 0)
 
 
 def test_homology_ensemble_weighs_every_zoo_model_once(monkeypatch):
@@ -582,7 +390,7 @@ def test_homology_fits_one_fusion_per_number_of_fold_models(monkeypatch):
             return held_out_hits
 
     fold_probabilities = {"a": np.array([[0.9, 0.1], [0.2, 0.8]] * 2), "b": np.array([[0.0, 1.0], [0.0, 1.0]] * 2)}
-    monkeypatch.setattr(homology_script.models, "load_model", lambda path: path.parent.name)
+    monkeypatch.setattr(homology_script.zoo, "load_model", lambda path: path.parent.name)
     monkeypatch.setattr(homology_script.evaluation, "predict_probabilities", lambda run, e: fold_probabilities[run])
     configs = [loop.RunConfig.resolve(model="rlstm", fold=0, dataset="multiloc")] * 2
     rules = homology_script.fold_fusions([pathlib.Path("a"), pathlib.Path("b")], configs, train, Search())
@@ -610,21 +418,6 @@ def test_homology_report_names_the_fusion_of_every_fused_row():
     assert "on the 956 proteins of training fold 0: rule m" in report and "uses rule m = min(k, 2)." in report
 
 
-def test_recipe_trials_report_names_runs_by_folder_and_marks_stopped_ones():
-    found = {"run": "runs/fold0-fast/seed1", "command": "protloc train --out runs/fold0-fast/seed1", "backend": "jax",
-             "epochs": 8, "planned_epochs": 20, "batch_size": 32, "learning_rate": 0.003, "train_max_length": 400,
-             "dropout": 0.25, "pool_size": 2, "global_max": True, "median_epoch_seconds": 33.4, "total_minutes": 4.5, "val_accuracy_last5": 0.7,
-             "best_val_accuracy": 0.72, "best_epoch": 7}
-    report = load_benchmark("recipe_trials").markdown({"command": "python benchmarks/recipe_trials.py",
-                                                       "machine": "2 CPU cores", "trials": [found]})
-    assert ("| fold0-fast/seed1 | jax | 8 of 20 (stopped) | 32 | 0.003 | 400 | 0.25 | 2 | yes | 33 | 4.5 | 0.700 | 0.720 (7) |"
-            in report)
-    assert "* `protloc train --out runs/fold0-fast/seed1`" in report
-    option = load_benchmark("recipe_trials").option
-    assert (option("global_max", True), option("global_max", False), option("pool_size", 4)) == (
-        "--global-max", "--no-global-max", "--pool-size 4")
-
-
 def test_keep_run_writes_a_run_directory_without_optimizer_state(tmp_path):
     spec = KEEP
     run, kept = tmp_path / "run", tmp_path / "kept"
@@ -647,31 +440,6 @@ def test_keep_run_writes_a_run_directory_without_optimizer_state(tmp_path):
         keep_run.main([str(tmp_path), str(tmp_path / "other")])
 
 
-def test_fusion_forms_cross_validates_both_rules_and_reports_them():
-    forms = load_benchmark("fusion_forms")
-    rng = np.random.default_rng(0)  # the best hit right when its identity is high, the network right 60% of the time
-    labels = rng.integers(0, 2, 200)
-    identity = rng.random(200)
-    hit_class = np.where(identity > 0.5, labels, 1 - labels)
-    hits = [[homology.Hit("R", (int(c),), float(i), 1e-10, 100.0, 1.0, 1.0)] if i > 0.1 else []
-            for c, i in zip(hit_class, identity)]
-    evidence = homology.class_evidence(hits, 2)
-    network = np.where(rng.random((200, 1)) < 0.6, np.eye(2)[labels] * 0.4 + 0.3, np.eye(2)[1 - labels] * 0.4 + 0.3)
-    row = forms.cross_validate(network, hits, evidence, labels, repeats=2)
-    assert [len(scores) for scores in row["forms"].values()] == [2, 2, 2]
-    assert row["forms"]["network"][0]["accuracy"] == pytest.approx(np.mean(network.argmax(1) == labels))
-    for form in ("weighted_mean", "log_linear"):
-        assert all(score["accuracy"] > row["forms"]["network"][0]["accuracy"] + 0.15 for score in row["forms"][form])
-    votes, best_identity = forms.weighted_mean_votes(hits[:1] + [[]], 2, 1.0, 0.0)
-    np.testing.assert_array_equal(votes, [np.eye(2)[hit_class[0]], [0, 0]])
-    assert best_identity[0] == pytest.approx(identity[0]) and np.isnan(best_identity[1])
-    np.testing.assert_allclose(forms.weighted_mean(network[:2], np.array([[0, 1], [1, 0]]), np.array([0.5, np.nan]),
-                                                   10.0, 0.5, 0.8), [0.6 * network[0] + [0, 0.4], network[1]])
-    report = forms.markdown({"command": "c", "machine": "m", "fold": 0, "proteins": 200, "with_hit": 180,
-                             "repeats": 2, "parts": 5, "networks": {"run": row}})
-    assert "| `run` | log-linear (shipped rule) |" in report and "| `run` | network alone |" in report
-
-
 CV3 = multi_label_spec(f"{__name__}:CV3", num_folds=3)  # the protocol for any number of partitions
 
 
@@ -688,8 +456,8 @@ def test_deeploc2_cv_scores_each_partition_once_with_thresholds_and_fusion_fitte
     cv = load_benchmark("deeploc2_cv")
     fitted = []
     original_fit = cv.thresholds.fit
-    monkeypatch.setattr(cv.thresholds, "fit", lambda probabilities, labels: fitted.append(len(labels))
-                        or original_fit(probabilities, labels))
+    monkeypatch.setattr(cv.thresholds, "fit", lambda probabilities, labels, **options: fitted.append(
+        (len(labels), options.get("objective", "micro_f1"))) or original_fit(probabilities, labels, **options))
     monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
     assert main(["preset", str(tmp_path / "fold0"), "--out", str(tmp_path / "preset")]) == 0
     assert cv.main([*runs, "--dataset", CV3.name, "--card", str(tmp_path / "preset")]) == 0
@@ -701,14 +469,20 @@ def test_deeploc2_cv_scores_each_partition_once_with_thresholds_and_fusion_fitte
     examples = CV3.examples("train")
     sizes = [sum(e.fold == k for e in examples) for k in range(CV3.num_folds)]
     assert results["proteins"] == len(examples) and results["published"] is None
-    # per partition, network and fused thresholds fitted on the other partitions' proteins only
-    assert fitted == [size for size in (len(examples) - n for n in sizes) for _ in range(2)]
+    # per partition, DeepLoc 2.0's protocol's thresholds (largest MCC) fitted on the fold model's own training
+    # partitions, then ours (network and fused) on the other partitions' out-of-fold predictions
+    others = [len(examples) - n for n in sizes]
+    assert fitted == [(size, "mcc") for size in others] + [(size, "micro_f1") for size in others for _ in range(2)]
+    official = results["deeploc2_protocol"]
+    assert [official["per_fold"][str(k)]["n"] for k in range(CV3.num_folds)] == sizes
+    assert set(official["spread"]["mcc"]) == set(CV3.class_names)
     network, fused = (results["rows"][name] for name in ("network alone", "fused with homology"))
     assert [network["per_fold"][str(k)]["n"] for k in range(CV3.num_folds)] == sizes
     assert fused["pooled"]["micro_f1"] >= network["pooled"]["micro_f1"]  # relatives span the partitions here
     report = (tmp_path / "deeploc2-cv.md").read_text()
     assert "| protloc, network alone |" in report and "| protloc, fused with homology |" in report
     assert "epochs per fold" in report and "DeepLoc 2.0 (ProtT5)" not in report
+    assert "DeepLoc 2.0's protocol" in report and report.count(" ± ") >= 4 + len(CV3.class_names)
 
 
 def test_cross_evaluation_leaves_out_relatives_and_counts_a_call_right_when_it_is_one_of_the_locations():
@@ -775,3 +549,26 @@ def test_deeploc2_levers_names_each_lever_and_tabulates_every_location():
     text = levers.markdown(results, names)
     assert "trained on partitions 1, 2, 3; scored on partition 4" in text and "| b | none | 0.700 |" in text
     assert all(f"| {name} | 1 | 0.500 | 0.500 |" in text for name in names)
+
+
+def test_train_speed_trains_the_chosen_model_in_a_fresh_process_and_reports_ratios_to_tensorflow_float32(
+        monkeypatch):
+    """One configuration end to end on the real data (a few proteins), then the report of several rounds."""
+    if not os.environ.get("PROTLOC_DEEPLOC2_DIR"):
+        pytest.skip("DeepLoc 2.0's partition files are not set (PROTLOC_DEEPLOC2_DIR)")
+    train_speed = load_benchmark("train_speed")
+    found = train_speed.run("tensorflow", "float32", 32, 2)
+    assert found["proteins_per_second"] > 0 and found["onednn_bf16_kernels"] is None
+    monkeypatch.setattr(train_speed, "bf16_units", lambda: True)
+    assert train_speed.configurations() == [("tensorflow", "float32"), ("jax", "float32"),
+                                            ("tensorflow", "mixed_bfloat16"), ("jax", "mixed_bfloat16")]
+    monkeypatch.setattr(train_speed, "bf16_units", lambda: False)
+    assert train_speed.configurations() == [("tensorflow", "float32"), ("jax", "float32")]
+    rows = [{"backend": "tensorflow", "precision": "float32", "proteins_per_second": 200.0, "ratios": [1.0, 1.0],
+             "onednn_bf16_kernels": None},
+            {"backend": "tensorflow", "precision": "mixed_bfloat16", "proteins_per_second": 150.0,
+             "ratios": [0.7, 0.8], "onednn_bf16_kernels": True}]
+    report = train_speed.markdown({"command": "python benchmarks/train_speed.py", "machine": "2 CPU cores",
+                                   "proteins": 512, "epochs": 2, "rounds": 2, "bf16_units": True, "rows": rows})
+    assert "| tensorflow | float32 | 200.0 | 1.00 (1.00-1.00) |  |" in report
+    assert "| tensorflow | mixed_bfloat16 | 150.0 | 0.75 (0.70-0.80) | yes |" in report

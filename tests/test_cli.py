@@ -6,7 +6,7 @@ import pytest
 
 HELP_WITHOUT_BACKEND = """
 import sys
-from protloc import cli
+from protloc.apps import cli
 for argv in ([], {commands}):
     try:
         cli.main([*argv, "--help"])
@@ -31,7 +31,7 @@ def test_help_of_every_command_imports_no_keras_tensorflow_or_jax():
 
 BAD_INPUT_WITHOUT_BACKEND = """
 import sys
-from protloc import cli
+from protloc.apps import cli
 print("exit", cli.main(sys.argv[1:]))
 heavy = sorted(name for name in ("keras", "tensorflow", "jax") if name in sys.modules)
 print("imported:", ",".join(heavy))

@@ -18,17 +18,17 @@ pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, 
 
 PROCESS = """
 import json, os, sys
-from protloc import runtime
+from protloc.utils import runtime
 runtime.select_backend("jax")
 import numpy as np
-from protloc import datasets, training
+from protloc.data import datasets
+from protloc.training import loop
 from tests.helpers import SMALL
 processes = runtime.Processes(sys.argv[1], 2, int(sys.argv[2]))
 runtime.join_processes(processes)
 for epochs in (1, 2):  # the second call resumes the run from its checkpoint on disk
     config = loop.RunConfig.resolve(model="rlstm", hparams=SMALL, recipe="paper", learning_rate=1e-3, epochs=epochs,
-                                batch_size=8, fold=0, dataset="tests.toy_data:SMALL")  # a constant rate: extended on
-                                resume
+                                batch_size=8, fold=0, dataset="tests.toy_data:SMALL")  # constant rate: resumable
     model = loop.train(sys.argv[3], config, verbose=0, processes=processes)
     found = {"weights": float(sum(np.abs(w).astype(np.float64).sum() for w in model.get_weights()))}
     if sys.argv[2] == "0":  # the process that writes the run directory
@@ -106,12 +106,13 @@ def test_the_command_line_checks_the_process_options(tmp_path, capsys):
 
 MIRRORED = """
 import json, sys
-from protloc import runtime
+from protloc.utils import runtime
 runtime.select_backend("tensorflow")
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from protloc import datasets, training
+from protloc.data import datasets
+from protloc.training import loop
 from tests.helpers import SMALL
 
 strategy = runtime.tensorflow_strategy([device.name for device in tf.config.list_logical_devices("CPU")])

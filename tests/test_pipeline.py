@@ -141,7 +141,7 @@ def test_bad_batching_arguments_are_named():
 EXTRA_FEATURE_TRAINING = """
 import json, os, sys
 import numpy as np
-from protloc import cli
+from protloc.apps import cli
 backend, out = sys.argv[1:]
 for name in ("rlstm", "alstm"):
     config = f"{out}/{name}.json"
@@ -152,7 +152,8 @@ for name in ("rlstm", "alstm"):
     assert cli.main(["train", "--backend", backend, "--config", config, "--dataset", "tests.toy_data:EXTRA",
                      "--epochs", "4", "--batch-size", "16", "--out", f"{out}/{name}"]) == 0
     import keras  # on the backend the command chose
-    from protloc import datasets, evaluation
+    from protloc.data import datasets
+    from protloc.training import evaluation
     model = keras.saving.load_model(f"{out}/{name}/model.keras")
     test = datasets.get("tests.toy_data:EXTRA").examples("test")
     np.save(f"{out}/{name}.npy", evaluation.predict_probabilities(model, test))

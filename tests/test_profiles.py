@@ -109,7 +109,7 @@ def test_an_interrupted_write_leaves_no_entry_and_a_corrupt_entry_is_recomputed(
 KILLED_WHILE_WRITING = """
 import pathlib, sys, time
 import numpy as np
-from protloc import profiles
+from protloc.evidence import profiles
 
 
 def half_then_hang(out, **arrays):

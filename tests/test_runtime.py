@@ -10,7 +10,7 @@ from protloc.utils import runtime
 
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 
-PROBE = ("from protloc import runtime; applied = runtime.run_branches_in_parallel(3); import tensorflow as tf; "
+PROBE = ("from protloc.utils import runtime; applied = runtime.run_branches_in_parallel(3); import tensorflow as tf; "
          "print(applied, tf.config.threading.get_intra_op_parallelism_threads(), "
          "tf.config.threading.get_inter_op_parallelism_threads())")
 
@@ -32,13 +32,13 @@ def test_user_thread_variables_win():
 
 def test_running_tensorflow_is_left_alone():
     code = ("import tensorflow as tf; tf.constant(1.0) + 1.0; "  # TensorFlow's thread pools now exist
-            "from protloc import runtime; print(runtime.run_branches_in_parallel(3))")
+            "from protloc.utils import runtime; print(runtime.run_branches_in_parallel(3))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False"]
 
 
 def test_usable_cores_follow_the_affinity_mask():
-    code = "import os; from protloc import runtime; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); " \
+    code = "import os; from protloc.utils import runtime; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); " \
            "print(runtime.usable_cores())"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["1"]

@@ -34,7 +34,7 @@ def test_the_demo_runs_from_a_wheel_installed_in_a_fresh_venv(tmp_path):
     # (this checkout's editable install among them) are not run, so the wheel's protloc is the one imported.
     (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     result = subprocess.run([str(python), "-c", "import protloc, sys; print(protloc.__file__); "
-                             "from protloc import demo; sys.exit(demo.main())"],
+                             "from protloc.apps import demo; sys.exit(demo.main())"],
                             cwd=tmp_path, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin",
                                                                               "HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr

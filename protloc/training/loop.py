@@ -252,10 +252,17 @@ def _model(run_dir: pathlib.Path, config: RunConfig, initial_epoch: int, steps_p
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         if initial_epoch:
             return keras.saving.load_model(checkpoints(run_dir / "checkpoints")[-1], safe_mode=True)
-        spec = config.spec
-        model = zoo.build_model(config.model, spec.class_names, spec.label_scheme, spec.membrane, **config.hparams)
-        return compile_model(model, learning_rate_schedule(config.learning_rate, config.schedule, config.epochs,
-                                                           steps_per_epoch), config.loss, positive_weights)
+        return build_compiled(config, steps_per_epoch, positive_weights)
+
+
+def build_compiled(config: RunConfig, steps_per_epoch: int, positive_weights=None) -> keras.Model:
+    """A new model of ``config`` (family, hyper-parameters, the data set's classes and heads), compiled with its
+    recipe's learning-rate schedule over ``config.epochs`` epochs of ``steps_per_epoch`` batches and its loss
+    (``positive_weights``: one per location, for the weighted loss)."""
+    spec = config.spec
+    model = zoo.build_model(config.model, spec.class_names, spec.label_scheme, spec.membrane, **config.hparams)
+    return compile_model(model, learning_rate_schedule(config.learning_rate, config.schedule, config.epochs,
+                                                       steps_per_epoch), config.loss, positive_weights)
 
 
 def truncated(example: datasets.Example, max_length: int) -> datasets.Example:

@@ -13,7 +13,7 @@ import pytest
 
 from protloc.apps.cli import _run_config, build_parser
 from protloc.models import zoo
-from tests.helpers import REPO, toy_spec
+from tests.helpers import REPO, multi_label_spec, toy_spec
 from tuning import search
 from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel
 from tuning.runner import fixed_hyperparameters
@@ -21,6 +21,7 @@ from tuning.runner import fixed_hyperparameters
 pytestmark = pytest.mark.slow  # subprocesses or the real data: the full suite, not `make test-fast`
 
 SPEC = toy_spec(f"{__name__}:SPEC", n_per_class=8)
+MULTI = multi_label_spec(f"{__name__}:MULTI", families=8, per_family=4, num_folds=2)
 
 
 def small_space():
@@ -163,3 +164,30 @@ def test_one_chief_and_two_workers_complete_a_two_trial_search_on_localhost(tmp_
     trials = (tmp_path / "s" / "trials.md").read_text()
     assert trials.startswith("# Search trials (2;") and trials.count("| COMPLETED |") == 2
     assert '"worker": "tuner0"' in outputs[1][0] and '"worker": "tuner1"' in outputs[2][0]
+
+
+def test_a_multi_label_search_scores_trials_by_average_precision_and_records_both_f1s(tmp_path, capsys):
+    """deeploc2-style data (locations + membrane): the objective is the locations' validation average precision,
+    the weighted loss and a wider filter range are used, and the best config names its score."""
+    out = tmp_path / "search"
+    argv = ["--dataset", "tests.test_tuning:MULTI", "--tuner", "random", "--max-trials", "2", "--epochs", "2",
+            "--fix", "lstm_units=4", "--fix", "dense_units=4", "--fix", "model=rlstm", "--loss", "weighted",
+            "--filter-range", "8", "64", "8", "--out", str(out)]
+    assert search.main(argv) == 0
+    best = json.loads((out / "best_hparams.json").read_text())
+    history = json.loads((out / "history.json").read_text())
+    assert best["dataset"] == MULTI.name and best["folds"] == [0, 1] and 0 <= best["val_locations_ap"] <= 1
+    assert best["val_locations_ap"] == max(trial["score"] for trial in history)
+    assert all(8 <= count <= 64 and count % 8 == 0 for count in best["hparams"]["conv_filters"])
+    assert "objective: mean val_locations_ap over folds [0, 1]" in (out / "trials.md").read_text()
+    trial = json.loads(sorted((out / "tuner").glob("trial_*/trial.json"))[0].read_text())
+    recorded = trial["metrics"]["metrics"]
+    assert {"val_locations_ap", "val_locations_micro_f1", "val_locations_macro_f1"} <= set(recorded)
+
+
+def test_search_options_that_do_not_fit_the_data_set_are_refused(tmp_path, capsys):
+    for extra, problem in ((["--loss", "weighted"], "is for multi-label data sets"),
+                           (["--filter-range", "30", "10", "5"], "--filter-range must be LOW HIGH STEP")):
+        with pytest.raises(SystemExit) as stopped:
+            search.main(["--dataset", "tests.test_tuning:SPEC", *extra, "--out", str(tmp_path / "s")])
+        assert stopped.value.code == 2 and problem in capsys.readouterr().err

@@ -100,17 +100,21 @@ def distributed_worker() -> str | None:
 
 def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.DatasetSpec, folds=None, seed: int = 0,
                recipe: str = recipes.DEFAULT_RECIPE, hyperparameters=None, verbose=1, data_dir=None,
-               families=None, brackets: int | None = None, max_parameters: int | None = None) -> dict:
+               families=None, brackets: int | None = None, max_parameters: int | None = None,
+               loss: str = "crossentropy", filter_range: tuple | None = None) -> dict:
     """Runs (or resumes) a search in ``out`` on ``spec``'s training split, validating on ``folds`` (default: all
     of the spec's), every trial trained as ``recipe`` trains; returns the best run config (also written to
     best_hparams.json, with every trial's history in history.json). ``epochs``: each trial's (random, bayesian)
     or the most any trial gets (hyperband, factor 3, its ``brackets`` most aggressive brackets), and the length of
     the recipe's schedule either way. ``max_parameters``: a trial whose network has more parameters fails without
-    training (keras-tuner's ``max_model_size``). A distributed worker (:func:`distributed_worker`) runs the chief's
+    training (keras-tuner's ``max_model_size``). ``loss`` and ``filter_range``: see
+    :class:`tuning.hypermodel.ProtlocHyperModel`, whose ``objective`` (validation accuracy, or a multi-label data set's
+    average precision) scores the trials. A distributed worker (:func:`distributed_worker`) runs the chief's
     trials and returns ``{"worker": its id}``; the chief writes the results."""
     out = pathlib.Path(out)
-    hypermodel = ProtlocHyperModel(spec, folds, recipe, epochs, seed, data_dir, families)
-    options = dict(objective="val_accuracy", seed=seed, directory=str(out), project_name="tuner",
+    hypermodel = ProtlocHyperModel(spec, folds, recipe, epochs, seed, data_dir, families, loss, filter_range)
+    objective = keras_tuner.Objective(hypermodel.objective, "max")
+    options = dict(objective=objective, seed=seed, directory=str(out), project_name="tuner",
                    overwrite=False, hyperparameters=hyperparameters, max_consecutive_failed_trials=3,
                    max_model_size=max_parameters)
     timer = [EpochSeconds()]
@@ -124,13 +128,13 @@ def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.Dat
         return {"worker": distributed_worker()}
     histories = trial_histories(search, hypermodel)
     files.write_json(out / "history.json", histories)
-    files.write_text(out / "trials.md", trials_markdown(search, hypermodel.folds, epochs))
+    files.write_text(out / "trials.md", trials_markdown(search, hypermodel.folds, epochs, hypermodel.objective))
     best_trial = search.oracle.get_best_trials(1)[0]  # failed trials come last, after every completed one
     if best_trial.status != "COMPLETED":
         reasons = sorted({trial["failure"] or trial["status"] for trial in histories})
         raise SearchFailed(f"{out}: no trial of the search completed ({'; '.join(reasons)})")
     best = {**hypermodel.run_config(best_trial.hyperparameters), "dataset": spec.name,
-            "val_accuracy": best_trial.score, "folds": list(hypermodel.folds), "epochs": epochs, "tuner": tuner}
+            hypermodel.objective: best_trial.score, "folds": list(hypermodel.folds), "epochs": epochs, "tuner": tuner}
     files.write_json(out / "best_hparams.json", best)
     return best
 
@@ -154,14 +158,16 @@ class EpochSeconds(keras.callbacks.Callback):
 def trial_histories(search, hypermodel: ProtlocHyperModel) -> list[dict]:
     """Every trial of a finished search, in trial order: id, status, score, its run config (as ``protloc train
     --config`` reads it), the epoch it continued from and reached (Hyperband), and per epoch (its
-    ``history.csv``) the training and validation accuracy and wall seconds; a failed trial's reason."""
+    ``history.csv``) the training and validation accuracy (a multi-label data set: average precision, and the
+    validation micro and macro F1 at 0.5) and wall seconds; a failed trial's reason."""
     found = []
     for trial in sorted(search.oracle.trials.values(), key=lambda t: int(t.trial_id)):
         values = trial.hyperparameters.values
         path = pathlib.Path(search.get_trial_dir(trial.trial_id)) / HISTORY_FILE
         rows = list(csv.DictReader(path.open())) if path.exists() else []
-        history = {name: [float(row[name]) for row in rows] for name in ("accuracy", "val_accuracy", "epoch_seconds")
-                   if rows and name in rows[0]}
+        names = ("accuracy", "val_accuracy", "locations_ap", "val_locations_ap", "val_locations_micro_f1",
+                 "val_locations_macro_f1", "epoch_seconds")
+        history = {name: [float(row[name]) for row in rows] for name in names if rows and name in rows[0]}
         found.append({"trial": trial.trial_id, "status": trial.status, "score": trial.score,
                       "config": hypermodel.run_config(trial.hyperparameters) if "model" in values else None,
                       "continues": values.get("tuner/trial_id"), "initial_epoch": values.get("tuner/initial_epoch", 0),
@@ -177,10 +183,10 @@ def failure(trial) -> str | None:
     return trial.message.strip().splitlines()[-1].split(": ", 1)[-1]
 
 
-def trials_markdown(search, folds, epochs) -> str:
+def trials_markdown(search, folds, epochs, objective: str = "val_accuracy") -> str:
     trials = sorted(search.oracle.trials.values(), key=lambda t: (t.score is None, -(t.score or 0)))
-    lines = [f"# Search trials ({len(trials)}; objective: mean validation accuracy over folds {list(folds)}, "
-             f"{epochs} epochs)", "", "| trial | status | val_accuracy | hyper-parameters |", "|---|---|---:|---|"]
+    lines = [f"# Search trials ({len(trials)}; objective: mean {objective} over folds {list(folds)}, "
+             f"{epochs} epochs)", "", f"| trial | status | {objective} | hyper-parameters |", "|---|---|---:|---|"]
     for trial in trials:
         score = f"{trial.score:.4f}" if trial.score is not None else "-"
         lines.append(f"| {trial.trial_id} | {trial.status} | {score} | `{json.dumps(trial.hyperparameters.values)}` |")

@@ -3,7 +3,9 @@
     python -m tuning.search --tuner bayesian --max-trials 20 --epochs 30 --out runs/search [--fold 0] \
         [--dataset NAME] [--fix model=rlstm --fix lstm_units=128 ...]
 
-The objective is the mean validation accuracy over the data set's training folds (or over one, with --fold). Re-running
+The objective is the mean validation accuracy over the data set's training folds (or over one, with --fold); for a
+multi-label data set (deeploc2) the locations' micro-averaged average precision, their micro and macro F1 at 0.5
+recorded beside it. Re-running
 on the same --out resumes the search; a finished search runs no new trial. Writes DIR/best_hparams.json
 (for ``protloc train --config``) and DIR/trials.md.
 
@@ -48,6 +50,10 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
                         help="fix one hyper-parameter of the space (repeatable), e.g. model=rlstm")
     parser.add_argument("--data-dir", help="directory of the data set's files (default: the data set's own)")
+    parser.add_argument("--loss", choices=("crossentropy", "focal", "weighted"), default="crossentropy",
+                        help="multi-label data sets: the locations' loss (weighted: positives by their frequency)")
+    parser.add_argument("--filter-range", type=int, nargs=3, metavar=("LOW", "HIGH", "STEP"),
+                        help="search range of the filters per conv width (default: the registry's, 0-30 step 5)")
 
 
 def search_from_arguments(parser: argparse.ArgumentParser, args, out, verbose=1) -> dict:
@@ -58,12 +64,19 @@ def search_from_arguments(parser: argparse.ArgumentParser, args, out, verbose=1)
         spec = datasets.get(args.dataset)
         fixed = fixed_hyperparameters(args.fix)
         folds = None if args.fold is None else [spec.check_fold(args.fold)]
+        if args.loss != "crossentropy" and spec.label_scheme != datasets.MULTI_LABEL:
+            raise ValueError(f"--loss {args.loss} is for multi-label data sets; {spec.name} is single-label")
+        low, high, step = args.filter_range or (0, 1, 1)
+        if not (0 <= low < high and step > 0):
+            raise ValueError(f"--filter-range must be LOW HIGH STEP with 0 <= LOW < HIGH and STEP > 0, got "
+                             f"{low} {high} {step}")
     except ValueError as error:
         parser.error(str(error))
     try:
         return run_search(out, args.tuner, args.max_trials, args.epochs, spec, folds, args.seed, args.recipe,
                           hyperparameters=fixed, verbose=verbose, data_dir=args.data_dir, families=args.families,
-                          brackets=args.brackets, max_parameters=args.max_parameters)
+                          brackets=args.brackets, max_parameters=args.max_parameters, loss=args.loss,
+                          filter_range=tuple(args.filter_range) if args.filter_range else None)
     except SearchFailed as error:
         parser.exit(2, f"{parser.prog}: error: {error}\n")
 

@@ -55,12 +55,13 @@ def learning_rate_schedule(learning_rate: float, schedule: str = "constant", epo
 
 
 def compile_model(model: keras.Model, learning_rate=PAPER_LEARNING_RATE, loss: str = "crossentropy",
-                  positive_weights=None) -> keras.Model:
+                  positive_weights=None, location_metrics=()) -> keras.Model:
     """Compiles a zoo model for training with Adam(``learning_rate``, a float or a schedule): a single-label model
     with sparse categorical cross-entropy and accuracy; a multi-label one with binary cross-entropy (``loss
     "focal"``: binary focal cross-entropy, gamma 2; ``"weighted"``: each location's positives weighted by
     ``positive_weights``, one per location) on its locations, scored by micro-averaged AUC, and binary
-    cross-entropy on its membrane output, scored by accuracy."""
+    cross-entropy on its membrane output, scored by accuracy. ``location_metrics``: further Keras metrics of a
+    multi-label model's locations (a search's objective)."""
     optimizer = keras.optimizers.Adam(learning_rate)
     if zoo.label_scheme_of(model) == datasets.SINGLE_LABEL:
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -73,7 +74,7 @@ def compile_model(model: keras.Model, learning_rate=PAPER_LEARNING_RATE, loss: s
         locations = (keras.losses.BinaryFocalCrossentropy(gamma=2.0) if loss == "focal"
                      else keras.losses.BinaryCrossentropy())
     loss_of = {zoo.LOCATIONS_OUTPUT: locations}
-    metrics = {zoo.LOCATIONS_OUTPUT: [keras.metrics.AUC(name="auc")]}
+    metrics = {zoo.LOCATIONS_OUTPUT: [keras.metrics.AUC(name="auc"), *location_metrics]}
     if zoo.MEMBRANE_OUTPUT in model.output:
         loss_of[zoo.MEMBRANE_OUTPUT] = keras.losses.BinaryCrossentropy()
         metrics[zoo.MEMBRANE_OUTPUT] = [keras.metrics.BinaryAccuracy(name="accuracy")]

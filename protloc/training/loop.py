@@ -267,12 +267,14 @@ def build_compiled(config: RunConfig, steps_per_epoch: int, positive_weights=Non
 
 
 def truncated(example: datasets.Example, max_length: int) -> datasets.Example:
-    """``example`` with every per-residue feature cut to ``max_length`` residues, both termini kept."""
+    """``example`` with every per-residue feature (and per-residue signal label) cut to ``max_length`` residues,
+    both termini kept."""
     if len(example.features[TOKENS]) <= max_length:
         return example
     features = {name: value if name in PROTEIN_INPUTS else sequences.truncate_middle(value, max_length)
                 for name, value in example.features.items()}
-    return dataclasses.replace(example, features=features)
+    signals = example.signals.truncated(max_length) if example.signals is not None else None
+    return dataclasses.replace(example, features=features, signals=signals)
 
 
 def _callbacks(run_dir: pathlib.Path, extra) -> list:

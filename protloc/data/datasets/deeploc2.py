@@ -10,6 +10,8 @@ Files: ``partition0.csv`` .. ``partition4.csv`` (or the same gzipped, ``.csv.gz`
 (:data:`PINNED_FILES`: the files ``cv_splits_deeploc/Outer_Fold_{1..5}/Inner_Fold_1/valid_manifest.csv`` of the
 public repository bivekpok/esm_deeploc at a fixed commit, Outer_Fold_k holding partition k-1). Columns
 ``accession,sequence,label,partition,kingdom,membrane``; ``label`` joins DeepLoc 2.0's location names with ``|``.
+Where ``PROTLOC_DEEPLOC2_SIGNALS_DIR`` names the directory of DeepLoc 2.0's sorting-signal file, the 1,874 proteins
+it annotates carry their signals (:mod:`protloc.data.datasets.deeploc2_signals`); the others have none.
 
 Locations (DeepLoc 2.0's name -> protloc's class name, in label order): Cytoplasm -> cytoplasm, Nucleus ->
 nucleus, Extracellular -> extracellular, Cell membrane -> plasma_membrane, Mitochondrion -> mitochondrion, Plastid
@@ -27,6 +29,7 @@ import os
 import pathlib
 
 from protloc.data import features, sequences
+from protloc.data.datasets import deeploc2_signals
 from protloc.data.datasets.spec import MULTI_LABEL, DataNotFoundError, DatasetSpec, Example
 
 LOCATIONS = {"Cytoplasm": "cytoplasm", "Nucleus": "nucleus", "Extracellular": "extracellular",
@@ -157,15 +160,21 @@ def parse_rows(text: str, partition: int, source: str) -> list[Example]:
 def read_examples(split: str, directory=None) -> list[Example]:
     """Every protein of the five partitions (the ``train`` split, fold = partition), in file order.
 
+    With ``PROTLOC_DEEPLOC2_SIGNALS_DIR`` set, the proteins of its signal file carry their signals.
+
     Raises:
         DataNotFoundError, DataError: see :func:`partition_text` and :func:`parse_rows`; an accession in two
             partitions is a DataError too.
+        protloc.data.datasets.deeploc2_signals.SignalDataError: a signal file that is not the pinned one or
+            disagrees with the partitions.
     """
-    return list(_read_examples(str(pathlib.Path(directory or data_directory()).resolve())))
+    signals = deeploc2_signals.data_directory()
+    return list(_read_examples(str(pathlib.Path(directory or data_directory()).resolve()),
+                               str(signals.resolve()) if signals else None))
 
 
 @functools.lru_cache(maxsize=2)
-def _read_examples(directory: str) -> tuple[Example, ...]:
+def _read_examples(directory: str, signals_directory: str | None = None) -> tuple[Example, ...]:
     found, seen = [], {}
     for partition in range(NUM_PARTITIONS):
         path, text = partition_text(directory, partition)
@@ -174,6 +183,8 @@ def _read_examples(directory: str) -> tuple[Example, ...]:
                 raise DataError(f"{path}: accession {example.id!r} is in partition {seen[example.id]} too")
             seen[example.id] = partition
             found.append(example)
+    if signals_directory is not None:
+        found = deeploc2_signals.attach(found, deeploc2_signals.read_signals(signals_directory))
     return tuple(found)
 
 

@@ -51,6 +51,9 @@ class Example:
             it); "" otherwise.
         membrane: 1.0 for a membrane-associated protein, 0.0 for another, None where the data set does not say.
         kingdom: the organism group where the data set gives it (e.g. ``Metazoa``), else "".
+        signals: the protein's sorting signals where the data set has them
+            (:class:`protloc.data.datasets.deeploc2_signals.SignalLabels`: types, and per-residue codes where known),
+            else None.
     """
 
     id: str
@@ -60,6 +63,7 @@ class Example:
     sequence: str = ""
     membrane: float | None = None
     kingdom: str = ""
+    signals: object = None
 
 
 Reader = Callable[[str, object], Iterable[Example]]

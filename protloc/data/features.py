@@ -1,6 +1,6 @@
-"""Names and widths of the inputs a zoo model can take (per residue, or one vector per protein): the contract between
-data sets, evidence modules (which compute such inputs) and models (which read them). Plain data, no imports of
-either side."""
+"""Names and widths of the inputs a zoo model can take (per residue, or one vector per protein), and the vocabulary of
+its sorting-signal targets: the contract between data sets, evidence modules (which compute such inputs) and models
+(which read them). Plain data, no imports of either side."""
 from __future__ import annotations
 
 TOKENS = "tokens"
@@ -17,3 +17,9 @@ KINGDOMS = ("Metazoa", "Fungi", "Viridiplantae", "Other")
 """The organism groups of the kingdom input, in column order (DeepLoc 2.0's four)."""
 PROTEIN_INPUTS = {KINGDOM: len(KINGDOMS)}
 """Per-protein inputs (one vector per protein, no residue axis): name -> width. Every other input is per residue."""
+SIGNAL_TYPES = ("SP", "TM", "MT", "CH", "TH", "NLS", "NES", "PTS", "GPI")
+"""Sorting-signal types (DeepLoc 2.0's): signal peptide, transmembrane domain, mitochondrial, chloroplast and
+thylakoid luminal transit peptides, nuclear localization and export signals, peroxisomal targeting signal, GPI
+anchor."""
+RESIDUE_SIGNAL_CLASSES = ("none", *SIGNAL_TYPES)
+"""A residue's signal: code ``k`` is ``RESIDUE_SIGNAL_CLASSES[k]`` (0: in no signal)."""

@@ -9,7 +9,10 @@ A batch is ``(features, labels)``: ``features`` maps each feature name to an arr
 (:data:`protloc.data.features.PROTEIN_INPUTS`, e.g. ``"kingdom"``), ``labels`` is int32 ``(batch,)`` (a single-label
 data set) or float32
 ``(batch, classes)`` multi-hot (a multi-label one: examples whose label is a tuple of class indices). Examples
-without labels (label None: proteins to predict) give batches of ``features`` alone.
+without labels (label None: proteins to predict) give batches of ``features`` alone. With ``signals``, a
+multi-label batch's labels also hold ``"signal_residues"`` int32 ``(batch, length)`` (each residue's signal code,
+-1 where unknown: padding, and proteins without per-residue signal labels) and ``"signal_types"`` float32
+``(batch, 9)`` (multi-hot; -1 for a protein without signal labels).
 
 Batch plan:
     Length buckets: bucket i holds proteins shorter than ``boundaries[i]``, the last bucket the rest.
@@ -32,7 +35,7 @@ import keras
 import numpy as np
 
 from protloc.data.datasets import Example
-from protloc.data.features import PROTEIN_INPUTS
+from protloc.data.features import PROTEIN_INPUTS, SIGNAL_TYPES
 
 BUCKET_BOUNDARIES = (64, 128, 192, 256, 320, 384, 448, 512, 640, 768, 896)
 """Length buckets in residues (see the module docstring)."""
@@ -55,11 +58,13 @@ class BucketedBatches(keras.utils.PyDataset):
             same number of steps and, at every step, the same padded length); ``batch_size`` must be divisible by
             ``count``, and only full batches (a training plan) can be split. Default: whole batches.
         num_classes: classes of a multi-label data set (the width of its multi-hot labels).
+        signals: also the sorting-signal targets of multi-label examples (module docstring; from each example's
+            ``signals``, None: unlabelled).
     """
 
     def __init__(self, examples: Sequence[Example], batch_size: int,
                  shuffle_seed: int | None = None, boundaries=BUCKET_BOUNDARIES, epoch: int = 0,
-                 shard: tuple[int, int] = (0, 1), num_classes: int | None = None):
+                 shard: tuple[int, int] = (0, 1), num_classes: int | None = None, signals: bool = False):
         super().__init__()
         index, count = shard
         if count < 1 or not 0 <= index < count or batch_size % count:
@@ -80,6 +85,12 @@ class BucketedBatches(keras.utils.PyDataset):
         self.features = {name: [np.asarray(e.features[name], dtype) for e in examples]
                          for name, (dtype, _, _) in self.feature_specs.items()}
         self.labels = _labels(examples, num_classes)
+        self.signal_residues = None
+        if signals:
+            if not isinstance(self.labels, dict):
+                raise ValueError("signal targets are for labelled multi-label examples")
+            self.labels.update(signal_types=_signal_types(examples))
+            self.signal_residues = [_residue_codes(e) for e in examples]
         self.batch_size, self.shuffle_seed, self.epoch = int(batch_size), shuffle_seed, int(epoch)
         lengths = np.array([len(tokens) for tokens in self.features["tokens"]])
         if lengths.min() < 1:
@@ -138,7 +149,14 @@ class BucketedBatches(keras.utils.PyDataset):
         if self.labels is None:
             return batch
         if isinstance(self.labels, dict):
-            return batch, {name: values[members] for name, values in self.labels.items()}
+            labels = {name: values[members] for name, values in self.labels.items()}
+            if self.signal_residues is not None:
+                codes = np.full((len(members), length), -1, dtype=np.int32)
+                for row, example in enumerate(members):
+                    value = self.signal_residues[example]
+                    codes[row, :len(value)] = value
+                labels["signal_residues"] = codes
+            return batch, labels
         return batch, self.labels[members]
 
     def on_epoch_end(self):
@@ -160,8 +178,11 @@ class BucketedBatches(keras.utils.PyDataset):
                                          tf.as_dtype(dtype))
                      for name, (dtype, trailing, per_residue) in self.feature_specs.items()}
         if isinstance(self.labels, dict):
-            signature = (signature, {name: tf.TensorSpec((None, *values.shape[1:]), tf.as_dtype(values.dtype))
-                                     for name, values in self.labels.items()})
+            targets = {name: tf.TensorSpec((None, *values.shape[1:]), tf.as_dtype(values.dtype))
+                       for name, values in self.labels.items()}
+            if self.signal_residues is not None:
+                targets["signal_residues"] = tf.TensorSpec((None, None), tf.int32)
+            signature = (signature, targets)
         elif self.labels is not None:
             signature = (signature, tf.TensorSpec((None, *self.labels.shape[1:]), tf.as_dtype(self.labels.dtype)))
         dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
@@ -171,10 +192,10 @@ class BucketedBatches(keras.utils.PyDataset):
 
 def batches(examples: Sequence[Example], batch_size: int, shuffle_seed: int | None = None,
             boundaries=BUCKET_BOUNDARIES, epoch: int = 0, as_tf_data: bool | None = None,
-            shard: tuple[int, int] = (0, 1), num_classes: int | None = None):
+            shard: tuple[int, int] = (0, 1), num_classes: int | None = None, signals: bool = False):
     """:class:`BucketedBatches` in the form the current Keras backend trains fastest from: a ``tf.data.Dataset``
     on TensorFlow (``as_tf_data`` None), the ``PyDataset`` itself on the other backends."""
-    planned = BucketedBatches(examples, batch_size, shuffle_seed, boundaries, epoch, shard, num_classes)
+    planned = BucketedBatches(examples, batch_size, shuffle_seed, boundaries, epoch, shard, num_classes, signals)
     if as_tf_data is None:
         as_tf_data = keras.backend.backend() == "tensorflow"
     return planned.as_tf_dataset() if as_tf_data else planned
@@ -200,6 +221,26 @@ def _labels(examples, num_classes: int | None):
     if all(flag is not None for flag in membrane):
         targets["membrane"] = np.array(membrane, dtype=np.float32)[:, None]
     return targets
+
+
+def _signal_types(examples) -> np.ndarray:
+    """float32 ``(n, 9)``: each example's signal types multi-hot, -1 where it has no signal labels."""
+    found = np.full((len(examples), len(SIGNAL_TYPES)), -1.0, dtype=np.float32)
+    for row, example in enumerate(examples):
+        if getattr(example, "signals", None) is not None:
+            found[row] = example.signals.multi_hot()
+    return found
+
+
+def _residue_codes(example) -> np.ndarray:
+    """int32 ``(length,)``: the example's residue signal codes, -1 where unknown."""
+    signals = getattr(example, "signals", None)
+    length = len(example.features["tokens"])
+    if signals is None or signals.residues is None:
+        return np.full(length, -1, dtype=np.int32)
+    if len(signals.residues) != length:
+        raise ValueError(f"example {example.id!r}: {len(signals.residues)} residue signal codes for {length} residues")
+    return np.asarray(signals.residues, dtype=np.int32)
 
 
 def _feature_specs(examples) -> dict[str, tuple[np.dtype, tuple, bool]]:

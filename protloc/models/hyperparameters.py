@@ -73,6 +73,8 @@ HYPERPARAMETERS = {hp.name: hp for hp in (
     HyperParameter("terminal_windows", [0, 0], "residues read position by position at the N- and C-terminus, in "
                    f"segments of {TERMINAL_SEGMENT}, by their own branch beside the whole protein's (0 0: none; "
                    "not in the paper)", families=("rlstm", "alstm")),
+    HyperParameter("signals", False, "a per-residue sorting-signal head beside the locations (multi-label data sets "
+                   "with signal labels: deeploc2 with PROTLOC_DEEPLOC2_SIGNALS_DIR; not in the paper)"),
     HyperParameter("dropout", 0.5, "dropout rate of every layer", search=("float", 0.0, 0.6, 0.1)),
     HyperParameter("init_scale", 0.05, "weights start uniform in [-init_scale, init_scale]"),
 )}

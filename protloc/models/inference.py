@@ -23,8 +23,8 @@ from protloc.data.features import TOKENS
 from protloc.models.recipes import DEFAULT_BATCH_SIZE
 from protloc.utils import runtime
 
-PER_RESIDUE_OUTPUTS = ("attention",)
-"""Outputs with one value per residue (``(batch, length)``): returned per protein, cut to its length."""
+PER_RESIDUE_OUTPUTS = ("attention", "signal_residues")
+"""Outputs with values per residue (``(batch, length, ...)``): returned per protein, cut to its length."""
 MAIN_OUTPUT = "probabilities"
 """Name given to the output of a network with a single output tensor."""
 

@@ -1,4 +1,5 @@
-"""Training losses beyond Keras's own: binary cross-entropy with a weight on each location's positives."""
+"""Training losses beyond Keras's own: binary cross-entropy with a weight on each location's positives, and binary
+cross-entropy over the known entries only (the signal types of proteins with signal labels)."""
 from __future__ import annotations
 
 import keras
@@ -56,3 +57,29 @@ class WeightedBinaryCrossentropy(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "positive_weights": self.positive_weights}
+
+
+@keras.saving.register_keras_serializable(package="protloc")
+class MaskedBinaryCrossentropy(keras.losses.Loss):
+    """Binary cross-entropy over the entries whose label is known (0 or 1); entries labelled -1 (a protein without
+    signal labels) add nothing, and a batch without any known entry has loss 0.
+
+    Call arguments:
+        y_true: ``(batch, outputs)`` of 0, 1 or -1 (unknown).
+        y_pred: ``(batch, outputs)`` probabilities.
+
+    Returns:
+        the loss per protein ``(batch,)``: the mean over its known entries times their share of the batch's known
+        entries times the batch size, so that Keras's mean over the batch is the mean over every known entry.
+    """
+
+    def __init__(self, name="masked_binary_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(y_true, y_pred.dtype)
+        known = ops.cast(ops.greater_equal(y_true, 0.0), y_pred.dtype)
+        y_pred = ops.clip(y_pred, EPSILON, 1.0 - EPSILON)
+        terms = -(y_true * ops.log(y_pred) + (1.0 - y_true) * ops.log(1.0 - y_pred)) * known
+        batch = ops.cast(ops.shape(y_true)[0], y_pred.dtype)
+        return ops.sum(terms, axis=-1) * batch / ops.maximum(ops.sum(known), 1.0)

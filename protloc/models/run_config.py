@@ -24,7 +24,7 @@ from protloc.models.hyperparameters import HYPERPARAMETERS
 from protloc.models.recipes import DEFAULT_RECIPE, RECIPES, SCHEDULES
 from protloc.utils import files
 
-FORMAT = 4
+FORMAT = 5
 """``format`` of the config.json files this version writes."""
 LOSSES = ("crossentropy", "focal", "weighted")
 """Losses of a multi-label data set's locations (:func:`protloc.training.compile_model`); single-label data sets
@@ -43,6 +43,7 @@ MIGRATIONS = (
     ("hparams.kingdom", False, "runs before the kingdom input was added took none", 3),
     ("hparams.terminal_windows", [0, 0], "runs before terminal windows were added had none", 4),
     ("exclude_folds", [], "runs before exclude_folds was added read every training fold", 4),
+    ("hparams.signals", False, "runs before the sorting-signal head was added had none", 5),
 )
 """How an older config.json is read (no ``format``: protloc before 0.2, read as format 1): each setting missing from
 it, the value that version trained with, why, and the format that added the setting (applied to older files only).
@@ -121,6 +122,9 @@ class RunConfig:
             raise ValueError(f"unknown loss {self.loss!r}; choose from {', '.join(LOSSES)}")
         if self.loss != "crossentropy" and spec.label_scheme != MULTI_LABEL:
             raise ValueError(f"{self.loss} loss is for multi-label data sets; {self.dataset} is single-label")
+        if self.hparams["signals"] and spec.label_scheme != MULTI_LABEL:
+            raise ValueError(f"the sorting-signal head (--signals) is for multi-label data sets; {self.dataset} is "
+                             f"single-label")
         if self.hparams["profile"] and not self.profile_db:
             raise ValueError("a profile model (hparams profile=True) needs the database its profiles come from: "
                              "give --profile-db")

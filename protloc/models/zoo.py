@@ -32,11 +32,11 @@ import keras
 from keras import ops
 
 from protloc.data.datasets.spec import LABEL_SCHEMES, MULTI_LABEL, SINGLE_LABEL, check_class_names
-from protloc.data.features import KINGDOM, PROFILE, PROFILE_WIDTH, PROTEIN_INPUTS, TOKENS
+from protloc.data.features import KINGDOM, PROFILE, PROFILE_WIDTH, PROTEIN_INPUTS, RESIDUE_SIGNAL_CLASSES, TOKENS
 from protloc.models.hyperparameters import FAMILY_DESCRIPTIONS, HYPERPARAMETERS, PAPER_HPARAMS, TERMINAL_SEGMENT
 from protloc.models.layers import (AttentionPooling, ConvBank, MaskedGlobalMaxPooling1D, MaskedMaxPooling1D,
-                                   ResidueConcatenation, ResidueEncoding, ReversedLSTMPair, TerminalWindows,
-                                   WithheldInput)
+                                   ResidueConcatenation, ResidueEncoding, ReversedLSTMPair, SignalHead, SignalTypes,
+                                   TerminalWindows, WithheldInput)
 
 ENCODING_LAYER, CONV_BANK_LAYER, REPRESENTATION_LAYER = "residue_encoding", "conv_bank", "representation"
 """Names of the layers that interpretation reads (filters, fixed-length representation, attention)."""
@@ -48,6 +48,14 @@ predicts for proteins whose organism group is not given (set by hand, not tuned)
 LOCATIONS_OUTPUT, MEMBRANE_OUTPUT = "locations", "membrane"
 """Names of a multi-label model's outputs: per-location probabilities ``(batch, classes)`` and the membrane
 probability ``(batch, 1)``."""
+SIGNAL_RESIDUES_OUTPUT, SIGNAL_TYPES_OUTPUT = "signal_residues", "signal_types"
+"""Names of the sorting-signal head's outputs (hyper-parameter ``signals``): per residue a softmax over no signal
+and the nine types ``(batch, length, 10)``, and per protein each type's probability ``(batch, 9)``
+(:class:`SignalTypes`; types and codes: :data:`protloc.data.features.RESIDUE_SIGNAL_CLASSES`)."""
+SIGNAL_HEAD_FILTERS, SIGNAL_HEAD_WIDTH, SIGNAL_HEAD_DILATION = 32, 9, 4
+"""The signal head (:class:`SignalHead`) on the conv bank's per-residue output: two convolutions of this many filters
+and width, the second dilated, so each residue's call reads 20 residues to each side beyond the bank's own 10 (set
+by hand, not tuned)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,6 +206,19 @@ def _classifier(representation, hp: dict, initializer, class_names, label_scheme
     return outputs
 
 
+def _with_signal_head(outputs, conv, inputs: dict, hp: dict, label_scheme: str):
+    """``outputs`` and, where ``hp["signals"]``, the sorting-signal head on the conv bank's per-residue output
+    (:data:`SIGNAL_RESIDUES_OUTPUT`, :data:`SIGNAL_TYPES_OUTPUT`)."""
+    if not hp["signals"]:
+        return outputs
+    if label_scheme != MULTI_LABEL:
+        raise ValueError("the sorting-signal head (signals=True) is for multi-label models")
+    residues = SignalHead(len(RESIDUE_SIGNAL_CLASSES), SIGNAL_HEAD_FILTERS, SIGNAL_HEAD_WIDTH, SIGNAL_HEAD_DILATION,
+                          name=SIGNAL_RESIDUES_OUTPUT)(conv)
+    types = SignalTypes(name=SIGNAL_TYPES_OUTPUT)([residues, inputs[TOKENS]])
+    return {**outputs, SIGNAL_RESIDUES_OUTPUT: residues, SIGNAL_TYPES_OUTPUT: types}
+
+
 def build_rlstm(hp: dict, class_names, label_scheme: str = SINGLE_LABEL, membrane: bool = False) -> keras.Model:
     """R-LSTM: conv bank -> dropout -> (max pooling over ``pool_size`` residues, when above 1) ->
     ReversedLSTMPair (-> concatenated with each conv filter's maximum over the protein, when ``global_max``, and with
@@ -213,8 +234,8 @@ def build_rlstm(hp: dict, class_names, label_scheme: str = SINGLE_LABEL, membran
         conv_max = MaskedGlobalMaxPooling1D(name="conv_max")(conv)
         representation = keras.layers.Concatenate(name="representation_and_conv_max")([representation, conv_max])
     representation = _with_protein_inputs(_with_terminal_windows(representation, conv, hp), inputs)
-    return keras.Model(inputs, _classifier(representation, hp, initializer, class_names, label_scheme, membrane),
-                       name="rlstm")
+    outputs = _classifier(representation, hp, initializer, class_names, label_scheme, membrane)
+    return keras.Model(inputs, _with_signal_head(outputs, conv, inputs, hp, label_scheme), name="rlstm")
 
 
 def build_alstm(hp: dict, class_names, label_scheme: str = SINGLE_LABEL, membrane: bool = False) -> keras.Model:
@@ -230,8 +251,8 @@ def build_alstm(hp: dict, class_names, label_scheme: str = SINGLE_LABEL, membran
     context, _ = AttentionPooling(hp["attention_units"], kernel_initializer=initializer,
                                   name=REPRESENTATION_LAYER)(states)
     representation = _with_protein_inputs(_with_terminal_windows(context, conv, hp), inputs)
-    return keras.Model(inputs, _classifier(representation, hp, initializer, class_names, label_scheme, membrane),
-                       name="alstm")
+    outputs = _classifier(representation, hp, initializer, class_names, label_scheme, membrane)
+    return keras.Model(inputs, _with_signal_head(outputs, conv, inputs, hp, label_scheme), name="alstm")
 
 
 FAMILIES = {

@@ -59,8 +59,9 @@ def compile_model(model: keras.Model, learning_rate=PAPER_LEARNING_RATE, loss: s
     """Compiles a zoo model for training with Adam(``learning_rate``, a float or a schedule): a single-label model
     with sparse categorical cross-entropy and accuracy; a multi-label one with binary cross-entropy (``loss
     "focal"``: binary focal cross-entropy, gamma 2; ``"weighted"``: each location's positives weighted by
-    ``positive_weights``, one per location) on its locations, scored by micro-averaged AUC, and binary
-    cross-entropy on its membrane output, scored by accuracy. ``location_metrics``: further Keras metrics of a
+    ``positive_weights``, one per location) on its locations, scored by micro-averaged AUC, binary
+    cross-entropy on its membrane output, scored by accuracy, and on a sorting-signal head cross-entropy over the
+    residues and binary cross-entropy over the types of the proteins that have signal labels. ``location_metrics``: further Keras metrics of a
     multi-label model's locations (a search's objective)."""
     optimizer = keras.optimizers.Adam(learning_rate)
     if zoo.label_scheme_of(model) == datasets.SINGLE_LABEL:
@@ -78,6 +79,9 @@ def compile_model(model: keras.Model, learning_rate=PAPER_LEARNING_RATE, loss: s
     if zoo.MEMBRANE_OUTPUT in model.output:
         loss_of[zoo.MEMBRANE_OUTPUT] = keras.losses.BinaryCrossentropy()
         metrics[zoo.MEMBRANE_OUTPUT] = [keras.metrics.BinaryAccuracy(name="accuracy")]
+    if zoo.SIGNAL_RESIDUES_OUTPUT in model.output:  # residues and proteins without signal labels are -1: left out
+        loss_of[zoo.SIGNAL_RESIDUES_OUTPUT] = keras.losses.SparseCategoricalCrossentropy(ignore_class=-1)
+        loss_of[zoo.SIGNAL_TYPES_OUTPUT] = losses.MaskedBinaryCrossentropy()
     model.compile(optimizer=optimizer, loss=loss_of, metrics=metrics)
     return model
 
@@ -231,17 +235,22 @@ def _data(config: RunConfig, data_dir, initial_epoch: int, processes: runtime.Pr
     positive weights over the training proteins (else None)."""
     spec = config.spec
     examples = network_inputs.with_run_inputs(config, spec.examples("train", config.training_folds(), data_dir))
+    signals = bool(config.hparams["signals"])
+    if signals and not any(example.signals is not None for example in examples):
+        raise ValueError(f"the sorting-signal head (--signals) needs signal labels, and no training protein of "
+                         f"{spec.name} has any (deeploc2: set PROTLOC_DEEPLOC2_SIGNALS_DIR to the directory of "
+                         f"signals.csv.gz)")
     train_examples = [truncated(example, config.train_max_length) for example in examples]
     shard = (processes.index, processes.count) if processes else (0, 1)
     classes = len(spec.class_names) if spec.label_scheme == datasets.MULTI_LABEL else None
     train_batches = pipeline.batches(train_examples, config.batch_size, config.seed, epoch=initial_epoch, shard=shard,
-                                     num_classes=classes)
+                                     num_classes=classes, signals=signals)
     weights = (losses.positive_weights(datasets.labels_of(examples, classes)) if config.loss == "weighted"
                else None)
     if config.fold is None or processes is not None:
         return train_batches, None, weights
     validation = network_inputs.with_run_inputs(config, spec.examples("train", [config.fold], data_dir))
-    return train_batches, pipeline.batches(validation, config.batch_size, num_classes=classes), weights
+    return train_batches, pipeline.batches(validation, config.batch_size, num_classes=classes, signals=signals), weights
 
 
 def _model(run_dir: pathlib.Path, config: RunConfig, initial_epoch: int, steps_per_epoch: int,

@@ -28,12 +28,10 @@ import numpy as np
 
 from protloc.data import sequences
 from protloc.data.datasets.spec import DataNotFoundError, Example
+from protloc.data.features import RESIDUE_SIGNAL_CLASSES, SIGNAL_TYPES
 
-SIGNAL_TYPES = ("SP", "TM", "MT", "CH", "TH", "NLS", "NES", "PTS", "GPI")
-"""Signal peptide, transmembrane domain, mitochondrial, chloroplast and thylakoid luminal transit peptides, nuclear
-localization and export signals, peroxisomal targeting signal, GPI anchor."""
-RESIDUE_CLASSES = ("none", *SIGNAL_TYPES)
-"""A residue's signal: code ``k`` is ``RESIDUE_CLASSES[k]`` (0: in no signal)."""
+RESIDUE_CLASSES = RESIDUE_SIGNAL_CLASSES
+"""A residue's signal: code ``k`` is ``RESIDUE_CLASSES[k]`` (0: in no signal; :data:`SIGNAL_TYPES` after it)."""
 UNKNOWN = -1
 """The code of a residue whose signal is not known (a protein without per-residue annotation)."""
 DATA_DIR_VARIABLE = "PROTLOC_DEEPLOC2_SIGNALS_DIR"

@@ -1,0 +1,163 @@
+"""The sorting-signal head: per-residue signal classes and per-protein types derived from them, trained beside the
+locations with proteins and residues without signal labels left out of the loss, on both backends, saved and loaded
+in safe mode; on a tiny synthetic set a planted N-terminal motif is found where it is."""
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from protloc.data import datasets, pipeline
+from protloc.data.datasets.deeploc2_signals import SignalLabels
+from protloc.data.features import RESIDUE_SIGNAL_CLASSES, SIGNAL_TYPES
+from protloc.models import losses, zoo
+from protloc.models.layers import SignalTypes
+from protloc.models.run_config import RunConfig
+from protloc.training import loop
+from tests.helpers import REPO
+
+MOTIF = [19, 19, 9, 9, 19, 19, 9, 9]
+"""Tokens of the planted signal (W W K K W W K K), labelled a signal peptide (SP) residue by residue."""
+SP = SIGNAL_TYPES.index("SP")
+TINY = {"lstm_units": 8, "dense_units": 8, "conv_filters": [4, 4, 4, 0, 0, 0], "dropout": 0.0, "signals": True}
+
+
+def make_examples(count: int = 48, seed: int = 3) -> list:
+    """Proteins of 30-60 residues; every other one starts with :data:`MOTIF` (an SP, located in location 1, the
+    others in location 0); every sixth protein has no signal labels, every fifth only its types."""
+    rng = np.random.default_rng(seed)
+    found = []
+    for index in range(count):
+        tokens = rng.integers(1, 18, int(rng.integers(30, 61))).astype(np.int32)  # no W or K outside the motif
+        codes = np.zeros(len(tokens), np.int8)
+        planted = index % 2 == 0
+        if planted:
+            tokens[:len(MOTIF)] = MOTIF
+            codes[:len(MOTIF)] = SP + 1
+        signals = SignalLabels((SP,) if planted else (), None if index % 5 == 4 else codes)
+        found.append(datasets.Example(f"p{index}", {"tokens": tokens}, (1,) if planted else (0,), index % 3,
+                                      membrane=float(planted), signals=None if index % 6 == 5 else signals))
+    return found
+
+
+def read(split, directory=None):
+    return make_examples()
+
+
+SIGNALS = datasets.DatasetSpec("tests.test_signal_head:SIGNALS", ("cytoplasm", "extracellular"), 3, read,
+                               label_scheme=datasets.MULTI_LABEL, splits=("train",), membrane=True)
+
+
+def test_the_head_gives_residue_classes_and_types_that_follow_from_them():
+    model = zoo.build_model("rlstm", SIGNALS.class_names, datasets.MULTI_LABEL, True, **TINY)
+    assert set(model.output) == {"locations", "membrane", "signal_residues", "signal_types"}
+    tokens = np.zeros((2, 40), np.int32)
+    tokens[0, :40], tokens[1, :25] = 5, 7  # the second protein is padded
+    outputs = model.predict_on_batch({"tokens": tokens})
+    residues, types = np.asarray(outputs["signal_residues"]), np.asarray(outputs["signal_types"])
+    assert residues.shape == (2, 40, len(RESIDUE_SIGNAL_CLASSES)) and types.shape == (2, len(SIGNAL_TYPES))
+    np.testing.assert_allclose(residues.sum(-1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(types[0], residues[0, :, 1:].max(0), rtol=1e-6)
+    np.testing.assert_allclose(types[1], residues[1, :25, 1:].max(0), rtol=1e-6)  # padding never counts
+    assert SignalTypes().compute_output_shape([(None, None, 10), (None, None)]) == (None, 9)
+
+
+def test_models_without_the_head_are_as_before_and_the_head_needs_multi_label():
+    assert set(zoo.build_model("rlstm", SIGNALS.class_names, datasets.MULTI_LABEL, True, **{**TINY, "signals": False})
+               .output) == {"locations", "membrane"}
+    with pytest.raises(ValueError, match="for multi-label models"):
+        zoo.build_model("rlstm", ("a", "b"), **TINY)
+    with pytest.raises(ValueError, match="for multi-label data sets"):
+        RunConfig.resolve(hparams={"signals": True}, dataset="tests.toy_data:TINY")
+
+
+def test_batches_carry_signal_targets_with_unknowns_marked():
+    examples = make_examples(12)
+    batches = pipeline.BucketedBatches(examples, 12, boundaries=(), num_classes=2, signals=True)
+    features, labels = batches[0]
+    order = batches.order
+    residues, types = labels["signal_residues"], labels["signal_types"]
+    assert residues.shape == features["tokens"].shape and types.shape == (12, len(SIGNAL_TYPES))
+    for row, index in enumerate(order):
+        example, length = examples[index], len(examples[index].features["tokens"])
+        assert (residues[row, length:] == -1).all()  # padding
+        if example.signals is None:
+            assert (types[row] == -1).all() and (residues[row] == -1).all()
+        elif example.signals.residues is None:
+            assert (residues[row, :length] == -1).all() and types[row, SP] == (SP in example.signals.types)
+        else:
+            np.testing.assert_array_equal(residues[row, :length], example.signals.residues)
+    assert "signal_residues" not in pipeline.BucketedBatches(examples, 12, num_classes=2)[0][1]
+    with pytest.raises(ValueError, match="for labelled multi-label examples"):
+        pipeline.BucketedBatches([dataclasses.replace(e, label=None) for e in examples], 12, signals=True)
+
+
+def test_the_masked_loss_counts_only_known_entries():
+    loss = losses.MaskedBinaryCrossentropy()
+    predicted = np.array([[0.9, 0.2], [0.5, 0.5]], np.float32)
+    assert float(loss(np.full((2, 2), -1.0, np.float32), predicted)) == 0.0
+    known = np.array([[1.0, 0.0], [-1.0, -1.0]], np.float32)
+    expected = -(np.log(0.9) + np.log(0.8)) / 2
+    np.testing.assert_allclose(float(loss(known, predicted)), expected, rtol=1e-5)
+    assert losses.MaskedBinaryCrossentropy.from_config(loss.get_config()).name == loss.name
+
+
+def test_training_without_signal_labels_is_refused_with_what_to_set(tmp_path):
+    config = RunConfig.resolve(hparams={**TINY}, dataset="tests.test_multilabel:SPEC", epochs=1, batch_size=8)
+    with pytest.raises(ValueError, match="needs signal labels.*PROTLOC_DEEPLOC2_SIGNALS_DIR"):
+        loop.train(tmp_path / "run", config, verbose=0)
+
+
+def test_a_planted_n_terminal_signal_is_found_where_it_is_and_the_model_round_trips(tmp_path):
+    keras.utils.set_random_seed(0)
+    examples = make_examples()
+    model = zoo.build_model("rlstm", SIGNALS.class_names, datasets.MULTI_LABEL, True, **TINY)
+    loop.compile_model(model, 3e-3)
+    model.fit(pipeline.batches(examples, 8, shuffle_seed=0, num_classes=2, signals=True), epochs=25, verbose=0, shuffle=False)
+    fresh = make_examples(6, seed=11)
+    tokens = fresh[0].features["tokens"][None]  # planted
+    found = model.predict_on_batch({"tokens": tokens})
+    calls = np.asarray(found["signal_residues"])[0].argmax(-1)
+    assert (calls[:len(MOTIF)] == SP + 1).all() and (calls[len(MOTIF) + 2:] == 0).all()
+    assert np.asarray(found["signal_types"])[0, SP] > 0.5
+    plain = model.predict_on_batch({"tokens": fresh[1].features["tokens"][None]})
+    assert np.asarray(plain["signal_types"])[0, SP] < 0.5 and (np.asarray(plain["signal_residues"])[0].argmax(-1)
+                                                                == 0).all()
+    path = tmp_path / "signals.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    again = loaded.predict_on_batch({"tokens": tokens})
+    for name in ("locations", "signal_residues", "signal_types"):
+        np.testing.assert_allclose(np.asarray(again[name]), np.asarray(found[name]), rtol=1e-5, atol=1e-6)
+
+
+JAX_TRAINING = """
+import json, sys
+import keras
+from protloc.data import pipeline
+from protloc.models import zoo
+from protloc.training import loop
+from tests.test_signal_head import SIGNALS, TINY, make_examples
+model = zoo.build_model("rlstm", SIGNALS.class_names, "multi", True, **TINY)
+loop.compile_model(model, 3e-3)
+history = model.fit(pipeline.batches(make_examples(), 8, shuffle_seed=0, num_classes=2, signals=True), epochs=2,
+                    verbose=0)
+model.save(sys.argv[1])
+print(json.dumps({"backend": keras.backend.backend(), "losses": history.history["signal_residues_loss"]}))
+"""
+
+
+@pytest.mark.slow
+def test_the_head_trains_on_jax_and_tensorflow_loads_what_it_saved(tmp_path):
+    path = tmp_path / "jax.keras"
+    done = subprocess.run([sys.executable, "-c", JAX_TRAINING, str(path)], capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(REPO)}, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["backend"] == "jax" and all(np.isfinite(report["losses"])) and report["losses"][-1] > 0
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert {"signal_residues", "signal_types"} <= set(loaded.output)

@@ -34,7 +34,7 @@ demo: $(STAMP)
 # all on 2 CPU cores). `make bench` runs them all. Retired benchmarks (recipe trials, the learning curve, fusion forms,
 # profile costs, import time): docs/reference.md, "Benchmarks".
 BENCHMARKS = bench-table1 bench-homology bench-speed bench-screenshots bench-multiloc bench-deeploc2 \
-	bench-deeploc2-levers bench-deeploc2-kingdom bench-interop
+	bench-deeploc2-levers bench-deeploc2-kingdom bench-deeploc2-signals bench-interop
 bench: $(BENCHMARKS)
 
 # table1.md, table1-cv.md, table1-50-epochs.md: the paper's Table 1 (the paper's own setting is table1.py's default,
@@ -119,6 +119,14 @@ bench-deeploc2-levers: $(STAMP)
 	$(BIN)/protloc train $(LEVER_RUN) --terminal-windows 100 50 --out runs/deeploc2/levers/terminal
 	$(BIN)/protloc train $(LEVER_RUN) --terminal-windows 100 50 --loss weighted --out runs/deeploc2/levers/terminal-weighted
 	$(BIN)/python benchmarks/deeploc2_levers.py $(foreach lever,baseline terminal terminal-weighted,--run $(lever)=runs/deeploc2/levers/$(lever))
+
+# deeploc2-signals.md and deeploc2-cv-signals.md: the chosen recipe with the sorting-signal head, the same five
+# cross-validation runs (signals out of fold; locations against deeploc2-cv.md, the same recipe without the head)
+SIGNAL_RUN = --dataset deeploc2 --epochs 15 --seed 0 --terminal-windows 100 50 --loss weighted --signals
+bench-deeploc2-signals: $(STAMP)
+	for k in 0 1 2 3 4; do PROTLOC_DEEPLOC2_SIGNALS_DIR=$(abspath ../shared/data/deeploc2-signals) $(BIN)/protloc train $(SIGNAL_RUN) --fold $$k --out runs/deeploc2/signals/fold$$k || exit 1; done
+	PROTLOC_DEEPLOC2_SIGNALS_DIR=$(abspath ../shared/data/deeploc2-signals) $(BIN)/python benchmarks/deeploc2_signals.py $(foreach k,0 1 2 3 4,--cv-run runs/deeploc2/signals/fold$(k))
+	$(BIN)/python benchmarks/deeploc2_cv.py $(foreach k,0 1 2 3 4,--cv-run runs/deeploc2/signals/fold$(k)) --results deeploc2-cv-signals
 
 # DeepLoc 2.0's file as R pipelines read it (needs R; Debian: apt-get install r-base-core r-bioc-isoformswitchanalyzer)
 bench-interop: $(STAMP)

@@ -26,7 +26,8 @@ Scores (scikit-learn): micro and macro F1, subset accuracy, Jaccard, per-locatio
 (network, called at 0.5), over all 28,303 proteins (pooled out-of-fold decisions) and per fold (mean and standard
 deviation), and each fold's training time. Writes benchmarks/results/deeploc2-cv.{json,md}; with ``--card``, also
 the pooled scores (network alone and fused) into the card of the preset trained with the same recipe on all the
-partitions, as its cross-validation figures.
+partitions, as its cross-validation figures. ``--results NAME`` names the files otherwise (e.g. the same protocol for
+runs with the sorting-signal head, beside the runs without it).
 """
 from __future__ import annotations
 
@@ -89,6 +90,8 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", help="directory of the partition files (default: $PROTLOC_DEEPLOC2_DIR)")
     parser.add_argument("--dataset", default="deeploc2",
                         help="a multi-label data set whose folds are its partitions (default: deeploc2)")
+    parser.add_argument("--results", default="deeploc2-cv",
+                        help="name of the results files in benchmarks/results (default: deeploc2-cv)")
     parser.add_argument("--card", type=pathlib.Path, metavar="PRESET",
                         help="a preset directory trained with the runs' recipe on every partition: record the pooled "
                              "scores in its card")
@@ -156,18 +159,18 @@ def main(argv=None) -> int:
                "published": PUBLISHED if spec.name == "deeploc2" else None,
                "rows": rows, "deeploc2_protocol": official_row, "fusion": fusion_fits, "training": timing, "search_seconds": search_seconds,
                "run_config": loop.read_config(configs[0]).to_json(configs[0])}
-    write_results("deeploc2-cv", results, markdown(results))
+    write_results(args.results, results, markdown(results))
     if args.card:
-        record_card(args.card, results)
+        record_card(args.card, results, args.results)
     print(markdown(results))
     return 0
 
 
-def record_card(directory: pathlib.Path, results: dict) -> None:
+def record_card(directory: pathlib.Path, results: dict, name: str = "deeploc2-cv") -> None:
     """The pooled out-of-fold scores of ``results`` as the ``cross-validation`` figures of the preset's card."""
     keys = ("n", *SCORES, "membrane")
     figures = {name.replace(" ", "_"): {key: row["pooled"][key] for key in keys} for name, row in results["rows"].items()}
-    figures.update(command=results["command"], results="benchmarks/results/deeploc2-cv.json",
+    figures.update(command=results["command"], results=f"benchmarks/results/{name}.json",
                    source=f"{len(results['rows']['network alone']['per_fold'])}-fold cross-validation of the same "
                           f"recipe over the data set's partitions, out of fold")
     preset.record_figures(directory, "cross-validation", figures)

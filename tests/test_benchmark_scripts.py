@@ -572,3 +572,32 @@ def test_train_speed_trains_the_chosen_model_in_a_fresh_process_and_reports_rati
                                    "proteins": 512, "epochs": 2, "rounds": 2, "bf16_units": True, "rows": rows})
     assert "| tensorflow | float32 | 200.0 | 1.00 (1.00-1.00) |  |" in report
     assert "| tensorflow | mixed_bfloat16 | 150.0 | 0.75 (0.70-0.80) | yes |" in report
+
+
+def test_deeploc2_signals_scores_each_partition_with_type_thresholds_fitted_on_the_others(tmp_path, monkeypatch):
+    from protloc.apps.cli import main
+    from tests.test_signal_head import SIGNALS
+
+    runs = []
+    for fold in range(SIGNALS.num_folds):
+        run = tmp_path / f"fold{fold}"
+        assert main(["train", "--dataset", SIGNALS.name, "--signals", "--fold", str(fold), "--epochs", "2",
+                     "--batch-size", "8", "--lstm-units", "4", "--dense-units", "4", "--out", str(run)]) == 0
+        runs += ["--cv-run", str(run)]
+    script = load_benchmark("deeploc2_signals")
+    fitted = []
+    original_fit = script.thresholds.fit
+    monkeypatch.setattr(script.thresholds, "fit", lambda probabilities, labels, **options: fitted.append(
+        (len(labels), options.get("objective"))) or original_fit(probabilities, labels, **options))
+    monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
+    assert script.main([*runs, "--dataset", SIGNALS.name]) == 0
+    results = json.loads((tmp_path / "deeploc2-signals.json").read_text())
+    labelled = [e for e in SIGNALS.examples("train") if e.signals is not None]
+    sizes = [sum(e.fold == k for e in labelled) for k in range(SIGNALS.num_folds)]
+    assert fitted == [(len(labelled) - size, "mcc") for size in sizes]  # each partition's from the others
+    assert results["proteins"] == len(labelled) == results["types"]["n"]
+    assert results["with_residues"] == sum(e.signals.residues is not None for e in labelled)
+    report = (tmp_path / "deeploc2-signals.md").read_text()
+    assert "| SP |" in report and "random split (anchor)" in report and "cleavage site within 3" in report
+    with pytest.raises(SystemExit):
+        script.main(runs[:2] + ["--dataset", SIGNALS.name])

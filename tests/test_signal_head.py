@@ -161,3 +161,28 @@ def test_the_head_trains_on_jax_and_tensorflow_loads_what_it_saved(tmp_path):
     assert report["backend"] == "jax" and all(np.isfinite(report["losses"])) and report["losses"][-1] > 0
     loaded = keras.saving.load_model(path, safe_mode=True)
     assert {"signal_residues", "signal_types"} <= set(loaded.output)
+
+
+def test_region_scores_count_residues_per_type_and_cleavage_sites_within_three_residues():
+    from protloc.training import signal_evaluation
+
+    sp, mt, pts = (SIGNAL_TYPES.index(name) + 1 for name in ("SP", "MT", "PTS"))
+    true = [np.array([sp] * 20 + [0] * 30), np.array([mt] * 30 + [0] * 20), np.array([0] * 47 + [pts] * 3),
+            np.array([0] * 50)]
+    predicted = [np.array([sp] * 22 + [0] * 28),   # site 2 residues late: found
+                 np.array([mt] * 20 + [0] * 30),   # site 10 residues early: missed
+                 np.array([0] * 47 + [pts] * 3),   # C-terminal PTS1: residues only
+                 np.array([sp] * 5 + [0] * 45)]    # an SP called where there is none
+    report = signal_evaluation.region_report(true, predicted)
+    assert report["cleavage_sites"]["SP"] == {"proteins": 1, "found": 1, "recall": 1.0, "predicted": 2,
+                                              "precision": 0.5}
+    assert report["cleavage_sites"]["MT"]["recall"] == 0.0 and report["cleavage_sites"]["CH"]["proteins"] == 0
+    residues = report["residues"]
+    np.testing.assert_allclose([residues["SP"]["precision"], residues["SP"]["recall"]], [20 / 27, 1.0])
+    np.testing.assert_allclose([residues["MT"]["precision"], residues["MT"]["recall"]], [1.0, 20 / 30])
+    assert residues["PTS"]["f1"] == 1.0 and residues["GPI"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0,
+                                                                "support": 0}
+    assert signal_evaluation.first_region_end(np.array([0, 2, 2, 0, 2]), 2) == 2
+    assert signal_evaluation.first_region_end(np.array([0, 0]), 2) is None
+    types = signal_evaluation.type_report(np.eye(9, dtype=int)[[0, 2]], np.eye(9, dtype=int)[[0, 3]])
+    assert types["per_class"]["SP"]["mcc"] == 1.0 and types["micro_f1"] == 0.5

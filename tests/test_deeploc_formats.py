@@ -2,6 +2,7 @@
 read back by the parser pipelines use (predector-utils for DeepLoc 1.0) and by the column rules IsoformSwitchAnalyzeR
 enforces for DeepLoc 2.0."""
 import csv
+import dataclasses
 import io
 import re
 
@@ -147,3 +148,16 @@ def test_predict_writes_deeploc1_that_predector_utils_reads_with_the_same_locati
         assert record.prediction == deeploc_formats.DEEPLOC1_NAMES[deeploc_formats.CLASS_TO_DEEPLOC[best]]
         assert record.membrane == pytest.approx(row["membrane"], abs=5.1e-5)
         assert isinstance(row["locations"], list) and row["locations"]
+
+
+def test_deeploc2_signals_are_written_in_deeploc_order_and_names_and_gpi_is_left_out():
+    layout = Layout(DEEPLOC2_CLASSES, multi_label=True, membrane=True, signals=True)
+    first, second = multi_label_predictions()
+    predictions = [dataclasses.replace(first, signals=("PTS", "SP", "GPI")), dataclasses.replace(second, signals=())]
+    _, text = written(predictions, layout, "deeploc2")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [row["Signals"] for row in rows] == ["Signal peptide|Peroxisomal targeting signal", ""]
+    deeploc_names = {"Signal peptide", "Transmembrane domain", "Mitochondrial transit peptide",
+                     "Chloroplast transit peptide", "Thylakoid luminal transit peptide", "Nuclear localization signal",
+                     "Nuclear export signal", "Peroxisomal targeting signal"}  # the names DeepLoc 2.0's parsers accept
+    assert all(name in deeploc_names for row in rows for name in filter(None, row["Signals"].split("|")))

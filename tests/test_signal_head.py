@@ -186,3 +186,42 @@ def test_region_scores_count_residues_per_type_and_cleavage_sites_within_three_r
     assert signal_evaluation.first_region_end(np.array([0, 0]), 2) is None
     types = signal_evaluation.type_report(np.eye(9, dtype=int)[[0, 2]], np.eye(9, dtype=int)[[0, 3]])
     assert types["per_class"]["SP"]["mcc"] == 1.0 and types["micro_f1"] == 0.5
+
+
+def test_signal_regions_are_numbered_on_the_input_sequence_even_after_the_middle_cut():
+    from protloc.prediction.predictor import signal_calls
+
+    types = np.zeros(len(SIGNAL_TYPES))
+    types[[SIGNAL_TYPES.index("SP"), SIGNAL_TYPES.index("PTS")]] = 0.9
+    seen = np.zeros(10, int)
+    seen[:3] = SIGNAL_TYPES.index("SP") + 1
+    seen[-3:] = SIGNAL_TYPES.index("PTS") + 1
+    seen[5] = SIGNAL_TYPES.index("MT") + 1  # a residue of a type not called: no region
+    assert signal_calls(types, seen, 10, 10) == (("SP", "PTS"), (("SP", 1, 3), ("PTS", 8, 10)))
+    # a 30-residue protein read as its first 5 and last 5 residues: the last three are residues 28-30
+    assert signal_calls(types, seen, 30, 10) == (("SP", "PTS"), (("SP", 1, 3), ("PTS", 28, 30)))
+    assert signal_calls(np.zeros(len(SIGNAL_TYPES)), seen, 10, 10) == ((), ())
+
+
+@pytest.mark.slow
+def test_predict_writes_the_signals_a_signal_preset_calls_in_every_format(tmp_path):
+    from protloc.apps.cli import main
+
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", SIGNALS.name, "--signals", "--epochs", "2", "--batch-size", "8",
+                 "--lstm-units", "4", "--dense-units", "4", "--out", str(run)]) == 0
+    fasta = tmp_path / "in.fasta"
+    fasta.write_text(">a\nWWKKWWKKACDEFGHILMNPQRSTACDEFGH\n>b\nACDEFGHILMNPQRSTVACDEFGHILMNPQRST\n")
+    assert main(["predict", str(fasta), "--model", str(run), "--no-homology", "-o", str(tmp_path / "out.tsv")]) == 0
+    header, *rows = [line.split("\t") for line in (tmp_path / "out.tsv").read_text().splitlines()]
+    assert header[:5] == ["id", "length", "locations", "membrane", "signals"] and len(rows) == 2
+    names = set("Signal peptide|Transmembrane domain|Mitochondrial transit peptide|Chloroplast transit peptide|"
+                "Thylakoid luminal transit peptide|Nuclear localization signal|Nuclear export signal|"
+                "Peroxisomal targeting signal|GPI anchor".split("|"))
+    assert all(name in names for row in rows for name in filter(None, row[4].split("|")))
+    assert main(["predict", str(fasta), "--model", str(run), "--no-homology", "--format", "json",
+                 "-o", str(tmp_path / "out.json")]) == 0
+    assert all(isinstance(row["signals"], list) for row in json.loads((tmp_path / "out.json").read_text()))
+    assert main(["predict", str(fasta), "--model", str(run), "--no-homology", "--format", "deeploc2",
+                 "-o", str(tmp_path / "out.csv")]) == 0
+    assert (tmp_path / "out.csv").read_text().startswith("Protein_ID,Localizations,Signals,")

@@ -23,3 +23,9 @@ thylakoid luminal transit peptides, nuclear localization and export signals, per
 anchor."""
 RESIDUE_SIGNAL_CLASSES = ("none", *SIGNAL_TYPES)
 """A residue's signal: code ``k`` is ``RESIDUE_SIGNAL_CLASSES[k]`` (0: in no signal)."""
+SIGNAL_NAMES = {"SP": "Signal peptide", "TM": "Transmembrane domain", "MT": "Mitochondrial transit peptide",
+                "CH": "Chloroplast transit peptide", "TH": "Thylakoid luminal transit peptide",
+                "NLS": "Nuclear localization signal", "NES": "Nuclear export signal",
+                "PTS": "Peroxisomal targeting signal", "GPI": "GPI anchor"}
+"""Each signal type's name as DeepLoc 2.0 writes it in its ``Signals`` column (GPI anchors, which DeepLoc 2.0's data
+marks but its output does not name, as ``GPI anchor``)."""

@@ -3,8 +3,9 @@
 ``deeploc2`` (DeepLoc 2.0's ``results_YYYYMMDD-HHMMSS.csv``): comma-separated, nothing quoted, header
 :data:`DEEPLOC2_HEADER`; ``Protein_ID`` is the first word of the FASTA header; ``Localizations`` and ``Signals`` join
 DeepLoc's names with ``|`` in the fixed order of the probability columns; ``Localizations`` is never empty (the
-locations the preset's thresholds decide, which are at least one); ``Signals`` is empty (no shipped preset predicts
-sorting signals yet). Numbers are written as DeepLoc 2.0 writes them: the probability rounded to 4 decimals as a
+locations the preset's thresholds decide, which are at least one); ``Signals`` the sorting signals called by a preset
+with a signal head, in DeepLoc 2.0's order and names (:data:`DEEPLOC2_SIGNALS`; GPI anchors, which DeepLoc 2.0 does not
+name and its parsers refuse, are left out), empty for none or for a preset without the head. Numbers are written as DeepLoc 2.0 writes them: the probability rounded to 4 decimals as a
 float32, then written as the shortest text of that float32's exact double value (``0.4495`` -> ``0.4494999945163727``;
 :func:`deeploc2_number`).
 
@@ -24,11 +25,15 @@ from typing import Iterable, TextIO
 
 import numpy as np
 
+from protloc.data.features import SIGNAL_NAMES
+
 FORMATS = ("deeploc2", "deeploc1")
 DEEPLOC_LOCATIONS = ("Cytoplasm", "Nucleus", "Extracellular", "Cell membrane", "Mitochondrion", "Plastid",
                      "Endoplasmic reticulum", "Lysosome/Vacuole", "Golgi apparatus", "Peroxisome")
 """DeepLoc 2.0's locations, in the order of its probability columns."""
 DEEPLOC2_HEADER = ("Protein_ID", "Localizations", "Signals", *DEEPLOC_LOCATIONS)
+DEEPLOC2_SIGNALS = ("SP", "TM", "MT", "CH", "TH", "NLS", "NES", "PTS")
+"""The signal types DeepLoc 2.0 names in its ``Signals`` column, in its order (names: SIGNAL_NAMES)."""
 DEEPLOC1_NAMES = {"Nucleus": "Nucleus", "Cytoplasm": "Cytoplasm", "Extracellular": "Extracellular",
                   "Mitochondrion": "Mitochondrion", "Cell membrane": "Cell_membrane",
                   "Endoplasmic reticulum": "Endoplasmic_reticulum", "Plastid": "Plastid",
@@ -101,7 +106,9 @@ def deeploc2_row(prediction, matrix: np.ndarray) -> str:
     for index in prediction.locations:
         decided |= matrix[index] > 0
     locations = "|".join(name for name, chosen in zip(DEEPLOC_LOCATIONS, decided) if chosen)
-    return ",".join([_checked_id(prediction, ","), locations, "", *map(deeploc2_number, probabilities)])
+    called = set(getattr(prediction, "signals", None) or ())
+    signals = "|".join(SIGNAL_NAMES[code] for code in DEEPLOC2_SIGNALS if code in called)
+    return ",".join([_checked_id(prediction, ","), locations, signals, *map(deeploc2_number, probabilities)])
 
 
 def deeploc1_row(prediction, matrix: np.ndarray) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 
 from protloc.data import input_flags, kingdoms, sequences
 from protloc.data.datasets import MULTI_LABEL, Example
-from protloc.data.features import KINGDOM, PROFILE, TOKENS
+from protloc.data.features import KINGDOM, PROFILE, SIGNAL_TYPES, TOKENS
 from protloc.evidence import (fusion as fusion_rule, homology, network_inputs, profiles,
                               thresholds as decision_thresholds)
 from protloc.models import inference, zoo
@@ -51,6 +51,10 @@ class Prediction:
         locations: (multi-label) the class indices decided by the thresholds (at least one); else the most
             probable class alone.
         membrane: (multi-label with a membrane output) the probability of membrane association, else None.
+        signals: (a network with a sorting-signal head) the signal types called (codes of
+            :data:`protloc.data.features.SIGNAL_TYPES`, whose probability reaches :data:`SIGNAL_THRESHOLD`), else None.
+        signal_regions: (with ``signals``) ``(type, first, last)`` per region of a called type, residues numbered
+            from 1 in the input sequence (the head's most probable class per residue), else None.
     """
 
     id: str
@@ -63,6 +67,8 @@ class Prediction:
     flags: tuple[str, ...] = ()
     locations: tuple[int, ...] = ()
     membrane: float | None = None
+    signals: tuple[str, ...] | None = None
+    signal_regions: tuple[tuple[str, int, int], ...] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +84,8 @@ class Outputs:
         attention: per protein, alpha over its residues, or None.
         hits: per protein, its hits (best first), or None without homology.
         calls: per protein, its evidence call, or None without homology.
+        signal_types: float32 ``(n, 9)`` signal-type probabilities, or None (no signal head).
+        signal_residues: per protein, int ``(residues seen,)`` the most probable residue class, or None.
     """
 
     final: np.ndarray
@@ -87,6 +95,30 @@ class Outputs:
     attention: list | None = None
     hits: list | None = None
     calls: list | None = None
+    signal_types: np.ndarray | None = None
+    signal_residues: list | None = None
+
+
+SIGNAL_THRESHOLD = 0.5
+"""A signal type is called where its probability reaches this (set by hand, not fitted)."""
+
+
+def signal_calls(types: np.ndarray, residues: np.ndarray, length: int, seen: int) -> tuple[tuple, tuple]:
+    """One protein's called signal types and their regions (see :class:`Prediction`) from the head's type
+    probabilities ``(9,)`` and per-residue classes over the ``seen`` residues the network read of ``length`` (the
+    middle cut of a long protein: positions after the cut are mapped back onto the input)."""
+    called = tuple(SIGNAL_TYPES[i] for i in np.flatnonzero(np.asarray(types) >= SIGNAL_THRESHOLD))
+    head = seen - seen // 2 if seen < length else seen
+    regions = []
+    codes = np.asarray(residues)
+    for name in called:
+        where = np.flatnonzero(codes == SIGNAL_TYPES.index(name) + 1)
+        if not len(where):
+            continue
+        for run in np.split(where, np.flatnonzero(np.diff(where) > 1) + 1):
+            first, last = (int(i) if i < head else int(i) + length - seen for i in (run[0], run[-1]))
+            regions.append((name, first + 1, last + 1))
+    return called, tuple(sorted(regions, key=lambda region: region[1]))
 
 
 class Localizer:
@@ -233,12 +265,16 @@ class Localizer:
                     for (record, tokens), sequence in zip(chunk, residues)]
         found = self._outputs(examples, pool, searcher)
         for index, (example, sequence) in enumerate(zip(examples, residues)):
+            signals = regions = None
+            if found.signal_types is not None:
+                signals, regions = signal_calls(found.signal_types[index], found.signal_residues[index],
+                                                len(sequence), len(example.features[TOKENS]))
             yield Prediction(example.id, len(sequence), found.final[index], found.network[index],
                              found.attention[index] if found.attention is not None else None,
                              found.hits[index][0] if found.hits is not None and found.hits[index] else None,
                              found.calls[index] if found.calls is not None else None, input_flags.flags_of(sequence),
                              tuple(int(i) for i in np.flatnonzero(found.decided[index])),
-                             float(found.membrane[index]) if found.membrane is not None else None)
+                             float(found.membrane[index]) if found.membrane is not None else None, signals, regions)
 
     def _outputs(self, examples: list[Example], pool=None, searcher=None, exclude=None) -> Outputs:
         """The outputs of examples that carry tokens and their whole ``sequence``."""
@@ -255,10 +291,14 @@ class Localizer:
                              f"{examples[0].id if examples else 'its input'} and others: its weights are not usable "
                              f"(a training that diverged?)")
         attention = outputs.get("attention")
+        signals = {}
+        if zoo.SIGNAL_TYPES_OUTPUT in outputs:
+            signals = {"signal_types": outputs[zoo.SIGNAL_TYPES_OUTPUT],
+                       "signal_residues": [row.argmax(-1) for row in outputs[zoo.SIGNAL_RESIDUES_OUTPUT]]}
         network = kingdoms.masked(network, self.absent, self.multi_label)
         decided = self.decide(network, "network")
         if self.search is None:
-            return Outputs(network, network, decided, membrane, attention)
+            return Outputs(network, network, decided, membrane, attention, **signals)
         hits = searching.result() if searching is not None else work[0](*work[1:])
         evidence = homology.class_evidence(hits, len(self.class_names))
         final, scores = self.fusion.apply(network, evidence)
@@ -268,9 +308,9 @@ class Localizer:
             changed = np.any(fused != decided, axis=1)
             calls = ["homology" if hit and change else "both" if hit else "network"
                      for hit, change in zip(evidence.has_hit, changed)]
-            return Outputs(final, network, fused, membrane, attention, hits, calls)
+            return Outputs(final, network, fused, membrane, attention, hits, calls, **signals)
         calls = fusion_rule.evidence(network, scores, final, evidence.has_hit)
-        return Outputs(final, network, self.decide(final, "fused"), membrane, attention, hits, calls)
+        return Outputs(final, network, self.decide(final, "fused"), membrane, attention, hits, calls, **signals)
 
     def decide(self, probabilities: np.ndarray, source: str) -> np.ndarray:
         """bool ``(n, classes)``: the locations of each protein: for a multi-label network the thresholds fitted for

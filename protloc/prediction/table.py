@@ -3,14 +3,16 @@ API returns it.
 
 Columns (:func:`header`): ``id``, ``length``, then for a single-label preset ``prediction`` and ``confidence`` (its
 probability), for a multi-label one ``locations`` (the locations decided, ``|``-joined as DeepLoc 2.0 writes them)
-and, with a membrane output, ``membrane`` (its probability); with homology evidence ``evidence``, ``neighbour``,
+and, with a membrane output, ``membrane`` (its probability), and with a sorting-signal head ``signals`` (the types
+called, DeepLoc 2.0's names ``|``-joined, empty for none: :data:`protloc.data.features.SIGNAL_NAMES`); with homology
+evidence ``evidence``, ``neighbour``,
 ``neighbour_identity``, ``neighbour_class``; then ``flags`` (comma-separated :data:`protloc.data.input_flags.FLAGS`,
 empty
 for none); then one probability per class (6 decimals).
 
 Formats (:data:`FORMATS`): ``tsv`` and ``csv`` (the same columns and text), ``json`` (a list of objects, one per
 protein, keyed by the same column names: numbers as numbers rounded to 6 decimals, empty homology fields as null,
-``flags`` and ``locations`` as lists of names). DeepLoc's own files: :mod:`protloc.prediction.deeploc_formats`.
+``flags``, ``locations`` and ``signals`` as lists of names). DeepLoc's own files: :mod:`protloc.prediction.deeploc_formats`.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from typing import Iterable, Sequence, TextIO
 
 import numpy as np
 
+from protloc.data.features import SIGNAL_NAMES
 from protloc.prediction.predictor import Prediction
 
 HOMOLOGY_COLUMNS = ("evidence", "neighbour", "neighbour_identity", "neighbour_class")
@@ -38,12 +41,14 @@ class Layout:
         homology: with the homology columns.
         multi_label: ``locations`` (and ``membrane``) instead of ``prediction`` and ``confidence``.
         membrane: with the ``membrane`` column (multi-label presets with a membrane output).
+        signals: with the ``signals`` column (networks with a sorting-signal head).
     """
 
     class_names: tuple
     homology: bool = False
     multi_label: bool = False
     membrane: bool = False
+    signals: bool = False
 
     @classmethod
     def of(cls, localizer) -> "Layout":
@@ -52,13 +57,14 @@ class Layout:
 
         outputs = localizer.network.output
         membrane = isinstance(outputs, dict) and zoo.MEMBRANE_OUTPUT in outputs
-        return cls(tuple(localizer.class_names), localizer.uses_homology, localizer.multi_label, membrane)
+        signals = isinstance(outputs, dict) and zoo.SIGNAL_TYPES_OUTPUT in outputs
+        return cls(tuple(localizer.class_names), localizer.uses_homology, localizer.multi_label, membrane, signals)
 
 
 def header(layout: Layout) -> list[str]:
     """Columns of the table (module docstring)."""
-    call = (["locations", *(["membrane"] if layout.membrane else [])] if layout.multi_label
-            else ["prediction", "confidence"])
+    call = (["locations", *(["membrane"] if layout.membrane else []), *(["signals"] if layout.signals else [])]
+            if layout.multi_label else ["prediction", "confidence"])
     return ["id", "length", *call, *(HOMOLOGY_COLUMNS if layout.homology else ()), "flags", *layout.class_names]
 
 
@@ -71,6 +77,8 @@ def record(prediction: Prediction, layout: Layout) -> dict:
         row["locations"] = [names[i] for i in prediction.locations]
         if layout.membrane:
             row["membrane"] = round(float(prediction.membrane), 6)
+        if layout.signals:
+            row["signals"] = [SIGNAL_NAMES[code] for code in prediction.signals or ()]
     else:
         best = int(np.argmax(prediction.probabilities))
         row["prediction"], row["confidence"] = names[best], round(float(prediction.probabilities[best]), 6)
@@ -91,7 +99,7 @@ def text_cells(row: dict) -> list[str]:
             return ""
         if key == "flags":
             return ",".join(value)
-        if key == "locations":
+        if key in ("locations", "signals"):
             return "|".join(value)
         if isinstance(value, float):
             return f"{value:.3f}" if key == "neighbour_identity" else f"{value:.6f}"

@@ -5,6 +5,7 @@ import dataclasses
 import json
 import os
 import subprocess
+import time
 import sys
 
 import keras
@@ -225,3 +226,71 @@ def test_predict_writes_the_signals_a_signal_preset_calls_in_every_format(tmp_pa
     assert main(["predict", str(fasta), "--model", str(run), "--no-homology", "--format", "deeploc2",
                  "-o", str(tmp_path / "out.csv")]) == 0
     assert (tmp_path / "out.csv").read_text().startswith("Protein_ID,Localizations,Signals,")
+
+
+@pytest.mark.slow
+def test_the_saved_model_of_a_signal_preset_serves_the_signals_predict_calls(tmp_path):
+    import tensorflow as tf
+
+    from protloc.apps.cli import main
+    from protloc.data import sequences
+    from protloc.prediction.predictor import Localizer
+
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", SIGNALS.name, "--signals", "--epochs", "1", "--batch-size", "8",
+                 "--lstm-units", "4", "--dense-units", "4", "--out", str(run)]) == 0
+    assert main(["export", str(run), "--out", str(tmp_path / "saved" / "1")]) == 0
+    served = tf.saved_model.load(str(tmp_path / "saved" / "1")).signatures["serving_default"]
+    proteins = ["WWKKWWKKACDEFGHILMNPQRST", "ACDEFGHILMNPQRSTVWACDEFG"]
+    out = served(sequences=tf.constant(proteins))
+    assert out["signal_types"].shape == (2, len(SIGNAL_TYPES))
+    localizer = Localizer.from_preset(run, homology_evidence=False)
+    predicted = list(localizer.predict(sequences.ProteinRecord(str(i), str(i), p, i) for i, p in enumerate(proteins)))
+    from protloc.data.features import SIGNAL_NAMES
+
+    assert [value.decode() for value in out["signals"].numpy()] == [
+        "|".join(SIGNAL_NAMES[code] for code in row.signals) for row in predicted]
+
+
+@pytest.fixture(scope="module")
+def signal_preset(tmp_path_factory):
+    """A toy run with a sorting-signal head (a run directory is a preset)."""
+    from protloc.apps.cli import main
+
+    run = tmp_path_factory.mktemp("signal-preset") / "run"
+    assert main(["train", "--dataset", SIGNALS.name, "--signals", "--epochs", "1", "--batch-size", "8",
+                 "--lstm-units", "4", "--dense-units", "4", "--out", str(run)]) == 0
+    return run
+
+
+@pytest.mark.slow
+def test_the_web_api_and_beam_carry_the_signals_column(signal_preset, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from protloc.apps import beam
+    from protloc.apps.cli import main
+    from protloc.apps.serve.app import create_app
+    from protloc.prediction.predictor import Localizer
+
+    fasta = tmp_path / "in.fasta"
+    fasta.write_text(">a\nWWKKWWKKACDEFGHILMNPQRSTACDEFGH\n>b\nACDEFGHILMNPQRSTVACDEFGHILMNPQRST\n")
+    assert main(["predict", str(fasta), "--model", str(signal_preset), "--no-homology", "--format", "json",
+                 "-o", str(tmp_path / "out.json")]) == 0
+    expected = json.loads((tmp_path / "out.json").read_text())
+    localizer = Localizer.from_preset(signal_preset, homology_evidence=False)
+    with TestClient(create_app(localizer)) as client:
+        job = client.post("/api/jobs", content=fasta.read_bytes()).json()["id"]
+        for _ in range(600):
+            if client.get(f"/api/jobs/{job}").json()["status"] in ("done", "failed"):
+                break
+            time.sleep(0.2)
+        served = client.get(f"/api/jobs/{job}/results").json()
+    assert "signals" in served["columns"]
+    assert [row["signals"] for row in served["rows"]] == [row["signals"] for row in expected]
+    out = tmp_path / "beam" / "pred"
+    assert beam.main(["--input", str(fasta), "--output", str(out), "--model", str(signal_preset), "--no-homology",
+                      "--worker-threads", "1"]) == 0
+    header, *rows = [line.split("\t") for path in sorted(out.parent.glob("pred-0*.tsv"))
+                     for line in path.read_text().splitlines()]
+    column = header.index("signals")
+    assert sorted(row[column] for row in rows) == sorted("|".join(row["signals"]) for row in expected)

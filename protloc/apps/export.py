@@ -12,12 +12,11 @@ Signatures:
     ``serve_tokens``: ``tokens`` int32 ``[batch, length]`` (0 = padding, already truncated) -> the same outputs.
 
 Profile models (:mod:`protloc.evidence.profiles`) need each residue's profile, which MMseqs2 computes outside the
-graph: their
-SavedModel's ``serve_tokens`` takes ``tokens`` int32 ``[batch, length]`` and ``profile`` float32
-``[batch, length, 20]`` (row i the profile of token i, after the same middle truncation; zero rows as padding),
-and ``serving_default`` is the same signature: there is no raw-sequence signature. A client computes both with protloc
-(``sequences.encode_sequence`` and
-``profiles.ProfileSearch`` against the model's database, then ``sequences.truncate_middle`` of the profile).
+graph: their SavedModel's ``serve_tokens`` takes ``tokens`` int32 ``[batch, length]`` and ``profile`` float32
+``[batch, length, 20]`` (row i the profile of token i, after the same middle truncation; zero rows as padding), and
+``serving_default`` is the same signature: there is no raw-sequence signature. A client computes both with protloc
+(``sequences.encode_sequence`` and ``profiles.ProfileSearch`` against the model's database, then
+``sequences.truncate_middle`` of the profile).
 
 Inside the graph, exactly as in Python: any case; one trailing ``*`` stripped; U read as C, O as K; B Z J X
 ambiguity tokens; proteins longer than ``max_length`` keep their first ceil(max/2) and last floor(max/2)
@@ -43,8 +42,9 @@ import tensorflow as tf
 
 import protloc
 from protloc.data import kingdoms, sequences
-from protloc.data.features import KINGDOM, PROFILE, PROFILE_WIDTH, TOKENS
+from protloc.data.features import KINGDOM, PROFILE, PROFILE_WIDTH, SIGNAL_NAMES, SIGNAL_TYPES, TOKENS
 from protloc.models import zoo
+from protloc.prediction.predictor import SIGNAL_THRESHOLD
 
 WARMUP_SEQUENCES = ("MKVLAAGIVALLLAAGCSSSKEETPA", "mstnpkpqrktkrnt*", "M" + "ACDEFGHIKLMNPQRSTVWY" * 60)
 """Warm-up requests: short, lower case with a stop, and one longer than 1000 (so truncation is traced)."""
@@ -175,7 +175,8 @@ def multi_label_outputs(result: dict, thresholds: tf.Tensor, has_attention: bool
     ``[batch, locations]`` (1 where the location is decided: its probability reaches its threshold, and at least
     one per protein, as :func:`protloc.evidence.thresholds.decide`), ``locations`` tf.string ``[batch]`` (the decided
     locations' ``names``, ``|``-joined in class order), ``membrane`` float32 ``[batch]`` where the network has that
-    output, and ``attention`` for attention models."""
+    output, with a sorting-signal head ``signal_types`` float32 ``[batch, 9]`` and ``signals`` tf.string ``[batch]``
+    (the types called, as ``protloc predict`` writes them), and ``attention`` for attention models."""
     probabilities = result[zoo.LOCATIONS_OUTPUT]
     decided = probabilities >= thresholds
     furthest = tf.one_hot(tf.argmax(probabilities - thresholds, axis=-1), tf.shape(probabilities)[-1],
@@ -188,6 +189,12 @@ def multi_label_outputs(result: dict, thresholds: tf.Tensor, has_attention: bool
                                                  separator="|")}
     if zoo.MEMBRANE_OUTPUT in result:
         named["membrane"] = result[zoo.MEMBRANE_OUTPUT][:, 0]
+    if zoo.SIGNAL_TYPES_OUTPUT in result:  # a sorting-signal head: each type's probability, and those called
+        types = result[zoo.SIGNAL_TYPES_OUTPUT]
+        called = types >= SIGNAL_THRESHOLD
+        every_type = tf.broadcast_to(tf.constant([SIGNAL_NAMES[code] for code in SIGNAL_TYPES]), tf.shape(types))
+        named["signal_types"] = types
+        named["signals"] = tf.strings.reduce_join(tf.ragged.boolean_mask(every_type, called), axis=-1, separator="|")
     if has_attention:
         named["attention"] = result["attention"]
     return named

@@ -14,7 +14,7 @@ import pytest
 
 from protloc.data import datasets, pipeline
 from protloc.data.datasets.deeploc2_signals import SignalLabels
-from protloc.data.features import RESIDUE_SIGNAL_CLASSES, SIGNAL_TYPES
+from protloc.data.features import RESIDUE_SIGNAL_CLASSES, SIGNAL_NAMES, SIGNAL_TYPES
 from protloc.models import losses, zoo
 from protloc.models.layers import SignalTypes
 from protloc.models.run_config import RunConfig
@@ -294,3 +294,32 @@ def test_the_web_api_and_beam_carry_the_signals_column(signal_preset, tmp_path):
                      for line in path.read_text().splitlines()]
     column = header.index("signals")
     assert sorted(row[column] for row in rows) == sorted("|".join(row["signals"]) for row in expected)
+
+
+@pytest.mark.slow
+def test_explanations_and_the_protein_page_show_the_predicted_signal_regions(signal_preset, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from protloc.apps.serve.app import create_app
+    from protloc.prediction import explain
+    from protloc.prediction.predictor import Localizer
+
+    localizer = Localizer.from_preset(signal_preset, homology_evidence=False)
+    track = explain.Explainer(localizer).track("WWKKWWKKACDEFGHILMNPQRST")
+    assert track.signals is not None and len(track.signals) == len(track.residues) == 24
+    assert all(first <= last and name in SIGNAL_TYPES for name, first, last in track.regions)
+    forced = dataclasses.replace(track, signals=np.array([1] * 8 + [0] * 13 + [8] * 3))
+    assert forced.regions == [("SP", 1, 8), ("PTS", 22, 24)]
+    table, figure = explain.write_track(forced, tmp_path, "p", localizer.class_names)
+    lines = table.read_text().splitlines()
+    assert lines[0] == f"position,residue,{forced.kind},signal" and lines[1].endswith(",SP")
+    assert lines[9].endswith(",") and lines[-1].endswith(",PTS") and figure.stat().st_size > 0
+    with TestClient(create_app(localizer)) as client:
+        job = client.post("/api/jobs", content=b">a\nWWKKWWKKACDEFGHILMNPQRST\n").json()["id"]
+        for _ in range(600):
+            if client.get(f"/api/jobs/{job}").json()["status"] in ("done", "failed"):
+                break
+            time.sleep(0.2)
+        page = client.get(f"/api/jobs/{job}/proteins/0").json()
+    assert page["track"]["regions"] == [{"type": name, "name": SIGNAL_NAMES[name], "first": first, "last": last}
+                                        for name, first, last in track.regions]

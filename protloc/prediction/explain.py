@@ -9,6 +9,8 @@
   (:class:`protloc.models.inference.Forward`).
 
 Tracks cover the residues the network saw (after middle truncation: the first and last 500 of a longer protein).
+A network with a sorting-signal head also gives each track its predicted signal regions (each residue's most probable
+signal class, runs of one type as regions), which the CSV lists per residue and the figure shades.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import numpy as np
 
 from protloc.data import sequences
 from protloc.data.datasets import Example
-from protloc.data.features import TOKENS
+from protloc.data.features import SIGNAL_TYPES, TOKENS
 from protloc.models import inference, zoo
 from protloc.utils import files
 
@@ -36,12 +38,28 @@ class Track:
         target: the class explained (its index).
         residues: the residues the network saw (after truncation), as a string.
         values: float32 ``(len(residues),)``: attention weights (summing to 1), or probability drops.
+        signals: int ``(len(residues),)`` each residue's predicted signal class (0: none, k: ``SIGNAL_TYPES[k - 1]``)
+            for a network with a sorting-signal head, else None.
     """
 
     kind: str
     target: int
     residues: str
     values: np.ndarray
+    signals: np.ndarray | None = None
+
+    @property
+    def regions(self) -> list[tuple[str, int, int]]:
+        """``(type, first, last)`` per run of one signal type, residues numbered from 1 along :attr:`residues`."""
+        if self.signals is None:
+            return []
+        found = []
+        codes = np.asarray(self.signals)
+        for code in np.unique(codes[codes > 0]):
+            where = np.flatnonzero(codes == code)
+            for run in np.split(where, np.flatnonzero(np.diff(where) > 1) + 1):
+                found.append((SIGNAL_TYPES[int(code) - 1], int(run[0]) + 1, int(run[-1]) + 1))
+        return sorted(found, key=lambda region: region[1])
 
 
 class Explainer:
@@ -77,8 +95,10 @@ class Explainer:
         found = self.forward([Example("query", {TOKENS: tokens}, None, 0)])
         probabilities = found[self.output][0]
         target = int(np.argmax(probabilities)) if target is None else int(target)
+        signals = (np.asarray(found[zoo.SIGNAL_RESIDUES_OUTPUT][0]).argmax(-1)
+                   if zoo.SIGNAL_RESIDUES_OUTPUT in found else None)
         if self.attention:
-            return Track("attention", target, residues, np.asarray(found["attention"][0], np.float32))
+            return Track("attention", target, residues, np.asarray(found["attention"][0], np.float32), signals)
         starts = list(range(0, len(tokens), self.stride))
         masked = []
         for start in starts:
@@ -90,7 +110,7 @@ class Explainer:
         for start, drop in zip(starts, drops):
             total[start:start + self.window] += drop
             covered[start:start + self.window] += 1
-        return Track("occlusion", target, residues, (total / covered).astype(np.float32))
+        return Track("occlusion", target, residues, (total / covered).astype(np.float32), signals)
 
 
 STEM_LENGTH = 80
@@ -119,14 +139,17 @@ def file_stems(identifiers) -> list[str]:
 
 
 def write_track(track: Track, directory, stem: str, class_names, title: str | None = None) -> list[pathlib.Path]:
-    """Writes ``STEM.csv`` (position, residue, value) and ``STEM.png`` (the track along the sequence, titled
-    ``title``, default the stem) in ``directory``, each atomically; returns their paths. ``stem`` is a safe file
-    name (:func:`file_stems`)."""
+    """Writes ``STEM.csv`` (position, residue, value, and with a signal head the residue's predicted signal type,
+    empty for none) and ``STEM.png`` (the track along the sequence, signal regions shaded, titled ``title``, default
+    the stem) in ``directory``, each atomically; returns their paths. ``stem`` is a safe file name
+    (:func:`file_stems`)."""
     directory = pathlib.Path(directory)
     table = directory / f"{stem}.csv"
-    rows = "".join(f"{i + 1},{residue},{value:.6f}\n" for i, (residue, value) in enumerate(zip(track.residues,
-                                                                                              track.values)))
-    files.write_text(table, f"position,residue,{track.kind}\n{rows}")
+    signals = ([SIGNAL_TYPES[code - 1] if code else "" for code in track.signals] if track.signals is not None
+               else None)
+    rows = "".join(f"{i + 1},{residue},{value:.6f}" + (f",{signals[i]}" if signals is not None else "") + "\n"
+                   for i, (residue, value) in enumerate(zip(track.residues, track.values)))
+    files.write_text(table, f"position,residue,{track.kind}{',signal' if signals is not None else ''}\n{rows}")
     return [table, plot_track(track, directory / f"{stem}.png", class_names, title or stem)]
 
 
@@ -139,6 +162,10 @@ def plot_track(track: Track, path: pathlib.Path, class_names, title: str) -> pat
 
     figure, axis = plt.subplots(figsize=(10, 2.6))
     positions = np.arange(1, len(track.values) + 1)
+    for name, first, last in track.regions:  # predicted sorting signals, behind the bars
+        axis.axvspan(first - 0.5, last + 0.5, color="#f2c14e", alpha=0.35, linewidth=0)
+        axis.annotate(name, ((first + last) / 2, 1.0), xycoords=("data", "axes fraction"), ha="center", va="bottom",
+                      fontsize=8)
     axis.bar(positions, track.values, width=1.0, color="#3b6ea5")
     axis.set_xlim(0.5, len(track.values) + 0.5)
     axis.set_xlabel("residue (of those the network saw)")

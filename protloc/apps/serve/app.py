@@ -11,7 +11,8 @@ JSON API:
     ``GET /api/jobs/{id}/results[?format=json|tsv|csv]`` -> the table (409 until the job is done): JSON
         ``{"columns": [...], "rows": [{column: value}]}``, each row ``protloc predict --format json``'s.
     ``GET /api/jobs/{id}/proteins/{index}`` -> one row, its sequence and its per-residue track
-        (``{"kind", "target", "residues", "values"}``), computed in threads apart from the other routes; a client
+        (``{"kind", "target", "residues", "values", "regions"}``; ``regions``: the sorting signals a signal-head
+        network finds, ``{"type", "name", "first", "last"}`` each, residues from 1), computed in threads apart from the other routes; a client
         with :data:`TRACKS_PER_CLIENT` pages in the making gets 429 for more.
     ``GET /api/model`` -> the preset: name, description, label scheme, class names, homology, track kind.
 
@@ -31,6 +32,7 @@ from starlette.requests import ClientDisconnect
 
 from protloc.apps.serve.jobs import Jobs, TooManyJobs
 from protloc.data import sequences
+from protloc.data.features import SIGNAL_NAMES
 from protloc.prediction import table
 
 STATIC = pathlib.Path(__file__).parent / "static"
@@ -191,6 +193,8 @@ def create_app(localizer, max_upload_bytes: int = 20 * 2**20, max_jobs: int = 20
                 del in_flight[client]
         return {"row": job.rows[index], "sequence": job.records[index].sequence.rstrip("*").upper(),
                 "track": {"kind": track.kind, "target": localizer.class_names[track.target],
-                          "residues": track.residues, "values": [round(float(v), 6) for v in track.values]}}
+                          "residues": track.residues, "values": [round(float(v), 6) for v in track.values],
+                          "regions": [{"type": name, "name": SIGNAL_NAMES[name], "first": first, "last": last}
+                                      for name, first, last in track.regions]}}
 
     return app

@@ -176,6 +176,14 @@ function trackFigure(track) {
   const step = (width - left - 10) / count;
   const figure = svg("svg", { width, height, role: "img", "aria-label": `${track.kind} along the sequence`,
                               class: "track" });
+  for (const region of track.regions || []) {  // predicted sorting signals, shaded behind the bars
+    const x = left + (region.first - 1) * step, regionWidth = (region.last - region.first + 1) * step;
+    const shade = svg("rect", { x, y: 0, width: Math.max(regionWidth, 1), height: bottom, class: "signal-region" });
+    shade.append(svg("title", {}, `${region.name}: residues ${region.first}-${region.last}`));
+    figure.append(shade);
+    figure.append(svg("text", { x: x + regionWidth / 2, y: 10, "text-anchor": "middle", class: "signal-label" },
+                      region.type));
+  }
   values.forEach((value, index) => {
     const x = left + index * step, zero = scale(0), y = scale(value);
     const bar = svg("rect", { x, y: Math.min(y, zero), width: Math.max(step, 0.6), height: Math.max(Math.abs(zero - y), 0.5),
@@ -221,6 +229,10 @@ async function showProtein(jobId, index) {
     ? `Where the network looked (attention weights) when placing it in ${track.target}.`
     : `How much the network's probability of ${track.target} drops when each stretch of residues is masked.`;
   document.getElementById("track").replaceChildren(trackFigure(track));
+  if (track.regions && track.regions.length) {
+    document.getElementById("track-note").textContent += " Shaded: the sorting signals the network finds, " +
+      track.regions.map((r) => `${r.name} ${r.first}-${r.last}`).join(", ") + ".";
+  }
 }
 
 async function route() {

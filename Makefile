@@ -110,7 +110,7 @@ bench-deeploc2: $(STAMP)
 bench-deeploc2-kingdom: $(STAMP)
 	$(BIN)/protloc train --dataset deeploc2 --fold 0 --epochs 15 --seed 0 --kingdom --out runs/deeploc2/kingdom/fold0
 	$(BIN)/python benchmarks/keep_run.py runs/deeploc2/kingdom/fold0 benchmarks/weights/deeploc2-kingdom-fold0 --half
-	$(BIN)/python benchmarks/kingdom.py --without benchmarks/weights/deeploc2-fold0 --with benchmarks/weights/deeploc2-kingdom-fold0
+	$(BIN)/python benchmarks/deeploc2_levers.py --run "without the input=benchmarks/weights/deeploc2-fold0" --run "kingdom given=benchmarks/weights/deeploc2-kingdom-fold0" --run "kingdom model, not given=benchmarks/weights/deeploc2-kingdom-fold0:withheld" --results kingdom
 
 # deeploc2-levers.md: levers for the model, chosen on partition 4 after training on partitions 1-3, partition 0 never
 # read (docs/deeploc2.md, "Choosing on the modern data")

@@ -1,20 +1,26 @@
-"""Architecture and loss levers for the DeepLoc 2.0 model, each scored the same way on the validation partition.
+"""Levers for the DeepLoc 2.0 model (architecture, loss, the kingdom input), each run scored the same way on the
+partition it held out.
 
 Usage:
     python benchmarks/deeploc2_levers.py --run baseline=runs/deeploc2/levers/baseline \\
         --run terminal=runs/deeploc2/levers/terminal [--run NAME=RUN ...] [--results deeploc2-levers]
+    python benchmarks/deeploc2_levers.py --run "without the input=benchmarks/weights/deeploc2-fold0" \\
+        --run "kingdom given=benchmarks/weights/deeploc2-kingdom-fold0" \\
+        --run "kingdom model, not given=benchmarks/weights/deeploc2-kingdom-fold0:withheld" --results kingdom
 
-Every run is `protloc train --dataset deeploc2 --fold 4 --exclude-fold 0 --epochs 15 --seed 0` plus its lever: trained
-on partitions 1-3, scored here on partition 4, partition 0 never read (it stays for the final cross-validation; the
-choice protocol of docs/deeploc2.md). The first run is the reference the others are compared with.
+Every run is `protloc train --dataset deeploc2 --fold K` with the same excluded partitions, seed and epochs, plus its
+lever; the levers of docs/deeploc2.md were trained on partitions 1-3 and scored on partition 4, partition 0 never
+read (it stays for the final cross-validation). The first run is the reference the others are compared with. A
+kingdom model (``--kingdom``) is given each protein's organism group, or none where its run is named ``RUN:withheld``
+(as ``protloc predict`` runs it without ``--kingdom``).
 
 Scores, network alone (scikit-learn): micro / macro F1, subset accuracy and Jaccard at per-location thresholds
 (:func:`protloc.evidence.thresholds.fit`, best micro F1, at least one location a protein) cross-fitted within
 partition 4 (fitted
 on one half, applied to the other, a fixed random split shared by every run); average precision, micro- and
 macro-averaged over the locations (threshold-free); per-location MCC at those thresholds; membrane accuracy at 0.5;
-exact-match hits against the first run by an exact McNemar test; parameters and median epoch seconds (on a machine
-shared with other work, so only a rough cost). Writes benchmarks/results/NAME.{json,md}.
+micro F1 per kingdom; exact-match hits of every pair of runs by an exact McNemar test; parameters and median epoch
+seconds (on a machine shared with other work, so only a rough cost). Writes benchmarks/results/NAME.{json,md}.
 """
 from __future__ import annotations
 
@@ -26,7 +32,8 @@ import sys
 import numpy as np
 
 from common import command, machine, mcnemar_lines, write_results
-from protloc.data import datasets
+from protloc.data import datasets, kingdoms
+from protloc.data.features import KINGDOMS
 from protloc.evidence import thresholds
 from protloc.models import inference, zoo
 from protloc.prediction import loading
@@ -45,24 +52,34 @@ def lever_of(config) -> str:
         parts.append(f"terminal windows {n_terminal} N + {c_terminal} C residues")
     if config.loss != "crossentropy":
         parts.append(f"{config.loss} loss")
+    if config.hparams["kingdom"]:
+        parts.append("kingdom input")
     return ", ".join(parts) or "none (the shipped recipe)"
 
 
 def score(run: pathlib.Path, examples: list, labels: np.ndarray, membrane: np.ndarray, halves: np.ndarray,
-          class_names) -> tuple[dict, np.ndarray]:
-    """A run's scores on ``examples`` (module docstring) and whether each protein's locations were exactly right."""
+          class_names, withheld: bool = False) -> tuple[dict, np.ndarray]:
+    """A run's scores on ``examples`` (module docstring; a kingdom model given each protein's kingdom, or none when
+    ``withheld``) and whether each protein's locations were exactly right."""
     from sklearn import metrics
 
     network = loading.load_network(run)
+    if loop.read_config(run).hparams["kingdom"]:
+        examples = kingdoms.with_kingdoms(examples, withheld=withheld)
     found = inference.Forward(network)(examples)
     probabilities, membrane_probability = found[zoo.LOCATIONS_OUTPUT], found[zoo.MEMBRANE_OUTPUT][:, 0]
     decided = thresholds.cross_fitted(probabilities, labels, halves)
     report = evaluation.multilabel_report(labels, decided, class_names, membrane, membrane_probability)
     history = loop.read_history(run)
+    kingdom_of = np.array([e.kingdom for e in examples])
     row = {name: report[name] for name in ("micro_f1", "macro_f1", "subset_accuracy", "jaccard")}
     row.update(micro_ap=float(metrics.average_precision_score(labels, probabilities, average="micro")),
                macro_ap=float(metrics.average_precision_score(labels, probabilities, average="macro")),
                membrane_accuracy=report["membrane"]["accuracy"],
+               micro_f1_by_kingdom={kingdom: float(metrics.f1_score(labels[kingdom_of == kingdom],
+                                                                     decided[kingdom_of == kingdom], average="micro",
+                                                                     zero_division=0))
+                                    for kingdom in KINGDOMS if np.any(kingdom_of == kingdom)},
                mcc={name: report["per_class"][name]["mcc"] for name in class_names},
                parameters=int(network.count_params()),
                median_epoch_seconds=statistics.median(r["epoch_seconds"] for r in history) if history else None)
@@ -77,6 +94,8 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", help="DeepLoc 2.0's files (default: PROTLOC_DEEPLOC2_DIR)")
     args = parser.parse_args(argv)
     runs = dict(item.split("=", 1) for item in args.run)
+    withheld = {name: run.endswith(":withheld") for name, run in runs.items()}
+    runs = {name: run.removesuffix(":withheld") for name, run in runs.items()}
     configs = {name: loop.read_config(run) for name, run in runs.items()}
     first = next(iter(configs.values()))
     for name, config in configs.items():
@@ -92,13 +111,16 @@ def main(argv=None) -> int:
     halves = np.random.default_rng(SPLIT_SEED).permutation(len(examples)) % 2
     rows, exact = {}, {}
     for name, run in runs.items():
-        rows[name], exact[name] = score(pathlib.Path(run), examples, labels, membrane, halves, spec.class_names)
-        rows[name]["lever"] = lever_of(configs[name])
-    reference = next(iter(runs))
-    tests = {name: evaluation.mcnemar_exact(exact[name], exact[reference]) for name in runs if name != reference}
+        rows[name], exact[name] = score(pathlib.Path(run), examples, labels, membrane, halves, spec.class_names,
+                                        withheld[name])
+        rows[name]["lever"] = lever_of(configs[name]) + (", not given" if withheld[name] else "")
+    names = list(runs)
+    tests = {f"{names[b]} vs {names[a]}": evaluation.mcnemar_exact(exact[names[b]], exact[names[a]])
+             for a in range(len(names)) for b in range(a + 1, len(names))}
     results = {"command": command(), "machine": machine(), "validation_partition": first.fold,
                "excluded_partitions": list(first.exclude_folds), "proteins": len(examples),
                "support": {name: int(labels[:, i].sum()) for i, name in enumerate(spec.class_names)},
+               "proteins_by_kingdom": {k: sum(e.kingdom == k for e in examples) for k in KINGDOMS},
                "training": {"recipe": first.recipe, "epochs": first.epochs, "seed": first.seed},
                "runs": runs, "levers": rows, "exact_match_tests": tests}
     write_results(args.results, results, markdown(results, spec.class_names))
@@ -109,7 +131,7 @@ def main(argv=None) -> int:
 def markdown(results: dict, class_names) -> str:
     runs = list(results["levers"])
     training_set = sorted(set(range(5)) - {results["validation_partition"], *results["excluded_partitions"]})
-    lines = ["# Levers for the DeepLoc 2.0 model (choices on the validation partition)", "",
+    lines = ["# Levers for the DeepLoc 2.0 model (scored on the partition the runs held out)", "",
              f"Command: `{results['command']}`  ", f"Machine: {results['machine']}", "",
              f"Every run: recipe {results['training']['recipe']}, {results['training']['epochs']} epochs, seed "
              f"{results['training']['seed']}, trained on partitions {', '.join(map(str, training_set))}; scored on "
@@ -128,8 +150,14 @@ def markdown(results: dict, class_names) -> str:
     for location in class_names:
         lines.append(f"| {location} | {results['support'][location]} | "
                      + " | ".join(f"{results['levers'][name]['mcc'][location]:.3f}" for name in runs) + " |")
-    lines += mcnemar_lines(results["exact_match_tests"], f"Exact-match hits against {runs[0]} (exact McNemar test):",
-                           against=runs[0])
+    counts = results.get("proteins_by_kingdom", {})
+    lines += ["", "Micro F1 per kingdom (" + ", ".join(f"{k} {n:,}" for k, n in counts.items()) + "):", "",
+              "| run | " + " | ".join(KINGDOMS) + " |", "|---|" + "---:|" * len(KINGDOMS)]
+    for name in runs:
+        by_kingdom = results["levers"][name].get("micro_f1_by_kingdom", {})
+        lines.append(f"| {name} | " + " | ".join(f"{by_kingdom[k]:.3f}" if k in by_kingdom else "" for k in KINGDOMS)
+                     + " |")
+    lines += mcnemar_lines(results["exact_match_tests"], "Exact-match hits of each pair (exact McNemar test):")
     return "\n".join(lines) + "\n"
 
 

@@ -2,6 +2,7 @@
 its extension of a shorter command's runs; predict_speed.py's arithmetic count, in-process measurement and verdicts;
 tuner_search.py's composition of search, retraining and test report; train_speed.py's configurations and report;
 the DeepLoc 2.0 scripts' protocols."""
+import dataclasses
 import json
 import os
 import pathlib
@@ -512,7 +513,6 @@ def test_cross_evaluation_leaves_out_relatives_and_counts_a_call_right_when_it_i
 
 
 def test_cross_fitted_thresholds_decide_each_half_with_thresholds_fitted_on_the_other():
-    kingdom = load_benchmark("kingdom")
     rng = np.random.default_rng(0)
     labels = (rng.random((200, 3)) < 0.3).astype(np.int8)
     labels[~labels.any(axis=1), 0] = 1  # every protein is somewhere
@@ -524,10 +524,32 @@ def test_cross_fitted_thresholds_decide_each_half_with_thresholds_fitted_on_the_
     decided = thresholds.cross_fitted(probabilities, labels, halves)
     assert decided[halves == 1][labels[halves == 1] == 1].all()
     assert (decided[halves == 0].sum(axis=1) == 1).all()
-    found = {"locations": np.where(labels == 1, 0.9, 0.1), "membrane": np.full(200, 0.9)}
-    row, exact = kingdom.score(found, labels, np.ones(200), halves, np.array(["Fungi"] * 200), ["a", "b", "c"])
-    assert exact.all() and row["micro_f1"] == 1.0 and row["average_precision"] == 1.0
-    assert row["micro_f1_by_kingdom"]["Fungi"] == 1.0 and row["membrane_accuracy"] == 1.0
+
+
+def test_deeploc2_levers_scores_kingdom_arms_given_and_withheld_and_every_pair(tmp_path, monkeypatch):
+    from protloc.apps.cli import main
+    from tests.test_multilabel import SPEC
+
+    runs = {}
+    for name, extra in (("plain", []), ("kingdom", ["--kingdom"])):
+        runs[name] = tmp_path / name
+        assert main(["train", "--dataset", SPEC.name, "--fold", "0", "--epochs", "1", "--batch-size", "8",
+                     "--lstm-units", "4", "--dense-units", "4", *extra, "--out", str(runs[name])]) == 0
+    levers = load_benchmark("deeploc2_levers")
+    monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
+    monkeypatch.setattr(levers.datasets, "get", lambda name: SPEC)
+    argv = ["--run", f"without={runs['plain']}", "--run", f"given={runs['kingdom']}",
+            "--run", f"not given={runs['kingdom']}:withheld", "--results", "kingdom"]
+    monkeypatch.setattr(levers.loop, "read_config", lambda run, read=levers.loop.read_config: dataclasses.replace(
+        read(run), dataset="deeploc2"))  # the toy runs stand for deeploc2 runs
+    assert levers.main(argv) == 0
+    results = json.loads((tmp_path / "kingdom.json").read_text())
+    assert list(results["levers"]) == ["without", "given", "not given"]
+    assert results["levers"]["not given"]["lever"] == "kingdom input, not given"
+    assert set(results["exact_match_tests"]) == {"given vs without", "not given vs without", "not given vs given"}
+    kingdoms_seen = {e.kingdom for e in SPEC.examples("train", [0])}
+    assert set(results["levers"]["given"]["micro_f1_by_kingdom"]) == kingdoms_seen
+    assert "Micro F1 per kingdom" in (tmp_path / "kingdom.md").read_text()
 
 
 def test_deeploc2_levers_names_each_lever_and_tabulates_every_location():
@@ -537,6 +559,7 @@ def test_deeploc2_levers_names_each_lever_and_tabulates_every_location():
     terminal = run_config.RunConfig.resolve(dataset="deeploc2", fold=4, exclude_folds=[0], epochs=15, loss="weighted",
                                             hparams={"terminal_windows": [100, 50]})
     assert levers.lever_of(terminal) == "terminal windows 100 N + 50 C residues, weighted loss"
+    assert levers.lever_of(dataclasses.replace(base, hparams={**base.hparams, "kingdom": True})) == "kingdom input"
     names = list(datasets.get("deeploc2").class_names)
     row = {"micro_f1": 0.6, "macro_f1": 0.4, "subset_accuracy": 0.3, "jaccard": 0.5, "micro_ap": 0.6, "macro_ap": 0.4,
            "membrane_accuracy": 0.8, "mcc": {name: 0.5 for name in names}, "parameters": 1000,

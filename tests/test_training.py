@@ -12,7 +12,7 @@ from protloc.apps.cli import _run_config, build_parser
 from protloc.data import datasets
 from protloc.models import run_config, zoo
 from protloc.models.recipes import RECIPES
-from protloc.prediction import preset
+from protloc.prediction import loading, preset
 from protloc.training import evaluation, loop
 from protloc.utils import files
 from tests.helpers import REPO, SMALL, load_benchmark, toy_spec
@@ -230,6 +230,8 @@ def test_old_run_directories_still_load_and_predict_as_before(tmp_path):
     np.testing.assert_allclose(next(localizer.predict(records)).probabilities, direct, atol=1e-6)
     with pytest.raises(preset.PresetError, match="deeploc2-fold0.*a multi-label preset needs its 'thresholds' file"):
         Localizer.from_preset(REPO / "benchmarks" / "weights" / "deeploc2-fold0")  # kept without its thresholds
+    kept = loading.load_network(REPO / "benchmarks" / "weights" / "deeploc2-fold0")  # its network alone: scored as kept
+    assert zoo.label_scheme_of(kept) == datasets.MULTI_LABEL and zoo.MEMBRANE_OUTPUT in kept.output
 
 
 def test_train_refuses_a_file_or_a_foreign_directory_as_its_out_at_once(tmp_path):

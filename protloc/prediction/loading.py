@@ -90,8 +90,9 @@ def load(name_or_path=presets.DEFAULT, *, homology_evidence: bool = True, refere
 
 def load_network(name_or_path):
     """The network of the preset called ``name_or_path`` (a shipped name, a preset or run directory, a ``.keras``
-    file), checked against its card; raises :class:`protloc.prediction.preset.PresetError` as :func:`load`."""
-    found = preset.load(name_or_path)
+    file), checked against its card (a multi-label run kept without its card and thresholds included); raises
+    :class:`protloc.prediction.preset.PresetError` as :func:`load`."""
+    found = preset.load(name_or_path, network_only=True)
     network = zoo.load_model(found.file("model"))
     _checked_against_network(found, network)
     return network

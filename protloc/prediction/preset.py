@@ -25,7 +25,7 @@ import os
 import pathlib
 
 from protloc.data.datasets import LABEL_SCHEMES, SINGLE_LABEL, check_class_names
-from protloc.data.features import TOKENS
+from protloc.data.features import KINGDOM, TOKENS
 from protloc.prediction import presets
 from protloc.utils import files
 
@@ -81,8 +81,10 @@ class Preset:
         return None if not paths else [(self.directory / path).resolve() for path in paths]
 
 
-def load(name_or_path) -> Preset:
-    """The preset called ``name_or_path`` (a shipped preset), or at that path (module docstring).
+def load(name_or_path, network_only: bool = False) -> Preset:
+    """The preset called ``name_or_path`` (a shipped preset), or at that path (module docstring); with
+    ``network_only``, a multi-label run directory without a card is accepted without thresholds (its network is all
+    that is wanted, e.g. to score a kept cross-validation run).
 
     Raises:
         PresetError: nothing usable there (the message lists the shipped presets), or an invalid card.
@@ -96,7 +98,7 @@ def load(name_or_path) -> Preset:
         if (path / CARD).is_file():
             return _from_directory(path, path.name)
         if (path / "config.json").is_file() and (path / "model.keras").is_file():
-            return _from_run_directory(path)
+            return _from_run_directory(path, network_only)
         raise PresetError(f"{path} is neither a preset ({CARD}) nor a run directory (config.json and model.keras)")
     if path.is_file() and path.suffix == ".keras":
         return Preset(path.stem, None, {"format": FORMAT, "name": path.stem, "model": str(path), "bare": True})
@@ -113,7 +115,7 @@ def _from_directory(directory: pathlib.Path, name: str) -> Preset:
     return Preset(name, directory, check_card(card, path, directory))
 
 
-def _from_run_directory(directory: pathlib.Path) -> Preset:
+def _from_run_directory(directory: pathlib.Path, network_only: bool = False) -> Preset:
     """A run written before presets had cards: the network alone, its class names and inputs from config.json."""
     from protloc.models import run_config
 
@@ -121,22 +123,23 @@ def _from_run_directory(directory: pathlib.Path) -> Preset:
     card = {"format": FORMAT, "name": directory.name, "description": f"{config.model} trained by protloc train",
             "dataset": config.dataset, "label_scheme": config.spec.label_scheme,
             "class_names": list(config.spec.class_names),
-            "inputs": [TOKENS, *config.hparams["residue_inputs"]], "members": 1, "model": "model.keras",
+            "inputs": [TOKENS, *config.hparams["residue_inputs"], *([KINGDOM] if config.hparams["kingdom"] else [])],
+            "members": 1, "model": "model.keras",
             "reference": None, "fusion": None,
             "profile_db": [os.path.relpath(p, directory.resolve()) for p in config.profile_db or ()] or None}
-    return Preset(directory.name, directory, check_card(card, directory / "config.json", directory))
+    return Preset(directory.name, directory, check_card(card, directory / "config.json", directory, network_only))
 
 
-def check_card(card, source, directory: pathlib.Path | None = None) -> dict:
+def check_card(card, source, directory: pathlib.Path | None = None, network_only: bool = False) -> dict:
     """``card`` if it is a valid card whose files exist (in ``directory``), else a :class:`PresetError` naming
     ``source`` and the first problem (a value of the wrong type included, whatever the key)."""
     try:
-        return _checked_card(card, source, directory)
+        return _checked_card(card, source, directory, network_only)
     except (TypeError, AttributeError, KeyError) as error:  # a value of a type no check above foresaw
         raise PresetError(f"{source}: a value has the wrong type ({type(error).__name__}: {error})") from None
 
 
-def _checked_card(card, source, directory: pathlib.Path | None = None) -> dict:
+def _checked_card(card, source, directory: pathlib.Path | None = None, network_only: bool = False) -> dict:
     def fail(problem: str):
         raise PresetError(f"{source}: {problem}")
 
@@ -167,7 +170,7 @@ def _checked_card(card, source, directory: pathlib.Path | None = None) -> dict:
             fail(f"{key!r} must be a path relative to the preset's directory, got {value!r}")
         if directory is not None and not (directory / value).is_file():
             fail(f"{key!r} names {value}, which is not in {directory}")
-    if card["label_scheme"] != SINGLE_LABEL and card.get("thresholds") is None:
+    if card["label_scheme"] != SINGLE_LABEL and card.get("thresholds") is None and not network_only:
         fail(f"a {card['label_scheme']}-label preset needs its 'thresholds' file")
     profile_db = card.get("profile_db")
     if profile_db is not None and (not isinstance(profile_db, list) or not all(isinstance(p, str) for p in profile_db)):

@@ -226,6 +226,11 @@ def test_predict_writes_the_signals_a_signal_preset_calls_in_every_format(tmp_pa
     assert main(["predict", str(fasta), "--model", str(run), "--no-homology", "--format", "deeploc2",
                  "-o", str(tmp_path / "out.csv")]) == 0
     assert (tmp_path / "out.csv").read_text().startswith("Protein_ID,Localizations,Signals,")
+    from protloc.data.datasets import deeploc2_signals
+
+    card = json.loads((run / "preset.json").read_text())  # the signal data's terms travel with the model
+    assert card["data_terms"] == [deeploc2_signals.TERMS] and "CC BY-NC-ND 2.0" in deeploc2_signals.TERMS
+    assert "CC BY 4.0" in datasets.get("deeploc2").terms and "Höglund" in datasets.get("multiloc").terms
 
 
 @pytest.mark.slow

@@ -175,6 +175,9 @@ def _checked_card(card, source, directory: pathlib.Path | None = None, network_o
     profile_db = card.get("profile_db")
     if profile_db is not None and (not isinstance(profile_db, list) or not all(isinstance(p, str) for p in profile_db)):
         fail("'profile_db' must be a list of paths or null")
+    terms = card.get("data_terms", [])
+    if not isinstance(terms, list) or not all(isinstance(line, str) for line in terms):
+        fail("'data_terms' must be a list of lines")
     check_finite(card.get("figures", {}), f"{source}: figures")
     return card
 

@@ -20,7 +20,7 @@ import keras
 import numpy as np
 
 from protloc.data import datasets
-from protloc.data.datasets import MULTI_LABEL, Example
+from protloc.data.datasets import MULTI_LABEL, Example, deeploc2_signals
 from protloc.evidence import fusion, homology, network_inputs, thresholds as decision_thresholds
 from protloc.models import inference, run_config, zoo
 from protloc.prediction import loading, preset
@@ -154,7 +154,8 @@ def write_run_card(run_dir, config: run_config.RunConfig, network, command: str 
 
 
 def run_card(run_dir: pathlib.Path, config: run_config.RunConfig, network, command: str | None) -> dict:
-    """The card of a run directory (no evidence yet): what it is, its inputs, its provenance."""
+    """The card of a run directory (no evidence yet): what it is, its inputs, its provenance and the terms of the data
+    it was trained on (``data_terms``: the data set's, and the signal data's for a signal-head model)."""
     spec = config.spec
     return {"format": preset.FORMAT, "name": run_dir.name,
             "description": f"{config.model} trained by protloc train on {spec.name} (recipe {config.recipe}, "
@@ -165,7 +166,10 @@ def run_card(run_dir: pathlib.Path, config: run_config.RunConfig, network, comma
             "reference": None, "fusion": None,
             "profile_db": config.to_json(run_dir)["profile_db"] if config.profile_db else None,
             "training": {"run_config": run_config.CONFIG_FILE, "command": command,
-                         "backend": keras.backend.backend()}, "figures": {}}
+                         "backend": keras.backend.backend()},
+            "data_terms": [terms for terms in (spec.terms, deeploc2_signals.TERMS if config.hparams["signals"] else "")
+                           if terms],
+            "figures": {}}
 
 
 def fuse_preset(directory, fold_runs: Sequence, data_dir=None, command: str | None = None):

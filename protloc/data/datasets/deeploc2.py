@@ -190,4 +190,7 @@ def _read_examples(directory: str, signals_directory: str | None = None) -> tupl
 
 SPEC = DatasetSpec("deeploc2", CLASS_NAMES, NUM_PARTITIONS, read_examples,
                    "DeepLoc 2.0: 28,303 Swiss-Prot proteins in one or more of 10 locations, membrane flag, 5 homology "
-                   "partitions (cross-validation)", label_scheme=MULTI_LABEL, splits=("train",), membrane=True)
+                   "partitions (cross-validation)", label_scheme=MULTI_LABEL, splits=("train",), membrane=True,
+                   terms="DeepLoc 2.0's data (Thumuluri et al., Nucleic Acids Research 2022; partitions as published in "
+                         "bivekpok/esm_deeploc): annotations from UniProtKB/Swiss-Prot, CC BY 4.0; cite DeepLoc 2.0 and "
+                         "UniProt")

@@ -40,6 +40,10 @@ FILE_NAME = "signals.csv"
 PINNED_SHA256 = "ed8484c92dbb7ef5288de1f32ac53314e3af3ace02830b4f5f9b6ccd63e94bdc"
 """SHA-256 of the uncompressed ``signals.csv``."""
 COLUMNS = ("accession", "partition", "kingdom", "signals", "annotation", "sequence")
+TERMS = ("DeepLoc 2.0's sorting-signal annotations (Thumuluri et al. 2022): from UniProtKB/Swiss-Prot (CC BY 4.0) and "
+         "the DeepLoc 2.0 authors' curation, whose repository is released under CC BY-NC-ND 2.0 (non-commercial, no "
+         "derivatives); cite DeepLoc 2.0 and UniProt")
+"""The terms of the signal data, written into the card of every model trained on it."""
 
 
 class SignalDataError(ValueError):

@@ -164,4 +164,7 @@ def _read_examples(split: str, directory: str) -> tuple[Example, ...]:
 
 
 SPEC = DatasetSpec("multiloc", CLASS_NAMES, NUM_FOLDS, read_examples,
-                   "MultiLoc: 5,959 eukaryotic proteins in 11 compartments (4/5 train in 5 folds, 1/5 test)")
+                   "MultiLoc: 5,959 eukaryotic proteins in 11 compartments (4/5 train in 5 folds, 1/5 test)",
+                   terms="The MultiLoc data set (Höglund et al., Bioinformatics 2006), as published in "
+                         "KohlbacherLab/MultiLoc2 (no licence stated there); Swiss-Prot proteins; cite Höglund et al. "
+                         "2006")

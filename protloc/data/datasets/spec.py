@@ -85,6 +85,8 @@ class DatasetSpec:
         splits: the splits the data set has (a data set evaluated by cross-validation alone has only ``train``).
         membrane: whether its examples say if a protein is membrane-associated (multi-label models then get a
             membrane output).
+        terms: where the data come from and on what terms, in a line (written into the card of every model trained
+            on it).
     """
 
     name: str
@@ -95,6 +97,7 @@ class DatasetSpec:
     label_scheme: str = SINGLE_LABEL
     splits: tuple = SPLITS
     membrane: bool = False
+    terms: str = ""
 
     def __post_init__(self):
         check_class_names(self.class_names, f"data set {self.name!r}: class_names")

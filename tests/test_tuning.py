@@ -187,7 +187,17 @@ def test_a_multi_label_search_scores_trials_by_average_precision_and_records_bot
 
 def test_search_options_that_do_not_fit_the_data_set_are_refused(tmp_path, capsys):
     for extra, problem in ((["--loss", "weighted"], "is for multi-label data sets"),
+                           (["--fold", "0", "--exclude-fold", "0"], "--fold 0 is also given to --exclude-fold"),
                            (["--filter-range", "30", "10", "5"], "--filter-range must be LOW HIGH STEP")):
         with pytest.raises(SystemExit) as stopped:
             search.main(["--dataset", "tests.test_tuning:SPEC", *extra, "--out", str(tmp_path / "s")])
         assert stopped.value.code == 2 and problem in capsys.readouterr().err
+
+
+def test_an_excluded_fold_is_neither_trained_on_nor_validated_on():
+    searched = ProtlocHyperModel(SPEC, exclude_folds=[0])
+    assert 0 not in searched.folds and searched.folds == tuple(range(1, SPEC.num_folds))
+    train, validation = searched._examples(1)
+    assert {e.fold for e in train} == set(range(2, SPEC.num_folds)) and {e.fold for e in validation} == {1}
+    with pytest.raises(ValueError, match="both validated on and excluded"):
+        ProtlocHyperModel(SPEC, folds=[0], exclude_folds=[0])

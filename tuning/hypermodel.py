@@ -71,16 +71,23 @@ class ProtlocHyperModel(keras_tuner.HyperModel):
             positives weighted by each location's frequency among the training proteins of the first fold).
         filter_range: ``(low, high, step)``: the search range of the filters per conv width instead of the
             registry's.
+        exclude_folds: training folds never read (neither trained on nor validated on), e.g. a partition kept for
+            the final cross-validation.
     """
 
     def __init__(self, spec: datasets.DatasetSpec, folds=None, recipe: str = recipes.DEFAULT_RECIPE,
                  max_epochs: int | None = None, seed: int = 0, data_dir=None, families=None,
-                 loss: str = "crossentropy", filter_range: tuple | None = None, **kwargs):
+                 loss: str = "crossentropy", filter_range: tuple | None = None, exclude_folds=(), **kwargs):
         super().__init__(**kwargs)
         if recipe not in recipes.RECIPES:
             raise ValueError(f"unknown recipe {recipe!r}; choose from {', '.join(recipes.RECIPES)}")
         self.spec, self.data_dir, self.recipe_name, self.recipe = spec, data_dir, recipe, recipes.RECIPES[recipe]
-        self.folds = tuple(spec.check_fold(f) for f in folds) if folds is not None else tuple(range(spec.num_folds))
+        self.exclude_folds = tuple(sorted({spec.check_fold(f) for f in exclude_folds}))
+        self.folds = tuple(spec.check_fold(f) for f in folds) if folds is not None else tuple(
+            f for f in range(spec.num_folds) if f not in self.exclude_folds)
+        if set(self.folds) & set(self.exclude_folds):
+            raise ValueError(f"fold(s) {sorted(set(self.folds) & set(self.exclude_folds))} both validated on and "
+                             f"excluded")
         self.max_epochs, self.seed = int(max_epochs or self.recipe.epochs), seed
         self.families = [zoo.check_family(name) for name in (families or zoo.FAMILIES)]
         self.multi_label = spec.label_scheme == datasets.MULTI_LABEL
@@ -144,7 +151,8 @@ class ProtlocHyperModel(keras_tuner.HyperModel):
     @functools.lru_cache(maxsize=8)
     def _examples(self, fold: int) -> tuple[list, list]:
         """Training examples (cut to the recipe's length) and validation examples of one held-out fold."""
-        train = self.spec.examples("train", self.spec.folds_except(fold), self.data_dir)
+        kept = [f for f in range(self.spec.num_folds) if f != fold and f not in self.exclude_folds]
+        train = self.spec.examples("train", kept, self.data_dir)
         return ([loop.truncated(e, self.recipe.train_max_length) for e in train],
                 self.spec.examples("train", [fold], self.data_dir))
 

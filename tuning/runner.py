@@ -101,7 +101,7 @@ def distributed_worker() -> str | None:
 def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.DatasetSpec, folds=None, seed: int = 0,
                recipe: str = recipes.DEFAULT_RECIPE, hyperparameters=None, verbose=1, data_dir=None,
                families=None, brackets: int | None = None, max_parameters: int | None = None,
-               loss: str = "crossentropy", filter_range: tuple | None = None) -> dict:
+               loss: str = "crossentropy", filter_range: tuple | None = None, exclude_folds=()) -> dict:
     """Runs (or resumes) a search in ``out`` on ``spec``'s training split, validating on ``folds`` (default: all
     of the spec's), every trial trained as ``recipe`` trains; returns the best run config (also written to
     best_hparams.json, with every trial's history in history.json). ``epochs``: each trial's (random, bayesian)
@@ -112,7 +112,8 @@ def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.Dat
     average precision) scores the trials. A distributed worker (:func:`distributed_worker`) runs the chief's
     trials and returns ``{"worker": its id}``; the chief writes the results."""
     out = pathlib.Path(out)
-    hypermodel = ProtlocHyperModel(spec, folds, recipe, epochs, seed, data_dir, families, loss, filter_range)
+    hypermodel = ProtlocHyperModel(spec, folds, recipe, epochs, seed, data_dir, families, loss, filter_range,
+                                   exclude_folds)
     objective = keras_tuner.Objective(hypermodel.objective, "max")
     options = dict(objective=objective, seed=seed, directory=str(out), project_name="tuner",
                    overwrite=False, hyperparameters=hyperparameters, max_consecutive_failed_trials=3,
@@ -134,7 +135,8 @@ def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.Dat
         reasons = sorted({trial["failure"] or trial["status"] for trial in histories})
         raise SearchFailed(f"{out}: no trial of the search completed ({'; '.join(reasons)})")
     best = {**hypermodel.run_config(best_trial.hyperparameters), "dataset": spec.name,
-            hypermodel.objective: best_trial.score, "folds": list(hypermodel.folds), "epochs": epochs, "tuner": tuner}
+            hypermodel.objective: best_trial.score, "folds": list(hypermodel.folds),
+            "excluded_folds": list(hypermodel.exclude_folds), "epochs": epochs, "tuner": tuner}
     files.write_json(out / "best_hparams.json", best)
     return best
 

@@ -52,6 +52,8 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="directory of the data set's files (default: the data set's own)")
     parser.add_argument("--loss", choices=("crossentropy", "focal", "weighted"), default="crossentropy",
                         help="multi-label data sets: the locations' loss (weighted: positives by their frequency)")
+    parser.add_argument("--exclude-fold", type=int, action="append", default=[], metavar="K",
+                        help="never read this training fold (repeatable), e.g. a partition kept for the final CV")
     parser.add_argument("--filter-range", type=int, nargs=3, metavar=("LOW", "HIGH", "STEP"),
                         help="search range of the filters per conv width (default: the registry's, 0-30 step 5)")
 
@@ -64,6 +66,10 @@ def search_from_arguments(parser: argparse.ArgumentParser, args, out, verbose=1)
         spec = datasets.get(args.dataset)
         fixed = fixed_hyperparameters(args.fix)
         folds = None if args.fold is None else [spec.check_fold(args.fold)]
+        for fold in args.exclude_fold:
+            spec.check_fold(fold)
+        if args.fold is not None and args.fold in args.exclude_fold:
+            raise ValueError(f"--fold {args.fold} is also given to --exclude-fold")
         if args.loss != "crossentropy" and spec.label_scheme != datasets.MULTI_LABEL:
             raise ValueError(f"--loss {args.loss} is for multi-label data sets; {spec.name} is single-label")
         low, high, step = args.filter_range or (0, 1, 1)
@@ -76,7 +82,8 @@ def search_from_arguments(parser: argparse.ArgumentParser, args, out, verbose=1)
         return run_search(out, args.tuner, args.max_trials, args.epochs, spec, folds, args.seed, args.recipe,
                           hyperparameters=fixed, verbose=verbose, data_dir=args.data_dir, families=args.families,
                           brackets=args.brackets, max_parameters=args.max_parameters, loss=args.loss,
-                          filter_range=tuple(args.filter_range) if args.filter_range else None)
+                          filter_range=tuple(args.filter_range) if args.filter_range else None,
+                          exclude_folds=args.exclude_fold)
     except SearchFailed as error:
         parser.exit(2, f"{parser.prog}: error: {error}\n")
 

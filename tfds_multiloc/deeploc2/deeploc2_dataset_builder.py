@@ -11,6 +11,11 @@ sees the same proteins whichever way it reads them.
 
 One split, ``train``: the data set's protocol is cross-validation over the five partitions (``fold``); hold one out
 with ``split="train"`` and a filter on ``fold``, or use ``protloc train --dataset deeploc2 --fold K``.
+
+Sorting signals (:mod:`protloc.data.datasets.deeploc2_signals`), where ``PROTLOC_DEEPLOC2_SIGNALS_DIR`` names the
+directory of ``signals.csv.gz`` (there is no pinned download of it): ``signal_types`` (multi-hot over the nine types)
+and ``signal_residues`` (one code per token), both -1 for a protein without signal labels (and the residues -1 for
+the 129 proteins with types only).
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ import tensorflow_datasets.public_api as tfds
 from etils import epath
 
 from protloc.data import sequences
+from protloc.data.datasets import deeploc2_signals
 from protloc.data.datasets.deeploc2 import (CLASS_NAMES, DATA_DIR_VARIABLE, KINGDOMS, LOCATIONS, NUM_PARTITIONS,
                                             SOURCE_URL, parse_rows, partition_text)
 from tfds_multiloc import reachable
@@ -47,8 +53,9 @@ def local_examples(directory) -> list:
 class Builder(tfds.core.GeneratorBasedBuilder):
     """DeepLoc 2.0: proteins labelled with one or more of 10 subcellular locations and membrane association."""
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "The five homology partitions of DeepLoc 2.0 as one train split with a fold feature."}
+    VERSION = tfds.core.Version("1.1.0")
+    RELEASE_NOTES = {"1.0.0": "The five homology partitions of DeepLoc 2.0 as one train split with a fold feature.",
+                     "1.1.0": "Sorting signals per protein and per residue (-1 where not labelled)."}
     MANUAL_DOWNLOAD_INSTRUCTIONS = f"""
     Optional. Place partition0.csv .. partition{NUM_PARTITIONS - 1}.csv (plain or gzipped, .csv.gz) in the manual
     directory, or point the {DATA_DIR_VARIABLE} environment variable at their directory. Without either, the files
@@ -69,13 +76,22 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                 "membrane": tfds.features.Scalar(np.float32, doc="1.0 for a membrane-associated protein, else 0.0"),
                 "kingdom": tfds.features.ClassLabel(names=KINGDOMS),
                 "fold": tfds.features.Scalar(np.int32, doc="homology partition 0-4 (at most 30% identity between)"),
+                "signal_types": tfds.features.Tensor(
+                    shape=(len(deeploc2_signals.SIGNAL_TYPES),), dtype=np.int32,
+                    doc="multi-hot sorting signals: " + ", ".join(deeploc2_signals.SIGNAL_TYPES) + "; -1 if unlabelled"),
+                "signal_residues": tfds.features.Tensor(shape=(None,), dtype=np.int32, doc=(
+                    "per token, its signal: 0 none, k the k-th signal type; -1 where not labelled")),
             }),
             supervised_keys=("tokens", "locations"),
             homepage="https://services.healthtech.dtu.dk/services/DeepLoc-2.0/",
         )
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
-        return {"train": self._generate_examples(self._read(dl_manager))}
+        examples = self._read(dl_manager)
+        signals = deeploc2_signals.data_directory()
+        if signals is not None:
+            examples = deeploc2_signals.attach(examples, deeploc2_signals.read_signals(signals))
+        return {"train": self._generate_examples(examples)}
 
     def _read(self, dl_manager) -> list:
         """The examples of every partition, from the local files or the downloads."""
@@ -94,13 +110,22 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         for example in examples:
             locations = np.zeros(len(CLASS_NAMES), dtype=np.int32)
             locations[list(example.label)] = 1
+            tokens = example.features["tokens"]
+            types = np.full(len(deeploc2_signals.SIGNAL_TYPES), -1, np.int32)
+            residues = np.full(len(tokens), -1, np.int32)
+            if example.signals is not None:
+                types = example.signals.multi_hot().astype(np.int32)
+                if example.signals.residues is not None:
+                    residues = np.asarray(example.signals.residues, np.int32)
             yield example.id, {
                 "accession": example.id,
                 "sequence": sequences.truncate_middle(example.sequence, MAX_LENGTH),
                 "length": len(example.sequence),
-                "tokens": example.features["tokens"],
+                "tokens": tokens,
                 "locations": locations,
                 "membrane": example.membrane,
                 "kingdom": example.kingdom,
                 "fold": example.fold,
+                "signal_types": types,
+                "signal_residues": residues,
             }

@@ -29,6 +29,7 @@ class DeepLoc2Test(tfds.testing.DatasetBuilderTestCase):
         cls._online = mock.patch.object(builder_module, "check_source_reachable")
         cls._online.start()
         os.environ.pop(deeploc2.DATA_DIR_VARIABLE, None)  # use the dummy downloads, not real data
+        os.environ.pop("PROTLOC_DEEPLOC2_SIGNALS_DIR", None)
         super().setUpClass()
 
     @classmethod
@@ -52,6 +53,22 @@ def test_local_files_are_checked_and_give_the_specs_proteins_locations_and_folds
     assert first["locations"].tolist() == [1, 1, 0, 0, 0, 0, 0, 0, 0, 0]  # Cytoplasm|Nucleus
     assert first["kingdom"] == deeploc2.KINGDOMS.index("Viridiplantae") and first["membrane"] == 0.0
     np.testing.assert_array_equal(first["tokens"], sequences.tokenize(first["sequence"].decode()))
+    assert (first["signal_types"] == -1).all() and first["signal_residues"].shape == first["tokens"].shape  # unlabelled
+
+
+def test_signal_labels_become_features_and_unlabelled_proteins_are_minus_one():
+    from protloc.data.datasets.deeploc2_signals import SignalLabels
+
+    tokens = np.array([5, 6, 7, 8], np.int32)
+    labelled = deeploc2.Example("P1", {"tokens": tokens}, (0,), 0, "ACDE", 0.0, "Fungi",
+                                SignalLabels((0,), np.array([1, 1, 0, 0], np.int8)))
+    types_only = deeploc2.Example("P2", {"tokens": tokens}, (1,), 1, "ACDE", 1.0, "Metazoa", SignalLabels((1,)))
+    plain = deeploc2.Example("P3", {"tokens": tokens}, (2,), 2, "ACDE", 0.0, "Other")
+    rows = dict(builder_module.Builder._generate_examples(None, [labelled, types_only, plain]))
+    assert rows["P1"]["signal_types"].tolist() == [1, 0, 0, 0, 0, 0, 0, 0, 0]
+    assert rows["P1"]["signal_residues"].tolist() == [1, 1, 0, 0]
+    assert rows["P2"]["signal_types"].tolist()[:2] == [0, 1] and rows["P2"]["signal_residues"].tolist() == [-1] * 4
+    assert (rows["P3"]["signal_types"] == -1).all() and (rows["P3"]["signal_residues"] == -1).all()
 
 
 def _dummy_checksums():

@@ -19,7 +19,7 @@ from protloc.models import losses, zoo
 from protloc.models.layers import SignalTypes
 from protloc.models.run_config import RunConfig
 from protloc.training import loop
-from tests.helpers import REPO
+from tests.helpers import REPO, letters
 
 MOTIF = [19, 19, 9, 9, 19, 19, 9, 9]
 """Tokens of the planted signal (W W K K W W K K), labelled a signal peptide (SP) residue by residue."""
@@ -41,7 +41,8 @@ def make_examples(count: int = 48, seed: int = 3) -> list:
             codes[:len(MOTIF)] = SP + 1
         signals = SignalLabels((SP,) if planted else (), None if index % 5 == 4 else codes)
         found.append(datasets.Example(f"p{index}", {"tokens": tokens}, (1,) if planted else (0,), index % 3,
-                                      membrane=float(planted), signals=None if index % 6 == 5 else signals))
+                                      letters(tokens), membrane=float(planted),
+                                      signals=None if index % 6 == 5 else signals))
     return found
 
 
@@ -328,3 +329,22 @@ def test_explanations_and_the_protein_page_show_the_predicted_signal_regions(sig
         page = client.get(f"/api/jobs/{job}/proteins/0").json()
     assert page["track"]["regions"] == [{"type": name, "name": SIGNAL_NAMES[name], "first": first, "last": last}
                                         for name, first, last in track.regions]
+
+
+@pytest.mark.slow
+def test_a_run_holding_out_a_fold_fits_each_signal_types_threshold_and_predict_uses_them(tmp_path):
+    from protloc.apps.cli import main
+    from protloc.evidence import thresholds
+    from protloc.prediction.predictor import Localizer
+
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", SIGNALS.name, "--signals", "--fold", "0", "--epochs", "1", "--batch-size", "8",
+                 "--lstm-units", "4", "--dense-units", "4", "--out", str(run)]) == 0
+    saved = thresholds.load(run / "thresholds.json", SIGNALS.class_names)
+    assert saved[thresholds.SIGNAL_TYPES_KEY].shape == (len(SIGNAL_TYPES),)
+    localizer = Localizer.from_preset(run, homology_evidence=False)
+    np.testing.assert_array_equal(localizer.thresholds[thresholds.SIGNAL_TYPES_KEY], saved[thresholds.SIGNAL_TYPES_KEY])
+    (run / "bad.json").write_text(json.dumps({"class_names": list(SIGNALS.class_names), "network": [0.5, 0.5],
+                                              "signal_types": [2.0]}))
+    with pytest.raises(ValueError, match="'signal_types' must hold finite numbers in"):
+        thresholds.load(run / "bad.json", SIGNALS.class_names)

@@ -44,6 +44,7 @@ import protloc
 from protloc.data import kingdoms, sequences
 from protloc.data.features import KINGDOM, PROFILE, PROFILE_WIDTH, SIGNAL_NAMES, SIGNAL_TYPES, TOKENS
 from protloc.models import zoo
+from protloc.evidence.thresholds import SIGNAL_TYPES_KEY
 from protloc.prediction.predictor import SIGNAL_THRESHOLD
 
 WARMUP_SEQUENCES = ("MKVLAAGIVALLLAAGCSSSKEETPA", "mstnpkpqrktkrnt*", "M" + "ACDEFGHIKLMNPQRSTVWY" * 60)
@@ -118,6 +119,8 @@ def export_saved_model(localizer, out, max_length: int = sequences.DEFAULT_MAX_L
 
     multi_label = localizer.multi_label
     limits = tf.constant(localizer.thresholds["network"], tf.float32) if multi_label else None
+    signal_limits = (tf.constant(localizer.thresholds.get(SIGNAL_TYPES_KEY, SIGNAL_THRESHOLD), tf.float32)
+                     if multi_label else None)
 
     def outputs(tokens, profile=None):
         features = {TOKENS: tokens, **({PROFILE: profile} if with_profile else {})}
@@ -125,7 +128,7 @@ def export_saved_model(localizer, out, max_length: int = sequences.DEFAULT_MAX_L
             features[KINGDOM] = tf.tile(kingdom, [tf.shape(tokens)[0], 1])
         result = serving(features, training=False)
         if multi_label:
-            return multi_label_outputs(result, limits, has_attention, names)
+            return multi_label_outputs(result, limits, has_attention, names, signal_limits)
         probabilities, alpha = (result["probabilities"], result["attention"]) if has_attention else (result, None)
         named = {"probabilities": probabilities,
                  "prediction": tf.gather(names, tf.argmax(probabilities, axis=-1)),
@@ -170,13 +173,15 @@ def export_saved_model(localizer, out, max_length: int = sequences.DEFAULT_MAX_L
     return out
 
 
-def multi_label_outputs(result: dict, thresholds: tf.Tensor, has_attention: bool, names: tf.Tensor) -> dict:
+def multi_label_outputs(result: dict, thresholds: tf.Tensor, has_attention: bool, names: tf.Tensor,
+                        signal_thresholds=SIGNAL_THRESHOLD) -> dict:
     """A multi-label network's serving outputs: ``probabilities`` float32 ``[batch, locations]``, ``decisions`` int32
     ``[batch, locations]`` (1 where the location is decided: its probability reaches its threshold, and at least
     one per protein, as :func:`protloc.evidence.thresholds.decide`), ``locations`` tf.string ``[batch]`` (the decided
     locations' ``names``, ``|``-joined in class order), ``membrane`` float32 ``[batch]`` where the network has that
     output, with a sorting-signal head ``signal_types`` float32 ``[batch, 9]`` and ``signals`` tf.string ``[batch]``
-    (the types called, as ``protloc predict`` writes them), and ``attention`` for attention models."""
+    (the types called at ``signal_thresholds``, as ``protloc predict`` calls them), and ``attention`` for attention
+    models."""
     probabilities = result[zoo.LOCATIONS_OUTPUT]
     decided = probabilities >= thresholds
     furthest = tf.one_hot(tf.argmax(probabilities - thresholds, axis=-1), tf.shape(probabilities)[-1],
@@ -191,7 +196,7 @@ def multi_label_outputs(result: dict, thresholds: tf.Tensor, has_attention: bool
         named["membrane"] = result[zoo.MEMBRANE_OUTPUT][:, 0]
     if zoo.SIGNAL_TYPES_OUTPUT in result:  # a sorting-signal head: each type's probability, and those called
         types = result[zoo.SIGNAL_TYPES_OUTPUT]
-        called = types >= SIGNAL_THRESHOLD
+        called = types >= signal_thresholds
         every_type = tf.broadcast_to(tf.constant([SIGNAL_NAMES[code] for code in SIGNAL_TYPES]), tf.shape(types))
         named["signal_types"] = types
         named["signals"] = tf.strings.reduce_join(tf.ragged.boolean_mask(every_type, called), axis=-1, separator="|")

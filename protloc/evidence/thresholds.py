@@ -22,6 +22,8 @@ from protloc.utils import files
 
 SOURCES = ("network", "fused")
 """The probabilities a set of thresholds is for: the network's alone, or fused with homology."""
+SIGNAL_TYPES_KEY = "signal_types"
+"""The thresholds of a sorting-signal head's types (one per type, for each type's largest MCC), where fitted."""
 
 
 OBJECTIVES = ("micro_f1", "mcc")
@@ -97,7 +99,8 @@ def save(path, thresholds: dict, class_names, provenance=None) -> None:
 
 
 def load(path, class_names) -> dict[str, np.ndarray]:
-    """The thresholds saved in ``path`` by source (``network``, and ``fused`` where fitted).
+    """The thresholds saved in ``path`` by source (``network``, and ``fused`` where fitted; and a signal head's
+    ``signal_types``, one per type, where fitted).
 
     Raises:
         ValueError: not a thresholds file, other class names, or a value that is not a finite number in [0, 1]
@@ -120,4 +123,11 @@ def load(path, class_names) -> dict[str, np.ndarray]:
                            and 0 <= v <= 1 for v in values)):
             raise ValueError(f"{path}: {source!r} must hold {len(class_names)} finite numbers in [0, 1]")
         found[source] = np.array(values, dtype=np.float64)
+    signals = saved.get(SIGNAL_TYPES_KEY)
+    if signals is not None:
+        if (not isinstance(signals, list) or not signals
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                           and 0 <= v <= 1 for v in signals)):
+            raise ValueError(f"{path}: {SIGNAL_TYPES_KEY!r} must hold finite numbers in [0, 1]")
+        found[SIGNAL_TYPES_KEY] = np.array(signals, dtype=np.float64)
     return found

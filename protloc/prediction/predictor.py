@@ -100,14 +100,17 @@ class Outputs:
 
 
 SIGNAL_THRESHOLD = 0.5
-"""A signal type is called where its probability reaches this (set by hand, not fitted)."""
+"""A signal type is called where its probability reaches this, unless the preset's thresholds.json holds thresholds
+fitted per type on a held-out fold (``signal_types``: each type's largest MCC)."""
 
 
-def signal_calls(types: np.ndarray, residues: np.ndarray, length: int, seen: int) -> tuple[tuple, tuple]:
+def signal_calls(types: np.ndarray, residues: np.ndarray, length: int, seen: int,
+                 thresholds=SIGNAL_THRESHOLD) -> tuple[tuple, tuple]:
     """One protein's called signal types and their regions (see :class:`Prediction`) from the head's type
-    probabilities ``(9,)`` and per-residue classes over the ``seen`` residues the network read of ``length`` (the
-    middle cut of a long protein: positions after the cut are mapped back onto the input)."""
-    called = tuple(SIGNAL_TYPES[i] for i in np.flatnonzero(np.asarray(types) >= SIGNAL_THRESHOLD))
+    probabilities ``(9,)`` (called at ``thresholds``: one number, or one per type) and per-residue classes over the
+    ``seen`` residues the network read of ``length`` (the middle cut of a long protein: positions after the cut are
+    mapped back onto the input)."""
+    called = tuple(SIGNAL_TYPES[i] for i in np.flatnonzero(np.asarray(types) >= np.asarray(thresholds)))
     head = seen - seen // 2 if seen < length else seen
     regions = []
     codes = np.asarray(residues)
@@ -268,7 +271,9 @@ class Localizer:
             signals = regions = None
             if found.signal_types is not None:
                 signals, regions = signal_calls(found.signal_types[index], found.signal_residues[index],
-                                                len(sequence), len(example.features[TOKENS]))
+                                                len(sequence), len(example.features[TOKENS]),
+                                                self.thresholds.get(decision_thresholds.SIGNAL_TYPES_KEY,
+                                                                    SIGNAL_THRESHOLD))
             yield Prediction(example.id, len(sequence), found.final[index], found.network[index],
                              found.attention[index] if found.attention is not None else None,
                              found.hits[index][0] if found.hits is not None and found.hits[index] else None,

@@ -70,8 +70,9 @@ def network_outputs(network, examples, config: run_config.RunConfig) -> dict:
 
 def fit_evidence(directory: pathlib.Path, card: dict, outputs: dict, fold: HeldOut, data: str,
                  command: str | None) -> dict:
-    """Fits the fusion rule (and, multi-label, both sets of thresholds) on a held-out fold from the network
-    ``outputs`` on its proteins, writes them into ``directory`` and returns the card naming them.
+    """Fits the fusion rule (and, multi-label, both sets of thresholds; with a signal head and signal labels in the
+    fold, the signal types' thresholds for each type's largest MCC) on a held-out fold from the network ``outputs``
+    on its proteins, writes them into ``directory`` and returns the card naming them.
 
     Args:
         data: what the outputs and hits are, for the provenance.
@@ -84,6 +85,11 @@ def fit_evidence(directory: pathlib.Path, card: dict, outputs: dict, fold: HeldO
         fused = rule.apply(network, fold.evidence)[0]
         found = {"network": decision_thresholds.fit(network, fold.labels),
                  "fused": decision_thresholds.fit(fused, fold.labels)}
+        labelled = [i for i, example in enumerate(fold.examples) if example.signals is not None]
+        if zoo.SIGNAL_TYPES_OUTPUT in outputs and labelled:  # a signal head: each type for its largest MCC
+            found[decision_thresholds.SIGNAL_TYPES_KEY] = decision_thresholds.fit(
+                outputs[zoo.SIGNAL_TYPES_OUTPUT][labelled],
+                np.array([fold.examples[i].signals.multi_hot() for i in labelled]), objective="mcc")
         decision_thresholds.save(directory / THRESHOLDS_FILE, found, card["class_names"],
                                  {**provenance, "rule": "the largest micro-averaged F1 on the held-out fold "
                                                         "(protloc.evidence.thresholds.fit)"})

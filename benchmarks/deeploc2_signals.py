@@ -37,7 +37,7 @@ ANCHOR = {"source": "kfuku52/cdskit wiki: a CNN / a feature-centroid model, rand
 TARGETS = {"mcc": {"SP": 0.80, "MT": 0.80, "CH": 0.80}, "micro_f1": 0.75}
 
 
-def out_of_fold(run: pathlib.Path, examples: list) -> dict:
+def signal_outputs(run: pathlib.Path, examples: list) -> dict:
     """A signal run's head outputs on ``examples``: ``types`` ``(n, 9)`` and per protein its residue calls."""
     found = inference.Forward(loading.load_network(run))(examples)
     if zoo.SIGNAL_TYPES_OUTPUT not in found:
@@ -61,7 +61,7 @@ def main(argv=None) -> int:
     if not labelled:
         parser.error(f"no protein of {spec.name} has signal labels (set {deeploc2_signals.DATA_DIR_VARIABLE})")
     by_fold = {k: [e for e in labelled if e.fold == k] for k in runs}
-    predicted = {k: out_of_fold(runs[k], by_fold[k]) for k in runs}
+    predicted = {k: signal_outputs(runs[k], by_fold[k]) for k in runs}
     truth = {k: np.array([e.signals.multi_hot() for e in by_fold[k]], dtype=int) for k in runs}
     decided = {}
     for k in runs:

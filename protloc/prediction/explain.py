@@ -19,7 +19,7 @@ import pathlib
 
 import numpy as np
 
-from protloc.data import sequences
+from protloc.data import sequences, signal_regions
 from protloc.data.datasets import Example
 from protloc.data.features import SIGNAL_TYPES, TOKENS
 from protloc.models import inference, zoo
@@ -53,13 +53,7 @@ class Track:
         """``(type, first, last)`` per run of one signal type, residues numbered from 1 along :attr:`residues`."""
         if self.signals is None:
             return []
-        found = []
-        codes = np.asarray(self.signals)
-        for code in np.unique(codes[codes > 0]):
-            where = np.flatnonzero(codes == code)
-            for run in np.split(where, np.flatnonzero(np.diff(where) > 1) + 1):
-                found.append((SIGNAL_TYPES[int(code) - 1], int(run[0]) + 1, int(run[-1]) + 1))
-        return sorted(found, key=lambda region: region[1])
+        return [(name, first + 1, last + 1) for name, first, last in signal_regions.regions(self.signals)]
 
 
 class Explainer:

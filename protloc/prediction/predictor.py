@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from protloc.data import input_flags, kingdoms, sequences
+from protloc.data import input_flags, kingdoms, sequences, signal_regions
 from protloc.data.datasets import MULTI_LABEL, Example
 from protloc.data.features import KINGDOM, PROFILE, SIGNAL_TYPES, TOKENS
 from protloc.evidence import (fusion as fusion_rule, homology, network_inputs, profiles,
@@ -112,16 +112,9 @@ def signal_calls(types: np.ndarray, residues: np.ndarray, length: int, seen: int
     mapped back onto the input)."""
     called = tuple(SIGNAL_TYPES[i] for i in np.flatnonzero(np.asarray(types) >= np.asarray(thresholds)))
     head = seen - seen // 2 if seen < length else seen
-    regions = []
-    codes = np.asarray(residues)
-    for name in called:
-        where = np.flatnonzero(codes == SIGNAL_TYPES.index(name) + 1)
-        if not len(where):
-            continue
-        for run in np.split(where, np.flatnonzero(np.diff(where) > 1) + 1):
-            first, last = (int(i) if i < head else int(i) + length - seen for i in (run[0], run[-1]))
-            regions.append((name, first + 1, last + 1))
-    return called, tuple(sorted(regions, key=lambda region: region[1]))
+    mapped = [(name, *(i if i < head else i + length - seen for i in (first, last)))
+              for name, first, last in signal_regions.regions(residues) if name in called]
+    return called, tuple((name, first + 1, last + 1) for name, first, last in mapped)
 
 
 class Localizer:

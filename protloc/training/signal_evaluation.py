@@ -7,6 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
+from protloc.data import signal_regions
 from protloc.data.features import SIGNAL_TYPES
 from protloc.training.evaluation import multilabel_report
 
@@ -18,11 +19,8 @@ SITE_TOLERANCE = 3
 
 def first_region_end(codes: np.ndarray, code: int) -> int | None:
     """The 0-based position of the last residue of the first run of ``code`` in ``codes``, or None when it has none."""
-    where = np.flatnonzero(np.asarray(codes) == code)
-    if len(where) == 0:
-        return None
-    breaks = np.flatnonzero(np.diff(where) > 1)
-    return int(where[breaks[0]] if len(breaks) else where[-1])
+    ends = [last for name, _, last in signal_regions.regions(codes) if name == SIGNAL_TYPES[code - 1]]
+    return ends[0] if ends else None
 
 
 def type_report(labels: np.ndarray, decided: np.ndarray) -> dict:

@@ -22,15 +22,13 @@ from __future__ import annotations
 
 import csv
 import functools
-import gzip
-import hashlib
 import io
 import os
 import pathlib
 
 from protloc.data import features, sequences
 from protloc.data.datasets import deeploc2_signals
-from protloc.data.datasets.spec import MULTI_LABEL, DataNotFoundError, DatasetSpec, Example
+from protloc.data.datasets.spec import MULTI_LABEL, DataNotFoundError, DatasetSpec, Example, pinned_content
 
 LOCATIONS = {"Cytoplasm": "cytoplasm", "Nucleus": "nucleus", "Extracellular": "extracellular",
              "Cell membrane": "plasma_membrane", "Mitochondrion": "mitochondrion", "Plastid": "plastid",
@@ -100,17 +98,8 @@ def partition_text(directory, partition: int, expected: dict | None = None) -> t
     else:
         raise DataNotFoundError(f"{pathlib.Path(directory) / name} is missing (or {name}.gz): the DeepLoc 2.0 directory "
                                 f"needs partition0.csv .. partition{NUM_PARTITIONS - 1}.csv")
-    try:
-        data = path.read_bytes()
-        if data[:2] == sequences.GZIP_MAGIC:
-            data = gzip.decompress(data)
-    except (OSError, EOFError) as error:
-        raise DataError(f"{path}: not readable ({error})") from None
-    digest = hashlib.sha256(data).hexdigest()
     expected = expected or checksums()
-    if digest != expected[name]:
-        raise DataError(f"{path} has SHA-256 {digest} (uncompressed), expected {expected[name]}: not the pinned "
-                        f"DeepLoc 2.0 partition {partition}")
+    data = pinned_content(path, expected[name], f"DeepLoc 2.0 partition {partition}", DataError)
     return path, data.decode("utf-8")
 
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import functools
-import gzip
-import hashlib
 import io
 import os
 import pathlib
@@ -27,7 +25,7 @@ import pathlib
 import numpy as np
 
 from protloc.data import sequences
-from protloc.data.datasets.spec import DataNotFoundError, Example
+from protloc.data.datasets.spec import DataNotFoundError, Example, pinned_content
 from protloc.data.features import RESIDUE_SIGNAL_CLASSES, SIGNAL_TYPES
 
 RESIDUE_CLASSES = RESIDUE_SIGNAL_CLASSES
@@ -100,16 +98,7 @@ def _read_signals(directory: str, expected: str) -> tuple:
     if path is None:
         raise DataNotFoundError(f"{pathlib.Path(directory) / FILE_NAME}.gz is missing (or {FILE_NAME}): "
                                 f"{DATA_DIR_VARIABLE} must name the directory of DeepLoc 2.0's signal file")
-    try:
-        data = path.read_bytes()
-        if data[:2] == sequences.GZIP_MAGIC:
-            data = gzip.decompress(data)
-    except (OSError, EOFError) as error:
-        raise SignalDataError(f"{path}: not readable ({error})") from None
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != expected:
-        raise SignalDataError(f"{path} has SHA-256 {digest} (uncompressed), expected {expected}: not the pinned "
-                              f"DeepLoc 2.0 signal file")
+    data = pinned_content(path, expected, "DeepLoc 2.0 signal file", SignalDataError)
     return tuple(parse_rows(data.decode("utf-8"), str(path)).items())
 
 

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
+import hashlib
 from typing import Callable, Iterable
 
 import numpy as np
+
+from protloc.data.sequences import GZIP_MAGIC
 
 SPLITS = ("train", "test")
 SINGLE_LABEL, MULTI_LABEL = "single", "multi"
@@ -30,6 +34,21 @@ def check_class_names(names, what: str = "class_names") -> list[str]:
             raise ValueError(f"{what}: {name!r} cannot name a class (names must be non-empty, printable, without "
                              f"whitespace, control characters or '|')")
     return names
+
+
+def pinned_content(path, expected: str, what: str, error=ValueError) -> bytes:
+    """The content of the file at ``path`` (``pathlib.Path``), gunzipped when it is gzipped, if its SHA-256 is
+    ``expected``; else ``error`` naming the file: unreadable, or ``not the pinned {what}``."""
+    try:
+        data = path.read_bytes()
+        if data[:2] == GZIP_MAGIC:
+            data = gzip.decompress(data)
+    except (OSError, EOFError) as problem:
+        raise error(f"{path}: not readable ({problem})") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != expected:
+        raise error(f"{path} has SHA-256 {digest} (uncompressed), expected {expected}: not the pinned {what}")
+    return data
 
 
 class DataNotFoundError(FileNotFoundError):

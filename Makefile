@@ -32,8 +32,8 @@ demo: $(STAMP)
 
 # The commands behind benchmarks/results/, as committed, one target per result (each resumes where it stopped; days in
 # all on 2 CPU cores). `make bench` runs them all. Retired benchmarks (recipe trials, the learning curve, fusion forms,
-# profile costs, import time): docs/reference.md, "Benchmarks".
-BENCHMARKS = bench-table1 bench-homology bench-speed bench-screenshots bench-multiloc bench-deeploc2 \
+# profile costs, import time, the MultiLoc homology study): docs/reference.md, "Code layout".
+BENCHMARKS = bench-table1 bench-multiloc-paper-fusion bench-speed bench-screenshots bench-multiloc bench-deeploc2 \
 	bench-deeploc2-levers bench-deeploc2-kingdom bench-deeploc2-signals bench-interop
 bench: $(BENCHMARKS)
 
@@ -44,23 +44,16 @@ bench-table1: $(STAMP)
 	$(BIN)/python benchmarks/table1.py --epochs 20 --learning-rate 1e-3 --members 10 --cv-only --out runs/table1-cv --results table1-cv
 	$(BIN)/python benchmarks/table1.py --epochs 50 --learning-rate 1e-3 --members 10 --out runs/table1-50-epochs --start-from runs/table1 --results table1-50-epochs
 
-# homology.md and the multiloc-paper preset's reference + fusion files: fast-recipe R-LSTMs (seeds 0-6; one with
-# sequence profiles) and an A-LSTM, fusion fitted per model on training fold 0 held out from 1-3 fold-0 runs
-FAST_MEMBERS = runs/profiles/rlstm-60,runs/ensemble-fast/seed1,runs/ensemble-fast/seed2,runs/ensemble-fast/seed3,runs/ensemble-fast/seed4,runs/ensemble-fast/seed5,runs/ensemble-fast/seed6
-FOLD_RUNS = --fold-run runs/fold0-fast/seed0 --fold-run runs/fold0-fast/seed1 --fold-run runs/fold0-fast/seed2
-bench-homology: $(STAMP)
-	for seed in 0 1 2; do $(BIN)/protloc train --out runs/fold0-fast/seed$$seed --fold 0 --recipe fast --seed $$seed || exit 1; done
-	$(BIN)/protloc train --model alstm --out runs/alstm-fast --recipe fast --seed 0
-	$(BIN)/protloc train --out runs/profiles/rlstm-60 --recipe fast --seed 0
-	$(BIN)/protloc train --out runs/profiles/rlstm-80 --recipe fast --seed 0 --profile-db ../shared/data/proteomes ../shared/data/multiloc
-	for seed in 1 2 3 4 5 6; do $(BIN)/protloc train --out runs/ensemble-fast/seed$$seed --recipe fast --seed $$seed || exit 1; done
-	$(BIN)/python benchmarks/homology.py $(FOLD_RUNS) --run alstm-fast=runs/alstm-fast --run rlstm-fast=runs/profiles/rlstm-60 --run rlstm-fast-profiles=runs/profiles/rlstm-80 --ensemble "7 fast R-LSTMs=$(FAST_MEMBERS)"
+# the multiloc-paper preset's fusion rule, fitted on a fast-recipe R-LSTM that held out training fold 0 (the study of
+# fusion rules and ensembles around it, benchmarks/homology.py and homology.md, is at commit 3649b74)
+bench-multiloc-paper-fusion: $(STAMP)
+	$(BIN)/protloc train --out runs/fold0-fast/seed0 --fold 0 --recipe fast --seed 0
 	$(BIN)/protloc fuse protloc/prediction/presets/multiloc-paper --fold-run runs/fold0-fast/seed0
 
-# predict-speed.md (the shipped presets against protloc before the speed work, 787715b), beam-speed.md and
+# predict-speed.md (proteins/s, start-up and memory of the shipped presets), beam-speed.md and
 # train-speed.md (training throughput of the DeepLoc 2.0 model per backend and precision)
 bench-speed: $(STAMP)
-	$(BIN)/python benchmarks/predict_speed.py --proteomes ../shared/data/proteomes --model deeploc2 --model multiloc --baseline 787715b --baseline-model pretrained
+	$(BIN)/python benchmarks/predict_speed.py --proteomes ../shared/data/proteomes --model deeploc2 --model multiloc
 	$(BIN)/python benchmarks/beam_speed.py --proteins 20000 --shards 4
 	$(BIN)/python benchmarks/train_speed.py
 

@@ -2,9 +2,7 @@
 predictions and results files. Scripts import this module and the package, never each other."""
 from __future__ import annotations
 
-import concurrent.futures
 import json
-import multiprocessing
 import os
 import pathlib
 import platform
@@ -27,19 +25,6 @@ from protloc.utils import files
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 """Where every script writes its NAME.json and NAME.md."""
-
-
-def in_fresh_process(function, *args, environment: dict | None = None):
-    """``function(*args)`` in a new Python process (spawned) whose environment is this one's plus ``environment``,
-    set before the child imports anything (so ``KERAS_BACKEND`` there picks the child's backend)."""
-    saved = dict(os.environ)
-    os.environ.update(environment or {})
-    try:
-        with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            return pool.submit(function, *args).result()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def timed_process(argv: list[str], environment: dict | None = None, cwd=None) -> dict:

@@ -61,24 +61,22 @@ bench-speed: $(STAMP)
 bench-screenshots: $(STAMP)
 	$(BIN)/python benchmarks/screenshots.py
 
-# The shipped MultiLoc presets (benchmarks/results/tuning.md): the search and its retrained candidates, then the chosen
-# configuration on the whole training split (10 seeds: the ensemble; seed 0: the single preset), stored as float16,
-# fusion fitted on fold-0 runs of the same configuration (the search's retraining for the single preset; with seeds 1
-# and 2 for the ensemble), then the test split once
-CHOSEN = $$(python3 -c "import json; print(json.load(open('runs/tuning/chosen.json'))['name'])")
+# The shipped MultiLoc presets: the configuration a keras-tuner search chose (the `coarse` recipe's own; the search,
+# benchmarks/tuner_search.py and tuning.md, is at commit 3649b74; docs/reference.md, "Hyper-parameter search") on the
+# whole training split (10 seeds: the ensemble; seed 0: the single preset), stored as float16, fusion fitted on fold-0
+# runs of the same configuration (seed 0 for the single preset; seeds 0-2 for the ensemble), then the test split once
 MULTILOC_SEEDS = 0 1 2 3 4 5 6 7 8 9
 bench-multiloc: $(STAMP)
-	$(BIN)/python benchmarks/tuner_search.py --tuner hyperband --epochs 30 --brackets 1 --fold 0 --families rlstm --out runs/tuning
-	for seed in 1 2; do $(BIN)/protloc train --config runs/tuning/chosen.json --fold 0 --seed $$seed --out runs/multiloc/fold0/seed$$seed || exit 1; done
-	for seed in $(MULTILOC_SEEDS); do $(BIN)/protloc train --config runs/tuning/chosen.json --seed $$seed --out runs/multiloc/all/seed$$seed || exit 1; done
-	$(BIN)/protloc preset runs/multiloc/all/seed0 --out protloc/prediction/presets/multiloc --name multiloc --half --reference ../multiloc-paper/reference.fasta.gz --description "R-LSTM in the configuration a keras-tuner search chose (benchmarks/results/tuning.md), on MultiLoc's training split: 11 compartments"
+	for seed in 0 1 2; do $(BIN)/protloc train --recipe coarse --fold 0 --seed $$seed --out runs/multiloc/fold0/seed$$seed || exit 1; done
+	for seed in $(MULTILOC_SEEDS); do $(BIN)/protloc train --recipe coarse --seed $$seed --out runs/multiloc/all/seed$$seed || exit 1; done
+	$(BIN)/protloc preset runs/multiloc/all/seed0 --out protloc/prediction/presets/multiloc --name multiloc --half --reference ../multiloc-paper/reference.fasta.gz --description "R-LSTM in the configuration a keras-tuner search chose (docs/reference.md, Hyper-parameter search), on MultiLoc's training split: 11 compartments"
 	$(BIN)/protloc preset $(foreach seed,$(MULTILOC_SEEDS),runs/multiloc/all/seed$(seed)) --out protloc/prediction/presets/multiloc-ensemble --name multiloc-ensemble --half --reference ../multiloc-paper/reference.fasta.gz --description "Ensemble of 10 R-LSTMs (the multiloc preset's configuration, seeds 0-9, probabilities averaged) on MultiLoc's training split"
-	chosen=$(CHOSEN) && $(BIN)/protloc fuse protloc/prediction/presets/multiloc --fold-run runs/tuning/fold0/$$chosen
-	chosen=$(CHOSEN) && $(BIN)/protloc fuse protloc/prediction/presets/multiloc-ensemble --fold-run runs/tuning/fold0/$$chosen --fold-run runs/multiloc/fold0/seed1 --fold-run runs/multiloc/fold0/seed2
+	$(BIN)/protloc fuse protloc/prediction/presets/multiloc --fold-run runs/multiloc/fold0/seed0
+	$(BIN)/protloc fuse protloc/prediction/presets/multiloc-ensemble $(foreach seed,0 1 2,--fold-run runs/multiloc/fold0/seed$(seed))
 	for preset in multiloc multiloc-ensemble; do $(BIN)/protloc evaluate protloc/prediction/presets/$$preset --split test --card --out benchmarks/results/$$preset && $(BIN)/protloc evaluate protloc/prediction/presets/$$preset --split test --homology --card --out benchmarks/results/$$preset || exit 1; done
 
 
-# DeepLoc 2.0 (benchmarks/results/deeploc2-cv.md, cross-evaluation.md): the five cross-validation runs, each holding
+# DeepLoc 2.0 (benchmarks/results/deeploc2-cv.md): the five cross-validation runs, each holding
 # out one partition (kept in benchmarks/weights as float16, and scored from there), and the shipped preset, one network
 # on all five partitions, its fusion and thresholds fitted on the five runs' out-of-fold predictions
 DEEPLOC2_FOLDS = $(foreach k,0 1 2 3 4,benchmarks/weights/deeploc2-fold$(k))
@@ -96,7 +94,6 @@ bench-deeploc2: $(STAMP)
 	$(BIN)/protloc train --dataset deeploc2 --fold 0 --epochs 15 --seed 0 --loss focal --out runs/deeploc2/focal/fold0
 	$(BIN)/protloc evaluate runs/deeploc2/cv/fold0 --split validation --out benchmarks/results/deeploc2-loss/cross-entropy
 	$(BIN)/protloc evaluate runs/deeploc2/focal/fold0 --split validation --out benchmarks/results/deeploc2-loss/focal
-	$(BIN)/python benchmarks/cross_evaluation.py --deeploc2 deeploc2 --multiloc multiloc $(foreach run,$(DEEPLOC2_FOLDS),--cv-run $(run))
 
 # kingdom.md: the kingdom as an optional input, a fold-0 run with --kingdom against the cross-validation's fold-0 run
 # (the coarse recipe's, at commit 3def60a), on partition 0

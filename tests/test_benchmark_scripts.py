@@ -1,6 +1,6 @@
 """The benchmark scripts' own code (their long runs are not tests): table1.py's ensemble file, report and plan, and
 its extension of a shorter command's runs; predict_speed.py's verdicts and report;
-tuner_search.py's composition of search, retraining and test report; train_speed.py's configurations and report;
+train_speed.py's configurations and report;
 the DeepLoc 2.0 scripts' protocols."""
 import dataclasses
 import json
@@ -82,60 +82,6 @@ def test_predict_speed_report_states_each_target_met_or_missed():
             "homology / (network alone + bare MMseqs2) = 0.62: each uses all 2 cores" in report)
     assert verdicts["proteins_per_s"]["why"] == ""
     assert "multiloc 2.5 s (5.0 s)" in report and "multiloc 4.0 s / 6.0 s" in report
-
-
-def test_tuner_search_retrains_the_best_configurations_and_the_recipes_and_chooses_on_the_fold(tmp_path, monkeypatch):
-    tuner_search = load_benchmark("tuner_search")
-    small = {"lstm_units": 4, "dense_units": 4, "conv_filters": [2, 2, 0, 0, 0, 0]}
-    trial = lambda i, score, units: {"trial": str(i), "status": "COMPLETED", "score": score, "continues": None,  # noqa
-                                     "initial_epoch": 0, "epochs": 2, "history": {"epoch_seconds": [3.0]},
-                                     "config": {"model": "rlstm", "hparams": {**small, "dense_units": units},
-                                                "learning_rate": 1e-3, "recipe": "coarse"}, "seconds": 3.0}
-    history = [trial(0, 0.5, 4), trial(1, 0.7, 8), trial(2, 0.6, 4), trial(3, None, 16)]
-
-    def fake_search(parser, args, out, verbose):
-        out.mkdir(parents=True, exist_ok=True)
-        files.write_json(out / "history.json", history)
-        return {"val_accuracy": 0.7}
-
-    trained = []
-
-    def fake_train(run_dir, config, data_dir):
-        trained.append((run_dir.name, config.hparams["dense_units"], config.fold))
-        run_dir.mkdir(parents=True)
-        files.save_model(zoo.build_model("rlstm", CLASS_NAMES, **small), run_dir / "model.keras")
-        accuracy = {"search-1": 0.8, "search-2": 0.6, "recipe-coarse": 0.7}[run_dir.name]
-        (run_dir / "history.csv").write_text("epoch,val_accuracy\n" + "".join(f"{e},{accuracy}\n" for e in range(6)))
-        return 60.0
-
-    monkeypatch.setattr(tuner_search.search, "search_from_arguments", fake_search)
-    monkeypatch.setattr(tuner_search, "timed_train", fake_train)
-    monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
-    assert tuner_search.main(["--top", "2", "--out", str(tmp_path / "run")]) == 0
-    assert trained == [("search-1", 8, 0), ("search-2", 4, 0), ("recipe-coarse", 128, 0)]
-    results = json.loads((tmp_path / "tuning.json").read_text())
-    assert results["chosen"] == "search-1" and results["distinct_configurations"] == 2
-    assert results["epochs_trained"] == 4 and results["epoch_seconds_median"] == 3.0
-    searched = tuner_search.markdown({**results, "retrained": {}, "chosen": None})  # as written before retraining
-    assert "| (retraining not started) |" in searched and "Not chosen yet" in searched
-    assert json.loads((tmp_path / "run" / "chosen.json").read_text())["hparams"]["dense_units"] == 8
-    assert "| search-1 **(chosen)** | 0.800 / 0.800 |" in (tmp_path / "tuning.md").read_text()
-    assert results["retrained"]["search-1"]["ensemble_fits"]
-    trained.clear()
-    with pytest.raises(SystemExit, match="no candidate's 10-member ensemble fits"):
-        tuner_search.main(["--top", "2", "--out", str(tmp_path / "small"), "--max-ensemble-mib", "0.0001"])
-    assert trained == [("recipe-coarse", 128, 0)]  # neither search configuration fits: neither was trained
-    # the best configuration is too large to ship (10 x 219 kB > 1 MiB): listed, not trained, the next one is
-    history[1] = trial(1, 0.7, 4096)
-    trained.clear()
-    assert tuner_search.main(["--top", "2", "--out", str(tmp_path / "large"), "--max-ensemble-mib", "1"]) == 0
-    assert trained == [("search-1", 4, 0), ("recipe-coarse", 128, 0)]
-    results = json.loads((tmp_path / "tuning.json").read_text())
-    assert results["max_parameters"] == int(2**20 / 10 / 2)
-    [excluded] = results["excluded"]
-    assert excluded["config"]["hparams"]["dense_units"] == 4096 and excluded["score"] == 0.7
-    assert excluded["ensemble_bytes"] == 10 * excluded["stored_bytes"] > 2**20
-    assert "Ranked above the last candidate but not retrained" in (tmp_path / "tuning.md").read_text()
 
 
 def test_table1_runs_its_plan_in_order_and_reports_models_ensemble_and_cv(tmp_path, monkeypatch):
@@ -381,32 +327,6 @@ def test_deeploc2_cv_scores_each_partition_once_with_thresholds_and_fusion_fitte
     assert "| protloc, network alone |" in report and "| protloc, fused with homology |" in report
     assert "epochs per fold" in report and "DeepLoc 2.0 (ProtT5)" not in report
     assert "DeepLoc 2.0's protocol" in report and report.count(" ± ") >= 4 + len(CV3.class_names)
-
-
-def test_cross_evaluation_leaves_out_relatives_and_counts_a_call_right_when_it_is_one_of_the_locations():
-    from protloc.data.datasets.spec import Example
-
-    cross = load_benchmark("cross_evaluation")
-    rng = np.random.default_rng(0)
-    alphabet = np.array(list(sequences.STANDARD_RESIDUES))
-
-    def protein(seed_sequence=None, mutate=0.0):
-        base = seed_sequence or "".join(rng.choice(alphabet, 200))
-        return "".join(rng.choice(alphabet) if rng.random() < mutate else c for c in base)
-
-    others = [protein() for _ in range(3)]
-    reference = [Example(f"R{i}", {}, (0,), 0, sequence) for i, sequence in enumerate(others)]
-    queries = [Example("same", {}, 0, -1, others[0]), Example("relative", {}, 0, -1, protein(others[1], 0.2)),
-               Example("new", {}, 0, -1, protein())]
-    kept, counts = cross.independent(queries, reference, ["a", "b"])
-    assert [e.id for e in kept] == ["new"]
-    assert counts == {"queries": 3, "same_sequence": 1, "relative": 2, "kept": 1}  # the same sequence is a hit too
-    found = cross.scored({"p": ["a", "b", "c"]}, [{"a"}, {"a", "c"}, {"c"}])
-    right, row = found["p"]
-    assert right.tolist() == [True, False, True] and row["accuracy"] == pytest.approx(2 / 3)
-    assert row["accuracy_95ci"] == list(evaluation.wilson_interval(2, 3))
-    assert cross.per_location([{"a"}, {"a", "c"}]) == {"a": 2, "c": 1}
-    assert cross.MULTILOC_TO_DEEPLOC2["vacuole"] == cross.MULTILOC_TO_DEEPLOC2["lysosome"] == "lysosome_vacuole"
 
 
 def test_cross_fitted_thresholds_decide_each_half_with_thresholds_fitted_on_the_other():

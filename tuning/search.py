@@ -30,7 +30,7 @@ TUNER_NAMES = ("bayesian", "hyperband", "random")
 
 
 def add_search_arguments(parser: argparse.ArgumentParser) -> None:
-    """The search options shared by this command and benchmarks/tuner_search.py (all but --out)."""
+    """The search options of this command (all but --out), for scripts that run a search of their own."""
     parser.add_argument("--tuner", choices=TUNER_NAMES, default="bayesian")
     parser.add_argument("--max-trials", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=30,

@@ -3,7 +3,7 @@
 * ``deeploc2``: one R-LSTM (coarse recipe) trained on DeepLoc 2.0's 28,303 Swiss-Prot proteins: one or more of 10
   locations and membrane association, homology to those proteins (the default of ``protloc predict``);
 * ``multiloc``: one R-LSTM trained on MultiLoc's training split, its configuration chosen by a keras-tuner search
-  (benchmarks/results/tuning.md): 11 compartments;
+  (docs/reference.md, "Hyper-parameter search"): 11 compartments;
 * ``multiloc-ensemble``: 10 such R-LSTMs (seeds 0-9), probabilities averaged: as many times slower;
 * ``multiloc-paper``: one R-LSTM trained on MultiLoc with the paper's recipe, 50 epochs (the default of earlier
   versions, as ``pretrained``).

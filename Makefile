@@ -34,7 +34,7 @@ demo: $(STAMP)
 # all on 2 CPU cores). `make bench` runs them all. Retired benchmarks (recipe trials, the learning curve, fusion forms,
 # profile costs, import time, the MultiLoc homology study): docs/reference.md, "Code layout".
 BENCHMARKS = bench-table1 bench-multiloc-paper-fusion bench-speed bench-screenshots bench-multiloc bench-deeploc2 \
-	bench-deeploc2-levers bench-deeploc2-kingdom bench-deeploc2-signals bench-interop
+	bench-deeploc2-levers bench-deeploc2-kingdom bench-deeploc2-search bench-deeploc2-signals bench-interop
 bench: $(BENCHMARKS)
 
 # table1.md, table1-cv.md, table1-50-epochs.md: the paper's Table 1 (the paper's own setting is table1.py's default,
@@ -45,10 +45,12 @@ bench-table1: $(STAMP)
 	$(BIN)/python benchmarks/table1.py --epochs 50 --learning-rate 1e-3 --members 10 --out runs/table1-50-epochs --start-from runs/table1 --results table1-50-epochs
 
 # the multiloc-paper preset's fusion rule, fitted on a fast-recipe R-LSTM that held out training fold 0 (the study of
-# fusion rules and ensembles around it, benchmarks/homology.py and homology.md, is at commit 3649b74)
+# fusion rules and ensembles around it, benchmarks/homology.py and homology.md, is at commit 3649b74), then its test
+# split with homology once
 bench-multiloc-paper-fusion: $(STAMP)
 	$(BIN)/protloc train --out runs/fold0-fast/seed0 --fold 0 --recipe fast --seed 0
 	$(BIN)/protloc fuse protloc/prediction/presets/multiloc-paper --fold-run runs/fold0-fast/seed0
+	$(BIN)/protloc evaluate protloc/prediction/presets/multiloc-paper --split test --homology --card --out benchmarks/results/multiloc-paper
 
 # predict-speed.md (proteins/s, start-up and memory of the shipped presets), beam-speed.md and
 # train-speed.md (training throughput of the DeepLoc 2.0 model per backend and precision)
@@ -109,6 +111,14 @@ bench-deeploc2-levers: $(STAMP)
 	$(BIN)/protloc train $(LEVER_RUN) --terminal-windows 100 50 --out runs/deeploc2/levers/terminal
 	$(BIN)/protloc train $(LEVER_RUN) --terminal-windows 100 50 --loss weighted --out runs/deeploc2/levers/terminal-weighted
 	$(BIN)/python benchmarks/deeploc2_levers.py $(foreach lever,baseline terminal terminal-weighted,--run $(lever)=runs/deeploc2/levers/$(lever))
+
+# deeploc2-search.{md,json}: a keras-tuner search on the same protocol as the levers (partitions 1-3 train, 4 validates,
+# 0 never read): Hyperband's most aggressive bracket over 15 epochs, R-LSTM and A-LSTM, the chosen levers fixed
+# (terminal windows 100/50, location-weighted loss), filters per width 10-70; every trial, its cost and scores
+bench-deeploc2-search: $(STAMP)
+	$(BIN)/python -m tuning.search --dataset deeploc2 --fold 4 --exclude-fold 0 --tuner hyperband --epochs 15 --brackets 1 --loss weighted --filter-range 10 70 10 --fix terminal_n=100 --fix terminal_c=50 --out runs/deeploc2/search
+	cp runs/deeploc2/search/trials.md benchmarks/results/deeploc2-search.md
+	cp runs/deeploc2/search/history.json benchmarks/results/deeploc2-search.json
 
 # deeploc2-signals.md and deeploc2-cv-signals.md: the chosen recipe with the sorting-signal head, the same five
 # cross-validation runs (signals out of fold; locations against deeploc2-cv.md, the same recipe without the head)

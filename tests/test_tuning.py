@@ -42,8 +42,10 @@ def test_the_space_is_the_registrys_and_the_defaults_the_recipes():
     searched = {name for name, hp in zoo.HYPERPARAMETERS.items() if hp.search and not hp.families}
     declared = set(hp.values)
     assert {"model", "learning_rate", "filters_w1", "filters_w21", "pool_size", "global_max"} <= declared
-    assert searched - {"conv_filters"} <= declared and declared <= set(SEARCH_SPACE_NAMES)
+    assert searched - {"conv_filters", "terminal_windows"} <= declared and declared <= set(SEARCH_SPACE_NAMES)
     assert "attention_units" not in declared  # conditional on the A-LSTM
+    assert (hp.values["terminal_n"], hp.values["terminal_c"]) == (0, 0)  # no terminal branch unless searched
+    assert "terminal_windows" not in [layer.name for layer in model.layers]
 
     coarse = keras_tuner.HyperParameters()
     model = ProtlocHyperModel(SPEC).build(coarse)  # the default recipe: coarse
@@ -52,6 +54,12 @@ def test_the_space_is_the_registrys_and_the_defaults_the_recipes():
     alstm = fixed_hyperparameters(["model=alstm"])
     ProtlocHyperModel(SPEC).build(alstm)
     assert "attention_units" in alstm.values and "pool_size" not in alstm.values
+
+    termini = fixed_hyperparameters(["terminal_n=100", "terminal_c=50"])  # the terminal windows, item by item
+    hypermodel = ProtlocHyperModel(SPEC)
+    layer = hypermodel.build(termini).get_layer("terminal_windows")
+    assert (layer.n_terminal, layer.c_terminal) == (100, 50)
+    assert hypermodel.run_config(termini)["hparams"]["terminal_windows"] == [100, 50]
 
 
 def test_a_continued_trial_carries_on_along_the_recipes_schedule():
@@ -179,7 +187,9 @@ def test_a_multi_label_search_scores_trials_by_average_precision_and_records_bot
     assert best["dataset"] == MULTI.name and best["folds"] == [0, 1] and 0 <= best["val_locations_ap"] <= 1
     assert best["val_locations_ap"] == max(trial["score"] for trial in history)
     assert all(8 <= count <= 64 and count % 8 == 0 for count in best["hparams"]["conv_filters"])
-    assert "objective: mean val_locations_ap over folds [0, 1]" in (out / "trials.md").read_text()
+    trials = (out / "trials.md").read_text()
+    assert "objective: mean val_locations_ap over folds [0, 1]" in trials
+    assert "| val_locations_micro_f1 | val_locations_macro_f1 |" in trials and trials.count("| COMPLETED | 2 |") == 2
     trial = json.loads(sorted((out / "tuner").glob("trial_*/trial.json"))[0].read_text())
     recorded = trial["metrics"]["metrics"]
     assert {"val_locations_ap", "val_locations_micro_f1", "val_locations_macro_f1"} <= set(recorded)

@@ -129,7 +129,8 @@ def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.Dat
         return {"worker": distributed_worker()}
     histories = trial_histories(search, hypermodel)
     files.write_json(out / "history.json", histories)
-    files.write_text(out / "trials.md", trials_markdown(search, hypermodel.folds, epochs, hypermodel.objective))
+    files.write_text(out / "trials.md", trials_markdown(search, histories, hypermodel.folds, epochs,
+                                                         hypermodel.objective))
     best_trial = search.oracle.get_best_trials(1)[0]  # failed trials come last, after every completed one
     if best_trial.status != "COMPLETED":
         reasons = sorted({trial["failure"] or trial["status"] for trial in histories})
@@ -185,11 +186,24 @@ def failure(trial) -> str | None:
     return trial.message.strip().splitlines()[-1].split(": ", 1)[-1]
 
 
-def trials_markdown(search, folds, epochs, objective: str = "val_accuracy") -> str:
-    trials = sorted(search.oracle.trials.values(), key=lambda t: (t.score is None, -(t.score or 0)))
-    lines = [f"# Search trials ({len(trials)}; objective: mean {objective} over folds {list(folds)}, "
-             f"{epochs} epochs)", "", f"| trial | status | {objective} | hyper-parameters |", "|---|---|---:|---|"]
-    for trial in trials:
-        score = f"{trial.score:.4f}" if trial.score is not None else "-"
-        lines.append(f"| {trial.trial_id} | {trial.status} | {score} | `{json.dumps(trial.hyperparameters.values)}` |")
+def trials_markdown(search, histories: list[dict], folds, epochs, objective: str = "val_accuracy") -> str:
+    """Every trial of a search (:func:`trial_histories`), best first: status, the epochs it trained (from and to, a
+    Hyperband trial continuing an earlier one), its wall seconds, the objective and (multi-label) the validation
+    micro and macro F1 at 0.5 of its last epoch, and its hyper-parameters."""
+    oracle = search.oracle.trials
+    recorded = [name for name in ("val_locations_micro_f1", "val_locations_macro_f1")
+                if any(trial.metrics.exists(name) for trial in oracle.values())]
+    lines = [f"# Search trials ({len(histories)}; objective: mean {objective} over folds {list(folds)}, "
+             f"{epochs} epochs; {sum(h['seconds'] for h in histories) / 3600:.1f} h of training)", "",
+             f"| trial | status | epochs | seconds | {objective} | " + "".join(f"{name} | " for name in recorded)
+             + "hyper-parameters |", "|---|---|---|---:|---:|" + "---:|" * len(recorded) + "---|"]
+    for history in sorted(histories, key=lambda h: (h["score"] is None, -(h["score"] or 0))):
+        trial = oracle[history["trial"]]
+        score = f"{history['score']:.4f}" if history["score"] is not None else "-"
+        reached = history["epochs"] or len(history["history"].get("epoch_seconds", [])) or "-"
+        span = f"{history['initial_epoch']}-{reached}" if history["initial_epoch"] else f"{reached}"
+        values = "".join(f"{trial.metrics.get_last_value(name):.4f} | " if trial.metrics.exists(name) else "- | "
+                         for name in recorded)
+        lines.append(f"| {history['trial']} | {history['status']} | {span} | {history['seconds']:.0f} | {score} | "
+                     f"{values}`{json.dumps(trial.hyperparameters.values)}` |")
     return "\n".join(lines) + "\n"

@@ -72,7 +72,7 @@ HYPERPARAMETERS = {hp.name: hp for hp in (
                    "(not in the paper)", search=("boolean",), families=("rlstm",)),
     HyperParameter("terminal_windows", [0, 0], "residues read position by position at the N- and C-terminus, in "
                    f"segments of {TERMINAL_SEGMENT}, by their own branch beside the whole protein's (0 0: none; "
-                   "not in the paper)", families=("rlstm", "alstm")),
+                   "not in the paper)", search=("choice", (0, 50, 100)), item_names=("terminal_n", "terminal_c")),
     HyperParameter("signals", False, "a per-residue sorting-signal head beside the locations (multi-label data sets "
                    "with signal labels: deeploc2 with PROTLOC_DEEPLOC2_SIGNALS_DIR; not in the paper)"),
     HyperParameter("dropout", 0.5, "dropout rate of every layer", search=("float", 0.0, 0.6, 0.1)),

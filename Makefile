@@ -34,7 +34,7 @@ demo: $(STAMP)
 # all on 2 CPU cores). `make bench` runs them all. Retired benchmarks (recipe trials, the learning curve, fusion forms,
 # profile costs, import time, the MultiLoc homology study): docs/reference.md, "Code layout".
 BENCHMARKS = bench-table1 bench-multiloc-paper-fusion bench-speed bench-screenshots bench-multiloc bench-deeploc2 \
-	bench-deeploc2-levers bench-deeploc2-kingdom bench-deeploc2-search bench-deeploc2-signals bench-interop
+	bench-deeploc2-loss bench-deeploc2-levers bench-deeploc2-kingdom bench-deeploc2-search bench-deeploc2-signals bench-interop
 bench: $(BENCHMARKS)
 
 # table1.md, table1-cv.md, table1-50-epochs.md: the paper's Table 1 (the paper's own setting is table1.py's default,
@@ -91,18 +91,25 @@ bench-deeploc2: $(STAMP)
 	$(BIN)/protloc preset runs/deeploc2/all/seed0 --out protloc/prediction/presets/deeploc2 --name deeploc2 --xz --half --description "R-LSTM (coarse recipe, 15 epochs) on DeepLoc 2.0's 28,303 Swiss-Prot proteins: one or more of 10 locations and membrane association"
 	$(BIN)/protloc fuse protloc/prediction/presets/deeploc2 $(foreach run,$(DEEPLOC2_FOLDS),--fold-run $(run))
 	$(BIN)/python benchmarks/deeploc2_cv.py $(foreach run,$(DEEPLOC2_FOLDS),--cv-run $(run)) --card protloc/prediction/presets/deeploc2
-	# focal loss against binary cross-entropy: a focal run on partitions 1-4, both runs scored on partition 0 (each
-	# with its thresholds fitted there by protloc train, the same for both)
+
+# the coarse recipe's fold-0 run (trained on partitions 1-4), the baseline of the loss and kingdom comparisons below
+# (they were written when the cross-validation's kept fold-0 run, benchmarks/weights/deeploc2-fold0, was this run)
+COARSE_FOLD0 = runs/deeploc2/coarse/fold0
+$(COARSE_FOLD0)/model.keras: $(STAMP)
+	$(BIN)/protloc train --dataset deeploc2 --fold 0 --epochs 15 --seed 0 --out $(COARSE_FOLD0)
+
+# deeploc2-loss/: focal loss against binary cross-entropy, a focal run on partitions 1-4 beside the coarse fold-0 run,
+# both scored on partition 0 (each with its thresholds fitted there by protloc train, the same for both)
+bench-deeploc2-loss: $(COARSE_FOLD0)/model.keras
 	$(BIN)/protloc train --dataset deeploc2 --fold 0 --epochs 15 --seed 0 --loss focal --out runs/deeploc2/focal/fold0
-	$(BIN)/protloc evaluate runs/deeploc2/cv/fold0 --split validation --out benchmarks/results/deeploc2-loss/cross-entropy
+	$(BIN)/protloc evaluate $(COARSE_FOLD0) --split validation --out benchmarks/results/deeploc2-loss/cross-entropy
 	$(BIN)/protloc evaluate runs/deeploc2/focal/fold0 --split validation --out benchmarks/results/deeploc2-loss/focal
 
-# kingdom.md: the kingdom as an optional input, a fold-0 run with --kingdom against the cross-validation's fold-0 run
-# (the coarse recipe's, at commit 3def60a), on partition 0
-bench-deeploc2-kingdom: $(STAMP)
+# kingdom.md: the kingdom as an optional input, a fold-0 run with --kingdom against the coarse fold-0 run, on
+# partition 0
+bench-deeploc2-kingdom: $(COARSE_FOLD0)/model.keras
 	$(BIN)/protloc train --dataset deeploc2 --fold 0 --epochs 15 --seed 0 --kingdom --out runs/deeploc2/kingdom/fold0
-	$(BIN)/python benchmarks/keep_run.py runs/deeploc2/kingdom/fold0 benchmarks/weights/deeploc2-kingdom-fold0 --half
-	$(BIN)/python benchmarks/deeploc2_levers.py --run "without the input=benchmarks/weights/deeploc2-fold0" --run "kingdom given=benchmarks/weights/deeploc2-kingdom-fold0" --run "kingdom model, not given=benchmarks/weights/deeploc2-kingdom-fold0:withheld" --results kingdom
+	$(BIN)/python benchmarks/deeploc2_levers.py --run "without the input=$(COARSE_FOLD0)" --run "kingdom given=runs/deeploc2/kingdom/fold0" --run "kingdom model, not given=runs/deeploc2/kingdom/fold0:withheld" --results kingdom
 
 # deeploc2-levers.md: levers for the model, chosen on partition 4 after training on partitions 1-3, partition 0 never
 # read (docs/deeploc2.md, "Choosing on the modern data")

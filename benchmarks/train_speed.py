@@ -7,7 +7,9 @@ The model is the one `protloc train --dataset deeploc2 --terminal-windows 100 50
 (:func:`protloc.training.loop.build_compiled`), trained on the same ``--proteins`` proteins of partition 1 (a fixed
 sample, cut to the recipe's training length) in the recipe's batches. Configurations: TensorFlow and JAX, each in
 float32 and, where the CPU has bfloat16 units (``avx512_bf16`` or ``amx_bf16`` among /proc/cpuinfo's flags), Keras's
-``mixed_bfloat16`` policy. Each configuration trains ``--epochs`` epochs in a fresh process; the last epoch's wall
+``mixed_bfloat16`` policy; and TensorFlow float32 twice more: compiled by XLA (``jit_compile``; Keras leaves it off
+for this model on TensorFlow) and with every protein in one length bucket (batches padded to their longest protein
+up to the training cap, instead of length-bucketed batches). Each configuration trains ``--epochs`` epochs in a fresh process; the last epoch's wall
 time gives proteins/s (the first pays for tracing and compilation). Configurations take turns within each of
 ``--rounds`` rounds, so a machine slowed for a while slows all of them; the report gives each one's median proteins/s
 and its ratio to TensorFlow float32 within each round (median and range). TensorFlow's bfloat16 runs are made with
@@ -41,12 +43,18 @@ def bf16_units() -> bool:
     return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
-def configurations() -> list[tuple[str, str]]:
+VARIANTS = {"": "", "xla": "XLA", "unbucketed": "one length bucket"}
+"""Training variants beside the default (length-bucketed batches, no XLA): name -> how the report names it."""
+
+
+def configurations() -> list[tuple[str, str, str]]:
+    """``(backend, precision, variant)`` of every configuration, TensorFlow float32 with no variant first."""
     precisions = ["float32", "mixed_bfloat16"] if bf16_units() else ["float32"]
-    return [(backend, precision) for precision in precisions for backend in ("tensorflow", "jax")]
+    return [(backend, precision, "") for precision in precisions for backend in ("tensorflow", "jax")] + [
+        ("tensorflow", "float32", variant) for variant in VARIANTS if variant]
 
 
-def child(proteins: int, epochs: int, precision: str) -> None:
+def child(proteins: int, epochs: int, precision: str, variant: str) -> None:
     """Trains in this process (its backend chosen by KERAS_BACKEND) and prints ``SECONDS N`` of the last epoch."""
     import keras
 
@@ -62,15 +70,17 @@ def child(proteins: int, epochs: int, precision: str) -> None:
               for i in sorted(random.Random(0).sample(range(len(examples)), proteins))]
     labels = datasets.labels_of(chosen, len(config.spec.class_names))
     planned = pipeline.BucketedBatches(chosen, config.batch_size, shuffle_seed=0,
-                                       num_classes=len(config.spec.class_names))
+                                       num_classes=len(config.spec.class_names),
+                                       **({"boundaries": ()} if variant == "unbucketed" else {}))
     model = loop.build_compiled(config, len(planned), losses.positive_weights(labels))
+    model.jit_compile = variant == "xla"
     batches = planned.as_tf_dataset() if keras.backend.backend() == "tensorflow" else planned
     timer = loop.EpochTimer(pathlib.Path("/nonexistent"))
     history = model.fit(batches, epochs=epochs, verbose=0, callbacks=[timer])
     print(f"RESULT {history.history['epoch_seconds'][-1]} {len(chosen)}", flush=True)
 
 
-def run(backend: str, precision: str, proteins: int, epochs: int) -> dict:
+def run(backend: str, precision: str, variant: str, proteins: int, epochs: int) -> dict:
     """One configuration in a fresh process: proteins/s of its last epoch, and whether oneDNN ran bfloat16 kernels
     (TensorFlow bfloat16 runs only; None otherwise)."""
     environment = {**os.environ, "KERAS_BACKEND": backend}
@@ -78,10 +88,10 @@ def run(backend: str, precision: str, proteins: int, epochs: int) -> dict:
     if verbose:
         environment["ONEDNN_VERBOSE"] = "1"
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, __file__, "--child", str(proteins), str(epochs), precision],
+    done = subprocess.run([sys.executable, __file__, "--child", str(proteins), str(epochs), precision, variant],
                           capture_output=True, text=True, env=environment, cwd=pathlib.Path(__file__).parent)
     if done.returncode != 0:
-        raise RuntimeError(f"{backend} {precision} failed: {done.stderr[-2000:]}")
+        raise RuntimeError(f"{backend} {precision} {variant} failed: {done.stderr[-2000:]}")
     seconds, count = next(line.split()[1:] for line in done.stdout.splitlines() if line.startswith("RESULT"))
     kernels = None
     if verbose:
@@ -96,12 +106,13 @@ def markdown(results: dict) -> str:
              f"{results['proteins']} proteins of partition 1, last of {results['epochs']} epochs timed, "
              f"{results['rounds']} rounds (configurations in turn). bfloat16 units: "
              f"{'yes' if results['bf16_units'] else 'no (bfloat16 not run)'}.", "",
-             "| backend | precision | proteins/s (median) | ratio to TensorFlow float32 (median, range) | oneDNN bf16 |",
-             "|---|---|---:|---|---|"]
+             "| backend | precision | variant | proteins/s (median) | ratio to TensorFlow float32 (median, range) | "
+             "oneDNN bf16 |", "|---|---|---|---:|---|---|"]
     for row in results["rows"]:
         ratios = row["ratios"]
         kernels = {None: "", True: "yes", False: "no"}[row["onednn_bf16_kernels"]]
-        lines.append(f"| {row['backend']} | {row['precision']} | {row['proteins_per_second']:.1f} | "
+        lines.append(f"| {row['backend']} | {row['precision']} | {VARIANTS[row.get('variant', '')]} | "
+                     f"{row['proteins_per_second']:.1f} | "
                      f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) | {kernels} |")
     return "\n".join(lines) + "\n"
 
@@ -109,7 +120,7 @@ def markdown(results: dict) -> str:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"]:
-        child(int(argv[1]), int(argv[2]), argv[3])
+        child(int(argv[1]), int(argv[2]), argv[3], argv[4] if len(argv) > 4 else "")
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--proteins", type=int, default=512)
@@ -123,11 +134,11 @@ def main(argv=None) -> int:
     rounds = [{config: run(*config, args.proteins, args.epochs) for config in configurations()}
               for _ in range(args.rounds)]
     rows = []
-    for backend, precision in configurations():
-        found = [found[(backend, precision)] for found in rounds]
-        rows.append({"backend": backend, "precision": precision,
+    for backend, precision, variant in configurations():
+        found = [found[(backend, precision, variant)] for found in rounds]
+        rows.append({"backend": backend, "precision": precision, "variant": variant,
                      "proteins_per_second": statistics.median(f["proteins_per_second"] for f in found),
-                     "ratios": [f["proteins_per_second"] / one[("tensorflow", "float32")]["proteins_per_second"]
+                     "ratios": [f["proteins_per_second"] / one[("tensorflow", "float32", "")]["proteins_per_second"]
                                 for f, one in zip(found, rounds)],
                      "onednn_bf16_kernels": found[0]["onednn_bf16_kernels"], "runs": found})
     results = {"command": command(), "machine": machine(), "proteins": args.proteins, "epochs": args.epochs,

@@ -397,21 +397,27 @@ def test_train_speed_trains_the_chosen_model_in_a_fresh_process_and_reports_rati
     if not os.environ.get("PROTLOC_DEEPLOC2_DIR"):
         pytest.skip("DeepLoc 2.0's partition files are not set (PROTLOC_DEEPLOC2_DIR)")
     train_speed = load_benchmark("train_speed")
-    found = train_speed.run("tensorflow", "float32", 32, 2)
-    assert found["proteins_per_second"] > 0 and found["onednn_bf16_kernels"] is None
+    for variant in ("xla", "unbucketed"):  # the default differs from both by one flag
+        found = train_speed.run("tensorflow", "float32", variant, 32, 2)
+        assert found["proteins_per_second"] > 0 and found["onednn_bf16_kernels"] is None
     monkeypatch.setattr(train_speed, "bf16_units", lambda: True)
-    assert train_speed.configurations() == [("tensorflow", "float32"), ("jax", "float32"),
-                                            ("tensorflow", "mixed_bfloat16"), ("jax", "mixed_bfloat16")]
+    variants = [("tensorflow", "float32", "xla"), ("tensorflow", "float32", "unbucketed")]
+    assert train_speed.configurations() == [("tensorflow", "float32", ""), ("jax", "float32", ""),
+                                            ("tensorflow", "mixed_bfloat16", ""), ("jax", "mixed_bfloat16", ""),
+                                            *variants]
     monkeypatch.setattr(train_speed, "bf16_units", lambda: False)
-    assert train_speed.configurations() == [("tensorflow", "float32"), ("jax", "float32")]
-    rows = [{"backend": "tensorflow", "precision": "float32", "proteins_per_second": 200.0, "ratios": [1.0, 1.0],
-             "onednn_bf16_kernels": None},
-            {"backend": "tensorflow", "precision": "mixed_bfloat16", "proteins_per_second": 150.0,
-             "ratios": [0.7, 0.8], "onednn_bf16_kernels": True}]
+    assert train_speed.configurations() == [("tensorflow", "float32", ""), ("jax", "float32", ""), *variants]
+    rows = [{"backend": "tensorflow", "precision": "float32", "variant": "", "proteins_per_second": 200.0,
+             "ratios": [1.0, 1.0], "onednn_bf16_kernels": None},
+            {"backend": "tensorflow", "precision": "mixed_bfloat16", "variant": "", "proteins_per_second": 150.0,
+             "ratios": [0.7, 0.8], "onednn_bf16_kernels": True},
+            {"backend": "tensorflow", "precision": "float32", "variant": "xla", "proteins_per_second": 300.0,
+             "ratios": [1.4, 1.6], "onednn_bf16_kernels": None}]
     report = train_speed.markdown({"command": "python benchmarks/train_speed.py", "machine": "2 CPU cores",
                                    "proteins": 512, "epochs": 2, "rounds": 2, "bf16_units": True, "rows": rows})
-    assert "| tensorflow | float32 | 200.0 | 1.00 (1.00-1.00) |  |" in report
-    assert "| tensorflow | mixed_bfloat16 | 150.0 | 0.75 (0.70-0.80) | yes |" in report
+    assert "| tensorflow | float32 |  | 200.0 | 1.00 (1.00-1.00) |  |" in report
+    assert "| tensorflow | mixed_bfloat16 |  | 150.0 | 0.75 (0.70-0.80) | yes |" in report
+    assert "| tensorflow | float32 | XLA | 300.0 | 1.50 (1.40-1.60) |  |" in report
 
 
 def test_deeploc2_signals_scores_each_partition_with_type_thresholds_fitted_on_the_others(tmp_path, monkeypatch):

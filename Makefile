@@ -82,13 +82,15 @@ bench-multiloc: $(STAMP)
 # out one partition (kept in benchmarks/weights as float16, and scored from there), and the shipped preset, one network
 # on all five partitions, its fusion and thresholds fitted on the five runs' out-of-fold predictions
 DEEPLOC2_FOLDS = $(foreach k,0 1 2 3 4,benchmarks/weights/deeploc2-fold$(k))
+# the recipe chosen on partition 4 (bench-deeploc2-levers): terminal windows and the location-weighted loss
+DEEPLOC2_RECIPE = --dataset deeploc2 --epochs 15 --seed 0 --terminal-windows 100 50 --loss weighted
 LEVER_RUN = --dataset deeploc2 --fold 4 --exclude-fold 0 --epochs 15 --seed 0
 
 bench-deeploc2: $(STAMP)
-	for k in 0 1 2 3 4; do $(BIN)/protloc train --dataset deeploc2 --fold $$k --epochs 15 --seed 0 --out runs/deeploc2/cv/fold$$k || exit 1; done
+	for k in 0 1 2 3 4; do $(BIN)/protloc train $(DEEPLOC2_RECIPE) --fold $$k --out runs/deeploc2/cv/fold$$k || exit 1; done
 	for k in 0 1 2 3 4; do $(BIN)/python benchmarks/keep_run.py runs/deeploc2/cv/fold$$k benchmarks/weights/deeploc2-fold$$k --half || exit 1; done
-	$(BIN)/protloc train --dataset deeploc2 --epochs 15 --seed 0 --out runs/deeploc2/all/seed0
-	$(BIN)/protloc preset runs/deeploc2/all/seed0 --out protloc/prediction/presets/deeploc2 --name deeploc2 --xz --half --description "R-LSTM (coarse recipe, 15 epochs) on DeepLoc 2.0's 28,303 Swiss-Prot proteins: one or more of 10 locations and membrane association"
+	$(BIN)/protloc train $(DEEPLOC2_RECIPE) --out runs/deeploc2/all/seed0
+	$(BIN)/protloc preset runs/deeploc2/all/seed0 --out protloc/prediction/presets/deeploc2 --name deeploc2 --xz --half --description "R-LSTM with terminal windows (100 N-, 50 C-terminal residues) and location-weighted loss (coarse recipe, 15 epochs) on DeepLoc 2.0's 28,303 Swiss-Prot proteins: one or more of 10 locations and membrane association"
 	$(BIN)/protloc fuse protloc/prediction/presets/deeploc2 $(foreach run,$(DEEPLOC2_FOLDS),--fold-run $(run))
 	$(BIN)/python benchmarks/deeploc2_cv.py $(foreach run,$(DEEPLOC2_FOLDS),--cv-run $(run)) --card protloc/prediction/presets/deeploc2
 
@@ -129,7 +131,7 @@ bench-deeploc2-search: $(STAMP)
 
 # deeploc2-signals.md and deeploc2-cv-signals.md: the chosen recipe with the sorting-signal head, the same five
 # cross-validation runs (signals out of fold; locations against deeploc2-cv.md, the same recipe without the head)
-SIGNAL_RUN = --dataset deeploc2 --epochs 15 --seed 0 --terminal-windows 100 50 --loss weighted --signals
+SIGNAL_RUN = $(DEEPLOC2_RECIPE) --signals
 bench-deeploc2-signals: $(STAMP)
 	for k in 0 1 2 3 4; do PROTLOC_DEEPLOC2_SIGNALS_DIR=$(abspath ../shared/data/deeploc2-signals) $(BIN)/protloc train $(SIGNAL_RUN) --fold $$k --out runs/deeploc2/signals/fold$$k || exit 1; done
 	PROTLOC_DEEPLOC2_SIGNALS_DIR=$(abspath ../shared/data/deeploc2-signals) $(BIN)/python benchmarks/deeploc2_signals.py $(foreach k,0 1 2 3 4,--cv-run runs/deeploc2/signals/fold$(k))

@@ -1,7 +1,8 @@
 """The presets shipped with the package, one directory each (the layout: :mod:`protloc.prediction.preset`).
 
-* ``deeploc2``: one R-LSTM (coarse recipe) trained on DeepLoc 2.0's 28,303 Swiss-Prot proteins: one or more of 10
-  locations and membrane association, homology to those proteins (the default of ``protloc predict``);
+* ``deeploc2``: one R-LSTM (coarse recipe, terminal windows, location-weighted loss) trained on DeepLoc 2.0's 28,303
+  Swiss-Prot proteins: one or more of 10 locations and membrane association, homology to those proteins (the default
+  of ``protloc predict``);
 * ``multiloc``: one R-LSTM trained on MultiLoc's training split, its configuration chosen by a keras-tuner search
   (docs/reference.md, "Hyper-parameter search"): 11 compartments;
 * ``multiloc-ensemble``: 10 such R-LSTMs (seeds 0-9), probabilities averaged: as many times slower;

@@ -34,7 +34,7 @@ demo: $(STAMP)
 # all on 2 CPU cores). `make bench` runs them all. Retired benchmarks (recipe trials, the learning curve, fusion forms,
 # profile costs, import time, the MultiLoc homology study): docs/reference.md, "Code layout".
 BENCHMARKS = bench-table1 bench-multiloc-paper-fusion bench-speed bench-screenshots bench-multiloc bench-deeploc2 \
-	bench-deeploc2-loss bench-deeploc2-levers bench-deeploc2-kingdom bench-deeploc2-search bench-deeploc2-signals bench-interop
+	bench-deeploc2-loss bench-deeploc2-levers bench-deeploc2-homology bench-deeploc2-kingdom bench-deeploc2-search bench-deeploc2-signals bench-interop
 bench: $(BENCHMARKS)
 
 # table1.md, table1-cv.md, table1-50-epochs.md: the paper's Table 1 (the paper's own setting is table1.py's default,
@@ -120,6 +120,12 @@ bench-deeploc2-levers: $(STAMP)
 	$(BIN)/protloc train $(LEVER_RUN) --terminal-windows 100 50 --out runs/deeploc2/levers/terminal
 	$(BIN)/protloc train $(LEVER_RUN) --terminal-windows 100 50 --loss weighted --out runs/deeploc2/levers/terminal-weighted
 	$(BIN)/python benchmarks/deeploc2_levers.py $(foreach lever,baseline terminal terminal-weighted,--run $(lever)=runs/deeploc2/levers/$(lever))
+
+# deeploc2-homology.{md,json}: MMseqs2 settings for the fusion on the levers' protocol (fitted on partitions 1-3, scored
+# on 4, 0 never read), from the kept cross-validation runs' out-of-fold probabilities; no training
+HOMOLOGY_SETTINGS = package=4:20:10 sensitive=7.5:20:10 sensitive-300=7.5:300:10 sensitive-300-30=7.5:300:30
+bench-deeploc2-homology: $(STAMP)
+	$(BIN)/python benchmarks/deeploc2_homology.py $(foreach k,1 2 3 4,--cv-run benchmarks/weights/deeploc2-fold$(k)) --exclude-partition 0 --score-partition 4 $(foreach s,$(HOMOLOGY_SETTINGS),--setting $(s))
 
 # deeploc2-search.{md,json}: a keras-tuner search on the same protocol as the levers (partitions 1-3 train, 4 validates,
 # 0 never read): Hyperband's most aggressive bracket over 15 epochs, R-LSTM and A-LSTM, the chosen levers fixed

@@ -52,13 +52,52 @@ SEARCH_HITS = 30
 SCORES = ("micro_f1", "macro_f1", "subset_accuracy", "jaccard")
 
 
-def partition_hits(train: list, partition: int, class_names, cache_dir=None) -> list:
+def partition_hits(train: list, partition: int, class_names, cache_dir=None,
+                   sensitivity: float = homology.DEFAULT_SENSITIVITY,
+                   prefilter_hits: int = homology.DEFAULT_PREFILTER_HITS) -> list:
     """The hits (best first, ``SEARCH_HITS`` at most) of partition ``partition``'s proteins against the other
-    partitions, with each hit's ``accession`` looked up to its partition by the caller."""
+    partitions in ``train`` (MMseqs2 ``-s sensitivity --max-seqs prefilter_hits``), with each hit's ``accession``
+    looked up to its partition by the caller."""
     others = [e for e in train if e.fold != partition]
     reference = homology.ReferenceSet.from_examples(others, class_names)
-    search = homology.HomologySearch(reference, cache_dir=cache_dir, max_hits=SEARCH_HITS)
+    search = homology.HomologySearch(reference, cache_dir=cache_dir, max_hits=SEARCH_HITS, sensitivity=sensitivity,
+                                     prefilter_hits=prefilter_hits)
     return search.search([e.sequence for e in train if e.fold == partition])
+
+
+def without(hits: list, accessions: set, keep: int = homology.DEFAULT_MAX_HITS) -> list:
+    """Each protein's hits without those to ``accessions``, the ``keep`` best."""
+    return [[hit for hit in found if hit.accession not in accessions][:keep] for found in hits]
+
+
+def fused_decisions(k: int, others: list, predicted: dict, labels: dict, hits: dict, partition_of: dict, classes: int,
+                    keep: int = homology.DEFAULT_MAX_HITS) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Partition ``k``'s decisions, network alone and fused with homology, everything fitted on the partitions
+    ``others`` (module docstring).
+
+    Args:
+        predicted: per partition, its model's out-of-fold outputs (``locations``: (n, classes) probabilities).
+        labels: per partition, (n, classes) 0/1.
+        hits: per partition, each protein's hits (best first) against the other partitions.
+        partition_of: each accession's partition.
+        keep: the best hits kept per protein once those in partition ``k`` are dropped.
+
+    Returns:
+        (n_k, classes) 0/1 decisions of the network alone and fused, and the fusion's weights and coverage.
+    """
+    network_others = np.concatenate([predicted[j]["locations"] for j in others])
+    labels_others = np.concatenate([labels[j] for j in others])
+    alone = thresholds.decide(predicted[k]["locations"], thresholds.fit(network_others, labels_others))
+    in_k = {accession for accession, partition in partition_of.items() if partition == k}
+    evidence_others = homology.class_evidence([found for j in others for found in without(hits[j], in_k, keep)],
+                                              classes)
+    rule = fusion.fit_multi_label(network_others, evidence_others, labels_others)
+    fused_others = rule.apply(network_others, evidence_others)[0]
+    evidence_k = homology.class_evidence(without(hits[k], set(), keep), classes)
+    fused_k = rule.apply(predicted[k]["locations"], evidence_k)[0]
+    fused = thresholds.decide(fused_k, thresholds.fit(fused_others, labels_others))
+    return alone, fused, {"weights": rule.weights.tolist(), "with_hit": int(evidence_k.has_hit.sum()),
+                          "proteins": len(labels[k])}
 
 
 def epoch_times(run: pathlib.Path) -> dict:
@@ -76,11 +115,6 @@ def spread_of(per_fold: dict, class_names) -> dict:
     found = {score: summary([r[score] for r in per_fold.values()]) for score in SCORES}
     found["mcc"] = {name: summary([r["per_class"][name]["mcc"] for r in per_fold.values()]) for name in class_names}
     return found
-
-
-def without(hits: list, accessions: set, keep: int = homology.DEFAULT_MAX_HITS) -> list:
-    """Each protein's hits without those to ``accessions``, the ``keep`` best."""
-    return [[hit for hit in found if hit.accession not in accessions][:keep] for found in hits]
 
 
 def main(argv=None) -> int:
@@ -131,20 +165,8 @@ def main(argv=None) -> int:
     fusion_fits = {}
     for k in by_fold:
         others = [j for j in by_fold if j != k]
-        network_others = np.concatenate([predicted[j]["locations"] for j in others])
-        labels_others = np.concatenate([labels[j] for j in others])
-        decided["network alone"][k] = thresholds.decide(predicted[k]["locations"],
-                                                        thresholds.fit(network_others, labels_others))
-        in_k = {accession for accession, partition in partition_of.items() if partition == k}
-        evidence_others = homology.class_evidence([found for j in others for found in without(hits[j], in_k)],
-                                                  classes)
-        rule = fusion.fit_multi_label(network_others, evidence_others, labels_others)
-        fused_others = rule.apply(network_others, evidence_others)[0]
-        evidence_k = homology.class_evidence(without(hits[k], set()), classes)
-        fused_k = rule.apply(predicted[k]["locations"], evidence_k)[0]
-        decided["fused with homology"][k] = thresholds.decide(fused_k, thresholds.fit(fused_others, labels_others))
-        fusion_fits[str(k)] = {"weights": rule.weights.tolist(), "with_hit": int(evidence_k.has_hit.sum()),
-                               "proteins": len(by_fold[k])}
+        decided["network alone"][k], decided["fused with homology"][k], fusion_fits[str(k)] = fused_decisions(
+            k, others, predicted, labels, hits, partition_of, classes)
     all_labels = np.concatenate([labels[k] for k in by_fold])
     all_membrane = np.concatenate([membrane[k] for k in by_fold])
     all_membrane_probability = np.concatenate([predicted[k]["membrane"] for k in by_fold])

@@ -1,7 +1,7 @@
 """The benchmark scripts' own code (their long runs are not tests): table1.py's ensemble file, report and plan, and
 its extension of a shorter command's runs; predict_speed.py's verdicts and report;
 train_speed.py's configurations and report;
-the DeepLoc 2.0 scripts' protocols."""
+the DeepLoc 2.0 scripts' protocols (cross-validation, levers, homology settings, signals)."""
 import dataclasses
 import json
 import os
@@ -327,6 +327,51 @@ def test_deeploc2_cv_scores_each_partition_once_with_thresholds_and_fusion_fitte
     assert "| protloc, network alone |" in report and "| protloc, fused with homology |" in report
     assert "epochs per fold" in report and "DeepLoc 2.0 (ProtT5)" not in report
     assert "DeepLoc 2.0's protocol" in report and report.count(" ± ") >= 4 + len(CV3.class_names)
+
+
+def test_deeploc2_homology_scores_each_setting_on_one_partition_and_never_reads_the_excluded_one(tmp_path,
+                                                                                                 monkeypatch):
+    from protloc.apps.cli import main
+
+    monkeypatch.setenv("PROTLOC_CACHE_DIR", str(tmp_path / "cache"))
+    runs = []
+    for fold in (1, 2):
+        run = tmp_path / f"fold{fold}"
+        assert main(["train", "--dataset", CV3.name, "--fold", str(fold), "--epochs", "1", "--batch-size", "8",
+                     "--lstm-units", "4", "--dense-units", "4", "--out", str(run)]) == 0
+        runs += ["--cv-run", str(run)]
+    script = load_benchmark("deeploc2_homology")
+    monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
+    monkeypatch.setattr(script.datasets, "get", lambda name: CV3)
+    searches, fused = [], []
+    original_search, original_fused = script.partition_hits, script.fused_decisions
+    monkeypatch.setattr(script, "partition_hits", lambda train, partition, names, **options: searches.append(
+        (partition, {e.fold for e in train}, options["sensitivity"], options["prefilter_hits"]))
+        or original_search(train, partition, names, **options))
+    monkeypatch.setattr(script, "fused_decisions", lambda k, others, *rest, **options: fused.append(
+        (k, others, options["keep"])) or original_fused(k, others, *rest, **options))
+    settings = ["--setting", "package=4:20:10", "--setting", "sensitive=7.5:50:10", "--setting", "few=7.5:50:1"]
+    assert script.main([*runs, *settings, "--exclude-partition", "0", "--score-partition", "2"]) == 0
+    # one search of each partition read per distinct (sensitivity, candidates), against the partitions read only
+    assert searches == [(k, {1, 2}, s, c) for s, c in ((4.0, 20), (7.5, 50)) for k in (1, 2)]
+    assert fused == [(2, [1], 10), (2, [1], 10), (2, [1], 1)]
+    results = json.loads((tmp_path / "deeploc2-homology.json").read_text())
+    scored = sum(e.fold == 2 for e in CV3.examples("train"))
+    assert results["proteins"] == scored and results["fitted_on"] == [1] and results["excluded_partitions"] == [0]
+    assert list(results["settings"]) == ["package", "sensitive", "few"]
+    assert results["settings"]["few"]["mean_hits"] <= 1 < results["settings"]["sensitive"]["mean_hits"]
+    assert results["settings"]["few"]["search_seconds"] == results["settings"]["sensitive"]["search_seconds"]
+    assert 0 < results["settings"]["package"]["with_hit"] <= scored  # relatives span the partitions here
+    assert set(results["exact_match_tests"]) == {"sensitive vs package", "few vs package"}
+    report = (tmp_path / "deeploc2-homology.md").read_text()
+    assert "| network alone |" in report and "| sensitive | 7.5 | 50 | 10 |" in report
+    assert report.count("\n| ") >= 2 + 3 + len(CV3.class_names)
+    with pytest.raises(SystemExit) as stop:
+        script.main([*runs, "--setting", "fast=4", "--score-partition", "2", "--exclude-partition", "0"])
+    assert stop.value.code == 2
+    with pytest.raises(SystemExit) as stop:  # a run missing for a partition read
+        script.main([*runs, *settings, "--score-partition", "2"])
+    assert stop.value.code == 2
 
 
 def test_cross_fitted_thresholds_decide_each_half_with_thresholds_fitted_on_the_other():

@@ -7,6 +7,8 @@ Usage:
     python benchmarks/deeploc2_levers.py --run "without the input=benchmarks/weights/deeploc2-fold0" \\
         --run "kingdom given=benchmarks/weights/deeploc2-kingdom-fold0" \\
         --run "kingdom model, not given=benchmarks/weights/deeploc2-kingdom-fold0:withheld" --results kingdom
+    python benchmarks/deeploc2_levers.py --run terminal-weighted=runs/deeploc2/levers/terminal-weighted \
+        --objective micro_f1 --objective mcc --objective f1 --results deeploc2-thresholds
 
 Every run is `protloc train --dataset deeploc2 --fold K` with the same excluded partitions, seed and epochs, plus its
 lever; the levers of docs/deeploc2.md were trained on partitions 1-3 and scored on partition 4, partition 0 never
@@ -15,9 +17,9 @@ kingdom model (``--kingdom``) is given each protein's organism group, or none wh
 (as ``protloc predict`` runs it without ``--kingdom``).
 
 Scores, network alone (scikit-learn): micro / macro F1, subset accuracy and Jaccard at per-location thresholds
-(:func:`protloc.evidence.thresholds.fit`, best micro F1, at least one location a protein) cross-fitted within
-partition 4 (fitted
-on one half, applied to the other, a fixed random split shared by every run); average precision, micro- and
+(:func:`protloc.evidence.thresholds.fit`, at least one location a protein; fitted for the best micro F1, or with
+``--objective`` each location's own MCC or F1, every run scored with each objective given) cross-fitted within
+partition 4 (fitted on one half, applied to the other, a fixed random split shared by every run); average precision, micro- and
 macro-averaged over the locations (threshold-free); per-location MCC at those thresholds; membrane accuracy at 0.5;
 micro F1 per kingdom; exact-match hits of every pair of runs by an exact McNemar test; parameters and median epoch
 seconds (on a machine shared with other work, so only a rough cost). Writes benchmarks/results/NAME.{json,md}.
@@ -41,6 +43,7 @@ from protloc.training import evaluation, loop
 
 SPLIT_SEED = 0
 """Seed of the split of the validation partition into the two halves the thresholds are cross-fitted on."""
+OBJECTIVE_NAMES = {"micro_f1": "micro-F1 thresholds", "mcc": "MCC thresholds", "f1": "per-location F1 thresholds"}
 SCORES = ("micro_f1", "macro_f1", "subset_accuracy", "jaccard", "micro_ap", "macro_ap", "membrane_accuracy")
 
 
@@ -57,18 +60,26 @@ def lever_of(config) -> str:
     return ", ".join(parts) or "none (the shipped recipe)"
 
 
-def score(run: pathlib.Path, examples: list, labels: np.ndarray, membrane: np.ndarray, halves: np.ndarray,
-          class_names, withheld: bool = False) -> tuple[dict, np.ndarray]:
-    """A run's scores on ``examples`` (module docstring; a kingdom model given each protein's kingdom, or none when
-    ``withheld``) and whether each protein's locations were exactly right."""
-    from sklearn import metrics
-
+def outputs(run: pathlib.Path, examples: list, withheld: bool = False) -> dict:
+    """A run's outputs on ``examples`` (a kingdom model given each protein's kingdom, or none when ``withheld``):
+    ``locations`` (n, classes) and ``membrane`` (n,) probabilities, and the network's ``parameters``."""
     network = loading.load_network(run)
     if loop.read_config(run).hparams["kingdom"]:
         examples = kingdoms.with_kingdoms(examples, withheld=withheld)
     found = inference.Forward(network)(examples)
-    probabilities, membrane_probability = found[zoo.LOCATIONS_OUTPUT], found[zoo.MEMBRANE_OUTPUT][:, 0]
-    decided = thresholds.cross_fitted(probabilities, labels, halves)
+    return {"locations": found[zoo.LOCATIONS_OUTPUT], "membrane": found[zoo.MEMBRANE_OUTPUT][:, 0],
+            "parameters": int(network.count_params())}
+
+
+def score(run: pathlib.Path, found: dict, examples: list, labels: np.ndarray, membrane: np.ndarray,
+          halves: np.ndarray, class_names, objective: str = "micro_f1") -> tuple[dict, np.ndarray]:
+    """A run's scores from its ``outputs`` on ``examples`` (module docstring), its thresholds fitted for
+    ``objective`` (:data:`protloc.evidence.thresholds.OBJECTIVES`), and whether each protein's locations were exactly
+    right."""
+    from sklearn import metrics
+
+    probabilities, membrane_probability = found["locations"], found["membrane"]
+    decided = thresholds.cross_fitted(probabilities, labels, halves, objective)
     report = evaluation.multilabel_report(labels, decided, class_names, membrane, membrane_probability)
     history = loop.read_history(run)
     kingdom_of = np.array([e.kingdom for e in examples])
@@ -81,7 +92,7 @@ def score(run: pathlib.Path, examples: list, labels: np.ndarray, membrane: np.nd
                                                                      zero_division=0))
                                     for kingdom in KINGDOMS if np.any(kingdom_of == kingdom)},
                mcc={name: report["per_class"][name]["mcc"] for name in class_names},
-               parameters=int(network.count_params()),
+               parameters=found["parameters"],
                median_epoch_seconds=statistics.median(r["epoch_seconds"] for r in history) if history else None)
     return row, np.all(decided == labels.astype(bool), axis=1)
 
@@ -90,6 +101,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", action="append", required=True, metavar="NAME=RUN",
                         help="a lever's run directory (repeatable; the first is the reference)")
+    parser.add_argument("--objective", action="append", choices=thresholds.OBJECTIVES,
+                        help="what the thresholds are fitted for (repeatable: every run is scored with each; "
+                             "default: micro_f1)")
     parser.add_argument("--results", default="deeploc2-levers", help="results file name (default: %(default)s)")
     parser.add_argument("--data-dir", help="DeepLoc 2.0's files (default: PROTLOC_DEEPLOC2_DIR)")
     args = parser.parse_args(argv)
@@ -109,12 +123,17 @@ def main(argv=None) -> int:
     labels = datasets.labels_of(examples, len(spec.class_names))
     membrane = np.array([e.membrane for e in examples])
     halves = np.random.default_rng(SPLIT_SEED).permutation(len(examples)) % 2
+    objectives = args.objective or ["micro_f1"]
     rows, exact = {}, {}
     for name, run in runs.items():
-        rows[name], exact[name] = score(pathlib.Path(run), examples, labels, membrane, halves, spec.class_names,
-                                        withheld[name])
-        rows[name]["lever"] = lever_of(configs[name]) + (", not given" if withheld[name] else "")
-    names = list(runs)
+        found = outputs(pathlib.Path(run), examples, withheld[name])
+        for objective in objectives:
+            row = name if len(objectives) == 1 else f"{name}, {OBJECTIVE_NAMES[objective]}"
+            rows[row], exact[row] = score(pathlib.Path(run), found, examples, labels, membrane, halves,
+                                          spec.class_names, objective)
+            rows[row]["lever"] = lever_of(configs[name]) + (", not given" if withheld[name] else "")
+            rows[row]["objective"] = objective
+    names = list(rows)
     tests = {f"{names[b]} vs {names[a]}": evaluation.mcnemar_exact(exact[names[b]], exact[names[a]])
              for a in range(len(names)) for b in range(a + 1, len(names))}
     results = {"command": command(), "machine": machine(), "validation_partition": first.fold,
@@ -137,7 +156,10 @@ def markdown(results: dict, class_names) -> str:
              f"{results['training']['seed']}, trained on partitions {', '.join(map(str, training_set))}; scored on "
              f"partition {results['validation_partition']} ({results['proteins']:,} proteins); partition(s) "
              f"{', '.join(map(str, results['excluded_partitions']))} never read. Network alone; thresholds "
-             "cross-fitted on halves of the partition; average precision threshold-free.", "",
+             "cross-fitted on halves of the partition ("
+             + ", ".join(dict.fromkeys(OBJECTIVE_NAMES[r.get("objective", "micro_f1")]
+                                       for r in results["levers"].values()))
+             + "); average precision threshold-free.", "",
              "| run | lever | micro F1 | macro F1 | subset accuracy | Jaccard | micro AP | macro AP | membrane "
              "accuracy | parameters | median epoch s |", "|---|---|" + "---:|" * 9]
     for name in runs:

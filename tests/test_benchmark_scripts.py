@@ -412,6 +412,21 @@ def test_deeploc2_levers_scores_kingdom_arms_given_and_withheld_and_every_pair(t
     kingdoms_seen = {e.kingdom for e in SPEC.examples("train", [0])}
     assert set(results["levers"]["given"]["micro_f1_by_kingdom"]) == kingdoms_seen
     assert "Micro F1 per kingdom" in (tmp_path / "kingdom.md").read_text()
+    # one run scored with thresholds fitted for each objective: a row each, every pair tested
+    fitted = []
+    original_fit = levers.thresholds.fit
+    monkeypatch.setattr(levers.thresholds, "fit", lambda probabilities, labels, objective="micro_f1", **options: (
+        fitted.append(objective) or original_fit(probabilities, labels, objective, **options)))
+    assert levers.main(["--run", f"without={runs['plain']}", "--objective", "micro_f1", "--objective", "mcc",
+                        "--objective", "f1", "--results", "thresholds"]) == 0
+    assert fitted == ["micro_f1"] * 2 + ["mcc"] * 2 + ["f1"] * 2  # cross-fitted: once per half
+    results = json.loads((tmp_path / "thresholds.json").read_text())
+    assert list(results["levers"]) == ["without, micro-F1 thresholds", "without, MCC thresholds",
+                                       "without, per-location F1 thresholds"]
+    assert [row["objective"] for row in results["levers"].values()] == ["micro_f1", "mcc", "f1"]
+    assert len(results["exact_match_tests"]) == 3
+    assert "halves of the partition (micro-F1 thresholds, MCC thresholds, per-location F1 thresholds)" in (
+        tmp_path / "thresholds.md").read_text()
 
 
 def test_deeploc2_levers_names_each_lever_and_tabulates_every_location():

@@ -35,6 +35,22 @@ def test_thresholds_maximise_each_locations_mcc_and_every_protein_gets_a_locatio
     assert decided.any(axis=1).all()
 
 
+def test_f1_thresholds_maximise_each_locations_own_f1():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(5)
+    labels = (rng.random((300, 3)) < [0.4, 0.15, 0.05]).astype(int)
+    probabilities = np.clip(labels * rng.uniform(0.1, 0.5, (300, 3)) + rng.uniform(0, 0.6, (300, 3)), 0, 1)
+    found = thresholds.fit(probabilities, labels, objective="f1")
+    for column in range(3):  # no threshold at all gives the location a better F1 than the one chosen, within the grid
+        best = max(f1_score(labels[:, column], probabilities[:, column] >= t, zero_division=0)
+                   for t in probabilities[:, column])
+        assert f1_score(labels[:, column], probabilities[:, column] >= found[column]) >= best - 0.02
+    for other in (np.full(3, 0.5), thresholds.fit(probabilities, labels)):  # macro F1 before the at-least-one rule
+        assert f1_score(labels, probabilities >= found, average="macro") >= f1_score(
+            labels, probabilities >= other, average="macro")
+
+
 def test_the_default_thresholds_maximise_micro_f1_over_all_locations():
     from sklearn.metrics import f1_score
 

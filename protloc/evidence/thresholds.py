@@ -6,8 +6,9 @@ probabilities all fall short is put in the one location furthest above, or least
 protein lives somewhere). Thresholds are chosen on held-out training data (:func:`fit`) for the score they serve:
 by default the micro-averaged F1 of the decisions over all locations (DeepLoc 2.0's headline score), by coordinate
 ascent (each location's threshold in turn, the others fixed, three sweeps, starting from 0.5); or each location's
-own Matthews correlation coefficient (``objective="mcc"``), which for large classes sets thresholds lower and so
-calls more locations per protein. They are saved as JSON (``thresholds.json`` in a preset), one set for the network
+own Matthews correlation coefficient (``objective="mcc"``, DeepLoc 2.0's rule), which for large classes sets
+thresholds lower and so calls more locations per protein; or each location's own F1 (``objective="f1"``: the
+macro-averaged F1's thresholds, up to the at-least-one rule). They are saved as JSON (``thresholds.json`` in a preset), one set for the network
 alone and, where the preset fuses homology, one for the fused probabilities.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import pathlib
+from functools import partial
 
 import numpy as np
 
@@ -26,7 +28,7 @@ SIGNAL_TYPES_KEY = "signal_types"
 """The thresholds of a sorting-signal head's types (one per type, for each type's largest MCC), where fitted."""
 
 
-OBJECTIVES = ("micro_f1", "mcc")
+OBJECTIVES = ("micro_f1", "mcc", "f1")
 
 
 def fit(probabilities: np.ndarray, labels: np.ndarray, objective: str = "micro_f1", candidates: int = 99,
@@ -37,7 +39,7 @@ def fit(probabilities: np.ndarray, labels: np.ndarray, objective: str = "micro_f
     Args:
         probabilities: ``(n, classes)`` on proteins the network did not train on.
         labels: ``(n, classes)`` 0/1.
-        objective: ``micro_f1`` or ``mcc``.
+        objective: ``micro_f1``, ``mcc`` or ``f1``.
     """
     probabilities, labels = np.asarray(probabilities, np.float64), np.asarray(labels).astype(bool)
     if probabilities.shape != labels.shape or probabilities.ndim != 2:
@@ -46,11 +48,12 @@ def fit(probabilities: np.ndarray, labels: np.ndarray, objective: str = "micro_f
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     grids = [np.unique(np.concatenate([np.quantile(column, np.linspace(0.01, 0.999, candidates)), [0.5]]))
              for column in probabilities.T]
-    if objective == "mcc":
-        from sklearn.metrics import matthews_corrcoef  # here: importing scikit-learn costs prediction 2 s of start-up
+    if objective in ("mcc", "f1"):
+        from sklearn import metrics  # here: importing scikit-learn costs prediction 2 s of start-up
 
-        return np.array([grid[int(np.argmax([matthews_corrcoef(labels[:, c], probabilities[:, c] >= t)
-                                             for t in grid]))] for c, grid in enumerate(grids)])
+        score = metrics.matthews_corrcoef if objective == "mcc" else partial(metrics.f1_score, zero_division=0)
+        return np.array([grid[int(np.argmax([score(labels[:, c], probabilities[:, c] >= t) for t in grid]))]
+                         for c, grid in enumerate(grids)])
     chosen = np.full(probabilities.shape[1], 0.5)
     for _ in range(sweeps):
         for c, grid in enumerate(grids):

@@ -114,12 +114,15 @@ bench-deeploc2-kingdom: $(COARSE_FOLD0)/model.keras
 	$(BIN)/python benchmarks/deeploc2_levers.py --run "without the input=$(COARSE_FOLD0)" --run "kingdom given=runs/deeploc2/kingdom/fold0" --run "kingdom model, not given=runs/deeploc2/kingdom/fold0:withheld" --results kingdom
 
 # deeploc2-levers.md: levers for the model, chosen on partition 4 after training on partitions 1-3, partition 0 never
-# read (docs/deeploc2.md, "Choosing on the modern data")
+# read (docs/deeploc2.md, "Choosing on the modern data"); deeploc2-thresholds.md: the chosen recipe's run with its
+# thresholds fitted for micro F1, each location's MCC or each location's F1
+LEVERS = baseline terminal weighted terminal-weighted
 bench-deeploc2-levers: $(STAMP)
 	$(BIN)/protloc train $(LEVER_RUN) --out runs/deeploc2/levers/baseline
 	$(BIN)/protloc train $(LEVER_RUN) --terminal-windows 100 50 --out runs/deeploc2/levers/terminal
+	$(BIN)/protloc train $(LEVER_RUN) --loss weighted --out runs/deeploc2/levers/weighted
 	$(BIN)/protloc train $(LEVER_RUN) --terminal-windows 100 50 --loss weighted --out runs/deeploc2/levers/terminal-weighted
-	$(BIN)/python benchmarks/deeploc2_levers.py $(foreach lever,baseline terminal terminal-weighted,--run $(lever)=runs/deeploc2/levers/$(lever))
+	$(BIN)/python benchmarks/deeploc2_levers.py $(foreach lever,$(LEVERS),--run $(lever)=runs/deeploc2/levers/$(lever))
 	$(BIN)/python benchmarks/deeploc2_levers.py --run terminal-weighted=runs/deeploc2/levers/terminal-weighted $(foreach objective,micro_f1 mcc f1,--objective $(objective)) --results deeploc2-thresholds
 
 # deeploc2-homology.{md,json}: MMseqs2 settings for the fusion on the levers' protocol (fitted on partitions 1-3, scored

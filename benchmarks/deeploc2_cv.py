@@ -38,66 +38,16 @@ import time
 
 import numpy as np
 
-from common import command, machine, out_of_fold, write_results
+from common import command, fused_decisions, machine, out_of_fold, partition_hits, write_results
 from protloc.data import datasets
-from protloc.evidence import fusion, homology, thresholds
+from protloc.evidence import thresholds
 from protloc.prediction import preset
 from protloc.training import evaluation, loop
 
 PUBLISHED = {"source": "DeepLoc 2.0 (Thumuluri et al. 2022, Table 1), ProtT5 model, 5-fold cross-validation over "
                        "these partitions, as quoted in ../shared/data/deeploc2/README.md",
              "micro_f1": 0.73, "macro_f1": 0.66, "subset_accuracy": 0.55, "jaccard": 0.69}
-SEARCH_HITS = 30
-"""Hits kept per query in the partition searches, before those of a scored partition are dropped (10 kept)."""
 SCORES = ("micro_f1", "macro_f1", "subset_accuracy", "jaccard")
-
-
-def partition_hits(train: list, partition: int, class_names, cache_dir=None,
-                   sensitivity: float = homology.DEFAULT_SENSITIVITY,
-                   prefilter_hits: int = homology.DEFAULT_PREFILTER_HITS) -> list:
-    """The hits (best first, ``SEARCH_HITS`` at most) of partition ``partition``'s proteins against the other
-    partitions in ``train`` (MMseqs2 ``-s sensitivity --max-seqs prefilter_hits``), with each hit's ``accession``
-    looked up to its partition by the caller."""
-    others = [e for e in train if e.fold != partition]
-    reference = homology.ReferenceSet.from_examples(others, class_names)
-    search = homology.HomologySearch(reference, cache_dir=cache_dir, max_hits=SEARCH_HITS, sensitivity=sensitivity,
-                                     prefilter_hits=prefilter_hits)
-    return search.search([e.sequence for e in train if e.fold == partition])
-
-
-def without(hits: list, accessions: set, keep: int = homology.DEFAULT_MAX_HITS) -> list:
-    """Each protein's hits without those to ``accessions``, the ``keep`` best."""
-    return [[hit for hit in found if hit.accession not in accessions][:keep] for found in hits]
-
-
-def fused_decisions(k: int, others: list, predicted: dict, labels: dict, hits: dict, partition_of: dict, classes: int,
-                    keep: int = homology.DEFAULT_MAX_HITS) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Partition ``k``'s decisions, network alone and fused with homology, everything fitted on the partitions
-    ``others`` (module docstring).
-
-    Args:
-        predicted: per partition, its model's out-of-fold outputs (``locations``: (n, classes) probabilities).
-        labels: per partition, (n, classes) 0/1.
-        hits: per partition, each protein's hits (best first) against the other partitions.
-        partition_of: each accession's partition.
-        keep: the best hits kept per protein once those in partition ``k`` are dropped.
-
-    Returns:
-        (n_k, classes) 0/1 decisions of the network alone and fused, and the fusion's weights and coverage.
-    """
-    network_others = np.concatenate([predicted[j]["locations"] for j in others])
-    labels_others = np.concatenate([labels[j] for j in others])
-    alone = thresholds.decide(predicted[k]["locations"], thresholds.fit(network_others, labels_others))
-    in_k = {accession for accession, partition in partition_of.items() if partition == k}
-    evidence_others = homology.class_evidence([found for j in others for found in without(hits[j], in_k, keep)],
-                                              classes)
-    rule = fusion.fit_multi_label(network_others, evidence_others, labels_others)
-    fused_others = rule.apply(network_others, evidence_others)[0]
-    evidence_k = homology.class_evidence(without(hits[k], set(), keep), classes)
-    fused_k = rule.apply(predicted[k]["locations"], evidence_k)[0]
-    fused = thresholds.decide(fused_k, thresholds.fit(fused_others, labels_others))
-    return alone, fused, {"weights": rule.weights.tolist(), "with_hit": int(evidence_k.has_hit.sum()),
-                          "proteins": len(labels[k])}
 
 
 def epoch_times(run: pathlib.Path) -> dict:

@@ -11,13 +11,13 @@ The protocol of the levers (docs/deeploc2.md), for a choice that needs no traini
 with each setting (MMseqs2 ``-s S --max-seqs CANDIDATES``, E < 1e-3, the ``KEPT`` best hits a protein); the
 fusion rule and the fused thresholds are fitted on partitions 1-3 (their cross-validation runs' out-of-fold
 probabilities, hits in partition 4 dropped) and applied to partition 4 with its hits in partitions 1-3, exactly as
-benchmarks/deeploc2_cv.py does for every partition (:func:`deeploc2_cv.fused_decisions`). The network is the same
+benchmarks/deeploc2_cv.py does for every partition (:func:`common.fused_decisions`). The network is the same
 for every setting; the first setting is the reference.
 
 Scores (scikit-learn): micro / macro F1, subset accuracy, Jaccard and per-location MCC of the fused decisions on
 the scored partition; its proteins with any hit; the exact-match hits of each setting against the first (exact
-McNemar test); the wall seconds of the searches (all partitions, on the machine named; settings that differ only in the hits kept share one search). Writes
-benchmarks/results/deeploc2-homology.{json,md}.
+McNemar test); the wall seconds of the searches (all partitions, on the machine named; settings that differ only
+in the hits kept share one search). Writes benchmarks/results/deeploc2-homology.{json,md}.
 """
 from __future__ import annotations
 
@@ -28,12 +28,19 @@ import time
 
 import numpy as np
 
-from common import command, machine, mcnemar_lines, out_of_fold, write_results
-from deeploc2_cv import SEARCH_HITS, fused_decisions, partition_hits
+from common import (SEARCH_HITS, command, fused_decisions, machine, mcnemar_lines, out_of_fold, partition_hits,
+                    write_results)
 from protloc.data import datasets
 from protloc.training import evaluation, loop
 
 SCORES = ("micro_f1", "macro_f1", "subset_accuracy", "jaccard")
+
+
+def scores_of(report: dict, class_names) -> dict:
+    """The figures kept of a :func:`protloc.training.evaluation.multilabel_report`: :data:`SCORES` and per-location
+    MCC."""
+    return {**{score: report[score] for score in SCORES},
+            "mcc": {location: report["per_class"][location]["mcc"] for location in class_names}}
 
 
 def setting(text: str) -> tuple[str, dict]:
@@ -87,15 +94,12 @@ def main(argv=None) -> int:
         hits, seconds = searched[search]
         alone, fused, fit = fused_decisions(scored, others, predicted, labels, hits, partition_of, classes,
                                             keep=values["keep"])
-        report = evaluation.multilabel_report(labels[scored], fused, spec.class_names)
-        rows[name] = {**values, **{score: report[score] for score in SCORES},
-                      "mcc": {location: report["per_class"][location]["mcc"] for location in spec.class_names},
+        rows[name] = {**values, **scores_of(evaluation.multilabel_report(labels[scored], fused, spec.class_names),
+                                            spec.class_names),
                       "with_hit": fit["with_hit"], "search_seconds": seconds,
                       "mean_hits": float(np.mean([len(found[:values["keep"]]) for found in hits[scored]]))}
         exact[name] = np.all(fused == labels[scored].astype(bool), axis=1)
-    report = evaluation.multilabel_report(labels[scored], alone, spec.class_names)
-    network = {**{score: report[score] for score in SCORES},
-               "mcc": {location: report["per_class"][location]["mcc"] for location in spec.class_names}}
+    network = scores_of(evaluation.multilabel_report(labels[scored], alone, spec.class_names), spec.class_names)
     names = list(settings)
     tests = {f"{name} vs {names[0]}": evaluation.mcnemar_exact(exact[name], exact[names[0]]) for name in names[1:]}
     results = {"command": command(), "machine": machine(), "score_partition": scored, "fitted_on": others,

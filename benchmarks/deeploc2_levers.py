@@ -7,7 +7,7 @@ Usage:
     python benchmarks/deeploc2_levers.py --run "without the input=benchmarks/weights/deeploc2-fold0" \\
         --run "kingdom given=benchmarks/weights/deeploc2-kingdom-fold0" \\
         --run "kingdom model, not given=benchmarks/weights/deeploc2-kingdom-fold0:withheld" --results kingdom
-    python benchmarks/deeploc2_levers.py --run terminal-weighted=runs/deeploc2/levers/terminal-weighted \
+    python benchmarks/deeploc2_levers.py --run terminal-weighted=runs/deeploc2/levers/terminal-weighted \\
         --objective micro_f1 --objective mcc --objective f1 --results deeploc2-thresholds
 
 Every run is `protloc train --dataset deeploc2 --fold K` with the same excluded partitions, seed and epochs, plus its
@@ -19,8 +19,8 @@ kingdom model (``--kingdom``) is given each protein's organism group, or none wh
 Scores, network alone (scikit-learn): micro / macro F1, subset accuracy and Jaccard at per-location thresholds
 (:func:`protloc.evidence.thresholds.fit`, at least one location a protein; fitted for the best micro F1, or with
 ``--objective`` each location's own MCC or F1, every run scored with each objective given) cross-fitted within
-partition 4 (fitted on one half, applied to the other, a fixed random split shared by every run); average precision, micro- and
-macro-averaged over the locations (threshold-free); per-location MCC at those thresholds; membrane accuracy at 0.5;
+partition 4 (fitted on one half, applied to the other, a fixed random split shared by every run); average
+precision, micro- and macro-averaged over the locations (threshold-free); per-location MCC at those thresholds; membrane accuracy at 0.5;
 micro F1 per kingdom; exact-match hits of every pair of runs by an exact McNemar test; parameters and median epoch
 seconds (on a machine shared with other work, so only a rough cost). Writes benchmarks/results/NAME.{json,md}.
 """

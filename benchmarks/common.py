@@ -115,17 +115,16 @@ def machine() -> str:
     return cpus if backend == "tensorflow" else f"{cpus}; Keras on {backend}"
 
 
-def mcnemar_lines(tests: dict, heading: str, against: str | None = None) -> list[str]:
-    """Markdown lines of exact McNemar tests (:func:`protloc.training.evaluation.mcnemar_exact`) by name, under
-    ``heading``:
-    each arm named against ``against`` (default: "the first" against "the second"); none without tests."""
+def mcnemar_lines(tests: dict, heading: str) -> list[str]:
+    """Markdown lines of exact McNemar tests (:func:`protloc.training.evaluation.mcnemar_exact`) under ``heading``,
+    each keyed ``"A vs B"`` (A the test's first arm) and written with both arms named; none without tests."""
     if not tests:
         return []
     lines = ["", heading, ""]
     for name, test in tests.items():
-        first, second = (name, against) if against else ("the first", "the second")
-        lines.append(f"- {name}: {test['only_first']} proteins right only with {first}, {test['only_second']} only "
-                     f"with {second}, p = {test['p_value']:.2g}")
+        first, second = name.split(" vs ", 1)
+        lines.append(f"- {name}: {test['only_first']} proteins right only with {first}; {test['only_second']} only "
+                     f"with {second}; p = {test['p_value']:.2g}")
     return lines
 
 

@@ -154,9 +154,10 @@ def markdown(results: dict, class_names) -> str:
              f"Command: `{results['command']}`  ", f"Machine: {results['machine']}", "",
              f"Every run: recipe {results['training']['recipe']}, {results['training']['epochs']} epochs, seed "
              f"{results['training']['seed']}, trained on partitions {', '.join(map(str, training_set))}; scored on "
-             f"partition {results['validation_partition']} ({results['proteins']:,} proteins); partition(s) "
-             f"{', '.join(map(str, results['excluded_partitions']))} never read. Network alone; thresholds "
-             "cross-fitted on halves of the partition ("
+             f"partition {results['validation_partition']} ({results['proteins']:,} proteins)"
+             + (f"; partition(s) {', '.join(map(str, results['excluded_partitions']))} never read"
+                if results["excluded_partitions"] else "")
+             + ". Network alone; thresholds cross-fitted on halves of the partition ("
              + ", ".join(dict.fromkeys(OBJECTIVE_NAMES[r.get("objective", "micro_f1")]
                                        for r in results["levers"].values()))
              + "); average precision threshold-free.", "",

@@ -445,10 +445,12 @@ def test_deeploc2_levers_names_each_lever_and_tabulates_every_location():
                "proteins": 10, "support": {name: 1 for name in names},
                "training": {"recipe": "coarse", "epochs": 15, "seed": 0}, "runs": {"a": "ra", "b": "rb"},
                "levers": {"a": row, "b": {**row, "micro_f1": 0.7}},
-               "exact_match_tests": {"b": {"only_first": 3, "only_second": 1, "p_value": 0.6}}}
+               "exact_match_tests": {"b vs a": {"only_first": 3, "only_second": 1, "p_value": 0.6}}}
     text = levers.markdown(results, names)
-    assert "trained on partitions 1, 2, 3; scored on partition 4" in text and "| b | none | 0.700 |" in text
-    assert all(f"| {name} | 1 | 0.500 | 0.500 |" in text for name in names)
+    assert "trained on partitions 1, 2, 3; scored on partition 4 (10 proteins); partition(s) 0 never read" in text
+    assert "| b | none | 0.700 |" in text and all(f"| {name} | 1 | 0.500 | 0.500 |" in text for name in names)
+    assert "- b vs a: 3 proteins right only with b; 1 only with a; p = 0.6" in text  # each arm by its name
+    assert "never read" not in levers.markdown({**results, "excluded_partitions": []}, names)
 
 
 def test_train_speed_trains_the_chosen_model_in_a_fresh_process_and_reports_ratios_to_tensorflow_float32(

@@ -5,8 +5,8 @@ import dataclasses
 import json
 import os
 import subprocess
-import time
 import sys
+import time
 
 import keras
 import numpy as np

@@ -100,6 +100,17 @@ def test_a_two_trial_search_keeps_histories_and_resumes_after_being_killed(tmp_p
     saved = [json.loads(path.read_text()) for path in sorted((out / "tuner").glob("trial_*/trial.json"))]
     assert [trial["status"] for trial in saved] == ["COMPLETED", "RUNNING"]
     first = saved[0]
+    # the report was written when the first trial ended; --report-only brings it up to the killed trial
+    assert [trial["status"] for trial in json.loads((out / "history.json").read_text())] == ["COMPLETED"]
+    argv = ["--dataset", "tests.test_tuning:SPEC", "--tuner", "random", "--max-trials", "2", "--epochs", "1", "--fold",
+            "0", "--fix", "lstm_units=4", "--fix", "dense_units=4", "--fix", "filters_w21=0", "--out", str(out)]
+    assert search.main([*argv, "--report-only"]) == 0
+    reported = json.loads((out / "history.json").read_text())
+    assert [(trial["status"], trial["score"]) for trial in reported] == [("COMPLETED", first["score"]),
+                                                                        ("RUNNING", None)]
+    assert "Status: 1 completed, 1 running." in (out / "trials.md").read_text()
+    assert [json.loads(path.read_text())["status"] for path in sorted((out / "tuner").glob("trial_*/trial.json"))] \
+        == ["COMPLETED", "RUNNING"]  # the report ran no trial and changed none
     finished = subprocess.run([sys.executable, "-c", KILLED_SEARCH, str(out), "resume"], cwd=REPO, env=environment,
                               capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr[-2000:]
@@ -196,7 +207,8 @@ def test_a_multi_label_search_scores_trials_by_average_precision_and_records_bot
 
 
 def test_search_options_that_do_not_fit_the_data_set_are_refused(tmp_path, capsys):
-    for extra, problem in ((["--loss", "weighted"], "is for multi-label data sets"),
+    for extra, problem in ((["--report-only"], "holds no search"),
+                           (["--loss", "weighted"], "is for multi-label data sets"),
                            (["--fold", "0", "--exclude-fold", "0"], "--fold 0 is also given to --exclude-fold"),
                            (["--filter-range", "30", "10", "5"], "--filter-range must be LOW HIGH STEP")):
         with pytest.raises(SystemExit) as stopped:

@@ -4,6 +4,7 @@ arguments first and imports this module only then, so that ``--help`` and a bad 
 """
 from __future__ import annotations
 
+import collections
 import csv
 import json
 import os
@@ -20,12 +21,20 @@ from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel
 
 
 def recording(tuner_class):
-    """``tuner_class`` whose trials also write their Keras history, epoch by epoch, to ``TRIAL_DIR/history.csv``."""
+    """``tuner_class`` whose trials also write their Keras history, epoch by epoch, to ``TRIAL_DIR/history.csv``,
+    and which calls its ``after_trial`` (if set) once each trial has ended and been saved."""
     class Recording(tuner_class):
+        after_trial = None
+
         def run_trial(self, trial, *args, **kwargs):
             history = pathlib.Path(self.get_trial_dir(trial.trial_id)) / HISTORY_FILE
             kwargs["callbacks"] = [*kwargs.get("callbacks", []), keras.callbacks.CSVLogger(str(history))]
             return super().run_trial(trial, *args, **kwargs)
+
+        def on_trial_end(self, trial):
+            super().on_trial_end(trial)
+            if self.after_trial is not None:
+                self.after_trial()
 
     Recording.__name__ = f"Recording{tuner_class.__name__}"
     return Recording
@@ -101,16 +110,21 @@ def distributed_worker() -> str | None:
 def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.DatasetSpec, folds=None, seed: int = 0,
                recipe: str = recipes.DEFAULT_RECIPE, hyperparameters=None, verbose=1, data_dir=None,
                families=None, brackets: int | None = None, max_parameters: int | None = None,
-               loss: str = "crossentropy", filter_range: tuple | None = None, exclude_folds=()) -> dict:
+               loss: str = "crossentropy", filter_range: tuple | None = None, exclude_folds=(),
+               report_only: bool = False) -> dict:
     """Runs (or resumes) a search in ``out`` on ``spec``'s training split, validating on ``folds`` (default: all
     of the spec's), every trial trained as ``recipe`` trains; returns the best run config (also written to
-    best_hparams.json, with every trial's history in history.json). ``epochs``: each trial's (random, bayesian)
-    or the most any trial gets (hyperband, factor 3, its ``brackets`` most aggressive brackets), and the length of
-    the recipe's schedule either way. ``max_parameters``: a trial whose network has more parameters fails without
-    training (keras-tuner's ``max_model_size``). ``loss`` and ``filter_range``: see
-    :class:`tuning.hypermodel.ProtlocHyperModel`, whose ``objective`` (validation accuracy, or a multi-label data set's
-    average precision) scores the trials. A distributed worker (:func:`distributed_worker`) runs the chief's
-    trials and returns ``{"worker": its id}``; the chief writes the results."""
+    best_hparams.json). ``epochs``: each trial's (random, bayesian) or the most any trial gets (hyperband, factor 3,
+    its ``brackets`` most aggressive brackets), and the length of the recipe's schedule either way.
+    ``max_parameters``: a trial whose network has more parameters fails without training (keras-tuner's
+    ``max_model_size``). ``loss`` and ``filter_range``: see :class:`tuning.hypermodel.ProtlocHyperModel`, whose
+    ``objective`` (validation accuracy, or a multi-label data set's average precision) scores the trials.
+
+    The report (:func:`write_report`: history.json, trials.md) is rewritten after every trial, so an interrupted
+    search keeps the record of every trial it finished. ``report_only``: run no trial, only write the report of the
+    search in ``out`` so far (one still running or interrupted; trials not ended are listed as such) and return
+    ``{"trials": n, "completed": k, "report": path}``. A distributed worker (:func:`distributed_worker`) runs the
+    chief's trials and returns ``{"worker": its id}``; the chief writes the results."""
     out = pathlib.Path(out)
     hypermodel = ProtlocHyperModel(spec, folds, recipe, epochs, seed, data_dir, families, loss, filter_range,
                                    exclude_folds)
@@ -118,19 +132,25 @@ def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.Dat
     options = dict(objective=objective, seed=seed, directory=str(out), project_name="tuner",
                    overwrite=False, hyperparameters=hyperparameters, max_consecutive_failed_trials=3,
                    max_model_size=max_parameters)
-    timer = [EpochSeconds()]
     if tuner == "hyperband":
         search = TUNERS["hyperband"](hypermodel, max_epochs=epochs, factor=3, brackets=brackets, **options)
-        search.search(verbose=verbose, callbacks=timer)
     else:
         search = TUNERS[tuner](hypermodel, max_trials=max_trials, **options)
+    if report_only:
+        search.oracle.reload()  # the tuner reloads it only once a trial has ended
+        histories = write_report(search, hypermodel, out, epochs)
+        return {"trials": len(histories), "completed": sum(h["status"] == "COMPLETED" for h in histories),
+                "report": str(out / "trials.md")}
+    if not distributed_worker():
+        search.after_trial = lambda: write_report(search, hypermodel, out, epochs)
+    timer = [EpochSeconds()]
+    if tuner == "hyperband":
+        search.search(verbose=verbose, callbacks=timer)
+    else:
         search.search(epochs=epochs, verbose=verbose, callbacks=timer)
     if distributed_worker():
         return {"worker": distributed_worker()}
-    histories = trial_histories(search, hypermodel)
-    files.write_json(out / "history.json", histories)
-    files.write_text(out / "trials.md", trials_markdown(search, histories, hypermodel.folds, epochs,
-                                                         hypermodel.objective))
+    histories = write_report(search, hypermodel, out, epochs)
     best_trial = search.oracle.get_best_trials(1)[0]  # failed trials come last, after every completed one
     if best_trial.status != "COMPLETED":
         reasons = sorted({trial["failure"] or trial["status"] for trial in histories})
@@ -140,6 +160,16 @@ def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.Dat
             "excluded_folds": list(hypermodel.exclude_folds), "epochs": epochs, "tuner": tuner}
     files.write_json(out / "best_hparams.json", best)
     return best
+
+
+def write_report(search, hypermodel: ProtlocHyperModel, out: pathlib.Path, epochs: int) -> list[dict]:
+    """Writes ``out``/history.json (:func:`trial_histories`) and ``out``/trials.md (:func:`trials_markdown`), each
+    atomically, for the search's trials so far; returns the histories."""
+    histories = trial_histories(search, hypermodel)
+    files.write_json(out / "history.json", histories)
+    files.write_text(out / "trials.md", trials_markdown(search, histories, hypermodel.folds, epochs,
+                                                         hypermodel.objective))
+    return histories
 
 
 class SearchFailed(RuntimeError):
@@ -159,7 +189,7 @@ class EpochSeconds(keras.callbacks.Callback):
 
 
 def trial_histories(search, hypermodel: ProtlocHyperModel) -> list[dict]:
-    """Every trial of a finished search, in trial order: id, status, score, its run config (as ``protloc train
+    """Every trial of a search so far, in trial order: id, status, score, its run config (as ``protloc train
     --config`` reads it), the epoch it continued from and reached (Hyperband), and per epoch (its
     ``history.csv``) the training and validation accuracy (a multi-label data set: average precision, and the
     validation micro and macro F1 at 0.5) and wall seconds; a failed trial's reason."""
@@ -195,6 +225,9 @@ def trials_markdown(search, histories: list[dict], folds, epochs, objective: str
                 if any(trial.metrics.exists(name) for trial in oracle.values())]
     lines = [f"# Search trials ({len(histories)}; objective: mean {objective} over folds {list(folds)}, "
              f"{epochs} epochs; {sum(h['seconds'] for h in histories) / 3600:.1f} h of training)", "",
+             "Status: " + ", ".join(f"{count} {status.lower()}" for status, count in
+                                    collections.Counter(h["status"] for h in histories).items())
+             + ". A trial not ended (running, or stopped with its search) shows its last finished epoch.", "",
              f"| trial | status | epochs | seconds | {objective} | " + "".join(f"{name} | " for name in recorded)
              + "hyper-parameters |", "|---|---|---|---:|---:|" + "---:|" * len(recorded) + "---|"]
     for history in sorted(histories, key=lambda h: (h["score"] is None, -(h["score"] or 0))):

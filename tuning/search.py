@@ -7,7 +7,8 @@ The objective is the mean validation accuracy over the data set's training folds
 multi-label data set (deeploc2) the locations' micro-averaged average precision, their micro and macro F1 at 0.5
 recorded beside it. Re-running
 on the same --out resumes the search; a finished search runs no new trial. Writes DIR/best_hparams.json
-(for ``protloc train --config``) and DIR/trials.md.
+(for ``protloc train --config``), and DIR/trials.md and DIR/history.json after every trial; ``--report-only`` writes
+the last two for a search still running or interrupted, running no trial.
 
 Distributed (keras-tuner's chief/worker mode): run the same command in several processes or on several hosts
 sharing --out, each with ``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT`` naming the chief's address and
@@ -54,6 +55,9 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
                         help="multi-label data sets: the locations' loss (weighted: positives by their frequency)")
     parser.add_argument("--exclude-fold", type=int, action="append", default=[], metavar="K",
                         help="never read this training fold (repeatable), e.g. a partition kept for the final CV")
+    parser.add_argument("--report-only", action="store_true",
+                        help="run no trial: write DIR/trials.md and DIR/history.json for the search in --out so far "
+                             "(running or interrupted; give the options it was started with)")
     parser.add_argument("--filter-range", type=int, nargs=3, metavar=("LOW", "HIGH", "STEP"),
                         help="search range of the filters per conv width (default: the registry's, 0-30 step 5)")
 
@@ -76,6 +80,8 @@ def search_from_arguments(parser: argparse.ArgumentParser, args, out, verbose=1)
         if not (0 <= low < high and step > 0):
             raise ValueError(f"--filter-range must be LOW HIGH STEP with 0 <= LOW < HIGH and STEP > 0, got "
                              f"{low} {high} {step}")
+        if args.report_only and not (pathlib.Path(out) / "tuner" / "oracle.json").exists():
+            raise ValueError(f"--report-only: {out} holds no search")
     except ValueError as error:
         parser.error(str(error))
     try:
@@ -83,7 +89,7 @@ def search_from_arguments(parser: argparse.ArgumentParser, args, out, verbose=1)
                           hyperparameters=fixed, verbose=verbose, data_dir=args.data_dir, families=args.families,
                           brackets=args.brackets, max_parameters=args.max_parameters, loss=args.loss,
                           filter_range=tuple(args.filter_range) if args.filter_range else None,
-                          exclude_folds=args.exclude_fold)
+                          exclude_folds=args.exclude_fold, report_only=args.report_only)
     except SearchFailed as error:
         parser.exit(2, f"{parser.prog}: error: {error}\n")
 

@@ -84,7 +84,8 @@ bench-multiloc: $(STAMP)
 DEEPLOC2_FOLDS = $(foreach k,0 1 2 3 4,benchmarks/weights/deeploc2-fold$(k))
 # the recipe chosen on partition 4 (bench-deeploc2-levers): terminal windows and the location-weighted loss
 DEEPLOC2_RECIPE = --dataset deeploc2 --epochs 15 --seed 0 --terminal-windows 100 50 --loss weighted
-LEVER_RUN = --dataset deeploc2 --fold 4 --exclude-fold 0 --epochs 15 --seed 0
+LEVER_BASE = --dataset deeploc2 --epochs 15 --seed 0
+LEVER_RUN = $(LEVER_BASE) --fold 4 --exclude-fold 0
 
 bench-deeploc2: $(STAMP)
 	for k in 0 1 2 3 4; do $(BIN)/protloc train $(DEEPLOC2_RECIPE) --fold $$k --out runs/deeploc2/cv/fold$$k || exit 1; done
@@ -114,15 +115,18 @@ bench-deeploc2-kingdom: $(COARSE_FOLD0)/model.keras
 	$(BIN)/python benchmarks/deeploc2_levers.py --run "without the input=$(COARSE_FOLD0)" --run "kingdom given=runs/deeploc2/kingdom/fold0" --run "kingdom model, not given=runs/deeploc2/kingdom/fold0:withheld" --results kingdom
 
 # deeploc2-levers.md: levers for the model, chosen on partition 4 after training on partitions 1-3, partition 0 never
-# read (docs/deeploc2.md, "Choosing on the modern data"); deeploc2-thresholds.md: the chosen recipe's run with its
-# thresholds fitted for micro F1, each location's MCC or each location's F1
+# read (docs/deeploc2.md, "Choosing on the modern data"); the ensemble lever is the inner cross-validation of partitions
+# 1-3 (three networks, each on two of them), as the five cross-validation runs stand to one network on all five;
+# deeploc2-thresholds.md: the chosen recipe's run with its thresholds fitted for micro F1, each location's MCC or F1
 LEVERS = baseline terminal weighted terminal-weighted
+INNER_CV = runs/deeploc2/levers/inner1+runs/deeploc2/levers/inner2+runs/deeploc2/levers/inner3
 bench-deeploc2-levers: $(STAMP)
 	$(BIN)/protloc train $(LEVER_RUN) --out runs/deeploc2/levers/baseline
 	$(BIN)/protloc train $(LEVER_RUN) --terminal-windows 100 50 --out runs/deeploc2/levers/terminal
 	$(BIN)/protloc train $(LEVER_RUN) --loss weighted --out runs/deeploc2/levers/weighted
 	$(BIN)/protloc train $(LEVER_RUN) --terminal-windows 100 50 --loss weighted --out runs/deeploc2/levers/terminal-weighted
-	$(BIN)/python benchmarks/deeploc2_levers.py $(foreach lever,$(LEVERS),--run $(lever)=runs/deeploc2/levers/$(lever))
+	for k in 1 2 3; do $(BIN)/protloc train $(LEVER_BASE) --fold $$k --exclude-fold 0 --exclude-fold 4 --terminal-windows 100 50 --loss weighted --out runs/deeploc2/levers/inner$$k || exit 1; done
+	$(BIN)/python benchmarks/deeploc2_levers.py $(foreach lever,$(LEVERS),--run $(lever)=runs/deeploc2/levers/$(lever)) --run "inner-cv ensemble=$(INNER_CV)"
 	$(BIN)/python benchmarks/deeploc2_levers.py --run terminal-weighted=runs/deeploc2/levers/terminal-weighted $(foreach objective,micro_f1 mcc f1,--objective $(objective)) --results deeploc2-thresholds
 
 # deeploc2-homology.{md,json}: MMseqs2 settings for the fusion on the levers' protocol (fitted on partitions 1-3, scored

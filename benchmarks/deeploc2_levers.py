@@ -14,7 +14,10 @@ Every run is `protloc train --dataset deeploc2 --fold K` with the same excluded 
 lever; the levers of docs/deeploc2.md were trained on partitions 1-3 and scored on partition 4, partition 0 never
 read (it stays for the final cross-validation). The first run is the reference the others are compared with. A
 kingdom model (``--kingdom``) is given each protein's organism group, or none where its run is named ``RUN:withheld``
-(as ``protloc predict`` runs it without ``--kingdom``).
+(as ``protloc predict`` runs it without ``--kingdom``). ``NAME=RUN1+RUN2+...`` is an ensemble, its probabilities the
+mean of its members' (as a preset of several runs predicts): members of one recipe, seed and epochs, none trained on
+the scored partition or an excluded one (e.g. the inner cross-validation of the training partitions, as the five
+cross-validation runs stand to one network on all five).
 
 Scores, network alone (scikit-learn): micro / macro F1, subset accuracy and Jaccard at per-location thresholds
 (:func:`protloc.evidence.thresholds.fit`, at least one location a protein; fitted for the best micro F1, or with
@@ -47,6 +50,10 @@ OBJECTIVE_NAMES = {"micro_f1": "micro-F1 thresholds", "mcc": "MCC thresholds", "
 SCORES = ("micro_f1", "macro_f1", "subset_accuracy", "jaccard", "micro_ap", "macro_ap", "membrane_accuracy")
 
 
+ENSEMBLE = "+"
+"""Joins the members of an ensemble run in ``--run NAME=RUN1+RUN2``."""
+
+
 def lever_of(config) -> str:
     """What a run changes against the recipe's defaults, in words (its terminal windows, loss)."""
     parts = []
@@ -60,28 +67,40 @@ def lever_of(config) -> str:
     return ", ".join(parts) or "none (the shipped recipe)"
 
 
-def outputs(run: pathlib.Path, examples: list, withheld: bool = False) -> dict:
-    """A run's outputs on ``examples`` (a kingdom model given each protein's kingdom, or none when ``withheld``):
-    ``locations`` (n, classes) and ``membrane`` (n,) probabilities, and the network's ``parameters``."""
-    network = loading.load_network(run)
-    if loop.read_config(run).hparams["kingdom"]:
-        examples = kingdoms.with_kingdoms(examples, withheld=withheld)
-    found = inference.Forward(network)(examples)
-    return {"locations": found[zoo.LOCATIONS_OUTPUT], "membrane": found[zoo.MEMBRANE_OUTPUT][:, 0],
-            "parameters": int(network.count_params())}
+def ensemble_lever(configs: list, num_folds: int) -> str:
+    """:func:`lever_of` an ensemble's members, with how many there are and the partitions each was trained on."""
+    trained = ["+".join(map(str, sorted(set(range(num_folds)) - {c.fold, *c.exclude_folds}))) for c in configs]
+    return f"mean of {len(configs)} networks (trained on partitions {', '.join(trained)}), {lever_of(configs[0])}"
 
 
-def score(run: pathlib.Path, found: dict, examples: list, labels: np.ndarray, membrane: np.ndarray,
+def outputs(runs: list, examples: list, withheld: bool = False) -> dict:
+    """The outputs on ``examples`` of a run, or the mean of an ensemble's ``runs`` (a kingdom model given each
+    protein's kingdom, or none when ``withheld``): ``locations`` (n, classes) and ``membrane`` (n,) probabilities, and
+    the networks' ``parameters`` (all members')."""
+    found = []
+    for run in runs:
+        network = loading.load_network(run)
+        given = kingdoms.with_kingdoms(examples, withheld=withheld) if loop.read_config(run).hparams["kingdom"] \
+            else examples
+        probabilities = inference.Forward(network)(given)
+        found.append({"locations": probabilities[zoo.LOCATIONS_OUTPUT],
+                      "membrane": probabilities[zoo.MEMBRANE_OUTPUT][:, 0], "parameters": network.count_params()})
+    return {"locations": np.mean([f["locations"] for f in found], axis=0),
+            "membrane": np.mean([f["membrane"] for f in found], axis=0),
+            "parameters": int(sum(f["parameters"] for f in found))}
+
+
+def score(runs: list, found: dict, examples: list, labels: np.ndarray, membrane: np.ndarray,
           halves: np.ndarray, class_names, objective: str = "micro_f1") -> tuple[dict, np.ndarray]:
-    """A run's scores from its ``outputs`` on ``examples`` (module docstring), its thresholds fitted for
-    ``objective`` (:data:`protloc.evidence.thresholds.OBJECTIVES`), and whether each protein's locations were exactly
-    right."""
+    """A run's (or an ensemble's ``runs``') scores from its ``outputs`` on ``examples`` (module docstring), its
+    thresholds fitted for ``objective`` (:data:`protloc.evidence.thresholds.OBJECTIVES`), and whether each protein's
+    locations were exactly right."""
     from sklearn import metrics
 
     probabilities, membrane_probability = found["locations"], found["membrane"]
     decided = thresholds.cross_fitted(probabilities, labels, halves, objective)
     report = evaluation.multilabel_report(labels, decided, class_names, membrane, membrane_probability)
-    history = loop.read_history(run)
+    history = [epoch for run in runs for epoch in loop.read_history(run)]
     kingdom_of = np.array([e.kingdom for e in examples])
     row = {name: report[name] for name in ("micro_f1", "macro_f1", "subset_accuracy", "jaccard")}
     row.update(micro_ap=float(metrics.average_precision_score(labels, probabilities, average="micro")),
@@ -100,7 +119,8 @@ def score(run: pathlib.Path, found: dict, examples: list, labels: np.ndarray, me
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", action="append", required=True, metavar="NAME=RUN",
-                        help="a lever's run directory (repeatable; the first is the reference)")
+                        help="a lever's run directory, or RUN1+RUN2+... an ensemble's (repeatable; the first, a "
+                             "single run, is the reference)")
     parser.add_argument("--objective", action="append", choices=thresholds.OBJECTIVES,
                         help="what the thresholds are fitted for (repeatable: every run is scored with each; "
                              "default: micro_f1)")
@@ -109,29 +129,41 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     runs = dict(item.split("=", 1) for item in args.run)
     withheld = {name: run.endswith(":withheld") for name, run in runs.items()}
-    runs = {name: run.removesuffix(":withheld") for name, run in runs.items()}
-    configs = {name: loop.read_config(run) for name, run in runs.items()}
-    first = next(iter(configs.values()))
-    for name, config in configs.items():
-        if config.dataset != "deeploc2" or config.fold is None or (config.fold, config.exclude_folds, config.seed,
-                                                                   config.epochs) != (
-                first.fold, first.exclude_folds, first.seed, first.epochs):
-            raise SystemExit(f"{runs[name]}: not a deeploc2 run of the same protocol as {next(iter(runs.values()))} "
-                             f"(validation fold, excluded folds, seed, epochs)")
+    members = {name: [pathlib.Path(member) for member in run.removesuffix(":withheld").split(ENSEMBLE)]
+               for name, run in runs.items()}
+    configs = {name: [loop.read_config(member) for member in found] for name, found in members.items()}
     spec = datasets.get("deeploc2")
+    reference = next(iter(runs))
+    if len(configs[reference]) > 1:
+        parser.error(f"the first run ({reference}) is the reference: give a single run")
+    first = configs[reference][0]
+    unseen = {first.fold, *first.exclude_folds}
+    for name, found in configs.items():
+        for member, config in zip(members[name], found):
+            single = len(found) == 1 and (config.fold, config.exclude_folds) == (first.fold, first.exclude_folds)
+            trained = set(range(spec.num_folds)) - {config.fold, *config.exclude_folds}
+            if config.dataset != "deeploc2" or config.fold is None or (config.seed, config.epochs) != (
+                    first.seed, first.epochs) or not (single or (len(found) > 1 and not trained & unseen)):
+                parser.error(f"{member}: not a deeploc2 run of the same protocol as {members[reference][0]} "
+                                 "(validation fold, excluded folds, seed, epochs; an ensemble's members trained on "
+                                 "neither the scored partition nor an excluded one)")
+        if len({lever_of(config) for config in found}) > 1:
+            parser.error(f"{runs[name]}: the members of an ensemble differ in their recipe")
     examples = spec.examples("train", [first.fold], args.data_dir)
     labels = datasets.labels_of(examples, len(spec.class_names))
     membrane = np.array([e.membrane for e in examples])
     halves = np.random.default_rng(SPLIT_SEED).permutation(len(examples)) % 2
     objectives = args.objective or ["micro_f1"]
     rows, exact = {}, {}
-    for name, run in runs.items():
-        found = outputs(pathlib.Path(run), examples, withheld[name])
+    for name in runs:
+        found = outputs(members[name], examples, withheld[name])
+        lever = lever_of(configs[name][0]) if len(configs[name]) == 1 else ensemble_lever(configs[name],
+                                                                                          spec.num_folds)
         for objective in objectives:
             row = name if len(objectives) == 1 else f"{name}, {OBJECTIVE_NAMES[objective]}"
-            rows[row], exact[row] = score(pathlib.Path(run), found, examples, labels, membrane, halves,
+            rows[row], exact[row] = score(members[name], found, examples, labels, membrane, halves,
                                           spec.class_names, objective)
-            rows[row]["lever"] = lever_of(configs[name]) + (", not given" if withheld[name] else "")
+            rows[row]["lever"] = lever + (", not given" if withheld[name] else "")
             rows[row]["objective"] = objective
     names = list(rows)
     tests = {f"{names[b]} vs {names[a]}": evaluation.mcnemar_exact(exact[names[b]], exact[names[a]])

@@ -5,6 +5,7 @@ the DeepLoc 2.0 scripts' protocols (cross-validation, levers, homology settings,
 import dataclasses
 import json
 import os
+import pathlib
 import sys
 
 import numpy as np
@@ -427,6 +428,41 @@ def test_deeploc2_levers_scores_kingdom_arms_given_and_withheld_and_every_pair(t
     assert len(results["exact_match_tests"]) == 3
     assert "halves of the partition (micro-F1 thresholds, MCC thresholds, per-location F1 thresholds)" in (
         tmp_path / "thresholds.md").read_text()
+
+
+def test_deeploc2_levers_scores_an_ensemble_by_its_members_mean_and_refuses_members_that_saw_the_scored_partition(
+        tmp_path, monkeypatch, capsys):
+    from protloc.apps.cli import main
+    from tests.test_multilabel import SPEC
+
+    def train(name, *fold):
+        assert main(["train", "--dataset", SPEC.name, *fold, "--epochs", "1", "--batch-size", "8", "--lstm-units",
+                     "4", "--dense-units", "4", "--seed", "0", "--out", str(tmp_path / name)]) == 0
+        return str(tmp_path / name)
+
+    one = train("one", "--fold", "0")  # partitions 1 and 2, scored on 0
+    members = [train("on2", "--fold", "1", "--exclude-fold", "0"), train("on1", "--fold", "2", "--exclude-fold", "0")]
+    saw_it = train("saw0", "--fold", "1")  # trained on partition 0
+    levers = load_benchmark("deeploc2_levers")
+    monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
+    monkeypatch.setattr(levers.datasets, "get", lambda name: SPEC)
+    monkeypatch.setattr(levers.loop, "read_config", lambda run, read=levers.loop.read_config: dataclasses.replace(
+        read(run), dataset="deeploc2"))
+    assert levers.main(["--run", f"one={one}", "--run", f"ensemble={'+'.join(members)}", "--results", "e"]) == 0
+    results = json.loads((tmp_path / "e.json").read_text())
+    ensemble = results["levers"]["ensemble"]
+    assert ensemble["lever"] == "mean of 2 networks (trained on partitions 2, 1), none (the shipped recipe)"
+    examples = SPEC.examples("train", [0])
+    each = [levers.outputs([pathlib.Path(member)], examples) for member in members]
+    mean = levers.outputs([pathlib.Path(member) for member in members], examples)
+    np.testing.assert_allclose(mean["locations"], (each[0]["locations"] + each[1]["locations"]) / 2, atol=1e-6)
+    assert ensemble["parameters"] == mean["parameters"] == each[0]["parameters"] + each[1]["parameters"]
+    assert set(results["exact_match_tests"]) == {"ensemble vs one"}
+    for argv, problem in (([f"one={one}", f"ensemble={members[0]}+{saw_it}"], "saw0: not a deeploc2 run"),
+                          ([f"ensemble={'+'.join(members)}", f"one={one}"], "the reference: give a single run")):
+        with pytest.raises(SystemExit) as stop:
+            levers.main([item for run in argv for item in ("--run", run)])
+        assert stop.value.code == 2 and problem in capsys.readouterr().err
 
 
 def test_deeploc2_levers_names_each_lever_and_tabulates_every_location():

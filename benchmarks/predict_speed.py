@@ -21,7 +21,7 @@ memory read from the kernel):
 
 Targets (:data:`TARGETS`): each preset with homology >= 300 proteins/s on the largest proteome input; homology <=
 1.1x the larger of network alone and bare MMseqs2; start-up <= 3 s; peak memory flat from the smallest to the largest
-input (at most 10% more). Writes benchmarks/results/predict-speed.{json,md}. (The matmul-peak and FLOP analysis and
+input (at most 10% more). Writes benchmarks/results/predict-speed.{json,md} (or ``--results NAME``: NAME.{json,md}). (The matmul-peak and FLOP analysis and
 the comparison with protloc at 787715b that this script once made are at commit 3649b74.)
 """
 from __future__ import annotations
@@ -159,6 +159,7 @@ def main(argv=None) -> int:
     parser.add_argument("--proteins", type=int, nargs="+", default=[5000, 20000])
     parser.add_argument("--model", action="append", help="preset to measure (repeatable; default: the default)")
     parser.add_argument("--data-dir", help="MultiLoc FASTA directory (default $PROTLOC_DATA_DIR)")
+    parser.add_argument("--results", default="predict-speed", help="results file name (default: %(default)s)")
     args = parser.parse_args(argv)
     directory = args.data_dir or os.environ.get("PROTLOC_DATA_DIR")
     if not directory or not pathlib.Path(directory).is_dir():
@@ -188,7 +189,7 @@ def main(argv=None) -> int:
                "import_seconds_numpy": timed_process([sys.executable, "-c", KERAS_AS_PREDICT_IMPORTS],
                                                      {"KERAS_BACKEND": "numpy"})["seconds"]}
     results["verdicts"] = verdicts(results)
-    write_results("predict-speed", results, markdown(results))
+    write_results(args.results, results, markdown(results))
     print(markdown(results))
     return 0
 

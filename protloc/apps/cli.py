@@ -576,9 +576,9 @@ def build_parser() -> argparse.ArgumentParser:
                                             "that held out a training fold")
     fuse.add_argument("preset", help="preset or run directory (writes its fusion.json and updates its card)")
     fuse.add_argument("--fold-run", required=True, action="append", metavar="RUN",
-                      help="a run of the same configuration trained with one training fold held out (repeatable, "
-                           "the same fold each time; their probabilities are averaged, e.g. as many as an ensemble "
-                           "preset has members)")
+                      help="a run of the same configuration trained with one training fold held out (repeatable: "
+                           "runs of one fold are averaged on it, e.g. as many as an ensemble preset has members; "
+                           "runs of different folds each predict their own, a cross-validation)")
     fuse.add_argument("--data-dir", help="directory of the data set's files (default: the data set's own)")
     fuse.set_defaults(handler=_fuse)
 

@@ -117,7 +117,7 @@ bench-deeploc2-kingdom: $(COARSE_FOLD0)/model.keras
 # deeploc2-levers.md: levers for the model, chosen on partition 4 after training on partitions 1-3, partition 0 never
 # read (docs/deeploc2.md, "Choosing on the modern data"); the ensemble lever is the inner cross-validation of partitions
 # 1-3 (three networks, each on two of them), as the five cross-validation runs stand to one network on all five, and
-# its cost: the five cross-validation runs as one ensemble preset against the shipped one (predict-speed-ensemble.md);
+# its cost: the five cross-validation runs as one ensemble preset against the shipped one, and MMseqs2 -s 7.5 (predict-speed-levers.md);
 # deeploc2-thresholds.md: the chosen recipe's run with its thresholds fitted for micro F1, each location's MCC or F1
 LEVERS = baseline terminal weighted terminal-weighted
 INNER_CV = runs/deeploc2/levers/inner1+runs/deeploc2/levers/inner2+runs/deeploc2/levers/inner3
@@ -130,7 +130,7 @@ bench-deeploc2-levers: $(STAMP)
 	$(BIN)/python benchmarks/deeploc2_levers.py $(foreach lever,$(LEVERS),--run $(lever)=runs/deeploc2/levers/$(lever)) --run "inner-cv ensemble=$(INNER_CV)"
 	$(BIN)/protloc preset $(DEEPLOC2_FOLDS) --out runs/deeploc2/cv-ensemble --description "the five cross-validation runs of the deeploc2 recipe as one ensemble"
 	$(BIN)/protloc fuse runs/deeploc2/cv-ensemble $(foreach run,$(DEEPLOC2_FOLDS),--fold-run $(run))
-	$(BIN)/python benchmarks/predict_speed.py --proteomes ../shared/data/proteomes --proteins 20000 --model deeploc2 --model runs/deeploc2/cv-ensemble --results predict-speed-ensemble
+	$(BIN)/python benchmarks/predict_speed.py --proteomes ../shared/data/proteomes --proteins 20000 --model deeploc2 --model runs/deeploc2/cv-ensemble --bare-setting 7.5:20 --results predict-speed-levers
 	$(BIN)/python benchmarks/deeploc2_levers.py --run terminal-weighted=runs/deeploc2/levers/terminal-weighted $(foreach objective,micro_f1 mcc f1,--objective $(objective)) --results deeploc2-thresholds
 
 # deeploc2-homology.{md,json}: MMseqs2 settings for the fusion on the levers' protocol (fitted on partitions 1-3, scored

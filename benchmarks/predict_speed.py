@@ -3,7 +3,7 @@ same queries, start-up, and peak memory, for each preset, with each target met o
 
 Usage:
     python benchmarks/predict_speed.py --proteomes ../shared/data/proteomes [--proteins 5000 20000]
-        [--model deeploc2] [--model multiloc ...]
+        [--model deeploc2] [--model multiloc ...] [--bare-setting 7.5:20 ...] [--results predict-speed]
 
 Inputs: N proteins sampled with replacement (seed 0) from the gzipped proteomes under --proteomes (bacteria, fungi,
 protists: the typical new proteome, most proteins without a labelled relative), for each N of --proteins, and the
@@ -17,7 +17,10 @@ memory read from the kernel):
   easy-search`` with protloc's settings, one call over all queries, against the same cached reference database);
 * start-up: 11 proteins end to end with homology (the second of two runs, so the reference database is built), on
   the backend protloc chooses for so small an input (Keras's numpy backend) and on TensorFlow; and
-  :data:`CROSSOVER_PROTEINS` proteome proteins on both, where the numpy backend's default ends.
+  :data:`CROSSOVER_PROTEINS` proteome proteins on both, where the numpy backend's default ends;
+* with ``--bare-setting S:CANDIDATES``: bare MMseqs2 with ``-s S --max-seqs CANDIDATES`` on each input, and prediction
+  with homology at that setting estimated as (network alone + that search) x the ratio of with homology to network
+  alone + bare MMseqs2 at protloc's settings (the two add on these cores), all of this run.
 
 Targets (:data:`TARGETS`): each preset with homology >= 300 proteins/s on the largest proteome input; homology <=
 1.1x the larger of network alone and bare MMseqs2; start-up <= 3 s; peak memory flat from the smallest to the largest
@@ -51,14 +54,16 @@ def predict_argv(fasta: pathlib.Path, model: str, homology_evidence: bool) -> li
             *([] if homology_evidence else ["--no-homology"])]
 
 
-def bare_mmseqs(fasta: pathlib.Path, model: str) -> dict:
+def bare_mmseqs(fasta: pathlib.Path, model: str, sensitivity: float = homology.DEFAULT_SENSITIVITY,
+                prefilter_hits: int = homology.DEFAULT_PREFILTER_HITS) -> dict:
     """Wall seconds of ``mmseqs easy-search`` of ``fasta`` against ``model``'s cached reference database with
-    protloc's settings: one call through :func:`protloc.evidence.mmseqs.run`, all cores (the database is built first if
-    needed, not timed)."""
+    protloc's settings (or another ``-s`` and ``--max-seqs``): one call through :func:`protloc.evidence.mmseqs.run`,
+    all cores (the database is built first if needed, not timed)."""
     from protloc.evidence import mmseqs
 
     found = preset.load(model)
-    search = homology.HomologySearch(homology.ReferenceSet.read(found.file("reference"), found.class_names))
+    search = homology.HomologySearch(homology.ReferenceSet.read(found.file("reference"), found.class_names),
+                                     sensitivity=sensitivity, prefilter_hits=prefilter_hits)
     database = search.database()
     with tempfile.TemporaryDirectory() as scratch:
         start = time.perf_counter()
@@ -113,6 +118,18 @@ def markdown(results: dict) -> str:
                          f"{run['homology']['proteins_per_s']:.0f} | {run['bare_mmseqs']['proteins_per_s']:.0f} | "
                          f"{run['homology']['seconds'] / larger:.2f}x | {run['network']['peak_rss_mib']:.0f} / "
                          f"{run['homology']['peak_rss_mib']:.0f} |")
+    if results.get("bare_settings"):
+        lines += ["", "Other MMseqs2 settings (`-s`:`--max-seqs`), bare MMseqs2 on the same inputs, and `protloc "
+                  "predict` with homology estimated from them: (network alone + bare MMseqs2 at the setting) x "
+                  "(with homology / (network alone + bare MMseqs2)) at protloc's settings, both of this run:", "",
+                  "| model | input | setting | bare MMseqs2, proteins/s | x protloc's settings' time | with homology, "
+                  "estimated proteins/s |", "|---|---|---|---:|---:|---:|"]
+        for model in results["models"]:
+            for name, run in model["inputs"].items():
+                for setting, bare in run.get("bare_settings", {}).items():
+                    lines.append(f"| {model['model']} | {name} | {setting} | {bare['proteins_per_s']:.0f} | "
+                                 f"{bare['seconds'] / run['bare_mmseqs']['seconds']:.1f} | "
+                                 f"{bare['estimated_proteins_per_s']:.0f} |")
     lines += ["", "Start-up, 11 proteins end to end with homology (Keras's numpy backend, the default for an input "
               "under 16 kB; on TensorFlow in brackets): " + "; ".join(
                   f"{model['model']} {model['startup']['seconds']:.1f} s "
@@ -129,8 +146,9 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def measure_model(model: str, inputs: dict) -> dict:
-    """Every figure of one preset (see the module docstring)."""
+def measure_model(model: str, inputs: dict, bare_settings=()) -> dict:
+    """Every figure of one preset (see the module docstring), and bare MMseqs2 at each of ``bare_settings``
+    ((sensitivity, prefilter hits) pairs) with the estimate of prediction with homology at that setting."""
     found = {"model": model, "inputs": {}}
     for _ in range(2):  # the first builds the reference database (and its index) in the cache
         found["startup"] = timed_process(predict_argv(presets.EXAMPLES, model, True))
@@ -149,7 +167,25 @@ def measure_model(model: str, inputs: dict) -> dict:
         run["bare_mmseqs"] = bare_mmseqs(fasta, model)
         for value in run.values():
             value["proteins_per_s"] = count / value["seconds"]
+        additivity = run["homology"]["seconds"] / (run["network"]["seconds"] + run["bare_mmseqs"]["seconds"])
+        for sensitivity, prefilter_hits in bare_settings:
+            bare = bare_mmseqs(fasta, model, sensitivity, prefilter_hits)
+            estimated = additivity * (run["network"]["seconds"] + bare["seconds"])
+            run.setdefault("bare_settings", {})[f"{sensitivity:g}:{prefilter_hits}"] = {
+                **bare, "proteins_per_s": count / bare["seconds"], "estimated_proteins_per_s": count / estimated}
         found["inputs"][name] = run
+    return found
+
+
+def bare_setting(text: str) -> tuple[float, int]:
+    """``S:CANDIDATES`` as (MMseqs2 sensitivity 1-7.5, prefilter candidates >= 1)."""
+    try:
+        sensitivity, candidates = text.split(":")
+        found = float(sensitivity), int(candidates)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give S:CANDIDATES, e.g. 7.5:20") from None
+    if not (1 <= found[0] <= 7.5 and found[1] >= 1):
+        raise argparse.ArgumentTypeError(f"{text!r}: sensitivity 1-7.5, candidates >= 1")
     return found
 
 
@@ -160,6 +196,9 @@ def main(argv=None) -> int:
     parser.add_argument("--model", action="append", help="preset to measure (repeatable; default: the default)")
     parser.add_argument("--data-dir", help="MultiLoc FASTA directory (default $PROTLOC_DATA_DIR)")
     parser.add_argument("--results", default="predict-speed", help="results file name (default: %(default)s)")
+    parser.add_argument("--bare-setting", action="append", default=[], type=bare_setting, metavar="S:CANDIDATES",
+                        help="also time bare MMseqs2 with -s S --max-seqs CANDIDATES (repeatable), and estimate "
+                             "prediction with homology at that setting")
     args = parser.parse_args(argv)
     directory = args.data_dir or os.environ.get("PROTLOC_DATA_DIR")
     if not directory or not pathlib.Path(directory).is_dir():
@@ -183,9 +222,9 @@ def main(argv=None) -> int:
         path = scratch / "crossover.fasta"  # proteome proteins filling about runtime.SMALL_INPUT_BYTES
         sample_fasta([path], CROSSOVER_PROTEINS, proteomes)
         inputs["crossover"] = (path, CROSSOVER_PROTEINS)
-        measured = [measure_model(name, inputs) for name in args.model or [presets.DEFAULT]]
+        measured = [measure_model(name, inputs, args.bare_setting) for name in args.model or [presets.DEFAULT]]
     results = {"command": command(), "machine": machine(), "cores": runtime.usable_cores(), "proteins": args.proteins,
-               "models": measured,
+               "models": measured, "bare_settings": [f"{s:g}:{c}" for s, c in args.bare_setting],
                "import_seconds_numpy": timed_process([sys.executable, "-c", KERAS_AS_PREDICT_IMPORTS],
                                                      {"KERAS_BACKEND": "numpy"})["seconds"]}
     results["verdicts"] = verdicts(results)

@@ -85,6 +85,27 @@ def test_predict_speed_report_states_each_target_met_or_missed():
     assert "multiloc 2.5 s (5.0 s)" in report and "multiloc 4.0 s / 6.0 s" in report
 
 
+def test_predict_speed_times_other_mmseqs_settings_and_estimates_prediction_at_them(monkeypatch):
+    predict_speed = load_benchmark("predict_speed")
+    timings = {"network": 2.0, "homology": 4.5}  # with homology = 0.9 x (network 2 + bare 3)
+    monkeypatch.setattr(predict_speed, "timed_process", lambda argv, environment=None: {
+        "seconds": timings["network" if "--no-homology" in argv else "homology"], "peak_rss_mib": 800.0})
+    searched = []
+    monkeypatch.setattr(predict_speed, "bare_mmseqs", lambda fasta, model, sensitivity=4.0, prefilter_hits=20: (
+        searched.append((sensitivity, prefilter_hits)) or {"seconds": 3.0 if sensitivity == 4.0 else 18.0}))
+    inputs = {"crossover": ("c.fasta", 50), "proteomes 1000": ("p.fasta", 1000)}
+    found = predict_speed.measure_model("deeploc2", inputs, [(7.5, 20)])
+    assert searched == [(4.0, 20), (7.5, 20)]
+    setting = found["inputs"]["proteomes 1000"]["bare_settings"]["7.5:20"]
+    assert setting["proteins_per_s"] == pytest.approx(1000 / 18)
+    assert setting["estimated_proteins_per_s"] == pytest.approx(1000 / (0.9 * (2.0 + 18.0)))
+    results = {"command": "c", "machine": "m", "models": [found], "bare_settings": ["7.5:20"], "verdicts": []}
+    report = predict_speed.markdown({**results, "proteins": [1000], "cores": 2, "import_seconds_numpy": 1.0})
+    assert "| deeploc2 | proteomes 1000 | 7.5:20 | 56 | 6.0 | 56 |" in report
+    with pytest.raises(SystemExit):
+        predict_speed.main(["--proteomes", ".", "--bare-setting", "9:20"])
+
+
 def test_table1_runs_its_plan_in_order_and_reports_models_ensemble_and_cv(tmp_path, monkeypatch):
     table1 = load_benchmark("table1")
     labels = np.arange(len(CLASS_NAMES)).repeat(2)

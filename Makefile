@@ -128,7 +128,7 @@ bench-deeploc2-levers: $(STAMP)
 	$(BIN)/protloc train $(LEVER_RUN) --terminal-windows 100 50 --loss weighted --out runs/deeploc2/levers/terminal-weighted
 	for k in 1 2 3; do $(BIN)/protloc train $(LEVER_BASE) --fold $$k --exclude-fold 0 --exclude-fold 4 --terminal-windows 100 50 --loss weighted --out runs/deeploc2/levers/inner$$k || exit 1; done
 	$(BIN)/python benchmarks/deeploc2_levers.py $(foreach lever,$(LEVERS),--run $(lever)=runs/deeploc2/levers/$(lever)) --run "inner-cv ensemble=$(INNER_CV)"
-	$(BIN)/protloc preset $(DEEPLOC2_FOLDS) --out runs/deeploc2/cv-ensemble --description "the five cross-validation runs of the deeploc2 recipe as one ensemble"
+	$(BIN)/protloc preset $(DEEPLOC2_FOLDS) --out runs/deeploc2/cv-ensemble --reference $(abspath protloc/prediction/presets/deeploc2/reference.fasta.xz) --description "the five cross-validation runs of the deeploc2 recipe as one ensemble"
 	$(BIN)/protloc fuse runs/deeploc2/cv-ensemble $(foreach run,$(DEEPLOC2_FOLDS),--fold-run $(run))
 	$(BIN)/python benchmarks/predict_speed.py --proteomes ../shared/data/proteomes --proteins 20000 --model deeploc2 --model runs/deeploc2/cv-ensemble --bare-setting 7.5:20 --results predict-speed-levers
 	$(BIN)/python benchmarks/deeploc2_levers.py --run terminal-weighted=runs/deeploc2/levers/terminal-weighted $(foreach objective,micro_f1 mcc f1,--objective $(objective)) --results deeploc2-thresholds

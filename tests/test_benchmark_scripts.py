@@ -83,6 +83,8 @@ def test_predict_speed_report_states_each_target_met_or_missed():
             "homology / (network alone + bare MMseqs2) = 0.62: each uses all 2 cores" in report)
     assert verdicts["proteins_per_s"]["why"] == ""
     assert "multiloc 2.5 s (5.0 s)" in report and "multiloc 4.0 s / 6.0 s" in report
+    one_size = {**results, "proteins": [1000]}  # a single input size has no memory growth to judge
+    assert "memory_growth" not in {row["target"] for row in predict_speed.verdicts(one_size)}
 
 
 def test_predict_speed_times_other_mmseqs_settings_and_estimates_prediction_at_them(monkeypatch):

@@ -116,8 +116,8 @@ bench-deeploc2-kingdom: $(COARSE_FOLD0)/model.keras
 
 # deeploc2-levers.md: levers for the model, chosen on partition 4 after training on partitions 1-3, partition 0 never
 # read (docs/deeploc2.md, "Choosing on the modern data"); the ensemble lever is the inner cross-validation of partitions
-# 1-3 (three networks, each on two of them), as the five cross-validation runs stand to one network on all five, and
-# its cost: the five cross-validation runs as one ensemble preset against the shipped one, and MMseqs2 -s 7.5 (predict-speed-levers.md);
+# 1-3 (three networks, each on two of them), as the five cross-validation runs stand to one network on all five;
+# predict-speed-levers.md: what the five cross-validation runs as one ensemble preset and MMseqs2 -s 7.5 would cost;
 # deeploc2-thresholds.md: the chosen recipe's run with its thresholds fitted for micro F1, each location's MCC or F1
 LEVERS = baseline terminal weighted terminal-weighted
 INNER_CV = runs/deeploc2/levers/inner1+runs/deeploc2/levers/inner2+runs/deeploc2/levers/inner3

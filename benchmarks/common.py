@@ -1,5 +1,6 @@
 """What the benchmark scripts share: the command line and machine they record, timed training, cached
-predictions, results files, and the DeepLoc 2.0 partitions' homology searches and fused decisions. Scripts import this module and the package, never each other."""
+predictions, results files, and the DeepLoc 2.0 partitions' homology searches and fused decisions. Scripts import
+this module and the package, never each other."""
 from __future__ import annotations
 
 import json

@@ -23,9 +23,9 @@ Scores, network alone (scikit-learn): micro / macro F1, subset accuracy and Jacc
 (:func:`protloc.evidence.thresholds.fit`, at least one location a protein; fitted for the best micro F1, or with
 ``--objective`` each location's own MCC or F1, every run scored with each objective given) cross-fitted within
 partition 4 (fitted on one half, applied to the other, a fixed random split shared by every run); average
-precision, micro- and macro-averaged over the locations (threshold-free); per-location MCC at those thresholds; membrane accuracy at 0.5;
-micro F1 per kingdom; exact-match hits of every pair of runs by an exact McNemar test; parameters and median epoch
-seconds (on a machine shared with other work, so only a rough cost). Writes benchmarks/results/NAME.{json,md}.
+precision, micro- and macro-averaged over the locations (threshold-free); per-location MCC at those thresholds;
+membrane accuracy at 0.5; micro F1 per kingdom; exact-match hits of every pair of runs by an exact McNemar test;
+parameters and median epoch seconds (on a machine shared with other work, so only a rough cost). Writes benchmarks/results/NAME.{json,md}.
 """
 from __future__ import annotations
 
@@ -74,20 +74,16 @@ def ensemble_lever(configs: list, num_folds: int) -> str:
 
 
 def outputs(runs: list, examples: list, withheld: bool = False) -> dict:
-    """The outputs on ``examples`` of a run, or the mean of an ensemble's ``runs`` (a kingdom model given each
-    protein's kingdom, or none when ``withheld``): ``locations`` (n, classes) and ``membrane`` (n,) probabilities, and
-    the networks' ``parameters`` (all members')."""
-    found = []
-    for run in runs:
-        network = loading.load_network(run)
-        given = kingdoms.with_kingdoms(examples, withheld=withheld) if loop.read_config(run).hparams["kingdom"] \
-            else examples
-        probabilities = inference.Forward(network)(given)
-        found.append({"locations": probabilities[zoo.LOCATIONS_OUTPUT],
-                      "membrane": probabilities[zoo.MEMBRANE_OUTPUT][:, 0], "parameters": network.count_params()})
-    return {"locations": np.mean([f["locations"] for f in found], axis=0),
-            "membrane": np.mean([f["membrane"] for f in found], axis=0),
-            "parameters": int(sum(f["parameters"] for f in found))}
+    """The outputs on ``examples`` of a run, or of an ensemble of ``runs`` (:func:`protloc.models.zoo.build_ensemble`:
+    the mean of its members' probabilities), a kingdom model given each protein's kingdom, or none when ``withheld``:
+    ``locations`` (n, classes) and ``membrane`` (n,) probabilities, and the ``parameters`` (all members')."""
+    networks = [loading.load_network(run) for run in runs]
+    network = networks[0] if len(networks) == 1 else zoo.build_ensemble(networks)
+    if loop.read_config(runs[0]).hparams["kingdom"]:  # an ensemble's members share their recipe (main checks)
+        examples = kingdoms.with_kingdoms(examples, withheld=withheld)
+    found = inference.Forward(network)(examples)
+    return {"locations": found[zoo.LOCATIONS_OUTPUT], "membrane": found[zoo.MEMBRANE_OUTPUT][:, 0],
+            "parameters": int(network.count_params())}
 
 
 def score(runs: list, found: dict, examples: list, labels: np.ndarray, membrane: np.ndarray,
@@ -145,8 +141,8 @@ def main(argv=None) -> int:
             if config.dataset != "deeploc2" or config.fold is None or (config.seed, config.epochs) != (
                     first.seed, first.epochs) or not (single or (len(found) > 1 and not trained & unseen)):
                 parser.error(f"{member}: not a deeploc2 run of the same protocol as {members[reference][0]} "
-                                 "(validation fold, excluded folds, seed, epochs; an ensemble's members trained on "
-                                 "neither the scored partition nor an excluded one)")
+                             "(validation fold, excluded folds, seed, epochs; an ensemble's members trained on "
+                             "neither the scored partition nor an excluded one)")
         if len({lever_of(config) for config in found}) > 1:
             parser.error(f"{runs[name]}: the members of an ensemble differ in their recipe")
     examples = spec.examples("train", [first.fold], args.data_dir)

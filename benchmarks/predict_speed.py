@@ -24,8 +24,9 @@ memory read from the kernel):
 
 Targets (:data:`TARGETS`): each preset with homology >= 300 proteins/s on the largest proteome input; homology <=
 1.1x the larger of network alone and bare MMseqs2; start-up <= 3 s; peak memory flat from the smallest to the largest
-input (at most 10% more). Writes benchmarks/results/predict-speed.{json,md} (or ``--results NAME``: NAME.{json,md}). (The matmul-peak and FLOP analysis and
-the comparison with protloc at 787715b that this script once made are at commit 3649b74.)
+input (at most 10% more). Writes benchmarks/results/predict-speed.{json,md} (or ``--results NAME``: NAME.{json,md}).
+(The matmul-peak and FLOP analysis and the comparison with protloc at 787715b that this script once made are at
+commit 3649b74.)
 """
 from __future__ import annotations
 

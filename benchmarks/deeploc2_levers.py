@@ -25,7 +25,8 @@ Scores, network alone (scikit-learn): micro / macro F1, subset accuracy and Jacc
 partition 4 (fitted on one half, applied to the other, a fixed random split shared by every run); average
 precision, micro- and macro-averaged over the locations (threshold-free); per-location MCC at those thresholds;
 membrane accuracy at 0.5; micro F1 per kingdom; exact-match hits of every pair of runs by an exact McNemar test;
-parameters and median epoch seconds (on a machine shared with other work, so only a rough cost). Writes benchmarks/results/NAME.{json,md}.
+parameters and median epoch seconds (on a machine shared with other work, so only a rough cost). Writes
+benchmarks/results/NAME.{json,md}.
 """
 from __future__ import annotations
 

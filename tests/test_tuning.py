@@ -108,7 +108,9 @@ def test_a_two_trial_search_keeps_histories_and_resumes_after_being_killed(tmp_p
     reported = json.loads((out / "history.json").read_text())
     assert [(trial["status"], trial["score"]) for trial in reported] == [("COMPLETED", first["score"]),
                                                                         ("RUNNING", None)]
-    assert "Status: 1 completed, 1 running." in (out / "trials.md").read_text()
+    report = (out / "trials.md").read_text()
+    assert "Status: 1 completed, 1 running." in report
+    assert "\n| 1 | RUNNING | 0 | 0 | - | `{" in report  # killed before its first epoch ended
     assert [json.loads(path.read_text())["status"] for path in sorted((out / "tuner").glob("trial_*/trial.json"))] \
         == ["COMPLETED", "RUNNING"]  # the report ran no trial and changed none
     finished = subprocess.run([sys.executable, "-c", KILLED_SEARCH, str(out), "resume"], cwd=REPO, env=environment,

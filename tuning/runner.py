@@ -218,8 +218,9 @@ def failure(trial) -> str | None:
 
 def trials_markdown(search, histories: list[dict], folds, epochs, objective: str = "val_accuracy") -> str:
     """Every trial of a search (:func:`trial_histories`), best first: status, the epochs it trained (from and to, a
-    Hyperband trial continuing an earlier one), its wall seconds, the objective and (multi-label) the validation
-    micro and macro F1 at 0.5 of its last epoch, and its hyper-parameters."""
+    Hyperband trial continuing an earlier one; a trial not ended, those it finished of those it was given), its wall
+    seconds, the objective and (multi-label) the validation micro and macro F1 at 0.5 of its last epoch, and its
+    hyper-parameters (floats to 6 decimals)."""
     oracle = search.oracle.trials
     recorded = [name for name in ("val_locations_micro_f1", "val_locations_macro_f1")
                 if any(trial.metrics.exists(name) for trial in oracle.values())]
@@ -227,16 +228,23 @@ def trials_markdown(search, histories: list[dict], folds, epochs, objective: str
              f"{epochs} epochs; {sum(h['seconds'] for h in histories) / 3600:.1f} h of training)", "",
              "Status: " + ", ".join(f"{count} {status.lower()}" for status, count in
                                     collections.Counter(h["status"] for h in histories).items())
-             + ". A trial not ended (running, or stopped with its search) shows its last finished epoch.", "",
+             + ". A trial not ended (running, or stopped with its search) shows the epochs it finished of those it was"
+             " given.", "",
              f"| trial | status | epochs | seconds | {objective} | " + "".join(f"{name} | " for name in recorded)
              + "hyper-parameters |", "|---|---|---|---:|---:|" + "---:|" * len(recorded) + "---|"]
     for history in sorted(histories, key=lambda h: (h["score"] is None, -(h["score"] or 0))):
         trial = oracle[history["trial"]]
         score = f"{history['score']:.4f}" if history["score"] is not None else "-"
-        reached = history["epochs"] or len(history["history"].get("epoch_seconds", [])) or "-"
+        finished = history["initial_epoch"] + len(history["history"].get("epoch_seconds", []))
+        if history["status"] == "COMPLETED":
+            reached = history["epochs"] or finished
+        else:  # not ended: the epochs finished so far, of the ones it was given
+            reached = f"{finished} of {history['epochs']}" if history["epochs"] else finished
         span = f"{history['initial_epoch']}-{reached}" if history["initial_epoch"] else f"{reached}"
         values = "".join(f"{trial.metrics.get_last_value(name):.4f} | " if trial.metrics.exists(name) else "- | "
                          for name in recorded)
+        hyperparameters = {name: round(value, 6) if isinstance(value, float) else value
+                           for name, value in trial.hyperparameters.values.items()}
         lines.append(f"| {history['trial']} | {history['status']} | {span} | {history['seconds']:.0f} | {score} | "
-                     f"{values}`{json.dumps(trial.hyperparameters.values)}` |")
+                     f"{values}`{json.dumps(hyperparameters)}` |")
     return "\n".join(lines) + "\n"

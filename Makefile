@@ -34,7 +34,7 @@ demo: $(STAMP)
 # all on 2 CPU cores). `make bench` runs them all. Retired benchmarks (recipe trials, the learning curve, fusion forms,
 # profile costs, import time, the MultiLoc homology study): docs/reference.md, "Code layout".
 BENCHMARKS = bench-table1 bench-multiloc-paper-fusion bench-speed bench-screenshots bench-multiloc bench-deeploc2 \
-	bench-deeploc2-loss bench-deeploc2-levers bench-deeploc2-homology bench-deeploc2-kingdom bench-deeploc2-search bench-deeploc2-signals bench-interop
+	bench-deeploc2-loss bench-deeploc2-levers bench-deeploc2-homology bench-deeploc2-motifs bench-deeploc2-kingdom bench-deeploc2-search bench-deeploc2-signals bench-interop
 bench: $(BENCHMARKS)
 
 # table1.md, table1-cv.md, table1-50-epochs.md: the paper's Table 1 (the paper's own setting is table1.py's default,
@@ -138,6 +138,12 @@ bench-deeploc2-levers: $(STAMP)
 HOMOLOGY_SETTINGS = package=4:20:10 sensitive=7.5:20:10 sensitive-300=7.5:300:10 sensitive-300-30=7.5:300:30
 bench-deeploc2-homology: $(STAMP)
 	$(BIN)/python benchmarks/deeploc2_homology.py $(foreach k,1 2 3 4,--cv-run benchmarks/weights/deeploc2-fold$(k)) --exclude-partition 0 --score-partition 4 $(foreach s,$(HOMOLOGY_SETTINGS),--setting $(s))
+
+# deeploc2-motifs.{md,json}: C-terminal sorting motifs (PTS1, ER retrieval) as evidence beside the network, on the
+# same protocol (shifts, fusion and thresholds fitted on partitions 1-3, scored on 4, 0 never read), at the package's
+# grid of candidate thresholds and a finer one; no training
+bench-deeploc2-motifs: $(STAMP)
+	$(BIN)/python benchmarks/deeploc2_motifs.py $(foreach k,1 2 3 4,--cv-run benchmarks/weights/deeploc2-fold$(k)) --exclude-partition 0 --score-partition 4 --arm PTS1=PTS1 --arm "all three=PTS1,(K/H/R)DEL,KKXX" --candidates 99 --candidates 999
 
 # deeploc2-search.{md,json}: a keras-tuner search on the same protocol as the levers (partitions 1-3 train, 4 validates,
 # 0 never read): Hyperband's most aggressive bracket over 15 epochs, R-LSTM and A-LSTM, the chosen levers fixed

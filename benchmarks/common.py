@@ -240,7 +240,7 @@ def without(hits: list, accessions: set, keep: int = homology.DEFAULT_MAX_HITS) 
 
 
 def fused_decisions(k: int, others: list, predicted: dict, labels: dict, hits: dict, partition_of: dict, classes: int,
-                    keep: int = homology.DEFAULT_MAX_HITS) -> tuple[np.ndarray, np.ndarray, dict]:
+                    keep: int = homology.DEFAULT_MAX_HITS, candidates: int = 99) -> tuple[np.ndarray, np.ndarray, dict]:
     """Partition ``k``'s decisions, network alone and fused with homology, everything fitted on the partitions
     ``others``: as benchmarks/deeploc2_cv.py describes (its module docstring).
 
@@ -250,13 +250,16 @@ def fused_decisions(k: int, others: list, predicted: dict, labels: dict, hits: d
         hits: per partition, each protein's hits (best first) against the other partitions.
         partition_of: each accession's partition.
         keep: the best hits kept per protein once those in partition ``k`` are dropped.
+        candidates: quantiles of each location's probabilities the thresholds are chosen among
+            (:func:`protloc.evidence.thresholds.fit`; 99 as the package fits them).
 
     Returns:
         (n_k, classes) 0/1 decisions of the network alone and fused, and the fusion's weights and coverage.
     """
     network_others = np.concatenate([predicted[j]["locations"] for j in others])
     labels_others = np.concatenate([labels[j] for j in others])
-    alone = thresholds.decide(predicted[k]["locations"], thresholds.fit(network_others, labels_others))
+    alone = thresholds.decide(predicted[k]["locations"], thresholds.fit(network_others, labels_others,
+                                                                        candidates=candidates))
     in_k = {accession for accession, partition in partition_of.items() if partition == k}
     evidence_others = homology.class_evidence([found for j in others for found in without(hits[j], in_k, keep)],
                                               classes)
@@ -264,6 +267,6 @@ def fused_decisions(k: int, others: list, predicted: dict, labels: dict, hits: d
     fused_others = rule.apply(network_others, evidence_others)[0]
     evidence_k = homology.class_evidence(without(hits[k], set(), keep), classes)
     fused_k = rule.apply(predicted[k]["locations"], evidence_k)[0]
-    fused = thresholds.decide(fused_k, thresholds.fit(fused_others, labels_others))
+    fused = thresholds.decide(fused_k, thresholds.fit(fused_others, labels_others, candidates=candidates))
     return alone, fused, {"weights": rule.weights.tolist(), "with_hit": int(evidence_k.has_hit.sum()),
                           "proteins": len(labels[k])}

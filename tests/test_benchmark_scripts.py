@@ -1,7 +1,7 @@
 """The benchmark scripts' own code (their long runs are not tests): table1.py's ensemble file, report and plan, and
 its extension of a shorter command's runs; predict_speed.py's verdicts and report;
 train_speed.py's configurations and report;
-the DeepLoc 2.0 scripts' protocols (cross-validation, levers, homology settings, signals)."""
+the DeepLoc 2.0 scripts' protocols (cross-validation, levers, homology settings, motifs, signals)."""
 import dataclasses
 import json
 import os
@@ -353,17 +353,30 @@ def test_deeploc2_cv_scores_each_partition_once_with_thresholds_and_fusion_fitte
     assert "DeepLoc 2.0's protocol" in report and report.count(" ± ") >= 4 + len(CV3.class_names)
 
 
-def test_deeploc2_homology_scores_each_setting_on_one_partition_and_never_reads_the_excluded_one(tmp_path,
-                                                                                                 monkeypatch):
+@pytest.fixture(scope="module")
+def cv3_runs_1_2(tmp_path_factory):
+    """``--cv-run`` options of two tiny runs of CV3 that held out partitions 1 and 2 (partition 0 excluded by the
+    scripts that use them), with protloc's cache beside them while the module runs."""
     from protloc.apps.cli import main
 
-    monkeypatch.setenv("PROTLOC_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path_factory.mktemp("cv3")
+    environment = pytest.MonkeyPatch()
+    environment.setenv("PROTLOC_CACHE_DIR", str(root / "cache"))
     runs = []
     for fold in (1, 2):
-        run = tmp_path / f"fold{fold}"
+        run = root / f"fold{fold}"
         assert main(["train", "--dataset", CV3.name, "--fold", str(fold), "--epochs", "1", "--batch-size", "8",
                      "--lstm-units", "4", "--dense-units", "4", "--out", str(run)]) == 0
         runs += ["--cv-run", str(run)]
+    yield runs
+    environment.undo()
+
+
+def test_deeploc2_homology_scores_each_setting_on_one_partition_and_never_reads_the_excluded_one(tmp_path,
+                                                                                                 monkeypatch,
+                                                                                                 cv3_runs_1_2):
+    runs = cv3_runs_1_2
+    monkeypatch.setenv("PROTLOC_CACHE_DIR", str(tmp_path / "cache"))
     script = load_benchmark("deeploc2_homology")
     monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
     monkeypatch.setattr(script.datasets, "get", lambda name: CV3)
@@ -395,6 +408,59 @@ def test_deeploc2_homology_scores_each_setting_on_one_partition_and_never_reads_
     assert stop.value.code == 2
     with pytest.raises(SystemExit) as stop:  # a run missing for a partition read
         script.main([*runs, *settings, "--score-partition", "2"])
+    assert stop.value.code == 2
+
+
+def test_motif_shifts_recover_the_log_odds_ratio_they_were_drawn_with_and_leave_other_proteins_alone():
+    script = load_benchmark("deeploc2_motifs")
+    motifs = (script.MOTIFS["PTS1"], script.MOTIFS["(K/H/R)DEL"])
+    names = ["er", "peroxisome"]
+    rng = np.random.default_rng(0)
+    network = rng.uniform(0.02, 0.6, (20000, 2))
+    endings = rng.choice(["SKL", "AKL", "HDEL", "GGG"], 20000, p=[0.1, 0.05, 0.05, 0.8])
+    found = script.carried([f"MAAA{end}" for end in endings], motifs)
+    np.testing.assert_array_equal(found, np.stack([np.isin(endings, ["SKL", "AKL"]), endings == "HDEL"], axis=1))
+    assert not script.MOTIFS["PTS1"].carried_by("MSKLA")  # at the very end only
+    truth = np.array([1.5, 3.0])  # log-odds ratios of the carriers of each motif
+    shifted = 1 / (1 + np.exp(-(script.logit(network) + script.shifted_logits(found, truth, motifs, names))))
+    labels = (rng.random((20000, 2)) < shifted).astype(int)
+    shifts = script.fit_shifts(network, found, labels, motifs, names)
+    np.testing.assert_allclose(shifts, truth, atol=0.35)
+    applied = script.apply(network, found, shifts, motifs, names)
+    carriers = found.any(axis=1)
+    np.testing.assert_allclose(applied[~carriers], network[~carriers], rtol=1e-6)
+    assert (applied[found[:, 0], 1] > network[found[:, 0], 1]).all()  # PTS1 raises the peroxisome only
+    np.testing.assert_allclose(applied[found[:, 0], 0], network[found[:, 0], 0], rtol=1e-6)
+
+
+def test_deeploc2_motifs_scores_each_arm_on_each_grid_against_the_network_without_motifs(tmp_path, monkeypatch,
+                                                                                          cv3_runs_1_2):
+    monkeypatch.setenv("PROTLOC_CACHE_DIR", str(tmp_path / "cache"))
+    script = load_benchmark("deeploc2_motifs")
+    monkeypatch.setattr(load_benchmark("common"), "RESULTS", tmp_path)
+    monkeypatch.setattr(script.datasets, "get", lambda name: CV3)
+    toy = script.Motif("toy", "alpha", "[ACDEFGHIK]", "a test motif: the last residue is one of ten")
+    monkeypatch.setattr(script, "MOTIFS", {"toy": toy})
+    grids = []
+    original = script.fused_decisions
+    monkeypatch.setattr(script, "fused_decisions", lambda k, others, *rest, **options: grids.append(
+        (k, others, options["candidates"])) or original(k, others, *rest, **options))
+    assert script.main([*cv3_runs_1_2, "--arm", "toy=toy", "--candidates", "99", "--candidates", "199",
+                        "--exclude-partition", "0", "--score-partition", "2"]) == 0
+    assert grids == [(2, [1], 99), (2, [1], 199)] * 2  # without motifs, then the arm; partition 0 never read
+    results = json.loads((tmp_path / "deeploc2-motifs.json").read_text())
+    assert list(results["rows"]) == ["no motifs, 99 candidates", "no motifs, 199 candidates", "toy, 99 candidates",
+                                     "toy, 199 candidates"]
+    examples = [e for e in CV3.examples("train") if e.fold in (1, 2)]
+    ends = [toy.carried_by(e.sequence) for e in examples]
+    row = results["motifs"]["toy"][0]
+    assert row["fitting_carriers"] == sum(c for c, e in zip(ends, examples) if e.fold == 1)
+    assert row["scored_carriers"] == sum(c for c, e in zip(ends, examples) if e.fold == 2) > 0
+    assert set(results["exact_match_tests"]) == {f"toy, {n} candidates vs no motifs, {n} candidates" for n in (99, 199)}
+    report = (tmp_path / "deeploc2-motifs.md").read_text()
+    assert "| toy | 199 |" in report and "| toy | toy | `[ACDEFGHIK]` | alpha |" in report
+    with pytest.raises(SystemExit) as stop:
+        script.main([*cv3_runs_1_2, "--arm", "toy=nothing", "--score-partition", "2", "--exclude-partition", "0"])
     assert stop.value.code == 2
 
 

@@ -147,12 +147,14 @@ bench-deeploc2-motifs: $(STAMP)
 
 # deeploc2-search.{md,json}: a keras-tuner search on the same protocol as the levers (partitions 1-3 train, 4 validates,
 # 0 never read): Hyperband's most aggressive bracket over 15 epochs, R-LSTM and A-LSTM, the chosen levers fixed
-# (terminal windows 100/50, location-weighted loss), filters per width 10-70; every trial, its cost and scores.
+# (terminal windows 100/50, location-weighted loss), filters per width 10-70, only configurations of at most 1.6 times
+# the recipe's multiply-adds per residue (what prediction at 300 proteins/s affords); every trial, its cost and scores.
+# (deeploc2-search-unbounded.{md,json}: the same search without the bound, stopped after 4 trials: docs/deeploc2.md.)
 # deeploc2-search-best.{md,json}: the best configuration trained as the levers were (same seed and epochs) and scored
 # beside the chosen recipe (bench-deeploc2-levers's terminal-weighted run) by the levers' script, as every lever was;
 # predict-speed-search-best.{md,json}: its prediction speed beside the shipped preset's (>= 300 proteins/s to ship)
 bench-deeploc2-search: $(STAMP)
-	$(BIN)/python -m tuning.search --dataset deeploc2 --fold 4 --exclude-fold 0 --tuner hyperband --epochs 15 --brackets 1 --loss weighted --filter-range 10 70 10 --fix terminal_n=100 --fix terminal_c=50 --out runs/deeploc2/search
+	$(BIN)/python -m tuning.search --dataset deeploc2 --fold 4 --exclude-fold 0 --tuner hyperband --epochs 15 --brackets 1 --loss weighted --filter-range 10 70 10 --fix terminal_n=100 --fix terminal_c=50 --max-cost 1.6 --out runs/deeploc2/search
 	cp runs/deeploc2/search/trials.md benchmarks/results/deeploc2-search.md
 	cp runs/deeploc2/search/history.json benchmarks/results/deeploc2-search.json
 	$(BIN)/protloc train --config runs/deeploc2/search/best_hparams.json $(LEVER_RUN) --loss weighted --out runs/deeploc2/levers/search-best

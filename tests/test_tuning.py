@@ -3,6 +3,7 @@ does (a Hyperband round continues the schedule); a 2-trial search on a tiny synt
 trial's history and resumes after being killed; chief and workers."""
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -110,7 +111,7 @@ def test_a_two_trial_search_keeps_histories_and_resumes_after_being_killed(tmp_p
                                                                         ("RUNNING", None)]
     report = (out / "trials.md").read_text()
     assert "Status: 1 completed, 1 running." in report
-    assert "\n| 1 | RUNNING | 0 | 0 | - | `{" in report  # killed before its first epoch ended
+    assert re.search(r"\n\| 1 \| RUNNING \| 0 \| 0 \| \d+\.\d\d \| - \| `\{", report)  # killed before its first epoch
     assert [json.loads(path.read_text())["status"] for path in sorted((out / "tuner").glob("trial_*/trial.json"))] \
         == ["COMPLETED", "RUNNING"]  # the report ran no trial and changed none
     finished = subprocess.run([sys.executable, "-c", KILLED_SEARCH, str(out), "resume"], cwd=REPO, env=environment,
@@ -212,7 +213,9 @@ def test_search_options_that_do_not_fit_the_data_set_are_refused(tmp_path, capsy
     for extra, problem in ((["--report-only"], "holds no search"),
                            (["--loss", "weighted"], "is for multi-label data sets"),
                            (["--fold", "0", "--exclude-fold", "0"], "--fold 0 is also given to --exclude-fold"),
-                           (["--filter-range", "30", "10", "5"], "--filter-range must be LOW HIGH STEP")):
+                           (["--filter-range", "30", "10", "5"], "--filter-range must be LOW HIGH STEP"),
+                           (["--max-cost", "2"], "--max-cost is a positive bound for --tuner hyperband"),
+                           (["--tuner", "hyperband", "--max-cost", "0"], "--max-cost is a positive bound")):
         with pytest.raises(SystemExit) as stopped:
             search.main(["--dataset", "tests.test_tuning:SPEC", *extra, "--out", str(tmp_path / "s")])
         assert stopped.value.code == 2 and problem in capsys.readouterr().err
@@ -225,3 +228,36 @@ def test_an_excluded_fold_is_neither_trained_on_nor_validated_on():
     assert {e.fold for e in train} == set(range(2, SPEC.num_folds)) and {e.fold for e in validation} == {1}
     with pytest.raises(ValueError, match="both validated on and excluded"):
         ProtlocHyperModel(SPEC, folds=[0], exclude_folds=[0])
+
+
+def test_the_cost_of_a_configuration_counts_the_multiply_adds_of_its_per_residue_layers():
+    from tuning.cost import multiply_adds_per_residue
+
+    # the coarse recipe's R-LSTM: 60 input columns, 10 filters per width (1+3+5+9+15+21 = 54), 128 units, pooling 4
+    recipe = multiply_adds_per_residue("rlstm", pool_size=4)
+    assert recipe == 54 * 60 * 10 + 2 * 4 * 128 * (60 + 128) / 4
+    assert multiply_adds_per_residue("rlstm", pool_size=1) == 54 * 60 * 10 + 2 * 4 * 128 * (60 + 128)
+    assert multiply_adds_per_residue("alstm", attention_units=100) == (
+        54 * 60 * 10 + 2 * 4 * 128 * (60 + 128) + 2 * 128 * 100)
+    assert multiply_adds_per_residue("rlstm", pool_size=4, profile=True) == recipe + 54 * 20 * 10  # 20 more columns
+    assert multiply_adds_per_residue("rlstm", pool_size=4, terminal_windows=[100, 50]) == recipe  # once a protein
+    hypermodel = ProtlocHyperModel(MULTI)  # coarse: the recipe's own R-LSTM costs 1
+    recipe_values = fixed_hyperparameters(["model=rlstm"])
+    hypermodel.build(recipe_values)
+    assert hypermodel.relative_cost(recipe_values.values) == pytest.approx(1.0)
+
+
+def test_a_cost_bound_keeps_every_configuration_hyperband_draws_under_it(tmp_path):
+    from tuning.runner import TUNERS
+
+    hypermodel = ProtlocHyperModel(MULTI, folds=[0], filter_range=(10, 70, 10))
+    objective = keras_tuner.Objective(hypermodel.objective, "max")
+    costs = {}
+    for bound in (None, 1.6):
+        admissible = None if bound is None else (lambda values: hypermodel.relative_cost(values) <= bound)
+        tuner = TUNERS["hyperband"](hypermodel, objective, max_epochs=3, admissible=admissible, seed=0,
+                                    directory=str(tmp_path), project_name=f"bound{bound}", overwrite=True)
+        drawn = [tuner.oracle._random_values() for _ in range(20)]
+        costs[bound] = [hypermodel.relative_cost(values) for values in drawn]
+    assert max(costs[None]) > 1.6 and max(costs[1.6]) <= 1.6  # the space holds dearer ones; none is drawn
+    assert len({round(cost, 6) for cost in costs[1.6]}) > 5  # and the bound leaves a space to search

@@ -9,6 +9,7 @@ import keras_tuner
 from protloc.data import datasets, pipeline
 from protloc.models import hyperparameters, losses, recipes, zoo
 from protloc.training import loop
+from tuning import cost
 
 MULTI_LABEL_OBJECTIVE = "val_locations_ap"
 """A multi-label search's objective: the validation average precision of the locations, micro-averaged over every
@@ -184,7 +185,19 @@ class ProtlocHyperModel(keras_tuner.HyperModel):
     def run_config(self, hp: keras_tuner.HyperParameters) -> dict:
         """A trial's values -> the ``{"model", "hparams", "learning_rate", "recipe"}`` JSON that ``protloc train
         --config`` reads (the recipe's own values for what the search did not declare)."""
-        values = hp.values
+        return self.config_of(hp.values)
+
+    def relative_cost(self, values: dict) -> float:
+        """A configuration's (a trial's values) estimated multiply-adds per residue
+        (:func:`tuning.cost.multiply_adds_per_residue`) over those of the recipe's own R-LSTM."""
+        config = self.config_of(values)
+        recipe = {name: value for name, value in self.recipe.hparams.items()
+                  if hyperparameters.HYPERPARAMETERS[name].used_by("rlstm")}
+        return (cost.multiply_adds_per_residue(config["model"], **config["hparams"])
+                / cost.multiply_adds_per_residue("rlstm", **recipe))
+
+    def config_of(self, values: dict) -> dict:
+        """:meth:`run_config` of a trial's values (a dict)."""
         family = values["model"]
         hparams = {name: self.default(name, family) for name in self.recipe.hparams
                    if hyperparameters.HYPERPARAMETERS[name].used_by(family)}

@@ -42,11 +42,20 @@ def recording(tuner_class):
 
 class BracketedHyperbandOracle(keras_tuner.oracles.HyperbandOracle):
     """Hyperband's oracle, run for its ``brackets`` most aggressive brackets only (None: all, one iteration): the
-    successive-halving sweeps that try the most configurations for the least training."""
+    successive-halving sweeps that try the most configurations for the least training. ``admissible``: a test of a
+    configuration's values; a new configuration is drawn again (up to :data:`DRAWS` times, after which the oracle
+    has no new configuration to give) until it passes."""
 
-    def __init__(self, *args, brackets: int | None = None, **kwargs):
+    def __init__(self, *args, brackets: int | None = None, admissible=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.brackets = brackets
+        self.brackets, self.admissible = brackets, admissible
+
+    def _random_values(self):
+        for _ in range(DRAWS):
+            values = super()._random_values()
+            if values is None or self.admissible is None or self.admissible(values):
+                return values
+        return None
 
     def populate_space(self, trial_id):
         try:
@@ -61,6 +70,10 @@ class BracketedHyperbandOracle(keras_tuner.oracles.HyperbandOracle):
         super()._increment_bracket_num()
 
 
+DRAWS = 1000
+"""Random configurations drawn at most for one admissible configuration."""
+
+
 class _BracketLimit(Exception):
     """Raised inside the oracle when the next bracket would exceed its limit."""
 
@@ -70,9 +83,9 @@ class BracketedHyperband(recording(keras_tuner.Hyperband)):
     :class:`BracketedHyperbandOracle`."""
 
     def __init__(self, hypermodel, objective, max_epochs: int, factor: int = 3, brackets: int | None = None,
-                 seed=None, hyperparameters=None, max_consecutive_failed_trials: int = 3, **kwargs):
+                 seed=None, hyperparameters=None, max_consecutive_failed_trials: int = 3, admissible=None, **kwargs):
         oracle = BracketedHyperbandOracle(objective, max_epochs=max_epochs, factor=factor, seed=seed,
-                                          hyperparameters=hyperparameters, brackets=brackets,
+                                          hyperparameters=hyperparameters, brackets=brackets, admissible=admissible,
                                           max_consecutive_failed_trials=max_consecutive_failed_trials)
         keras_tuner.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
 
@@ -111,7 +124,7 @@ def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.Dat
                recipe: str = recipes.DEFAULT_RECIPE, hyperparameters=None, verbose=1, data_dir=None,
                families=None, brackets: int | None = None, max_parameters: int | None = None,
                loss: str = "crossentropy", filter_range: tuple | None = None, exclude_folds=(),
-               report_only: bool = False) -> dict:
+               report_only: bool = False, max_cost: float | None = None) -> dict:
     """Runs (or resumes) a search in ``out`` on ``spec``'s training split, validating on ``folds`` (default: all
     of the spec's), every trial trained as ``recipe`` trains; returns the best run config (also written to
     best_hparams.json). ``epochs``: each trial's (random, bayesian) or the most any trial gets (hyperband, factor 3,
@@ -119,6 +132,8 @@ def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.Dat
     ``max_parameters``: a trial whose network has more parameters fails without training (keras-tuner's
     ``max_model_size``). ``loss`` and ``filter_range``: see :class:`tuning.hypermodel.ProtlocHyperModel`, whose
     ``objective`` (validation accuracy, or a multi-label data set's average precision) scores the trials.
+    ``max_cost`` (hyperband): only configurations whose estimated multiply-adds per residue are at most this many
+    times the recipe's own R-LSTM's are tried (:meth:`tuning.hypermodel.ProtlocHyperModel.relative_cost`).
 
     The report (:func:`write_report`: history.json, trials.md) is rewritten after every trial, so an interrupted
     search keeps the record of every trial it finished. ``report_only``: run no trial, only write the report of the
@@ -133,7 +148,11 @@ def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.Dat
                    overwrite=False, hyperparameters=hyperparameters, max_consecutive_failed_trials=3,
                    max_model_size=max_parameters)
     if tuner == "hyperband":
-        search = TUNERS["hyperband"](hypermodel, max_epochs=epochs, factor=3, brackets=brackets, **options)
+        admissible = None if max_cost is None else (lambda values: hypermodel.relative_cost(values) <= max_cost)
+        search = TUNERS["hyperband"](hypermodel, max_epochs=epochs, factor=3, brackets=brackets, admissible=admissible,
+                                     **options)
+    elif max_cost is not None:
+        raise ValueError("a cost bound (max_cost) is for the hyperband tuner")
     else:
         search = TUNERS[tuner](hypermodel, max_trials=max_trials, **options)
     if report_only:
@@ -190,9 +209,10 @@ class EpochSeconds(keras.callbacks.Callback):
 
 def trial_histories(search, hypermodel: ProtlocHyperModel) -> list[dict]:
     """Every trial of a search so far, in trial order: id, status, score, its run config (as ``protloc train
-    --config`` reads it), the epoch it continued from and reached (Hyperband), and per epoch (its
-    ``history.csv``) the training and validation accuracy (a multi-label data set: average precision, and the
-    validation micro and macro F1 at 0.5) and wall seconds; a failed trial's reason."""
+    --config`` reads it) and relative cost (:meth:`tuning.hypermodel.ProtlocHyperModel.relative_cost`), the epoch
+    it continued from and reached (Hyperband), and per epoch (its ``history.csv``) the training and validation
+    accuracy (a multi-label data set: average precision, and the validation micro and macro F1 at 0.5) and wall
+    seconds; a failed trial's reason."""
     found = []
     for trial in sorted(search.oracle.trials.values(), key=lambda t: int(t.trial_id)):
         values = trial.hyperparameters.values
@@ -205,6 +225,7 @@ def trial_histories(search, hypermodel: ProtlocHyperModel) -> list[dict]:
                       "config": hypermodel.run_config(trial.hyperparameters) if "model" in values else None,
                       "continues": values.get("tuner/trial_id"), "initial_epoch": values.get("tuner/initial_epoch", 0),
                       "epochs": values.get("tuner/epochs"), "history": history,
+                      "relative_cost": hypermodel.relative_cost(values) if "model" in values else None,
                       "seconds": sum(history.get("epoch_seconds", [])), "failure": failure(trial)})
     return found
 
@@ -219,8 +240,8 @@ def failure(trial) -> str | None:
 def trials_markdown(search, histories: list[dict], folds, epochs, objective: str = "val_accuracy") -> str:
     """Every trial of a search (:func:`trial_histories`), best first: status, the epochs it trained (from and to, a
     Hyperband trial continuing an earlier one; a trial not ended, those it finished of those it was given), its wall
-    seconds, the objective and (multi-label) the validation micro and macro F1 at 0.5 of its last epoch, and its
-    hyper-parameters (floats to 6 decimals)."""
+    seconds, its relative cost, the objective and (multi-label) the validation micro and macro F1 at 0.5 of its last
+    epoch, and its hyper-parameters (floats to 6 decimals)."""
     oracle = search.oracle.trials
     recorded = [name for name in ("val_locations_micro_f1", "val_locations_macro_f1")
                 if any(trial.metrics.exists(name) for trial in oracle.values())]
@@ -230,8 +251,10 @@ def trials_markdown(search, histories: list[dict], folds, epochs, objective: str
                                     collections.Counter(h["status"] for h in histories).items())
              + ". A trial not ended (running, or stopped with its search) shows the epochs it finished of those it was"
              " given.", "",
-             f"| trial | status | epochs | seconds | {objective} | " + "".join(f"{name} | " for name in recorded)
-             + "hyper-parameters |", "|---|---|---|---:|---:|" + "---:|" * len(recorded) + "---|"]
+             "Cost: the configuration's estimated multiply-adds per residue over the recipe's own R-LSTM's "
+             "(tuning.cost).", "",
+             f"| trial | status | epochs | seconds | cost | {objective} | " + "".join(f"{name} | " for name in recorded)
+             + "hyper-parameters |", "|---|---|---|---:|---:|---:|" + "---:|" * len(recorded) + "---|"]
     for history in sorted(histories, key=lambda h: (h["score"] is None, -(h["score"] or 0))):
         trial = oracle[history["trial"]]
         score = f"{history['score']:.4f}" if history["score"] is not None else "-"
@@ -245,6 +268,7 @@ def trials_markdown(search, histories: list[dict], folds, epochs, objective: str
                          for name in recorded)
         hyperparameters = {name: round(value, 6) if isinstance(value, float) else value
                            for name, value in trial.hyperparameters.values.items()}
-        lines.append(f"| {history['trial']} | {history['status']} | {span} | {history['seconds']:.0f} | {score} | "
-                     f"{values}`{json.dumps(hyperparameters)}` |")
+        relative = f"{history['relative_cost']:.2f}" if history["relative_cost"] is not None else "-"
+        lines.append(f"| {history['trial']} | {history['status']} | {span} | {history['seconds']:.0f} | {relative} | "
+                     f"{score} | {values}`{json.dumps(hyperparameters)}` |")
     return "\n".join(lines) + "\n"

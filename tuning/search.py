@@ -1,7 +1,7 @@
 """Hyper-parameter search over the zoo on a data set's training part (the test split is never read).
 
     python -m tuning.search --tuner bayesian --max-trials 20 --epochs 30 --out runs/search [--fold 0] \
-        [--dataset NAME] [--fix model=rlstm --fix lstm_units=128 ...]
+        [--dataset NAME] [--fix model=rlstm --fix lstm_units=128 ...] [--tuner hyperband --max-cost 1.6]
 
 The objective is the mean validation accuracy over the data set's training folds (or over one, with --fold); for a
 multi-label data set (deeploc2) the locations' micro-averaged average precision, their micro and macro F1 at 0.5
@@ -60,6 +60,9 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
                              "(running or interrupted; give the options it was started with)")
     parser.add_argument("--filter-range", type=int, nargs=3, metavar=("LOW", "HIGH", "STEP"),
                         help="search range of the filters per conv width (default: the registry's, 0-30 step 5)")
+    parser.add_argument("--max-cost", type=float, metavar="X",
+                        help="hyperband: try only configurations whose estimated multiply-adds per residue are at "
+                             "most X times the recipe's own R-LSTM's (tuning/cost.py), e.g. what prediction can afford")
 
 
 def search_from_arguments(parser: argparse.ArgumentParser, args, out, verbose=1) -> dict:
@@ -80,6 +83,9 @@ def search_from_arguments(parser: argparse.ArgumentParser, args, out, verbose=1)
         if not (0 <= low < high and step > 0):
             raise ValueError(f"--filter-range must be LOW HIGH STEP with 0 <= LOW < HIGH and STEP > 0, got "
                              f"{low} {high} {step}")
+        if args.max_cost is not None and (args.tuner != "hyperband" or args.max_cost <= 0):
+            raise ValueError(f"--max-cost is a positive bound for --tuner hyperband, got {args.max_cost} with "
+                             f"--tuner {args.tuner}")
         if args.report_only and not (pathlib.Path(out) / "tuner" / "oracle.json").exists():
             raise ValueError(f"--report-only: {out} holds no search")
     except ValueError as error:
@@ -89,7 +95,7 @@ def search_from_arguments(parser: argparse.ArgumentParser, args, out, verbose=1)
                           hyperparameters=fixed, verbose=verbose, data_dir=args.data_dir, families=args.families,
                           brackets=args.brackets, max_parameters=args.max_parameters, loss=args.loss,
                           filter_range=tuple(args.filter_range) if args.filter_range else None,
-                          exclude_folds=args.exclude_fold, report_only=args.report_only)
+                          exclude_folds=args.exclude_fold, report_only=args.report_only, max_cost=args.max_cost)
     except SearchFailed as error:
         parser.exit(2, f"{parser.prog}: error: {error}\n")
 

@@ -261,3 +261,16 @@ def test_a_cost_bound_keeps_every_configuration_hyperband_draws_under_it(tmp_pat
         costs[bound] = [hypermodel.relative_cost(values) for values in drawn]
     assert max(costs[None]) > 1.6 and max(costs[1.6]) <= 1.6  # the space holds dearer ones; none is drawn
     assert len({round(cost, 6) for cost in costs[1.6]}) > 5  # and the bound leaves a space to search
+
+
+def test_the_report_states_the_hyperband_plan_each_bracket_trains():
+    from tuning.runner import BracketedHyperbandOracle, hyperband_plan
+
+    objective = keras_tuner.Objective("val_locations_ap", "max")
+    deeploc2 = BracketedHyperbandOracle(objective, max_epochs=15, factor=3, brackets=1)
+    assert hyperband_plan(deeploc2) == ("Hyperband: 12 configurations to epoch 2, then 4 configurations to epoch 5, "
+                                        "then 2 configurations to epoch 15 (56 epochs).")
+    every = BracketedHyperbandOracle(objective, max_epochs=3, factor=3)
+    assert hyperband_plan(every) == ("Hyperband: 3 configurations to epoch 1, then 1 configuration to epoch 3 (5 "
+                                     "epochs); 2 configurations to epoch 3 (6 epochs).")
+    assert hyperband_plan(keras_tuner.oracles.RandomSearchOracle(objective, max_trials=2)) is None

@@ -237,6 +237,22 @@ def failure(trial) -> str | None:
     return trial.message.strip().splitlines()[-1].split(": ", 1)[-1]
 
 
+def hyperband_plan(oracle) -> str | None:
+    """A Hyperband oracle's brackets in words, each as its rounds (how many configurations train to which epoch) and
+    the epochs it trains in all (a continued trial trains only its new epochs); None for other oracles."""
+    if not isinstance(oracle, keras_tuner.oracles.HyperbandOracle):
+        return None
+    total = oracle._get_num_brackets()
+    plans = []
+    for bracket in range(total - 1, total - 1 - (getattr(oracle, "brackets", None) or total), -1):
+        rounds = [(oracle._get_size(bracket, r), oracle._get_epochs(bracket, r))
+                  for r in range(oracle._get_num_rounds(bracket))]
+        trained = sum(size * (epoch - (rounds[r - 1][1] if r else 0)) for r, (size, epoch) in enumerate(rounds))
+        steps = (f"{size} configuration{'s' * (size != 1)} to epoch {epoch}" for size, epoch in rounds)
+        plans.append(", then ".join(steps) + f" ({trained} epochs)")
+    return "Hyperband: " + "; ".join(plans) + "."
+
+
 def trials_markdown(search, histories: list[dict], folds, epochs, objective: str = "val_accuracy") -> str:
     """Every trial of a search (:func:`trial_histories`), best first: status, the epochs it trained (from and to, a
     Hyperband trial continuing an earlier one; a trial not ended, those it finished of those it was given), its wall
@@ -251,6 +267,7 @@ def trials_markdown(search, histories: list[dict], folds, epochs, objective: str
                                     collections.Counter(h["status"] for h in histories).items())
              + ". A trial not ended (running, or stopped with its search) shows the epochs it finished of those it was"
              " given.", "",
+             *([plan, ""] if (plan := hyperband_plan(search.oracle)) else []),
              "Cost: the configuration's estimated multiply-adds per residue over the recipe's own R-LSTM's "
              "(tuning.cost).", "",
              f"| trial | status | epochs | seconds | cost | {objective} | " + "".join(f"{name} | " for name in recorded)

@@ -239,6 +239,28 @@ def without(hits: list, accessions: set, keep: int = homology.DEFAULT_MAX_HITS) 
     return [[hit for hit in found if hit.accession not in accessions][:keep] for found in hits]
 
 
+def add_partition_options(parser) -> None:
+    """The options of a script that scores one DeepLoc 2.0 partition from the cross-validation runs' out-of-fold
+    outputs of the partitions it reads: --cv-run, --exclude-partition, --score-partition, --data-dir."""
+    parser.add_argument("--cv-run", type=pathlib.Path, action="append", required=True,
+                        help="a `protloc train --dataset deeploc2 --fold K` run, one for each partition read")
+    parser.add_argument("--exclude-partition", type=int, action="append", default=[],
+                        help="a partition never read (repeatable)")
+    parser.add_argument("--score-partition", type=int, required=True, help="the partition scored")
+    parser.add_argument("--data-dir", help="directory of the partition files (default: $PROTLOC_DEEPLOC2_DIR)")
+
+
+def read_partitions(parser, args, spec) -> tuple[dict, list, list]:
+    """For the options of :func:`add_partition_options`: each read partition's run, the partitions read and their
+    training examples; a run missing or extra for a partition read, or a scored partition not read, is
+    ``parser.error``."""
+    read = [k for k in range(spec.num_folds) if k not in args.exclude_partition]
+    runs = {loop.read_config(run).fold: run for run in args.cv_run}
+    if sorted(runs) != read or args.score_partition not in read:
+        parser.error(f"give one --cv-run for each partition read ({read}) and score one of them")
+    return runs, read, [e for e in spec.examples("train", None, args.data_dir) if e.fold in read]
+
+
 def fused_decisions(k: int, others: list, predicted: dict, labels: dict, hits: dict, partition_of: dict, classes: int,
                     keep: int = homology.DEFAULT_MAX_HITS, candidates: int = 99) -> tuple[np.ndarray, np.ndarray, dict]:
     """Partition ``k``'s decisions, network alone and fused with homology, everything fitted on the partitions

@@ -22,16 +22,15 @@ in the hits kept share one search). Writes benchmarks/results/deeploc2-homology.
 from __future__ import annotations
 
 import argparse
-import pathlib
 import sys
 import time
 
 import numpy as np
 
-from common import (SEARCH_HITS, command, fused_decisions, machine, mcnemar_lines, out_of_fold, partition_hits,
-                    write_results)
+from common import (SEARCH_HITS, add_partition_options, command, fused_decisions, machine, mcnemar_lines, out_of_fold,
+                    partition_hits, read_partitions, write_results)
 from protloc.data import datasets
-from protloc.training import evaluation, loop
+from protloc.training import evaluation
 
 SCORES = ("micro_f1", "macro_f1", "subset_accuracy", "jaccard")
 
@@ -59,23 +58,14 @@ def setting(text: str) -> tuple[str, dict]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cv-run", type=pathlib.Path, action="append", required=True,
-                        help="a `protloc train --dataset deeploc2 --fold K` run, one for each partition read")
+    add_partition_options(parser)
     parser.add_argument("--setting", type=setting, action="append", required=True, metavar="NAME=S:CANDIDATES:KEPT",
                         help="a homology setting (repeatable; the first is the reference)")
-    parser.add_argument("--exclude-partition", type=int, action="append", default=[],
-                        help="a partition never read (repeatable)")
-    parser.add_argument("--score-partition", type=int, required=True, help="the partition scored")
-    parser.add_argument("--data-dir", help="directory of the partition files (default: $PROTLOC_DEEPLOC2_DIR)")
     args = parser.parse_args(argv)
     spec = datasets.get("deeploc2")
-    read = [k for k in range(spec.num_folds) if k not in args.exclude_partition]
-    runs = {loop.read_config(run).fold: run for run in args.cv_run}
-    if sorted(runs) != read or args.score_partition not in read:
-        parser.error(f"give one --cv-run for each partition read ({read}) and score one of them")
+    runs, read, train = read_partitions(parser, args, spec)
     settings = dict(args.setting)
 
-    train = [e for e in spec.examples("train", None, args.data_dir) if e.fold in read]
     classes = len(spec.class_names)
     by_fold = {k: [e for e in train if e.fold == k] for k in read}
     labels = {k: datasets.labels_of(by_fold[k], classes) for k in read}

@@ -34,15 +34,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import pathlib
 import re
 import sys
 
 import numpy as np
 
-from common import command, fused_decisions, machine, mcnemar_lines, out_of_fold, partition_hits, write_results
+from common import (add_partition_options, command, fused_decisions, machine, mcnemar_lines, out_of_fold,
+                    partition_hits, read_partitions, write_results)
 from protloc.data import datasets
-from protloc.training import evaluation, loop
+from protloc.training import evaluation
 
 SCORES = ("micro_f1", "macro_f1", "subset_accuracy", "jaccard")
 NONE = "no motifs"
@@ -143,28 +143,19 @@ def scores_of(labels: np.ndarray, decided: np.ndarray, class_names) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cv-run", type=pathlib.Path, action="append", required=True,
-                        help="a `protloc train --dataset deeploc2 --fold K` run, one for each partition read")
+    add_partition_options(parser)
     parser.add_argument("--arm", type=arm, action="append", required=True, metavar="NAME=MOTIF,MOTIF,...",
                         help="motifs used together (repeatable); every arm is compared with the network without")
     parser.add_argument("--candidates", type=int, action="append", metavar="N",
                         help="a grid of N candidate thresholds per location (repeatable; default: 99, the package's)")
-    parser.add_argument("--exclude-partition", type=int, action="append", default=[],
-                        help="a partition never read (repeatable)")
-    parser.add_argument("--score-partition", type=int, required=True, help="the partition scored")
-    parser.add_argument("--data-dir", help="directory of the partition files (default: $PROTLOC_DEEPLOC2_DIR)")
     args = parser.parse_args(argv)
     spec = datasets.get("deeploc2")
     names = list(spec.class_names)
-    read = [k for k in range(spec.num_folds) if k not in args.exclude_partition]
-    runs = {loop.read_config(run).fold: run for run in args.cv_run}
-    if sorted(runs) != read or args.score_partition not in read:
-        parser.error(f"give one --cv-run for each partition read ({read}) and score one of them")
     grids = args.candidates or [99]
     if any(n < 2 for n in grids):
         parser.error("--candidates: at least 2")
+    runs, read, train = read_partitions(parser, args, spec)
 
-    train = [e for e in spec.examples("train", None, args.data_dir) if e.fold in read]
     scored, others = args.score_partition, [k for k in read if k != args.score_partition]
     by_fold = {k: [e for e in train if e.fold == k] for k in read}
     labels = {k: datasets.labels_of(by_fold[k], len(names)) for k in read}

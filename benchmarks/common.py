@@ -239,6 +239,18 @@ def without(hits: list, accessions: set, keep: int = homology.DEFAULT_MAX_HITS) 
     return [[hit for hit in found if hit.accession not in accessions][:keep] for found in hits]
 
 
+PARTITION_SCORES = ("micro_f1", "macro_f1", "subset_accuracy", "jaccard")
+"""The scores a one-partition script keeps of its decisions, beside per-location MCC (:func:`partition_scores`)."""
+
+
+def partition_scores(labels: np.ndarray, decided: np.ndarray, class_names) -> dict:
+    """:data:`PARTITION_SCORES` and per-location MCC (``mcc``) of 0/1 decisions against 0/1 labels, both
+    ``(n, classes)`` (:func:`protloc.training.evaluation.multilabel_report`)."""
+    report = evaluation.multilabel_report(labels, decided, class_names)
+    return {**{score: report[score] for score in PARTITION_SCORES},
+            "mcc": {location: report["per_class"][location]["mcc"] for location in class_names}}
+
+
 def add_partition_options(parser) -> None:
     """The options of a script that scores one DeepLoc 2.0 partition from the cross-validation runs' out-of-fold
     outputs of the partitions it reads: --cv-run, --exclude-partition, --score-partition, --data-dir."""

@@ -27,19 +27,10 @@ import time
 
 import numpy as np
 
-from common import (SEARCH_HITS, add_partition_options, command, fused_decisions, machine, mcnemar_lines, out_of_fold,
-                    partition_hits, read_partitions, write_results)
+from common import (PARTITION_SCORES, SEARCH_HITS, add_partition_options, command, fused_decisions, machine,
+                    mcnemar_lines, out_of_fold, partition_hits, partition_scores, read_partitions, write_results)
 from protloc.data import datasets
 from protloc.training import evaluation
-
-SCORES = ("micro_f1", "macro_f1", "subset_accuracy", "jaccard")
-
-
-def scores_of(report: dict, class_names) -> dict:
-    """The figures kept of a :func:`protloc.training.evaluation.multilabel_report`: :data:`SCORES` and per-location
-    MCC."""
-    return {**{score: report[score] for score in SCORES},
-            "mcc": {location: report["per_class"][location]["mcc"] for location in class_names}}
 
 
 def setting(text: str) -> tuple[str, dict]:
@@ -84,12 +75,11 @@ def main(argv=None) -> int:
         hits, seconds = searched[search]
         alone, fused, fit = fused_decisions(scored, others, predicted, labels, hits, partition_of, classes,
                                             keep=values["keep"])
-        rows[name] = {**values, **scores_of(evaluation.multilabel_report(labels[scored], fused, spec.class_names),
-                                            spec.class_names),
+        rows[name] = {**values, **partition_scores(labels[scored], fused, spec.class_names),
                       "with_hit": fit["with_hit"], "search_seconds": seconds,
                       "mean_hits": float(np.mean([len(found[:values["keep"]]) for found in hits[scored]]))}
         exact[name] = np.all(fused == labels[scored].astype(bool), axis=1)
-    network = scores_of(evaluation.multilabel_report(labels[scored], alone, spec.class_names), spec.class_names)
+    network = partition_scores(labels[scored], alone, spec.class_names)
     names = list(settings)
     tests = {f"{name} vs {names[0]}": evaluation.mcnemar_exact(exact[name], exact[names[0]]) for name in names[1:]}
     results = {"command": command(), "machine": machine(), "score_partition": scored, "fitted_on": others,
@@ -113,11 +103,11 @@ def markdown(results: dict, class_names) -> str:
              f"Jaccard | proteins with a hit | hits a protein | search s ({results['queries_searched']:,} queries) |",
              "|---|---:|---:|---:|" + "---:|" * 7]
     network = results["network_alone"]
-    lines.append("| network alone | | | | " + " | ".join(f"{network[s]:.3f}" for s in SCORES) + " | | | |")
+    lines.append("| network alone | | | | " + " | ".join(f"{network[s]:.3f}" for s in PARTITION_SCORES) + " | | | |")
     for name in names:
         row = results["settings"][name]
         lines.append(f"| {name} | {row['sensitivity']:g} | {row['prefilter_hits']} | {row['keep']} | "
-                     + " | ".join(f"{row[s]:.3f}" for s in SCORES)
+                     + " | ".join(f"{row[s]:.3f}" for s in PARTITION_SCORES)
                      + f" | {row['with_hit']:,} | {row['mean_hits']:.1f} | {row['search_seconds']:.0f} |")
     lines += ["", "Per location, MCC:", "", "| location | network alone | " + " | ".join(names) + " |",
               "|---|---:|" + "---:|" * len(names)]

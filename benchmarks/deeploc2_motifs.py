@@ -39,12 +39,11 @@ import sys
 
 import numpy as np
 
-from common import (add_partition_options, command, fused_decisions, machine, mcnemar_lines, out_of_fold,
-                    partition_hits, read_partitions, write_results)
+from common import (PARTITION_SCORES, add_partition_options, command, fused_decisions, machine, mcnemar_lines,
+                    out_of_fold, partition_hits, partition_scores, read_partitions, write_results)
 from protloc.data import datasets
 from protloc.training import evaluation
 
-SCORES = ("micro_f1", "macro_f1", "subset_accuracy", "jaccard")
 NONE = "no motifs"
 FLOOR = 1e-6
 """Probabilities are clipped to [FLOOR, 1 - FLOOR] before their log-odds are taken."""
@@ -134,13 +133,6 @@ def apply(network: np.ndarray, found: np.ndarray, shifts: np.ndarray, motifs, cl
     return np.where(total != 0, 1 / (1 + np.exp(-(logit(network) + total))), network).astype(np.float32)
 
 
-def scores_of(labels: np.ndarray, decided: np.ndarray, class_names) -> dict:
-    """:data:`SCORES` and per-location MCC of 0/1 decisions (:func:`protloc.training.evaluation.multilabel_report`)."""
-    report = evaluation.multilabel_report(labels, decided, class_names)
-    return {**{score: report[score] for score in SCORES},
-            "mcc": {location: report["per_class"][location]["mcc"] for location in class_names}}
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_partition_options(parser)
@@ -185,8 +177,9 @@ def main(argv=None) -> int:
             alone, fused, _ = fused_decisions(scored, others, shifted, labels, hits, partition_of, len(names),
                                               candidates=grid)
             key = f"{name}, {grid} candidates"
-            rows[key] = {"arm": name, "candidates": grid, "network_alone": scores_of(labels[scored], alone, names),
-                         "fused": scores_of(labels[scored], fused, names)}
+            rows[key] = {"arm": name, "candidates": grid,
+                         "network_alone": partition_scores(labels[scored], alone, names),
+                         "fused": partition_scores(labels[scored], fused, names)}
             exact[key] = np.all(fused == labels[scored].astype(bool), axis=1)
     tests = {f"{key} vs {NONE}, {row['candidates']} candidates":
              evaluation.mcnemar_exact(exact[key], exact[f"{NONE}, {row['candidates']} candidates"])
@@ -213,8 +206,8 @@ def markdown(results: dict, class_names) -> str:
     for row in rows.values():
         alone, fused = row["network_alone"], row["fused"]
         lines.append(f"| {row['arm']} | {row['candidates']} | "
-                     + " | ".join(f"{alone[s]:.3f}" for s in SCORES[:3]) + " | "
-                     + " | ".join(f"{fused[s]:.3f}" for s in SCORES) + " |")
+                     + " | ".join(f"{alone[s]:.3f}" for s in PARTITION_SCORES[:3]) + " | "
+                     + " | ".join(f"{fused[s]:.3f}" for s in PARTITION_SCORES) + " |")
     lines += ["", "Per location, MCC fused (network alone):", "",
               "| location | " + " | ".join(f"{row['arm']}, {row['candidates']}" for row in rows.values()) + " |",
               "|---|" + "---:|" * len(rows)]

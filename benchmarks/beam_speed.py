@@ -28,7 +28,7 @@ import pathlib
 import sys
 import tempfile
 
-from common import command, machine, multiloc_pool, sample_fasta, timed_process, write_results
+from common import command, multiloc_pool, sample_fasta, timed_process, write_results
 from protloc.prediction import presets, table
 from protloc.utils import runtime
 
@@ -123,7 +123,8 @@ def main(argv=None) -> int:
                     raise RuntimeError(f"Beam with {workers} worker(s) on {setting} wrote other rows than protloc "
                                        f"predict")
                 runs.append({"run": f"beam, {workers} worker{'s' if workers > 1 else ''}, {setting}", **timing})
-    results = {"command": command(), "machine": machine(), "cores": runtime.usable_cores(), "proteins": args.proteins,
+    results = {"command": command(), "machine": runtime.describe_machine(),
+               "cores": runtime.usable_cores(), "proteins": args.proteins,
                "shards": args.shards, "homology": not args.no_homology, "model": args.model,
                "core_hour_price": args.core_hour_price, "runs": runs}
     write_results("beam-speed", results, markdown(results))

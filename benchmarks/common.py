@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import platform
 import random
 import shlex
 import shutil
@@ -22,7 +21,7 @@ from protloc.evidence import fusion, homology, network_inputs, thresholds
 from protloc.models import inference, zoo
 from protloc.prediction import loading
 from protloc.training import evaluation, loop
-from protloc.utils import files
+from protloc.utils import files, runtime
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 """Where every script writes its NAME.json and NAME.md."""
@@ -92,30 +91,6 @@ def command() -> str:
     return shlex.join(["python", f"benchmarks/{pathlib.Path(sys.argv[0]).name}", *sys.argv[1:]])
 
 
-def cpu_model() -> str:
-    """The CPU's model name as the kernel reports it (``/proc/cpuinfo``), else the platform's processor field."""
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.system()
-
-
-def machine() -> str:
-    """The CPUs (count, architecture, model), and the Keras backend with its accelerator where it is not the CPU."""
-    cpus = f"{os.cpu_count()} CPU cores, {platform.machine()}, {cpu_model()}"
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-
-        devices = [device.device_kind for device in jax.devices() if device.platform != "cpu"]
-        return f"{cpus}; Keras on JAX" + (f", {devices[0]}" if devices else "")
-    return cpus if backend == "tensorflow" else f"{cpus}; Keras on {backend}"
-
-
 def mcnemar_lines(tests: dict, heading: str) -> list[str]:
     """Markdown lines of exact McNemar tests (:func:`protloc.training.evaluation.mcnemar_exact`) under ``heading``,
     each keyed ``"A vs B"`` (A the test's first arm) and written with both arms named; none without tests."""
@@ -154,7 +129,8 @@ class EpochWallClock(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         ledger = self.read()
-        machines = [m for m in ledger.get("machines", []) if m != machine()] + [machine()]
+        here = runtime.describe_machine()
+        machines = [m for m in ledger.get("machines", []) if m != here] + [here]
         files.write_json(self.path, {"seconds": ledger["seconds"] + time.time() - self.start, "machines": machines})
 
 

@@ -38,11 +38,12 @@ import time
 
 import numpy as np
 
-from common import command, fused_decisions, machine, out_of_fold, partition_hits, write_results
+from common import command, fused_decisions, out_of_fold, partition_hits, write_results
 from protloc.data import datasets
 from protloc.evidence import thresholds
 from protloc.prediction import preset
 from protloc.training import evaluation, loop
+from protloc.utils import runtime
 
 PUBLISHED = {"source": "DeepLoc 2.0 (Thumuluri et al. 2022, Table 1), ProtT5 model, 5-fold cross-validation over "
                        "these partitions, as quoted in ../shared/data/deeploc2/README.md",
@@ -127,7 +128,8 @@ def main(argv=None) -> int:
                                                          membrane[k], predicted[k]["membrane"]) for k in by_fold}
         rows[name] = {"pooled": pooled, "per_fold": per_fold, "spread": spread_of(per_fold, spec.class_names)}
     timing = {str(k): epoch_times(configs[k]) for k in by_fold}
-    results = {"command": command(), "machine": machine(), "dataset": spec.name, "proteins": len(train),
+    results = {"command": command(), "machine": runtime.describe_machine(),
+               "dataset": spec.name, "proteins": len(train),
                "published": PUBLISHED if spec.name == "deeploc2" else None,
                "rows": rows, "deeploc2_protocol": official_row, "fusion": fusion_fits, "training": timing, "search_seconds": search_seconds,
                "run_config": loop.read_config(configs[0]).to_json(configs[0])}

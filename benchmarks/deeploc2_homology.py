@@ -27,10 +27,11 @@ import time
 
 import numpy as np
 
-from common import (PARTITION_SCORES, SEARCH_HITS, add_partition_options, command, fused_decisions, machine,
-                    mcnemar_lines, out_of_fold, partition_hits, partition_scores, read_partitions, write_results)
+from common import (PARTITION_SCORES, SEARCH_HITS, add_partition_options, command, fused_decisions, mcnemar_lines,
+                    out_of_fold, partition_hits, partition_scores, read_partitions, write_results)
 from protloc.data import datasets
 from protloc.training import evaluation
+from protloc.utils import runtime
 
 
 def setting(text: str) -> tuple[str, dict]:
@@ -82,7 +83,8 @@ def main(argv=None) -> int:
     network = partition_scores(labels[scored], alone, spec.class_names)
     names = list(settings)
     tests = {f"{name} vs {names[0]}": evaluation.mcnemar_exact(exact[name], exact[names[0]]) for name in names[1:]}
-    results = {"command": command(), "machine": machine(), "score_partition": scored, "fitted_on": others,
+    results = {"command": command(), "machine": runtime.describe_machine(),
+               "score_partition": scored, "fitted_on": others,
                "excluded_partitions": sorted(args.exclude_partition), "proteins": len(by_fold[scored]),
                "queries_searched": len(train), "cv_runs": {str(k): str(run) for k, run in runs.items()},
                "network_alone": network, "settings": rows, "exact_match_tests": tests}

@@ -37,13 +37,14 @@ import sys
 
 import numpy as np
 
-from common import command, machine, mcnemar_lines, write_results
+from common import command, mcnemar_lines, write_results
 from protloc.data import datasets, kingdoms
 from protloc.data.features import KINGDOMS
 from protloc.evidence import thresholds
 from protloc.models import inference, zoo
 from protloc.prediction import loading
 from protloc.training import evaluation, loop
+from protloc.utils import runtime
 
 SPLIT_SEED = 0
 """Seed of the split of the validation partition into the two halves the thresholds are cross-fitted on."""
@@ -165,7 +166,7 @@ def main(argv=None) -> int:
     names = list(rows)
     tests = {f"{names[b]} vs {names[a]}": evaluation.mcnemar_exact(exact[names[b]], exact[names[a]])
              for a in range(len(names)) for b in range(a + 1, len(names))}
-    results = {"command": command(), "machine": machine(), "validation_partition": first.fold,
+    results = {"command": command(), "machine": runtime.describe_machine(), "validation_partition": first.fold,
                "excluded_partitions": list(first.exclude_folds), "proteins": len(examples),
                "support": {name: int(labels[:, i].sum()) for i, name in enumerate(spec.class_names)},
                "proteins_by_kingdom": {k: sum(e.kingdom == k for e in examples) for k in KINGDOMS},

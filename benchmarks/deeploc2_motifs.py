@@ -39,10 +39,11 @@ import sys
 
 import numpy as np
 
-from common import (PARTITION_SCORES, add_partition_options, command, fused_decisions, machine, mcnemar_lines,
-                    out_of_fold, partition_hits, partition_scores, read_partitions, write_results)
+from common import (PARTITION_SCORES, add_partition_options, command, fused_decisions, mcnemar_lines, out_of_fold,
+                    partition_hits, partition_scores, read_partitions, write_results)
 from protloc.data import datasets
 from protloc.training import evaluation
+from protloc.utils import runtime
 
 NONE = "no motifs"
 FLOOR = 1e-6
@@ -184,7 +185,8 @@ def main(argv=None) -> int:
     tests = {f"{key} vs {NONE}, {row['candidates']} candidates":
              evaluation.mcnemar_exact(exact[key], exact[f"{NONE}, {row['candidates']} candidates"])
              for key, row in rows.items() if row["arm"] != NONE}
-    results = {"command": command(), "machine": machine(), "score_partition": scored, "fitted_on": others,
+    results = {"command": command(), "machine": runtime.describe_machine(),
+               "score_partition": scored, "fitted_on": others,
                "excluded_partitions": sorted(args.exclude_partition), "proteins": len(by_fold[scored]),
                "cv_runs": {str(k): str(run) for k, run in runs.items()}, "rows": rows, "motifs": motifs_fitted,
                "exact_match_tests": tests}

@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from common import command, machine, write_results
+from common import command, write_results
 from protloc.data import datasets
 from protloc.data.datasets import deeploc2_signals
 from protloc.data.features import SIGNAL_TYPES
@@ -30,6 +30,7 @@ from protloc.evidence import thresholds
 from protloc.models import inference, zoo
 from protloc.prediction import loading
 from protloc.training import loop, signal_evaluation
+from protloc.utils import runtime
 
 ANCHOR = {"source": "kfuku52/cdskit wiki: a CNN / a feature-centroid model, random 5-fold split (not the homology "
                     "partitions), per-protein signal types, as quoted in ../shared/data/deeploc2-signals/README.md",
@@ -74,7 +75,7 @@ def main(argv=None) -> int:
     annotated = [(e.signals.residues, predicted[k]["residues"][i]) for k in runs for i, e in enumerate(by_fold[k])
                  if e.signals.residues is not None]
     regions = signal_evaluation.region_report([true for true, _ in annotated], [guess for _, guess in annotated])
-    results = {"command": command(), "machine": machine(), "proteins": len(labelled),
+    results = {"command": command(), "machine": runtime.describe_machine(), "proteins": len(labelled),
                "with_residues": len(annotated), "types": types, "regions": regions, "anchor": ANCHOR,
                "targets": TARGETS, "run_config": loop.read_config(runs[0]).to_json(runs[0])}
     write_results("deeploc2-signals", results, markdown(results))

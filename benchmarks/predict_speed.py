@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 
-from common import command, machine, multiloc_pool, proteome_pool, sample_fasta, timed_process, write_results
+from common import command, multiloc_pool, proteome_pool, sample_fasta, timed_process, write_results
 from protloc.evidence import homology
 from protloc.prediction import preset, presets
 from protloc.utils import runtime
@@ -225,7 +225,8 @@ def main(argv=None) -> int:
         sample_fasta([path], CROSSOVER_PROTEINS, proteomes)
         inputs["crossover"] = (path, CROSSOVER_PROTEINS)
         measured = [measure_model(name, inputs, args.bare_setting) for name in args.model or [presets.DEFAULT]]
-    results = {"command": command(), "machine": machine(), "cores": runtime.usable_cores(), "proteins": args.proteins,
+    results = {"command": command(), "machine": runtime.describe_machine(),
+               "cores": runtime.usable_cores(), "proteins": args.proteins,
                "models": measured, "bare_settings": [f"{s:g}:{c}" for s, c in args.bare_setting],
                "import_seconds_numpy": timed_process([sys.executable, "-c", KERAS_AS_PREDICT_IMPORTS],
                                                      {"KERAS_BACKEND": "numpy"})["seconds"]}

@@ -27,7 +27,7 @@ import sys
 
 import numpy as np
 
-from common import cached_predictions, command, machine, start_from, test_report, timed_train, trained_on, write_results
+from common import cached_predictions, command, start_from, test_report, timed_train, trained_on, write_results
 from protloc.data import datasets
 from protloc.models import recipes, zoo
 from protloc.training import evaluation, loop
@@ -162,7 +162,8 @@ def main(argv=None) -> int:
     learning_rate = args.learning_rate or recipes.PAPER_LEARNING_RATE
     architecture = zoo.resolve_hparams(lstm_units=args.lstm_units)
     hparams = {**architecture, "learning_rate": learning_rate}
-    results = {"command": command(), "machine": machine(), "epochs": args.epochs, "members": args.members, "hparams": hparams,
+    results = {"command": command(), "machine": runtime.describe_machine(),
+               "epochs": args.epochs, "members": args.members, "hparams": hparams,
                "paper": PAPER,
                "models": {}, "ensemble_curve": [], "cv": {"rlstm": {}, "alstm": {}}, "missing": [], "trained_on": {},
                "cv_wall_time_s": {}}

@@ -27,7 +27,8 @@ import subprocess
 import sys
 import time
 
-from common import command, machine, write_results
+from common import command, write_results
+from protloc.utils import runtime
 
 CHOSEN = {"terminal_windows": [100, 50]}
 """The hyper-parameters of the chosen DeepLoc 2.0 recipe beyond the default (docs/deeploc2.md)."""
@@ -141,7 +142,8 @@ def main(argv=None) -> int:
                      "ratios": [f["proteins_per_second"] / one[("tensorflow", "float32", "")]["proteins_per_second"]
                                 for f, one in zip(found, rounds)],
                      "onednn_bf16_kernels": found[0]["onednn_bf16_kernels"], "runs": found})
-    results = {"command": command(), "machine": machine(), "proteins": args.proteins, "epochs": args.epochs,
+    results = {"command": command(), "machine": runtime.describe_machine(),
+               "proteins": args.proteins, "epochs": args.epochs,
                "rounds": args.rounds, "bf16_units": bf16_units(), "rows": rows}
     write_results("train-speed", results, markdown(results))
     return 0

@@ -4,6 +4,7 @@ trial's history and resumes after being killed; chief and workers."""
 import json
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 
 from protloc.apps.cli import _run_config, build_parser
 from protloc.models import zoo
+from protloc.utils import runtime
 from tests.helpers import REPO, multi_label_spec, toy_spec
 from tuning import search
 from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel
@@ -111,6 +113,9 @@ def test_a_two_trial_search_keeps_histories_and_resumes_after_being_killed(tmp_p
                                                                         ("RUNNING", None)]
     report = (out / "trials.md").read_text()
     assert "Status: 1 completed, 1 running." in report
+    started = shlex.join(["python", "-m", "tuning.search", *argv])
+    # the command that started the search and its machine, not the report's own command
+    assert f"Command: `{started}`  \nMachine: {runtime.describe_machine()}\n" in report
     assert re.search(r"\n\| 1 \| RUNNING \| 0 \| 0 \| \d+\.\d\d \| - \| `\{", report)  # killed before its first epoch
     assert [json.loads(path.read_text())["status"] for path in sorted((out / "tuner").glob("trial_*/trial.json"))] \
         == ["COMPLETED", "RUNNING"]  # the report ran no trial and changed none
@@ -121,6 +126,7 @@ def test_a_two_trial_search_keeps_histories_and_resumes_after_being_killed(tmp_p
     assert [trial["trial"] for trial in history] == ["0", "1"]
     assert all(trial["status"] == "COMPLETED" and len(trial["history"]["val_accuracy"]) == 1 for trial in history)
     assert history[0]["score"] == first["score"]  # the finished trial was kept, not run again
+    assert json.loads((out / "starts.json").read_text())["commands"] == [started]  # resumed as it was started
     assert all(trial["config"]["recipe"] == "coarse" and trial["seconds"] > 0 for trial in history)
     best = json.loads((out / "best_hparams.json").read_text())
     assert best["hparams"]["conv_filters"][5] == 0 and best["folds"] == [0] and best["dataset"] == SPEC.name

@@ -16,7 +16,7 @@ import keras_tuner
 
 from protloc.data import datasets
 from protloc.models import recipes
-from protloc.utils import files
+from protloc.utils import files, runtime
 from tuning.hypermodel import SEARCH_SPACE_NAMES, ProtlocHyperModel
 
 
@@ -91,6 +91,8 @@ class BracketedHyperband(recording(keras_tuner.Hyperband)):
 
 
 HISTORY_FILE = "history.csv"
+STARTS_FILE = "starts.json"
+"""In a search's directory: the command lines and machines that started or resumed it (:func:`record_start`)."""
 TUNERS = {"random": recording(keras_tuner.RandomSearch), "bayesian": recording(keras_tuner.BayesianOptimization),
           "hyperband": BracketedHyperband}
 
@@ -124,7 +126,7 @@ def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.Dat
                recipe: str = recipes.DEFAULT_RECIPE, hyperparameters=None, verbose=1, data_dir=None,
                families=None, brackets: int | None = None, max_parameters: int | None = None,
                loss: str = "crossentropy", filter_range: tuple | None = None, exclude_folds=(),
-               report_only: bool = False, max_cost: float | None = None) -> dict:
+               report_only: bool = False, max_cost: float | None = None, command: str | None = None) -> dict:
     """Runs (or resumes) a search in ``out`` on ``spec``'s training split, validating on ``folds`` (default: all
     of the spec's), every trial trained as ``recipe`` trains; returns the best run config (also written to
     best_hparams.json). ``epochs``: each trial's (random, bayesian) or the most any trial gets (hyperband, factor 3,
@@ -135,6 +137,7 @@ def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.Dat
     ``max_cost`` (hyperband): only configurations whose estimated multiply-adds per residue are at most this many
     times the recipe's own R-LSTM's are tried (:meth:`tuning.hypermodel.ProtlocHyperModel.relative_cost`).
 
+    ``command``: the command line that runs it, recorded with the machine (:func:`record_start`) for the report.
     The report (:func:`write_report`: history.json, trials.md) is rewritten after every trial, so an interrupted
     search keeps the record of every trial it finished. ``report_only``: run no trial, only write the report of the
     search in ``out`` so far (one still running or interrupted; trials not ended are listed as such) and return
@@ -161,6 +164,8 @@ def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.Dat
         return {"trials": len(histories), "completed": sum(h["status"] == "COMPLETED" for h in histories),
                 "report": str(out / "trials.md")}
     if not distributed_worker():
+        if command:
+            record_start(out, command)
         search.after_trial = lambda: write_report(search, hypermodel, out, epochs)
     timer = [EpochSeconds()]
     if tuner == "hyperband":
@@ -181,13 +186,26 @@ def run_search(out, tuner: str, max_trials: int, epochs: int, spec: datasets.Dat
     return best
 
 
+def record_start(out: pathlib.Path, command: str) -> None:
+    """Adds a start of the search in ``out`` to ``out``/:data:`STARTS_FILE` (atomically): its command line and the
+    machine it runs on (:func:`protloc.utils.runtime.describe_machine`), each kept once, in the order first seen, so
+    that a search resumed elsewhere or with other options says so in its report."""
+    path = out / STARTS_FILE
+    starts = json.loads(path.read_text()) if path.exists() else {"commands": [], "machines": []}
+    for key, value in (("commands", command), ("machines", runtime.describe_machine())):
+        if value not in starts[key]:
+            starts[key].append(value)
+    files.write_json(path, starts)
+
+
 def write_report(search, hypermodel: ProtlocHyperModel, out: pathlib.Path, epochs: int) -> list[dict]:
     """Writes ``out``/history.json (:func:`trial_histories`) and ``out``/trials.md (:func:`trials_markdown`), each
     atomically, for the search's trials so far; returns the histories."""
     histories = trial_histories(search, hypermodel)
     files.write_json(out / "history.json", histories)
+    starts = json.loads((out / STARTS_FILE).read_text()) if (out / STARTS_FILE).exists() else None
     files.write_text(out / "trials.md", trials_markdown(search, histories, hypermodel.folds, epochs,
-                                                         hypermodel.objective))
+                                                         hypermodel.objective, starts))
     return histories
 
 
@@ -253,16 +271,28 @@ def hyperband_plan(oracle) -> str | None:
     return "Hyperband: " + "; ".join(plans) + "."
 
 
-def trials_markdown(search, histories: list[dict], folds, epochs, objective: str = "val_accuracy") -> str:
+def start_lines(starts: dict | None) -> list[str]:
+    """The report's ``Command:`` and ``Machine:`` lines (:func:`record_start`); several of each where the search was
+    resumed with another command line or on another machine."""
+    if not starts:
+        return ["Command: not recorded  ", "Machine: not recorded"]
+    commands = "; resumed with ".join(f"`{command}`" for command in starts["commands"])
+    return [f"Command: {commands}  ", "Machine: " + "; ".join(starts["machines"])]
+
+
+def trials_markdown(search, histories: list[dict], folds, epochs, objective: str = "val_accuracy",
+                    starts: dict | None = None) -> str:
     """Every trial of a search (:func:`trial_histories`), best first: status, the epochs it trained (from and to, a
     Hyperband trial continuing an earlier one; a trial not ended, those it finished of those it was given), its wall
     seconds, its relative cost, the objective and (multi-label) the validation micro and macro F1 at 0.5 of its last
-    epoch, and its hyper-parameters (floats to 6 decimals)."""
+    epoch, and its hyper-parameters (floats to 6 decimals). ``starts`` (:func:`record_start`): the command lines
+    and machines of the search's starts, written under the title ("not recorded" without it)."""
     oracle = search.oracle.trials
     recorded = [name for name in ("val_locations_micro_f1", "val_locations_macro_f1")
                 if any(trial.metrics.exists(name) for trial in oracle.values())]
     lines = [f"# Search trials ({len(histories)}; objective: mean {objective} over folds {list(folds)}, "
              f"{epochs} epochs; {sum(h['seconds'] for h in histories) / 3600:.1f} h of training)", "",
+             *start_lines(starts), "",
              "Status: " + ", ".join(f"{count} {status.lower()}" for status, count in
                                     collections.Counter(h["status"] for h in histories).items())
              + ". A trial not ended (running, or stopped with its search) shows the epochs it finished of those it was"

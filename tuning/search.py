@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import shlex
 import sys
 
 from protloc.data import datasets
@@ -65,8 +66,9 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
                              "most X times the recipe's own R-LSTM's (tuning/cost.py), e.g. what prediction can afford")
 
 
-def search_from_arguments(parser: argparse.ArgumentParser, args, out, verbose=1) -> dict:
-    """Runs (or resumes) the search that ``add_search_arguments`` options describe; returns the best config."""
+def search_from_arguments(parser: argparse.ArgumentParser, args, out, verbose=1, command: str | None = None) -> dict:
+    """Runs (or resumes) the search that ``add_search_arguments`` options describe; returns the best config.
+    ``command``: the command line, recorded with the machine in the search's report."""
     from tuning.runner import SearchFailed, fixed_hyperparameters, run_search
 
     try:
@@ -95,7 +97,8 @@ def search_from_arguments(parser: argparse.ArgumentParser, args, out, verbose=1)
                           hyperparameters=fixed, verbose=verbose, data_dir=args.data_dir, families=args.families,
                           brackets=args.brackets, max_parameters=args.max_parameters, loss=args.loss,
                           filter_range=tuple(args.filter_range) if args.filter_range else None,
-                          exclude_folds=args.exclude_fold, report_only=args.report_only, max_cost=args.max_cost)
+                          exclude_folds=args.exclude_fold, report_only=args.report_only, max_cost=args.max_cost,
+                          command=command)
     except SearchFailed as error:
         parser.exit(2, f"{parser.prog}: error: {error}\n")
 
@@ -108,7 +111,8 @@ def main(argv=None) -> int:
     from protloc.utils import runtime
 
     runtime.run_branches_in_parallel()
-    print(json.dumps(search_from_arguments(parser, args, args.out), indent=2))
+    command = shlex.join(["python", "-m", "tuning.search", *(sys.argv[1:] if argv is None else argv)])
+    print(json.dumps(search_from_arguments(parser, args, args.out, command=command), indent=2))
     return 0
 
 

@@ -7,6 +7,7 @@ import dataclasses
 import importlib.abc
 import os
 import pathlib
+import platform
 import sys
 
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
@@ -220,3 +221,30 @@ def run_branches_in_parallel(cores: int | None = None) -> bool:
 def usable_cores() -> int:
     """CPUs this process may run on (its affinity mask where the OS has one)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def cpu_model() -> str:
+    """The CPU's model name as the kernel reports it (``/proc/cpuinfo``), else the platform's processor field."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.system()
+
+
+def describe_machine() -> str:
+    """The machine in words, for results files: the CPUs (count, architecture, model), and the Keras backend with
+    its accelerator where it is not TensorFlow on the CPU. Imports Keras."""
+    import keras
+
+    cpus = f"{os.cpu_count()} CPU cores, {platform.machine()}, {cpu_model()}"
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        devices = [device.device_kind for device in jax.devices() if device.platform != "cpu"]
+        return f"{cpus}; Keras on JAX" + (f", {devices[0]}" if devices else "")
+    return cpus if backend == "tensorflow" else f"{cpus}; Keras on {backend}"

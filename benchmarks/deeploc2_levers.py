@@ -41,7 +41,7 @@ from common import command, mcnemar_lines, write_results
 from protloc.data import datasets, kingdoms
 from protloc.data.features import KINGDOMS
 from protloc.evidence import thresholds
-from protloc.models import inference, zoo
+from protloc.models import inference, recipes, zoo
 from protloc.prediction import loading
 from protloc.training import evaluation, loop
 from protloc.utils import runtime
@@ -57,7 +57,11 @@ ENSEMBLE = "+"
 
 
 def lever_of(config) -> str:
-    """What a run changes against the recipe's defaults, in words (its terminal windows, loss)."""
+    """What a run changes against its recipe's defaults (an R-LSTM with the registry's hyper-parameters and the
+    recipe's own, at the recipe's learning rate), in words: its terminal windows, loss and kingdom input, then any
+    other family, hyper-parameter or learning rate it sets (e.g. a searched configuration's)."""
+    recipe = recipes.RECIPES[config.recipe]
+    defaults = zoo.resolve_hparams(**recipe.hparams)
     parts = []
     n_terminal, c_terminal = config.hparams["terminal_windows"]
     if n_terminal or c_terminal:
@@ -66,6 +70,17 @@ def lever_of(config) -> str:
         parts.append(f"{config.loss} loss")
     if config.hparams["kingdom"]:
         parts.append("kingdom input")
+    if config.model != "rlstm":
+        parts.append(config.model)
+    described = {"terminal_windows", "kingdom", "signals", "conv_widths"}
+    for name, value in config.hparams.items():
+        if name in described or value == defaults.get(name):
+            continue
+        if name == "conv_filters":
+            value = "/".join(map(str, value)) + " (widths " + "/".join(map(str, config.hparams["conv_widths"])) + ")"
+        parts.append(f"{name.replace('_', ' ')} {str(value).lower() if isinstance(value, bool) else value}")
+    if config.learning_rate != recipe.learning_rate:
+        parts.append(f"learning rate {config.learning_rate:g}")
     return ", ".join(parts) or "none (the shipped recipe)"
 
 

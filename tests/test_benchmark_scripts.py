@@ -562,6 +562,12 @@ def test_deeploc2_levers_names_each_lever_and_tabulates_every_location():
                                             hparams={"terminal_windows": [100, 50]})
     assert levers.lever_of(terminal) == "terminal windows 100 N + 50 C residues, weighted loss"
     assert levers.lever_of(dataclasses.replace(base, hparams={**base.hparams, "kingdom": True})) == "kingdom input"
+    searched = run_config.RunConfig.resolve(dataset="deeploc2", fold=4, exclude_folds=[0], epochs=15,
+                                            learning_rate=2e-4, hparams={"conv_filters": [60, 30, 40, 40, 10, 30],
+                                                                         "lstm_units": 64, "pool_size": 6})
+    assert levers.lever_of(searched) == ("conv filters 60/30/40/40/10/30 (widths 1/3/5/9/15/21), lstm units 64, "
+                                         "pool size 6, learning rate 0.0002")
+    assert levers.lever_of(dataclasses.replace(base, model="alstm")) == "alstm"
     names = list(datasets.get("deeploc2").class_names)
     row = {"micro_f1": 0.6, "macro_f1": 0.4, "subset_accuracy": 0.3, "jaccard": 0.5, "micro_ap": 0.6, "macro_ap": 0.4,
            "membrane_accuracy": 0.8, "mcc": {name: 0.5 for name in names}, "parameters": 1000,

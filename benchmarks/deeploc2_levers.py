@@ -10,14 +10,15 @@ Usage:
     python benchmarks/deeploc2_levers.py --run terminal-weighted=runs/deeploc2/levers/terminal-weighted \\
         --objective micro_f1 --objective mcc --objective f1 --results deeploc2-thresholds
 
-Every run is `protloc train --dataset deeploc2 --fold K` with the same excluded partitions, seed and epochs, plus its
-lever; the levers of docs/deeploc2.md were trained on partitions 1-3 and scored on partition 4, partition 0 never
-read (it stays for the final cross-validation). The first run is the reference the others are compared with. A
-kingdom model (``--kingdom``) is given each protein's organism group, or none where its run is named ``RUN:withheld``
-(as ``protloc predict`` runs it without ``--kingdom``). ``NAME=RUN1+RUN2+...`` is an ensemble, its probabilities the
-mean of its members' (as a preset of several runs predicts): members of one recipe, seed and epochs, none trained on
-the scored partition or an excluded one (e.g. the inner cross-validation of the training partitions, as the five
-cross-validation runs stand to one network on all five).
+Every run is `protloc train --dataset deeploc2 --fold K` with the same excluded partitions and seed, plus its lever
+(the epochs too: the reference run's, unless its lever names others); the levers of docs/deeploc2.md were trained on
+partitions 1-3 and scored on partition 4, partition 0 never read (it stays for the final cross-validation). The
+first run is the reference the others are compared with. A kingdom model (``--kingdom``) is given each protein's
+organism group, or none where its run is named ``RUN:withheld`` (as ``protloc predict`` runs it without
+``--kingdom``). ``NAME=RUN1+RUN2+...`` is an ensemble, its probabilities the mean of its members' (as a preset of
+several runs predicts): members of one recipe, seed and epochs, none trained on the scored partition or an excluded
+one (e.g. the inner cross-validation of the training partitions, as the five cross-validation runs stand to one
+network on all five).
 
 Scores, network alone (scikit-learn): micro / macro F1, subset accuracy and Jaccard at per-location thresholds
 (:func:`protloc.evidence.thresholds.fit`, at least one location a protein; fitted for the best micro F1, or with
@@ -56,10 +57,11 @@ ENSEMBLE = "+"
 """Joins the members of an ensemble run in ``--run NAME=RUN1+RUN2``."""
 
 
-def lever_of(config) -> str:
+def lever_of(config, epochs: int | None = None) -> str:
     """What a run changes against its recipe's defaults (an R-LSTM with the registry's hyper-parameters and the
     recipe's own, at the recipe's learning rate), in words: its terminal windows, loss and kingdom input, then any
-    other family, hyper-parameter or learning rate it sets (e.g. a searched configuration's)."""
+    other family, hyper-parameter or learning rate it sets (e.g. a searched configuration's), and its epochs where
+    they are not ``epochs`` (the reference run's)."""
     recipe = recipes.RECIPES[config.recipe]
     defaults = zoo.resolve_hparams(**recipe.hparams)
     parts = []
@@ -81,13 +83,16 @@ def lever_of(config) -> str:
         parts.append(f"{name.replace('_', ' ')} {str(value).lower() if isinstance(value, bool) else value}")
     if config.learning_rate != recipe.learning_rate:
         parts.append(f"learning rate {config.learning_rate:g}")
+    if epochs is not None and config.epochs != epochs:
+        parts.append(f"{config.epochs} epochs")
     return ", ".join(parts) or "none (the shipped recipe)"
 
 
-def ensemble_lever(configs: list, num_folds: int) -> str:
+def ensemble_lever(configs: list, num_folds: int, epochs: int) -> str:
     """:func:`lever_of` an ensemble's members, with how many there are and the partitions each was trained on."""
     trained = ["+".join(map(str, sorted(set(range(num_folds)) - {c.fold, *c.exclude_folds}))) for c in configs]
-    return f"mean of {len(configs)} networks (trained on partitions {', '.join(trained)}), {lever_of(configs[0])}"
+    return (f"mean of {len(configs)} networks (trained on partitions {', '.join(trained)}), "
+            f"{lever_of(configs[0], epochs)}")
 
 
 def outputs(runs: list, examples: list, withheld: bool = False) -> dict:
@@ -155,12 +160,12 @@ def main(argv=None) -> int:
         for member, config in zip(members[name], found):
             single = len(found) == 1 and (config.fold, config.exclude_folds) == (first.fold, first.exclude_folds)
             trained = set(range(spec.num_folds)) - {config.fold, *config.exclude_folds}
-            if config.dataset != "deeploc2" or config.fold is None or (config.seed, config.epochs) != (
-                    first.seed, first.epochs) or not (single or (len(found) > 1 and not trained & unseen)):
+            if config.dataset != "deeploc2" or config.fold is None or config.seed != first.seed or not (
+                    single or (len(found) > 1 and not trained & unseen)):
                 parser.error(f"{member}: not a deeploc2 run of the same protocol as {members[reference][0]} "
-                             "(validation fold, excluded folds, seed, epochs; an ensemble's members trained on "
+                             "(validation fold, excluded folds, seed; an ensemble's members trained on "
                              "neither the scored partition nor an excluded one)")
-        if len({lever_of(config) for config in found}) > 1:
+        if len({lever_of(config, first.epochs) for config in found}) > 1:
             parser.error(f"{runs[name]}: the members of an ensemble differ in their recipe")
     examples = spec.examples("train", [first.fold], args.data_dir)
     labels = datasets.labels_of(examples, len(spec.class_names))
@@ -170,8 +175,8 @@ def main(argv=None) -> int:
     rows, exact = {}, {}
     for name in runs:
         found = outputs(members[name], examples, withheld[name])
-        lever = lever_of(configs[name][0]) if len(configs[name]) == 1 else ensemble_lever(configs[name],
-                                                                                          spec.num_folds)
+        lever = lever_of(configs[name][0], first.epochs) if len(configs[name]) == 1 else ensemble_lever(
+            configs[name], spec.num_folds, first.epochs)
         for objective in objectives:
             row = name if len(objectives) == 1 else f"{name}, {OBJECTIVE_NAMES[objective]}"
             rows[row], exact[row] = score(members[name], found, examples, labels, membrane, halves,
@@ -197,7 +202,8 @@ def markdown(results: dict, class_names) -> str:
     training_set = sorted(set(range(5)) - {results["validation_partition"], *results["excluded_partitions"]})
     lines = ["# Levers for the DeepLoc 2.0 model (scored on the partition the runs held out)", "",
              f"Command: `{results['command']}`  ", f"Machine: {results['machine']}", "",
-             f"Every run: recipe {results['training']['recipe']}, {results['training']['epochs']} epochs, seed "
+             f"Every run: recipe {results['training']['recipe']}, {results['training']['epochs']} epochs (unless its "
+             f"lever says otherwise), seed "
              f"{results['training']['seed']}, trained on partitions {', '.join(map(str, training_set))}; scored on "
              f"partition {results['validation_partition']} ({results['proteins']:,} proteins)"
              + (f"; partition(s) {', '.join(map(str, results['excluded_partitions']))} never read"

@@ -497,7 +497,7 @@ def test_deeploc2_levers_scores_kingdom_arms_given_and_withheld_and_every_pair(t
     assert levers.main(argv) == 0
     results = json.loads((tmp_path / "kingdom.json").read_text())
     assert list(results["levers"]) == ["without", "given", "not given"]
-    assert results["levers"]["not given"]["lever"] == "kingdom input, not given"
+    assert results["levers"]["not given"]["lever"] == "kingdom input, lstm units 4, dense units 4, not given"
     assert set(results["exact_match_tests"]) == {"given vs without", "not given vs without", "not given vs given"}
     kingdoms_seen = {e.kingdom for e in SPEC.examples("train", [0])}
     assert set(results["levers"]["given"]["micro_f1_by_kingdom"]) == kingdoms_seen
@@ -540,7 +540,7 @@ def test_deeploc2_levers_scores_an_ensemble_by_its_members_mean_and_refuses_memb
     assert levers.main(["--run", f"one={one}", "--run", f"ensemble={'+'.join(members)}", "--results", "e"]) == 0
     results = json.loads((tmp_path / "e.json").read_text())
     ensemble = results["levers"]["ensemble"]
-    assert ensemble["lever"] == "mean of 2 networks (trained on partitions 2, 1), none (the shipped recipe)"
+    assert ensemble["lever"] == "mean of 2 networks (trained on partitions 2, 1), lstm units 4, dense units 4"
     examples = SPEC.examples("train", [0])
     each = [levers.outputs([pathlib.Path(member)], examples) for member in members]
     mean = levers.outputs([pathlib.Path(member) for member in members], examples)
@@ -568,6 +568,9 @@ def test_deeploc2_levers_names_each_lever_and_tabulates_every_location():
     assert levers.lever_of(searched) == ("conv filters 60/30/40/40/10/30 (widths 1/3/5/9/15/21), lstm units 64, "
                                          "pool size 6, learning rate 0.0002")
     assert levers.lever_of(dataclasses.replace(base, model="alstm")) == "alstm"
+    longer = dataclasses.replace(terminal, epochs=30)
+    assert levers.lever_of(longer, epochs=15) == "terminal windows 100 N + 50 C residues, weighted loss, 30 epochs"
+    assert levers.lever_of(longer, epochs=30) == levers.lever_of(terminal)  # the reference's epochs go unsaid
     names = list(datasets.get("deeploc2").class_names)
     row = {"micro_f1": 0.6, "macro_f1": 0.4, "subset_accuracy": 0.3, "jaccard": 0.5, "micro_ap": 0.6, "macro_ap": 0.4,
            "membrane_accuracy": 0.8, "mcc": {name: 0.5 for name in names}, "parameters": 1000,

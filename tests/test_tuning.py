@@ -261,12 +261,28 @@ def test_a_cost_bound_keeps_every_configuration_hyperband_draws_under_it(tmp_pat
     costs = {}
     for bound in (None, 1.6):
         admissible = None if bound is None else (lambda values: hypermodel.relative_cost(values) <= bound)
-        tuner = TUNERS["hyperband"](hypermodel, objective, max_epochs=3, admissible=admissible, seed=0,
+        tuner = TUNERS["hyperband"](hypermodel, objective=objective, max_epochs=3, admissible=admissible, seed=0,
                                     directory=str(tmp_path), project_name=f"bound{bound}", overwrite=True)
         drawn = [tuner.oracle._random_values() for _ in range(20)]
         costs[bound] = [hypermodel.relative_cost(values) for values in drawn]
     assert max(costs[None]) > 1.6 and max(costs[1.6]) <= 1.6  # the space holds dearer ones; none is drawn
     assert len({round(cost, 6) for cost in costs[1.6]}) > 5  # and the bound leaves a space to search
+
+
+def test_every_tuner_tries_the_recipe_first_then_draws(tmp_path):
+    from tuning.runner import TUNERS
+
+    hypermodel = ProtlocHyperModel(MULTI, folds=[0], filter_range=(10, 70, 10))  # coarse: 10 filters a width
+    objective = keras_tuner.Objective(hypermodel.objective, "max")
+    for name, tuner_class in TUNERS.items():
+        budget = {"max_epochs": 3} if name == "hyperband" else {"max_trials": 3}
+        tuner = tuner_class(hypermodel, objective=objective, seed=0, directory=str(tmp_path), project_name=name,
+                            overwrite=True, **budget)
+        first, second = (tuner.oracle.create_trial(f"tuner{k}").hyperparameters.values for k in (0, 1))
+        assert hypermodel.relative_cost(first) == pytest.approx(1.0), name  # the recipe's own R-LSTM
+        assert (first["model"], first["learning_rate"], first["dropout"], first["pool_size"]) == ("rlstm", 3e-3, 0.25,
+                                                                                                 4), name
+        assert second != first, name
 
 
 def test_the_report_states_the_hyperband_plan_each_bracket_trains():

@@ -40,11 +40,37 @@ def recording(tuner_class):
     return Recording
 
 
-class BracketedHyperbandOracle(keras_tuner.oracles.HyperbandOracle):
-    """Hyperband's oracle, run for its ``brackets`` most aggressive brackets only (None: all, one iteration): the
-    successive-halving sweeps that try the most configurations for the least training. ``admissible``: a test of a
-    configuration's values; a new configuration is drawn again (up to :data:`DRAWS` times, after which the oracle
-    has no new configuration to give) until it passes."""
+class RecipeFirst:
+    """An oracle mixin: a search's first configuration is its space's defaults (the recipe's own values, moved onto a
+    search range's grid where they are not on it, with any fixed ones), the incumbent the drawn configurations are
+    then measured against in the same report; every later one is drawn as the oracle draws. A search resumed after
+    its first trial draws as usual."""
+
+    def _random_values(self):
+        if self._tried_so_far or getattr(self, "_recipe_offered", False):
+            return super()._random_values()
+        self._recipe_offered = True
+        defaults = keras_tuner.HyperParameters()
+        for hp in self.hyperparameters.space:
+            defaults.merge([hp])
+            if defaults.is_active(hp):
+                defaults.values[hp.name] = hp.default
+        return defaults.values
+
+
+class RecipeFirstRandomOracle(RecipeFirst, keras_tuner.oracles.RandomSearchOracle):
+    """Random search, the recipe first (:class:`RecipeFirst`)."""
+
+
+class RecipeFirstBayesianOracle(RecipeFirst, keras_tuner.oracles.BayesianOptimizationOracle):
+    """Bayesian optimisation, the recipe first among its initial points (:class:`RecipeFirst`)."""
+
+
+class BracketedHyperbandOracle(RecipeFirst, keras_tuner.oracles.HyperbandOracle):
+    """Hyperband's oracle, the recipe first (:class:`RecipeFirst`), run for its ``brackets`` most aggressive brackets
+    only (None: all, one iteration): the successive-halving sweeps that try the most configurations for the least
+    training. ``admissible``: a test of a configuration's values; a new configuration is drawn again (up to
+    :data:`DRAWS` times, after which the oracle has no new configuration to give) until it passes."""
 
     def __init__(self, *args, brackets: int | None = None, admissible=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -78,23 +104,30 @@ class _BracketLimit(Exception):
     """Raised inside the oracle when the next bracket would exceed its limit."""
 
 
-class BracketedHyperband(recording(keras_tuner.Hyperband)):
-    """keras-tuner's Hyperband tuner (trials continued from earlier rounds' weights, per-trial histories) on a
-    :class:`BracketedHyperbandOracle`."""
+TUNER_ARGUMENTS = frozenset({"directory", "project_name", "overwrite", "max_model_size"})
+"""Keyword arguments of :func:`on_oracle`'s tuners that go to the tuner; every other one goes to its oracle."""
 
-    def __init__(self, hypermodel, objective, max_epochs: int, factor: int = 3, brackets: int | None = None,
-                 seed=None, hyperparameters=None, max_consecutive_failed_trials: int = 3, admissible=None, **kwargs):
-        oracle = BracketedHyperbandOracle(objective, max_epochs=max_epochs, factor=factor, seed=seed,
-                                          hyperparameters=hyperparameters, brackets=brackets, admissible=admissible,
-                                          max_consecutive_failed_trials=max_consecutive_failed_trials)
-        keras_tuner.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
+
+def on_oracle(tuner_class, oracle_class):
+    """``recording(tuner_class)`` (its trials run as ``tuner_class`` runs them: a Hyperband trial continues from an
+    earlier round's weights) on an ``oracle_class`` of protloc's instead of the tuner's own; keyword arguments in
+    :data:`TUNER_ARGUMENTS` go to the tuner, the rest to the oracle."""
+    class OnOracle(recording(tuner_class)):
+        def __init__(self, hypermodel, **kwargs):
+            oracle = oracle_class(**{name: kwargs.pop(name) for name in list(kwargs) if name not in TUNER_ARGUMENTS})
+            keras_tuner.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
+
+    OnOracle.__name__ = f"{tuner_class.__name__}On{oracle_class.__name__}"
+    return OnOracle
 
 
 HISTORY_FILE = "history.csv"
 STARTS_FILE = "starts.json"
 """In a search's directory: the command lines and machines that started or resumed it (:func:`record_start`)."""
-TUNERS = {"random": recording(keras_tuner.RandomSearch), "bayesian": recording(keras_tuner.BayesianOptimization),
-          "hyperband": BracketedHyperband}
+TUNERS = {"random": on_oracle(keras_tuner.RandomSearch, RecipeFirstRandomOracle),
+          "bayesian": on_oracle(keras_tuner.BayesianOptimization, RecipeFirstBayesianOracle),
+          "hyperband": on_oracle(keras_tuner.Hyperband, BracketedHyperbandOracle)}
+"""The tuners by name, each trying the recipe first (:class:`RecipeFirst`)."""
 
 
 def fixed_hyperparameters(assignments) -> keras_tuner.HyperParameters:

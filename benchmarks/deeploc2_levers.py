@@ -59,9 +59,9 @@ ENSEMBLE = "+"
 
 def lever_of(config, epochs: int | None = None) -> str:
     """What a run changes against its recipe's defaults (an R-LSTM with the registry's hyper-parameters and the
-    recipe's own, at the recipe's learning rate), in words: its terminal windows, loss and kingdom input, then any
-    other family, hyper-parameter or learning rate it sets (e.g. a searched configuration's), and its epochs where
-    they are not ``epochs`` (the reference run's)."""
+    recipe's own, at the recipe's learning rate), in words: its terminal windows, loss, kingdom input and sorting-signal
+    head, then any other family, hyper-parameter or learning rate it sets (e.g. a searched configuration's), and its
+    epochs where they are not ``epochs`` (the reference run's)."""
     recipe = recipes.RECIPES[config.recipe]
     defaults = zoo.resolve_hparams(**recipe.hparams)
     parts = []
@@ -72,6 +72,8 @@ def lever_of(config, epochs: int | None = None) -> str:
         parts.append(f"{config.loss} loss")
     if config.hparams["kingdom"]:
         parts.append("kingdom input")
+    if config.hparams.get("signals"):
+        parts.append("sorting-signal head")
     if config.model != "rlstm":
         parts.append(config.model)
     described = {"terminal_windows", "kingdom", "signals", "conv_widths"}

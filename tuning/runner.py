@@ -46,10 +46,14 @@ class RecipeFirst:
     then measured against in the same report; every later one is drawn as the oracle draws. A search resumed after
     its first trial draws as usual."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.recipe_offered = False
+
     def _random_values(self):
-        if self._tried_so_far or getattr(self, "_recipe_offered", False):
+        if self._tried_so_far or self.recipe_offered:
             return super()._random_values()
-        self._recipe_offered = True
+        self.recipe_offered = True
         defaults = keras_tuner.HyperParameters()
         for hp in self.hyperparameters.space:
             defaults.merge([hp])
